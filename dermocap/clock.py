@@ -1,0 +1,54 @@
+"""Clocks passed into hardware code, so the twin can skip waiting while pins stay real.
+
+A :class:`Clock` provides ``monotonic()`` in seconds and ``sleep(seconds)``.
+:class:`SystemClock` is the real one. :class:`FastClock` never blocks in
+``sleep``: it adds the time to an offset instead, so a stepper move that takes
+2 s on the rig takes microseconds on the twin while every timestamp it reports
+still advances as if the time had passed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What hardware code needs of time."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (or, on a simulated clock, pretend to)."""
+        ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic`` and ``time.sleep``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FastClock:
+    """Real monotonic time plus every sleep skipped so far; thread-safe."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with self._lock:
+                self._offset += seconds

@@ -1,0 +1,108 @@
+"""The one exception tree of dermocap.
+
+Every error the software raises on purpose derives from :class:`DermocapError`
+and also from the builtin it resembles, so callers may catch either::
+
+    DermocapError (Exception)
+    ├── ConfigError (ValueError)            a config file or value is invalid
+    ├── HardwareError (RuntimeError)        a GPIO device misbehaved
+    │   ├── StageError                      Z stage: not homed, limit, timeout
+    │   │   └── EmergencyStop               motion aborted by the emergency stop
+    │   └── PinConfigError (ValueError)     pins clash or do not exist
+    ├── CameraError (RuntimeError)          camera missing or failing
+    │   └── CameraTimeout (TimeoutError)    no frame in time
+    ├── CaptureError (RuntimeError)         the capture protocol could not finish
+    │   └── QualityCheckFailed              the kept frame failed QC; retake
+    ├── StorageError (OSError)              a file could not be written safely
+    │   └── DiskFullError                   the disk budget or the disk is full
+    ├── SimError (RuntimeError)             the digital twin was misused
+    │   └── PhantomError (ValueError)       a phantom image or truth file is bad
+    ├── ModelError (RuntimeError)           a model file is missing, corrupt or wrong
+    │   └── ImageError (ValueError)         an input image is missing or unreadable
+    └── SyncError (RuntimeError)            MQTT or outbox trouble
+        └── CommandError (ValueError)       a dashboard command was malformed
+
+Messages say what went wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+
+class DermocapError(Exception):
+    """Base of every error dermocap raises on purpose."""
+
+
+class ConfigError(DermocapError, ValueError):
+    """A configuration file or value is invalid.
+
+    ``errors`` holds one ``(key_path, message)`` pair per problem, so a CLI can
+    print them all at once.
+    """
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[tuple[str, str]] = errors or []
+
+
+class HardwareError(DermocapError, RuntimeError):
+    """A GPIO device could not do what it was asked."""
+
+
+class PinConfigError(HardwareError, ValueError):
+    """Pins clash with each other or do not exist on this board."""
+
+
+class StageError(HardwareError):
+    """The Z stage cannot move as asked (not homed, outside soft limits, no home found)."""
+
+
+class EmergencyStop(StageError):
+    """Motion was aborted by the emergency stop; home the stage again before moving."""
+
+
+class CameraError(DermocapError, RuntimeError):
+    """The camera is missing, busy or failing."""
+
+
+class CameraTimeout(CameraError, TimeoutError):
+    """No frame arrived in time."""
+
+
+class CaptureError(DermocapError, RuntimeError):
+    """The capture protocol could not finish."""
+
+
+class QualityCheckFailed(CaptureError):
+    """The kept frame failed a quality check; the technician should retake."""
+
+
+class StorageError(DermocapError, OSError):
+    """A file could not be written safely."""
+
+
+class DiskFullError(StorageError):
+    """No room left under the disk budget, or on the disk itself."""
+
+
+class SimError(DermocapError, RuntimeError):
+    """The digital twin was asked for something it cannot do."""
+
+
+class PhantomError(SimError, ValueError):
+    """A phantom image or its ground-truth file is missing or malformed."""
+
+
+class ModelError(DermocapError, RuntimeError):
+    """A model file is missing, corrupt, or does not match its checksum."""
+
+
+class ImageError(ModelError, ValueError):
+    """An input image is missing, unreadable or of an unusable shape."""
+
+
+class SyncError(DermocapError, RuntimeError):
+    """MQTT connection or outbox trouble."""
+
+
+class CommandError(SyncError, ValueError):
+    """A dashboard command was malformed or not allowed."""

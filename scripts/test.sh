@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian / Raspberry Pi OS machine, then run
+# ruff (lint + format), mypy (strict) and pytest. Safe to run again: it reuses .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  python3 -m venv .venv
+fi
+echo "== installing dermocap with the dev and train extras"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev,train]'
+
+export PATH="$PWD/.venv/bin:/usr/sbin:$PATH"
+echo "== ruff check"
+ruff check .
+echo "== ruff format --check"
+ruff format --check .
+echo "== mypy (strict)"
+mypy
+echo "== pytest"
+pytest "$@"
