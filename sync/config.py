@@ -1,8 +1,12 @@
-"""Config section owned by sync/: the MQTT broker and the outbox."""
+"""Config section owned by sync/: the MQTT broker, the outbox and image transfer.
+
+Secrets never live here: the username, password and TLS key are read from files named
+below or from the systemd credentials directory (``$CREDENTIALS_DIRECTORY``).
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dermocap.configbase import Section
 
@@ -16,5 +20,101 @@ class SyncConfig(Section):
     topic_prefix: str = Field(
         "dermocap/v1/{device_id}",
         min_length=1,
+        pattern=r"^[^#+]+$",
         description="Topic prefix; {device_id} is replaced by rig.device_id",
     )
+    keepalive_s: int = Field(
+        30, ge=5, le=600, description="MQTT keep-alive; a dead link is noticed after 1.5x this"
+    )
+    connect_timeout_s: float = Field(
+        5.0, ge=0.5, le=60.0, description="Give up a TCP/TLS connect attempt after this long"
+    )
+    reconnect_min_s: float = Field(
+        0.5, ge=0.05, le=60.0, description="First wait before reconnecting after a drop"
+    )
+    reconnect_max_s: float = Field(
+        30.0, ge=0.1, le=600.0, description="Cap of the doubling wait between reconnects"
+    )
+    session_expiry_s: int = Field(
+        3600,
+        ge=0,
+        le=7 * 86400,
+        description="MQTT v5 session expiry: commands sent while the rig is offline wait "
+        "this long at the broker; must be at least will_delay_s",
+    )
+    will_delay_s: int = Field(
+        15,
+        ge=0,
+        le=3600,
+        description="Will Delay Interval: the broker announces 'offline' only after a drop "
+        "lasts this long, so short Wi-Fi drops do not flap the dashboard",
+    )
+    inflight_window: int = Field(
+        64, ge=1, le=1000, description="Most QoS 1 messages sent but not yet acknowledged"
+    )
+    telemetry_interval_s: float = Field(
+        60.0, ge=1.0, le=3600.0, description="Period of telemetry messages"
+    )
+    telemetry_expiry_s: int = Field(
+        300,
+        ge=1,
+        le=86400,
+        description="Message Expiry Interval of telemetry: stale figures are dropped",
+    )
+    outbox_budget_mb: float = Field(
+        512.0,
+        ge=1.0,
+        le=100_000.0,
+        description="Outbox database size at which new captures are refused; unsent results "
+        "are never deleted to make room",
+    )
+    acked_retention_days: float = Field(
+        30.0,
+        ge=0.0,
+        le=3650.0,
+        description="Keep acknowledged messages this long so the dashboard can ask to resend",
+    )
+    images: bool = Field(False, description="Also send each capture's kept image in chunks")
+    image_chunk_kib: int = Field(
+        64, ge=1, le=1024, description="Raw bytes per image chunk, in KiB (base64 adds 1/3)"
+    )
+    tls: bool = Field(False, description="Connect with TLS (then port is usually 8883)")
+    tls_ca_file: str = Field(
+        "",
+        description="CA certificate (PEM) of the broker; empty: $CREDENTIALS_DIRECTORY/"
+        "mqtt-ca.crt if present, else the system trust store",
+    )
+    tls_cert_file: str = Field(
+        "",
+        description="Client certificate (PEM); empty: $CREDENTIALS_DIRECTORY/mqtt-client.crt "
+        "if present, else none",
+    )
+    tls_key_file: str = Field(
+        "",
+        description="Client key (PEM) file; empty: $CREDENTIALS_DIRECTORY/mqtt-client.key",
+    )
+    username_file: str = Field(
+        "",
+        description="File holding the MQTT username; empty: $CREDENTIALS_DIRECTORY/"
+        "mqtt-username if present, else anonymous",
+    )
+    password_file: str = Field(
+        "",
+        description="File holding the MQTT password; empty: $CREDENTIALS_DIRECTORY/"
+        "mqtt-password if present",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SyncConfig:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
+        if self.will_delay_s > self.session_expiry_s:
+            raise ValueError(
+                "will_delay_s must not exceed session_expiry_s (the will fires when the "
+                "session ends)"
+            )
+        return self
+
+    def prefix_for(self, device_id: str) -> str:
+        """The topic prefix with ``{device_id}`` filled in, without a trailing slash."""
+        return self.topic_prefix.replace("{device_id}", device_id).rstrip("/")

@@ -1,0 +1,270 @@
+"""Message models of every MQTT channel: the source of the AsyncAPI contract.
+
+Every message carries ``message_id`` (a UUIDv7) and ``seq``. ``seq`` is the per-device
+outbox sequence for durable messages (results, events, image manifests and chunks) and
+``null`` for ephemeral ones (status, telemetry, replies), which never pass the outbox.
+Subjects are pseudonyms: a short letter prefix then digits (``P00123``, ``S-0042``),
+never a name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from dermocap.errors import SyncError
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+MessageId = Annotated[str, Field(pattern=UUID_PATTERN, description="UUIDv7 of this message")]
+Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN, description="SHA-256, lower-case hex")]
+Subject = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z]{0,8}[-_]?[0-9][A-Za-z0-9_-]{1,31}$",
+        description="Pseudonymous subject id: up to 8 letters, then digits (P00123); no names",
+    ),
+]
+Site = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="Scalp site: frontal, vertex, occipital or a custom label",
+    ),
+]
+Visit = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="Visit: baseline, 3m, 6m, 12m or a free label",
+    ),
+]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="snake_case name")]
+Scalar = bool | int | float | str
+M = TypeVar("M", bound=BaseModel)
+StatusState = Literal["online", "stopped", "offline"]
+
+
+class InvalidMessage(SyncError, ValueError):
+    """A message does not match its model; ``errors`` lists ``(field, problem)`` pairs."""
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[tuple[str, str]] = errors or []
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Message(_Model):
+    """Fields every message carries (also sent as MQTT v5 user properties)."""
+
+    message_id: MessageId
+    seq: int | None = Field(
+        None, ge=1, description="Per-device outbox sequence; null on ephemeral messages"
+    )
+
+
+class DurableMessage(Message):
+    """A message sent from the outbox: QoS 1, resent until acknowledged."""
+
+    seq: int | None = Field(..., ge=1, description="Per-device outbox sequence; gaps mean loss")
+
+
+# -- device to dashboard -----------------------------------------------------------------
+
+
+class StatusMessage(Message):
+    """Retained presence of the rig; the will publishes ``offline``."""
+
+    state: StatusState
+    since: AwareDatetime | None = Field(
+        None, description="When this state began; null in the will (set at connect time)"
+    )
+    software: str = Field(max_length=64, description="dermocap version")
+    model: str | None = Field(None, max_length=128, description="Hair model name and version")
+
+
+class TelemetryMessage(Message):
+    """Periodic health figures; not retained, sent with a Message Expiry Interval."""
+
+    at: AwareDatetime
+    uptime_s: float = Field(ge=0)
+    outbox_depth: int = Field(ge=0, description="Messages waiting for an acknowledgement")
+    oldest_unsent_age_s: float | None = Field(None, ge=0, description="Age of the oldest")
+    dead_letters: int = Field(ge=0, description="Messages the broker refused, kept on the rig")
+    last_seq: int = Field(ge=0, description="Highest seq assigned so far (0: none)")
+    disk_free_mb: float | None = Field(None, ge=0, description="Free space of the state disk")
+    cpu_temp_c: float | None = Field(None, ge=-40, le=150)
+    calibration_age_s: float | None = Field(None, ge=0)
+    led_drift_pct: float | None = Field(None, ge=-100, le=100)
+
+
+class Metrics(_Model):
+    """Hair metrics of one capture, measured on the device."""
+
+    density_per_cm2: float = Field(ge=0, le=2000, description="Hairs per cm2 of scalp")
+    hair_count: int = Field(ge=0, le=100_000)
+    mean_thickness_um: float | None = Field(None, ge=0, le=500)
+    vellus_fraction: float | None = Field(None, ge=0, le=1, description="Share of vellus hairs")
+    terminal_density_per_cm2: float | None = Field(None, ge=0, le=2000)
+    field_area_cm2: float | None = Field(None, gt=0, le=100)
+
+
+class QualityCheck(_Model):
+    """Quality check of the kept frame."""
+
+    passed: bool
+    scores: dict[str, float] = Field(default_factory=dict, description="Named QC scores")
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ModelInfo(_Model):
+    """The model that produced the metrics."""
+
+    name: str = Field(max_length=64)
+    version: str = Field(max_length=32)
+    sha256: Sha256
+
+
+class ImageRef(_Model):
+    """A stored image of the capture, as named on the device."""
+
+    name: str = Field(max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+    sha256: Sha256
+    size_bytes: int = Field(ge=0)
+    content_type: str = Field("image/png", max_length=64)
+
+
+class ResultMessage(DurableMessage):
+    """One message per capture: what the dashboard charts."""
+
+    capture_id: str = Field(pattern=UUID_PATTERN)
+    subject: Subject
+    site: Site
+    visit: Visit
+    captured_at: AwareDatetime
+    lighting: Literal["cross", "parallel"] = "cross"
+    metrics: Metrics
+    qc: QualityCheck
+    um_per_px: float = Field(gt=0, le=100, description="Scale of the image in micrometres/pixel")
+    calibration_id: str | None = Field(None, max_length=64)
+    model: ModelInfo
+    images: list[ImageRef] = Field(default_factory=list, max_length=16)
+
+
+class EventMessage(DurableMessage):
+    """What the technician did and saw: capture started, QC failed, retake, relocation."""
+
+    at: AwareDatetime
+    type: Name
+    capture_id: str | None = Field(None, pattern=UUID_PATTERN)
+    subject: Subject | None = None
+    site: Site | None = None
+    detail: str = Field("", max_length=500)
+    data: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
+
+
+class ImageManifestMessage(DurableMessage):
+    """Announces an image transfer: the chunks that follow rebuild exactly these bytes."""
+
+    image_id: MessageId
+    capture_id: str = Field(pattern=UUID_PATTERN)
+    name: str = Field(max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
+    content_type: str = Field(max_length=64)
+    size_bytes: int = Field(ge=0, le=1 << 31)
+    sha256: Sha256
+    chunk_bytes: int = Field(ge=1, le=1 << 20)
+    chunks: int = Field(ge=0)
+
+
+class ImageChunkMessage(DurableMessage):
+    """One piece of an image, placed by offset; receiving one twice changes nothing."""
+
+    image_id: MessageId
+    offset: int = Field(ge=0)
+    length: int = Field(ge=0, le=1 << 20)
+    sha256: Sha256 = Field(description="SHA-256 of this chunk's bytes")
+    data_b64: str = Field(description="The bytes, base64")
+
+
+# -- dashboard to device -----------------------------------------------------------------
+
+
+class WorklistCommand(_Model):
+    """The next subject, visit and ordered sites to capture."""
+
+    subject: Subject
+    visit: Visit
+    sites: list[Site] = Field(min_length=1, max_length=12)
+
+
+class PingCommand(_Model):
+    """Is the rig there? Replies with uptime and outbox figures."""
+
+    note: str = Field("", max_length=100)
+
+
+class ResendCommand(_Model):
+    """Send again every durable message from seq ``since_seq`` on (they keep their ids)."""
+
+    since_seq: int = Field(ge=1)
+
+
+class ConfigCommand(_Model):
+    """Change a safe subset of settings; the service decides which keys are allowed."""
+
+    changes: dict[Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")], Scalar] = Field(
+        min_length=1, max_length=20
+    )
+
+
+class ReplyMessage(Message):
+    """Answer to a command, sent to its ResponseTopic with its CorrelationData."""
+
+    command: str = Field(max_length=48)
+    ok: bool
+    error: str | None = Field(None, max_length=500)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+COMMANDS: dict[str, type[_Model]] = {
+    "worklist": WorklistCommand,
+    "ping": PingCommand,
+    "resend": ResendCommand,
+    "config": ConfigCommand,
+}
+
+# Topic suffix (after the prefix) -> model, for every channel the device publishes on.
+DURABLE_CHANNELS: dict[str, type[DurableMessage]] = {
+    "results": ResultMessage,
+    "events": EventMessage,
+    "images/manifest": ImageManifestMessage,
+    "images/chunk": ImageChunkMessage,
+}
+EPHEMERAL_CHANNELS: dict[str, type[Message]] = {
+    "status": StatusMessage,
+    "telemetry": TelemetryMessage,
+}
+
+
+def error_pairs(exc: ValidationError) -> list[tuple[str, str]]:
+    """``(field.path, problem)`` pairs of a pydantic error, for replies and logs."""
+    return [(".".join(str(p) for p in e["loc"]) or "(message)", e["msg"]) for e in exc.errors()]
+
+
+def validate_message(model: type[M], data: Any) -> M:
+    """Validate ``data`` against ``model``.
+
+    Raises:
+        InvalidMessage: with every problem and its field path.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        pairs = error_pairs(exc)
+        text = "; ".join(f"{k}: {m}" for k, m in pairs)
+        raise InvalidMessage(f"invalid {model.__name__}: {text}", pairs) from None
