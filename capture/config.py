@@ -68,7 +68,9 @@ class CaptureConfig(Section):
     jpeg_quality: int = Field(95, ge=70, le=100, description="JPEG quality of kept images")
     burst_frames: int = Field(3, ge=1, le=20, description="Frames per lighting mode; sharpest kept")
     lighting_modes: tuple[Literal["cross", "parallel"], ...] = Field(
-        ("cross", "parallel"), min_length=1, description="Lighting modes captured per site, in order"
+        ("cross", "parallel"),
+        min_length=1,
+        description="Lighting modes captured per site, in order",
     )
     cross_intensity: float = Field(0.7, ge=0.0, le=1.0, description="Cross-polarised LED duty")
     parallel_intensity: float = Field(0.35, ge=0.0, le=1.0, description="Non-polarised LED duty")
@@ -76,7 +78,10 @@ class CaptureConfig(Section):
         0.05, gt=0.0, le=0.5, description="Relative mismatch of frame metadata that forces a retake"
     )
     disk_budget_mb: int = Field(
-        8000, ge=10, le=2_000_000, description="Captures are refused when the state folder holds more"
+        8000,
+        ge=10,
+        le=2_000_000,
+        description="Captures are refused when the state folder holds more",
     )
     min_free_mb: int = Field(
         200, ge=1, le=100_000, description="Captures are refused when the disk has less free space"

@@ -33,7 +33,7 @@ def _pin_key(pin: int | str) -> str:
     s = pin.strip().upper()
     for prefix in ("BCM", "GPIO"):
         if s.startswith(prefix) and s[len(prefix) :].isdigit():
-            return f"GPIO{int(s[len(prefix):])}"
+            return f"GPIO{int(s[len(prefix) :])}"
     if s.isdigit():
         return f"GPIO{int(s)}"
     return s
@@ -230,22 +230,58 @@ def validation_errors(exc: ValidationError) -> list[tuple[str, str]]:
             msg = "unknown key (check the spelling; `dermocap config show` lists every key)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        if "input" in err and err["type"] != "extra_forbidden" and not isinstance(
-            err["input"], dict
+        if (
+            "input" in err
+            and err["type"] != "extra_forbidden"
+            and not isinstance(err["input"], dict)
         ):
             msg = f"{msg} (got {err['input']!r})"
         out.append((_format_loc(loc), msg))
     return out
 
 
+def _drop(data: Any, loc: tuple[int | str, ...]) -> bool:
+    """Remove the value at ``loc`` from nested dicts; True when something was removed."""
+    node = data
+    for key in loc[:-1]:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    if isinstance(node, dict) and loc and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    return False
+
+
 def parse_config(data: dict[str, Any], source: str = "<config>") -> DermocapConfig:
-    """Validate a parsed TOML mapping; raises ConfigError listing every problem."""
-    try:
-        return DermocapConfig.model_validate(data)
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-        lines = "\n".join(f"  {k}: {m}" for k, m in errors)
-        raise ConfigError(f"{source} has {len(errors)} error(s):\n{lines}", errors) from None
+    """Validate a parsed TOML mapping; raises ConfigError listing every problem.
+
+    pydantic skips a model's cross-field checks (limits in order, pins unique)
+    while any of its fields is invalid; to report every error in one go, the bad
+    keys are dropped and the rest validated again, a few rounds at most.
+    """
+    import copy
+
+    errors: list[tuple[str, str]] = []
+    work = copy.deepcopy(data)
+    for _ in range(4):
+        try:
+            cfg = DermocapConfig.model_validate(work)
+        except ValidationError as exc:
+            found = validation_errors(exc)
+            errors.extend(e for e in found if e not in errors)
+            dropped = False
+            for err in exc.errors():
+                loc = tuple(x for x in err["loc"] if isinstance(x, str | int))
+                dropped |= _drop(work, loc)
+            if not dropped:
+                break
+        else:
+            if not errors:
+                return cfg
+            break
+    lines = "\n".join(f"  {k}: {m}" for k, m in errors)
+    raise ConfigError(f"{source} has {len(errors)} error(s):\n{lines}", errors)
 
 
 def load_config(path: Path | str | None) -> DermocapConfig:
@@ -273,3 +309,51 @@ def load_config(path: Path | str | None) -> DermocapConfig:
     return parse_config(data, str(p))
 
 
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def to_toml(cfg: DermocapConfig, *, comments: bool = True) -> str:
+    """The effective config as a TOML file, each key with its description as a comment.
+
+    Keys whose value is unset (``None``) are written commented out, so the output is
+    itself a valid config file.
+    """
+    lines: list[str] = []
+
+    def walk(model: Section, path: list[str]) -> None:
+        scalars: list[tuple[str, Any, str]] = []
+        subs: list[tuple[str, Section, str]] = []
+        for name, info in type(model).model_fields.items():
+            value = getattr(model, name)
+            desc = info.description or ""
+            if isinstance(value, Section):
+                subs.append((name, value, desc))
+            else:
+                scalars.append((name, value, desc))
+        if scalars and path:
+            lines.append("")
+            lines.append(f"[{'.'.join(path)}]")
+        for name, value, desc in scalars:
+            if comments and desc:
+                lines.append(f"# {desc}")
+            if value is None:
+                lines.append(f"# {name} = (unset)")
+            else:
+                lines.append(f"{name} = {_toml_value(value)}")
+        for name, sub, desc in subs:
+            if comments and desc and not path:
+                lines.append("")
+                lines.append(f"# ---- {name}: {desc}")
+            walk(sub, [*path, name])
+
+    walk(cfg, [])
+    return "\n".join(lines).lstrip("\n") + "\n"

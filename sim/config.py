@@ -54,7 +54,9 @@ class OpticsConfig(Section):
         1.0, gt=0.0, le=1.5, description="LED output per unit duty (ageing lowers it)"
     )
     ambient: float = Field(0.01, ge=0.0, le=1.0, description="Room light leaking under the cone")
-    read_noise: float = Field(0.004, ge=0.0, le=0.1, description="Sensor read noise (of full scale)")
+    read_noise: float = Field(
+        0.004, ge=0.0, le=0.1, description="Sensor read noise (of full scale)"
+    )
     full_well_e: float = Field(
         10_000.0, ge=100.0, le=1e6, description="Electrons at full scale (sets shot noise)"
     )

@@ -1,0 +1,166 @@
+"""The ``dermocap`` command line: config, twin rendering, demo and the service.
+
+Exit codes: 0 success, 1 the job failed (the message says why and what to do),
+2 bad usage or an invalid config file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dermocap import __version__
+from dermocap.errors import ConfigError, DermocapError
+from device.config import DermocapConfig, load_config, to_toml
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * verbosity
+    logging.basicConfig(
+        level=max(logging.DEBUG, level),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(args: argparse.Namespace) -> DermocapConfig:
+    path: str | None = getattr(args, "config", None)
+    return load_config(Path(path) if path else None)
+
+
+def _print_config_errors(exc: ConfigError) -> None:
+    for key, msg in exc.errors or [("(config)", str(exc))]:
+        print(f"{key}: {msg}", file=sys.stderr)
+
+
+# -- config -----------------------------------------------------------------------------
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        load_config(Path(args.path))
+    except ConfigError as exc:
+        print(f"{args.path}: {len(exc.errors) or 1} error(s)", file=sys.stderr)
+        _print_config_errors(exc)
+        return 2
+    print(f"{args.path}: ok")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    if args.json:
+        print(json.dumps(cfg.model_dump(mode="json"), indent=2))
+    else:
+        sys.stdout.write(to_toml(cfg, comments=not args.no_comments))
+    return 0
+
+
+# -- sim --------------------------------------------------------------------------------
+def cmd_sim_render(args: argparse.Namespace) -> int:
+    from sim.tools import RenderRequest, render_capture, scalp_from_overrides, summary, write_render
+
+    cfg = _load(args)
+    scalp = scalp_from_overrides(
+        cfg.sim.scalp,
+        skin_tone=args.skin_tone,
+        hair_colour=args.hair_colour,
+        density_per_cm2=args.density,
+        vellus_fraction=args.vellus_fraction,
+        hair_length=args.hair_length,
+        empty_follicle_fraction=args.empty_follicle_fraction,
+    )
+    sim_cfg = cfg.sim.model_copy(update={"scalp": scalp})
+    req = RenderRequest(
+        seed=args.seed,
+        width=cfg.camera.width,
+        height=cfg.camera.height,
+        nominal_um_per_px=cfg.camera.nominal_um_per_px,
+        light=args.light,
+        duty=args.duty,
+        exposure_us=cfg.camera.exposure_us,
+        z_offset_mm=args.z_offset_mm,
+        noise_seed=args.seed,
+    )
+    img, truth = render_capture(sim_cfg, req)
+    write_render(img, truth, Path(args.out), Path(args.truth) if args.truth else None)
+    print(summary(truth))
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dermocap",
+        description="Raspberry Pi dermoscope rig: repeatable scalp capture, hair density, sync.",
+    )
+    p.add_argument("--version", action="version", version=f"dermocap {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv)")
+    p.add_argument("--config", metavar="PATH", help="config TOML (default: built-in, twin rig)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("config", help="check or show the configuration")
+    csub = c.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    chk = csub.add_parser("check", help="validate a config file; exit 2 listing every error")
+    chk.add_argument("path")
+    chk.set_defaults(func=cmd_config_check)
+    show = csub.add_parser("show", help="print the effective config (defaults filled in)")
+    show.add_argument("--json", action="store_true", help="JSON instead of commented TOML")
+    show.add_argument("--no-comments", action="store_true", help="TOML without descriptions")
+    show.set_defaults(func=cmd_config_show)
+
+    s = sub.add_parser("sim", help="the digital twin")
+    ssub = s.add_subparsers(dest="sim_command", required=True, metavar="ACTION")
+    r = ssub.add_parser("render", help="render one twin capture and its ground truth")
+    r.add_argument("--seed", type=int, default=1, help="scalp and noise seed")
+    r.add_argument("--out", required=True, help="image file (.png or .jpg)")
+    r.add_argument("--truth", help="ground-truth JSON file")
+    r.add_argument("--light", choices=["cross", "parallel"], default="cross")
+    r.add_argument("--duty", type=float, default=0.7, help="LED duty 0..1")
+    r.add_argument("--z-offset-mm", type=float, default=0.0, help="defocus: stage off best focus")
+    r.add_argument("--skin-tone", type=float, help="0 very light .. 1 very dark")
+    r.add_argument(
+        "--hair-colour",
+        choices=["black", "dark_brown", "brown", "auburn", "blond", "grey", "white"],
+    )
+    r.add_argument("--density", type=float, help="hairs per cm2 (40..320)")
+    r.add_argument("--vellus-fraction", type=float, help="0.05..0.40")
+    r.add_argument("--hair-length", choices=["trimmed", "long", "mixed"])
+    r.add_argument("--empty-follicle-fraction", type=float, help="0..0.5")
+    r.set_defaults(func=cmd_sim_render)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+# Other modules of device/ add their subcommands here (demo, serve, ...).
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dermocap`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    func: Handler = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except DermocapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Rasterise a scene (scalp, phantom or calibration target) into reflectance and sheen maps.
+
+A :class:`View` maps image pixels to millimetres on the scalp: the rig's pose
+(centre, rotation) and scale (um/px). Scenes return linear-RGB reflectance
+(float32, 0..1) and a specular map (float32, 0..1) that lights up only under
+the non-polarised ring. Optics (blur, light, noise) are applied later, in optics.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.scalp import VELLUS_THRESHOLD_UM, ScalpWorld
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class View:
+    """Where the camera looks: centre in mm, rotation in degrees (counter-clockwise), scale."""
+
+    center_x_mm: float
+    center_y_mm: float
+    rotation_deg: float
+    um_per_px: float
+    width: int
+    height: int
+
+    @property
+    def mm_per_px(self) -> float:
+        return self.um_per_px / 1000.0
+
+    @property
+    def area_cm2(self) -> float:
+        return self.width * self.height * (self.um_per_px * 1e-4) ** 2
+
+    def pixel_to_world(self, u: F64, v: F64) -> tuple[F64, F64]:
+        """Pixel centres (u right, v down) to world mm (+y towards the forehead)."""
+        s = self.mm_per_px
+        dx = (u - (self.width - 1) / 2.0) * s
+        dy = ((self.height - 1) / 2.0 - v) * s
+        c, sn = math.cos(math.radians(self.rotation_deg)), math.sin(math.radians(self.rotation_deg))
+        return self.center_x_mm + c * dx - sn * dy, self.center_y_mm + sn * dx + c * dy
+
+    def world_to_pixel(self, x: F64, y: F64) -> tuple[F64, F64]:
+        """World mm to pixel coordinates (may fall outside the frame)."""
+        s = self.mm_per_px
+        c, sn = math.cos(math.radians(self.rotation_deg)), math.sin(math.radians(self.rotation_deg))
+        rx, ry = x - self.center_x_mm, y - self.center_y_mm
+        dx = c * rx + sn * ry
+        dy = -sn * rx + c * ry
+        return dx / s + (self.width - 1) / 2.0, (self.height - 1) / 2.0 - dy / s
+
+    def grid(self) -> tuple[F64, F64]:
+        """World coordinates of every pixel centre, each (height, width)."""
+        v, u = np.mgrid[0 : self.height, 0 : self.width].astype(np.float64)
+        return self.pixel_to_world(u, v)
+
+
+class Scene(Protocol):
+    """Anything the twin camera can look at."""
+
+    def reflectance(self, view: View) -> tuple[F32, F32]:
+        """Linear RGB reflectance (h, w, 3) and specular sheen (h, w), both float32 0..1."""
+        ...
+
+    def truth(self, view: View) -> dict[str, Any]:
+        """Ground truth of what the view shows (empty dict when there is none)."""
+        ...
+
+
+def _sample(field: F32, x_mm: F64, y_mm: F64, spacing_mm: float, extent_mm: float) -> F32:
+    """Bilinear sample of a world-aligned grid at world coordinates (clamped at the edges)."""
+    n = field.shape[0]
+    fx = np.clip((x_mm + extent_mm / 2) / spacing_mm, 0, n - 1.001)
+    fy = np.clip((y_mm + extent_mm / 2) / spacing_mm, 0, n - 1.001)
+    x0 = fx.astype(np.int64)
+    y0 = fy.astype(np.int64)
+    ax = (fx - x0).astype(np.float32)
+    ay = (fy - y0).astype(np.float32)
+    top = field[y0, x0] * (1 - ax) + field[y0, x0 + 1] * ax
+    bot = field[y0 + 1, x0] * (1 - ax) + field[y0 + 1, x0 + 1] * ax
+    out: F32 = (top * (1 - ay) + bot * ay).astype(np.float32)
+    return out
+
+
+def _stamp_polyline(
+    img: F32,
+    spec: F32,
+    pts: F64,
+    radius_px: float,
+    rgb: F64,
+    opacity: float,
+    shine: float,
+) -> None:
+    """Composite one anti-aliased shaft of ``radius_px`` along pixel-space points ``pts``.
+
+    Long shafts are cut into chunks with their own bounding boxes (cheap), but each
+    pixel is composited once per shaft, with its distance to the nearest segment of
+    the whole shaft, so chunk joints leave no seams.
+    """
+    h, w = spec.shape
+    pad = radius_px + 1.5
+    chunk = 6
+    boxes: list[tuple[int, int, int, int, NDArray[np.float32]]] = []
+    for start in range(0, max(1, len(pts) - 1), chunk):
+        seg = pts[start : start + chunk + 1]
+        x0 = int(max(0, math.floor(seg[:, 0].min() - pad)))
+        x1 = int(min(w, math.ceil(seg[:, 0].max() + pad) + 1))
+        y0 = int(max(0, math.floor(seg[:, 1].min() - pad)))
+        y1 = int(min(h, math.ceil(seg[:, 1].max() + pad) + 1))
+        if x0 >= x1 or y0 >= y1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        d = np.full(xx.shape, np.inf, dtype=np.float32)
+        for a, b in itertools.pairwise(seg):
+            ab = b - a
+            denom = float(ab @ ab) or 1e-9
+            t = np.clip(((xx - a[0]) * ab[0] + (yy - a[1]) * ab[1]) / denom, 0.0, 1.0)
+            px = a[0] + t * ab[0] - xx
+            py = a[1] + t * ab[1] - yy
+            np.minimum(d, np.sqrt(px * px + py * py), out=d)
+        boxes.append((x0, x1, y0, y1, d))
+    if not boxes:
+        return
+    bx0 = min(b[0] for b in boxes)
+    bx1 = max(b[1] for b in boxes)
+    by0 = min(b[2] for b in boxes)
+    by1 = max(b[3] for b in boxes)
+    dist = np.full((by1 - by0, bx1 - bx0), np.inf, dtype=np.float32)
+    for x0, x1, y0, y1, d in boxes:
+        view = dist[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+        np.minimum(view, d, out=view)
+    done = np.zeros(dist.shape, dtype=bool)
+    for x0, x1, y0, y1, _ in boxes:
+        sl = (slice(y0 - by0, y1 - by0), slice(x0 - bx0, x1 - bx0))
+        d = dist[sl]
+        todo = ~done[sl]
+        cov = np.clip(radius_px - d + 0.5, 0.0, 1.0) * opacity * todo
+        done[sl] = True
+        if not cov.any():
+            continue
+        # A shaft is a cylinder: lighter along its axis, darker at the edges.
+        rel = np.clip(d / max(radius_px, 0.5), 0.0, 1.0)
+        shade = (1.15 - 0.35 * rel * rel)[..., None]
+        col = np.clip(rgb[None, None, :] * shade, 0.0, 1.0).astype(np.float32)
+        a3 = cov[..., None]
+        region = img[y0:y1, x0:x1]
+        region *= 1.0 - a3
+        region += a3 * col
+        if shine > 0:
+            ridge = np.clip(1.0 - rel, 0.0, 1.0) ** 3 * cov * shine
+            sregion = spec[y0:y1, x0:x1]
+            np.maximum(sregion, ridge.astype(np.float32), out=sregion)
+
+
+class ScalpScene:
+    """The procedural scalp as seen through the lens."""
+
+    def __init__(self, world: ScalpWorld) -> None:
+        self.world = world
+
+    def _visible(self, view: View, margin_mm: float) -> tuple[F64, F64, NDArray[np.bool_]]:
+        h = self.world.hairs
+        u, v = view.world_to_pixel(h.x_mm, h.y_mm)
+        m = margin_mm / view.mm_per_px
+        keep = (u > -m) & (u < view.width + m) & (v > -m) & (v < view.height + m)
+        return u, v, keep
+
+    def reflectance(self, view: View) -> tuple[F32, F32]:
+        w = self.world
+        gx, gy = view.grid()
+        tex = _sample(w.texture, gx, gy, w.texture_mm, w.extent_mm)
+        img = (tex[..., None] * w.skin[None, None, :].astype(np.float32)).astype(np.float32)
+        spec = 0.5 * _sample(w.sheen, gx, gy, w.texture_mm, w.extent_mm)
+        del gx, gy
+        s = view.mm_per_px
+        rot = math.radians(view.rotation_deg)
+
+        # Follicle openings: a darker, slightly warm dimple; empty ones a little yellow.
+        f = w.follicles
+        fu, fv = view.world_to_pixel(f.x_mm, f.y_mm)
+        for i in np.flatnonzero(
+            (fu > -20) & (fu < view.width + 20) & (fv > -20) & (fv < view.height + 20)
+        ):
+            r = float(f.radius_mm[i]) / s
+            tint = (
+                np.array([0.55, 0.45, 0.35])
+                if f.hair_count[i] > 0
+                else np.array([0.75, 0.62, 0.35])
+            )
+            col = w.skin * tint
+            pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
+            _stamp_polyline(img, spec, pt, r, col, 0.8, 0.0)
+
+        hs = w.hairs
+        u, v, keep = self._visible(view, margin_mm=16.0)
+        step_px = 12.0
+        for i in np.flatnonzero(keep):
+            length_px = float(hs.length_mm[i]) / s
+            n = max(2, math.ceil(length_px / step_px) + 1)
+            t = np.linspace(0.0, float(hs.length_mm[i]), n)
+            # Direction in world, turned into image space (image v points down).
+            ang = float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t - rot
+            dx = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.cos(ang[:-1])])) / s
+            dy = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.sin(ang[:-1])])) / s
+            pts = np.stack([u[i] + dx, v[i] - dy], axis=1)
+            d_px = float(hs.diameter_um[i]) / view.um_per_px
+            opacity = 0.95 if hs.diameter_um[i] >= VELLUS_THRESHOLD_UM else 0.75
+            if d_px < 1.0:
+                opacity *= d_px
+            _stamp_polyline(img, spec, pts, max(d_px / 2.0, 0.5), hs.rgb[i], opacity, 0.9)
+        return np.clip(img, 0.0, 1.0), np.clip(spec, 0.0, 1.0)
+
+    def truth(self, view: View) -> dict[str, Any]:
+        return scalp_truth(self.world, view)
+
+
+def scalp_truth(world: ScalpWorld, view: View) -> dict[str, Any]:
+    """Ground truth for the hairs emerging inside ``view`` (what a model should count)."""
+    h = world.hairs
+    u, v = view.world_to_pixel(h.x_mm, h.y_mm)
+    inside = (u >= -0.5) & (u < view.width - 0.5) & (v >= -0.5) & (v < view.height - 0.5)
+    diam = h.diameter_um[inside]
+    area = view.area_cm2
+    vellus = diam < VELLUS_THRESHOLD_UM
+    n = int(inside.sum())
+    units, per_unit = np.unique(h.unit_id[inside], return_counts=True)
+    shares = [
+        float(np.mean(np.minimum(per_unit, 4) == k)) if len(units) else 0.0 for k in (1, 2, 3, 4)
+    ]
+    f = world.follicles
+    fu, fv = view.world_to_pixel(f.x_mm, f.y_mm)
+    f_in = (fu >= 0) & (fu < view.width) & (fv >= 0) & (fv < view.height)
+    return {
+        "hair_count": n,
+        "area_cm2": area,
+        "density_per_cm2": n / area,
+        "terminal_density_per_cm2": int((~vellus).sum()) / area,
+        "vellus_density_per_cm2": int(vellus.sum()) / area,
+        "vellus_fraction": float(vellus.mean()) if n else 0.0,
+        "mean_diameter_um": float(diam.mean()) if n else 0.0,
+        "cumulative_thickness_mm_per_cm2": float(diam.sum()) / 1000.0 / area,
+        "follicular_units_per_cm2": len(units) / area,
+        "unit_shares_1_2_3_4plus": shares,
+        "empty_follicles": int((f_in & (f.hair_count == 0)).sum()),
+        "um_per_px": view.um_per_px,
+        "width": view.width,
+        "height": view.height,
+        "hairs": [
+            {
+                "x_px": round(float(a), 2),
+                "y_px": round(float(b), 2),
+                "diameter_um": round(float(c), 2),
+                "trimmed": bool(t),
+                "unit": int(un),
+            }
+            for a, b, c, t, un in zip(
+                u[inside], v[inside], diam, h.trimmed[inside], h.unit_id[inside], strict=True
+            )
+        ],
+    }
+
+
+class CalibrationTarget:
+    """The rig's reference target: a neutral grey patch (left) and a printed 1 mm grid (right)."""
+
+    GREY = 0.5
+    PAPER = 0.85
+    INK = 0.04
+    LINE_MM = 0.08
+    PITCH_MM = 1.0
+
+    def reflectance(self, view: View) -> tuple[F32, F32]:
+        gx, gy = view.grid()
+        px = view.mm_per_px
+        out = np.empty((view.height, view.width, 3), dtype=np.float32)
+        ink = np.zeros(gx.shape, dtype=np.float64)
+        for g in (gx, gy):
+            d = np.abs((g / self.PITCH_MM + 0.5) % 1.0 - 0.5) * self.PITCH_MM
+            ink = np.maximum(ink, np.clip((self.LINE_MM / 2 - d) / px + 0.5, 0.0, 1.0))
+        grid = self.PAPER * (1 - ink) + self.INK * ink
+        val = np.where(gx < 0, self.GREY, grid)
+        out[...] = val[..., None]
+        return out, np.zeros(gx.shape, dtype=np.float32)
+
+    def truth(self, view: View) -> dict[str, Any]:
+        return {"um_per_px": view.um_per_px, "grid_pitch_mm": self.PITCH_MM, "grey": self.GREY}
+
+
+class PhantomScene:
+    """An image file standing in for the scalp, the way a printed phantom checks a real rig."""
+
+    def __init__(self, rgb: F32, um_per_px: float, truth: dict[str, Any] | None = None) -> None:
+        self.rgb = rgb
+        self.um_per_px = um_per_px
+        self._truth = truth or {}
+
+    def reflectance(self, view: View) -> tuple[F32, F32]:
+        gx, gy = view.grid()
+        h, w = self.rgb.shape[:2]
+        s = self.um_per_px / 1000.0
+        fx = np.clip(gx / s + (w - 1) / 2.0, 0, w - 1.001)
+        fy = np.clip((h - 1) / 2.0 - gy / s, 0, h - 1.001)
+        x0 = fx.astype(np.int64)
+        y0 = fy.astype(np.int64)
+        ax = (fx - x0)[..., None].astype(np.float32)
+        ay = (fy - y0)[..., None].astype(np.float32)
+        im = self.rgb
+        top = im[y0, x0] * (1 - ax) + im[y0, x0 + 1] * ax
+        bot = im[y0 + 1, x0] * (1 - ax) + im[y0 + 1, x0 + 1] * ax
+        out = (top * (1 - ay) + bot * ay).astype(np.float32)
+        return out, np.zeros(gx.shape, dtype=np.float32)
+
+    def truth(self, view: View) -> dict[str, Any]:
+        out = dict(self._truth)
+        out.setdefault("um_per_px_phantom", self.um_per_px)
+        out["um_per_px"] = view.um_per_px
+        return out
