@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dermocap import __version__
 from dermocap.errors import ConfigError, DermocapError
@@ -20,6 +21,8 @@ from device.config import DermocapConfig, load_config, to_toml
 log = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -135,13 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--empty-follicle-fraction", type=float, help="0..0.5")
     r.set_defaults(func=cmd_sim_render)
 
-    for register in _EXTRA_COMMANDS:
+    for register in _extra_commands():
         register(sub)
     return p
 
 
-# Other modules of device/ add their subcommands here (demo, serve, ...).
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+# Subcommands that live in their own modules (imported when the parser is built).
+def _extra_commands() -> list[Callable[[SubParsers], None]]:
+    from device import demo
+
+    return [demo.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

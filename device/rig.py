@@ -1,0 +1,165 @@
+"""Build the rig from config: real pins and picamera2, or the digital twin on MockFactory.
+
+This is the one place that chooses real or simulated backends; everything else
+takes them as arguments. :class:`Rig` closes its parts in reverse order of start
+and copes with a start that failed half way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from capture.camera import Camera, Picamera2Camera
+from capture.twin_camera import TwinCamera
+from dermocap.clock import Clock, FastClock, SystemClock
+from dermocap.errors import HardwareError
+from device.button import CaptureButton
+from device.config import DermocapConfig
+from device.lighting import Lighting
+from device.stage import ZStage
+from device.status import StatusIndicator
+from sim.mechanics import TwinMechanics
+from sim.twin import Twin
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Rig:
+    """The parts of one rig, ready to use. ``twin`` and ``mechanics`` exist only on the twin."""
+
+    config: DermocapConfig
+    clock: Clock
+    pin_factory: Any
+    lighting: Lighting
+    stage: ZStage
+    status: StatusIndicator
+    button: CaptureButton
+    camera: Camera
+    twin: Twin | None = None
+    mechanics: TwinMechanics | None = None
+    _stack: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    def close(self) -> None:
+        """Switch the light off, release the motor and close every part; idempotent."""
+        self._stack.close()
+
+    def __enter__(self) -> Rig:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _noop() -> None:
+    return None
+
+
+def build_rig(
+    cfg: DermocapConfig,
+    *,
+    on_press: Callable[[], None] = _noop,
+    on_hold: Callable[[], None] = _noop,
+    on_hold_reached: Callable[[], None] | None = None,
+    clock: Clock | None = None,
+    twin_seed: int = 0,
+) -> Rig:
+    """Open every part of the rig named by ``cfg.rig.backend``.
+
+    On the twin a :class:`FastClock` is used unless one is passed, so motor moves and
+    exposures take no real time. Raises HardwareError (or CameraError) with what to check.
+    """
+    stack = ExitStack()
+    try:
+        twin: Twin | None = None
+        mechanics: TwinMechanics | None = None
+        if cfg.rig.backend == "twin":
+            from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+            clk: Clock = clock or FastClock()
+            factory: Any = MockFactory(pin_class=MockPWMPin)
+            stack.callback(factory.close)
+            st = cfg.stage
+            mechanics = TwinMechanics(
+                factory,
+                step_pin=st.step_pin,
+                dir_pin=st.dir_pin,
+                enable_pin=st.enable_pin,
+                limit_pin=st.limit_pin,
+                button_pin=cfg.button.pin,
+                cross_pin=cfg.lighting.cross.pin,
+                parallel_pin=cfg.lighting.parallel.pin,
+                dir_up_level=st.dir_up_level,
+                steps_per_mm=st.steps_per_mm,
+                backlash_mm=cfg.sim.mechanics.backlash_mm,
+                start_z_mm=cfg.sim.mechanics.start_z_mm,
+                clock=clk,
+            )
+            stack.callback(mechanics.close)
+            twin = Twin(
+                cfg.sim,
+                nominal_um_per_px=cfg.camera.nominal_um_per_px,
+                full_width=cfg.camera.width,
+                pins=mechanics,
+                seed=twin_seed,
+            )
+            camera: Camera = TwinCamera(
+                twin,
+                clock=clk,
+                frame_duration_us=cfg.camera.frame_duration_us,
+                control_latency_frames=cfg.sim.mechanics.control_latency_frames,
+                default_timeout_s=cfg.camera.timeout_s,
+            )
+        else:
+            from gpiozero import Device
+
+            clk = clock or SystemClock()
+            try:
+                factory = Device._default_pin_factory()
+            except Exception as exc:  # gpiozero raises several unrelated types here
+                raise HardwareError(
+                    f"no GPIO access ({exc}): install the 'pi' extra (lgpio) and add the "
+                    "service user to the gpio group"
+                ) from exc
+            camera = Picamera2Camera(default_timeout_s=cfg.camera.timeout_s)
+        stack.callback(camera.close)
+        status = StatusIndicator(cfg.status, pin_factory=factory)
+        stack.callback(status.close)
+        lighting = Lighting(cfg.lighting, pin_factory=factory, clock=clk)
+        stack.callback(lighting.close)
+        stage = ZStage(cfg.stage, pin_factory=factory, clock=clk)
+        stack.callback(stage.close)
+        button = CaptureButton(
+            cfg.button,
+            pin_factory=factory,
+            on_press=on_press,
+            on_hold=on_hold,
+            on_hold_reached=on_hold_reached,
+        )
+        stack.callback(button.close)
+    except BaseException:
+        stack.close()
+        raise
+    return Rig(
+        config=cfg,
+        clock=clk,
+        pin_factory=factory,
+        lighting=lighting,
+        stage=stage,
+        status=status,
+        button=button,
+        camera=camera,
+        twin=twin,
+        mechanics=mechanics,
+        _stack=stack,
+    )
