@@ -1,0 +1,148 @@
+"""Status light and buzzer: every pattern reaches the RGB pins and the buzzer."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from device.config import StatusConfig
+from device.status import BEEPS, PATTERNS, StatusIndicator, patterns_markdown
+
+CFG = StatusConfig(brightness=0.5)
+RED, GREEN, BLUE, BUZZER = 22, 23, 24, 25
+
+
+@pytest.fixture
+def factory() -> Iterator[MockFactory]:
+    f = MockFactory(pin_class=MockPWMPin)
+    yield f
+    f.reset()
+
+
+@pytest.fixture
+def status(factory: MockFactory) -> Iterator[StatusIndicator]:
+    with StatusIndicator(CFG, pin_factory=factory) as s:
+        yield s
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def levels(factory: MockFactory, pin: int) -> set[float]:
+    return {round(float(s.state), 3) for s in factory.pin(pin).states}
+
+
+def rising_edges(factory: MockFactory, pin: int) -> int:
+    states = [bool(s.state) for s in factory.pin(pin).states]
+    return sum(1 for a, b in itertools.pairwise(states) if b and not a)
+
+
+def test_ready_is_steady_green(factory: MockFactory, status: StatusIndicator) -> None:
+    status.show("ready")
+    assert status.current == "ready"
+    assert factory.pin(GREEN).state == pytest.approx(0.5)
+    assert factory.pin(RED).state == 0.0 and factory.pin(BLUE).state == 0.0
+    assert rising_edges(factory, BUZZER) == 0
+
+
+def test_common_anode_inverts(factory: MockFactory) -> None:
+    with StatusIndicator(StatusConfig(active_high=False), pin_factory=factory) as s:
+        s.show("ready")
+        assert factory.pin(GREEN).state == pytest.approx(1 - 0.6)
+        assert factory.pin(RED).state == pytest.approx(1.0)
+
+
+def test_busy_pulses_blue(factory: MockFactory, status: StatusIndicator) -> None:
+    status.show("busy")
+    assert wait_for(lambda: len(levels(factory, BLUE)) > 5)
+    assert max(levels(factory, BLUE)) <= 0.5
+    assert levels(factory, RED) == {0.0}
+
+
+def test_qc_failed_blinks_amber_and_beeps_twice(
+    factory: MockFactory, status: StatusIndicator
+) -> None:
+    for pin in (RED, GREEN, BUZZER):
+        factory.pin(pin).clear_states()
+    status.show("qc_failed")
+    assert wait_for(lambda: rising_edges(factory, RED) >= 2)
+    assert wait_for(lambda: not factory.pin(BUZZER).state and rising_edges(factory, BUZZER) == 2)
+    time.sleep(0.3)
+    assert rising_edges(factory, BUZZER) == 2  # exactly two beeps, then silence
+    assert 0.5 in levels(factory, RED)
+    assert round(0.45 * 0.5, 3) in levels(factory, GREEN)
+
+
+def test_error_blinks_red_fast_with_a_long_beep(
+    factory: MockFactory, status: StatusIndicator
+) -> None:
+    factory.pin(BUZZER).clear_states()
+    status.show("error")
+    assert wait_for(lambda: rising_edges(factory, RED) >= 3, timeout_s=1.0)
+    assert factory.pin(BUZZER).state == 1.0  # the long beep is still sounding
+    assert wait_for(lambda: not factory.pin(BUZZER).state)
+    assert rising_edges(factory, BUZZER) == 1
+    assert levels(factory, GREEN) == {0.0}
+
+
+def test_offline_alternates_cyan_and_purple(factory: MockFactory, status: StatusIndicator) -> None:
+    status.show("offline")
+    assert factory.pin(GREEN).state == pytest.approx(0.5)  # cyan first
+    assert factory.pin(BLUE).state == pytest.approx(0.5)
+    assert wait_for(lambda: factory.pin(RED).state == pytest.approx(0.3))  # then purple
+    assert factory.pin(GREEN).state == 0.0
+
+
+def test_sound_off_keeps_the_buzzer_quiet(factory: MockFactory) -> None:
+    with StatusIndicator(StatusConfig(sound=False), pin_factory=factory) as s:
+        s.show("error")
+        s.beep("long")
+        time.sleep(0.1)
+        assert rising_edges(factory, BUZZER) == 0
+
+
+def test_beep_by_name_and_unknown_names(factory: MockFactory, status: StatusIndicator) -> None:
+    status.beep("chirp")
+    assert wait_for(lambda: rising_edges(factory, BUZZER) == 1)
+    with pytest.raises(ValueError, match="unknown beep 'bong'; known: chirp, double"):
+        status.beep("bong")
+    with pytest.raises(ValueError, match="unknown status pattern 'party'; known: busy, "):
+        status.show("party")
+    assert status.current is None
+
+
+def test_every_pattern_shows_and_close_turns_off(factory: MockFactory) -> None:
+    status = StatusIndicator(CFG, pin_factory=factory)
+    for name in PATTERNS:
+        status.show(name)
+        assert status.current == name
+    status.close()
+    status.close()
+    for pin in (RED, GREEN, BLUE, BUZZER):
+        assert factory.pin(pin).state == 0.0
+    with StatusIndicator(CFG, pin_factory=factory):
+        pass  # pins free again
+
+
+def test_pattern_table_renders_as_markdown() -> None:
+    md = patterns_markdown()
+    lines = md.strip().splitlines()
+    assert lines[0] == "| Pattern | Light | Sound | Meaning |"
+    assert len(lines) == 2 + len(PATTERNS)
+    for name, pattern in PATTERNS.items():
+        assert f"| `{name}` |" in md
+        assert pattern.meaning in md
+    assert "| `ready` | steady green | - |" in md
+    assert "2 short beeps" in md
+    assert "cyan/purple blinking" in md
+    assert set(BEEPS) >= {"chirp", "double", "long"}
