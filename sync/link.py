@@ -606,4 +606,5 @@ class MqttLink:
         count, oldest = self.outbox.requeue_since(since)
         self._cursor = min(self._cursor, since - 1)
         self._dirty = True
-        return {"requeued": count, "oldest_available_seq": oldest}
+        dead = self.outbox.dead_seqs_since(since)
+        return {"requeued": count, "oldest_available_seq": oldest, "dead_seqs": dead}

@@ -427,6 +427,14 @@ class Outbox:
             ).fetchall()
         return [DeadLetter(*r) for r in rows]
 
+    def dead_seqs_since(self, seq: int, limit: int = 1000) -> list[int]:
+        """Seqs from ``seq`` on that were dead-lettered: a dashboard must not wait for them."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq FROM dead_letters WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def last_seq(self) -> int:
         """Highest seq ever assigned (0 before the first message)."""
         value = self._scalar("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
