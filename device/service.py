@@ -1,0 +1,366 @@
+"""``dermocap serve``: the headless rig as a state machine driven by one button and MQTT.
+
+Threads and who owns what:
+
+* gpiozero's callback thread only turns a press or hold into an event on a queue;
+* the main loop (``run``) takes events, owns the state, and sends WATCHDOG=1 only
+  when it is itself turning and the workers are healthy;
+* the capture worker runs focus and capture for one site at a time;
+* the analysis worker runs the model and writes record + result to the outbox in one
+  transaction, so the technician can move on while the last site is analysed;
+* the sync link (sync/) owns the MQTT client on its own thread.
+
+States: starting, idle, focusing, capturing, analysing, queued, calibrating, error,
+stopping. The status light always shows one pattern (ready, busy, qc_failed, error,
+offline); ``STATUS=`` carries a one-line summary for ``systemctl status``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from dermocap.errors import DermocapError, DiskFullError, QualityCheckFailed
+from device.notify import Notifier
+from device.worklist import WorkItem, Worklist
+
+log = logging.getLogger(__name__)
+
+
+class State(enum.StrEnum):
+    STARTING = "starting"
+    IDLE = "idle"
+    FOCUSING = "focusing"
+    CAPTURING = "capturing"
+    ANALYSING = "analysing"
+    QUEUED = "queued"
+    CALIBRATING = "calibrating"
+    ERROR = "error"
+    STOPPING = "stopping"
+
+
+@dataclass
+class CaptureOutcome:
+    """What a capture hands to analysis: the stored files and the record for the outbox."""
+
+    capture_id: str
+    item: WorkItem
+    record: dict[str, Any]
+    image_path: Path
+    um_per_px: float
+    started_s: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Pipeline(Protocol):
+    """The science the service runs; device/pipeline.py wires capture/ and inference/."""
+
+    def capture(self, item: WorkItem, on_phase: Callable[[State], None]) -> CaptureOutcome:
+        """Focus and capture one site, store it atomically. Raises QualityCheckFailed."""
+        ...
+
+    def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
+        """The result message payload for a stored capture (metrics, QC, model info)."""
+        ...
+
+    def pending_recoveries(self) -> list[CaptureOutcome]:
+        """Captures on disk whose result never reached the outbox (after a crash)."""
+        ...
+
+
+class Outlet(Protocol):
+    """Where results go (sync.SyncService)."""
+
+    def submit_capture(
+        self,
+        capture_id: str,
+        record: dict[str, Any],
+        result: dict[str, Any],
+        image_path: Path | None = None,
+    ) -> Any: ...
+
+    def event(self, type_: str, **fields: Any) -> Any: ...
+
+
+class StatusLight(Protocol):
+    def show(self, name: str) -> None: ...
+
+
+_PATTERN = {
+    State.STARTING: "busy",
+    State.IDLE: "ready",
+    State.FOCUSING: "busy",
+    State.CAPTURING: "busy",
+    State.ANALYSING: "ready",  # pipelined: the technician may move to the next site
+    State.QUEUED: "ready",
+    State.CALIBRATING: "calibrating",
+    State.ERROR: "error",
+    State.STOPPING: "busy",
+}
+
+
+class Service:
+    """The rig's main loop. Construct, then ``run(stop)`` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        outlet: Outlet,
+        status: StatusLight,
+        notifier: Notifier,
+        worklist: Worklist | None = None,
+        is_online: Callable[[], bool] = lambda: True,
+        loop_period_s: float = 0.5,
+    ) -> None:
+        self.pipeline = pipeline
+        self.outlet = outlet
+        self.status = status
+        self.notifier = notifier
+        self.worklist = worklist or Worklist()
+        self.is_online = is_online
+        self.loop_period_s = loop_period_s
+        self.state = State.STARTING
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._captures: queue.Queue[WorkItem | None] = queue.Queue()
+        self._analyses: queue.Queue[CaptureOutcome | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._capture_busy = threading.Event()
+        self._cancel = threading.Event()
+        self._qc_failed = False
+        self._worker_beat: dict[str, float] = {}
+        self._threads: list[threading.Thread] = []
+        self.results: list[dict[str, Any]] = []  # summaries, newest last (for the demo)
+        self.last_error: str | None = None
+        self.started_s = time.monotonic()
+
+    # -- inputs (any thread) ---------------------------------------------------------------
+    def on_press(self) -> None:
+        self._events.put(("press", None))
+
+    def on_hold(self) -> None:
+        self._events.put(("hold", None))
+
+    def set_worklist(self, subject: str, visit: str, sites: list[str]) -> None:
+        """Replace the worklist (validated; raises ConfigError on names or bad labels)."""
+        self.worklist.load(subject, visit, sites)
+        self._events.put(("worklist", None))
+
+    # -- state -------------------------------------------------------------------------------
+    def _set_state(self, state: State) -> None:
+        with self._lock:
+            self.state = state
+        self._show()
+
+    def _show(self) -> None:
+        if self.state is State.ERROR:
+            pattern = "error"
+        elif self._qc_failed and self.state in (State.IDLE, State.ANALYSING, State.QUEUED):
+            pattern = "qc_failed"
+        else:
+            pattern = _PATTERN[self.state]
+            if pattern == "ready" and not self.is_online():
+                pattern = "offline"
+        self.status.show(pattern)
+
+    def summary(self) -> str:
+        item = self.worklist.current()
+        return (
+            f"{self.state.value}; next {item.subject}/{item.visit}/{item.site}; "
+            f"{len(self.results)} results; {'online' if self.is_online() else 'offline'}"
+        )
+
+    # -- workers ---------------------------------------------------------------------------
+    def _beat(self, name: str) -> None:
+        self._worker_beat[name] = time.monotonic()
+
+    def _capture_worker(self) -> None:
+        while True:
+            self._beat("capture")
+            try:
+                item = self._captures.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            self._capture_busy.set()
+            self._cancel.clear()
+            try:
+                self._run_capture(item)
+            finally:
+                self._capture_busy.clear()
+
+    def _run_capture(self, item: WorkItem) -> None:
+        self._safe_event("capture_started", subject=item.subject, site=item.site)
+        try:
+            outcome = self.pipeline.capture(item, self._phase)
+        except QualityCheckFailed as exc:
+            self._qc_failed = True
+            log.warning("QC failed at %s: %s; retake the site", item.site, exc)
+            self._safe_event(
+                "qc_failed", subject=item.subject, site=item.site, detail=str(exc)[:400]
+            )
+            self._set_state(State.IDLE)
+            return
+        except DiskFullError as exc:
+            self._fail(f"disk full: {exc}")
+            return
+        except DermocapError as exc:
+            self._fail(f"capture failed: {exc}")
+            return
+        if self._cancel.is_set():
+            log.info("capture %s cancelled by a hold; not analysed", outcome.capture_id)
+            self._safe_event("capture_cancelled", capture_id=outcome.capture_id, site=item.site)
+            self._set_state(State.IDLE)
+            return
+        self._qc_failed = False
+        self.worklist.advance(item)
+        self._analyses.put(outcome)
+        self._set_state(State.ANALYSING)
+
+    def _phase(self, state: State) -> None:
+        self._beat("capture")
+        self._set_state(state)
+
+    def _analysis_worker(self) -> None:
+        while True:
+            self._beat("analysis")
+            try:
+                outcome = self._analyses.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if outcome is None:
+                return
+            try:
+                self._analyse(outcome)
+            except DermocapError as exc:
+                self._fail(f"analysis of {outcome.capture_id} failed: {exc}")
+
+    def _analyse(self, outcome: CaptureOutcome) -> None:
+        t0 = time.monotonic()
+        result = self.pipeline.analyze(outcome)
+        t1 = time.monotonic()
+        # Record and result in one outbox transaction: both or neither survive a crash.
+        self.outlet.submit_capture(outcome.capture_id, outcome.record, result, outcome.image_path)
+        t2 = time.monotonic()
+        timings = dict(outcome.timings_ms)
+        timings.update(analysis_ms=(t1 - t0) * 1e3, outbox_ms=(t2 - t1) * 1e3)
+        self.results.append(
+            {
+                "capture_id": outcome.capture_id,
+                "site": outcome.item.site,
+                "visit": outcome.item.visit,
+                "subject": outcome.item.subject,
+                "metrics": result.get("metrics", {}),
+                "qc": result.get("qc", {}),
+                "image": str(outcome.image_path),
+                "timings_ms": timings,
+                "record": outcome.record,
+            }
+        )
+        if self._captures.empty() and not self._capture_busy.is_set():
+            self._set_state(State.QUEUED)
+
+    def _fail(self, message: str) -> None:
+        log.error("%s", message)
+        self.last_error = message
+        self._safe_event("error", detail=message[:400])
+        self._set_state(State.ERROR)
+
+    def _safe_event(self, type_: str, **fields: Any) -> None:
+        try:
+            self.outlet.event(type_, **fields)
+        except DermocapError as exc:  # an event must never stop a capture
+            log.warning("event %s not queued: %s", type_, exc)
+
+    # -- main loop ---------------------------------------------------------------------------
+    def start_workers(self) -> None:
+        for name, target in (
+            ("capture", self._capture_worker),
+            ("analysis", self._analysis_worker),
+        ):
+            t = threading.Thread(target=target, name=f"dermocap-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        for outcome in self.pipeline.pending_recoveries():
+            log.warning("recovering capture %s: its result was never queued", outcome.capture_id)
+            self._analyses.put(outcome)
+
+    def healthy(self) -> bool:
+        """The loop is turning and no worker has been silent for longer than it may be."""
+        now = time.monotonic()
+        if any(not t.is_alive() for t in self._threads):
+            return False
+        # A capture (focus sweep, burst) or an analysis may take a while, but not minutes.
+        return all(now - beat < 120.0 for beat in self._worker_beat.values())
+
+    def _handle(self, kind: str) -> None:
+        if kind == "press":
+            if self.state is State.ERROR:
+                # A press acknowledges an error and tries again.
+                self.last_error = None
+            if self._capture_busy.is_set() or not self._captures.empty():
+                log.info("button pressed while busy: ignored")
+                return
+            item = self.worklist.current()
+            self._qc_failed = False
+            self._set_state(State.FOCUSING)
+            self._captures.put(item)
+        elif kind == "hold":
+            if self._capture_busy.is_set():
+                self._cancel.set()
+                self._safe_event("cancel_requested")
+            elif self._qc_failed:
+                self._qc_failed = False  # a hold after a QC failure: retake the same site
+                self._safe_event("retake")
+                self._set_state(State.IDLE)
+            else:
+                back = self.worklist.step_back()
+                self._safe_event("retake", site=back.site if back else None)
+                self._set_state(State.IDLE)
+        elif kind == "worklist":
+            item = self.worklist.current()
+            self._safe_event("worklist_loaded", subject=item.subject, site=item.site)
+            if self.state in (State.QUEUED, State.IDLE, State.ERROR):
+                self._set_state(State.IDLE)
+
+    def run(self, stop: threading.Event, *, ready_status: str = "ready") -> None:
+        """Serve until ``stop`` is set; READY=1 is sent once the loop is about to turn."""
+        self.start_workers()
+        self._set_state(State.IDLE)
+        self.notifier.ready(self.summary() or ready_status)
+        last_status = ""
+        while not stop.is_set():
+            try:
+                kind, _ = self._events.get(timeout=self.loop_period_s)
+                self._handle(kind)
+            except queue.Empty:
+                pass
+            if self.state in (State.IDLE, State.QUEUED):
+                self._show()  # online/offline may have changed
+            if self.healthy():
+                self.notifier.watchdog()
+            s = self.summary()
+            if s != last_status:
+                self.notifier.status(s)
+                last_status = s
+
+    def drain(self, timeout_s: float = 15.0) -> bool:
+        """Stop taking captures, finish the one in progress and analyse what is queued."""
+        self._set_state(State.STOPPING)
+        self.notifier.stopping()
+        self._captures.put(None)
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads[:1]:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._analyses.put(None)
+        for t in self._threads[1:]:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return all(not t.is_alive() for t in self._threads)

@@ -1,0 +1,179 @@
+"""The service's state machine on real parts: status LED on MockFactory pins, a SQLite outbox."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from dermocap.errors import ConfigError, QualityCheckFailed
+from dermocap.ids import uuid7
+from device.config import StatusConfig
+from device.notify import Notifier
+from device.service import CaptureOutcome, Service, State
+from device.status import StatusIndicator
+from device.worklist import WorkItem, Worklist
+from sync import SyncConfig, SyncService
+
+
+class ScriptedPipeline:
+    """Captures succeed unless told to fail QC; analysis returns fixed, valid metrics."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.fail_qc_next = False
+        self.captured: list[WorkItem] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def capture(self, item: WorkItem, on_phase: Callable[[State], None]) -> CaptureOutcome:
+        on_phase(State.FOCUSING)
+        self.gate.wait(5)
+        on_phase(State.CAPTURING)
+        if self.fail_qc_next:
+            self.fail_qc_next = False
+            raise QualityCheckFailed("focus score 0.2 below 0.5")
+        self.captured.append(item)
+        cid = str(uuid7())
+        img = self.tmp / f"{cid}.png"
+        img.write_bytes(b"png")
+        return CaptureOutcome(cid, item, {"site": item.site}, img, 5.27, time.monotonic())
+
+    def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
+        return {
+            "subject": outcome.item.subject,
+            "site": outcome.item.site,
+            "visit": outcome.item.visit,
+            "captured_at": "2026-11-24T10:00:00+00:00",
+            "metrics": {"density_per_cm2": 180.0, "hair_count": 150},
+            "qc": {"passed": True},
+            "um_per_px": outcome.um_per_px,
+            "model": {"name": "test", "version": "0", "sha256": "0" * 64},
+        }
+
+    def pending_recoveries(self) -> list[CaptureOutcome]:
+        return []
+
+
+@pytest.fixture
+def parts(
+    tmp_path: Path,
+) -> Iterator[tuple[Service, StatusIndicator, SyncService, ScriptedPipeline, threading.Event]]:
+    factory = MockFactory(pin_class=MockPWMPin)
+    status = StatusIndicator(StatusConfig(), pin_factory=factory)
+    sync = SyncService(SyncConfig(enabled=False), "rig-01", tmp_path, environ={})
+    sync.start()
+    pipe = ScriptedPipeline(tmp_path)
+    svc = Service(
+        pipeline=pipe, outlet=sync, status=status, notifier=Notifier({}), loop_period_s=0.05
+    )
+    stop = threading.Event()
+    t = threading.Thread(target=svc.run, args=(stop,), daemon=True)
+    t.start()
+    yield svc, status, sync, pipe, stop
+    stop.set()
+    t.join(5)
+    svc.drain(5)
+    sync.close()
+    status.close()
+    factory.close()
+
+
+def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def test_press_captures_worklist_items_in_order(parts: Any) -> None:
+    svc, status, sync, pipe, _ = parts
+    svc.set_worklist("P00123", "baseline", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "ready")
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1)
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2)
+    assert [i.site for i in pipe.captured] == ["frontal", "vertex"]
+    # Record and result both in the outbox, in one transaction each.
+    assert sync.outbox.depth() >= 2
+    assert sync.outbox.capture_record(svc.results[0]["capture_id"]) == {"site": "frontal"}
+    svc.on_press()  # the list is done: an ad-hoc site
+    wait_for(lambda: len(svc.results) == 3)
+    assert pipe.captured[-1].adhoc and pipe.captured[-1].site == "adhoc-1"
+
+
+def test_status_light_follows_the_state(parts: Any) -> None:
+    svc, status, _, pipe, _ = parts
+    wait_for(lambda: status.current == "ready")
+    pipe.gate.clear()
+    svc.on_press()
+    wait_for(lambda: status.current == "busy")
+    pipe.gate.set()
+    wait_for(lambda: len(svc.results) == 1)
+    wait_for(lambda: status.current == "ready")
+
+
+def test_qc_failure_shows_and_a_press_retakes_the_same_site(parts: Any) -> None:
+    svc, status, _, pipe, _ = parts
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    pipe.fail_qc_next = True
+    svc.on_press()
+    wait_for(lambda: status.current == "qc_failed")
+    assert svc.worklist.current().site == "frontal"
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1)
+    assert svc.results[0]["site"] == "frontal"
+
+
+def test_hold_steps_back_for_a_retake(parts: Any) -> None:
+    svc, _, _, _, _ = parts
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1)
+    assert svc.worklist.current().site == "vertex"
+    svc.on_hold()
+    wait_for(lambda: svc.worklist.current().site == "frontal")
+
+
+def test_hold_during_capture_cancels_it(parts: Any) -> None:
+    svc, _, _, pipe, _ = parts
+    pipe.gate.clear()
+    svc.on_press()
+    wait_for(lambda: svc.state is State.FOCUSING)
+    svc.on_hold()
+    time.sleep(0.2)
+    pipe.gate.set()
+    wait_for(lambda: svc.state is State.IDLE)
+    time.sleep(0.2)
+    assert svc.results == []
+
+
+def test_worklist_refuses_names() -> None:
+    wl = Worklist()
+    with pytest.raises(ConfigError, match="pseudonymous"):
+        wl.load("John Smith", "baseline", ["frontal"])
+    with pytest.raises(ConfigError, match="site"):
+        wl.load("P001", "baseline", ["Front Left"])
+
+
+def test_notifier_speaks_sd_notify(tmp_path: Path) -> None:
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as srv:
+        srv.bind(path)
+        srv.settimeout(2)
+        n = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "15000000"})
+        assert n.watchdog_interval_s == 7.5
+        n.ready("idle")
+        assert srv.recv(1024) == b"READY=1\nSTATUS=idle"
+        n.watchdog()
+        assert srv.recv(1024) == b"WATCHDOG=1"
+    assert Notifier({}).notify("READY=1") is False
