@@ -144,14 +144,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands that live in their own modules (imported when the parser is built).
+def cmd_watch(args: argparse.Namespace) -> int:
+    from sync import watch_main
+
+    return watch_main(list(args.watch_args))
+
+
+def _register_watch(sub: SubParsers) -> None:
+    w = sub.add_parser(
+        "watch",
+        help="dashboard-side subscriber: live results, duplicates dropped, gaps reported",
+        add_help=False,
+    )
+    w.add_argument("watch_args", nargs=argparse.REMAINDER, help="see `dermocap watch --help`")
+    w.set_defaults(func=cmd_watch)
+
+
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
     from device import demo
 
-    return [demo.register]
+    return [demo.register, _register_watch]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dermocap`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["watch"]:
+        # The watcher has its own parser (broker, TLS, images); hand it every argument.
+        from sync import watch_main
+
+        _setup_logging(0)
+        return watch_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
