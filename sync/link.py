@@ -145,6 +145,7 @@ class MqttLink:
         self._ever_connected = False
         self._max_packet: int | None = None
         self._dirty = True
+        self._refused = False
         self._last_poll = 0.0
         self._last_telemetry = 0.0
         self._sent: list[int] = []
@@ -504,6 +505,7 @@ class MqttLink:
     ) -> None:
         if reason.is_failure:
             self.stats.refused += 1
+            self._refused = True
             self._schedule_retry(f"the broker refused the connection: {reason}")
             return
         self._failures = 0
@@ -534,7 +536,8 @@ class MqttLink:
     ) -> None:
         was = self.connected.is_set()
         self.connected.clear()
-        if self._stop.is_set():
+        refused, self._refused = self._refused, False
+        if self._stop.is_set() or refused:
             return
         self.stats.disconnects += int(was)
         if was:

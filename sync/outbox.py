@@ -403,7 +403,8 @@ class Outbox:
 
     def _scalar(self, sql: str, *args: Any) -> Any:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()[0]
+            row = self._db.execute(sql, args).fetchone()
+        return None if row is None else row[0]
 
     def depth(self) -> int:
         """Messages not yet acknowledged."""

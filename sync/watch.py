@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -69,21 +69,35 @@ class DeviceView:
         self.missing.discard(seq)
         new: list[int] = []
         if self.low is None:
-            self.low = seq
-        elif seq < self.low:
-            new += [s for s in range(seq + 1, self.low) if s not in self.seqs]
+            self.low, self.high = seq, seq - 1
+        if seq < self.low:
+            new += range(seq + 1, self.low)
             self.low = seq
         if seq > self.high:
-            if self.high:
-                new += [s for s in range(self.high + 1, seq) if s not in self.seqs]
+            new += range(self.high + 1, seq)
             self.high = seq
-        new = [s for s in new if s not in self.known_dead]
+        return self._add_missing(new)
+
+    def expect_up_to(self, last_seq: int) -> list[int]:
+        """The rig says it has assigned seqs up to ``last_seq``: any not seen are missing."""
+        if self.low is None:
+            return []
+        return self._add_missing(range(self.high + 1, last_seq + 1))
+
+    def _add_missing(self, seqs: Iterable[int]) -> list[int]:
+        new = [s for s in seqs if s not in self.seqs and s not in self.known_dead]
         self.missing.update(new)
         return new
 
 
 class Watcher:
-    """Subscribes to every rig under ``prefix`` (a template with ``{device_id}``)."""
+    """Subscribes to every rig under ``prefix`` (a template with ``{device_id}``).
+
+    ``on_line`` receives the live-table lines; ``on_raw(topic, payload)`` sees every
+    message before it is parsed (the tests check each against the AsyncAPI schemas).
+    ``from_seq`` (1 for a dashboard that saw every rig from its first message) makes
+    seqs from there on count as expected; by default the first seq seen is the start.
+    """
 
     def __init__(
         self,
@@ -96,6 +110,8 @@ class Watcher:
         client_id: str | None = None,
         session_expiry_s: int = 3600,
         on_line: Callable[[str], None] | None = None,
+        on_raw: Callable[[str, bytes], None] | None = None,
+        from_seq: int | None = None,
     ) -> None:
         self.host, self.port = host, port
         parts = prefix.rstrip("/").split("/")
@@ -105,7 +121,6 @@ class Watcher:
         self._depth = len(parts)
         self._filter = "/".join("+" if p == "{device_id}" else p for p in parts) + "/#"
         self.client_id = client_id or f"dermocap-watch-{uuid7().hex[:12]}"
-        self.reply_topic = f"dermocap-watch/{self.client_id}/reply"
         self.devices: dict[str, DeviceView] = {}
         self.images = ImageAssembler(images_dir)
         self.image_results: list[AssembledImage] = []
@@ -113,6 +128,8 @@ class Watcher:
         self.invalid = 0
         self.received = 0
         self._on_line = on_line or (lambda line: None)
+        self._on_raw = on_raw
+        self._from_seq = from_seq
         self._lock = threading.Condition()
         self._replies: dict[bytes, ReplyMessage] = {}
         self._subscribed = threading.Event()
@@ -173,7 +190,15 @@ class Watcher:
     def device(self, device_id: str) -> DeviceView:
         """The view of ``device_id`` (created empty if unseen)."""
         with self._lock:
-            return self.devices.setdefault(device_id, DeviceView(device_id))
+            return self._view(device_id)
+
+    def _view(self, device_id: str) -> DeviceView:
+        view = self.devices.get(device_id)
+        if view is None:
+            view = self.devices[device_id] = DeviceView(device_id)
+            if self._from_seq is not None:
+                view.low, view.high = self._from_seq, self._from_seq - 1
+        return view
 
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
         """Wait until ``predicate()`` holds (checked on every message and every 0.2 s)."""
@@ -198,19 +223,28 @@ class Watcher:
         """Send a command with ResponseTopic + CorrelationData; returns the reply or None."""
         corr = uuid7().bytes
         props = new_properties(PacketTypes.PUBLISH)
-        props.ResponseTopic = self.reply_topic
+        # Replies come back under the rig's own prefix, which a broker ACL lets it write.
+        base = self._prefix.replace("{device_id}", device_id).rstrip("/")
+        props.ResponseTopic = f"{base}/replies/{self.client_id}"
         props.CorrelationData = corr
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        topic = self._prefix.replace("{device_id}", device_id).rstrip("/") + f"/cmd/{name}"
+        topic = f"{base}/cmd/{name}"
         self._client.publish(topic, data, qos=1, retain=retain, properties=props)
         with self._lock:
             self._lock.wait_for(lambda: corr in self._replies, timeout_s)
             return self._replies.pop(corr, None)
 
     def heal(self, device_id: str, timeout_s: float = 10.0) -> bool:
-        """Ask the rig to resend from the first missing seq until no gap is left."""
+        """Ask the rig to resend from the first missing seq until no gap is left.
+
+        A ping first learns the rig's last seq, so a lost tail counts as a gap too.
+        """
         deadline = time.monotonic() + timeout_s
         view = self.device(device_id)
+        ping = self.command(device_id, "ping", {})
+        if ping is not None and ping.ok:
+            with self._lock:
+                view.expect_up_to(int(ping.data.get("last_seq", 0)))
         while True:
             with self._lock:
                 missing = sorted(view.missing)
@@ -235,7 +269,7 @@ class Watcher:
         if reason.is_failure:
             log.error("broker refused the watcher: %s", reason)
             return
-        client.subscribe([(self._filter, 1), (self.reply_topic, 1)])
+        client.subscribe(self._filter, 1)
 
     def _on_subscribe(
         self, client: mqtt.Client, u: Any, mid: int, reasons: list[ReasonCode], p: Any
@@ -244,6 +278,8 @@ class Watcher:
             self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._on_raw is not None:
+            self._on_raw(msg.topic, bytes(msg.payload))
         with self._lock:
             try:
                 self._handle(msg)
@@ -254,18 +290,18 @@ class Watcher:
                 self._lock.notify_all()
 
     def _handle(self, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic == self.reply_topic:
-            reply = validate_message(ReplyMessage, json.loads(msg.payload))
-            corr = getattr(msg.properties, "CorrelationData", None)
-            if corr is not None:
-                self._replies[bytes(corr)] = reply
-            return
         parts = msg.topic.split("/")
         if len(parts) <= self._depth:
             return
         device_id = parts[self._dev_index]
         channel = "/".join(parts[self._depth :])
-        view = self.devices.setdefault(device_id, DeviceView(device_id))
+        if channel == f"replies/{self.client_id}":
+            reply = validate_message(ReplyMessage, json.loads(msg.payload))
+            corr = getattr(msg.properties, "CorrelationData", None)
+            if corr is not None:
+                self._replies[bytes(corr)] = reply
+            return
+        view = self._view(device_id)
         model: type[BaseModel] | None = DURABLE_CHANNELS.get(channel) or EPHEMERAL_CHANNELS.get(
             channel
         )
