@@ -18,13 +18,13 @@ from __future__ import annotations
 import abc
 import logging
 from dataclasses import asdict, dataclass, field
-from types import TracebackType
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import CameraError, CameraTimeout
+from dermocap.resource import Closeable
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Frame:
         return self.metadata.sensor_timestamp_ns >= self.request_ns
 
 
-class Camera(abc.ABC):
+class Camera(Closeable, abc.ABC):
     """A camera the capture protocol can lock, light-synchronise and read."""
 
     def __init__(self) -> None:
@@ -202,17 +202,6 @@ class Camera(abc.ABC):
             return
         self._closed = True
         self._close()
-
-    def __enter__(self) -> Camera:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -6,17 +6,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from gpiozero import Button
 
+from dermocap.resource import Closeable
 from device.config import ButtonConfig
 
 log = logging.getLogger(__name__)
 
 
-class CaptureButton:
+class CaptureButton(Closeable):
     """Tells a press from a hold, deciding on release.
 
     gpiozero fires ``when_pressed`` before it can know whether a hold follows, so nothing is
@@ -104,14 +104,3 @@ class CaptureButton:
         self._button.when_held = None
         self._button.when_released = None
         self._button.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

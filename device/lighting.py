@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from gpiozero import PWMLED
 
 from dermocap.clock import Clock
 from dermocap.errors import HardwareError
+from dermocap.resource import Closeable
 from device.config import LightingConfig
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _check_intensity(name: str, value: float) -> float:
     return float(value)
 
 
-class Lighting:
+class Lighting(Closeable):
     """Drives the cross-polarised and the non-polarised ring; at most ``max_duty`` each.
 
     Every change of level restarts the settle time (``settle_ms``): LED drivers and the
@@ -138,14 +138,3 @@ class Lighting:
             led.close()
         self._leds.clear()
         self._levels = LightLevels()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from capture.camera import Camera, Picamera2Camera
 from capture.twin_camera import TwinCamera
 from dermocap.clock import Clock, FastClock, SystemClock
 from dermocap.errors import HardwareError
+from dermocap.resource import Closeable
 from device.button import CaptureButton
 from device.config import DermocapConfig
 from device.lighting import Lighting
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Rig:
+class Rig(Closeable):
     """The parts of one rig, ready to use. ``twin`` and ``mechanics`` exist only on the twin."""
 
     config: DermocapConfig
@@ -48,17 +48,6 @@ class Rig:
     def close(self) -> None:
         """Switch the light off, release the motor and close every part; idempotent."""
         self._stack.close()
-
-    def __enter__(self) -> Rig:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _noop() -> None:

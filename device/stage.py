@@ -7,13 +7,13 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from gpiozero import DigitalInputDevice, DigitalOutputDevice, GPIODeviceClosed
 
 from dermocap.clock import Clock
 from dermocap.errors import EmergencyStop, StageError
+from dermocap.resource import Closeable
 from device.config import StageConfig
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def step_intervals_s(
         yield step_mm / speed
 
 
-class ZStage:
+class ZStage(Closeable):
     """The Z stage of the optics: homes on its limit switch, then moves within soft limits.
 
     Position is counted in integer microsteps from home (``position_steps``); z = 0 is where
@@ -349,14 +349,3 @@ class ZStage:
                 device.off()
             device.close()
         self._devices.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType, TracebackType
-from typing import Any, Literal, Self
+from types import MappingProxyType
+from typing import Any, Literal
 
 from gpiozero import RGBLED, Buzzer
 
+from dermocap.resource import Closeable
 from device.config import StatusConfig
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def patterns_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-class StatusIndicator:
+class StatusIndicator(Closeable):
     """Shows one named pattern at a time on the RGB LED and plays its beeps."""
 
     def __init__(self, cfg: StatusConfig, *, pin_factory: Any) -> None:
@@ -218,14 +219,3 @@ class StatusIndicator:
         for device in (self._buzzer, self._led):
             if device is not None:
                 device.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -6,13 +6,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from gpiozero.pins.mock import MockFactory, MockPin, MockPWMPin
 
 from dermocap.clock import Clock
 from dermocap.errors import SimError
+from dermocap.resource import Closeable
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class TwinPin(MockPWMPin):  # type: ignore[misc]  # gpiozero is untyped
             MockPin.drive_low(self)
 
 
-class TwinMechanics:
+class TwinMechanics(Closeable):
     """Physics behind the rig's pins: Z motor with backlash, home switch, button, LED rings.
 
     Build it on a fresh ``MockFactory(pin_class=MockPWMPin)`` *before* the device classes:
@@ -277,14 +277,3 @@ class TwinMechanics:
             return
         self._closed = True
         self._pins["step"].remove_observer(self._on_step)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
