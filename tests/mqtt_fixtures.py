@@ -202,12 +202,12 @@ class SchemaCheck:
     def __call__(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
         suffix = "reply" if parts[3:4] == ["replies"] else "/".join(parts[3:])
+        if suffix.startswith("cmd/"):
+            return  # commands come from the tests themselves, some malformed on purpose
         validator = self._by_suffix.get(suffix)
         if validator is None:
             self.errors.append(f"{topic}: no channel in the contract")
             return
-        if suffix.startswith("cmd/"):
-            return  # commands come from the tests themselves, some malformed on purpose
         self.checked += 1
         for err in validator.iter_errors(json.loads(payload)):
             self.errors.append(f"{topic}: {err.message}")
