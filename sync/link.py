@@ -43,45 +43,15 @@ from sync.credentials import Credentials
 from sync.images import chunk_payload
 from sync.models import Message, ReplyMessage, StatusMessage, StatusState, TelemetryMessage
 from sync.outbox import Outbox, OutboxEntry
+from sync.wire import (
+    RC_PACKET_TOO_LARGE,
+    RC_UNSPECIFIED,
+    message_properties,
+    new_properties,
+    publish_packet_size,
+)
 
 log = logging.getLogger(__name__)
-
-RC_UNSPECIFIED = 0x80
-RC_PACKET_TOO_LARGE = 0x95
-
-
-def new_properties(packet_type: int) -> Properties:
-    """An empty paho Properties object (paho's constructor is untyped)."""
-    return Properties(packet_type)  # type: ignore[no-untyped-call]
-
-
-def _varint_len(n: int) -> int:
-    size = 1
-    while n >= 128:
-        n //= 128
-        size += 1
-    return size
-
-
-def publish_packet_size(topic: str, payload: bytes, props: Properties, qos: int) -> int:
-    """Bytes of the PUBLISH packet paho will send (the figure Maximum Packet Size limits)."""
-    remaining = 2 + len(topic.encode("utf-8")) + (2 if qos else 0) + len(props.pack())  # type: ignore[no-untyped-call]
-    remaining += len(payload)
-    return 1 + _varint_len(remaining) + remaining
-
-
-def message_properties(msg_id: str, seq: int | None, **extra: Any) -> Properties:
-    """PUBLISH properties: JSON content type and message_id / seq as user properties."""
-    props = new_properties(PacketTypes.PUBLISH)
-    props.ContentType = "application/json"
-    props.PayloadFormatIndicator = 1
-    user = [("message_id", msg_id)]
-    if seq is not None:
-        user.append(("seq", str(seq)))
-    props.UserProperty = user
-    for key, value in extra.items():
-        setattr(props, key, value)
-    return props
 
 
 @dataclass

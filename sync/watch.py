@@ -31,7 +31,6 @@ from dermocap.errors import SyncError
 from dermocap.ids import uuid7
 from sync.credentials import Credentials
 from sync.images import AssembledImage, ImageAssembler
-from sync.link import new_properties
 from sync.models import (
     DURABLE_CHANNELS,
     EPHEMERAL_CHANNELS,
@@ -44,6 +43,7 @@ from sync.models import (
     TelemetryMessage,
     validate_message,
 )
+from sync.wire import new_properties
 
 log = logging.getLogger(__name__)
 
