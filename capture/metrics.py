@@ -1,0 +1,292 @@
+"""Image science of the capture protocol as plain numpy functions (no camera, no state).
+
+Frames are RGB ``uint8`` arrays (h, w, 3) as the ISP delivers them (display gamma);
+measurements of light are made on linear values (:func:`linear`). Every function
+is deterministic and unit-tested on synthetic arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+DISPLAY_GAMMA = 2.2  # the ISP's output gamma (sim.optics uses the same value)
+
+
+def linear(img: U8) -> F32:
+    """8-bit display-gamma frame to linear light 0..1, same shape."""
+    out: F32 = (img.astype(np.float32) / np.float32(255.0)) ** np.float32(DISPLAY_GAMMA)
+    return out
+
+
+def to_uint8(lin: F32) -> U8:
+    """Linear light 0..1 back to an 8-bit display-gamma frame (clipped)."""
+    clipped = np.clip(lin, 0.0, 1.0) ** np.float32(1.0 / DISPLAY_GAMMA)
+    out: U8 = (clipped * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+    return out
+
+
+def grey(img: U8 | F32) -> F32:
+    """Luma-like single channel: the mean of R, G and B, float32 (h, w)."""
+    a = img.astype(np.float32)
+    if a.ndim == 2:
+        return a
+    out: F32 = a.mean(axis=2, dtype=np.float32)
+    return out
+
+
+def bin_image(img: F32 | U8, factor: int) -> F32:
+    """Average ``factor`` x ``factor`` blocks (like sensor binning); crops the remainder."""
+    if factor < 1:
+        raise ValueError("factor must be >= 1")
+    a = img.astype(np.float32)
+    if factor == 1:
+        return a
+    h = a.shape[0] // factor * factor
+    w = a.shape[1] // factor * factor
+    a = a[:h, :w]
+    shape = (h // factor, factor, w // factor, factor, *a.shape[2:])
+    out: F32 = a.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    return out
+
+
+# -- sharpness ------------------------------------------------------------------------------
+def laplacian(g: F32) -> F32:
+    """Five-point Laplacian of a single-channel image (valid part, 2 px smaller each way)."""
+    out: F32 = -4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:]
+    return out
+
+
+def sharpness(img: U8 | F32) -> float:
+    """Variance of the Laplacian of the grey image: larger is sharper (content dependent).
+
+    Used to compare frames of one scene (a focus sweep, a burst); never across scenes.
+    """
+    return float(laplacian(grey(img)).var())
+
+
+def box_blur(g: F32, radius_px: int) -> F32:
+    """Separable box blur of a single-channel image with edge replication (cumulative sums)."""
+    if radius_px <= 0:
+        return g
+    out = g.astype(np.float32)
+    for axis in (0, 1):
+        n = out.shape[axis]
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius_px + 1, radius_px)
+        c = np.cumsum(np.pad(out, pad, mode="edge"), axis=axis, dtype=np.float64)
+        k = 2 * radius_px + 1
+        hi = np.take(c, np.arange(k, k + n), axis=axis)
+        lo = np.take(c, np.arange(0, n), axis=axis)
+        out = ((hi - lo) / k).astype(np.float32)
+    return out
+
+
+def _gradient_energy(a: F32) -> float:
+    gx = np.diff(a, axis=1)
+    gy = np.diff(a, axis=0)
+    return float((gx * gx).mean(dtype=np.float64) + (gy * gy).mean(dtype=np.float64))
+
+
+def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None) -> float:
+    """No-reference focus measure, 0..1: share of gradient energy a 3x3 re-blur removes.
+
+    A sharp image holds fine detail that a small blur removes (0.5 and above on skin); a
+    defocused one has little left to lose (near 0.1). Sensor noise is fine detail too, so
+    when ``other`` (a second frame of the same still scene, e.g. from the burst) is given,
+    the noise energy measured from their difference is subtracted first. Largely
+    independent of brightness and contrast, so it can carry a fixed QC threshold.
+    """
+    g = grey(img)
+    b = box_blur(g, 1)
+    e, eb = _gradient_energy(g), _gradient_energy(b)
+    if other is not None:
+        d = g - grey(other)
+        e -= _gradient_energy(d) / 2.0
+        eb -= _gradient_energy(box_blur(d, 1)) / 2.0
+    if e <= 1e-12:
+        return 0.0
+    return float(min(1.0, max(0.0, 1.0 - eb / e)))
+
+
+# -- light and colour -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class GreyStats:
+    """Linear mean per channel and spread of a region."""
+
+    mean_rgb: tuple[float, float, float]
+    mean: float
+    std: float
+
+    @property
+    def uniformity(self) -> float:
+        """Coefficient of variation of the region (0 for a perfectly even patch)."""
+        return self.std / self.mean if self.mean > 0 else math.inf
+
+
+def grey_stats(lin: F32) -> GreyStats:
+    """Linear statistics of a region (h, w, 3) of linear light."""
+    m = lin.reshape(-1, lin.shape[-1]).mean(axis=0, dtype=np.float64)
+    g = lin.mean(axis=-1, dtype=np.float32)
+    return GreyStats(
+        mean_rgb=(float(m[0]), float(m[1]), float(m[2])),
+        mean=float(g.mean(dtype=np.float64)),
+        std=float(g.std(dtype=np.float64)),
+    )
+
+
+def white_balance_gains(
+    patch_rgb: tuple[float, float, float], current: tuple[float, float]
+) -> tuple[float, float]:
+    """New (red, blue) colour gains that make a grey patch neutral.
+
+    ``patch_rgb`` is the linear mean of the grey patch taken with gains ``current``.
+    Raises ValueError on a dark or missing channel.
+    """
+    r, g, b = patch_rgb
+    if min(r, g, b) <= 1e-4:
+        raise ValueError(f"grey patch too dark to balance: {patch_rgb}")
+    return (current[0] * g / r, current[1] * g / b)
+
+
+def clipped_fractions(img: U8, *, low: int = 2, high: int = 253) -> tuple[float, float]:
+    """Share of pixels with a channel at or above ``high`` and with all channels at or below
+    ``low``: (highlights, shadows)."""
+    hi = float((img.max(axis=2) >= high).mean())
+    lo = float((img.max(axis=2) <= low).mean())
+    return hi, lo
+
+
+def glare_fraction(img: U8, *, level: int = 235, max_saturation: float = 0.2) -> float:
+    """Share of pixels that are specular glare: near white and nearly colourless."""
+    mx = img.max(axis=2).astype(np.float32)
+    mn = img.min(axis=2).astype(np.float32)
+    sat = (mx - mn) / np.maximum(mx, 1.0)
+    return float(((mn >= level) & (sat <= max_saturation)).mean())
+
+
+# -- flat field -----------------------------------------------------------------------------
+def radial_coordinates(height: int, width: int) -> F64:
+    """Squared normalised radius of every pixel: 0 at the centre, 1 at the corners."""
+    y = (np.arange(height) - (height - 1) / 2) / ((height - 1) / 2 or 1)
+    x = (np.arange(width) - (width - 1) / 2) / ((width - 1) / 2 or 1)
+    out: F64 = (x[None, :] ** 2 + y[:, None] ** 2) / 2.0
+    return out
+
+
+def fit_flat_field(lin_grey: F32, mask: NDArray[np.bool_]) -> tuple[float, float]:
+    """Fit relative illumination ``1 + a r^2 + b r^4`` to an evenly lit region.
+
+    ``lin_grey`` is a linear single-channel frame of a uniform target, ``mask`` the pixels
+    that show it (any region works; the model is radial). Returns (a, b).
+    Raises ValueError when the mask is too small to fit.
+    """
+    r2 = radial_coordinates(*lin_grey.shape)[mask]
+    v = lin_grey[mask].astype(np.float64)
+    if v.size < 100:
+        raise ValueError("too few pixels to fit a flat field")
+    design = np.stack([np.ones_like(r2), r2, r2 * r2], axis=1)
+    coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+    c0 = float(coef[0])
+    if c0 <= 0:
+        raise ValueError("flat-field fit failed: the target is not lit")
+    return float(coef[1] / c0), float(coef[2] / c0)
+
+
+def flat_field_map(height: int, width: int, coef: tuple[float, float]) -> F32:
+    """Relative illumination of each pixel from :func:`fit_flat_field` coefficients."""
+    r2 = radial_coordinates(height, width)
+    out: F32 = np.clip(1.0 + coef[0] * r2 + coef[1] * r2 * r2, 0.05, 2.0).astype(np.float32)
+    return out
+
+
+def apply_flat_field(img: U8, coef: tuple[float, float]) -> U8:
+    """Divide out the vignetting in linear light; returns a new 8-bit frame."""
+    ff = flat_field_map(img.shape[0], img.shape[1], coef)
+    return to_uint8(linear(img) / ff[..., None])
+
+
+# -- scale ----------------------------------------------------------------------------------
+def _autocorr_period(profile: F64, min_lag: int) -> float:
+    """Lag of the strongest autocorrelation peak at or beyond ``min_lag`` (sub-sample)."""
+    p = profile - profile.mean()
+    n = p.size
+    spec = np.fft.rfft(p, 2 * n)
+    # Unbiased: each lag averages over the n - lag samples that overlap.
+    ac = np.fft.irfft(spec * np.conj(spec))[:n] / (n - np.arange(n))
+    ac /= ac[0] if ac[0] > 0 else 1.0
+    hi = int(n * 0.6)
+    # Skip the central peak: search only after the autocorrelation first turns negative.
+    below = np.flatnonzero(ac[:hi] < 0)
+    lo = max(min_lag, int(below[0]) if below.size else hi)
+    if hi <= lo + 2:
+        raise ValueError("profile too short to find a period")
+    seg = ac[lo:hi]
+    top = float(seg.max())
+    # The first local maximum nearly as high as the best: multiples of the period are
+    # (almost) as high as the period itself.
+    peaks = [i for i in range(1, seg.size - 1) if seg[i] >= seg[i - 1] and seg[i] >= seg[i + 1]]
+    good = [i for i in peaks if seg[i] >= 0.8 * top]
+    k = (good[0] if good else int(np.argmax(seg))) + lo
+    if ac[k] < 0.2:
+        raise ValueError("no periodic pattern found")
+    if 0 < k < n - 1:
+        y0, y1, y2 = ac[k - 1], ac[k], ac[k + 1]
+        d = y0 - 2 * y1 + y2
+        if d < 0:
+            return float(k + 0.5 * (y0 - y2) / d)
+    return float(k)
+
+
+def grid_period_px(profile: F64, *, min_period_px: int = 8) -> float:
+    """Period in pixels of a dark-line grid along a 1-D brightness profile.
+
+    The autocorrelation gives the period roughly; each line is then located to a fraction of a
+    pixel (centroid of darkness around the expected position) and a straight-line fit of
+    position against line index gives the period. Raises ValueError without a grid.
+    """
+    prof = np.asarray(profile, dtype=np.float64)
+    p0 = _autocorr_period(prof, min_period_px)
+    dark = prof.max() - prof
+    half = max(2, int(p0 / 4))
+    start = int(np.argmax(dark[: math.ceil(p0) + 1]))
+    centres: list[tuple[int, float]] = []
+    guess = float(start)
+    idx = 0
+    while guess < prof.size:
+        lo, hi = max(0, round(guess) - half), min(prof.size, round(guess) + half + 1)
+        w = dark[lo:hi]
+        w = np.clip(w - np.percentile(dark, 50), 0.0, None)
+        if hi - lo >= half and w.sum() > 0 and lo > 0 and hi < prof.size:
+            c = float((np.arange(lo, hi) * w).sum() / w.sum())
+            centres.append((idx, c))
+            guess = c + p0
+        else:
+            guess += p0
+        idx += 1
+    if len(centres) < 3:
+        return p0
+    i = np.array([c[0] for c in centres], dtype=np.float64)
+    x = np.array([c[1] for c in centres], dtype=np.float64)
+    slope, _ = np.polyfit(i, x, 1)
+    return float(slope)
+
+
+def um_per_px_from_grid(lin_grey: F32, *, pitch_mm: float = 1.0) -> tuple[float, float]:
+    """Scale of a frame of a square mm grid: (um/px along x, um/px along y).
+
+    ``lin_grey`` is a single-channel region showing only the grid, lines roughly parallel to
+    the frame's edges. Raises ValueError when no grid is found.
+    """
+    col_profile = lin_grey.mean(axis=0, dtype=np.float64)
+    row_profile = lin_grey.mean(axis=1, dtype=np.float64)
+    px_x = grid_period_px(col_profile)
+    px_y = grid_period_px(row_profile)
+    return pitch_mm * 1000.0 / px_x, pitch_mm * 1000.0 / px_y

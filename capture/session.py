@@ -1,0 +1,543 @@
+"""The capture protocol for one rig: calibrate, check drift, relocate, focus, light, burst, QC,
+store. :class:`CaptureSession` is what the service calls, from a worker thread."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from capture.autofocus import Autofocus, FocusResult
+from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
+from capture.camera import Camera, Controls, StillMode
+from capture.config import CameraConfig, CaptureConfig
+from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
+from capture.locked import LockedCamera
+from capture.metrics import apply_flat_field, sharpness
+from capture.qc import QCReport, mean_brightness, run_qc
+from capture.relocation import Guidance, guidance, reference_image
+from capture.storage import CaptureStore
+from dermocap import __version__
+from dermocap.clock import Clock
+from dermocap.errors import CaptureError, StorageError
+from dermocap.ids import uuid7
+
+log = logging.getLogger(__name__)
+
+U8 = NDArray[np.uint8]
+
+SITES = ("frontal", "vertex", "occipital")
+VISITS = ("baseline", "3m", "6m", "12m")
+_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def validate_ids(subject: str, site: str, visit: str, *, subject_pattern: str) -> None:
+    """Refuse a subject that is not a pseudonym, and site / visit labels unsafe as folders.
+
+    Raises:
+        ValueError: with the reason.
+    """
+    if not re.fullmatch(subject_pattern, subject):
+        raise ValueError(
+            f"subject {subject!r} is not a pseudonym of the form {subject_pattern} "
+            "(no names on the device)"
+        )
+    for kind, value in (("site", site), ("visit", visit)):
+        if not _LABEL.fullmatch(value):
+            raise ValueError(
+                f"{kind} {value!r} must be lower-case letters, digits, '-' or '_' (max 32)"
+            )
+
+
+@dataclass
+class CaptureResult:
+    """One capture (one lighting mode): its record, files and the kept frame."""
+
+    record: dict[str, Any]
+    image_path: Path
+    sidecar_path: Path
+    frame: U8
+    qc: QCReport
+
+    @property
+    def capture_id(self) -> str:
+        return str(self.record["capture_id"])
+
+
+@dataclass
+class SiteResult:
+    """Every lighting mode of one site at one visit."""
+
+    captures: list[CaptureResult]
+    focus: FocusResult
+    relocation: Guidance | None
+    relocation_rounds: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(c.qc.passed for c in self.captures)
+
+    @property
+    def retake_advice(self) -> str:
+        """What to do when QC failed ('' when it passed)."""
+        return "; ".join(
+            f"{c.qc.lighting_mode}: {c.qc.advice()}" for c in self.captures if not c.qc.passed
+        )
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [c.record for c in self.captures]
+
+
+@dataclass
+class _Rig:
+    camera: Camera
+    lights: Lights
+    stage: Stage
+    status: StatusLight
+    limits: StageLimits
+    clock: Clock
+
+
+@dataclass
+class SessionState:
+    drift: DriftReport | None = None
+    last_focus_z_mm: float | None = None
+    led_intensity: dict[str, float] = field(default_factory=dict)
+
+
+class CaptureSession:
+    """Runs the capture protocol on one rig; every public method is serialised by a lock.
+
+    Args:
+        camera, lights, stage, status: the rig's parts (device/ passes its own; any objects
+            with the methods of :mod:`capture.hardware` do).
+        limits: the stage's soft limits and nominal focus (``min_mm``, ``max_mm``,
+            ``focus_mm``).
+        camera_cfg, capture_cfg: the config sections of capture/.
+        state_dir: folder for captures and calibration records.
+        clock: time source (a FastClock on the twin).
+        device_id: written into each record.
+    """
+
+    def __init__(
+        self,
+        *,
+        camera: Camera,
+        lights: Lights,
+        stage: Stage,
+        status: StatusLight,
+        limits: StageLimits,
+        camera_cfg: CameraConfig,
+        capture_cfg: CaptureConfig,
+        state_dir: Path,
+        clock: Clock,
+        device_id: str = "",
+    ) -> None:
+        self._rig = _Rig(camera, lights, stage, status, limits, clock)
+        self.camera_cfg = camera_cfg
+        self.cfg = capture_cfg
+        self.store = CaptureStore(Path(state_dir), capture_cfg)
+        self.device_id = device_id
+        self.state = SessionState()
+        self._lock = threading.RLock()
+        self.still = StillMode(camera_cfg.width, camera_cfg.height, "still")
+        self.preview = StillMode(camera_cfg.preview_width, camera_cfg.preview_height, "preview")
+        stored = self.store.read_calibration()
+        self.calibration: Calibration | None = (
+            Calibration.from_dict(stored) if stored is not None else None
+        )
+        self._locked: LockedCamera | None = None
+
+    # -- parts -------------------------------------------------------------------------------
+    def _config_controls(self) -> Controls:
+        c = self.camera_cfg
+        return Controls(c.exposure_us, c.analogue_gain, c.colour_gains, c.lens_position)
+
+    def _cam(self, controls: Controls) -> LockedCamera:
+        if self._locked is None:
+            self._locked = LockedCamera(
+                self._rig.camera,
+                controls,
+                clock=self._rig.clock,
+                frame_duration_us=self.camera_cfg.frame_duration_us,
+                tolerance=self.cfg.metadata_tolerance,
+                settle_frames=self.cfg.control_settle_frames,
+                max_retries=self.cfg.max_frame_retries,
+            )
+        elif self._locked.controls != controls:
+            self._locked.lock(controls)
+        return self._locked
+
+    def _intensity(self, mode: str) -> float:
+        if mode in self.state.led_intensity:
+            return self.state.led_intensity[mode]
+        if self.calibration is not None and mode in self.calibration.led_intensity:
+            return self.calibration.led_intensity[mode]
+        return self.cfg.cross_intensity if mode == "cross" else self.cfg.parallel_intensity
+
+    def _need_calibration(self) -> Calibration:
+        if self.calibration is None:
+            raise CaptureError(
+                "the rig is not calibrated: put the reference target under the cone and run "
+                "`dermocap calibrate`"
+            )
+        return self.calibration
+
+    def _home(self) -> None:
+        if not self._rig.stage.is_homed:
+            self._rig.stage.home()
+
+    def autofocus(self, *, start_mm: float | None = None) -> FocusResult:
+        """Focus on whatever is under the lens (low-res frames, current controls and light)."""
+        with self._lock:
+            self._home()
+            cam = self._cam(self._current_controls())
+            cam.use_mode(self.preview)
+            first = self.cfg.lighting_modes[0]
+            self._rig.lights.set(first, self._intensity(first))
+            self._rig.lights.wait_settled()
+            lim = self._rig.limits
+            af = Autofocus(
+                cam,
+                self._rig.stage,
+                min_mm=lim.min_mm,
+                max_mm=lim.max_mm,
+                clock=self._rig.clock,
+                cfg=self.cfg.autofocus,
+            )
+            start = start_mm if start_mm is not None else lim.focus_mm
+            res = af.run(start)
+            self.state.last_focus_z_mm = res.z_mm
+            return res
+
+    def _current_controls(self) -> Controls:
+        if self.calibration is not None:
+            return self.calibration.controls
+        if self._locked is not None:
+            return self._locked.controls
+        return self._config_controls()
+
+    # -- calibration -------------------------------------------------------------------------
+    def calibrate(self) -> Calibration:
+        """Calibrate on the reference target (which must be under the lens) and store it.
+
+        Raises:
+            CaptureError: see :func:`capture.calibration.calibrate_on_target`.
+            StorageError: the record could not be written.
+        """
+        with self._lock:
+            rig = self._rig
+            rig.status.show("calibrating")
+            try:
+                self._home()
+                cam = self._cam(self._config_controls())
+                self.state.led_intensity = {}
+                focus = self.autofocus()
+                cal = calibrate_on_target(
+                    cam,
+                    rig.lights,
+                    still=self.still,
+                    preview=self.preview,
+                    modes=self.cfg.lighting_modes,
+                    intensity={m: self._default_intensity(m) for m in self.cfg.lighting_modes},
+                    nominal_um_per_px=self.camera_cfg.nominal_um_per_px,
+                    cfg=self.cfg.calibration,
+                    focus_z_mm=focus.z_mm,
+                )
+                self.store.write_calibration(cal.as_dict())
+            except BaseException:
+                rig.lights.off()
+                rig.status.show("error")
+                raise
+            self.calibration = cal
+            self.state.led_intensity = dict(cal.led_intensity)
+            rig.status.show("ready")
+            return cal
+
+    def _default_intensity(self, mode: str) -> float:
+        return self.cfg.cross_intensity if mode == "cross" else self.cfg.parallel_intensity
+
+    def check_drift(self) -> DriftReport:
+        """Session start: measure the LED output on the reference target and trim it.
+
+        Shows the drift warning pattern and logs when it drifted past ``drift_warn``.
+
+        Raises:
+            CaptureError: not calibrated, or the drift exceeds ``drift_fail``.
+        """
+        with self._lock:
+            cal = self._need_calibration()
+            report = check_drift(
+                self._cam(cal.controls),
+                self._rig.lights,
+                cal,
+                preview=self.preview,
+                cfg=self.cfg.calibration,
+                status=self._rig.status,
+            )
+            self.state.drift = report
+            self.state.led_intensity = dict(report.led_intensity)
+            if not report.warned:
+                self._rig.status.show("ready")
+            return report
+
+    # -- relocation --------------------------------------------------------------------------
+    def baseline_for(self, subject: str, site: str) -> dict[str, Any] | None:
+        """The first stored capture of the site under the first lighting mode, if any."""
+        mode = self.cfg.lighting_modes[0]
+        for rec in self.store.find_captures(subject, site):
+            if rec.get("lighting_mode") == mode:
+                return rec
+        return None
+
+    def _reference(self, baseline: dict[str, Any]) -> NDArray[np.float32]:
+        path = self.store.image_path(baseline)
+        try:
+            with Image.open(path) as im:
+                img = np.asarray(im.convert("RGB"))
+        except OSError as exc:
+            raise StorageError(f"baseline image {path} unreadable: {exc}") from exc
+        return reference_image(img, self.preview.width)
+
+    def guidance(self, baseline: dict[str, Any]) -> Guidance:
+        """One relocation step: compare a live low-res frame with the baseline capture."""
+        with self._lock:
+            cal = self._need_calibration()
+            return self._guidance(self._reference(baseline), cal)
+
+    def _guidance(self, ref: NDArray[np.float32], cal: Calibration) -> Guidance:
+        rig = self._rig
+        cam = self._cam(cal.controls)
+        cam.use_mode(self.preview)
+        first = self.cfg.lighting_modes[0]
+        rig.lights.set(first, self._intensity(first))
+        rig.lights.wait_settled()
+        live = cam.capture().array
+        upp = cal.um_per_px * self.still.width / self.preview.width
+        g, _ = guidance(ref, live, um_per_px=upp, cfg=self.cfg.relocation)
+        return g
+
+    def relocate(
+        self, baseline: dict[str, Any], follow: Callable[[Guidance], None]
+    ) -> tuple[Guidance, int]:
+        """Repeat guidance, calling ``follow`` (the technician, or the twin) until converged.
+
+        Returns the last guidance and the number of rounds. Raises CaptureError when the
+        site is not found or the rounds run out.
+        """
+        with self._lock:
+            cal = self._need_calibration()
+            ref = self._reference(baseline)
+            g = self._guidance(ref, cal)
+            rounds = 0
+            while not g.converged:
+                if not g.same_site or rounds >= self.cfg.relocation.max_rounds:
+                    self._rig.status.show("qc_failed")
+                    raise CaptureError(
+                        f"relocation did not reach the baseline site after {rounds} round(s) "
+                        f"(overlap {g.overlap:.0%}): {g.text}"
+                    )
+                self._rig.status.show("busy")
+                follow(g)
+                rounds += 1
+                g = self._guidance(ref, cal)
+            log.info("relocated in %d round(s): overlap %.1f%%", rounds, g.overlap * 100)
+            return g, rounds
+
+    # -- capture -----------------------------------------------------------------------------
+    def capture_site(
+        self,
+        subject: str,
+        site: str,
+        visit: str,
+        *,
+        baseline: dict[str, Any] | None = None,
+        follow: Callable[[Guidance], None] | None = None,
+        modes: tuple[LightingMode, ...] | None = None,
+    ) -> SiteResult:
+        """Capture one site at one visit under every lighting mode; store each capture.
+
+        With a ``baseline`` record the live view is first compared with it; with ``follow``
+        too, guidance is repeated until it converges (see :meth:`relocate`). The QC report is
+        in every record; on a failure the status light asks for a retake and
+        ``SiteResult.passed`` is False (nothing is raised: the caller decides).
+
+        Raises:
+            ValueError: subject not a pseudonym, or bad site / visit label.
+            CaptureError: not calibrated, camera or focus trouble, relocation failed.
+            DiskFullError, StorageError: the capture could not be stored (nothing written).
+        """
+        validate_ids(subject, site, visit, subject_pattern=self.cfg.subject_pattern)
+        with self._lock:
+            rig = self._rig
+            cal = self._need_calibration()
+            if cal.width != self.still.width or cal.height != self.still.height:
+                raise CaptureError(
+                    "the calibration was made at another resolution: run `dermocap calibrate`"
+                )
+            self.store.check_space()
+            rig.status.show("busy")
+            try:
+                return self._capture_site(subject, site, visit, cal, baseline, follow, modes)
+            except BaseException:
+                rig.lights.off()
+                rig.status.show("error")
+                raise
+
+    def _capture_site(
+        self,
+        subject: str,
+        site: str,
+        visit: str,
+        cal: Calibration,
+        baseline: dict[str, Any] | None,
+        follow: Callable[[Guidance], None] | None,
+        modes: tuple[LightingMode, ...] | None,
+    ) -> SiteResult:
+        rig = self._rig
+        self._home()
+        cam = self._cam(cal.controls)
+        modes = modes or self.cfg.lighting_modes
+        reloc: Guidance | None = None
+        rounds = 0
+        if baseline is not None:
+            if follow is not None:
+                reloc, rounds = self.relocate(baseline, follow)
+            else:
+                reloc = self.guidance(baseline)
+        focus = self.autofocus()
+        site_capture_id = str(uuid7())
+        baseline_brightness = self._baseline_brightness(subject, site)
+        results: list[CaptureResult] = []
+        cam.use_mode(self.still)
+        for mode in modes:
+            intensity = self._intensity(mode)
+            rig.lights.set(mode, intensity)
+            rig.lights.wait_settled()
+            dropped0 = cam.stats.stale + cam.stats.mismatched
+            frames = [cam.capture() for _ in range(self.cfg.burst_frames)]
+            scores = [sharpness(f.array) for f in frames]
+            k = int(np.argmax(scores))
+            kept = frames[k]
+            qc = run_qc(
+                kept.array,
+                [f.array for f in frames],
+                lighting_mode=mode,
+                cfg=self.cfg.qc,
+                baseline_brightness=baseline_brightness.get(mode),
+            )
+            image = kept.array
+            if self.cfg.apply_flat_field:
+                image = apply_flat_field(image, cal.flat_field)
+            record = self._record(
+                subject=subject,
+                site=site,
+                visit=visit,
+                mode=mode,
+                intensity=intensity,
+                cal=cal,
+                frame_md=kept.metadata.as_dict(),
+                controls=cam.controls,
+                focus=focus,
+                qc=qc,
+                reloc=reloc,
+                rounds=rounds,
+                site_capture_id=site_capture_id,
+                burst_scores=scores,
+                kept_index=k,
+                brightness=mean_brightness(kept.array),
+                dropped=cam.stats.stale + cam.stats.mismatched - dropped0,
+            )
+            image_path, sidecar = self.store.write_capture(record, image)
+            results.append(CaptureResult(record, image_path, sidecar, image, qc))
+        rig.lights.off()
+        site_result = SiteResult(results, focus, reloc, rounds)
+        if site_result.passed:
+            rig.status.show("ready")
+        else:
+            rig.status.show("qc_failed")
+            log.warning(
+                "QC failed for %s/%s: retake (%s)", subject, site, site_result.retake_advice
+            )
+        return site_result
+
+    def _baseline_brightness(self, subject: str, site: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for rec in self.store.find_captures(subject, site):
+            mode = rec.get("lighting_mode")
+            if isinstance(mode, str) and mode not in out and rec.get("qc", {}).get("passed"):
+                b = rec.get("brightness")
+                if isinstance(b, int | float):
+                    out[mode] = float(b)
+        return out
+
+    def _record(
+        self,
+        *,
+        subject: str,
+        site: str,
+        visit: str,
+        mode: str,
+        intensity: float,
+        cal: Calibration,
+        frame_md: dict[str, Any],
+        controls: Controls,
+        focus: FocusResult,
+        qc: QCReport,
+        reloc: Guidance | None,
+        rounds: int,
+        site_capture_id: str,
+        burst_scores: list[float],
+        kept_index: int,
+        brightness: float,
+        dropped: int,
+    ) -> dict[str, Any]:
+        return {
+            "schema": "dermocap.capture/1",
+            "capture_id": str(uuid7()),
+            "site_capture_id": site_capture_id,
+            "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "device_id": self.device_id,
+            "subject": subject,
+            "site": site,
+            "visit": visit,
+            "lighting_mode": mode,
+            "led_intensity": round(intensity, 5),
+            "controls_requested": {
+                "exposure_us": controls.exposure_us,
+                "analogue_gain": controls.analogue_gain,
+                "colour_gains": list(controls.colour_gains),
+                "lens_position": controls.lens_position,
+                "ae_enable": False,
+                "awb_enable": False,
+            },
+            "controls_actual": frame_md,
+            "frames_dropped": dropped,
+            "z_mm": round(focus.z_mm, 4),
+            "autofocus": focus.as_dict(),
+            "calibration_id": cal.calibration_id,
+            "um_per_px": cal.um_per_px,
+            "flat_field": {"applied": self.cfg.apply_flat_field, "coef": list(cal.flat_field)},
+            "drift": self.state.drift.as_dict() if self.state.drift else None,
+            "qc": qc.as_dict(),
+            "relocation": (None if reloc is None else {**reloc.as_dict(), "rounds": rounds}),
+            "burst": {
+                "frames": len(burst_scores),
+                "kept_index": kept_index,
+                "sharpness": [round(s, 3) for s in burst_scores],
+            },
+            "sharpness": round(burst_scores[kept_index], 4),
+            "brightness": round(brightness, 6),
+            "software_version": __version__,
+            "model_version": None,
+        }

@@ -1,0 +1,200 @@
+"""Safe storage of captures: image + JSON sidecar, atomic, durable, never overwritten.
+
+Layout under the state folder::
+
+    captures/<subject>/<site>/<visit>/<capture_id>.<jpg|png>   the kept image
+    captures/<subject>/<site>/<visit>/<capture_id>.json        its record (sidecar)
+    calibration/<calibration_id>.json, calibration/current.json
+
+A capture is refused (:class:`DiskFullError`, nothing written) when the disk has less than
+``min_free_mb`` free or the captures already take ``disk_budget_mb``; a disk that fills up
+during the write leaves no partial file either (see :mod:`dermocap.fsutil`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from capture.config import CaptureConfig
+from dermocap.errors import DiskFullError, StorageError
+from dermocap.fsutil import atomic_write_bytes, atomic_write_json, remove_stale_temp_files
+
+log = logging.getLogger(__name__)
+
+U8 = NDArray[np.uint8]
+
+
+def encode_image(img: U8, fmt: str, *, jpeg_quality: int = 95) -> bytes:
+    """Encode an RGB frame: JPEG without chroma subsampling (4:4:4), or lossless PNG."""
+    buf = io.BytesIO()
+    im = Image.fromarray(np.ascontiguousarray(img), "RGB")
+    if fmt == "jpeg":
+        im.save(buf, format="JPEG", quality=jpeg_quality, subsampling=0, optimize=True)
+    elif fmt == "png":
+        im.save(buf, format="PNG", compress_level=6)
+    else:
+        raise ValueError(f"unknown image format {fmt!r}: use 'jpeg' or 'png'")
+    return buf.getvalue()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _tree_size_bytes(folder: Path) -> int:
+    total = 0
+    if not folder.is_dir():
+        return 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+class CaptureStore:
+    """Writes captures and calibration records under ``root`` (the state folder).
+
+    Thread-safe in the sense that every write is atomic and never overwrites: two writers
+    of one capture id cannot both succeed.
+    """
+
+    def __init__(self, root: Path, cfg: CaptureConfig) -> None:
+        self.root = Path(root)
+        self.cfg = cfg
+        self.captures_dir = self.root / "captures"
+        self.calibration_dir = self.root / "calibration"
+        for folder in (self.captures_dir, self.calibration_dir):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create {folder}: {exc.strerror or exc}; check rig.state_dir"
+                ) from exc
+            removed = remove_stale_temp_files(folder)
+            if removed:
+                log.warning("removed %d partial file(s) left by an interrupted write", len(removed))
+
+    # -- captures -----------------------------------------------------------------------------
+    def check_space(self, needed_bytes: int = 0) -> None:
+        """Raise DiskFullError when a capture of ``needed_bytes`` would not fit."""
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError as exc:
+            raise StorageError(f"cannot read free space of {self.root}: {exc}") from exc
+        if free - needed_bytes < self.cfg.min_free_mb * 1_000_000:
+            raise DiskFullError(
+                f"only {free / 1e6:.0f} MB free on {self.root} (need {self.cfg.min_free_mb} MB "
+                "spare): sync and move old captures off the device, then retake"
+            )
+        used = _tree_size_bytes(self.captures_dir)
+        if used + needed_bytes > self.cfg.disk_budget_mb * 1_000_000:
+            raise DiskFullError(
+                f"captures use {used / 1e6:.0f} MB of the {self.cfg.disk_budget_mb} MB budget: "
+                "sync and move old captures off the device, then retake"
+            )
+
+    def folder_for(self, subject: str, site: str, visit: str) -> Path:
+        return self.captures_dir / subject / site / visit
+
+    def write_capture(self, record: dict[str, Any], image: U8) -> tuple[Path, Path]:
+        """Write the image, then its sidecar; fills ``record['image']`` (file, sha256, size).
+
+        Returns (image path, sidecar path). On any failure nothing of this capture is left.
+
+        Raises:
+            DiskFullError: not enough room (checked before, or the disk filled up during).
+            StorageError: any other write failure; FileExistsError never happens for a
+                fresh UUIDv7 id and is reported as StorageError if it does.
+        """
+        fmt = self.cfg.image_format
+        data = encode_image(image, fmt, jpeg_quality=self.cfg.jpeg_quality)
+        self.check_space(len(data) + 64_000)
+        folder = self.folder_for(record["subject"], record["site"], record["visit"])
+        ext = "jpg" if fmt == "jpeg" else "png"
+        image_path = folder / f"{record['capture_id']}.{ext}"
+        sidecar = image_path.with_suffix(".json")
+        record["image"] = {
+            **record.get("image", {}),
+            "file": image_path.name,
+            "format": fmt,
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
+            "bytes": len(data),
+            "sha256": sha256_hex(data),
+            "jpeg_quality": self.cfg.jpeg_quality if fmt == "jpeg" else None,
+            "chroma_subsampling": "4:4:4" if fmt == "jpeg" else None,
+        }
+        try:
+            atomic_write_bytes(image_path, data, never_overwrite=True)
+        except FileExistsError as exc:
+            raise StorageError(f"{image_path} exists already; refusing to overwrite") from exc
+        try:
+            atomic_write_json(sidecar, record, never_overwrite=True)
+        except BaseException as exc:
+            # An image without its record is not a capture: take it back.
+            with contextlib.suppress(OSError):
+                image_path.unlink()
+            if isinstance(exc, FileExistsError):
+                raise StorageError(f"{sidecar} exists already; refusing to overwrite") from exc
+            raise
+        log.info("stored capture %s (%s)", record["capture_id"], image_path)
+        return image_path, sidecar
+
+    def find_captures(self, subject: str, site: str) -> list[dict[str, Any]]:
+        """Every stored record of one subject's site, oldest first (by capture id)."""
+        out: list[dict[str, Any]] = []
+        base = self.captures_dir / subject / site
+        if not base.is_dir():
+            return out
+        for p in sorted(base.glob("*/*.json")):
+            with contextlib.suppress(OSError, ValueError):
+                rec = json.loads(p.read_text())
+                rec["_path"] = str(p)
+                out.append(rec)
+        out.sort(key=lambda r: str(r.get("capture_id", "")))
+        return out
+
+    def image_path(self, record: dict[str, Any]) -> Path:
+        """Where a stored record's image is."""
+        folder = self.folder_for(str(record["subject"]), str(record["site"]), str(record["visit"]))
+        return folder / str(record["image"]["file"])
+
+    # -- calibration ------------------------------------------------------------------------
+    def write_calibration(self, record: dict[str, Any]) -> Path:
+        """Store a calibration record and make it the current one."""
+        path = self.calibration_dir / f"{record['calibration_id']}.json"
+        atomic_write_json(path, record, never_overwrite=True)
+        atomic_write_json(
+            self.calibration_dir / "current.json", {"calibration_id": record["calibration_id"]}
+        )
+        return path
+
+    def read_calibration(self, calibration_id: str | None = None) -> dict[str, Any] | None:
+        """A stored calibration record (the current one by default), or None if there is none."""
+        try:
+            if calibration_id is None:
+                ptr = json.loads((self.calibration_dir / "current.json").read_text())
+                calibration_id = str(ptr["calibration_id"])
+            data = json.loads((self.calibration_dir / f"{calibration_id}.json").read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            raise StorageError(
+                f"calibration record unreadable ({exc}): run `dermocap calibrate` again"
+            ) from exc
+        if not isinstance(data, dict):
+            raise StorageError("calibration record is not a JSON object: recalibrate")
+        return data

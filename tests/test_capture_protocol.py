@@ -1,0 +1,337 @@
+"""The capture protocol on the digital twin: lock, calibrate, focus, capture, QC, relocate,
+store. Frames are 1014 x 760 (a quarter of the still's pixels) to keep the module fast."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from capture import CaptureSession, Controls, LockedCamera, StillMode
+from capture.autofocus import Autofocus
+from capture.qc import run_qc
+from capture.twin_camera import TwinCamera
+from dermocap.errors import CaptureError, DiskFullError
+from device.config import DermocapConfig
+from device.rig import Rig, build_rig
+from sim.tools import NEUTRAL_COLOUR_GAINS
+
+SMALL = {"camera": {"width": 1014, "height": 760}}
+
+
+def _cfg(**sim: Any) -> DermocapConfig:
+    return DermocapConfig.model_validate({**SMALL, "sim": sim})
+
+
+def _session(rig: Rig, state_dir: Path) -> CaptureSession:
+    cfg = rig.config
+    return CaptureSession(
+        camera=rig.camera,
+        lights=rig.lighting,
+        stage=rig.stage,
+        status=rig.status,
+        limits=cfg.stage,
+        camera_cfg=cfg.camera,
+        capture_cfg=cfg.capture,
+        state_dir=state_dir,
+        clock=rig.clock,
+        device_id="rig-test",
+    )
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, CaptureSession]]:
+    rig = build_rig(_cfg())
+    session = _session(rig, tmp_path_factory.mktemp("state"))
+    assert rig.twin is not None
+    rig.twin.show_target()
+    session.calibrate()
+    rig.twin.show_subject()
+    yield rig, session
+    rig.close()
+
+
+# -- locked camera ----------------------------------------------------------------------------
+def test_locked_camera_drops_stale_and_mismatched_frames() -> None:
+    rig = build_rig(_cfg())
+    with rig:
+        controls = Controls(6000, 1.5, NEUTRAL_COLOUR_GAINS)
+        rig.camera.configure(StillMode(507, 380, "preview"))
+        # No settle wait: the first frames still carry the old controls and must be dropped.
+        cam = LockedCamera(
+            rig.camera, controls, clock=rig.clock, frame_duration_us=33_333, settle_frames=0
+        )
+        frame = cam.capture()
+        assert max(frame.metadata.mismatch(controls).values()) <= 0.05
+        assert frame.started_after_request
+        assert cam.stats.mismatched >= 1
+        # After a mode switch the controls are applied again and hold.
+        cam.use_mode(StillMode(1014, 760))
+        assert cam.capture().metadata.mismatch(controls)["exposure_us"] <= 0.05
+        # A camera that never delivers the requested controls ends in a clear error.
+        cam.lock(Controls(6000, 40.0, NEUTRAL_COLOUR_GAINS))  # beyond the sensor's gain
+        with pytest.raises(CaptureError, match="locked controls"):
+            cam.capture()
+
+
+# -- autofocus --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("start_z_mm", "z_focus_mm"), [(4.0, 6.3), (1.0, 3.9), (11.5, 9.2), (6.0, 7.4)]
+)
+def test_autofocus_lands_within_depth_of_field(start_z_mm: float, z_focus_mm: float) -> None:
+    cfg = DermocapConfig.model_validate(
+        {
+            **SMALL,
+            "sim": {
+                "optics": {"z_focus_mm": z_focus_mm},
+                "mechanics": {"start_z_mm": start_z_mm},
+            },
+        }
+    )
+    with build_rig(cfg) as rig:
+        assert rig.mechanics is not None and rig.twin is not None
+        rig.stage.home()
+        rig.lighting.set("cross", 0.7)
+        rig.camera.configure(StillMode(507, 380, "preview"))
+        cam = LockedCamera(
+            rig.camera,
+            Controls(8000, 1.0, NEUTRAL_COLOUR_GAINS),
+            clock=rig.clock,
+            frame_duration_us=33_333,
+        )
+        af = Autofocus(
+            cam, rig.stage, min_mm=0.5, max_mm=12.0, clock=rig.clock, cfg=cfg.capture.autofocus
+        )
+        res = af.run(cfg.stage.focus_mm)
+        assert abs(rig.mechanics.carriage_z_mm - z_focus_mm) <= cfg.sim.optics.depth_of_field_mm
+        assert res.elapsed_s < cfg.capture.autofocus.max_time_s
+
+
+# -- calibration ------------------------------------------------------------------------------
+def test_calibration_measures_scale_and_white(calibrated: tuple[Rig, CaptureSession]) -> None:
+    rig, session = calibrated
+    cal = session.calibration
+    assert cal is not None and rig.twin is not None
+    assert cal.um_per_px == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
+    # The nominal scale is 2 % off the truth: calibration must not just echo it.
+    assert abs(cal.um_per_px / rig.config.camera.nominal_um_per_px - 1) > 0.01
+    assert cal.colour_gains == pytest.approx(NEUTRAL_COLOUR_GAINS, rel=0.02)
+    assert cal.grey_level["cross"] == pytest.approx(0.4, rel=0.011)
+    assert cal.grey_level["parallel"] == pytest.approx(0.4, rel=0.011)
+    assert cal.flat_field[0] < 0  # vignetting found
+    stored = session.store.read_calibration()
+    assert stored is not None and stored["calibration_id"] == cal.calibration_id
+
+
+def test_drift_check_warns_and_trims_the_leds(calibrated: tuple[Rig, CaptureSession]) -> None:
+    rig, session = calibrated
+    assert rig.twin is not None
+    rig.twin.show_target()
+    try:
+        ok = session.check_drift()
+        assert not ok.warned and ok.trim == pytest.approx(1.0, abs=0.02)
+        rig.twin.led_efficiency = 0.85
+        aged = session.check_drift()
+        assert aged.warned and aged.drift < -0.1
+        assert rig.status.current == "qc_failed"
+        assert aged.corrected_level == pytest.approx(aged.reference_level, rel=0.01)
+        rig.twin.led_efficiency = 0.5
+        with pytest.raises(CaptureError, match="recalibrate"):
+            session.check_drift()
+    finally:
+        rig.twin.led_efficiency = 1.0
+        rig.twin.show_subject()
+        session.state.led_intensity = {}
+
+
+# -- capture, QC, storage, relocation ------------------------------------------------------
+def test_capture_site_stores_records_and_images(calibrated: tuple[Rig, CaptureSession]) -> None:
+    rig, session = calibrated
+    assert rig.twin is not None
+    rig.twin.place(0.0, 0.0, 0.0)
+    res = session.capture_site("S-0001", "vertex", "baseline")
+    assert res.passed, res.retake_advice
+    assert rig.status.current == "ready"
+    assert [c.record["lighting_mode"] for c in res.captures] == ["cross", "parallel"]
+    rec = res.captures[0].record
+    side = json.loads(res.captures[0].sidecar_path.read_text())
+    assert side == rec
+    assert rec["calibration_id"] == session.calibration.calibration_id  # type: ignore[union-attr]
+    assert rec["um_per_px"] == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
+    assert rec["qc"]["passed"] and set(rec["qc"]["checks"]) >= {"focus", "glare", "motion"}
+    assert rec["model_version"] is None and rec["software_version"]
+    assert rec["controls_actual"]["exposure_us"] == pytest.approx(
+        rec["controls_requested"]["exposure_us"], rel=0.05
+    )
+    data = res.captures[0].image_path.read_bytes()
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() == rec["image"]["sha256"]
+    with Image.open(res.captures[0].image_path) as im:
+        assert im.format == "JPEG" and im.size == (1014, 760)
+        # 4:4:4: no chroma subsampling (Pillow reports it as 0).
+        from PIL import JpegImagePlugin
+
+        assert JpegImagePlugin.get_sampling(im) == 0
+
+
+def test_subject_must_be_a_pseudonym(calibrated: tuple[Rig, CaptureSession]) -> None:
+    _, session = calibrated
+    with pytest.raises(ValueError, match="pseudonym"):
+        session.capture_site("John Smith", "vertex", "baseline")
+    with pytest.raises(ValueError, match="site"):
+        session.capture_site("S-0001", "../etc", "baseline")
+
+
+def _burst(rig: Rig, session: CaptureSession, n: int = 2) -> list[np.ndarray[Any, Any]]:
+    cal = session.calibration
+    assert cal is not None
+    cam = session._cam(cal.controls)
+    cam.use_mode(session.still)
+    rig.lighting.set("cross", cal.led_intensity["cross"])
+    rig.lighting.wait_settled()
+    return [cam.capture().array for _ in range(n)]
+
+
+def test_qc_accepts_good_and_rejects_bad_captures(calibrated: tuple[Rig, CaptureSession]) -> None:
+    rig, session = calibrated
+    assert rig.twin is not None
+    qc_cfg = session.cfg.qc
+    rig.twin.place(0.0, 0.0, 0.0)
+    session.autofocus()
+    z = rig.stage.z_mm
+
+    def check(burst: list[np.ndarray[Any, Any]]) -> list[str]:
+        return run_qc(burst[0], burst, lighting_mode="cross", cfg=qc_cfg).failed
+
+    assert check(_burst(rig, session)) == []
+    rig.stage.move_to(z + 0.6)
+    assert "focus" in check(_burst(rig, session))
+    rig.stage.move_to(z)
+    bright = _burst(rig, session)[0].astype(np.float32) * 2.2
+    over = np.clip(bright, 0, 255).astype(np.uint8)
+    assert "clipped_highlights" in check([over, over])
+    glare = _burst(rig, session)[0].copy()
+    glare[100:200, 100:300] = 250  # a colourless specular patch
+    assert "glare" in check([glare, glare])
+    # The subject moves during the burst.
+    cam = rig.camera
+    assert isinstance(cam, TwinCamera)
+    frames = []
+    for _ in range(2):
+        frames.extend(_burst(rig, session, 1))
+        rig.twin.nudge(0.05, 0.0, 0.0)
+    assert "motion" in check(frames)
+    rig.twin.place(0.0, 0.0, 0.0)
+
+
+def test_qc_failure_shows_status_and_keeps_the_report(
+    calibrated: tuple[Rig, CaptureSession],
+) -> None:
+    rig, session = calibrated
+    assert rig.twin is not None
+    rig.twin.place(0.0, 0.0, 0.0)
+    rig.twin.motion_px_per_frame = 0.0
+    strict = session.cfg.qc.model_copy(update={"max_glare_fraction": -0.0 + 1e-9})
+    old = session.cfg
+    session.cfg = old.model_copy(update={"qc": strict.model_copy(update={"min_focus_ratio": 0.99})})
+    try:
+        res = session.capture_site("S-0002", "frontal", "baseline", modes=("cross",))
+    finally:
+        session.cfg = old
+    assert not res.passed and "blurred" in res.retake_advice
+    assert rig.status.current == "qc_failed"
+    rec = json.loads(res.captures[0].sidecar_path.read_text())
+    assert rec["qc"]["passed"] is False and "focus" in rec["qc"]["failed"]
+
+
+def test_relocation_converges_from_random_offsets(calibrated: tuple[Rig, CaptureSession]) -> None:
+    rig, session = calibrated
+    assert rig.twin is not None
+    twin = rig.twin
+    twin.place(0.0, 0.0, 0.0)
+    base = session.capture_site("S-0003", "occipital", "baseline", modes=("cross",))
+    baseline = session.baseline_for("S-0003", "occipital")
+    assert baseline is not None and baseline["capture_id"] == base.captures[0].capture_id
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        x, y = rng.uniform(-2.0, 2.0, 2)
+        rot = rng.uniform(-10.0, 10.0)
+        twin.place(float(x), float(y), float(rot))
+        first = session.guidance(baseline)
+        assert "mm" in first.text or "deg" in first.text
+
+        def follow(g: Any) -> None:
+            # A technician follows roughly: 80 % of the move, a little hand jitter.
+            twin.nudge(
+                0.8 * g.dx_mm + rng.normal(0, 0.03),
+                0.8 * g.dy_mm + rng.normal(0, 0.03),
+                0.8 * g.drot_deg,
+            )
+
+        g, rounds = session.relocate(baseline, follow)
+        assert g.converged and rounds <= session.cfg.relocation.max_rounds
+        px, py, pr = twin.pose
+        assert abs(px) < 0.1 and abs(py) < 0.1 and abs(pr) < 1.0
+    twin.place(0.0, 0.0, 0.0)
+
+
+def test_full_disk_refuses_the_capture_and_leaves_nothing(
+    calibrated: tuple[Rig, CaptureSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, session = calibrated
+    folder = session.store.folder_for("S-0004", "vertex", "baseline")
+    real_write = os.write
+
+    def enospc(fd: int, data: Any) -> int:
+        if len(data) > 1000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr("dermocap.fsutil.os.write", enospc)
+    with pytest.raises(DiskFullError, match="disk full"):
+        session.capture_site("S-0004", "vertex", "baseline", modes=("cross",))
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_kill_during_write_leaves_no_partial_file(
+    calibrated: tuple[Rig, CaptureSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, session = calibrated
+
+    class Killed(BaseException):
+        pass
+
+    def killed(fd: int, data: Any) -> int:
+        raise Killed
+
+    monkeypatch.setattr("dermocap.fsutil.os.write", killed)
+    with pytest.raises(Killed):
+        session.capture_site("S-0005", "vertex", "baseline", modes=("cross",))
+    monkeypatch.undo()
+    folder = session.store.folder_for("S-0005", "vertex", "baseline")
+    # Only the temp file remains, never a file under a capture's name...
+    assert [p for p in folder.iterdir() if not p.name.startswith(".tmp-")] == []
+    # ...and the next start sweeps it away.
+    from capture.storage import CaptureStore
+
+    CaptureStore(session.store.root, session.cfg)
+    assert list(folder.iterdir()) == []
+
+
+def test_budget_refuses_before_writing(calibrated: tuple[Rig, CaptureSession]) -> None:
+    _, session = calibrated
+    old = session.store.cfg
+    session.store.cfg = old.model_copy(update={"min_free_mb": 100_000})
+    try:
+        with pytest.raises(DiskFullError, match="free"):
+            session.capture_site("S-0006", "vertex", "baseline", modes=("cross",))
+    finally:
+        session.store.cfg = old

@@ -1,0 +1,111 @@
+"""The capture protocol's science as pure numpy functions, on synthetic arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from capture import metrics as m
+from capture.registration import align, field_overlap, phase_correlation, rotate
+from capture.relocation import describe
+
+
+def _texture(h: int = 190, w: int = 254, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.random((h // 4 + 2, w // 4 + 2)).astype(np.float32)
+    up = np.kron(base, np.ones((4, 4), dtype=np.float32))[:h, :w]
+    return m.box_blur(up, 1) + 0.3 * rng.random((h, w)).astype(np.float32)
+
+
+def test_sharpness_and_focus_ratio_fall_with_blur() -> None:
+    img = _texture()
+    blurred = m.box_blur(img, 3)
+    assert m.sharpness(img) > 3 * m.sharpness(blurred)
+    assert m.focus_ratio(img) > m.focus_ratio(blurred) + 0.2
+
+
+def test_focus_ratio_subtracts_noise_measured_from_a_second_frame() -> None:
+    rng = np.random.default_rng(1)
+    soft = m.box_blur(_texture(), 4)
+    a = soft + 0.02 * rng.standard_normal(soft.shape).astype(np.float32)
+    b = soft + 0.02 * rng.standard_normal(soft.shape).astype(np.float32)
+    # Noise looks like fine detail on its own; the burst's second frame removes it.
+    assert m.focus_ratio(a) > m.focus_ratio(a, b) + 0.2
+
+
+def test_linear_round_trip_and_grey_stats() -> None:
+    img = np.full((10, 10, 3), 128, dtype=np.uint8)
+    assert np.array_equal(m.to_uint8(m.linear(img)), img)
+    st = m.grey_stats(m.linear(img))
+    assert st.uniformity == pytest.approx(0.0, abs=1e-6)
+    assert st.mean == pytest.approx((128 / 255) ** 2.2, rel=1e-4)
+
+
+def test_white_balance_gains_neutralise_a_tinted_patch() -> None:
+    gains = m.white_balance_gains((0.2, 0.4, 0.3), (1.0, 1.0))
+    assert gains == pytest.approx((2.0, 4 / 3))
+    with pytest.raises(ValueError, match="dark"):
+        m.white_balance_gains((0.0, 0.4, 0.3), (1.0, 1.0))
+
+
+def test_clipping_and_glare_fractions() -> None:
+    img = np.full((10, 10, 3), 120, dtype=np.uint8)
+    img[0, :] = 255  # white, colourless: clipped and glare
+    img[1, :] = (255, 40, 40)  # clipped red, not glare
+    img[2, :] = 0
+    hi, lo = m.clipped_fractions(img)
+    assert (hi, lo) == (pytest.approx(0.2), pytest.approx(0.1))
+    assert m.glare_fraction(img) == pytest.approx(0.1)
+
+
+def test_flat_field_fit_recovers_vignetting() -> None:
+    h, w = 120, 160
+    r2 = m.radial_coordinates(h, w)
+    field = (0.5 * (1 - 0.2 * r2 - 0.1 * r2 * r2)).astype(np.float32)
+    mask = np.zeros((h, w), dtype=bool)
+    mask[:, : w // 2] = True  # only half the frame is the grey patch
+    a, b = m.fit_flat_field(field, mask)
+    assert (a, b) == (pytest.approx(-0.2, abs=1e-3), pytest.approx(-0.1, abs=1e-3))
+    img = m.to_uint8(np.repeat(field[..., None], 3, axis=2))
+    flat = m.linear(m.apply_flat_field(img, (a, b)))[..., 1]
+    assert flat.std() / flat.mean() < 0.01
+
+
+@pytest.mark.parametrize("pitch_px", [47.4, 97.3, 189.7])
+def test_grid_period_to_a_fraction_of_a_percent(pitch_px: float) -> None:
+    n = 900
+    x = np.arange(n, dtype=np.float64)
+    d = np.abs((x / pitch_px + 0.3) % 1.0 - 0.5) * pitch_px
+    profile = 0.8 - 0.7 * np.clip(3.0 - d, 0.0, 1.0)
+    assert m.grid_period_px(profile) == pytest.approx(pitch_px, rel=0.002)
+    with pytest.raises(ValueError):
+        m.grid_period_px(np.random.default_rng(0).random(n) * 0.01 + 0.5)
+
+
+def test_phase_correlation_finds_a_shift_and_its_sign() -> None:
+    a = _texture()
+    b = np.roll(a, (3, -5), axis=(0, 1))
+    du, dv, peak = phase_correlation(a, b)
+    assert (du, dv) == (pytest.approx(-5, abs=0.1), pytest.approx(3, abs=0.1))
+    assert peak > 0.3
+
+
+def test_log_polar_rotation_and_alignment() -> None:
+    a = _texture(240, 240, seed=3)
+    b = rotate(a, 6.0)
+    al = align(a, b)
+    assert al.rotation_deg == pytest.approx(6.0, abs=0.4)
+    assert abs(al.du_px) < 1.0 and abs(al.dv_px) < 1.0
+
+
+def test_field_overlap_is_an_area_share() -> None:
+    assert field_overlap((100, 200), 0, 0, 0) == pytest.approx(1.0)
+    assert field_overlap((100, 200), 50, 0, 0) == pytest.approx(0.75, abs=0.02)
+    assert field_overlap((100, 200), 0, 0, 10) < 0.95
+
+
+def test_guidance_text() -> None:
+    text = describe(-0.02, 0.8, -4.2)
+    assert text == "move 0.8 mm toward the forehead, rotate 4 deg clockwise"
+    assert "left ear" in describe(-0.5, 0.0, 0.0)
+    assert describe(0.0, 0.0, 0.1).startswith("hold still")
