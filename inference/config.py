@@ -1,4 +1,4 @@
-"""Config section owned by inference/: which hair model, how many threads."""
+"""Config section owned by inference/: which hair model, how many threads, how to tile."""
 
 from __future__ import annotations
 
@@ -18,3 +18,15 @@ class InferenceConfig(Section):
         30.0, gt=0.0, le=200.0, description="Shafts thinner than this count as vellus"
     )
     overlay: bool = Field(True, description="Write an overlay image marking every detected hair")
+    tile_px: int = Field(
+        1024,
+        ge=64,
+        le=8192,
+        description="Largest tile side, in model-native pixels; smaller tiles use less memory",
+    )
+    min_unit_mass: float = Field(
+        0.5,
+        ge=0.1,
+        le=2.0,
+        description="Hairs a density peak must hold to count as a follicular unit",
+    )

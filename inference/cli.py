@@ -1,0 +1,88 @@
+"""``dermocap analyze``: hair metrics of image files, one JSON object per line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, UnidentifiedImageError
+
+from dermocap.errors import DermocapError, ImageError, ModelError
+from inference.model import HairModel
+from inference.overlay import save_overlay
+
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def read_image(path: Path) -> NDArray[np.uint8]:
+    """Read an image file as (h, w, 3) uint8 RGB.
+
+    Raises:
+        ImageError: the file is missing or not an image Pillow can decode.
+    """
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return np.asarray(im.convert("RGB")).copy()
+    except FileNotFoundError:
+        raise ImageError(f"image {path} not found") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageError(f"image {path} is not a readable image: {exc}") from None
+
+
+def add_analyze_parser(subparsers: SubParsers) -> None:
+    """Register ``analyze IMAGE... --um-per-px X [--model ...] [--overlay DIR] [--threads N]``."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="hair density and thickness of image files (one JSON line per image)",
+        description="Measure hair density with the on-device model. Prints one JSON object "
+        "per image; exits 1 if any image (or the model) failed, after trying all images.",
+    )
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files")
+    p.add_argument(
+        "--um-per-px", type=float, required=True, help="calibrated scale of the images (um/px)"
+    )
+    p.add_argument("--model", default="int8", help="int8 (default), fp32 or a path to .onnx")
+    p.add_argument("--overlay", type=Path, help="write NAME.overlay.png per image into DIR")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default 2)")
+    p.add_argument("--vellus-threshold-um", type=float, default=30.0, help="vellus below this (um)")
+    p.add_argument("--points", action="store_true", help="also print every emergence point")
+    p.set_defaults(func=cmd_analyze)
+
+
+def cmd_analyze(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Handler of ``analyze``: 0 when every image was analysed, 1 otherwise."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if args.threads < 1:
+        print("error: --threads must be >= 1", file=err)
+        return 2
+    try:
+        model = HairModel.load(args.model, threads=args.threads)
+    except ModelError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+    failed = 0
+    with model:
+        for path in args.images:
+            try:
+                rgb = read_image(path)
+                metrics = model.analyze(rgb, args.um_per_px, args.vellus_threshold_um)
+                if args.overlay is not None:
+                    save_overlay(args.overlay / f"{path.stem}.overlay.png", rgb, metrics)
+            except DermocapError as exc:
+                failed += 1
+                print(f"error: {exc}", file=err)
+                continue
+            row: dict[str, Any] = {"image": str(path)}
+            row.update(metrics.model_dump() if args.points else metrics.summary())
+            print(json.dumps(row), file=out, flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,85 @@
+"""The model manifest: which ONNX files exist, their SHA-256 and what input they expect.
+
+``manifest.json`` sits next to the model files (package data under
+``inference/models/``, or the ``--out`` folder of the training script)::
+
+    {"name": "dermocap-hair-density", "version": "1.0.0",
+     "native_um_per_px": 8.0, "stride": 4, "margin_px": 32,
+     "diameter_scale_um": 100.0, "vellus_split_um": 30.0,
+     "models": {"int8": {"file": "hair_density_int8.onnx", "sha256": "..."},
+                "fp32": {"file": "hair_density_fp32.onnx", "sha256": "..."}}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dermocap.errors import ModelError
+
+MANIFEST_NAME = "manifest.json"
+
+
+class ModelFile(BaseModel):
+    """One model file named in the manifest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(min_length=1, description="File name, relative to the manifest")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, hex")
+    size_bytes: int = Field(ge=0, description="Size of the file")
+
+
+class Manifest(BaseModel):
+    """What the runtime needs to know about a model besides its weights."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="Model name")
+    version: str = Field(min_length=1, description="Model version")
+    native_um_per_px: float = Field(gt=0.5, le=50.0, description="Scale the model expects")
+    stride: int = Field(ge=1, le=32, description="Input pixels per output cell")
+    margin_px: int = Field(ge=0, le=512, description="Context each tile needs, native px")
+    diameter_scale_um: float = Field(gt=0.0, description="Unit of the diameter-sum map")
+    vellus_split_um: float = Field(gt=0.0, description="Diameter splitting maps 0 and 1")
+    models: dict[str, ModelFile] = Field(description="Model files by variant (int8, fp32)")
+    training: dict[str, Any] = Field(default_factory=dict, description="How it was trained")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest file.
+
+    Raises:
+        ModelError: the file is missing, not JSON, or not a valid manifest.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"model manifest {path} not found; reinstall dermocap") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"model manifest {path} is not readable JSON: {exc}") from None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise ModelError(f"model manifest {path} is invalid: {exc.errors()[0]['msg']}") from None
+
+
+def model_entries(variant_files: dict[str, Path]) -> dict[str, ModelFile]:
+    """Manifest entries (name, SHA-256, size) for model files beside the manifest."""
+    return {
+        k: ModelFile(file=p.name, sha256=sha256_file(p), size_bytes=p.stat().st_size)
+        for k, p in variant_files.items()
+    }

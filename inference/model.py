@@ -1,0 +1,336 @@
+"""The hair model: load and verify an ONNX file, run it over a frame, measure the hairs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dermocap.errors import ImageError, ModelError
+from inference.config import InferenceConfig
+from inference.manifest import MANIFEST_NAME, Manifest, read_manifest, sha256_file
+from inference.metrics import EmergencePoint, HairMetrics
+from inference.postprocess import (
+    cell_to_pixel,
+    find_peaks,
+    integrate,
+    unit_shares,
+    unit_sizes,
+)
+from inference.preprocess import (
+    F32,
+    native_size,
+    normalise,
+    pad_frame,
+    plan_tiles,
+    resample,
+    stitch,
+    tile_input,
+)
+from inference.runtime import MapRuntime, OnnxMapRuntime
+
+log = logging.getLogger(__name__)
+
+MIN_UM_PER_PX = 0.5
+MAX_UM_PER_PX = 50.0
+VARIANTS = ("int8", "fp32")
+
+
+def packaged_models_dir() -> Path:
+    """Folder of the models shipped as package data."""
+    return Path(str(resources.files("inference") / "models"))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Identity and input contract of a loaded model."""
+
+    name: str
+    version: str
+    sha256: str
+    path: Path
+    native_um_per_px: float
+    stride: int
+    margin_px: int
+    diameter_scale_um: float
+    vellus_split_um: float
+
+
+def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelInfo:
+    return ModelInfo(
+        name=m.name,
+        version=m.version,
+        sha256=sha,
+        path=path,
+        native_um_per_px=m.native_um_per_px,
+        stride=m.stride,
+        margin_px=m.margin_px,
+        diameter_scale_um=m.diameter_scale_um,
+        vellus_split_um=m.vellus_split_um,
+    )
+
+
+def _verified(path: Path, expected: str) -> str:
+    if not path.is_file():
+        raise ModelError(f"model file {path} is missing; reinstall dermocap")
+    sha = sha256_file(path)
+    if sha != expected:
+        raise ModelError(
+            f"model file {path} has SHA-256 {sha[:12]}..., its manifest expects "
+            f"{expected[:12]}...: the file is corrupt or was replaced; reinstall dermocap"
+        )
+    return sha
+
+
+def resolve_model(spec: str, models_dir: Path | None = None) -> tuple[Path, Manifest | None, str]:
+    """Find the model file for ``spec`` and check its SHA-256 against a manifest.
+
+    ``spec`` is ``int8``, ``fp32`` (the packaged models) or a path to an .onnx
+    file; a path is verified when a ``manifest.json`` beside it lists the file.
+
+    Raises:
+        ModelError: missing file or manifest, or a checksum mismatch.
+    """
+    if spec in VARIANTS:
+        folder = models_dir or packaged_models_dir()
+        manifest = read_manifest(folder / MANIFEST_NAME)
+        entry = manifest.models.get(spec)
+        if entry is None:
+            raise ModelError(f"model manifest {folder / MANIFEST_NAME} has no {spec!r} model")
+        path = folder / entry.file
+        return path, manifest, _verified(path, entry.sha256)
+    path = Path(spec)
+    if not path.is_file():
+        raise ModelError(f"model file {path} not found; use int8, fp32 or a path to an .onnx file")
+    beside = path.parent / MANIFEST_NAME
+    if beside.is_file():
+        manifest = read_manifest(beside)
+        for entry in manifest.models.values():
+            if entry.file == path.name:
+                return path, manifest, _verified(path, entry.sha256)
+    log.info("model %s is not listed in a manifest beside it; its checksum is not verified", path)
+    return path, None, sha256_file(path)
+
+
+def _info_from_metadata(meta: dict[str, str], path: Path, sha: str) -> ModelInfo:
+    try:
+        return ModelInfo(
+            name=meta.get("name", path.stem),
+            version=meta.get("version", "unknown"),
+            sha256=sha,
+            path=path,
+            native_um_per_px=float(meta["native_um_per_px"]),
+            stride=int(meta["stride"]),
+            margin_px=int(meta["margin_px"]),
+            diameter_scale_um=float(meta.get("diameter_scale_um", "100")),
+            vellus_split_um=float(meta.get("vellus_split_um", "30")),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ModelError(
+            f"model file {path} carries no usable metadata ({exc}) and has no manifest "
+            "beside it; export it with scripts/train_model.py"
+        ) from None
+
+
+class HairModel:
+    """A loaded hair density model; use :meth:`load`, then :meth:`analyze` per frame.
+
+    Args:
+        runtime: runs the network (an :class:`OnnxMapRuntime` on the rig).
+        info: the model's identity and input contract.
+        tile_px: largest tile side in native pixels.
+        min_unit_mass: hairs a density peak must hold to count as a unit.
+    """
+
+    def __init__(
+        self,
+        runtime: MapRuntime,
+        info: ModelInfo,
+        *,
+        tile_px: int = 1024,
+        min_unit_mass: float = 0.5,
+    ) -> None:
+        if tile_px < info.stride or info.margin_px % info.stride:
+            raise ModelError(f"tile_px {tile_px} / margin {info.margin_px} do not fit the stride")
+        self.runtime = runtime
+        self.info = info
+        self.tile_px = tile_px - tile_px % info.stride
+        self.min_unit_mass = min_unit_mass
+
+    @classmethod
+    def load(
+        cls,
+        spec: str = "int8",
+        *,
+        threads: int = 2,
+        tile_px: int = 1024,
+        min_unit_mass: float = 0.5,
+        models_dir: Path | None = None,
+    ) -> HairModel:
+        """Load, verify (SHA-256) and warm up a model: ``int8``, ``fp32`` or an .onnx path.
+
+        Raises:
+            ModelError: the model or its manifest is missing, corrupt or does not match.
+        """
+        path, manifest, sha = resolve_model(spec, models_dir)
+        runtime = OnnxMapRuntime(path, threads=threads)
+        if manifest is not None:
+            info = _info_from_manifest(manifest, path, sha)
+        else:
+            info = _info_from_metadata(runtime.metadata, path, sha)
+        model = cls(runtime, info, tile_px=tile_px, min_unit_mass=min_unit_mass)
+        model.warm_up()
+        log.info("loaded hair model %s %s from %s", info.name, info.version, path)
+        return model
+
+    @classmethod
+    def from_config(cls, cfg: InferenceConfig, *, models_dir: Path | None = None) -> HairModel:
+        """Load the model the config names, with its thread count and tiling."""
+        return cls.load(
+            cfg.model,
+            threads=cfg.threads,
+            tile_px=cfg.tile_px,
+            min_unit_mass=cfg.min_unit_mass,
+            models_dir=models_dir,
+        )
+
+    def warm_up(self) -> None:
+        """Run once on a blank tile (first runs allocate) and check the output's shape.
+
+        Raises:
+            ModelError: the network does not produce (1, 3, h/stride, w/stride) maps.
+        """
+        s, m = self.info.stride, self.info.margin_px
+        side = 16 * s + 2 * m
+        out = self.runtime.run(np.zeros((1, 3, side, side), dtype=np.float32))
+        want = (1, 3, side // s, side // s)
+        if out.shape != want:
+            raise ModelError(
+                f"model file {self.info.path} gives maps of shape {out.shape}, expected {want}"
+            )
+
+    def close(self) -> None:
+        """Release the runtime; idempotent."""
+        self.runtime.close()
+
+    def __enter__(self) -> HairModel:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- running -----------------------------------------------------------------------
+    def predict_maps(self, rgb: NDArray[np.uint8], um_per_px: float) -> tuple[F32, float]:
+        """The stitched (3, h/stride, w/stride) maps of a frame at native scale, and ms in the net.
+
+        Raises:
+            ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
+        """
+        _check_input(rgb, um_per_px)
+        info = self.info
+        h, w = rgb.shape[:2]
+        nw, nh = native_size(w, h, um_per_px, info.native_um_per_px, info.stride)
+        native = resample(rgb, nw, nh) if (nw, nh) != (w, h) else rgb.astype(np.float32)
+        padded = pad_frame(normalise(native), info.margin_px)
+        tiles = plan_tiles(nh, nw, self.tile_px, info.stride)
+        outs: list[F32] = []
+        net_s = 0.0
+        for t in tiles:
+            x = np.ascontiguousarray(tile_input(padded, t, info.margin_px)[None])
+            t0 = time.perf_counter()
+            outs.append(self.runtime.run(x)[0])
+            net_s += time.perf_counter() - t0
+        maps = stitch(outs, tiles, nh, nw, info.margin_px, info.stride)
+        return maps, net_s * 1000.0
+
+    def analyze(
+        self, rgb: NDArray[np.uint8], um_per_px: float, vellus_threshold_um: float = 30.0
+    ) -> HairMetrics:
+        """Measure hair density and thickness in an RGB frame of known scale.
+
+        Args:
+            rgb: (h, w, 3) uint8 frame as the camera delivers it.
+            um_per_px: calibrated scale of the frame, 0.5-50 um per pixel.
+            vellus_threshold_um: shafts thinner than this count as vellus. At the
+                model's own split (30 um) the vellus map is used; otherwise
+                the detected units are classified by their read-out diameter.
+
+        Raises:
+            ImageError: unusable image or scale.
+            ModelError: the network failed.
+        """
+        t_start = time.perf_counter()
+        maps, net_ms = self.predict_maps(rgb, um_per_px)
+        info = self.info
+        h, w = rgb.shape[:2]
+        area_cm2 = w * h * (um_per_px * 1e-4) ** 2
+        tot = integrate(maps, info.diameter_scale_um)
+        peaks = find_peaks(
+            maps[0] + maps[1],
+            maps[2],
+            min_mass=self.min_unit_mass,
+            diameter_scale_um=info.diameter_scale_um,
+        )
+        sizes = unit_sizes(peaks.mass)
+        hairs = tot.hairs
+        if abs(vellus_threshold_um - info.vellus_split_um) < 1e-6 or len(peaks) == 0:
+            vellus_share = tot.vellus / hairs if hairs > 0 else 0.0
+        else:
+            is_vellus = peaks.diameter_um < vellus_threshold_um
+            vellus_share = float(sizes[is_vellus].sum() / max(1, int(sizes.sum())))
+        # Cell coordinates back to pixels of the frame the caller gave us.
+        nw, nh = native_size(w, h, um_per_px, info.native_um_per_px, info.stride)
+        xs = cell_to_pixel(peaks.col, info.stride, w / nw)
+        ys = cell_to_pixel(peaks.row, info.stride, h / nh)
+        points = [
+            EmergencePoint(
+                x_px=round(float(x), 1),
+                y_px=round(float(y), 1),
+                hairs=int(n),
+                diameter_um=round(float(d), 1),
+            )
+            for x, y, n, d in zip(xs, ys, sizes, peaks.diameter_um, strict=True)
+        ]
+        return HairMetrics(
+            hair_count=round(hairs),
+            density_per_cm2=hairs / area_cm2,
+            terminal_density_per_cm2=hairs * (1 - vellus_share) / area_cm2,
+            vellus_density_per_cm2=hairs * vellus_share / area_cm2,
+            vellus_fraction=min(1.0, max(0.0, vellus_share)),
+            vellus_threshold_um=vellus_threshold_um,
+            mean_diameter_um=tot.diameter_um_sum / hairs if hairs > 0 else 0.0,
+            cumulative_thickness_mm_per_cm2=tot.diameter_um_sum / 1000.0 / area_cm2,
+            area_cm2=area_cm2,
+            follicular_units_per_cm2=len(peaks) / area_cm2,
+            unit_shares_1_2_3_4plus=unit_shares(sizes),
+            um_per_px=um_per_px,
+            model_name=info.name,
+            model_version=info.version,
+            model_sha256=info.sha256,
+            inference_ms=round(net_ms, 2),
+            total_ms=round((time.perf_counter() - t_start) * 1000.0, 2),
+            emergence_points=points,
+        )
+
+
+def _check_input(rgb: object, um_per_px: float) -> None:
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
+        raise ImageError("expected a uint8 RGB image array")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 16:
+        raise ImageError(f"expected an (h, w, 3) RGB image of at least 16x16, got {rgb.shape}")
+    if not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
+        raise ImageError(
+            f"um_per_px {um_per_px} is outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}; "
+            "calibrate the rig's scale first"
+        )

@@ -1,0 +1,128 @@
+"""Post-processing of the hair model as pure numpy functions: integrals, peaks, diameters.
+
+The model's three maps (see :mod:`inference.targets`) are densities: their sum
+over the frame is the number of terminal hairs, of vellus hairs, and the summed
+shaft diameter. Emergence points (follicular units) are the local maxima of the
+total density; the mass around a peak says how many hairs share that opening.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Emergence points found in a density map: cell coordinates (sub-cell) and hairs each."""
+
+    row: F64
+    col: F64
+    mass: F64  # hairs around the point (summed density in the window)
+    diameter_um: F64  # mean shaft diameter of the hairs at the point
+
+    def __len__(self) -> int:
+        return int(self.row.shape[0])
+
+
+def window_sum(m: F32, radius: int) -> F64:
+    """Sum of ``m`` over the (2r+1)^2 window around every cell (zeros beyond the edges)."""
+    # One extra leading zero row and column turn the inclusive cumsum into window sums.
+    p = np.pad(m.astype(np.float64), (radius + 1, radius))
+    c = p.cumsum(0).cumsum(1)
+    k = 2 * radius + 1
+    out: F64 = c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]
+    return out
+
+
+def find_peaks(
+    density: F32,
+    diameter_sum: F32,
+    *,
+    radius_cells: int = 2,
+    min_mass: float = 0.5,
+    diameter_scale_um: float = 100.0,
+) -> Peaks:
+    """Emergence points: cells whose window mass is the largest in their window and >= ``min_mass``.
+
+    ``density`` is the total (terminal + vellus) map, ``diameter_sum`` the summed
+    diameter map in units of ``diameter_scale_um``. The position is the density
+    centroid of the window, the diameter the window's summed diameter over its mass.
+    """
+    if density.shape != diameter_sum.shape or density.ndim != 2:
+        raise ValueError("density and diameter_sum must be 2-D maps of one shape")
+    r = radius_cells
+    mass = window_sum(density, r)
+    # A tiny ramp breaks ties on plateaus, so a flat top yields one peak, not several.
+    h, w = mass.shape
+    ramp = np.arange(h * w, dtype=np.float64).reshape(h, w) * 1e-12
+    score = mass + ramp
+    padded = np.pad(score, r, constant_values=-np.inf)
+    local_max = sliding_window_view(padded, (2 * r + 1, 2 * r + 1)).max(axis=(2, 3))
+    is_peak = (score >= local_max) & (mass >= min_mass)
+    rows, cols = np.nonzero(is_peak)
+    d64 = density.astype(np.float64)
+    yy = window_sum(d64.astype(np.float32) * np.arange(h, dtype=np.float32)[:, None], r)
+    xx = window_sum(d64.astype(np.float32) * np.arange(w, dtype=np.float32)[None, :], r)
+    dsum = window_sum(diameter_sum, r)
+    m = mass[rows, cols]
+    safe = np.where(m > 0, m, 1.0)
+    return Peaks(
+        row=yy[rows, cols] / safe,
+        col=xx[rows, cols] / safe,
+        mass=m,
+        diameter_um=np.clip(dsum[rows, cols] / safe * diameter_scale_um, 0.0, None),
+    )
+
+
+def cell_to_pixel(cell: F64, stride: int, scale: float) -> F64:
+    """Cell coordinate (cell centres at integers) to pixel of the original image.
+
+    ``scale`` is original pixels per native pixel (native um/px over image um/px).
+    """
+    native = (cell + 0.5) * stride - 0.5
+    out: F64 = (native + 0.5) * scale - 0.5
+    return out
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Frame integrals of the three maps."""
+
+    terminal: float
+    vellus: float
+    diameter_um_sum: float
+
+    @property
+    def hairs(self) -> float:
+        return self.terminal + self.vellus
+
+
+def integrate(maps: F32, diameter_scale_um: float) -> Totals:
+    """Integrals of the (3, h, w) maps; a slightly negative total (no hairs) reads as 0."""
+    s = maps.astype(np.float64).sum(axis=(1, 2))
+    return Totals(
+        terminal=max(0.0, float(s[0])),
+        vellus=max(0.0, float(s[1])),
+        diameter_um_sum=max(0.0, float(s[2]) * diameter_scale_um),
+    )
+
+
+def unit_sizes(mass: F64) -> NDArray[np.int64]:
+    """Hairs per follicular unit from peak masses (at least 1 per detected unit)."""
+    out: NDArray[np.int64] = np.maximum(1, np.rint(mass)).astype(np.int64)
+    return out
+
+
+def unit_shares(sizes: NDArray[np.int64]) -> list[float]:
+    """Shares of units holding 1, 2, 3 and 4+ hairs (all zero without units)."""
+    if sizes.size == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    s = np.minimum(sizes, 4)
+    return [float(np.mean(s == k)) for k in (1, 2, 3, 4)]

@@ -1,0 +1,153 @@
+"""Pre-processing of the hair model as pure numpy functions: resample, normalise, tile, stitch.
+
+The model sees frames at its native scale (``native_um_per_px``), normalised to
+about zero mean, channels first. Large frames are cut into tiles whose *cores*
+partition the frame; every tile also carries a margin of context on each side
+(at least the network's receptive radius), and only the core of each tile's
+output is kept, so a hair on a tile edge lands in exactly one core and is
+counted once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+F32 = NDArray[np.float32]
+
+# Fixed normalisation (not per image): brightness carries meaning (skin vs hair),
+# and a per-tile statistic would make tiles disagree with each other.
+NORM_MEAN = 0.45
+NORM_STD = 0.25
+
+
+def native_size(
+    width: int, height: int, um_per_px: float, native_um_per_px: float, stride: int
+) -> tuple[int, int]:
+    """Size (width, height) of the frame at the native scale, rounded to a multiple of ``stride``.
+
+    The rounding changes the scale by less than ``stride / 2`` pixels over the frame
+    (under 0.5 % on a full frame), so the resampled image still covers the whole frame.
+    """
+    if um_per_px <= 0 or native_um_per_px <= 0:
+        raise ValueError("um_per_px must be > 0")
+    f = um_per_px / native_um_per_px
+    w = max(stride, stride * round(width * f / stride))
+    h = max(stride, stride * round(height * f / stride))
+    return w, h
+
+
+def resample(img: NDArray[np.generic], width: int, height: int) -> F32:
+    """Resize an (h, w, 3) or (h, w) image to (height, width) with an antialiased linear filter.
+
+    Shrinking averages every input pixel (thin vellus shafts fade instead of
+    aliasing); enlarging interpolates linearly. Returns float32 in the input's
+    value range. Pillow's triangle filter does the work: it is 5-10x faster than
+    numpy gathers on a 3-megapixel frame, which matters on a Pi.
+    """
+    if width < 1 or height < 1:
+        raise ValueError(f"target size must be positive, got {width}x{height}")
+    if img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8:
+        im = Image.fromarray(np.ascontiguousarray(img))
+        out8 = np.asarray(im.resize((width, height), Image.Resampling.BILINEAR))
+        return out8.astype(np.float32)
+    planes = img[..., None] if img.ndim == 2 else img
+    if planes.ndim != 3:
+        raise ValueError(f"expected an (h, w) or (h, w, c) image, got shape {img.shape}")
+    chans = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=np.float32)).resize(
+                (width, height), Image.Resampling.BILINEAR
+            )
+        )
+        for c in range(planes.shape[2])
+    ]
+    out: F32 = np.stack(chans, axis=-1).astype(np.float32)
+    return out[..., 0] if img.ndim == 2 else out
+
+
+def normalise(rgb: NDArray[np.generic]) -> F32:
+    """(h, w, 3) RGB in 0..255 to the model's (3, h, w) float32 input."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (h, w, 3) RGB image, got shape {rgb.shape}")
+    x = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
+    x -= np.float32(NORM_MEAN)
+    x *= np.float32(1.0 / NORM_STD)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile's core, in native pixels of the frame: rows y0..y1, columns x0..x1 (exclusive)."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+
+def plan_tiles(height: int, width: int, core_px: int, stride: int) -> list[Tile]:
+    """Cut a frame into tiles whose cores partition it, each core at most ``core_px`` a side.
+
+    Core edges fall on multiples of ``stride`` so that output cells line up; the
+    frame size must itself be a multiple of ``stride`` (see :func:`native_size`).
+    """
+    if height % stride or width % stride:
+        raise ValueError(f"frame {width}x{height} is not a multiple of the stride {stride}")
+    if core_px < stride:
+        raise ValueError(f"core_px {core_px} is smaller than the stride {stride}")
+
+    def cuts(n: int) -> list[int]:
+        parts = math.ceil(n / core_px)
+        cells = n // stride
+        return [stride * round(i * cells / parts) for i in range(parts + 1)]
+
+    ys, xs = cuts(height), cuts(width)
+    return [
+        Tile(ys[i], ys[i + 1], xs[j], xs[j + 1])
+        for i in range(len(ys) - 1)
+        for j in range(len(xs) - 1)
+    ]
+
+
+def pad_frame(x: F32, margin_px: int) -> F32:
+    """Pad a (c, h, w) model input by ``margin_px`` on every side with zeros (mid-grey)."""
+    out: F32 = np.pad(x, ((0, 0), (margin_px, margin_px), (margin_px, margin_px)))
+    return out
+
+
+def tile_input(padded: F32, tile: Tile, margin_px: int) -> F32:
+    """The model input of one tile: its core plus ``margin_px`` of context each side.
+
+    ``padded`` is the frame after :func:`pad_frame` with the same margin.
+    """
+    return padded[:, tile.y0 : tile.y1 + 2 * margin_px, tile.x0 : tile.x1 + 2 * margin_px]
+
+
+def stitch(
+    outputs: list[F32], tiles: list[Tile], height: int, width: int, margin_px: int, stride: int
+) -> F32:
+    """Assemble per-tile outputs (c, h/stride, w/stride) into one frame map, cores only.
+
+    Each output cell of the frame is written by exactly one tile, so integrals
+    and peaks over the result never count a hair twice.
+    """
+    if len(outputs) != len(tiles) or not outputs:
+        raise ValueError("need one output per tile")
+    if margin_px % stride:
+        raise ValueError(f"margin {margin_px} is not a multiple of the stride {stride}")
+    c = outputs[0].shape[0]
+    m = margin_px // stride
+    full = np.zeros((c, height // stride, width // stride), dtype=np.float32)
+    for out, t in zip(outputs, tiles, strict=True):
+        h = (t.y1 - t.y0) // stride
+        w = (t.x1 - t.x0) // stride
+        core = out[:, m : m + h, m : m + w]
+        if core.shape[1:] != (h, w):
+            raise ValueError(f"tile output {out.shape} too small for core {h}x{w} cells")
+        full[:, t.y0 // stride : t.y1 // stride, t.x0 // stride : t.x1 // stride] = core
+    return full

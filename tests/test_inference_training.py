@@ -1,0 +1,54 @@
+"""Smoke test of scripts/train_model.py: a few steps, exported, verified and loadable."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference import HairModel
+from inference.manifest import MANIFEST_NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("tqdm")
+    spec = importlib.util.spec_from_file_location("train_model", ROOT / "scripts/train_model.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "models"
+    rc = mod.main(
+        [
+            "--steps",
+            "3",
+            "--batch",
+            "2",
+            "--worlds",
+            "1",
+            "--calib-worlds",
+            "1",
+            "--workers",
+            "1",
+            "--width",
+            "8",
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "cache"),
+        ]
+    )
+    assert rc == 0
+    man = json.loads((out / MANIFEST_NAME).read_text())
+    assert man["training"]["steps"] == 3
+    for variant in ("int8", "fp32"):
+        with HairModel.load(str(out / f"hair_density_{variant}.onnx"), threads=1) as m:
+            assert m.info.sha256 == man["models"][variant]["sha256"]
+            r = m.analyze(np.full((120, 160, 3), 128, dtype=np.uint8), um_per_px=8.0)
+            assert r.model_name == "dermocap-hair-density"
