@@ -227,6 +227,37 @@ class CaptureSession:
             return self._locked.controls
         return self._config_controls()
 
+    def focus_reference(
+        self, *, half_range_mm: float = 0.15, step_mm: float = 0.03, mode: str = "cross"
+    ) -> float:
+        """Best full-resolution sharpness in a fine sweep around the current z (QA only).
+
+        The stage is left where it was (approached upwards again).
+        """
+        with self._lock:
+            cal = self._need_calibration()
+            rig = self._rig
+            cam = self._cam(cal.controls)
+            cam.use_mode(self.still)
+            rig.lights.set(mode, self._intensity(mode))  # type: ignore[arg-type]
+            rig.lights.wait_settled()
+            z0 = rig.stage.z_mm
+            lim = rig.limits
+            best = 0.0
+            n = round(2 * half_range_mm / step_mm)
+            start = max(lim.min_mm, z0 - half_range_mm)
+            rig.stage.move_to(round(max(lim.min_mm, start - 0.2), 4))
+            for i in range(n + 1):
+                z = round(start + i * step_mm, 4)
+                if z > lim.max_mm:
+                    break
+                rig.stage.move_to(z)
+                best = max(best, sharpness(cam.capture().array))
+            rig.stage.move_to(round(max(lim.min_mm, z0 - 0.2), 4))
+            rig.stage.move_to(z0)
+            rig.lights.off()
+            return best
+
     # -- calibration -------------------------------------------------------------------------
     def calibrate(self) -> Calibration:
         """Calibrate on the reference target (which must be under the lens) and store it.

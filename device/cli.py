@@ -161,9 +161,9 @@ def _register_watch(sub: SubParsers) -> None:
 
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
-    from device import demo
+    from device import capture_cmds, demo
 
-    return [demo.register, _register_watch]
+    return [demo.register, _register_watch, capture_cmds.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,230 @@
+"""``dermocap calibrate``, ``dermocap capture`` and ``dermocap qa repeatability``: the capture
+protocol from the command line, on the twin or the hardware rig."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from capture import CaptureSession, Guidance
+from dermocap.errors import CaptureError
+from device.config import DermocapConfig, load_config
+from device.rig import Rig, build_rig
+
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+log = logging.getLogger(__name__)
+
+
+def _config(args: argparse.Namespace, *, sim: bool = False) -> DermocapConfig:
+    path: str | None = getattr(args, "config", None)
+    cfg = load_config(Path(path) if path else None)
+    updates: dict[str, Any] = {}
+    if sim and cfg.rig.backend != "twin":
+        updates["rig"] = cfg.rig.model_copy(update={"backend": "twin"})
+    phantom = getattr(args, "phantom", None)
+    if phantom and (sim or cfg.rig.backend == "twin"):
+        if getattr(args, "um_per_px", None) is None:
+            raise CaptureError("--phantom needs --um-per-px (the scale of the phantom image)")
+        updates["sim"] = cfg.sim.model_copy(
+            update={"phantom_image": str(phantom), "phantom_um_per_px": args.um_per_px}
+        )
+    return cfg.model_copy(update=updates) if updates else cfg
+
+
+def _session(rig: Rig, state_dir: Path) -> CaptureSession:
+    cfg = rig.config
+    return CaptureSession(
+        camera=rig.camera,
+        lights=rig.lighting,
+        stage=rig.stage,
+        status=rig.status,
+        limits=cfg.stage,
+        camera_cfg=cfg.camera,
+        capture_cfg=cfg.capture,
+        state_dir=state_dir,
+        clock=rig.clock,
+        device_id=cfg.rig.device_id,
+    )
+
+
+def _prompt(text: str) -> None:
+    print(text, file=sys.stderr)
+    input("press Enter when done ")
+
+
+def _state_dir(args: argparse.Namespace, cfg: DermocapConfig) -> Path:
+    if getattr(args, "state_dir", None):
+        return Path(args.state_dir)
+    return cfg.rig.resolved_state_dir()
+
+
+def _show_target(rig: Rig) -> None:
+    if rig.twin is not None:
+        rig.twin.show_target()
+    else:
+        _prompt("place the reference target (grey patch + mm grid) under the cone")
+
+
+def _show_subject(rig: Rig) -> None:
+    if rig.twin is not None:
+        rig.twin.show_subject()
+    else:
+        _prompt("place the cone on the subject's marked site (or the phantom)")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    with build_rig(cfg) as rig:
+        session = _session(rig, _state_dir(args, cfg))
+        _show_target(rig)
+        cal = session.calibrate()
+        out = cal.as_dict()
+        if rig.twin is not None:
+            out["twin_true_um_per_px"] = rig.twin.true_um_per_px
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"calibration {cal.calibration_id}")
+        print(f"  exposure {cal.exposure_us} us, gain {cal.analogue_gain:.2f}")
+        print(f"  colour gains {cal.colour_gains[0]:.3f} / {cal.colour_gains[1]:.3f}")
+        print(f"  LED intensity {cal.led_intensity}")
+        print(f"  scale {cal.um_per_px:.4f} um/px")
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    with build_rig(cfg) as rig:
+        session = _session(rig, _state_dir(args, cfg))
+        if session.calibration is None and rig.twin is not None:
+            rig.twin.show_target()
+            session.calibrate()
+        _show_subject(rig)
+        baseline = session.baseline_for(args.subject, args.site)
+
+        def follow(g: Guidance) -> None:
+            if rig.twin is not None:
+                rig.twin.nudge(g.dx_mm, g.dy_mm, g.drot_deg)
+            else:
+                _prompt(g.text)
+
+        res = session.capture_site(
+            args.subject, args.site, args.visit, baseline=baseline, follow=follow
+        )
+    out = {
+        "passed": res.passed,
+        "retake": res.retake_advice,
+        "captures": [{"image": str(c.image_path), **c.record} for c in res.captures],
+    }
+    print(json.dumps(out, indent=2) if args.json else _summary(out))
+    return 0 if res.passed else 1
+
+
+def _summary(out: dict[str, Any]) -> str:
+    lines = []
+    for c in out["captures"]:
+        lines.append(
+            f"{c['lighting_mode']:9s} {c['image']}  QC {'ok' if c['qc']['passed'] else 'FAILED'}"
+        )
+    if not out["passed"]:
+        lines.append(f"retake: {out['retake']}")
+    return "\n".join(lines)
+
+
+def cmd_qa_repeatability(args: argparse.Namespace) -> int:
+    from capture.repeatability import TwinPerturbation, run_repeatability
+
+    cfg = _config(args, sim=args.sim)
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if args.state_dir:
+        state = Path(args.state_dir)
+    elif cfg.rig.backend == "twin":
+        tmp = tempfile.TemporaryDirectory(prefix="dermocap-qa-")
+        state = Path(tmp.name)
+    else:
+        state = cfg.rig.resolved_state_dir()
+    try:
+        with build_rig(cfg) as rig:
+            session = _session(rig, state)
+            if rig.twin is not None:
+                twin_perturb = TwinPerturbation(rig.twin)
+                rig.twin.show_target()
+                session.calibrate()
+                perturb: Any = twin_perturb
+                follow: Any = twin_perturb.follow
+            else:
+                if session.calibration is None:
+                    raise CaptureError("the rig is not calibrated: run `dermocap calibrate`")
+
+                def perturb(run: int, rng: Any) -> dict[str, float]:
+                    _prompt(f"run {run + 1}: lift the rig off the phantom and put it back")
+                    return {}
+
+                def follow(g: Guidance) -> None:
+                    _prompt(g.text)
+
+            report = run_repeatability(
+                session,
+                runs=args.runs,
+                perturb=perturb,
+                follow=follow,
+                show_target=lambda: _show_target(rig),
+                show_subject=lambda: _show_subject(rig),
+                seed=args.seed,
+                site="phantom",
+            )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    out = report.as_dict()
+    if not args.details:
+        out.pop("details")
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"repeatability over {len(report.runs)} runs")
+        print(f"  brightness CV        {report.brightness_cv:.3%} (target <= 1 %)")
+        rel = ", ".join(f"{r.relative_sharpness:.3f}" for r in report.runs)
+        print(f"  sharpness vs best    {rel} (target >= 0.95 each)")
+        dens = "n/a (no density model)" if report.density_cv is None else f"{report.density_cv:.3%}"
+        print(f"  density CV           {dens}")
+        print(f"  {'PASS' if report.passed else 'FAIL'}")
+    return 0 if report.passed else 1
+
+
+def register(sub: SubParsers) -> None:
+    """Add the capture subcommands to the ``dermocap`` parser."""
+    c = sub.add_parser("calibrate", help="calibrate on the reference target; store the record")
+    c.add_argument("--state-dir", help="folder for the calibration record (default: config)")
+    c.add_argument("--json", action="store_true", help="print the record as JSON")
+    c.set_defaults(func=cmd_calibrate)
+
+    cap = sub.add_parser("capture", help="capture one site (all lighting modes), with QC")
+    cap.add_argument("--subject", required=True, help="pseudonym, e.g. S-00042")
+    cap.add_argument("--site", required=True, help="frontal, vertex, occipital or a label")
+    cap.add_argument("--visit", required=True, help="baseline, 3m, 6m, 12m or a label")
+    cap.add_argument("--state-dir", help="folder for captures (default: config)")
+    cap.add_argument("--json", action="store_true", help="print the records as JSON")
+    cap.set_defaults(func=cmd_capture)
+
+    qa = sub.add_parser("qa", help="quality assurance of the rig")
+    qsub = qa.add_subparsers(dest="qa_command", required=True, metavar="ACTION")
+    r = qsub.add_parser("repeatability", help="capture one site N times from a perturbed rig")
+    r.add_argument("--runs", type=int, default=10, help="number of perturbed runs (>= 2)")
+    r.add_argument("--phantom", help="phantom image (on the twin: shown as the subject)")
+    r.add_argument("--um-per-px", type=float, help="scale of the phantom image")
+    r.add_argument("--sim", action="store_true", help="run on the digital twin")
+    r.add_argument("--seed", type=int, default=0, help="seed of the perturbations")
+    r.add_argument(
+        "--state-dir", help="folder for the captures (default: a temp folder on the twin)"
+    )
+    r.add_argument("--details", action="store_true", help="include every run in the JSON")
+    r.add_argument("--json", action="store_true", help="print the figures as JSON")
+    r.set_defaults(func=cmd_qa_repeatability)

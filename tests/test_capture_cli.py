@@ -1,0 +1,73 @@
+"""``dermocap calibrate`` and ``dermocap qa repeatability`` on the twin (small frames)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from capture.repeatability import TwinPerturbation, cv, run_repeatability
+from device.cli import main
+from device.config import DermocapConfig
+from device.rig import build_rig
+from tests.test_capture_protocol import _session
+
+SMALL_TOML = "[camera]\nwidth = 1014\nheight = 760\n"
+
+
+def test_calibrate_command_stores_a_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "config.toml"
+    conf.write_text(SMALL_TOML)
+    state = tmp_path / "state"
+    assert main(["--config", str(conf), "calibrate", "--state-dir", str(state), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["um_per_px"] == pytest.approx(out["twin_true_um_per_px"], rel=0.01)
+    assert (state / "calibration" / f"{out['calibration_id']}.json").is_file()
+
+
+def test_repeatability_meets_targets_with_a_pluggable_density(tmp_path: Path) -> None:
+    cfg = DermocapConfig.model_validate({"camera": {"width": 1014, "height": 760}})
+    with build_rig(cfg) as rig:
+        assert rig.twin is not None
+        twin = rig.twin
+        session = _session(rig, tmp_path)
+        twin.show_target()
+        session.calibrate()
+        perturb = TwinPerturbation(twin)
+        seen: list[float] = []
+
+        def density(frame: NDArray[np.uint8], um_per_px: float) -> float:
+            # A stand-in for the model: dark pixels per cm2 of the kept frame.
+            area_cm2 = frame.shape[0] * frame.shape[1] * (um_per_px * 1e-4) ** 2
+            value = float((frame.mean(axis=2) < 90).sum()) / area_cm2 / 1000
+            seen.append(value)
+            return value
+
+        report = run_repeatability(
+            session,
+            runs=2,
+            perturb=perturb,
+            follow=perturb.follow,
+            show_target=twin.show_target,
+            show_subject=twin.show_subject,
+            density_fn=density,
+            seed=3,
+            reference_half_range_mm=0.1,
+            reference_step_mm=0.05,
+        )
+    assert report.brightness_cv <= 0.01
+    assert report.min_relative_sharpness >= 0.95
+    assert report.density_cv is not None and report.density_cv == pytest.approx(cv(seen))
+    assert report.passed
+    d = report.as_dict()
+    assert len(d["relative_sharpness"]) == 2 and d["details"][0]["perturbation"]
+
+
+def test_cv() -> None:
+    assert cv([1.0, 1.0, 1.0]) == 0.0
+    assert cv([0.9, 1.1]) == pytest.approx(0.1)
