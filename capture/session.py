@@ -348,6 +348,8 @@ class CaptureSession:
 
     def _guidance(self, ref: NDArray[np.float32], cal: Calibration) -> Guidance:
         rig = self._rig
+        if self.state.last_focus_z_mm is None:
+            self.autofocus()
         cam = self._cam(cal.controls)
         cam.use_mode(self.preview)
         first = self.cfg.lighting_modes[0]
@@ -441,12 +443,15 @@ class CaptureSession:
         modes = modes or self.cfg.lighting_modes
         reloc: Guidance | None = None
         rounds = 0
+        # Focus first: relocation compares detail, which a defocused view does not show.
+        focus = self.autofocus(start_mm=self.state.last_focus_z_mm)
         if baseline is not None:
             if follow is not None:
                 reloc, rounds = self.relocate(baseline, follow)
             else:
                 reloc = self.guidance(baseline)
-        focus = self.autofocus()
+            if rounds:
+                focus = self.autofocus(start_mm=focus.z_mm)
         site_capture_id = str(uuid7())
         baseline_brightness = self._baseline_brightness(subject, site)
         results: list[CaptureResult] = []

@@ -121,7 +121,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     out = {
         "passed": res.passed,
         "retake": res.retake_advice,
-        "captures": [{"image": str(c.image_path), **c.record} for c in res.captures],
+        "captures": [{**c.record, "image_path": str(c.image_path)} for c in res.captures],
     }
     print(json.dumps(out, indent=2) if args.json else _summary(out))
     return 0 if res.passed else 1
@@ -130,9 +130,8 @@ def cmd_capture(args: argparse.Namespace) -> int:
 def _summary(out: dict[str, Any]) -> str:
     lines = []
     for c in out["captures"]:
-        lines.append(
-            f"{c['lighting_mode']:9s} {c['image']}  QC {'ok' if c['qc']['passed'] else 'FAILED'}"
-        )
+        verdict = "ok" if c["qc"]["passed"] else "FAILED"
+        lines.append(f"{c['lighting_mode']:9s} {c['image_path']}  QC {verdict}")
     if not out["passed"]:
         lines.append(f"retake: {out['retake']}")
     return "\n".join(lines)
