@@ -61,7 +61,8 @@ NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
 MARGIN_PX = 32  # >= the receptive radius (31 px) of the net below
 CROP_PX = 192  # native pixels a side of one training sample
-TARGET_GAIN = 100.0  # the net learns 100x the density (a zero map must not pay); folded into the head at export
+# The net learns 100x the density (a near-zero map must not look cheap); folded into the head.
+TARGET_GAIN = 100.0
 CROPS_PER_WORLD = 6
 UM_PER_PX_RANGE = (3.0, 10.0)
 
@@ -476,7 +477,7 @@ def export(net: Any, out: Path, args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=ROOT / "inference" / "models", help="output folder")
-    p.add_argument("--steps", type=int, default=1200, help="training steps")
+    p.add_argument("--steps", type=int, default=2500, help="training steps")
     p.add_argument("--batch", type=int, default=16, help="crops per step")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--width", type=int, default=40, help="channels of the net")
