@@ -50,6 +50,29 @@ class Rig(Closeable):
         self._stack.close()
 
 
+def twin_mechanics(cfg: DermocapConfig, factory: Any, clock: Clock) -> TwinMechanics:
+    """The twin's pin physics on ``factory``, wired to the pins and stage ``cfg`` names.
+
+    Build it before any device on the same factory (see TwinMechanics).
+    """
+    st = cfg.stage
+    return TwinMechanics(
+        factory,
+        step_pin=st.step_pin,
+        dir_pin=st.dir_pin,
+        enable_pin=st.enable_pin,
+        limit_pin=st.limit_pin,
+        button_pin=cfg.button.pin,
+        cross_pin=cfg.lighting.cross.pin,
+        parallel_pin=cfg.lighting.parallel.pin,
+        dir_up_level=st.dir_up_level,
+        steps_per_mm=st.steps_per_mm,
+        backlash_mm=cfg.sim.mechanics.backlash_mm,
+        start_z_mm=cfg.sim.mechanics.start_z_mm,
+        clock=clock,
+    )
+
+
 def _noop() -> None:
     return None
 
@@ -78,22 +101,7 @@ def build_rig(
             clk: Clock = clock or FastClock()
             factory: Any = MockFactory(pin_class=MockPWMPin)
             stack.callback(factory.close)
-            st = cfg.stage
-            mechanics = TwinMechanics(
-                factory,
-                step_pin=st.step_pin,
-                dir_pin=st.dir_pin,
-                enable_pin=st.enable_pin,
-                limit_pin=st.limit_pin,
-                button_pin=cfg.button.pin,
-                cross_pin=cfg.lighting.cross.pin,
-                parallel_pin=cfg.lighting.parallel.pin,
-                dir_up_level=st.dir_up_level,
-                steps_per_mm=st.steps_per_mm,
-                backlash_mm=cfg.sim.mechanics.backlash_mm,
-                start_z_mm=cfg.sim.mechanics.start_z_mm,
-                clock=clk,
-            )
+            mechanics = twin_mechanics(cfg, factory, clk)
             stack.callback(mechanics.close)
             twin = Twin(
                 cfg.sim,

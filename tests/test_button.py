@@ -5,24 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from dermocap.clock import FastClock
 from device.button import CaptureButton
-from device.config import ButtonConfig
-from sim.mechanics import TwinMechanics
+from device.config import ButtonConfig, DermocapConfig
+from device.rig import twin_mechanics
 
 HOLD_S = 0.5  # the shortest hold the config allows
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
 
 
 class Recorder:
@@ -77,21 +69,7 @@ def test_hold_is_a_hold_with_a_chirp_first(factory: MockFactory) -> None:
 
 
 def test_press_and_hold_through_the_twin(factory: MockFactory) -> None:
-    twin = TwinMechanics(
-        factory,
-        step_pin=20,
-        dir_pin=21,
-        enable_pin=16,
-        limit_pin=26,
-        button_pin=17,
-        cross_pin=12,
-        parallel_pin=13,
-        dir_up_level=1,
-        steps_per_mm=400.0,
-        backlash_mm=0.05,
-        start_z_mm=4.0,
-        clock=FastClock(),
-    )
+    twin = twin_mechanics(DermocapConfig(), factory, FastClock())
     rec = Recorder()
     with make_button(factory, rec):
         twin.press_button()

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 from pydantic import ValidationError
 
 from dermocap.clock import FastClock
 from dermocap.errors import ConfigError, HardwareError
-from device.config import LedChannelConfig, LightingConfig, parse_config
+from device.config import DermocapConfig, LedChannelConfig, LightingConfig, parse_config
 from device.lighting import Lighting, LightLevels
+from device.rig import twin_mechanics
 from sim.mechanics import TwinMechanics
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
 
 
 @pytest.fixture
@@ -28,21 +20,7 @@ def clock() -> FastClock:
 
 
 def make_twin(factory: MockFactory, clock: FastClock) -> TwinMechanics:
-    return TwinMechanics(
-        factory,
-        step_pin=20,
-        dir_pin=21,
-        enable_pin=16,
-        limit_pin=26,
-        button_pin=17,
-        cross_pin=12,
-        parallel_pin=13,
-        dir_up_level=1,
-        steps_per_mm=400.0,
-        backlash_mm=0.05,
-        start_z_mm=4.0,
-        clock=clock,
-    )
+    return twin_mechanics(DermocapConfig(), factory, clock)
 
 
 def test_set_drives_one_ring_scaled_by_max_duty(factory: MockFactory, clock: FastClock) -> None:

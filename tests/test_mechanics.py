@@ -24,13 +24,6 @@ PINS = {
 }
 
 
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
-
-
 def make_twin(
     factory: MockFactory, *, backlash_mm: float = 0.05, start_z_mm: float = 4.0
 ) -> TwinMechanics:

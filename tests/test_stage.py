@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from dermocap.clock import FastClock
 from dermocap.errors import EmergencyStop, StageError
-from device.config import StageConfig
+from device.config import DermocapConfig, StageConfig
+from device.rig import twin_mechanics
 from device.stage import ZStage, step_intervals_s
 from sim.mechanics import TwinMechanics
 
@@ -34,13 +35,6 @@ class SwitchableClock(FastClock):
 
 
 @pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
-
-
-@pytest.fixture
 def clock() -> SwitchableClock:
     return SwitchableClock()
 
@@ -48,21 +42,9 @@ def clock() -> SwitchableClock:
 def make_twin(
     factory: MockFactory, cfg: StageConfig, clock: FastClock, start_z_mm: float = 4.0
 ) -> TwinMechanics:
-    return TwinMechanics(
-        factory,
-        step_pin=cfg.step_pin,
-        dir_pin=cfg.dir_pin,
-        enable_pin=cfg.enable_pin,
-        limit_pin=cfg.limit_pin,
-        button_pin=17,
-        cross_pin=12,
-        parallel_pin=13,
-        dir_up_level=cfg.dir_up_level,
-        steps_per_mm=cfg.steps_per_mm,
-        backlash_mm=TWIN_BACKLASH_MM,
-        start_z_mm=start_z_mm,
-        clock=clock,
-    )
+    sim = {"mechanics": {"backlash_mm": TWIN_BACKLASH_MM, "start_z_mm": start_z_mm}}
+    whole = DermocapConfig.model_validate({"stage": cfg.model_dump(), "sim": sim})
+    return twin_mechanics(whole, factory, clock)
 
 
 @pytest.fixture
@@ -147,21 +129,7 @@ def test_without_compensation_an_approach_from_above_is_off_by_the_backlash(
 
 def test_move_by_and_dir_level(factory: MockFactory, clock: SwitchableClock) -> None:
     cfg = StageConfig(dir_up_level=0)
-    twin = TwinMechanics(
-        factory,
-        step_pin=cfg.step_pin,
-        dir_pin=cfg.dir_pin,
-        enable_pin=cfg.enable_pin,
-        limit_pin=cfg.limit_pin,
-        button_pin=17,
-        cross_pin=12,
-        parallel_pin=13,
-        dir_up_level=0,
-        steps_per_mm=cfg.steps_per_mm,
-        backlash_mm=TWIN_BACKLASH_MM,
-        start_z_mm=2.0,
-        clock=clock,
-    )
+    twin = make_twin(factory, cfg, clock, start_z_mm=2.0)
     with ZStage(cfg, pin_factory=factory, clock=clock) as stage:
         stage.home()
         stage.move_by(2.5)

@@ -7,20 +7,13 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from device.config import StatusConfig
 from device.status import BEEPS, PATTERNS, StatusIndicator, patterns_markdown
 
 CFG = StatusConfig(brightness=0.5)
 RED, GREEN, BLUE, BUZZER = 22, 23, 24, 25
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
 
 
 @pytest.fixture
