@@ -26,3 +26,14 @@ class Closeable:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class Startable(Closeable):
+    """Mixin for resources that run something: ``with`` calls ``start()``, then ``close()``."""
+
+    def start(self) -> None:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self

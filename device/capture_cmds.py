@@ -38,7 +38,8 @@ def _config(args: argparse.Namespace, *, sim: bool = False) -> DermocapConfig:
     return cfg.model_copy(update=updates) if updates else cfg
 
 
-def _session(rig: Rig, state_dir: Path) -> CaptureSession:
+def capture_session(rig: Rig, state_dir: Path) -> CaptureSession:
+    """The capture protocol on a rig's camera, lights, stage and status light."""
     cfg = rig.config
     return CaptureSession(
         camera=rig.camera,
@@ -82,7 +83,7 @@ def _show_subject(rig: Rig) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = _config(args)
     with build_rig(cfg) as rig:
-        session = _session(rig, _state_dir(args, cfg))
+        session = capture_session(rig, _state_dir(args, cfg))
         _show_target(rig)
         cal = session.calibrate()
         out = cal.as_dict()
@@ -102,7 +103,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_capture(args: argparse.Namespace) -> int:
     cfg = _config(args)
     with build_rig(cfg) as rig:
-        session = _session(rig, _state_dir(args, cfg))
+        session = capture_session(rig, _state_dir(args, cfg))
         if session.calibration is None and rig.twin is not None:
             rig.twin.show_target()
             session.calibrate()
@@ -151,7 +152,7 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
         state = cfg.rig.resolved_state_dir()
     try:
         with build_rig(cfg) as rig:
-            session = _session(rig, state)
+            session = capture_session(rig, state)
             if rig.twin is not None:
                 twin_perturb = TwinPerturbation(rig.twin)
                 rig.twin.show_target()

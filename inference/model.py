@@ -7,12 +7,12 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ImageError, ModelError
+from dermocap.resource import Closeable
 from inference.config import InferenceConfig
 from inference.manifest import MANIFEST_NAME, Manifest, read_manifest, sha256_file
 from inference.metrics import EmergencePoint, HairMetrics
@@ -138,7 +138,7 @@ def _info_from_metadata(meta: dict[str, str], path: Path, sha: str) -> ModelInfo
         ) from None
 
 
-class HairModel:
+class HairModel(Closeable):
     """A loaded hair density model; use :meth:`load`, then :meth:`analyze` per frame.
 
     Args:
@@ -218,17 +218,6 @@ class HairModel:
     def close(self) -> None:
         """Release the runtime; idempotent."""
         self.runtime.close()
-
-    def __enter__(self) -> HairModel:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- running -----------------------------------------------------------------------
     def predict_maps(self, rgb: NDArray[np.uint8], um_per_px: float) -> tuple[F32, float]:

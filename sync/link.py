@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -37,6 +36,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from dermocap import __version__
 from dermocap.errors import StorageError, SyncError
 from dermocap.ids import uuid7
+from dermocap.resource import Startable
 from sync.commands import CommandRouter, Handler
 from sync.config import SyncConfig
 from sync.credentials import Credentials
@@ -68,7 +68,7 @@ class LinkStats:
     max_packet_size: int | None = None
 
 
-class MqttLink:
+class MqttLink(Startable):
     """Publishes the outbox to the broker and serves dashboard commands.
 
     ``device_id`` names the client (``dermocap-{device_id}``) and the topics.
@@ -213,15 +213,6 @@ class MqttLink:
             self._close_socket()
         self._wake_r.close()
         self._wake_w.close()
-
-    def __enter__(self) -> MqttLink:
-        self.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- the link thread --------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from dermocap.resource import Startable
 from sync.commands import Handler
 from sync.config import SyncConfig
 from sync.credentials import load_credentials
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 OUTBOX_FILE = "outbox.sqlite3"
 
 
-class SyncService:
+class SyncService(Startable):
     """Owns the outbox at ``state_dir/outbox.sqlite3`` and, when enabled, the MQTT link.
 
     ``environ`` supplies ``$CREDENTIALS_DIRECTORY`` (pass ``os.environ``). With
@@ -71,15 +71,6 @@ class SyncService:
                 self.link.close()
         finally:
             self.outbox.close()
-
-    def __enter__(self) -> SyncService:
-        self.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def on_command(self, name: str, handler: Handler) -> None:
         """Route a dashboard command (worklist, config) to the service; see MqttLink."""

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
@@ -29,6 +28,7 @@ from pydantic import BaseModel
 
 from dermocap.errors import SyncError
 from dermocap.ids import uuid7
+from dermocap.resource import Startable
 from sync.credentials import Credentials
 from sync.images import AssembledImage, ImageAssembler
 from sync.models import (
@@ -90,7 +90,7 @@ class DeviceView:
         return new
 
 
-class Watcher:
+class Watcher(Startable):
     """Subscribes to every rig under ``prefix`` (a template with ``{device_id}``).
 
     ``on_line`` receives the live-table lines; ``on_raw(topic, payload)`` sees every
@@ -175,15 +175,6 @@ class Watcher:
             self._started = False
             self._client.disconnect()
             self._client.loop_stop()
-
-    def __enter__(self) -> Watcher:
-        self.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -17,12 +17,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import jsonschema
 import pytest
 import yaml
 
+from dermocap.resource import Startable
 from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.watch import Watcher
 
@@ -42,7 +42,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Broker:
+class Broker(Startable):
     """One Mosquitto process; ``restart`` keeps the port, the config and the persistence."""
 
     def __init__(
@@ -126,15 +126,6 @@ class Broker:
     def close(self) -> None:
         """Stop the broker (idempotent)."""
         self.stop()
-
-    def __enter__(self) -> Broker:
-        self.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def make_broker(folder: Path, **kwargs: object) -> Broker:

@@ -10,10 +10,10 @@ import pytest
 from numpy.typing import NDArray
 
 from capture.repeatability import TwinPerturbation, cv, run_repeatability
+from device.capture_cmds import capture_session
 from device.cli import main
 from device.config import DermocapConfig
 from device.rig import build_rig
-from tests.test_capture_protocol import _session
 
 SMALL_TOML = "[camera]\nwidth = 1014\nheight = 760\n"
 
@@ -35,7 +35,7 @@ def test_repeatability_meets_targets_with_a_pluggable_density(tmp_path: Path) ->
     with build_rig(cfg) as rig:
         assert rig.twin is not None
         twin = rig.twin
-        session = _session(rig, tmp_path)
+        session = capture_session(rig, tmp_path)
         twin.show_target()
         session.calibrate()
         perturb = TwinPerturbation(twin)

@@ -7,7 +7,6 @@ import errno
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from capture.autofocus import Autofocus
 from capture.qc import run_qc
 from capture.twin_camera import TwinCamera
 from dermocap.errors import CaptureError, DiskFullError
+from device.capture_cmds import capture_session
 from device.config import DermocapConfig
 from device.rig import Rig, build_rig
 from sim.tools import NEUTRAL_COLOUR_GAINS
@@ -30,26 +30,10 @@ def _cfg(**sim: Any) -> DermocapConfig:
     return DermocapConfig.model_validate({**SMALL, "sim": sim})
 
 
-def _session(rig: Rig, state_dir: Path) -> CaptureSession:
-    cfg = rig.config
-    return CaptureSession(
-        camera=rig.camera,
-        lights=rig.lighting,
-        stage=rig.stage,
-        status=rig.status,
-        limits=cfg.stage,
-        camera_cfg=cfg.camera,
-        capture_cfg=cfg.capture,
-        state_dir=state_dir,
-        clock=rig.clock,
-        device_id="rig-test",
-    )
-
-
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, CaptureSession]]:
     rig = build_rig(_cfg())
-    session = _session(rig, tmp_path_factory.mktemp("state"))
+    session = capture_session(rig, tmp_path_factory.mktemp("state"))
     assert rig.twin is not None
     rig.twin.show_target()
     session.calibrate()
