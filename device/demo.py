@@ -10,10 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from capture.camera import Controls, StillMode
-from dermocap.fsutil import atomic_write_json
+from dermocap.fsutil import atomic_write_bytes, atomic_write_json
+from device.capture_cmds import capture_session
 from device.config import DermocapConfig
 from device.rig import Rig, build_rig
 from sim.tools import encode_png
@@ -21,40 +20,23 @@ from sim.tools import encode_png
 log = logging.getLogger(__name__)
 
 
-def _sharpness(img: np.ndarray[Any, Any]) -> float:
-    g = img.astype(np.float32).mean(axis=2)
-    lap = -4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:]
-    return float(lap.var())
-
-
 def twin_capture(rig: Rig, out_dir: Path) -> dict[str, Any]:
-    """Home, focus by a Z sweep, light the cross-polarised ring and write one frame + sidecar."""
+    """Home, autofocus, light the cross-polarised ring and write one frame + sidecar."""
     cfg = rig.config
     cam = cfg.camera
     controls = Controls(cam.exposure_us, cam.analogue_gain, cam.colour_gains, cam.lens_position)
     rig.status.show("busy")
-    rig.stage.home()
+    # The capture protocol's autofocus: coarse-to-fine Z sweep, final approach upwards.
+    capture_session(rig, out_dir).autofocus()
     rig.lighting.set("cross", cfg.capture.cross_intensity)
     rig.lighting.wait_settled()
-    rig.camera.configure(StillMode(cam.preview_width, cam.preview_height, "preview"))
     rig.camera.set_controls(controls)
-    best_z, best_s = rig.stage.z_mm, -1.0
-    z = cfg.stage.focus_mm - 1.5
-    while z <= cfg.stage.focus_mm + 1.5:
-        rig.stage.move_to(round(z, 4))
-        s = _sharpness(rig.camera.capture(flush=True).array)
-        if s > best_s:
-            best_z, best_s = rig.stage.z_mm, s
-        z += 0.1
-    rig.stage.move_to(best_z)
     rig.camera.configure(StillMode(cam.width, cam.height, "still"))
     for _ in range(4):  # wait out the control latency after the mode switch
         frame = rig.camera.capture(flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = time.strftime("twin-%Y%m%dT%H%M%S")
     image = out_dir / f"{name}.png"
-    from dermocap.fsutil import atomic_write_bytes
-
     atomic_write_bytes(image, encode_png(frame.array), never_overwrite=True)
     truth = rig.twin.truth(cam.width, cam.height) if rig.twin else {}
     truth.pop("hairs", None)
