@@ -163,6 +163,12 @@ class RelocationConfig(Section):
         0.03, gt=0.0, le=1.0, description="Weaker correlation than this means another site"
     )
     max_rounds: int = Field(12, ge=1, le=100, description="Guidance rounds before giving up")
+    follow_wait_s: float = Field(
+        4.0,
+        ge=0.5,
+        le=60.0,
+        description="Headless rig: seconds the technician gets to move the cone after guidance",
+    )
 
 
 class CaptureConfig(Section):

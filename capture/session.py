@@ -40,6 +40,10 @@ VISITS = ("baseline", "3m", "6m", "12m")
 _LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
+def _no_progress(phase: str) -> None:
+    return None
+
+
 def validate_ids(subject: str, site: str, visit: str, *, subject_pattern: str) -> None:
     """Refuse a subject that is not a pseudonym, and site / visit labels unsafe as folders.
 
@@ -397,8 +401,12 @@ class CaptureSession:
         baseline: dict[str, Any] | None = None,
         follow: Callable[[Guidance], None] | None = None,
         modes: tuple[LightingMode, ...] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> SiteResult:
         """Capture one site at one visit under every lighting mode; store each capture.
+
+        ``progress`` is told each phase as it begins: ``focusing``, ``relocating``,
+        ``capturing``.
 
         With a ``baseline`` record the live view is first compared with it; with ``follow``
         too, guidance is repeated until it converges (see :meth:`relocate`). The QC report is
@@ -421,7 +429,9 @@ class CaptureSession:
             self.store.check_space()
             rig.status.show("busy")
             try:
-                return self._capture_site(subject, site, visit, cal, baseline, follow, modes)
+                return self._capture_site(
+                    subject, site, visit, cal, baseline, follow, modes, progress or _no_progress
+                )
             except BaseException:
                 rig.lights.off()
                 rig.status.show("error")
@@ -436,8 +446,10 @@ class CaptureSession:
         baseline: dict[str, Any] | None,
         follow: Callable[[Guidance], None] | None,
         modes: tuple[LightingMode, ...] | None,
+        progress: Callable[[str], None],
     ) -> SiteResult:
         rig = self._rig
+        progress("focusing")
         self._home()
         cam = self._cam(cal.controls)
         modes = modes or self.cfg.lighting_modes
@@ -446,6 +458,7 @@ class CaptureSession:
         # Focus first: relocation compares detail, which a defocused view does not show.
         focus = self.autofocus(start_mm=self.state.last_focus_z_mm)
         if baseline is not None:
+            progress("relocating")
             if follow is not None:
                 reloc, rounds = self.relocate(baseline, follow)
             else:
@@ -455,6 +468,7 @@ class CaptureSession:
         site_capture_id = str(uuid7())
         baseline_brightness = self._baseline_brightness(subject, site)
         results: list[CaptureResult] = []
+        progress("capturing")
         cam.use_mode(self.still)
         for mode in modes:
             intensity = self._intensity(mode)

@@ -27,6 +27,8 @@ Messages say what went wrong and what to do next.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DermocapError(Exception):
     """Base of every error dermocap raises on purpose."""
@@ -73,7 +75,15 @@ class CaptureError(DermocapError, RuntimeError):
 
 
 class QualityCheckFailed(CaptureError):
-    """The kept frame failed a quality check; the technician should retake."""
+    """The kept frame failed a quality check; the technician should retake.
+
+    ``records`` are ``(capture_id, record)`` of the stored captures that failed, so the
+    caller can keep their QC reports with the rest of the rig's records.
+    """
+
+    def __init__(self, message: str, records: list[tuple[str, dict[str, Any]]] | None = None):
+        super().__init__(message)
+        self.records: list[tuple[str, dict[str, Any]]] = records or []
 
 
 class StorageError(DermocapError, OSError):

@@ -161,10 +161,16 @@ def _register_watch(sub: SubParsers) -> None:
 
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
-    from device import capture_cmds, demo
+    from device import capture_cmds, demo, serve
     from inference.cli import add_analyze_parser
 
-    return [demo.register, _register_watch, capture_cmds.register, add_analyze_parser]
+    return [
+        demo.register,
+        serve.register,
+        _register_watch,
+        capture_cmds.register,
+        add_analyze_parser,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

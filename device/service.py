@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,10 @@ class CaptureOutcome:
     um_per_px: float
     started_s: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    related: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(capture_id, record) of the site's other captures (other lighting modes)."""
+    frame: Any = None
+    """The stored image's pixels, when still in memory (saves decoding the file)."""
 
 
 class Pipeline(Protocol):
@@ -68,6 +72,14 @@ class Pipeline(Protocol):
 
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
         """The result message payload for a stored capture (metrics, QC, model info)."""
+        ...
+
+    def finish(self, outcome: CaptureOutcome) -> None:
+        """After the result is queued: work nobody waits for (the overlay image)."""
+        ...
+
+    def discard(self, outcome: CaptureOutcome) -> None:
+        """Remove a stored capture the technician cancelled (record first, then image)."""
         ...
 
     def pending_recoveries(self) -> list[CaptureOutcome]:
@@ -84,6 +96,11 @@ class Outlet(Protocol):
         record: dict[str, Any],
         result: dict[str, Any],
         image_path: Path | None = None,
+        related: Iterable[tuple[str, dict[str, Any]]] = (),
+    ) -> Any: ...
+
+    def settle(
+        self, records: Iterable[tuple[str, dict[str, Any]]], type_: str, **fields: Any
     ) -> Any: ...
 
     def event(self, type_: str, **fields: Any) -> Any: ...
@@ -204,9 +221,18 @@ class Service:
         except QualityCheckFailed as exc:
             self._qc_failed = True
             log.warning("QC failed at %s: %s; retake the site", item.site, exc)
-            self._safe_event(
-                "qc_failed", subject=item.subject, site=item.site, detail=str(exc)[:400]
-            )
+            fields: dict[str, Any] = {
+                "subject": item.subject,
+                "site": item.site,
+                "detail": str(exc)[:400],
+            }
+            if exc.records:
+                fields["capture_id"] = exc.records[0][0]
+            try:
+                # The failed captures' records (with their QC reports) and the event together.
+                self.outlet.settle(exc.records, "qc_failed", **fields)
+            except DermocapError as err:
+                log.warning("QC failure of %s not recorded: %s", item.site, err)
             self._set_state(State.IDLE)
             return
         except DiskFullError as exc:
@@ -216,7 +242,11 @@ class Service:
             self._fail(f"capture failed: {exc}")
             return
         if self._cancel.is_set():
-            log.info("capture %s cancelled by a hold; not analysed", outcome.capture_id)
+            log.info("capture %s cancelled by a hold; discarded", outcome.capture_id)
+            try:
+                self.pipeline.discard(outcome)
+            except DermocapError as exc:
+                log.warning("cancelled capture %s not removed: %s", outcome.capture_id, exc)
             self._safe_event("capture_cancelled", capture_id=outcome.capture_id, site=item.site)
             self._set_state(State.IDLE)
             return
@@ -248,10 +278,28 @@ class Service:
         result = self.pipeline.analyze(outcome)
         t1 = time.monotonic()
         # Record and result in one outbox transaction: both or neither survive a crash.
-        self.outlet.submit_capture(outcome.capture_id, outcome.record, result, outcome.image_path)
+        self.outlet.submit_capture(
+            outcome.capture_id, outcome.record, result, outcome.image_path, outcome.related
+        )
         t2 = time.monotonic()
+        try:
+            self.pipeline.finish(outcome)
+        except DermocapError as exc:
+            log.warning("after-result work for %s failed: %s", outcome.capture_id, exc)
+        finally:
+            outcome.frame = None  # a full frame is ~9 MB: do not keep it in the results list
         timings = dict(outcome.timings_ms)
         timings.update(analysis_ms=(t1 - t0) * 1e3, outbox_ms=(t2 - t1) * 1e3)
+        m = result.get("metrics", {})
+        log.info(
+            "result %s/%s/%s: %s hairs, %.1f /cm2; analysis %.0f ms",
+            outcome.item.subject,
+            outcome.item.site,
+            outcome.item.visit,
+            m.get("hair_count"),
+            float(m.get("density_per_cm2", 0.0)),
+            timings["analysis_ms"],
+        )
         self.results.append(
             {
                 "capture_id": outcome.capture_id,

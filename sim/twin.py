@@ -141,6 +141,12 @@ class Twin:
         with self._lock:
             self._scene_name = "phantom" if self._phantom is not None else "scalp"
 
+    @property
+    def scalp_config(self) -> ScalpConfig:
+        """The subject's scalp as configured now."""
+        with self._lock:
+            return self._scalp_cfg
+
     def set_scalp(self, scalp: ScalpConfig) -> None:
         """Replace the subject's scalp (a later visit, another subject)."""
         with self._lock:

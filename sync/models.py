@@ -104,14 +104,26 @@ class TelemetryMessage(Message):
 
 
 class Metrics(_Model):
-    """Hair metrics of one capture, measured on the device."""
+    """Hair metrics of one capture, measured on the device (names as `dermocap analyze`)."""
 
     density_per_cm2: float = Field(ge=0, le=2000, description="Hairs per cm2 of scalp")
     hair_count: int = Field(ge=0, le=100_000)
-    mean_thickness_um: float | None = Field(None, ge=0, le=500)
-    vellus_fraction: float | None = Field(None, ge=0, le=1, description="Share of vellus hairs")
     terminal_density_per_cm2: float | None = Field(None, ge=0, le=2000)
-    field_area_cm2: float | None = Field(None, gt=0, le=100)
+    vellus_density_per_cm2: float | None = Field(None, ge=0, le=2000)
+    vellus_fraction: float | None = Field(None, ge=0, le=1, description="Share of vellus hairs")
+    vellus_threshold_um: float | None = Field(
+        None, gt=0, le=200, description="Shaft diameter splitting vellus from terminal"
+    )
+    mean_diameter_um: float | None = Field(None, ge=0, le=500, description="Mean shaft diameter")
+    cumulative_thickness_mm_per_cm2: float | None = Field(
+        None, ge=0, le=1000, description="Sum of shaft diameters per cm2 of scalp"
+    )
+    area_cm2: float | None = Field(None, gt=0, le=100, description="Scalp area analysed")
+    follicular_units_per_cm2: float | None = Field(None, ge=0, le=2000)
+    unit_shares_1_2_3_4plus: list[float] | None = Field(
+        None, min_length=4, max_length=4, description="Share of units with 1, 2, 3, 4+ hairs"
+    )
+    inference_ms: float | None = Field(None, ge=0, description="Time spent in the model")
 
 
 class QualityCheck(_Model):

@@ -237,12 +237,15 @@ class Outbox:
         *,
         budget_bytes: int | None = None,
         image: tuple[Path, int] | None = None,
+        related: Iterable[tuple[str, dict[str, Any]]] = (),
     ) -> OutboxEntry:
         """Store a capture record and its result message in one transaction.
 
         ``result_payload`` holds the :class:`~sync.models.ResultMessage` fields except
         ``message_id``, ``seq`` and ``capture_id``. ``image`` (path, chunk size in bytes)
-        also queues that file's transfer in the same transaction.
+        also queues that file's transfer in the same transaction. ``related`` are
+        ``(capture_id, record)`` pairs of captures settled by this result (the other
+        lighting modes of the same site), stored in the same transaction.
 
         Raises:
             DiskFullError: the outbox is over ``budget_bytes`` (nothing is stored).
@@ -257,12 +260,41 @@ class Outbox:
                     "INSERT INTO captures (capture_id, record, created) VALUES (?, ?, ?)",
                     (capture_id, _dumps(record), self._now()),
                 )
+                for rid, rrec in related:
+                    db.execute(
+                        "INSERT OR IGNORE INTO captures (capture_id, record, created) "
+                        "VALUES (?, ?, ?)",
+                        (rid, _dumps(rrec), self._now()),
+                    )
                 seq = self._insert(db, "results", {**result_payload, "capture_id": capture_id})
                 if image is not None:
                     self._add_image(db, capture_id, image[0], image[1])
                 return self._entry(db, seq)
         except sqlite3.IntegrityError as exc:
             raise SyncError(f"capture {capture_id} is already in the outbox") from exc
+
+    def settle(
+        self, records: Iterable[tuple[str, dict[str, Any]]], event: dict[str, Any] | None = None
+    ) -> OutboxEntry | None:
+        """Store capture records that get no result (QC failed, cancelled) in one transaction.
+
+        A settled capture is known to the outbox, so crash recovery leaves it alone.
+        ``event`` (an ``events`` payload) is queued in the same transaction. Storing a
+        capture id a second time changes nothing.
+        """
+        with self._tx() as db:
+            for cid, rec in records:
+                db.execute(
+                    "INSERT OR IGNORE INTO captures (capture_id, record, created) VALUES (?, ?, ?)",
+                    (cid, _dumps(rec), self._now()),
+                )
+            return None if event is None else self._entry(db, self._insert(db, "events", event))
+
+    def capture_ids(self) -> set[str]:
+        """Every capture id the outbox holds a record of (analysed or settled)."""
+        with self._lock:
+            rows = self._db.execute("SELECT capture_id FROM captures").fetchall()
+        return {str(r[0]) for r in rows}
 
     def enqueue(self, topic_suffix: str, payload: dict[str, Any]) -> OutboxEntry:
         """Queue a durable message (``events`` and the like) without a capture record.

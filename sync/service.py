@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,12 @@ class SyncService(Startable):
         record: dict[str, Any],
         result: dict[str, Any],
         image_path: Path | None = None,
+        related: Iterable[tuple[str, dict[str, Any]]] = (),
     ) -> OutboxEntry:
         """Store the capture record and its result (and, if ``config.images``, the image).
+
+        ``related`` are ``(capture_id, record)`` of the site's other captures, stored in
+        the same transaction (see :meth:`Outbox.add_capture`).
 
         Raises:
             DiskFullError: the outbox budget is reached; tell the technician, capture later.
@@ -99,17 +103,28 @@ class SyncService(Startable):
             result,
             budget_bytes=int(self.config.outbox_budget_mb * 1e6),
             image=image,
+            related=related,
         )
+        self._notify()
+        return entry
+
+    def settle(
+        self, records: Iterable[tuple[str, dict[str, Any]]], type_: str, **fields: Any
+    ) -> OutboxEntry | None:
+        """Store records of captures that get no result, with event ``type_`` (one transaction)."""
+        entry = self.outbox.settle(records, self._event_payload(type_, fields))
         self._notify()
         return entry
 
     def event(self, type_: str, **fields: Any) -> OutboxEntry:
         """Queue an event (``capture_started``, ``qc_failed``, ``retake``, ...)."""
-        entry = self.outbox.enqueue(
-            "events", {"at": datetime.now(UTC).isoformat(), "type": type_, **fields}
-        )
+        entry = self.outbox.enqueue("events", self._event_payload(type_, fields))
         self._notify()
         return entry
+
+    @staticmethod
+    def _event_payload(type_: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return {"at": datetime.now(UTC).isoformat(), "type": type_, **fields}
 
     def _notify(self) -> None:
         if self.link is not None:

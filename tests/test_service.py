@@ -21,6 +21,8 @@ from device.status import StatusIndicator
 from device.worklist import WorkItem, Worklist
 from sync import SyncConfig, SyncService
 
+QC_FAILED_ID = str(uuid7())
+
 
 class ScriptedPipeline:
     """Captures succeed unless told to fail QC; analysis returns fixed, valid metrics."""
@@ -29,6 +31,8 @@ class ScriptedPipeline:
         self.tmp = tmp
         self.fail_qc_next = False
         self.captured: list[WorkItem] = []
+        self.finished: list[str] = []
+        self.discarded: list[str] = []
         self.gate = threading.Event()
         self.gate.set()
 
@@ -38,7 +42,9 @@ class ScriptedPipeline:
         on_phase(State.CAPTURING)
         if self.fail_qc_next:
             self.fail_qc_next = False
-            raise QualityCheckFailed("focus score 0.2 below 0.5")
+            raise QualityCheckFailed(
+                "focus score 0.2 below 0.5", [(QC_FAILED_ID, {"qc": {"passed": False}})]
+            )
         self.captured.append(item)
         cid = str(uuid7())
         img = self.tmp / f"{cid}.png"
@@ -56,6 +62,13 @@ class ScriptedPipeline:
             "um_per_px": outcome.um_per_px,
             "model": {"name": "test", "version": "0", "sha256": "0" * 64},
         }
+
+    def finish(self, outcome: CaptureOutcome) -> None:
+        self.finished.append(outcome.capture_id)
+
+    def discard(self, outcome: CaptureOutcome) -> None:
+        outcome.image_path.unlink()
+        self.discarded.append(outcome.capture_id)
 
     def pending_recoveries(self) -> list[CaptureOutcome]:
         return []
@@ -123,12 +136,15 @@ def test_status_light_follows_the_state(parts: Any) -> None:
 
 
 def test_qc_failure_shows_and_a_press_retakes_the_same_site(parts: Any) -> None:
-    svc, status, _, pipe, _ = parts
+    svc, status, sync, pipe, _ = parts
     svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
     pipe.fail_qc_next = True
     svc.on_press()
     wait_for(lambda: status.current == "qc_failed")
     assert svc.worklist.current().site == "frontal"
+    # The failed capture's record is kept (settled) with its qc_failed event.
+    wait_for(lambda: QC_FAILED_ID in sync.outbox.capture_ids())
+    assert any(b"qc_failed" in e.payload for e in sync.outbox.pending(100))
     svc.on_press()
     wait_for(lambda: len(svc.results) == 1)
     assert svc.results[0]["site"] == "frontal"
@@ -155,6 +171,7 @@ def test_hold_during_capture_cancels_it(parts: Any) -> None:
     wait_for(lambda: svc.state is State.IDLE)
     time.sleep(0.2)
     assert svc.results == []
+    assert len(pipe.discarded) == 1  # the stored files of a cancelled capture are removed
 
 
 def test_worklist_refuses_names() -> None:

@@ -1,0 +1,355 @@
+"""The science of one site for the service: the capture protocol, then the hair model.
+
+:class:`RigPipeline` is what ``dermocap serve`` plugs into :class:`~device.service.Service`:
+
+* ``capture`` runs :meth:`CaptureSession.capture_site` (focus, relocation against the
+  site's baseline, every lighting mode, QC, atomic storage) and hands the capture of the
+  analysis lighting mode (the first configured, cross-polarised by default) to analysis;
+* ``analyze`` runs the hair model on those pixels and maps the metrics, the QC report and
+  the stored images onto a :class:`~sync.models.ResultMessage` payload;
+* ``pending_recoveries`` finds, after a crash, the stored captures the outbox never heard
+  of, so each gets its result exactly once.
+
+A capture is *known* once the outbox holds its record: analysed (with its result), or
+settled without one (QC failed, or the other lighting modes of an analysed site).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from capture import CaptureSession, Guidance
+from dermocap.errors import (
+    CaptureError,
+    DermocapError,
+    ImageError,
+    QualityCheckFailed,
+    StorageError,
+)
+from device.service import CaptureOutcome, State
+from device.worklist import WorkItem
+from inference.config import InferenceConfig
+from inference.metrics import HairMetrics
+from inference.model import HairModel
+from inference.overlay import save_overlay
+
+log = logging.getLogger(__name__)
+
+Records = list[tuple[str, dict[str, Any]]]
+
+_PHASES = {"focusing": State.FOCUSING, "relocating": State.FOCUSING, "capturing": State.CAPTURING}
+_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+_METRIC_KEYS = (
+    "density_per_cm2",
+    "hair_count",
+    "terminal_density_per_cm2",
+    "vellus_density_per_cm2",
+    "vellus_fraction",
+    "vellus_threshold_um",
+    "mean_diameter_um",
+    "cumulative_thickness_mm_per_cm2",
+    "area_cm2",
+    "follicular_units_per_cm2",
+    "unit_shares_1_2_3_4plus",
+    "inference_ms",
+)
+
+
+def _round(v: Any) -> Any:
+    if isinstance(v, float):
+        return round(v, 4)
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return v
+
+
+def image_ref(record: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`~sync.models.ImageRef` of a stored capture's image."""
+    img = record["image"]
+    name = str(img["file"])
+    return {
+        "name": name,
+        "sha256": img["sha256"],
+        "size_bytes": int(img["bytes"]),
+        "content_type": _CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream"),
+    }
+
+
+def result_payload(
+    record: dict[str, Any], metrics: HairMetrics, related: Iterable[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The result message (without message_id, seq, capture_id) of one analysed capture.
+
+    ``record`` is the capture's sidecar record; ``related`` the records of the site's
+    other lighting modes, whose images are listed too.
+    """
+    summary = metrics.summary()
+    qc = record.get("qc") or {}
+    scores = {
+        str(name): float(check["value"])
+        for name, check in (qc.get("checks") or {}).items()
+        if isinstance(check, dict) and isinstance(check.get("value"), int | float)
+    }
+    return {
+        "subject": record["subject"],
+        "site": record["site"],
+        "visit": record["visit"],
+        "captured_at": record["captured_at"],
+        "lighting": record["lighting_mode"],
+        "metrics": {k: _round(summary[k]) for k in _METRIC_KEYS},
+        "qc": {
+            "passed": bool(qc.get("passed", False)),
+            "scores": scores,
+            "reasons": [str(r) for r in qc.get("failed", [])],
+        },
+        "um_per_px": float(record["um_per_px"]),
+        "calibration_id": record.get("calibration_id"),
+        "model": {
+            "name": metrics.model_name,
+            "version": metrics.model_version,
+            "sha256": metrics.model_sha256,
+        },
+        "images": [image_ref(r) for r in (record, *related)],
+    }
+
+
+def read_image(path: Path) -> NDArray[np.uint8]:
+    """Decode a stored capture.
+
+    Raises:
+        ImageError: missing or undecodable (named).
+    """
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB")).copy()
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"stored image {path} is unreadable ({exc})") from exc
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class RigPipeline:
+    """Capture protocol + hair model, for :class:`~device.service.Service`.
+
+    Args:
+        session: the capture protocol on this rig.
+        model: the loaded, warmed-up hair model.
+        inference_cfg: vellus threshold and whether to write overlays.
+        known_captures: capture ids the outbox holds records of.
+        settle: store records that get no result, with an event type and fields
+            (:meth:`sync.SyncService.settle`).
+        follow: what to do with relocation guidance (the twin's hand, or telling the
+            technician and waiting).
+        overlay_dir: where overlay images go (``<state>/overlays``).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: CaptureSession,
+        model: HairModel,
+        inference_cfg: InferenceConfig,
+        known_captures: Callable[[], set[str]],
+        settle: Callable[..., Any],
+        follow: Callable[[Guidance], None],
+        overlay_dir: Path,
+    ) -> None:
+        self.session = session
+        self.model = model
+        self.cfg = inference_cfg
+        self.known_captures = known_captures
+        self.settle = settle
+        self.follow = follow
+        self.overlay_dir = overlay_dir
+        self.analysis_mode = session.cfg.lighting_modes[0]
+        self._metrics: dict[str, HairMetrics] = {}
+        self._lock = threading.Lock()
+
+    # -- capture -------------------------------------------------------------------------
+    def capture(self, item: WorkItem, on_phase: Callable[[State], None]) -> CaptureOutcome:
+        t0 = time.monotonic()
+        baseline = self.session.baseline_for(item.subject, item.site)
+        try:
+            res = self.session.capture_site(
+                item.subject,
+                item.site,
+                item.visit,
+                baseline=baseline,
+                follow=self.follow if baseline is not None else None,
+                progress=lambda phase: on_phase(_PHASES.get(phase, State.CAPTURING)),
+            )
+        except ValueError as exc:  # an id the capture config refuses
+            raise CaptureError(str(exc)) from exc
+        records: Records = [(c.capture_id, c.record) for c in res.captures]
+        if not res.passed:
+            raise QualityCheckFailed(res.retake_advice, records)
+        main = next(
+            (c for c in res.captures if c.record.get("lighting_mode") == self.analysis_mode),
+            res.captures[0],
+        )
+        t1 = time.monotonic()
+        return CaptureOutcome(
+            capture_id=main.capture_id,
+            item=item,
+            record=main.record,
+            image_path=main.image_path,
+            um_per_px=float(main.record["um_per_px"]),
+            started_s=t0,
+            timings_ms={"capture_ms": (t1 - t0) * 1e3},
+            related=[(cid, rec) for cid, rec in records if cid != main.capture_id],
+            frame=main.frame,
+        )
+
+    # -- analysis ------------------------------------------------------------------------
+    def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
+        frame = outcome.frame if outcome.frame is not None else read_image(outcome.image_path)
+        if outcome.frame is None:
+            outcome.frame = frame  # for the overlay
+        metrics = self.model.analyze(
+            frame, outcome.um_per_px, vellus_threshold_um=self.cfg.vellus_threshold_um
+        )
+        with self._lock:
+            self._metrics[outcome.capture_id] = metrics
+        outcome.timings_ms["inference_ms"] = metrics.inference_ms
+        outcome.timings_ms["model_total_ms"] = metrics.total_ms
+        return result_payload(outcome.record, metrics, (r for _, r in outcome.related))
+
+    def finish(self, outcome: CaptureOutcome) -> None:
+        with self._lock:
+            metrics = self._metrics.pop(outcome.capture_id, None)
+        if not self.cfg.overlay or metrics is None or outcome.frame is None:
+            return
+        path = self.overlay_dir / f"{outcome.capture_id}.jpg"
+        try:
+            save_overlay(path, outcome.frame, metrics)
+        except OSError as exc:
+            raise StorageError(f"overlay {path} not written: {exc}") from exc
+
+    def overlay_path(self, capture_id: str) -> Path:
+        return self.overlay_dir / f"{capture_id}.jpg"
+
+    # -- cancel and recovery -------------------------------------------------------------
+    def discard(self, outcome: CaptureOutcome) -> None:
+        """Remove every capture of a cancelled site: sidecar first, so no record dangles."""
+        store = self.session.store
+        for _cid, rec in [(outcome.capture_id, outcome.record), *outcome.related]:
+            image = store.image_path(rec)
+            try:
+                image.with_suffix(".json").unlink(missing_ok=True)
+                image.unlink(missing_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cancelled capture {image} not removed: {exc}") from exc
+        with self._lock:
+            self._metrics.pop(outcome.capture_id, None)
+
+    def pending_recoveries(self) -> list[CaptureOutcome]:
+        """Stored captures the outbox never heard of (a crash or power loss in between).
+
+        Each passing capture of the analysis mode becomes an outcome to analyse again;
+        captures without a result (QC failed) are settled; an image without its sidecar
+        (killed between the two renames) is removed: it was never a capture.
+        """
+        root = self.session.store.captures_dir
+        known = self.known_captures()
+        unknown: list[Path] = []
+        for folder, _dirs, files in os.walk(root):
+            names = set(files)
+            for name in files:
+                stem, ext = os.path.splitext(name)
+                path = Path(folder) / name
+                if ext == ".json":
+                    if stem not in known:
+                        unknown.append(path)
+                elif ext in _CONTENT_TYPES and f"{stem}.json" not in names:
+                    log.warning("removing %s: an image without its record (a cut write)", path)
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for path in sorted(unknown):
+            try:
+                rec = _read_record(path)
+            except StorageError as exc:
+                log.error("%s", exc)
+                continue
+            groups.setdefault(str(rec.get("site_capture_id") or rec["capture_id"]), []).append(rec)
+        out: list[CaptureOutcome] = []
+        for recs in groups.values():
+            out.extend(self._recover_site(recs))
+        return out
+
+    def _recover_site(self, recs: list[dict[str, Any]]) -> list[CaptureOutcome]:
+        store = self.session.store
+        main = next(
+            (
+                r
+                for r in recs
+                if r.get("lighting_mode") == self.analysis_mode and r.get("qc", {}).get("passed")
+            ),
+            None,
+        )
+        problem = ""
+        if main is not None:
+            image = store.image_path(main)
+            try:
+                whole = _sha256_file(image) == main["image"]["sha256"]
+            except (OSError, KeyError, TypeError):
+                whole = False
+            if whole:
+                item = WorkItem(str(main["subject"]), str(main["visit"]), str(main["site"]))
+                return [
+                    CaptureOutcome(
+                        capture_id=str(main["capture_id"]),
+                        item=item,
+                        record=main,
+                        image_path=image,
+                        um_per_px=float(main["um_per_px"]),
+                        started_s=time.monotonic(),
+                        timings_ms={"recovered": 1.0},
+                        related=[(str(r["capture_id"]), r) for r in recs if r is not main],
+                    )
+                ]
+            problem = f"image {image} does not match the SHA-256 in its record"
+            log.error("capture %s not recovered: %s", main["capture_id"], problem)
+        first = recs[0]
+        try:
+            self.settle(
+                [(str(r["capture_id"]), r) for r in recs],
+                "capture_unrecoverable" if problem else "qc_failed",
+                capture_id=str(first["capture_id"]),
+                subject=str(first["subject"]),
+                site=str(first["site"]),
+                detail=(problem or "recorded after a restart; retake the site")[:400],
+            )
+        except DermocapError as exc:
+            log.warning("captures of site %s not settled: %s", first.get("site"), exc)
+        return []
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        rec = json.loads(path.read_text())
+        if not isinstance(rec, dict) or "capture_id" not in rec:
+            raise ValueError("not a capture record")
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"capture record {path} unreadable ({exc}); left in place") from exc
+    return rec

@@ -1,0 +1,254 @@
+"""``dermocap serve``: the rig as a headless service (systemd ``Type=notify``).
+
+:class:`ServeApp` opens everything the service runs on, in order (rig, model, outbox and
+MQTT link, capture protocol, twin hand), and closes it in reverse; ``dermocap demo``
+uses the same class in-process. :func:`serve` is the process's life:
+
+1. build the app: config valid, hardware up, model loaded, SHA-256 verified, warmed up;
+2. on the twin, calibrate on the twin's target when no calibration is stored;
+3. recover captures a crash left without a result, start workers, send ``READY=1``;
+4. loop (button events, worklist commands, ``WATCHDOG=1`` from the loop's health check);
+5. on SIGTERM or SIGINT: stop taking presses, finish the capture in progress and
+   analyse what is queued, publish ``stopped``, close camera, pins and client; exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from capture import Guidance
+from dermocap.clock import Clock
+from dermocap.errors import CommandError, ConfigError
+from dermocap.resource import Closeable
+from device.capture_cmds import capture_session
+from device.config import DermocapConfig, load_config
+from device.notify import Notifier
+from device.pipeline import RigPipeline
+from device.rig import build_rig
+from device.service import Service, State
+from device.worklist import Worklist
+from inference.model import HairModel
+from sync import SyncService
+
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+log = logging.getLogger(__name__)
+
+HAND_SOCKET = "twin-hand.sock"
+
+
+class ServeApp(Closeable):
+    """The service and every part it runs on.
+
+    Args:
+        cfg: validated config.
+        state_dir: captures, calibration, outbox, overlays.
+        environ: ``NOTIFY_SOCKET``, ``WATCHDOG_USEC``, ``CREDENTIALS_DIRECTORY``.
+        clock: the rig's clock (a FastClock on the twin by default).
+        hand: on the twin, open the hand socket for a scripted technician.
+        follow: what to do with relocation guidance; by default the twin's rig is moved
+            as told, and a real rig publishes the guidance and waits for the technician.
+        loop_period_s: the main loop's tick.
+
+    Raises:
+        ConfigError, HardwareError, CameraError, ModelError, SyncError: with what to fix.
+    """
+
+    def __init__(
+        self,
+        cfg: DermocapConfig,
+        *,
+        state_dir: Path,
+        environ: Mapping[str, str],
+        clock: Clock | None = None,
+        hand: bool = False,
+        follow: Callable[[Guidance], None] | None = None,
+        loop_period_s: float = 0.5,
+    ) -> None:
+        self.cfg = cfg
+        self.state_dir = Path(state_dir)
+        self._service: Service | None = None
+        self._stack = ExitStack()
+        self.timings_ms: dict[str, float] = {}
+        t0 = time.monotonic()
+        try:
+            self.rig = self._stack.enter_context(
+                build_rig(cfg, on_press=self._on_press, on_hold=self._on_hold, clock=clock)
+            )
+            t1 = time.monotonic()
+            self.model = self._stack.enter_context(HairModel.from_config(cfg.inference))
+            t2 = time.monotonic()
+            info = self.model.info
+            self.sync = SyncService(
+                cfg.sync,
+                cfg.rig.device_id,
+                self.state_dir,
+                environ=environ,
+                model=f"{info.name} {info.version}",
+                telemetry=self._telemetry,
+            )
+            self._stack.callback(self.sync.close)
+            self.session = capture_session(self.rig, self.state_dir)
+            self.pipeline = RigPipeline(
+                session=self.session,
+                model=self.model,
+                inference_cfg=cfg.inference,
+                known_captures=self.sync.outbox.capture_ids,
+                settle=self.sync.settle,
+                follow=follow or self._default_follow,
+                overlay_dir=self.state_dir / "overlays",
+            )
+            self.service = Service(
+                pipeline=self.pipeline,
+                outlet=self.sync,
+                status=self.rig.status,
+                notifier=Notifier(environ),
+                worklist=Worklist(),
+                is_online=self._online,
+                loop_period_s=loop_period_s,
+            )
+            self._service = self.service
+            self.sync.on_command("worklist", self._cmd_worklist)
+            self.hand_path: Path | None = None
+            if hand and self.rig.twin is not None and self.rig.mechanics is not None:
+                from sim.hand import TwinHand
+
+                self.hand_path = self.state_dir / HAND_SOCKET
+                self._stack.enter_context(
+                    TwinHand(self.hand_path, self.rig.twin, self.rig.mechanics)
+                )
+        except BaseException:
+            self._stack.close()
+            raise
+        self.timings_ms.update(
+            rig_ms=(t1 - t0) * 1e3, model_ms=(t2 - t1) * 1e3, total_ms=(time.monotonic() - t0) * 1e3
+        )
+
+    # -- callbacks (gpiozero's thread, the MQTT thread) -----------------------------------
+    def _on_press(self) -> None:
+        if self._service is not None:
+            self._service.on_press()
+
+    def _on_hold(self) -> None:
+        if self._service is not None:
+            self._service.on_hold()
+
+    def _online(self) -> bool:
+        link = self.sync.link
+        return link is None or link.connected.is_set()
+
+    def _cmd_worklist(self, cmd: Any) -> dict[str, Any]:
+        try:
+            self.service.set_worklist(cmd.subject, cmd.visit, list(cmd.sites))
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        return {"next_site": self.service.worklist.current().site, "sites": list(cmd.sites)}
+
+    def _telemetry(self) -> dict[str, Any]:
+        cal = self.session.calibration
+        drift = self.session.state.drift
+        out: dict[str, Any] = {}
+        if cal is not None:
+            with contextlib.suppress(ValueError):
+                made = datetime.strptime(cal.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+                out["calibration_age_s"] = max(0.0, (datetime.now(UTC) - made).total_seconds())
+        if drift is not None:
+            out["led_drift_pct"] = max(-100.0, min(100.0, drift.drift * 100.0))
+        return out
+
+    def _default_follow(self, g: Guidance) -> None:
+        twin = self.rig.twin
+        if twin is not None:
+            twin.nudge(g.dx_mm, g.dy_mm, g.drot_deg)
+            return
+        # A real rig has no screen: the dashboard shows the guidance; the technician has a
+        # few seconds to move the cone before the next comparison.
+        self.sync.event("relocation_guidance", detail=g.text[:400], data=g.as_dict())
+        time.sleep(self.cfg.capture.relocation.follow_wait_s)
+
+    # -- life ----------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Calibrate on the twin if needed, then start the MQTT link."""
+        if self.session.calibration is None:
+            if self.rig.twin is not None:
+                self.service.state = State.CALIBRATING
+                self.rig.status.show("calibrating")
+                self.rig.twin.show_target()
+                cal = self.session.calibrate()
+                self.rig.twin.show_subject()
+                log.info("calibrated the twin: %.4f um/px", cal.um_per_px)
+            else:
+                log.error(
+                    "the rig is not calibrated: stop the service, put the reference target "
+                    "under the cone and run `dermocap calibrate`"
+                )
+        self.sync.start()
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def serve(
+    cfg: DermocapConfig,
+    *,
+    state_dir: Path,
+    environ: Mapping[str, str],
+    worklist_file: Path | None = None,
+    stop: threading.Event | None = None,
+    drain_timeout_s: float = 60.0,
+) -> int:
+    """Run the service until SIGTERM/SIGINT (or ``stop``); returns the exit code."""
+    stop = stop or threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s: finishing the capture in progress, then stopping", signal.strsignal(signum))
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, on_signal)
+    with ServeApp(cfg, state_dir=state_dir, environ=environ, hand=True) as app:
+        if worklist_file is not None:
+            app.service.worklist.load_file(worklist_file)
+        app.prepare()
+        log.info(
+            "ready in %.0f ms (model %.0f ms)",
+            app.timings_ms["total_ms"],
+            app.timings_ms["model_ms"],
+        )
+        app.service.run(stop)
+        drained = app.service.drain(drain_timeout_s)
+        if not drained:
+            log.error("the capture in progress did not finish in %.0f s", drain_timeout_s)
+    log.info("stopped")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    cfg = load_config(Path(args.config) if args.config else None)
+    if args.sim and cfg.rig.backend != "twin":
+        cfg = cfg.model_copy(update={"rig": cfg.rig.model_copy(update={"backend": "twin"})})
+    state_dir = Path(args.state_dir) if args.state_dir else cfg.rig.resolved_state_dir()
+    worklist = Path(args.worklist) if args.worklist else None
+    return serve(cfg, state_dir=state_dir, environ=os.environ, worklist_file=worklist)
+
+
+def register(sub: SubParsers) -> None:
+    s = sub.add_parser("serve", help="run the rig as a service (systemd Type=notify)")
+    s.add_argument("--state-dir", help="captures, outbox and overlays (default: config)")
+    s.add_argument("--worklist", help='JSON file {"subject":..,"visit":..,"sites":[..]}')
+    s.add_argument("--sim", action="store_true", help="run on the digital twin")
+    s.set_defaults(func=cmd_serve)

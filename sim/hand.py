@@ -1,0 +1,171 @@
+"""The twin's hand: a local socket through which a script plays the technician.
+
+Only ``dermocap serve`` on the twin backend opens one (``<state>/twin-hand.sock``): the
+end-to-end tests, the benchmark and anyone exploring the service drive the running
+process with it the way a technician drives a rig, through the mock button pin and by
+moving the rig on the scalp. Each request is one datagram of JSON; the reply goes back
+to the sender's own bound socket::
+
+    {"do": "press"}                          a short press of the capture button
+    {"do": "hold", "s": 1.5}                 press and hold
+    {"do": "nudge", "dx_mm": 0.4, "dy_mm": 0, "drot_deg": 2}
+    {"do": "place", "x_mm": 0, "y_mm": 0, "rotation_deg": 0}
+    {"do": "scalp", "density_per_cm2": 150}  change the subject's scalp (a later visit)
+    {"do": "truth"}                          ground truth of the current view
+
+Replies are ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dermocap.errors import SimError
+from dermocap.resource import Startable
+from sim.mechanics import TwinMechanics
+from sim.twin import Twin
+
+log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 64 * 1024
+
+
+class TwinHand(Startable):
+    """Serves hand requests on a UNIX datagram socket at ``path`` (one thread)."""
+
+    def __init__(self, path: Path, twin: Twin, mechanics: TwinMechanics) -> None:
+        self.path = Path(path)
+        self.twin = twin
+        self.mechanics = mechanics
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._actions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "press": lambda r: self._press(0.0),
+            "hold": lambda r: self._press(float(r.get("s", 1.5))),
+            "nudge": self._nudge,
+            "place": self._place,
+            "scalp": self._scalp,
+            "truth": lambda r: {"truth": _without_hairs(self.twin.truth())},
+        }
+
+    def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a socket file left by a killed process
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(str(self.path))
+        except OSError as exc:
+            sock.close()
+            raise SimError(f"cannot open the twin's hand socket {self.path}: {exc}") from exc
+        sock.settimeout(0.2)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._serve, name="twin-hand", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    # -- requests ------------------------------------------------------------------------
+    def _serve(self) -> None:
+        sock = self._sock
+        while sock is not None and not self._stop.is_set():
+            try:
+                data, sender = sock.recvfrom(MAX_DATAGRAM)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            reply = self.handle(data)
+            if sender:
+                with contextlib.suppress(OSError):
+                    sock.sendto(json.dumps(reply).encode(), sender)
+
+    def handle(self, data: bytes) -> dict[str, Any]:
+        """Act on one request; never raises."""
+        try:
+            req = json.loads(data.decode("utf-8"))
+            if not isinstance(req, dict):
+                raise ValueError("a request is a JSON object")
+            action = self._actions.get(str(req.get("do")))
+            if action is None:
+                raise ValueError(
+                    f"unknown action {req.get('do')!r}; known: {sorted(self._actions)}"
+                )
+            return {"ok": True, **action(req)}
+        except (ValueError, TypeError, SimError) as exc:
+            return {"ok": False, "error": str(exc)}
+
+    def _press(self, hold_s: float) -> dict[str, Any]:
+        # Off this thread: a hold takes real time, and the reply should say it began.
+        threading.Thread(
+            target=self.mechanics.press_button, args=(hold_s,), name="twin-press", daemon=True
+        ).start()
+        return {"pressed_s": hold_s}
+
+    def _nudge(self, r: dict[str, Any]) -> dict[str, Any]:
+        self.twin.nudge(
+            float(r.get("dx_mm", 0.0)), float(r.get("dy_mm", 0.0)), float(r.get("drot_deg", 0.0))
+        )
+        return {"pose": list(self.twin.pose)}
+
+    def _place(self, r: dict[str, Any]) -> dict[str, Any]:
+        self.twin.place(
+            float(r.get("x_mm", 0.0)), float(r.get("y_mm", 0.0)), float(r.get("rotation_deg", 0.0))
+        )
+        return {"pose": list(self.twin.pose)}
+
+    def _scalp(self, r: dict[str, Any]) -> dict[str, Any]:
+        from pydantic import ValidationError
+
+        changes = {k: v for k, v in r.items() if k != "do"}
+        try:
+            scalp = self.twin.scalp_config.model_copy(update=changes)
+            scalp = type(scalp).model_validate(scalp.model_dump())
+        except ValidationError as exc:
+            raise ValueError(f"bad scalp change: {exc}") from None
+        self.twin.set_scalp(scalp)
+        return {"scalp": scalp.model_dump()}
+
+
+def _without_hairs(truth: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in truth.items() if k != "hairs"}
+
+
+def hand(path: Path, request: dict[str, Any], *, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Send one request to a running twin's hand and return its reply.
+
+    Raises:
+        SimError: no service is listening at ``path``, or it did not answer in time.
+    """
+    with tempfile.TemporaryDirectory(prefix="dermocap-hand-") as tmp:
+        me = os.path.join(tmp, "c.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(me)
+            sock.settimeout(timeout_s)
+            try:
+                sock.sendto(json.dumps(request).encode(), str(path))
+                data = sock.recv(MAX_DATAGRAM)
+            except (OSError, TimeoutError) as exc:
+                raise SimError(
+                    f"no twin hand at {path} ({exc}): is `dermocap serve` running on the twin?"
+                ) from exc
+    reply: dict[str, Any] = json.loads(data.decode("utf-8"))
+    return reply
