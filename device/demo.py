@@ -1,83 +1,275 @@
-"""``dermocap demo``: the rig on the digital twin, from homing to an image on disk."""
+"""``dermocap demo``: the whole rig on the digital twin, driven by a scripted technician.
+
+What happens, in one process:
+
+1. a private Mosquitto starts on a free loopback port (when the binary is installed) and
+   a dashboard (``sync.watch.Watcher``) subscribes to it, printing what it receives;
+2. the service (:class:`device.serve.ServeApp`, the same code ``dermocap serve`` runs)
+   starts on the twin: pins on gpiozero's MockFactory, the twin camera, the INT8 model,
+   the outbox; the twin is calibrated on its target;
+3. visit ``baseline``: the dashboard sends a worklist of three sites for subject P00042;
+   for each site the technician puts the cone on the site and presses the button (the
+   mock pin); the technician moves on as soon as the capture is stored, while the last
+   site is analysed (the pipeline);
+4. visit ``3m``: the twin's scalp has changed (treatment: more hairs at two sites), the
+   cone lands a little off each site, the relocation guidance brings it back, and the
+   table shows the change per site against baseline, measured and true.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture.camera import Controls, StillMode
-from dermocap.fsutil import atomic_write_bytes, atomic_write_json
-from device.capture_cmds import capture_session
-from device.config import DermocapConfig
-from device.rig import Rig, build_rig
-from sim.tools import encode_png
+from dermocap.errors import DermocapError
+from device.config import DermocapConfig, load_config
+from device.serve import ServeApp
+from sim.config import ScalpConfig
+from sync.broker import Broker, mosquitto_binary
+from sync.watch import Watcher
 
 log = logging.getLogger(__name__)
 
+SUBJECT = "P00042"
 
-def twin_capture(rig: Rig, out_dir: Path) -> dict[str, Any]:
-    """Home, autofocus, light the cross-polarised ring and write one frame + sidecar."""
-    cfg = rig.config
-    cam = cfg.camera
-    controls = Controls(cam.exposure_us, cam.analogue_gain, cam.colour_gains, cam.lens_position)
-    rig.status.show("busy")
-    # The capture protocol's autofocus: coarse-to-fine Z sweep, final approach upwards.
-    capture_session(rig, out_dir).autofocus()
-    rig.lighting.set("cross", cfg.capture.cross_intensity)
-    rig.lighting.wait_settled()
-    rig.camera.set_controls(controls)
-    rig.camera.configure(StillMode(cam.width, cam.height, "still"))
-    for _ in range(4):  # wait out the control latency after the mode switch
-        frame = rig.camera.capture(flush=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("twin-%Y%m%dT%H%M%S")
-    image = out_dir / f"{name}.png"
-    atomic_write_bytes(image, encode_png(frame.array), never_overwrite=True)
-    truth = rig.twin.truth(cam.width, cam.height) if rig.twin else {}
-    truth.pop("hairs", None)
-    sidecar = {
-        "image": image.name,
-        "z_mm": rig.stage.z_mm,
-        "lighting": "cross",
-        "metadata": frame.metadata.as_dict(),
-        "twin_truth": truth,
-    }
-    atomic_write_json(out_dir / f"{name}.json", sidecar, never_overwrite=True)
-    rig.lighting.off()
-    rig.status.show("ready")
-    return {"image": str(image), "z_mm": round(rig.stage.z_mm, 3), "truth": truth}
+
+@dataclass(frozen=True)
+class DemoSite:
+    """A scalp site of the demo subject, and the true effect of treatment at 3 months."""
+
+    name: str
+    scalp: ScalpConfig
+    change_3m: float  # factor on the number of hairs
+    offset_3m: tuple[float, float, float]  # where the cone lands at the follow-up visit
+
+
+SITES = (
+    DemoSite(
+        "frontal",
+        ScalpConfig(seed=11, density_per_cm2=140, vellus_fraction=0.30, hair_length="trimmed"),
+        1.15,
+        (0.6, -0.4, 3.0),
+    ),
+    DemoSite(
+        "vertex",
+        ScalpConfig(seed=12, density_per_cm2=110, vellus_fraction=0.35, hair_length="trimmed"),
+        1.20,
+        (-0.5, 0.5, -4.0),
+    ),
+    DemoSite(
+        "occipital",
+        ScalpConfig(seed=13, density_per_cm2=210, vellus_fraction=0.10, hair_length="trimmed"),
+        1.00,
+        (0.3, 0.3, 2.0),
+    ),
+)
+
+
+@dataclass
+class Row:
+    site: str
+    capture_id: str
+    density: float
+    truth_density: float
+    diameter_um: float
+    truth_diameter_um: float
+    qc: str
+    latency_s: float
+    image: str
+    overlay: str
+    moves: int  # relocation rounds the technician followed
+
+
+class Dashboard:
+    """The clinic's view: a Watcher printing each line, and when each result arrived."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.received_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.watcher = Watcher(broker.host, broker.port, on_line=self._line, on_raw=self._raw)
+
+    def _line(self, line: str) -> None:
+        print(f"    dashboard | {line}", flush=True)
+
+    def _raw(self, topic: str, payload: bytes) -> None:
+        if topic.endswith("/results"):
+            import json
+
+            cid = str(json.loads(payload).get("capture_id"))
+            with self._lock:
+                self.received_at.setdefault(cid, time.monotonic())
+
+
+def _wait(cond: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise DermocapError(f"the demo timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def run_visit(
+    app: ServeApp,
+    visit: str,
+    dashboard: Dashboard | None,
+    *,
+    follow_up: bool,
+) -> list[Row]:
+    """One visit: worklist, then for each site place the cone and press the button."""
+    twin, mech, svc = app.rig.twin, app.rig.mechanics, app.service
+    if twin is None or mech is None:
+        raise DermocapError("the demo needs the twin backend")
+    svc.set_worklist(SUBJECT, visit, [s.name for s in SITES])
+    pressed: dict[str, float] = {}
+    truths: dict[str, dict[str, Any]] = {}
+    for i, site in enumerate(SITES):
+        twin.set_scalp(site.scalp)
+        if follow_up:
+            twin.regrow(site.change_3m, seed=100 + i)
+            twin.place(*site.offset_3m)  # the cone lands a little off the site
+        else:
+            twin.place(0.0, 0.0, 0.0)
+        print(f"  technician: cone on {site.name}, press", flush=True)
+        done_before = svc.captures_taken
+        pressed[site.name] = time.monotonic()
+        mech.press_button()
+        _wait(lambda n=done_before: svc.captures_taken > n or svc.last_error, 180, "a capture")
+        if svc.last_error:
+            raise DermocapError(svc.last_error)
+        truths[site.name] = twin.truth()
+    _wait(
+        lambda: len([r for r in svc.results if r["visit"] == visit]) == len(SITES), 120, "analysis"
+    )
+    rows = []
+    for r in (r for r in svc.results if r["visit"] == visit):
+        cid, name = r["capture_id"], r["site"]
+        if dashboard is not None:
+            _wait(lambda c=cid: c in dashboard.received_at, 30, "the dashboard")
+            arrived = dashboard.received_at[cid]
+        else:
+            arrived = pressed[name] + sum(r["timings_ms"].values()) / 1e3
+        m, t = r["metrics"], truths[name]
+        rows.append(
+            Row(
+                site=name,
+                capture_id=cid,
+                density=float(m["density_per_cm2"]),
+                truth_density=float(t["density_per_cm2"]),
+                diameter_um=float(m["mean_diameter_um"]),
+                truth_diameter_um=float(t["mean_diameter_um"]),
+                qc="pass" if r["qc"].get("passed") else "FAIL",
+                latency_s=arrived - pressed[name],
+                image=r["image"],
+                overlay=str(app.pipeline.overlay_path(cid)),
+                moves=int((r["record"].get("relocation") or {}).get("rounds", 0)),
+            )
+        )
+    return rows
+
+
+def print_table(visit: str, rows: list[Row], baseline: list[Row] | None) -> None:
+    print()
+    print(f"  visit {visit}, subject {SUBJECT}")
+    head = f"  {'site':<10} {'density /cm2':>12} {'twin truth':>10} {'error':>7} "
+    head += f"{'diameter um':>11} {'truth':>6} {'QC':>4} {'latency':>8}"
+    if baseline:
+        head += f" {'change':>8} {'true':>7} {'moves':>5}"
+    print(head)
+    base = {r.site: r for r in baseline or []}
+    for r in rows:
+        err = (r.density - r.truth_density) / r.truth_density
+        line = (
+            f"  {r.site:<10} {r.density:>12.1f} {r.truth_density:>10.1f} {err:>+7.1%} "
+            f"{r.diameter_um:>11.1f} {r.truth_diameter_um:>6.1f} {r.qc:>4} {r.latency_s:>7.1f}s"
+        )
+        b = base.get(r.site)
+        if b is not None:
+            change = r.density / b.density - 1
+            true_change = r.truth_density / b.truth_density - 1
+            line += f" {change:>+8.1%} {true_change:>+7.1%} {r.moves:>5}"
+        print(line)
+
+
+def demo_config(cfg: DermocapConfig, state: Path, broker: Broker | None) -> DermocapConfig:
+    rig = cfg.rig.model_copy(update={"state_dir": str(state), "device_id": "demo-rig"})
+    if broker is not None:
+        sync = cfg.sync.model_copy(
+            update={"enabled": True, "host": broker.host, "port": broker.port}
+        )
+    else:
+        sync = cfg.sync.model_copy(update={"enabled": False})
+    return cfg.model_copy(update={"rig": rig, "sync": sync})
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from device.config import load_config
-
-    cfg: DermocapConfig = load_config(Path(args.config) if args.config else None)
+    cfg = load_config(Path(args.config) if args.config else None)
     if cfg.rig.backend != "twin":
         print("the demo runs on the digital twin: set rig.backend = 'twin'")
         return 2
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="dermocap-demo-"))
+    state = out / "state"
     t0 = time.monotonic()
-    with build_rig(cfg) as rig:
-        res = twin_capture(rig, out)
-    t = res["truth"]
-    print("dermocap demo on the digital twin")
-    print(f"  focused at z = {res['z_mm']} mm (twin's true focus {cfg.sim.optics.z_focus_mm} mm)")
-    print(f"  image:   {res['image']}")
-    print(
-        f"  truth:   {t.get('hair_count')} hairs, {t.get('density_per_cm2', 0):.1f} /cm2, "
-        f"mean diameter {t.get('mean_diameter_um', 0):.1f} um"
-    )
-    print(f"  took {time.monotonic() - t0:.1f} s")
-    log.debug("demo result %s", json.dumps(res, default=str))
+    print("dermocap demo: the rig on the digital twin, a scripted technician, a dashboard")
+    broker: Broker | None = None
+    dashboard: Dashboard | None = None
+    if mosquitto_binary() is not None:
+        broker = Broker(out / "broker")
+        broker.start()
+        dashboard = Dashboard(broker)
+        dashboard.watcher.start()
+        print(f"  private Mosquitto on 127.0.0.1:{broker.port}; the dashboard is subscribed")
+    else:
+        print("  mosquitto is not installed: results stay in the outbox (apt install mosquitto)")
+    stop = threading.Event()
+    try:
+        with ServeApp(
+            demo_config(cfg, state, broker), state_dir=state, environ={}, loop_period_s=0.05
+        ) as app:
+            print("  starting the service: pins, twin camera, model, outbox; calibrating")
+            app.prepare()
+            loop = threading.Thread(target=app.service.run, args=(stop,), daemon=True)
+            loop.start()
+            baseline = run_visit(app, "baseline", dashboard, follow_up=False)
+            print_table("baseline", baseline, None)
+            if not args.baseline_only:
+                print()
+                print("  three months later: treatment grew hair at the frontal and vertex sites")
+                follow = run_visit(app, "3m", dashboard, follow_up=True)
+                print_table("3m", follow, baseline)
+            stop.set()
+            loop.join(10)
+            app.service.drain(30)
+            if broker is not None and app.sync.link is not None:
+                _wait(lambda: app.sync.outbox.depth() == 0, 30, "the broker's acknowledgements")
+            depth = app.sync.outbox.depth()
+    finally:
+        stop.set()
+        if dashboard is not None:
+            dashboard.watcher.close()
+        if broker is not None:
+            broker.close()
+    print()
+    print(f"  images:   {state / 'captures' / SUBJECT}/<site>/<visit>/")
+    print(f"  overlays: {state / 'overlays'}/ (a ring at every detected hair, its diameter)")
+    print(f"  outbox:   {state / 'outbox.sqlite3'} ({depth} messages waiting)")
+    if broker is None:
+        print("  results are kept in the outbox until a broker is configured ([sync] in config)")
+    print(f"  took {time.monotonic() - t0:.0f} s")
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    d = sub.add_parser("demo", help="run the rig on the digital twin and write a capture")
-    d.add_argument("--out", help="folder for the images (default: a new temp folder)")
+    d = sub.add_parser(
+        "demo", help="the rig on the twin: three sites at baseline and 3 months, with a dashboard"
+    )
+    d.add_argument("--out", help="folder for state, images and broker (default: a temp folder)")
+    d.add_argument(
+        "--baseline-only", action="store_true", help="stop after the baseline visit (quicker)"
+    )
     d.set_defaults(func=cmd_demo)

@@ -263,8 +263,8 @@ class RigPipeline:
     def pending_recoveries(self) -> list[CaptureOutcome]:
         """Stored captures the outbox never heard of (a crash or power loss in between).
 
-        Each passing capture of the analysis mode becomes an outcome to analyse again;
-        captures without a result (QC failed) are settled; an image without its sidecar
+        A site whose stored captures all passed QC becomes an outcome (its analysis-mode
+        capture) to analyse again; a site with a failed capture is settled without a result; an image without its sidecar
         (killed between the two renames) is removed: it was never a capture.
         """
         root = self.session.store.captures_dir
@@ -297,14 +297,10 @@ class RigPipeline:
 
     def _recover_site(self, recs: list[dict[str, Any]]) -> list[CaptureOutcome]:
         store = self.session.store
-        main = next(
-            (
-                r
-                for r in recs
-                if r.get("lighting_mode") == self.analysis_mode and r.get("qc", {}).get("passed")
-            ),
-            None,
-        )
+        # As a live capture: a site is analysed only when every stored mode passed QC.
+        passed = all((r.get("qc") or {}).get("passed") for r in recs)
+        main = next((r for r in recs if r.get("lighting_mode") == self.analysis_mode), None)
+        main = main if passed else None
         problem = ""
         if main is not None:
             image = store.image_path(main)

@@ -155,6 +155,7 @@ class Service:
         self._worker_beat: dict[str, float] = {}
         self._threads: list[threading.Thread] = []
         self.results: list[dict[str, Any]] = []  # summaries, newest last (for the demo)
+        self.captures_taken = 0  # sites stored and handed to analysis
         self.last_error: str | None = None
         self.started_s = time.monotonic()
 
@@ -253,6 +254,7 @@ class Service:
         self._qc_failed = False
         self.worklist.advance(item)
         self._analyses.put(outcome)
+        self.captures_taken += 1
         self._set_state(State.ANALYSING)
 
     def _phase(self, state: State) -> None:

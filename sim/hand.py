@@ -10,7 +10,8 @@ to the sender's own bound socket::
     {"do": "hold", "s": 1.5}                 press and hold
     {"do": "nudge", "dx_mm": 0.4, "dy_mm": 0, "drot_deg": 2}
     {"do": "place", "x_mm": 0, "y_mm": 0, "rotation_deg": 0}
-    {"do": "scalp", "density_per_cm2": 150}  change the subject's scalp (a later visit)
+    {"do": "scalp", "density_per_cm2": 150}  another subject's scalp
+    {"do": "regrow", "factor": 1.2}          the same scalp months later, 1.2x the hairs
     {"do": "truth"}                          ground truth of the current view
 
 Replies are ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
@@ -55,6 +56,7 @@ class TwinHand(Startable):
             "nudge": self._nudge,
             "place": self._place,
             "scalp": self._scalp,
+            "regrow": self._regrow,
             "truth": lambda r: {"truth": _without_hairs(self.twin.truth())},
         }
 
@@ -131,6 +133,10 @@ class TwinHand(Startable):
             float(r.get("x_mm", 0.0)), float(r.get("y_mm", 0.0)), float(r.get("rotation_deg", 0.0))
         )
         return {"pose": list(self.twin.pose)}
+
+    def _regrow(self, r: dict[str, Any]) -> dict[str, Any]:
+        self.twin.regrow(float(r.get("factor", 1.0)), int(r.get("seed", 0)))
+        return {"factor": float(r.get("factor", 1.0))}
 
     def _scalp(self, r: dict[str, Any]) -> dict[str, Any]:
         from pydantic import ValidationError

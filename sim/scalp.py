@@ -7,6 +7,7 @@ share one opening; some openings are empty (they are not hairs).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -220,3 +221,70 @@ def generate_scalp(cfg: ScalpConfig) -> ScalpWorld:
 def hair_colour_names() -> tuple[HairColour, ...]:
     """Every hair colour the twin can render."""
     return ("black", "dark_brown", "brown", "auburn", "blond", "grey", "white")
+
+
+def regrow(world: ScalpWorld, factor: float, seed: int = 0) -> ScalpWorld:
+    """The same scalp months later, with ``factor`` times the hairs (a treatment's effect).
+
+    Every skin feature, follicle opening and existing hair stays where it was, so a
+    follow-up visit relocates onto the baseline's field exactly as on a real scalp. With
+    ``factor > 1`` new hairs emerge from empty follicles first (dormant follicles waking
+    up), then as extra hairs of existing units (up to 4 per opening); with ``factor < 1``
+    hairs are shed at random.
+    """
+    if not 0.2 <= factor <= 3.0:
+        raise ValueError(f"density factor {factor} outside 0.2-3.0")
+    rng = np.random.default_rng(seed)
+    h, f = world.hairs, world.follicles
+    n = len(h)
+    counts = f.hair_count.copy()
+    fields = {name: getattr(h, name) for name in h.__dataclass_fields__}
+    if factor < 1.0:
+        keep = np.ones(n, dtype=bool)
+        keep[rng.choice(n, size=round((1.0 - factor) * n), replace=False)] = False
+        np.subtract.at(counts, h.unit_id[~keep], 1)
+        new = {k: v[keep] for k, v in fields.items()}
+    else:
+        add = round((factor - 1.0) * n)
+        units: list[int] = []
+        empty = list(rng.permutation(np.flatnonzero(counts == 0)))
+        while len(units) < add:
+            if empty:
+                u = int(empty.pop())
+            else:
+                open_units = np.flatnonzero(counts < 4)
+                if open_units.size == 0:
+                    break
+                u = int(rng.choice(open_units))
+            units.append(u)
+            counts[u] += 1
+        uid = np.array(units, dtype=np.int64)
+        k = uid.shape[0]
+        cfg = world.config
+        donors = rng.integers(0, n, k)  # new hairs look like the subject's others
+        x = f.x_mm[uid] + rng.normal(0, 0.015, k)
+        y = f.y_mm[uid] + rng.normal(0, 0.015, k)
+        flow = 0.35 * np.sin(f.x_mm[uid] / 9.0) + 0.25 * np.cos(f.y_mm[uid] / 7.0)
+        vellus = rng.random(k) < cfg.vellus_fraction
+        diameter = np.where(
+            vellus, rng.uniform(12.0, 28.0, k), np.clip(rng.normal(72.0, 14.0, k), 42.0, 115.0)
+        )
+        extra = {
+            "x_mm": x,
+            "y_mm": y,
+            "angle_rad": -np.pi / 2 + flow + rng.normal(0, 0.35, k),
+            "curvature_per_mm": h.curvature_per_mm[donors],
+            "length_mm": np.where(
+                vellus, np.minimum(h.length_mm[donors], 2.5), h.length_mm[donors]
+            ),
+            "diameter_um": diameter,
+            "rgb": h.rgb[donors],
+            "trimmed": h.trimmed[donors],
+            "unit_id": uid,
+        }
+        new = {name: np.concatenate([fields[name], extra[name]]) for name in fields}
+    radius = np.where(counts > 0, np.maximum(f.radius_mm, 0.035 + 0.012 * counts), f.radius_mm)
+    follicles = Follicles(
+        x_mm=f.x_mm, y_mm=f.y_mm, radius_mm=radius, hair_count=counts.astype(np.int64)
+    )
+    return dataclasses.replace(world, hairs=Hairs(**new), follicles=follicles)

@@ -20,7 +20,7 @@ from dermocap.errors import PhantomError
 from sim.config import ScalpConfig, SimConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur, vignetting
 from sim.render import CalibrationTarget, PhantomScene, ScalpScene, Scene, View
-from sim.scalp import generate_scalp
+from sim.scalp import generate_scalp, regrow
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,18 @@ class Twin:
         with self._lock:
             self._scalp_cfg = scalp
             self._scalp = None
+            self._scene_version += 1
+            self._cache.clear()
+
+    def regrow(self, factor: float, seed: int = 0) -> None:
+        """The subject's scalp months later: ``factor`` times the hairs, same layout.
+
+        See :func:`sim.scalp.regrow`; relocation onto a baseline still works.
+        """
+        with self._lock:
+            if self._scalp is None:
+                self._scalp = ScalpScene(generate_scalp(self._scalp_cfg))
+            self._scalp = ScalpScene(regrow(self._scalp.world, factor, seed))
             self._scene_version += 1
             self._cache.clear()
 

@@ -1,16 +1,16 @@
-"""The rig wiring on the twin, and the foundation demo writing a capture to disk."""
+"""The rig wiring on the twin, and ``dermocap demo`` (the README's first command)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from device.cli import main
 from device.config import DermocapConfig
 from device.rig import build_rig
+from sync import Outbox
+from sync.broker import mosquitto_binary
 
 
 def test_twin_rig_moves_light_and_closes_cleanly() -> None:
@@ -26,13 +26,40 @@ def test_twin_rig_moves_light_and_closes_cleanly() -> None:
     rig.close()
 
 
-def test_demo_writes_image_and_sidecar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_two_visits_and_the_dashboard_sees_every_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed; scripts/test.sh installs it")
     assert main(["demo", "--out", str(tmp_path)]) == 0
-    images = list(tmp_path.glob("*.png"))
-    assert len(images) == 1
-    with Image.open(images[0]) as im:
-        assert im.size == (2028, 1520)
-    sidecar = json.loads(images[0].with_suffix(".json").read_text())
-    assert sidecar["metadata"]["exposure_us"] == pytest.approx(8000, rel=0.01)
-    assert abs(sidecar["z_mm"] - 6.3) < 0.2
-    assert "focused at" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    rows = {}
+    for visit in ("baseline", "3m"):
+        table = out.split(f"visit {visit}, subject P00042")[1].splitlines()[2:5]
+        rows[visit] = {line.split()[0]: line.split() for line in table}
+        assert set(rows[visit]) == {"frontal", "vertex", "occipital"}
+        for cols in rows[visit].values():
+            measured, truth = float(cols[1]), float(cols[2])
+            assert measured == pytest.approx(truth, rel=0.25)  # the model's error, bounded
+            assert cols[6] == "pass"
+    # The twin grew hair at two sites: the measured change points the same way.
+    for site in ("frontal", "vertex"):
+        assert float(rows["3m"][site][8].rstrip("%")) > 3.0
+    assert out.count("dashboard | demo-rig") >= 6  # every result, as the dashboard got it
+    assert "(0 messages waiting)" in out
+    state = tmp_path / "state"
+    assert len(list(state.glob("captures/P00042/*/*/*.jpg"))) == 12  # 3 sites x 2 visits x 2 lights
+    assert len(list((state / "overlays").glob("*.jpg"))) == 6
+
+
+def test_demo_without_a_broker_keeps_results_in_the_outbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("device.demo.mosquitto_binary", lambda: None)
+    assert main(["demo", "--out", str(tmp_path), "--baseline-only"]) == 0
+    out = capsys.readouterr().out
+    assert "mosquitto is not installed" in out
+    assert "results are kept in the outbox" in out
+    with Outbox(tmp_path / "state" / "outbox.sqlite3") as ob:
+        results = [e for e in ob.pending(100) if e.topic == "results"]
+    assert len(results) == 3

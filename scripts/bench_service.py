@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Benchmark the service on the twin: press-to-acknowledged latency, cold start, peak RSS.
+
+    python scripts/bench_service.py [--presses 5] [--starts 5]
+
+1. **Latency, split** (in-process, the same ServeApp as ``dermocap serve``): a button
+   press through the mock pin until the broker acknowledges the result (PUBACK, recorded
+   in the outbox), split into capture, analysis and sync. *Sensor* time is the time the
+   twin spends rendering frames, standing in for exposure and readout on a real sensor;
+   *model* time is the time in onnxruntime. **Our overhead** is everything else: focus
+   and burst logic, QC, image encoding, atomic writes, fsyncs, the outbox transaction and
+   MQTT. Target <= 150 ms.
+2. **Cold start** (``dermocap serve`` as a process, NOTIFY_SOCKET set as systemd does):
+   spawn to READY=1, with a stored calibration. Target <= 3 s.
+3. **Peak RSS** of that process (VmHWM) after it served captures. Target <= 200 MB.
+
+A private Mosquitto runs on loopback (sync.broker.Broker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from device.config import DermocapConfig, parse_config  # noqa: E402
+from device.serve import ServeApp  # noqa: E402
+from sim.harness import ServeProcess, twin_config_toml  # noqa: E402
+from sync.broker import Broker  # noqa: E402
+
+OVERHEAD_TARGET_MS = 150.0
+READY_TARGET_S = 3.0
+RSS_TARGET_MB = 200.0
+
+
+class RenderTimer:
+    """Wraps the twin's render: the real time it takes is the twin's 'sensor' time."""
+
+    def __init__(self, twin: Any) -> None:
+        self.total_s = 0.0
+        self._lock = threading.Lock()
+        inner = twin.render
+
+        def timed(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                with self._lock:
+                    self.total_s += time.perf_counter() - t0
+
+        twin.render = timed
+
+    def take(self) -> float:
+        with self._lock:
+            s, self.total_s = self.total_s, 0.0
+        return s
+
+
+def acked_at(db: Path, capture_id: str, timeout_s: float = 30.0) -> float:
+    """Unix time the broker acknowledged the result of ``capture_id``."""
+    deadline = time.monotonic() + timeout_s
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        while time.monotonic() < deadline:
+            row = con.execute(
+                "SELECT acked FROM outbox WHERE topic = 'results' AND state = 'acked' "
+                "AND json_extract(payload, '$.capture_id') = ?",
+                (capture_id,),
+            ).fetchone()
+            if row is not None:
+                return float(row[0])
+            time.sleep(0.005)
+    raise TimeoutError(f"result of {capture_id} not acknowledged in {timeout_s} s")
+
+
+def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
+    state = work / "inproc"
+    cfg: DermocapConfig = parse_config(
+        tomllib.loads(twin_config_toml(state, broker_port=broker.port, device_id="bench-rig"))
+    )
+    stop = threading.Event()
+    rows = []
+    with ServeApp(cfg, state_dir=state, environ={}, loop_period_s=0.02) as app:
+        app.prepare()
+        assert app.rig.twin is not None and app.rig.mechanics is not None  # noqa: S101
+        timer = RenderTimer(app.rig.twin)
+        loop = threading.Thread(target=app.service.run, args=(stop,), daemon=True)
+        loop.start()
+        app.service.set_worklist("P00042", "baseline", [f"site{i}" for i in range(presses)])
+        link = app.sync.link
+        while link is not None and not link.connected.is_set():
+            time.sleep(0.01)
+        for i in range(presses):
+            n = len(app.service.results)
+            timer.take()
+            t_press = time.time()
+            app.rig.mechanics.press_button()
+            while len(app.service.results) == n:
+                time.sleep(0.002)
+            res = app.service.results[-1]
+            t_ack = acked_at(state / "outbox.sqlite3", res["capture_id"])
+            sensor_ms = timer.take() * 1e3
+            tm = res["timings_ms"]
+            total_ms = (t_ack - t_press) * 1e3
+            capture_ms = tm["capture_ms"]
+            analysis_ms = tm["analysis_ms"]
+            sync_ms = total_ms - capture_ms - analysis_ms
+            model_ms = tm["inference_ms"]
+            rows.append(
+                {
+                    "press": i + 1,
+                    "total_ms": total_ms,
+                    "capture_ms": capture_ms,
+                    "analysis_ms": analysis_ms,
+                    "sync_ms": sync_ms,
+                    "sensor_ms": sensor_ms,
+                    "model_ms": model_ms,
+                    "overhead_ms": total_ms - sensor_ms - model_ms,
+                    "capture_overhead_ms": capture_ms - sensor_ms,
+                    "analysis_overhead_ms": analysis_ms - model_ms,
+                }
+            )
+        stop.set()
+        loop.join(5)
+        app.service.drain(30)
+    return {"presses": rows, "median": {k: statistics.median(r[k] for r in rows) for k in rows[0]}}
+
+
+def bench_process(broker: Broker, work: Path, starts: int, presses: int) -> dict[str, Any]:
+    state = work / "proc"
+    cfg = work / "proc.toml"
+    cfg.write_text(twin_config_toml(state, broker_port=broker.port, device_id="bench-proc"))
+    p = ServeProcess(cfg, state, log=work / "serve.log")
+    try:
+        first = p.start()  # calibrates the twin: not a cold start of a calibrated rig
+        for _ in range(presses):
+            n_before = len(list(state.glob("captures/*/*/*/*.json")))
+            p.press()
+            deadline = time.monotonic() + 120
+            while len(list(state.glob("captures/*/*/*/*.json"))) < n_before + 2:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no capture")
+                time.sleep(0.05)
+            time.sleep(1.0)  # analysis and overlay
+        rss_kb = p.rss_peak_kb() or 0
+        p.terminate()
+        ready = []
+        for _ in range(starts):
+            ready.append(p.start())
+            p.terminate()
+    finally:
+        p.close()
+    return {
+        "first_start_with_calibration_s": first,
+        "cold_start_to_ready_s": ready,
+        "cold_start_median_s": statistics.median(ready),
+        "peak_rss_mb": rss_kb / 1024.0,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--presses", type=int, default=5, help="button presses to time")
+    ap.add_argument("--starts", type=int, default=5, help="cold starts to time")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dermocap-bench-service-") as tmp:
+        work = Path(tmp)
+        with Broker(work / "broker") as broker:
+            lat = bench_latency(broker, work, args.presses)
+            proc = bench_process(broker, work, args.starts, 3)
+    med = lat["median"]
+    if args.json:
+        print(json.dumps({"latency": lat, "process": proc}, indent=2))
+        return 0
+    print(f"press -> result acknowledged by the broker, median of {args.presses} presses (ms):")
+    print(f"  total        {med['total_ms']:8.1f}")
+    print(f"  capture      {med['capture_ms']:8.1f}  of which twin sensor {med['sensor_ms']:.1f}")
+    print(f"  analysis     {med['analysis_ms']:8.1f}  of which model {med['model_ms']:.1f}")
+    print(f"  sync         {med['sync_ms']:8.1f}  (outbox to PUBACK)")
+    print(
+        f"  our overhead {med['overhead_ms']:8.1f}  (capture {med['capture_overhead_ms']:.1f}, "
+        f"analysis {med['analysis_overhead_ms']:.1f}, sync {med['sync_ms']:.1f}); "
+        f"target <= {OVERHEAD_TARGET_MS:.0f}"
+    )
+    print(
+        f"cold start to READY=1 (calibrated rig), median of {len(proc['cold_start_to_ready_s'])}: "
+        f"{proc['cold_start_median_s']:.2f} s (target <= {READY_TARGET_S:.0f}); "
+        f"first start incl. twin calibration {proc['first_start_with_calibration_s']:.1f} s"
+    )
+    print(f"peak RSS of the service after 3 captures: {proc['peak_rss_mb']:.0f} MB (target <= 200)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

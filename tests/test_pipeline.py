@@ -1,0 +1,327 @@
+"""device/pipeline.py on real parts: the twin rig, the int8 hair model, a SQLite outbox.
+
+One site is captured once per module (cross + parallel, 1014 x 760 frames, not analysed);
+each recovery test works on its own copy of the stored captures with its own outbox, as a
+service restarting after a crash would find them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dermocap.ids import uuid7
+from device.capture_cmds import capture_session
+from device.config import DermocapConfig
+from device.pipeline import RigPipeline, result_payload
+from device.serve import ServeApp
+from device.service import CaptureOutcome
+from device.worklist import WorkItem
+from sync import SyncConfig, SyncService
+from sync.models import ResultMessage, validate_message
+
+ITEM = WorkItem("P00042", "baseline", "vertex")
+SMALL = {
+    "rig": {"backend": "twin"},
+    "camera": {"width": 1014, "height": 760},
+    "sync": {"enabled": False},
+}
+
+
+@dataclass(frozen=True)
+class Captured:
+    """The module's rig and the one site it stored (cross, then parallel)."""
+
+    app: ServeApp
+    state: Path
+    outcome: CaptureOutcome
+
+    @property
+    def cross_id(self) -> str:
+        return self.outcome.capture_id
+
+    @property
+    def parallel_id(self) -> str:
+        return self.outcome.related[0][0]
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
+    state = tmp_path_factory.mktemp("state")
+    cfg = DermocapConfig.model_validate(SMALL)
+    with ServeApp(cfg, state_dir=state, environ={}) as app:
+        app.prepare()  # calibrates the twin on its target
+        outcome = app.pipeline.capture(ITEM, lambda s: None)
+        assert outcome.record["lighting_mode"] == "cross"
+        assert [r["lighting_mode"] for _, r in outcome.related] == ["parallel"]
+        yield Captured(app, state, outcome)
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """A fresh pipeline and outbox on a copy of the module's stored captures."""
+
+    pipeline: RigPipeline
+    sync: SyncService
+    folder: Path  # captures/P00042/vertex/baseline
+
+    def record(self, capture_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.folder / f"{capture_id}.json").read_text())
+        return data
+
+    def events(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for e in self.sync.outbox.pending(1000):
+            if e.topic == "events":
+                out.append(json.loads(e.payload))
+        return out
+
+
+@pytest.fixture
+def restarted(captured: Captured, tmp_path: Path) -> Iterator[Restarted]:
+    for sub in ("captures", "calibration"):
+        shutil.copytree(captured.state / sub, tmp_path / sub)
+    app = captured.app
+    sync = SyncService(SyncConfig(enabled=False), "rig-01", tmp_path, environ={})
+    try:
+        pipeline = RigPipeline(
+            session=capture_session(app.rig, tmp_path),
+            model=app.model,
+            inference_cfg=app.cfg.inference,
+            known_captures=sync.outbox.capture_ids,
+            settle=sync.settle,
+            follow=lambda g: None,
+            overlay_dir=tmp_path / "overlays",
+        )
+        folder = tmp_path / "captures" / ITEM.subject / ITEM.site / ITEM.visit
+        yield Restarted(pipeline, sync, folder)
+    finally:
+        sync.close()
+
+
+def clone_site(
+    r: Restarted,
+    capture_ids: list[str],
+    edit: Callable[[dict[str, Any]], None] = lambda rec: None,
+) -> list[dict[str, Any]]:
+    """Store copies of captures as another site capture (new ids), as capture_site would."""
+    site_capture_id = str(uuid7())
+    out: list[dict[str, Any]] = []
+    for cid in capture_ids:
+        rec = copy.deepcopy(r.record(cid))
+        new_id = str(uuid7())
+        image = r.folder / rec["image"]["file"]
+        rec["capture_id"] = new_id
+        rec["site_capture_id"] = site_capture_id
+        rec["image"]["file"] = f"{new_id}{image.suffix}"
+        edit(rec)
+        shutil.copyfile(image, r.folder / rec["image"]["file"])
+        (r.folder / f"{new_id}.json").write_text(json.dumps(rec))
+        out.append(rec)
+    return out
+
+
+def stored_ids(folder: Path) -> set[str]:
+    return {p.stem for p in folder.iterdir()}
+
+
+# -- result_payload --------------------------------------------------------------------------
+def test_result_payload_is_a_valid_result_message(captured: Captured) -> None:
+    rec = captured.outcome.record
+    related = [r for _, r in captured.outcome.related]
+    metrics = captured.app.model.analyze(captured.outcome.frame, float(rec["um_per_px"]))
+    payload = result_payload(rec, metrics, related)
+    msg = validate_message(
+        ResultMessage,
+        {**payload, "capture_id": captured.cross_id, "message_id": str(uuid7()), "seq": 7},
+    )
+    assert (msg.subject, msg.site, msg.visit) == ("P00042", "vertex", "baseline")
+    assert msg.lighting == "cross"
+    assert msg.um_per_px == pytest.approx(rec["um_per_px"])
+    assert msg.calibration_id == rec["calibration_id"]
+    assert msg.metrics.hair_count == metrics.hair_count
+    assert msg.metrics.density_per_cm2 == pytest.approx(metrics.density_per_cm2, abs=1e-4)
+    assert msg.model.sha256 == captured.app.model.info.sha256
+    # Both images, named, hashed and sized as stored (and as the files on disk are).
+    folder = captured.state / "captures" / "P00042" / "vertex" / "baseline"
+    assert [i.name for i in msg.images] == [rec["image"]["file"], related[0]["image"]["file"]]
+    for ref, r in zip(msg.images, [rec, *related], strict=True):
+        data = (folder / ref.name).read_bytes()
+        assert ref.sha256 == r["image"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert ref.size_bytes == r["image"]["bytes"] == len(data)
+        assert ref.content_type == "image/jpeg"
+    # QC: passed, and a score for every check that measured something (not the null ones).
+    checks = rec["qc"]["checks"]
+    assert any(c["value"] is None for c in checks.values())  # lighting_mismatch, no baseline
+    assert msg.qc.passed and msg.qc.reasons == []
+    assert msg.qc.scores == {k: c["value"] for k, c in checks.items() if c["value"] is not None}
+
+
+def test_result_payload_takes_lighting_and_qc_from_the_record(captured: Captured) -> None:
+    rec = copy.deepcopy(captured.outcome.related[0][1])  # the parallel capture as the main one
+    rec["qc"] = {
+        "passed": False,
+        "failed": ["glare"],
+        "checks": {
+            "glare": {"value": 0.02, "threshold": 0.005, "passed": False},
+            "hairs": {"value": 3, "passed": True},
+            "note": {"value": "high", "passed": True},
+            "flicker": {"value": None, "passed": True},
+            "legacy": 0.5,
+        },
+    }
+    metrics = captured.app.model.analyze(captured.outcome.frame, float(rec["um_per_px"]))
+    payload = result_payload(rec, metrics)
+    msg = validate_message(
+        ResultMessage,
+        {**payload, "capture_id": rec["capture_id"], "message_id": str(uuid7()), "seq": 1},
+    )
+    assert msg.lighting == "parallel"
+    assert not msg.qc.passed and msg.qc.reasons == ["glare"]
+    assert msg.qc.scores == {"glare": 0.02, "hairs": 3.0}
+    assert [i.name for i in msg.images] == [rec["image"]["file"]]
+
+
+# -- crash recovery ----------------------------------------------------------------------------
+def test_unknown_passing_site_is_recovered_once(captured: Captured, restarted: Restarted) -> None:
+    r = restarted
+    outcomes = r.pipeline.pending_recoveries()
+    assert len(outcomes) == 1
+    o = outcomes[0]
+    assert o.capture_id == captured.cross_id
+    assert o.item == ITEM
+    assert o.record == r.record(captured.cross_id)
+    assert o.image_path == r.folder / f"{captured.cross_id}.jpg" and o.image_path.is_file()
+    assert o.um_per_px == pytest.approx(captured.outcome.um_per_px)
+    assert [cid for cid, _ in o.related] == [captured.parallel_id]
+    assert o.related[0][1] == r.record(captured.parallel_id)
+    assert o.frame is None and "recovered" in o.timings_ms
+    # Nothing was settled by finding it.
+    assert r.sync.outbox.capture_ids() == set()
+    # The service analyses it and stores record + result: the next restart finds nothing.
+    result = r.pipeline.analyze(o)
+    entry = r.sync.submit_capture(o.capture_id, o.record, result, o.image_path, o.related)
+    assert r.sync.outbox.capture_ids() == {captured.cross_id, captured.parallel_id}
+    msg = validate_message(ResultMessage, json.loads(entry.payload))
+    assert msg.capture_id == captured.cross_id and len(msg.images) == 2
+    assert r.pipeline.pending_recoveries() == []
+    assert stored_ids(r.folder) == {captured.cross_id, captured.parallel_id}  # files kept
+
+
+def test_image_without_its_sidecar_is_removed(captured: Captured, restarted: Restarted) -> None:
+    r = restarted
+    orphan = r.folder / f"{uuid7()}.jpg"  # killed between the image and the sidecar rename
+    shutil.copyfile(r.folder / f"{captured.cross_id}.jpg", orphan)
+    outcomes = r.pipeline.pending_recoveries()
+    assert not orphan.exists()
+    assert [o.capture_id for o in outcomes] == [captured.cross_id]
+    assert sorted(p.name for p in r.folder.iterdir()) == sorted(
+        f"{cid}.{ext}"
+        for cid in (captured.cross_id, captured.parallel_id)
+        for ext in ("jpg", "json")
+    )
+
+
+def test_site_that_failed_qc_is_settled_not_recovered(
+    captured: Captured, restarted: Restarted
+) -> None:
+    r = restarted
+
+    def fail(rec: dict[str, Any]) -> None:
+        rec["qc"]["passed"] = False
+        rec["qc"]["failed"] = ["focus"]
+
+    failed = clone_site(r, [captured.cross_id, captured.parallel_id], fail)
+    failed_ids = {rec["capture_id"] for rec in failed}
+    outcomes = r.pipeline.pending_recoveries()
+    assert [o.capture_id for o in outcomes] == [captured.cross_id]  # the passing site only
+    assert r.sync.outbox.capture_ids() == failed_ids
+    events = r.events()
+    assert [e["type"] for e in events] == ["qc_failed"]
+    assert events[0]["capture_id"] in failed_ids
+    assert (events[0]["subject"], events[0]["site"]) == ("P00042", "vertex")
+    assert failed_ids <= stored_ids(r.folder)  # the files stay: they are records of the visit
+    # Settled: a second restart neither recovers nor settles it again.
+    r.sync.submit_capture(
+        outcomes[0].capture_id,
+        outcomes[0].record,
+        r.pipeline.analyze(outcomes[0]),
+        outcomes[0].image_path,
+        outcomes[0].related,
+    )
+    assert r.pipeline.pending_recoveries() == []
+    assert len(r.events()) == 1
+
+
+def test_site_where_only_the_other_mode_failed_qc_is_settled(
+    captured: Captured, restarted: Restarted
+) -> None:
+    r = restarted
+
+    def fail_parallel(rec: dict[str, Any]) -> None:
+        if rec["lighting_mode"] == "parallel":
+            rec["qc"]["passed"] = False
+            rec["qc"]["failed"] = ["glare"]
+
+    failed = clone_site(r, [captured.cross_id, captured.parallel_id], fail_parallel)
+    outcomes = r.pipeline.pending_recoveries()
+    # The live path raised QualityCheckFailed for this site: the technician was told to retake.
+    assert [o.capture_id for o in outcomes] == [captured.cross_id]
+    assert r.sync.outbox.capture_ids() == {rec["capture_id"] for rec in failed}
+    assert [e["type"] for e in r.events()] == ["qc_failed"]
+
+
+def test_capture_with_changed_image_bytes_is_settled_unrecoverable(
+    captured: Captured, restarted: Restarted
+) -> None:
+    r = restarted
+    image = r.folder / f"{captured.cross_id}.jpg"
+    data = bytearray(image.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    image.write_bytes(bytes(data))
+    assert r.pipeline.pending_recoveries() == []
+    assert r.sync.outbox.capture_ids() == {captured.cross_id, captured.parallel_id}
+    events = r.events()
+    assert [e["type"] for e in events] == ["capture_unrecoverable"]
+    assert events[0]["capture_id"] == captured.cross_id
+    assert "SHA-256" in events[0]["detail"]
+    assert r.pipeline.pending_recoveries() == []
+    assert len(r.events()) == 1
+
+
+def test_unreadable_sidecar_is_left_and_the_rest_recovered(
+    captured: Captured, restarted: Restarted
+) -> None:
+    r = restarted
+    (bad,) = clone_site(r, [captured.cross_id])
+    sidecar = r.folder / f"{bad['capture_id']}.json"
+    text = sidecar.read_text()
+    sidecar.write_text(text[: len(text) // 2])  # cut mid-write by a power loss
+    outcomes = r.pipeline.pending_recoveries()
+    assert [o.capture_id for o in outcomes] == [captured.cross_id]
+    assert sidecar.read_text() == text[: len(text) // 2]
+    assert (r.folder / bad["image"]["file"]).is_file()  # it has its sidecar: not a cut write
+    assert bad["capture_id"] not in r.sync.outbox.capture_ids()
+    assert r.events() == []
+
+
+# -- cancel ------------------------------------------------------------------------------------
+def test_discard_removes_every_file_of_the_site(captured: Captured, restarted: Restarted) -> None:
+    r = restarted
+    (outcome,) = r.pipeline.pending_recoveries()
+    other = clone_site(r, [captured.cross_id, captured.parallel_id])  # another site capture
+    r.pipeline.discard(outcome)
+    gone = {captured.cross_id, captured.parallel_id}
+    assert not gone & stored_ids(r.folder)
+    assert sorted(p.name for p in r.folder.iterdir()) == sorted(
+        n for rec in other for n in (rec["image"]["file"], f"{rec['capture_id']}.json")
+    )
+    assert r.pipeline.pending_recoveries()[0].capture_id == other[0]["capture_id"]

@@ -1,0 +1,158 @@
+"""End to end: ``dermocap serve`` as a process on the twin, a real Mosquitto, a dashboard.
+
+The service is started as systemd would (NOTIFY_SOCKET), pressed through the twin's hand
+(the mock button pin), stopped with SIGTERM and killed with SIGKILL. The dashboard is
+sync.watch.Watcher with every message checked against the AsyncAPI contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mqtt_fixtures import Broker, broker_fixture, watching
+
+from sim.harness import ServeProcess, twin_config_toml
+
+__all__ = ["broker_fixture"]  # the broker fixture, used by name
+
+DEVICE = "rig-e2e"
+
+
+@pytest.fixture
+def rig(tmp_path: Path, broker: Broker) -> Iterator[ServeProcess]:
+    state = tmp_path / "state"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(twin_config_toml(state, broker_port=broker.port, device_id=DEVICE))
+    p = ServeProcess(cfg, state, log=tmp_path / "serve.log")
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+class RawResults:
+    """Every result payload the dashboard received, by capture id (duplicates kept)."""
+
+    def __init__(self) -> None:
+        self.by_capture: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        if topic.endswith("/results"):
+            msg = json.loads(payload)
+            self.by_capture[msg["capture_id"]].append(msg)
+
+
+def stored_sidecars(state: Path) -> list[dict[str, Any]]:
+    out = []
+    for p in sorted((state / "captures").glob("*/*/*/*.json")):
+        rec = json.loads(p.read_text())
+        rec["_path"] = p
+        out.append(rec)
+    return out
+
+
+def assert_store_is_whole(state: Path) -> list[dict[str, Any]]:
+    """Every image matches its sidecar's SHA-256; no temp file, no image without a record."""
+    recs = stored_sidecars(state)
+    for rec in recs:
+        image = rec["_path"].with_name(rec["image"]["file"])
+        assert hashlib.sha256(image.read_bytes()).hexdigest() == rec["image"]["sha256"], image
+    leftovers = [
+        p
+        for p in (state / "captures").rglob("*")
+        if p.is_file() and (p.suffix not in (".json", ".jpg") or ".tmp" in p.name)
+    ]
+    assert leftovers == []
+    images = {p.stem for p in (state / "captures").rglob("*.jpg")}
+    assert images == {r["capture_id"] for r in recs}
+    return recs
+
+
+def test_press_gives_a_result_close_to_the_twin_truth(rig: ServeProcess, broker: Broker) -> None:
+    with watching(broker) as (w, _):
+        ready_s = rig.start()
+        assert ready_s < 120
+        reply = w.command(
+            DEVICE, "worklist", {"subject": "P00123", "visit": "baseline", "sites": ["vertex"]}
+        )
+        assert reply is not None and reply.ok, reply
+        assert reply.data["next_site"] == "vertex"
+        bad = w.command(
+            DEVICE, "worklist", {"subject": "John Smith", "visit": "baseline", "sites": ["x"]}
+        )
+        assert bad is not None and not bad.ok  # a name never becomes a subject
+        truth = rig.hand({"do": "truth"})["truth"]
+        rig.press()
+        view = w.device(DEVICE)
+        assert w.wait_for(lambda: len(view.results) == 1, 120), rig.log.read_text()[-2000:]
+        (res,) = view.results.values()
+        assert (res.subject, res.site, res.visit) == ("P00123", "vertex", "baseline")
+        assert res.qc.passed
+        m = res.metrics
+        assert m.density_per_cm2 == pytest.approx(truth["density_per_cm2"], rel=0.15)
+        assert m.mean_diameter_um == pytest.approx(truth["mean_diameter_um"], abs=10)
+        assert res.um_per_px == pytest.approx(truth["um_per_px"], rel=0.01)
+        assert len(res.images) == 2  # cross and parallel
+        assert any(line.startswith("WATCHDOG=1") for _, line in rig.notices)
+        assert rig.terminate() == 0
+        assert any(line == "STOPPING=1" for _, line in rig.notices)
+        assert w.wait_for(lambda: view.status is not None and view.status.state == "stopped", 10)
+    (state_dir,) = [rig.state_dir]
+    assert list((state_dir / "overlays").glob("*.jpg"))  # an overlay for the technician
+
+
+def test_sigterm_mid_capture_then_restart_loses_nothing(rig: ServeProcess, broker: Broker) -> None:
+    raw = RawResults()
+    with watching(broker, on_raw=raw) as (w, _):
+        rig.start()
+        rig.press()
+        time.sleep(1.5)  # focusing or capturing now
+        assert rig.terminate() == 0
+        rig.start()
+        view = w.device(DEVICE)
+        recs = assert_store_is_whole(rig.state_dir)
+        analysed = {r["capture_id"] for r in recs if r["lighting_mode"] == "cross"}
+        assert w.wait_for(lambda: set(view.results) >= analysed, 60)
+        assert rig.terminate() == 0
+    assert len(analysed) == 1  # the capture in progress was finished, not dropped
+    assert {k: len(v) for k, v in raw.by_capture.items()} == dict.fromkeys(analysed, 1)
+
+
+def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
+    rig: ServeProcess, broker: Broker
+) -> None:
+    rng = random.Random(20261124)
+    raw = RawResults()
+    with watching(broker, on_raw=raw) as (w, _):
+        view = w.device(DEVICE)
+        # One undisturbed press first: how long a capture takes to reach the dashboard here.
+        rig.start()
+        pressed = rig.press()
+        assert w.wait_for(lambda: len(view.results) == 1, 120)
+        span_s = time.monotonic() - pressed
+        rig.kill()
+        # Then 20 kills at random points from the press to past the result.
+        for _ in range(20):
+            rig.start()
+            rig.press()
+            time.sleep(rng.uniform(0.0, 1.3 * span_s))
+            rig.kill()
+        rig.start()  # recovery: analyse what the kills left without a result
+        recs = assert_store_is_whole(rig.state_dir)
+        cross = {r["capture_id"] for r in recs if r["lighting_mode"] == "cross"}
+        assert w.wait_for(lambda: set(view.results) >= cross, 120)
+        assert w.heal(DEVICE)
+        assert rig.terminate() == 0
+    assert len(cross) >= 4, "the kills should leave several whole captures"
+    assert set(view.results) == cross
+    # One result message per capture: a redelivered message keeps its message_id.
+    for cid, msgs in raw.by_capture.items():
+        assert len({m["message_id"] for m in msgs}) == 1, cid
