@@ -143,6 +143,7 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
 
     cfg = _config(args, sim=args.sim)
     tmp: tempfile.TemporaryDirectory[str] | None = None
+    model: Any = None
     if args.state_dir:
         state = Path(args.state_dir)
     elif cfg.rig.backend == "twin":
@@ -170,8 +171,22 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
                 def follow(g: Guidance) -> None:
                     _prompt(g.text)
 
+            density_fn = None
+            if not args.no_density:
+                from inference.model import HairModel
+
+                model = HairModel.from_config(cfg.inference)
+                loaded = model
+
+                def density_fn(frame: Any, um_per_px: float) -> float:
+                    m = loaded.analyze(
+                        frame, um_per_px, vellus_threshold_um=cfg.inference.vellus_threshold_um
+                    )
+                    return float(m.density_per_cm2)
+
             report = run_repeatability(
                 session,
+                density_fn=density_fn,
                 runs=args.runs,
                 perturb=perturb,
                 follow=follow,
@@ -181,6 +196,8 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
                 site="phantom",
             )
     finally:
+        if model is not None:
+            model.close()
         if tmp is not None:
             tmp.cleanup()
     out = report.as_dict()
@@ -226,5 +243,6 @@ def register(sub: SubParsers) -> None:
         "--state-dir", help="folder for the captures (default: a temp folder on the twin)"
     )
     r.add_argument("--details", action="store_true", help="include every run in the JSON")
+    r.add_argument("--no-density", action="store_true", help="skip the hair model (no density CV)")
     r.add_argument("--json", action="store_true", help="print the figures as JSON")
     r.set_defaults(func=cmd_qa_repeatability)

@@ -264,8 +264,9 @@ class RigPipeline:
         """Stored captures the outbox never heard of (a crash or power loss in between).
 
         A site whose stored captures all passed QC becomes an outcome (its analysis-mode
-        capture) to analyse again; a site with a failed capture is settled without a result; an image without its sidecar
-        (killed between the two renames) is removed: it was never a capture.
+        capture) to analyse again; a site with a failed capture is settled without a result;
+        an image without its sidecar (killed between the two renames) is removed: it was
+        never a capture.
         """
         root = self.session.store.captures_dir
         known = self.known_captures()

@@ -71,3 +71,15 @@ def test_repeatability_meets_targets_with_a_pluggable_density(tmp_path: Path) ->
 def test_cv() -> None:
     assert cv([1.0, 1.0, 1.0]) == 0.0
     assert cv([0.9, 1.1]) == pytest.approx(0.1)
+
+
+def test_repeatability_command_measures_density_with_the_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tmp_path / "config.toml"
+    conf.write_text(SMALL_TOML)
+    code = main(["--config", str(conf), "qa", "repeatability", "--runs", "3", "--sim", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["density_cv"] is not None  # the hair model measured every run
+    assert 0.0 <= out["density_cv"] < 0.1
+    assert code == (0 if out["passed"] else 1)
