@@ -17,7 +17,6 @@ settled without one (QC failed, or the other lighting modes of an analysed site)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -41,6 +40,7 @@ from dermocap.errors import (
 from device.service import CaptureOutcome, State
 from device.worklist import WorkItem
 from inference.config import InferenceConfig
+from inference.manifest import sha256_file
 from inference.metrics import HairMetrics
 from inference.model import HairModel
 from inference.overlay import save_overlay
@@ -136,14 +136,6 @@ def read_image(path: Path) -> NDArray[np.uint8]:
             return np.asarray(im.convert("RGB")).copy()
     except (OSError, ValueError) as exc:
         raise ImageError(f"stored image {path} is unreadable ({exc})") from exc
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class RigPipeline:
@@ -306,7 +298,7 @@ class RigPipeline:
         if main is not None:
             image = store.image_path(main)
             try:
-                whole = _sha256_file(image) == main["image"]["sha256"]
+                whole = sha256_file(image) == main["image"]["sha256"]
             except (OSError, KeyError, TypeError):
                 whole = False
             if whole:
