@@ -234,12 +234,14 @@ class Service:
                 self.outlet.settle(exc.records, "qc_failed", **fields)
             except DermocapError as err:
                 log.warning("QC failure of %s not recorded: %s", item.site, err)
-            self._set_state(State.IDLE)
+            self._capture_done(State.IDLE)
             return
         except DiskFullError as exc:
+            self._capture_busy.clear()
             self._fail(f"disk full: {exc}")
             return
         except DermocapError as exc:
+            self._capture_busy.clear()
             self._fail(f"capture failed: {exc}")
             return
         if self._cancel.is_set():
@@ -249,13 +251,19 @@ class Service:
             except DermocapError as exc:
                 log.warning("cancelled capture %s not removed: %s", outcome.capture_id, exc)
             self._safe_event("capture_cancelled", capture_id=outcome.capture_id, site=item.site)
-            self._set_state(State.IDLE)
+            self._capture_done(State.IDLE)
             return
         self._qc_failed = False
         self.worklist.advance(item)
-        self._analyses.put(outcome)
         self.captures_taken += 1
-        self._set_state(State.ANALYSING)
+        # State first: an analysis that finishes at once then leaves QUEUED, not ANALYSING.
+        self._capture_done(State.ANALYSING)
+        self._analyses.put(outcome)
+
+    def _capture_done(self, state: State) -> None:
+        """End of a capture: free the button first, so a press seeing the new light counts."""
+        self._capture_busy.clear()
+        self._set_state(state)
 
     def _phase(self, state: State) -> None:
         self._beat("capture")
