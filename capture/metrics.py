@@ -7,6 +7,7 @@ is deterministic and unit-tested on synthetic arrays.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -34,11 +35,23 @@ def to_uint8(lin: F32) -> U8:
 
 
 def grey(img: U8 | F32) -> F32:
-    """Luma-like single channel: the mean of R, G and B, float32 (h, w)."""
-    a = img.astype(np.float32)
-    if a.ndim == 2:
-        return a
-    out: F32 = a.mean(axis=2, dtype=np.float32)
+    """Luma-like single channel: the mean of R, G and B, float32 (h, w).
+
+    A single-channel float32 image is returned as it is (no copy): compute the grey of a
+    frame once and pass it to every measure that needs it.
+    """
+    if img.ndim == 2:
+        return np.asarray(img, dtype=np.float32)
+    if img.dtype == np.uint8 and img.shape[2] == 3:
+        # Exact: the channel sum fits uint16 and float32 holds it exactly.
+        u = np.asarray(img, dtype=np.uint8)
+        s = u[..., 0].astype(np.uint16)
+        s += u[..., 1]
+        s += u[..., 2]
+        out: F32 = s.astype(np.float32)
+        out /= np.float32(3.0)
+        return out
+    out = img.mean(axis=2, dtype=np.float32)
     return out
 
 
@@ -46,36 +59,62 @@ def bin_image(img: F32 | U8, factor: int) -> F32:
     """Average ``factor`` x ``factor`` blocks (like sensor binning); crops the remainder."""
     if factor < 1:
         raise ValueError("factor must be >= 1")
-    a = img.astype(np.float32)
     if factor == 1:
-        return a
-    h = a.shape[0] // factor * factor
-    w = a.shape[1] // factor * factor
-    a = a[:h, :w]
-    shape = (h // factor, factor, w // factor, factor, *a.shape[2:])
-    out: F32 = a.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+        return img.astype(np.float32)
+    h = img.shape[0] // factor * factor
+    w = img.shape[1] // factor * factor
+    a = img[:h, :w]
+    # Sum the block's rows, then its columns, as strided slices (fast, float32).
+    rows: F32 = a[0::factor].astype(np.float32)
+    for i in range(1, factor):
+        rows += a[i::factor]
+    out: F32 = rows[:, 0::factor].copy()
+    for j in range(1, factor):
+        out += rows[:, j::factor]
+    out /= np.float32(factor * factor)
     return out
 
 
 # -- sharpness ------------------------------------------------------------------------------
 def laplacian(g: F32) -> F32:
     """Five-point Laplacian of a single-channel image (valid part, 2 px smaller each way)."""
-    out: F32 = -4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:]
+    c = g[1:-1, 1:-1]
+    out: F32 = g[:-2, 1:-1] + g[2:, 1:-1]
+    out += g[1:-1, :-2]
+    out += g[1:-1, 2:]
+    out -= c
+    out -= c
+    out -= c
+    out -= c
     return out
+
+
+def _variance(a: F32) -> float:
+    """Variance of all values of a fresh float32 array (consumed: squared in place).
+
+    The sums are numpy's pairwise float32 sums: relative error near 1e-6 on a full frame.
+    """
+    flat = a.reshape(-1)
+    flat -= flat.mean(dtype=np.float32)
+    flat *= flat
+    return float(flat.sum(dtype=np.float32)) / flat.size
 
 
 def sharpness(img: U8 | F32) -> float:
     """Variance of the Laplacian of the grey image: larger is sharper (content dependent).
 
     Used to compare frames of one scene (a focus sweep, a burst); never across scenes.
+    ``img`` may be a frame or its :func:`grey` image.
     """
-    return float(laplacian(grey(img)).var())
+    return _variance(laplacian(grey(img)))
 
 
 def box_blur(g: F32, radius_px: int) -> F32:
     """Separable box blur of a single-channel image with edge replication (cumulative sums)."""
     if radius_px <= 0:
         return g
+    if radius_px == 1:
+        return _blur3(_blur3(np.asarray(g, dtype=np.float32), 0), 1)
     out = g.astype(np.float32)
     for axis in (0, 1):
         n = out.shape[axis]
@@ -89,10 +128,30 @@ def box_blur(g: F32, radius_px: int) -> F32:
     return out
 
 
+def _blur3(a: F32, axis: int) -> F32:
+    """Mean of each pixel and its two neighbours along ``axis`` (edges replicated), float32."""
+    out = a.copy()
+    if axis == 0:
+        out[1:] += a[:-1]
+        out[0] += a[0]
+        out[:-1] += a[1:]
+        out[-1] += a[-1]
+    else:
+        out[:, 1:] += a[:, :-1]
+        out[:, 0] += a[:, 0]
+        out[:, :-1] += a[:, 1:]
+        out[:, -1] += a[:, -1]
+    out /= np.float32(3.0)
+    return out
+
+
+def _sum_squares_mean(d: F32) -> float:
+    d *= d
+    return float(d.sum(dtype=np.float32)) / d.size
+
+
 def _gradient_energy(a: F32) -> float:
-    gx = np.diff(a, axis=1)
-    gy = np.diff(a, axis=0)
-    return float((gx * gx).mean(dtype=np.float64) + (gy * gy).mean(dtype=np.float64))
+    return _sum_squares_mean(np.diff(a, axis=1)) + _sum_squares_mean(np.diff(a, axis=0))
 
 
 def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None) -> float:
@@ -156,20 +215,46 @@ def white_balance_gains(
     return (current[0] * g / r, current[1] * g / b)
 
 
-def clipped_fractions(img: U8, *, low: int = 2, high: int = 253) -> tuple[float, float]:
+def channel_max(img: U8) -> U8:
+    """Largest of the three channels of each pixel (h, w)."""
+    out: U8 = np.maximum(img[..., 0], img[..., 1])
+    np.maximum(out, img[..., 2], out=out)
+    return out
+
+
+def channel_min(img: U8) -> U8:
+    """Smallest of the three channels of each pixel (h, w)."""
+    out: U8 = np.minimum(img[..., 0], img[..., 1])
+    np.minimum(out, img[..., 2], out=out)
+    return out
+
+
+def clipped_fractions(
+    img: U8, *, low: int = 2, high: int = 253, mx: U8 | None = None
+) -> tuple[float, float]:
     """Share of pixels with a channel at or above ``high`` and with all channels at or below
-    ``low``: (highlights, shadows)."""
-    hi = float((img.max(axis=2) >= high).mean())
-    lo = float((img.max(axis=2) <= low).mean())
-    return hi, lo
+    ``low``: (highlights, shadows). ``mx`` is :func:`channel_max` of ``img`` if known."""
+    if mx is None:
+        mx = channel_max(img)
+    n = mx.size
+    return float(np.count_nonzero(mx >= high)) / n, float(np.count_nonzero(mx <= low)) / n
 
 
-def glare_fraction(img: U8, *, level: int = 235, max_saturation: float = 0.2) -> float:
-    """Share of pixels that are specular glare: near white and nearly colourless."""
-    mx = img.max(axis=2).astype(np.float32)
-    mn = img.min(axis=2).astype(np.float32)
-    sat = (mx - mn) / np.maximum(mx, 1.0)
-    return float(((mn >= level) & (sat <= max_saturation)).mean())
+def glare_fraction(
+    img: U8, *, level: int = 235, max_saturation: float = 0.2, mx: U8 | None = None
+) -> float:
+    """Share of pixels that are specular glare: near white and nearly colourless.
+
+    ``mx`` is :func:`channel_max` of ``img`` if known.
+    """
+    mn = channel_min(img)
+    bright = np.flatnonzero(mn >= level)  # few pixels: the saturation is computed on those
+    if mx is None:
+        mx = channel_max(img)
+    hi = mx.reshape(-1)[bright].astype(np.float32)
+    lo = mn.reshape(-1)[bright].astype(np.float32)
+    sat = (hi - lo) / np.maximum(hi, 1.0)
+    return float(np.count_nonzero(sat <= max_saturation)) / mn.size
 
 
 # -- flat field -----------------------------------------------------------------------------
@@ -201,16 +286,37 @@ def fit_flat_field(lin_grey: F32, mask: NDArray[np.bool_]) -> tuple[float, float
 
 
 def flat_field_map(height: int, width: int, coef: tuple[float, float]) -> F32:
-    """Relative illumination of each pixel from :func:`fit_flat_field` coefficients."""
+    """Relative illumination of each pixel from :func:`fit_flat_field` coefficients.
+
+    The map is cached per size and coefficients (one per rig): it is read-only.
+    """
+    return _flat_field_map(int(height), int(width), (float(coef[0]), float(coef[1])))
+
+
+@functools.lru_cache(maxsize=4)
+def _flat_field_map(height: int, width: int, coef: tuple[float, float]) -> F32:
     r2 = radial_coordinates(height, width)
     out: F32 = np.clip(1.0 + coef[0] * r2 + coef[1] * r2 * r2, 0.05, 2.0).astype(np.float32)
+    out.flags.writeable = False
     return out
+
+
+# Linear light of each 8-bit value, as :func:`linear` computes it.
+LINEAR_LUT: F32 = linear(np.arange(256, dtype=np.uint8))
 
 
 def apply_flat_field(img: U8, coef: tuple[float, float]) -> U8:
     """Divide out the vignetting in linear light; returns a new 8-bit frame."""
     ff = flat_field_map(img.shape[0], img.shape[1], coef)
-    return to_uint8(linear(img) / ff[..., None])
+    lin: F32 = LINEAR_LUT[img]  # same values as linear(img), by table
+    lin /= ff[..., None]
+    # to_uint8, in place
+    np.clip(lin, 0.0, 1.0, out=lin)
+    np.power(lin, np.float32(1.0 / DISPLAY_GAMMA), out=lin)
+    lin *= np.float32(255.0)
+    lin += np.float32(0.5)
+    out: U8 = lin.astype(np.uint8)
+    return out
 
 
 # -- scale ----------------------------------------------------------------------------------

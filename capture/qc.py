@@ -11,16 +11,23 @@ from numpy.typing import NDArray
 
 from capture.config import QCConfig
 from capture.metrics import (
+    LINEAR_LUT,
     bin_image,
+    channel_max,
     clipped_fractions,
     focus_ratio,
     glare_fraction,
     grey,
     linear,
 )
-from capture.registration import phase_correlation
+from capture.registration import shift_from_spectra, spectrum
 
 U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+
+# Linear light of each 8-bit value: a frame's mean linear brightness is a weighted
+# histogram instead of a float image.
+_LINEAR_LUT = LINEAR_LUT.astype(np.float64)
 
 # Retake advice per check, for the technician.
 ADVICE = {
@@ -88,17 +95,32 @@ class QCReport:
 
 def mean_brightness(img: U8) -> float:
     """Mean linear brightness of a frame, 0..1."""
-    return float(linear(img).mean(dtype=np.float64))
+    if img.dtype != np.uint8:
+        return float(linear(img).mean(dtype=np.float64))
+    v = np.ascontiguousarray(img).reshape(-1)
+    if v.size % 2:
+        counts = np.bincount(v, minlength=256)
+    else:
+        # Histogram of pixel-value pairs (half the elements to count), then of values.
+        pairs = np.bincount(v.view(np.uint16), minlength=65536).reshape(256, 256)
+        counts = pairs.sum(axis=0) + pairs.sum(axis=1)
+    return float(counts @ _LINEAR_LUT) / v.size
 
 
-def burst_motion_px(frames: list[U8], *, bin_factor: int = 4) -> float:
-    """Largest shift between consecutive burst frames, in pixels of the frames given."""
+def burst_motion_px(
+    frames: list[U8], *, bin_factor: int = 4, greys: list[F32] | None = None
+) -> float:
+    """Largest shift between consecutive burst frames, in pixels of the frames given.
+
+    ``greys`` are the :func:`grey` images of ``frames`` if already computed.
+    """
     if len(frames) < 2:
         return 0.0
-    small = [bin_image(grey(f), bin_factor) for f in frames]
+    gs = greys if greys is not None else [grey(f) for f in frames]
+    spectra = [spectrum(bin_image(g, bin_factor)) for g in gs]
     worst = 0.0
-    for a, b in itertools.pairwise(small):
-        du, dv, _ = phase_correlation(a, b)
+    for a, b in itertools.pairwise(spectra):
+        du, dv, _ = shift_from_spectra(a, b)
         worst = max(worst, float(np.hypot(du, dv)) * bin_factor)
     return worst
 
@@ -110,22 +132,29 @@ def run_qc(
     lighting_mode: str,
     cfg: QCConfig,
     baseline_brightness: float | None = None,
+    greys: list[F32] | None = None,
 ) -> QCReport:
     """Measure every check on ``kept`` (one of ``burst``) against the thresholds in ``cfg``.
 
     ``baseline_brightness`` is the mean linear brightness of the same site and lighting mode
     at the baseline visit (None at the baseline itself: the check is then not applicable).
+    ``greys`` are the :func:`grey` images of ``burst`` if the caller has them already.
     """
-    others = [f for f in burst if f is not kept]
-    focus = focus_ratio(kept, others[0] if others else None)
-    hi, lo = clipped_fractions(kept)
-    glare = glare_fraction(kept, level=cfg.glare_level)
-    motion = burst_motion_px(burst)
+    gs = greys if greys is not None else [grey(f) for f in burst]
+    k = next((i for i, f in enumerate(burst) if f is kept), None)
+    kept_grey = gs[k] if k is not None else grey(kept)
+    other_greys = [g for i, g in enumerate(gs) if i != k]
+    focus = focus_ratio(kept_grey, other_greys[0] if other_greys else None)
+    mx = channel_max(kept)
+    hi, lo = clipped_fractions(kept, mx=mx)
+    glare = glare_fraction(kept, level=cfg.glare_level, mx=mx)
+    motion = burst_motion_px(burst, greys=gs)
     means = [mean_brightness(f) for f in burst]
     flicker = (max(means) - min(means)) / max(float(np.mean(means)), 1e-9) if means else 0.0
     mismatch = None
     if baseline_brightness is not None and baseline_brightness > 0:
-        mismatch = abs(mean_brightness(kept) / baseline_brightness - 1.0)
+        kept_mean = means[k] if k is not None else mean_brightness(kept)
+        mismatch = abs(kept_mean / baseline_brightness - 1.0)
     checks = (
         Check("focus", focus, cfg.min_focus_ratio, ">="),
         Check("clipped_highlights", hi, cfg.max_clipped_highlights, "<="),

@@ -40,9 +40,28 @@ def phase_correlation(ref: F32 | F64, live: F32 | F64) -> tuple[float, float, fl
     """
     if ref.shape != live.shape:
         raise ValueError(f"shapes differ: {ref.shape} vs {live.shape}")
-    fa = np.fft.rfft2(_prep(ref))
-    fb = np.fft.rfft2(_prep(live))
-    cross = fb * np.conj(fa)
+    return shift_from_spectra(spectrum(ref), spectrum(live))
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """The windowed, normalised Fourier transform of one image (see :func:`spectrum`)."""
+
+    f: NDArray[np.complex128]
+    shape: tuple[int, int]
+
+
+def spectrum(img: F32 | F64) -> Spectrum:
+    """Transform of an image for :func:`shift_from_spectra`: compute it once per image when
+    one image is compared with several."""
+    return Spectrum(np.fft.rfft2(_prep(img)), (int(img.shape[0]), int(img.shape[1])))
+
+
+def shift_from_spectra(ref: Spectrum, live: Spectrum) -> tuple[float, float, float]:
+    """:func:`phase_correlation` of two images from their :func:`spectrum`."""
+    if ref.shape != live.shape:
+        raise ValueError(f"shapes differ: {ref.shape} vs {live.shape}")
+    cross = live.f * np.conj(ref.f)
     cross /= np.maximum(np.abs(cross), 1e-12)
     corr = np.fft.irfft2(cross, s=ref.shape)
     h, w = corr.shape

@@ -22,7 +22,7 @@ from capture.camera import Camera, Controls, StillMode
 from capture.config import CameraConfig, CaptureConfig
 from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
 from capture.locked import LockedCamera
-from capture.metrics import apply_flat_field, sharpness
+from capture.metrics import apply_flat_field, grey, sharpness
 from capture.qc import QCReport, mean_brightness, run_qc
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
@@ -476,7 +476,8 @@ class CaptureSession:
             rig.lights.wait_settled()
             dropped0 = cam.stats.stale + cam.stats.mismatched
             frames = [cam.capture() for _ in range(self.cfg.burst_frames)]
-            scores = [sharpness(f.array) for f in frames]
+            greys = [grey(f.array) for f in frames]  # once per frame, for every measure
+            scores = [sharpness(g) for g in greys]
             k = int(np.argmax(scores))
             kept = frames[k]
             qc = run_qc(
@@ -485,6 +486,7 @@ class CaptureSession:
                 lighting_mode=mode,
                 cfg=self.cfg.qc,
                 baseline_brightness=baseline_brightness.get(mode),
+                greys=greys,
             )
             image = kept.array
             if self.cfg.apply_flat_field:
