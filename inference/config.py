@@ -19,7 +19,7 @@ class InferenceConfig(Section):
     )
     overlay: bool = Field(True, description="Write an overlay image marking every detected hair")
     tile_px: int = Field(
-        1024,
+        1536,
         ge=64,
         le=8192,
         description="Largest tile side, in model-native pixels; smaller tiles use less memory",

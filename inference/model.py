@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,11 +26,9 @@ from inference.postprocess import (
 )
 from inference.preprocess import (
     F32,
+    frame_input,
     native_size,
-    normalise,
-    pad_frame,
     plan_tiles,
-    resample,
     stitch,
     tile_input,
 )
@@ -146,6 +145,7 @@ class HairModel(Closeable):
         info: the model's identity and input contract.
         tile_px: largest tile side in native pixels.
         min_unit_mass: hairs a density peak must hold to count as a unit.
+        threads: threads that resample the frame (the runtime has its own).
     """
 
     def __init__(
@@ -153,8 +153,9 @@ class HairModel(Closeable):
         runtime: MapRuntime,
         info: ModelInfo,
         *,
-        tile_px: int = 1024,
+        tile_px: int = 1536,
         min_unit_mass: float = 0.5,
+        threads: int = 1,
     ) -> None:
         if tile_px < info.stride or info.margin_px % info.stride:
             raise ModelError(f"tile_px {tile_px} / margin {info.margin_px} do not fit the stride")
@@ -162,6 +163,9 @@ class HairModel(Closeable):
         self.info = info
         self.tile_px = tile_px - tile_px % info.stride
         self.min_unit_mass = min_unit_mass
+        self.threads = max(1, threads)
+        # Threads for the bands of frame_input, kept: starting them per frame costs ms.
+        self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
 
     @classmethod
     def load(
@@ -169,7 +173,7 @@ class HairModel(Closeable):
         spec: str = "int8",
         *,
         threads: int = 2,
-        tile_px: int = 1024,
+        tile_px: int = 1536,
         min_unit_mass: float = 0.5,
         models_dir: Path | None = None,
     ) -> HairModel:
@@ -184,7 +188,7 @@ class HairModel(Closeable):
             info = _info_from_manifest(manifest, path, sha)
         else:
             info = _info_from_metadata(runtime.metadata, path, sha)
-        model = cls(runtime, info, tile_px=tile_px, min_unit_mass=min_unit_mass)
+        model = cls(runtime, info, tile_px=tile_px, min_unit_mass=min_unit_mass, threads=threads)
         model.warm_up()
         log.info("loaded hair model %s %s from %s", info.name, info.version, path)
         return model
@@ -216,8 +220,10 @@ class HairModel(Closeable):
             )
 
     def close(self) -> None:
-        """Release the runtime; idempotent."""
+        """Release the runtime and the threads; idempotent."""
         self.runtime.close()
+        if self._pool is not None:
+            self._pool.shutdown()
 
     # -- running -----------------------------------------------------------------------
     def predict_maps(self, rgb: NDArray[np.uint8], um_per_px: float) -> tuple[F32, float]:
@@ -230,8 +236,7 @@ class HairModel(Closeable):
         info = self.info
         h, w = rgb.shape[:2]
         nw, nh = native_size(w, h, um_per_px, info.native_um_per_px, info.stride)
-        native = resample(rgb, nw, nh) if (nw, nh) != (w, h) else rgb.astype(np.float32)
-        padded = pad_frame(normalise(native), info.margin_px)
+        padded = frame_input(rgb, nw, nh, info.margin_px, threads=self.threads, pool=self._pool)
         tiles = plan_tiles(nh, nw, self.tile_px, info.stride)
         outs: list[F32] = []
         net_s = 0.0

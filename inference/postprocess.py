@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
@@ -63,22 +62,29 @@ def find_peaks(
     h, w = mass.shape
     ramp = np.arange(h * w, dtype=np.float64).reshape(h, w) * 1e-12
     score = mass + ramp
-    # Separable max filter: rows, then columns (5x faster than a 2-D window view).
+    # Separable max filter: rows, then columns, as running maxima of shifted views.
     padded = np.pad(score, r, constant_values=-np.inf)
-    rows_max = sliding_window_view(padded, 2 * r + 1, axis=0).max(axis=-1)
-    local_max = sliding_window_view(rows_max, 2 * r + 1, axis=1).max(axis=-1)
+    rows_max = padded[:h].copy()
+    for s in range(1, 2 * r + 1):
+        np.maximum(rows_max, padded[s : s + h], out=rows_max)
+    local_max = rows_max[:, :w].copy()
+    for s in range(1, 2 * r + 1):
+        np.maximum(local_max, rows_max[:, s : s + w], out=local_max)
     is_peak = (score >= local_max) & (mass >= min_mass)
     rows, cols = np.nonzero(is_peak)
-    yy = window_sum(density * np.arange(h, dtype=np.float32)[:, None], r)
-    xx = window_sum(density * np.arange(w, dtype=np.float32)[None, :], r)
-    dsum = window_sum(diameter_sum, r)
+    # Centroids and diameters only at the peaks (a few hundred windows, not every cell).
+    k = np.arange(-r, r + 1)
+    rr, cc = rows[:, None] + k, cols[:, None] + k  # (n, 2r+1) cell indices, may lie outside
+    at = (rr[:, :, None] + r, cc[:, None, :] + r)
+    win = np.pad(density.astype(np.float64), r)[at]  # (n, 2r+1, 2r+1), zeros outside
+    dsum = np.pad(diameter_sum.astype(np.float64), r)[at].sum(axis=(1, 2))
     m = mass[rows, cols]
     safe = np.where(m > 0, m, 1.0)
     return Peaks(
-        row=yy[rows, cols] / safe,
-        col=xx[rows, cols] / safe,
+        row=(win.sum(axis=2) * rr).sum(axis=1) / safe,
+        col=(win.sum(axis=1) * cc).sum(axis=1) / safe,
         mass=m,
-        diameter_um=np.clip(dsum[rows, cols] / safe * diameter_scale_um, 0.0, None),
+        diameter_um=np.clip(dsum / safe * diameter_scale_um, 0.0, None),
     )
 
 

@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     for v, (net, total) in lat.items():
         print(f"  {v}: network {net:.1f} ms, whole analyze {total:.1f} ms")
     print(f"  INT8 speed-up over FP32 (network): {lat['fp32'][0] / lat['int8'][0]:.2f}x")
+    print(f"  INT8 speed-up over FP32 (whole analyze): {lat['fp32'][1] / lat['int8'][1]:.2f}x")
     gap = 100 * (
         statistics.fmean(rows["int8 all (device scale)"]["ape"])
         - statistics.fmean(rows["fp32 all (device scale)"]["ape"])

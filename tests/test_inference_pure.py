@@ -10,6 +10,7 @@ import pytest
 from inference.model import HairModel, ModelInfo
 from inference.postprocess import find_peaks, integrate, unit_shares, unit_sizes, window_sum
 from inference.preprocess import (
+    frame_input,
     native_size,
     normalise,
     pad_frame,
@@ -48,6 +49,19 @@ def test_normalise_is_channels_first_and_centred() -> None:
     assert abs(float(x.mean())) < 0.05
     with pytest.raises(ValueError):
         normalise(np.zeros((4, 5), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(("width", "height"), [(122, 92), (200, 150), (331, 250), (160, 120)])
+def test_frame_input_is_resample_normalise_pad_in_one_pass(width: int, height: int) -> None:
+    rgb = np.random.default_rng(3).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    rgb[40:60] = 30  # edges, where the filter's weights matter
+    want = pad_frame(normalise(resample(rgb, width, height)), 8)
+    assert np.array_equal(frame_input(rgb, width, height, 8), want)
+    banded = frame_input(rgb, width, height, 8, threads=2)
+    assert banded.shape == want.shape
+    assert np.abs(banded - want).max() <= 1.01 / 255 / 0.25  # at most one grey level
+    with pytest.raises(ValueError):
+        frame_input(rgb.astype(np.float32), width, height, 8)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("h", "w", "core"), [(96, 160, 64), (100, 52, 1024), (36, 36, 8)])
