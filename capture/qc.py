@@ -71,6 +71,7 @@ class QCReport:
 
     lighting_mode: str
     checks: tuple[Check, ...]
+    brightness: float  # mean linear brightness of the kept frame, 0..1
 
     @property
     def passed(self) -> bool:
@@ -151,9 +152,9 @@ def run_qc(
     motion = burst_motion_px(burst, greys=gs)
     means = [mean_brightness(f) for f in burst]
     flicker = (max(means) - min(means)) / max(float(np.mean(means)), 1e-9) if means else 0.0
+    kept_mean = means[k] if k is not None else mean_brightness(kept)
     mismatch = None
     if baseline_brightness is not None and baseline_brightness > 0:
-        kept_mean = means[k] if k is not None else mean_brightness(kept)
         mismatch = abs(kept_mean / baseline_brightness - 1.0)
     checks = (
         Check("focus", focus, cfg.min_focus_ratio, ">="),
@@ -164,4 +165,4 @@ def run_qc(
         Check("flicker", flicker, cfg.max_flicker, "<="),
         Check("lighting_mismatch", mismatch, cfg.max_lighting_mismatch, "<="),
     )
-    return QCReport(lighting_mode, checks)
+    return QCReport(lighting_mode, checks, kept_mean)

@@ -23,7 +23,7 @@ from capture.config import CameraConfig, CaptureConfig
 from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
 from capture.locked import LockedCamera
 from capture.metrics import apply_flat_field, grey, sharpness
-from capture.qc import QCReport, mean_brightness, run_qc
+from capture.qc import QCReport, run_qc
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap import __version__
@@ -507,7 +507,7 @@ class CaptureSession:
                 site_capture_id=site_capture_id,
                 burst_scores=scores,
                 kept_index=k,
-                brightness=mean_brightness(kept.array),
+                brightness=qc.brightness,
                 dropped=cam.stats.stale + cam.stats.mismatched - dropped0,
             )
             image_path, sidecar = self.store.write_capture(record, image)

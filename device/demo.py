@@ -19,6 +19,7 @@ What happens, in one process:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 import threading
@@ -99,8 +100,6 @@ class Dashboard:
 
     def _raw(self, topic: str, payload: bytes) -> None:
         if topic.endswith("/results"):
-            import json
-
             cid = str(json.loads(payload).get("capture_id"))
             with self._lock:
                 self.received_at.setdefault(cid, time.monotonic())

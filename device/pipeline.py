@@ -17,6 +17,7 @@ settled without one (QC failed, or the other lighting modes of an analysed site)
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -212,11 +213,10 @@ class RigPipeline:
 
     # -- analysis ------------------------------------------------------------------------
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
-        frame = outcome.frame if outcome.frame is not None else read_image(outcome.image_path)
-        if outcome.frame is None:
-            outcome.frame = frame  # for the overlay
+        if outcome.frame is None:  # recovered after a restart: decode the stored image
+            outcome.frame = read_image(outcome.image_path)
         metrics = self.model.analyze(
-            frame, outcome.um_per_px, vellus_threshold_um=self.cfg.vellus_threshold_um
+            outcome.frame, outcome.um_per_px, vellus_threshold_um=self.cfg.vellus_threshold_um
         )
         with self._lock:
             self._metrics[outcome.capture_id] = metrics
@@ -229,7 +229,7 @@ class RigPipeline:
             metrics = self._metrics.pop(outcome.capture_id, None)
         if not self.cfg.overlay or metrics is None or outcome.frame is None:
             return
-        path = self.overlay_dir / f"{outcome.capture_id}.jpg"
+        path = self.overlay_path(outcome.capture_id)
         try:
             save_overlay(path, outcome.frame, metrics)
         except OSError as exc:
@@ -333,8 +333,6 @@ class RigPipeline:
 
 
 def _read_record(path: Path) -> dict[str, Any]:
-    import json
-
     try:
         rec = json.loads(path.read_text())
         if not isinstance(rec, dict) or "capture_id" not in rec:

@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HAND_SOCKET = "twin-hand.sock"
-
 
 class ServeApp(Closeable):
     """The service and every part it runs on.
@@ -90,7 +88,7 @@ class ServeApp(Closeable):
             )
             t1 = time.monotonic()
             self.model = self._stack.enter_context(HairModel.from_config(cfg.inference))
-            t2 = time.monotonic()
+            model_ms = (time.monotonic() - t1) * 1e3
             info = self.model.info
             self.sync = SyncService(
                 cfg.sync,
@@ -124,7 +122,7 @@ class ServeApp(Closeable):
             self.sync.on_command("worklist", self._cmd_worklist)
             self.hand_path: Path | None = None
             if hand and self.rig.twin is not None and self.rig.mechanics is not None:
-                from sim.hand import TwinHand
+                from sim.hand import HAND_SOCKET, TwinHand
 
                 self.hand_path = self.state_dir / HAND_SOCKET
                 self._stack.enter_context(
@@ -133,9 +131,7 @@ class ServeApp(Closeable):
         except BaseException:
             self._stack.close()
             raise
-        self.timings_ms.update(
-            rig_ms=(t1 - t0) * 1e3, model_ms=(t2 - t1) * 1e3, total_ms=(time.monotonic() - t0) * 1e3
-        )
+        self.timings_ms.update(model_ms=model_ms, total_ms=(time.monotonic() - t0) * 1e3)
 
     # -- callbacks (gpiozero's thread, the MQTT thread) -----------------------------------
     def _on_press(self) -> None:

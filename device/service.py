@@ -236,13 +236,11 @@ class Service:
                 log.warning("QC failure of %s not recorded: %s", item.site, err)
             self._capture_done(State.IDLE)
             return
-        except DiskFullError as exc:
-            self._capture_busy.clear()
-            self._fail(f"disk full: {exc}")
-            return
         except DermocapError as exc:
             self._capture_busy.clear()
-            self._fail(f"capture failed: {exc}")
+            self._fail(
+                f"{'disk full' if isinstance(exc, DiskFullError) else 'capture failed'}: {exc}"
+            )
             return
         if self._cancel.is_set():
             log.info("capture %s cancelled by a hold; discarded", outcome.capture_id)

@@ -38,6 +38,7 @@ from sim.twin import Twin
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 64 * 1024
+HAND_SOCKET = "twin-hand.sock"  # its name in the service's state folder
 
 
 class TwinHand(Startable):

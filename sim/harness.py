@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dermocap.errors import SimError
-from sim.hand import hand
-
-HAND_SOCKET = "twin-hand.sock"  # device.serve.HAND_SOCKET (sim/ does not import device/)
+from sim.hand import HAND_SOCKET, hand
 
 
 def twin_config_toml(

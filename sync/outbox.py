@@ -260,12 +260,7 @@ class Outbox:
                     "INSERT INTO captures (capture_id, record, created) VALUES (?, ?, ?)",
                     (capture_id, _dumps(record), self._now()),
                 )
-                for rid, rrec in related:
-                    db.execute(
-                        "INSERT OR IGNORE INTO captures (capture_id, record, created) "
-                        "VALUES (?, ?, ?)",
-                        (rid, _dumps(rrec), self._now()),
-                    )
+                self._keep_records(db, related)
                 seq = self._insert(db, "results", {**result_payload, "capture_id": capture_id})
                 if image is not None:
                     self._add_image(db, capture_id, image[0], image[1])
@@ -283,12 +278,18 @@ class Outbox:
         capture id a second time changes nothing.
         """
         with self._tx() as db:
-            for cid, rec in records:
-                db.execute(
-                    "INSERT OR IGNORE INTO captures (capture_id, record, created) VALUES (?, ?, ?)",
-                    (cid, _dumps(rec), self._now()),
-                )
+            self._keep_records(db, records)
             return None if event is None else self._entry(db, self._insert(db, "events", event))
+
+    def _keep_records(
+        self, db: sqlite3.Connection, records: Iterable[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Store capture records without a result of their own; a known id is left as it is."""
+        now = self._now()
+        db.executemany(
+            "INSERT OR IGNORE INTO captures (capture_id, record, created) VALUES (?, ?, ?)",
+            [(cid, _dumps(rec), now) for cid, rec in records],
+        )
 
     def capture_ids(self) -> set[str]:
         """Every capture id the outbox holds a record of (analysed or settled)."""
