@@ -80,6 +80,10 @@ def test_press_gives_a_result_close_to_the_twin_truth(rig: ServeProcess, broker:
     with watching(broker) as (w, _):
         ready_s = rig.start()
         assert ready_s < 120
+        view = w.device(DEVICE)
+        # READY=1 does not wait for the broker (a rig works offline); a command sent before
+        # the rig has subscribed is not delivered. The rig subscribes before it says online.
+        assert w.wait_for(lambda: view.status is not None and view.status.state == "online", 30)
         reply = w.command(
             DEVICE, "worklist", {"subject": "P00123", "visit": "baseline", "sites": ["vertex"]}
         )
@@ -91,7 +95,6 @@ def test_press_gives_a_result_close_to_the_twin_truth(rig: ServeProcess, broker:
         assert bad is not None and not bad.ok  # a name never becomes a subject
         truth = rig.hand({"do": "truth"})["truth"]
         rig.press()
-        view = w.device(DEVICE)
         assert w.wait_for(lambda: len(view.results) == 1, 120), rig.log.read_text()[-2000:]
         (res,) = view.results.values()
         assert (res.subject, res.site, res.visit) == ("P00123", "vertex", "baseline")
