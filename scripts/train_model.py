@@ -408,24 +408,15 @@ def train(args: argparse.Namespace) -> Any:
 
 # --------------------------------------------------------------------------- export
 def export(net: Any, out: Path, args: argparse.Namespace) -> None:
-    """FP32 ONNX, INT8 QDQ ONNX and the manifest into ``out``."""
+    """FP32 ONNX, then INT8 QDQ ONNX and the manifest (:func:`quantize`) into ``out``."""
     import onnx
     import torch
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     out.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():  # fold the training gain back into the head
         net.head.weight /= TARGET_GAIN
         net.head.bias /= TARGET_GAIN
     fp32 = out / "hair_density_fp32.onnx"
-    int8 = out / "hair_density_int8.onnx"
-    pre = out / ".hair_density_pre.onnx"
     dummy = torch.zeros(1, 3, 256, 256)
     # The TorchScript exporter on purpose: the dynamo one needs onnxscript, not a dependency.
     with warnings.catch_warnings():
@@ -452,7 +443,33 @@ def export(net: Any, out: Path, args: argparse.Namespace) -> None:
         entry = model.metadata_props.add()
         entry.key, entry.value = k, v
     onnx.save(model, str(fp32))
+    quantize(out, args)
 
+
+def quantize(out: Path, args: argparse.Namespace) -> None:
+    """INT8 QDQ ONNX from ``out``'s FP32 file (its metadata carried over), and the manifest.
+
+    Weights are quantised to 7 bits (``reduce_range``): onnxruntime's U8S8 kernels on x86
+    CPUs without VNNI (AVX2, AVX-512 without VNNI) sum pairs of u8 x s8 products in 16 bits
+    (VPMADDUBSW), which saturates with full-range weights. A model quantised with 8-bit
+    weights read 28-37 % too many hairs on such a machine and was right on others; with 7-bit
+    weights every kernel gives the same answer (ARM's dot-product kernels never saturate).
+    """
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    fp32 = out / "hair_density_fp32.onnx"
+    int8 = out / "hair_density_int8.onnx"
+    pre = out / ".hair_density_pre.onnx"
+    if not fp32.is_file():
+        raise SystemExit(f"{fp32} not found: train first (without --quantize-only)")
+    meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
     quant_pre_process(str(fp32), str(pre))
     rng = np.random.default_rng(args.seed + 1)
     calib: list[F32] = []
@@ -477,6 +494,7 @@ def export(net: Any, out: Path, args: argparse.Namespace) -> None:
         per_channel=True,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
+        reduce_range=True,
     )
     pre.unlink()
     m8 = onnx.load(str(int8))
@@ -485,22 +503,30 @@ def export(net: Any, out: Path, args: argparse.Namespace) -> None:
         entry = m8.metadata_props.add()
         entry.key, entry.value = k, v
     onnx.save(m8, str(int8))
+    training: dict[str, Any] = {
+        "command": " ".join(["python scripts/train_model.py", *args.argv]),
+        "seed": args.seed,
+        "steps": args.steps,
+        "synthetic_samples": args.worlds * CROPS_PER_WORLD,
+        "real_dir": bool(args.real_dir),
+    }
+    old_manifest = out / MANIFEST_NAME
+    if args.quantize_only and old_manifest.is_file():
+        # The FP32 file is the training run's: keep its record, say how INT8 was remade.
+        training = {
+            **json.loads(old_manifest.read_text()).get("training", {}),
+            "quantized_by": training["command"],
+        }
     manifest = Manifest(
-        name=NAME,
-        version=VERSION,
+        name=meta.get("name", NAME),
+        version=meta.get("version", VERSION),
         native_um_per_px=NATIVE_UM_PER_PX,
         stride=STRIDE,
         margin_px=MARGIN_PX,
         diameter_scale_um=DIAMETER_SCALE_UM,
         vellus_split_um=VELLUS_SPLIT_UM,
         models=model_entries({"int8": int8, "fp32": fp32}),
-        training={
-            "command": " ".join(["python scripts/train_model.py", *args.argv]),
-            "seed": args.seed,
-            "steps": args.steps,
-            "synthetic_samples": args.worlds * CROPS_PER_WORLD,
-            "real_dir": bool(args.real_dir),
-        },
+        training=training,
     )
     (out / MANIFEST_NAME).write_text(
         json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n"
@@ -532,9 +558,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real-share", type=float, default=0.5, help="share of real crops per batch")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint (.pt)")
     p.add_argument("--checkpoint", type=Path, default=None, help="also save torch weights here")
+    p.add_argument(
+        "--quantize-only",
+        action="store_true",
+        help="no training: remake the INT8 file and manifest from --out's FP32 file",
+    )
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     t0 = time.monotonic()
+    if args.quantize_only:
+        quantize(args.out, args)
+        print(f"wrote {args.out} (INT8 from its FP32) in {time.monotonic() - t0:.0f} s")
+        return 0
     net = train(args)
     if args.checkpoint:
         import torch
