@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,9 +112,11 @@ class Autofocus:
             self._stage.move_to(round(below, 4))
         self._stage.move_to(round(z, 4))
 
-    def _sweep(self, lo: float, hi: float, step: float) -> list[tuple[float, float]]:
+    def _sweep(
+        self, lo: float, hi: float, step: float, pool: Executor | None
+    ) -> list[tuple[float, float]]:
         n = max(2, math.floor((hi - lo) / step + 1e-9) + 1)
-        out: list[tuple[float, float]] = []
+        out: list[tuple[float, Future[float] | float]] = []
         self._approach(lo)
         for i in range(n):
             if self._clock.monotonic() > self._deadline:
@@ -124,11 +127,17 @@ class Autofocus:
             z = round(lo + i * step, 4)
             if i:
                 self._stage.move_to(z)
-            out.append((self._stage.z_mm, sharpness(self._cam.capture().array)))
-        return out
+            frame = self._cam.capture().array
+            # Scored on the pool while the stage moves and the next frame is exposed.
+            out.append(
+                (self._stage.z_mm, pool.submit(sharpness, frame) if pool else sharpness(frame))
+            )
+        return [(z, s if isinstance(s, float) else s.result()) for z, s in out]
 
-    def run(self, start_mm: float) -> FocusResult:
+    def run(self, start_mm: float, *, pool: Executor | None = None) -> FocusResult:
         """Sweep around ``start_mm`` and leave the stage at best focus (approached upwards).
+
+        With a ``pool``, each frame is scored there while the next one is taken.
 
         Raises:
             CaptureError: no focus found within the time bound or the recentre budget.
@@ -143,7 +152,7 @@ class Autofocus:
         while True:
             lo = self._clamp(centre - cfg.coarse_half_range_mm)
             hi = self._clamp(centre + cfg.coarse_half_range_mm)
-            pts = self._sweep(lo, hi, cfg.coarse_step_mm)
+            pts = self._sweep(lo, hi, cfg.coarse_step_mm, pool)
             sweeps.append(pts)
             k = int(np.argmax([s for _, s in pts]))
             at_low = k == 0 and lo > self._min
@@ -159,7 +168,7 @@ class Autofocus:
         while True:
             lo = self._clamp(centre - cfg.fine_half_range_mm)
             hi = self._clamp(centre + cfg.fine_half_range_mm)
-            pts = self._sweep(lo, hi, cfg.fine_step_mm)
+            pts = self._sweep(lo, hi, cfg.fine_step_mm, pool)
             sweeps.append(pts)
             zs = [z for z, _ in pts]
             scores = [s for _, s in pts]

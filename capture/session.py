@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from PIL import Image
 
 from capture.autofocus import Autofocus, FocusResult
 from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
-from capture.camera import Camera, Controls, StillMode
+from capture.camera import Camera, Controls, Frame, StillMode
 from capture.config import CameraConfig, CaptureConfig
 from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
 from capture.locked import LockedCamera
@@ -34,6 +35,7 @@ from dermocap.ids import uuid7
 log = logging.getLogger(__name__)
 
 U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
 
 SITES = ("frontal", "vertex", "occipital")
 VISITS = ("baseline", "3m", "6m", "12m")
@@ -110,6 +112,27 @@ class _Rig:
     status: StatusLight
     limits: StageLimits
     clock: Clock
+
+
+@dataclass
+class _Pending:
+    """One lighting mode captured, its QC and final image still being made on the pool."""
+
+    mode: str
+    intensity: float
+    kept: Frame
+    scores: list[float]
+    kept_index: int
+    dropped: int
+    controls: Controls
+    qc: Future[QCReport]
+    image: Future[tuple[U8, bytes]]
+    context: tuple[str, str, str, Calibration, FocusResult, Guidance | None, int, str]
+
+
+def _grey_and_sharpness(frame: U8) -> tuple[F32, float]:
+    g = grey(frame)
+    return g, sharpness(g)
 
 
 @dataclass
@@ -201,8 +224,13 @@ class CaptureSession:
         if not self._rig.stage.is_homed:
             self._rig.stage.home()
 
-    def autofocus(self, *, start_mm: float | None = None) -> FocusResult:
-        """Focus on whatever is under the lens (low-res frames, current controls and light)."""
+    def autofocus(
+        self, *, start_mm: float | None = None, pool: Executor | None = None
+    ) -> FocusResult:
+        """Focus on whatever is under the lens (low-res frames, current controls and light).
+
+        ``pool`` scores each frame while the next is taken (see :class:`Autofocus`).
+        """
         with self._lock:
             self._home()
             cam = self._cam(self._current_controls())
@@ -220,7 +248,7 @@ class CaptureSession:
                 cfg=self.cfg.autofocus,
             )
             start = start_mm if start_mm is not None else lim.focus_mm
-            res = af.run(start)
+            res = af.run(start, pool=pool)
             self.state.last_focus_z_mm = res.z_mm
             return res
 
@@ -374,22 +402,26 @@ class CaptureSession:
         """
         with self._lock:
             cal = self._need_calibration()
-            ref = self._reference(baseline)
+            return self._relocate(self._reference(baseline), cal, follow)
+
+    def _relocate(
+        self, ref: NDArray[np.float32], cal: Calibration, follow: Callable[[Guidance], None]
+    ) -> tuple[Guidance, int]:
+        g = self._guidance(ref, cal)
+        rounds = 0
+        while not g.converged:
+            if not g.same_site or rounds >= self.cfg.relocation.max_rounds:
+                self._rig.status.show("qc_failed")
+                raise CaptureError(
+                    f"relocation did not reach the baseline site after {rounds} round(s) "
+                    f"(overlap {g.overlap:.0%}): {g.text}"
+                )
+            self._rig.status.show("busy")
+            follow(g)
+            rounds += 1
             g = self._guidance(ref, cal)
-            rounds = 0
-            while not g.converged:
-                if not g.same_site or rounds >= self.cfg.relocation.max_rounds:
-                    self._rig.status.show("qc_failed")
-                    raise CaptureError(
-                        f"relocation did not reach the baseline site after {rounds} round(s) "
-                        f"(overlap {g.overlap:.0%}): {g.text}"
-                    )
-                self._rig.status.show("busy")
-                follow(g)
-                rounds += 1
-                g = self._guidance(ref, cal)
-            log.info("relocated in %d round(s): overlap %.1f%%", rounds, g.overlap * 100)
-            return g, rounds
+        log.info("relocated in %d round(s): overlap %.1f%%", rounds, g.overlap * 100)
+        return g, rounds
 
     # -- capture -----------------------------------------------------------------------------
     def capture_site(
@@ -402,11 +434,15 @@ class CaptureSession:
         follow: Callable[[Guidance], None] | None = None,
         modes: tuple[LightingMode, ...] | None = None,
         progress: Callable[[str], None] | None = None,
+        on_image: Callable[[str, U8, float], None] | None = None,
     ) -> SiteResult:
         """Capture one site at one visit under every lighting mode; store each capture.
 
         ``progress`` is told each phase as it begins: ``focusing``, ``relocating``,
-        ``capturing``.
+        ``capturing``. ``on_image(mode, image, um_per_px)`` is given each mode's final image
+        (flat field applied, exactly what is stored) as soon as it exists, on a worker thread,
+        before it is stored or its QC is known: the service starts the hair model on it
+        while the other modes are captured, and uses the result only if the site passes.
 
         With a ``baseline`` record the live view is first compared with it; with ``follow``
         too, guidance is repeated until it converges (see :meth:`relocate`). The QC report is
@@ -430,7 +466,15 @@ class CaptureSession:
             rig.status.show("busy")
             try:
                 return self._capture_site(
-                    subject, site, visit, cal, baseline, follow, modes, progress or _no_progress
+                    subject,
+                    site,
+                    visit,
+                    cal,
+                    baseline,
+                    follow,
+                    modes,
+                    progress or _no_progress,
+                    on_image,
                 )
             except BaseException:
                 rig.lights.off()
@@ -447,6 +491,7 @@ class CaptureSession:
         follow: Callable[[Guidance], None] | None,
         modes: tuple[LightingMode, ...] | None,
         progress: Callable[[str], None],
+        on_image: Callable[[str, U8, float], None] | None,
     ) -> SiteResult:
         rig = self._rig
         progress("focusing")
@@ -455,64 +500,67 @@ class CaptureSession:
         modes = modes or self.cfg.lighting_modes
         reloc: Guidance | None = None
         rounds = 0
-        # Focus first: relocation compares detail, which a defocused view does not show.
-        focus = self.autofocus(start_mm=self.state.last_focus_z_mm)
-        if baseline is not None:
-            progress("relocating")
-            if follow is not None:
-                reloc, rounds = self.relocate(baseline, follow)
-            else:
-                reloc = self.guidance(baseline)
-            if rounds:
-                focus = self.autofocus(start_mm=focus.z_mm)
-        site_capture_id = str(uuid7())
-        baseline_brightness = self._baseline_brightness(subject, site)
-        results: list[CaptureResult] = []
-        progress("capturing")
-        cam.use_mode(self.still)
-        for mode in modes:
-            intensity = self._intensity(mode)
-            rig.lights.set(mode, intensity)
-            rig.lights.wait_settled()
-            dropped0 = cam.stats.stale + cam.stats.mismatched
-            frames = [cam.capture() for _ in range(self.cfg.burst_frames)]
-            greys = [grey(f.array) for f in frames]  # once per frame, for every measure
-            scores = [sharpness(g) for g in greys]
-            k = int(np.argmax(scores))
-            kept = frames[k]
-            qc = run_qc(
-                kept.array,
-                [f.array for f in frames],
-                lighting_mode=mode,
-                cfg=self.cfg.qc,
-                baseline_brightness=baseline_brightness.get(mode),
-                greys=greys,
-            )
-            image = kept.array
-            if self.cfg.apply_flat_field:
-                image = apply_flat_field(image, cal.flat_field)
-            record = self._record(
-                subject=subject,
-                site=site,
-                visit=visit,
-                mode=mode,
-                intensity=intensity,
-                cal=cal,
-                frame_md=kept.metadata.as_dict(),
-                controls=cam.controls,
-                focus=focus,
-                qc=qc,
-                reloc=reloc,
-                rounds=rounds,
-                site_capture_id=site_capture_id,
-                burst_scores=scores,
-                kept_index=k,
-                brightness=qc.brightness,
-                dropped=cam.stats.stale + cam.stats.mismatched - dropped0,
-            )
-            image_path, sidecar = self.store.write_capture(record, image)
-            results.append(CaptureResult(record, image_path, sidecar, image, qc))
-        rig.lights.off()
+        # The image science of a frame runs on these threads while the camera exposes the
+        # next one (on a rig the sensor works on its own; on the twin it is the other core),
+        # so a site costs little more than its frames. Leaving the block waits for every
+        # job: nothing is written behind the caller's back after this returns or raises.
+        with ThreadPoolExecutor(2, thread_name_prefix="capture") as pool:
+            ref = pool.submit(self._reference, baseline) if baseline is not None else None
+            # Focus first: relocation compares detail, which a defocused view does not show.
+            focus = self.autofocus(start_mm=self.state.last_focus_z_mm, pool=pool)
+            if ref is not None:
+                progress("relocating")
+                if follow is not None:
+                    reloc, rounds = self._relocate(ref.result(), cal, follow)
+                else:
+                    reloc = self._guidance(ref.result(), cal)
+                if rounds:
+                    focus = self.autofocus(start_mm=focus.z_mm, pool=pool)
+            site_capture_id = str(uuid7())
+            baseline_brightness = self._baseline_brightness(subject, site)
+            results: list[CaptureResult] = []
+            progress("capturing")
+            cam.use_mode(self.still)
+            pending: _Pending | None = None
+            for mode in modes:
+                intensity = self._intensity(mode)
+                rig.lights.set(mode, intensity)
+                rig.lights.wait_settled()
+                dropped0 = cam.stats.stale + cam.stats.mismatched
+                frames: list[Frame] = []
+                measured: list[Future[tuple[F32, float]]] = []
+                for _ in range(self.cfg.burst_frames):
+                    frames.append(cam.capture())
+                    measured.append(pool.submit(_grey_and_sharpness, frames[-1].array))
+                greys = [m.result()[0] for m in measured]  # once per frame, for every measure
+                scores = [m.result()[1] for m in measured]
+                k = int(np.argmax(scores))
+                kept = frames[k]
+                if pending is not None:  # the last mode's jobs ran during this burst
+                    results.append(self._store(pending))
+                pending = _Pending(
+                    mode=mode,
+                    intensity=intensity,
+                    kept=kept,
+                    scores=scores,
+                    kept_index=k,
+                    dropped=cam.stats.stale + cam.stats.mismatched - dropped0,
+                    controls=cam.controls,
+                    qc=pool.submit(
+                        run_qc,
+                        kept.array,
+                        [f.array for f in frames],
+                        lighting_mode=mode,
+                        cfg=self.cfg.qc,
+                        baseline_brightness=baseline_brightness.get(mode),
+                        greys=greys,
+                    ),
+                    image=pool.submit(self._final_image, mode, kept.array, cal, on_image),
+                    context=(subject, site, visit, cal, focus, reloc, rounds, site_capture_id),
+                )
+            rig.lights.off()
+            if pending is not None:
+                results.append(self._store(pending))
         site_result = SiteResult(results, focus, reloc, rounds)
         if site_result.passed:
             rig.status.show("ready")
@@ -522,6 +570,46 @@ class CaptureSession:
                 "QC failed for %s/%s: retake (%s)", subject, site, site_result.retake_advice
             )
         return site_result
+
+    def _final_image(
+        self,
+        mode: str,
+        frame: U8,
+        cal: Calibration,
+        on_image: Callable[[str, U8, float], None] | None,
+    ) -> tuple[U8, bytes]:
+        """The image to keep (flat field divided out) and its file's bytes (a pool job)."""
+        image = apply_flat_field(frame, cal.flat_field) if self.cfg.apply_flat_field else frame
+        if on_image is not None:
+            on_image(mode, image, cal.um_per_px)
+        return image, self.store.encode(image)
+
+    def _store(self, p: _Pending) -> CaptureResult:
+        """Wait for a mode's QC and image jobs, then write its image and sidecar."""
+        subject, site, visit, cal, focus, reloc, rounds, site_capture_id = p.context
+        qc = p.qc.result()
+        image, data = p.image.result()
+        record = self._record(
+            subject=subject,
+            site=site,
+            visit=visit,
+            mode=p.mode,
+            intensity=p.intensity,
+            cal=cal,
+            frame_md=p.kept.metadata.as_dict(),
+            controls=p.controls,
+            focus=focus,
+            qc=qc,
+            reloc=reloc,
+            rounds=rounds,
+            site_capture_id=site_capture_id,
+            burst_scores=p.scores,
+            kept_index=p.kept_index,
+            brightness=qc.brightness,
+            dropped=p.dropped,
+        )
+        image_path, sidecar = self.store.write_capture(record, image, data=data)
+        return CaptureResult(record, image_path, sidecar, image, qc)
 
     def _baseline_brightness(self, subject: str, site: str) -> dict[str, float]:
         out: dict[str, float] = {}

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,14 @@ def encode_image(img: U8, fmt: str, *, jpeg_quality: int = 95) -> bytes:
     buf = io.BytesIO()
     im = Image.fromarray(np.ascontiguousarray(img), "RGB")
     if fmt == "jpeg":
-        im.save(buf, format="JPEG", quality=jpeg_quality, subsampling=0, optimize=True)
+        try:
+            im.save(buf, format="JPEG", quality=jpeg_quality, subsampling=0, optimize=True)
+        except OSError:
+            # Huffman optimisation needs the whole file in one buffer, which Pillow sizes at
+            # 2 bytes a pixel; a very noisy frame (high gain) at quality >= 95 is larger and
+            # fails ("broken data stream"). The plain encoder streams: same pixels, a bigger file.
+            buf = io.BytesIO()
+            im.save(buf, format="JPEG", quality=jpeg_quality, subsampling=0)
     elif fmt == "png":
         im.save(buf, format="PNG", compress_level=6)
     else:
@@ -51,6 +59,13 @@ def encode_image(img: U8, fmt: str, *, jpeg_quality: int = 95) -> bytes:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _tree_size_bytes(folder: Path) -> int:
@@ -76,6 +91,8 @@ class CaptureStore:
         self.cfg = cfg
         self.captures_dir = self.root / "captures"
         self.calibration_dir = self.root / "calibration"
+        self._used: int | None = None  # bytes under captures/, see _used_bytes
+        self._used_lock = threading.Lock()
         for folder in (self.captures_dir, self.calibration_dir):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -99,19 +116,45 @@ class CaptureStore:
                 f"only {free / 1e6:.0f} MB free on {self.root} (need {self.cfg.min_free_mb} MB "
                 "spare): sync and move old captures off the device, then retake"
             )
-        used = _tree_size_bytes(self.captures_dir)
-        if used + needed_bytes > self.cfg.disk_budget_mb * 1_000_000:
+        budget = self.cfg.disk_budget_mb * 1_000_000
+        used = self._used_bytes()
+        if used + needed_bytes > budget:
+            # The running total only grows between walks (files removed behind its back are
+            # still counted): walk the tree again before refusing.
+            used = self._used_bytes(rescan=True)
+        if used + needed_bytes > budget:
             raise DiskFullError(
                 f"captures use {used / 1e6:.0f} MB of the {self.cfg.disk_budget_mb} MB budget: "
                 "sync and move old captures off the device, then retake"
             )
 
+    def _used_bytes(self, *, rescan: bool = False) -> int:
+        # A walk of every stored capture costs a stat per file, so it is made once and then
+        # kept up to date by write_capture (a rig holds thousands of files after a year).
+        with self._used_lock:
+            if rescan or self._used is None:
+                self._used = _tree_size_bytes(self.captures_dir)
+            return self._used
+
+    def _count_written(self, nbytes: int) -> None:
+        with self._used_lock:
+            if self._used is not None:
+                self._used += nbytes
+
     def folder_for(self, subject: str, site: str, visit: str) -> Path:
         return self.captures_dir / subject / site / visit
 
-    def write_capture(self, record: dict[str, Any], image: U8) -> tuple[Path, Path]:
+    def encode(self, image: U8) -> bytes:
+        """The image file's bytes in the configured format (CPU only: safe on any thread)."""
+        return encode_image(image, self.cfg.image_format, jpeg_quality=self.cfg.jpeg_quality)
+
+    def write_capture(
+        self, record: dict[str, Any], image: U8, *, data: bytes | None = None
+    ) -> tuple[Path, Path]:
         """Write the image, then its sidecar; fills ``record['image']`` (file, sha256, size).
 
+        ``data`` is :meth:`encode` of ``image`` when the caller encoded it already (on another
+        thread, while the camera took the next frames).
         Returns (image path, sidecar path). On any failure nothing of this capture is left.
 
         Raises:
@@ -120,7 +163,8 @@ class CaptureStore:
                 fresh UUIDv7 id and is reported as StorageError if it does.
         """
         fmt = self.cfg.image_format
-        data = encode_image(image, fmt, jpeg_quality=self.cfg.jpeg_quality)
+        if data is None:
+            data = self.encode(image)
         self.check_space(len(data) + 64_000)
         folder = self.folder_for(record["subject"], record["site"], record["visit"])
         ext = "jpg" if fmt == "jpeg" else "png"
@@ -150,6 +194,7 @@ class CaptureStore:
             if isinstance(exc, FileExistsError):
                 raise StorageError(f"{sidecar} exists already; refusing to overwrite") from exc
             raise
+        self._count_written(len(data) + _size(sidecar))
         log.info("stored capture %s (%s)", record["capture_id"], image_path)
         return image_path, sidecar
 

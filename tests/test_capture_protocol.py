@@ -319,3 +319,25 @@ def test_budget_refuses_before_writing(calibrated: tuple[Rig, CaptureSession]) -
             session.capture_site("S-0006", "vertex", "baseline", modes=("cross",))
     finally:
         session.store.cfg = old
+
+
+def test_the_disk_budget_counts_writes_and_looks_again_before_refusing(tmp_path: Any) -> None:
+    from capture.config import CaptureConfig
+    from capture.storage import CaptureStore
+
+    store = CaptureStore(tmp_path, CaptureConfig(disk_budget_mb=10))
+    noise = np.random.default_rng(0).integers(0, 256, (1000, 1000, 3), dtype=np.uint8)
+
+    def write(i: int) -> Any:
+        rec = {"capture_id": f"c{i}", "subject": "S-0001", "site": "vertex", "visit": "baseline"}
+        return store.write_capture(rec, noise)[0]
+
+    first = write(0)  # incompressible: MBs of JPEG
+    fits = int(10_000_000 // (first.stat().st_size + 64_000))
+    assert 2 <= fits < 10
+    for i in range(1, fits):
+        write(i)
+    with pytest.raises(DiskFullError, match="budget"):
+        write(99)  # the running total (no walk of the tree) says it would not fit
+    first.unlink()  # removed behind the store's back (a cancelled capture)
+    write(100)  # the tree is walked again before refusing: it fits now

@@ -71,6 +71,23 @@ def test_flat_field_fit_recovers_vignetting() -> None:
     assert flat.std() / flat.mean() < 0.01
 
 
+def test_flat_field_in_display_space_equals_the_linear_round_trip() -> None:
+    # apply_flat_field multiplies display values by f ** (-1/gamma); the reference divides
+    # linear light by f and goes back to display gamma. They must agree to one grey level.
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, size=(90, 120, 3), dtype=np.uint8)
+    coef = (-0.35, 0.05)
+    ff = m.flat_field_map(90, 120, coef)
+    reference = m.to_uint8(m.linear(img) / ff[..., None])
+    out = m.apply_flat_field(img, coef)
+    diff = np.abs(out.astype(np.int16) - reference.astype(np.int16))
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    assert diff.max() <= 1
+    assert np.count_nonzero(diff) < 0.02 * diff.size
+    # the corners (darkest in the field) are brightened, the centre nearly untouched
+    assert out[0, 0].astype(int).sum() >= img[0, 0].astype(int).sum()
+
+
 @pytest.mark.parametrize("pitch_px", [47.4, 97.3, 189.7])
 def test_grid_period_to_a_fraction_of_a_percent(pitch_px: float) -> None:
     n = 900
