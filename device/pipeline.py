@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -175,11 +176,33 @@ class RigPipeline:
         self.analysis_mode = session.cfg.lighting_modes[0]
         self._metrics: dict[str, HairMetrics] = {}
         self._lock = threading.Lock()
+        # The model starts on the analysis mode's image while the other modes are captured
+        # (see capture); one run at a time, whichever thread asks.
+        self._early = ThreadPoolExecutor(1, thread_name_prefix="early-analysis")
+        self._model_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Wait for a model run in progress and stop its thread; idempotent."""
+        self._early.shutdown(wait=True, cancel_futures=True)
+
+    def _run_model(self, frame: NDArray[np.uint8], um_per_px: float) -> HairMetrics:
+        with self._model_lock:
+            return self.model.analyze(
+                frame, um_per_px, vellus_threshold_um=self.cfg.vellus_threshold_um
+            )
 
     # -- capture -------------------------------------------------------------------------
     def capture(self, item: WorkItem, on_phase: Callable[[State], None]) -> CaptureOutcome:
         t0 = time.monotonic()
         baseline = self.session.baseline_for(item.subject, item.site)
+        early: list[Future[HairMetrics]] = []
+
+        def on_image(mode: str, image: NDArray[np.uint8], um_per_px: float) -> None:
+            # Exactly the pixels that are stored; the result is used only if the site passes
+            # QC, so a failed site costs a wasted model run, never a wrong result.
+            if mode == self.analysis_mode and not early:
+                early.append(self._early.submit(self._run_model, image, um_per_px))
+
         try:
             res = self.session.capture_site(
                 item.subject,
@@ -188,6 +211,7 @@ class RigPipeline:
                 baseline=baseline,
                 follow=self.follow if baseline is not None else None,
                 progress=lambda phase: on_phase(_PHASES.get(phase, State.CAPTURING)),
+                on_image=on_image,
             )
         except ValueError as exc:  # an id the capture config refuses
             raise CaptureError(str(exc)) from exc
@@ -209,15 +233,17 @@ class RigPipeline:
             timings_ms={"capture_ms": (t1 - t0) * 1e3},
             related=[(cid, rec) for cid, rec in records if cid != main.capture_id],
             frame=main.frame,
+            analysis=early[0] if early else None,
         )
 
     # -- analysis ------------------------------------------------------------------------
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
-        if outcome.frame is None:  # recovered after a restart: decode the stored image
-            outcome.frame = read_image(outcome.image_path)
-        metrics = self.model.analyze(
-            outcome.frame, outcome.um_per_px, vellus_threshold_um=self.cfg.vellus_threshold_um
-        )
+        if outcome.analysis is not None:  # started while the other modes were captured
+            metrics: HairMetrics = outcome.analysis.result()
+        else:
+            if outcome.frame is None:  # recovered after a restart: decode the stored image
+                outcome.frame = read_image(outcome.image_path)
+            metrics = self._run_model(outcome.frame, outcome.um_per_px)
         with self._lock:
             self._metrics[outcome.capture_id] = metrics
         outcome.timings_ms["inference_ms"] = metrics.inference_ms

@@ -109,6 +109,7 @@ class ServeApp(Closeable):
                 follow=follow or self._default_follow,
                 overlay_dir=self.state_dir / "overlays",
             )
+            self._stack.callback(self.pipeline.close)
             self.service = Service(
                 pipeline=self.pipeline,
                 outlet=self.sync,

@@ -61,6 +61,9 @@ class CaptureOutcome:
     """(capture_id, record) of the site's other captures (other lighting modes)."""
     frame: Any = None
     """The stored image's pixels, when still in memory (saves decoding the file)."""
+    analysis: Any = None
+    """A ``concurrent.futures.Future`` of the model's metrics, when the pipeline started the
+    model already (during the capture of the site's other lighting modes)."""
 
 
 class Pipeline(Protocol):
