@@ -110,6 +110,9 @@ def build_rig(
                 pins=mechanics,
                 seed=twin_seed,
             )
+            stack.callback(twin.close)
+            if cfg.sim.sensor_process:
+                twin.use_sensor_process()
             camera: Camera = TwinCamera(
                 twin,
                 clock=clk,

@@ -7,9 +7,11 @@
    press through the mock pin until the broker acknowledges the result (PUBACK, recorded
    in the outbox), split into capture, analysis and sync. *Sensor* time is the time the
    twin spends rendering frames, standing in for exposure and readout on a real sensor;
-   *model* time is the time in onnxruntime. **Our overhead** is everything else: focus
-   and burst logic, QC, image encoding, atomic writes, fsyncs, the outbox transaction and
-   MQTT. Target <= 150 ms.
+   *model* time is the time in onnxruntime. **Our overhead** is everything else: the
+   time from press to PUBACK during which neither the sensor nor the model was working
+   (the model runs while the last lighting mode is captured, so the two are merged as
+   intervals, not subtracted as sums): focus and burst logic, QC, image encoding, atomic
+   writes, fsyncs, the outbox transaction and MQTT that did not overlap them. Target <= 150 ms.
 2. **Cold start** (``dermocap serve`` as a process, NOTIFY_SOCKET set as systemd does):
    spawn to READY=1, with a stored calibration. Target <= 3 s.
 3. **Peak RSS** of that process (VmHWM) after it served captures. Target <= 200 MB.
@@ -45,13 +47,13 @@ READY_TARGET_S = 3.0
 RSS_TARGET_MB = 200.0
 
 
-class RenderTimer:
-    """Wraps the twin's render: the real time it takes is the twin's 'sensor' time."""
+class Intervals:
+    """Wraps a method and records when each call ran (perf_counter seconds)."""
 
-    def __init__(self, twin: Any) -> None:
-        self.total_s = 0.0
+    def __init__(self, obj: Any, name: str) -> None:
+        self.spans: list[tuple[float, float]] = []
         self._lock = threading.Lock()
-        inner = twin.render
+        inner = getattr(obj, name)
 
         def timed(*a: Any, **k: Any) -> Any:
             t0 = time.perf_counter()
@@ -59,14 +61,25 @@ class RenderTimer:
                 return inner(*a, **k)
             finally:
                 with self._lock:
-                    self.total_s += time.perf_counter() - t0
+                    self.spans.append((t0, time.perf_counter()))
 
-        twin.render = timed
+        setattr(obj, name, timed)
 
-    def take(self) -> float:
+    def take(self) -> list[tuple[float, float]]:
         with self._lock:
-            s, self.total_s = self.total_s, 0.0
-        return s
+            spans, self.spans = self.spans, []
+        return spans
+
+
+def covered_s(spans: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """Seconds of [lo, hi] covered by at least one span (overlaps counted once)."""
+    total, end = 0.0, lo
+    for a, b in sorted(spans):
+        a, b = max(a, end), min(b, hi)
+        if b > a:
+            total += b - a
+            end = b
+    return total
 
 
 def acked_at(db: Path, capture_id: str, timeout_s: float = 30.0) -> float:
@@ -95,7 +108,8 @@ def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
     with ServeApp(cfg, state_dir=state, environ={}, loop_period_s=0.02) as app:
         app.prepare()
         assert app.rig.twin is not None and app.rig.mechanics is not None  # noqa: S101
-        timer = RenderTimer(app.rig.twin)
+        sensor = Intervals(app.rig.twin, "render")  # the twin stands in for the sensor
+        model = Intervals(app.model.runtime, "run")  # onnxruntime over the tiles
         loop = threading.Thread(target=app.service.run, args=(stop,), daemon=True)
         loop.start()
         app.service.set_worklist("P00042", "baseline", [f"site{i}" for i in range(presses)])
@@ -104,20 +118,27 @@ def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
             time.sleep(0.01)
         for i in range(presses):
             n = len(app.service.results)
-            timer.take()
-            t_press = time.time()
+            sensor.take()
+            model.take()
+            t_press, p_press = time.time(), time.perf_counter()
             app.rig.mechanics.press_button()
             while len(app.service.results) == n:
                 time.sleep(0.002)
             res = app.service.results[-1]
             t_ack = acked_at(state / "outbox.sqlite3", res["capture_id"])
-            sensor_ms = timer.take() * 1e3
-            tm = res["timings_ms"]
             total_ms = (t_ack - t_press) * 1e3
+            p_ack = p_press + total_ms / 1e3
+            tm = res["timings_ms"]
             capture_ms = tm["capture_ms"]
-            analysis_ms = tm["analysis_ms"]
+            analysis_ms = tm["analysis_ms"]  # waiting for the model started during capture
             sync_ms = total_ms - capture_ms - analysis_ms
-            model_ms = tm["inference_ms"]
+            s_spans, m_spans = sensor.take(), model.take()
+            sensor_ms = covered_s(s_spans, p_press, p_ack) * 1e3
+            model_ms = covered_s(m_spans, p_press, p_ack) * 1e3
+            # The model runs while the last lighting mode is captured: the time the press
+            # waits on neither the sensor nor the model is ours.
+            busy_ms = covered_s(s_spans + m_spans, p_press, p_ack) * 1e3
+            p_capture_end = p_press + capture_ms / 1e3
             rows.append(
                 {
                     "press": i + 1,
@@ -127,9 +148,11 @@ def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
                     "sync_ms": sync_ms,
                     "sensor_ms": sensor_ms,
                     "model_ms": model_ms,
-                    "overhead_ms": total_ms - sensor_ms - model_ms,
-                    "capture_overhead_ms": capture_ms - sensor_ms,
-                    "analysis_overhead_ms": analysis_ms - model_ms,
+                    "overhead_ms": total_ms - busy_ms,
+                    "capture_overhead_ms": capture_ms
+                    - covered_s(s_spans + m_spans, p_press, p_capture_end) * 1e3,
+                    "after_capture_overhead_ms": (total_ms - capture_ms)
+                    - covered_s(s_spans + m_spans, p_capture_end, p_ack) * 1e3,
                 }
             )
         stop.set()
@@ -138,11 +161,32 @@ def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
     return {"presses": rows, "median": {k: statistics.median(r[k] for r in rows) for k in rows[0]}}
 
 
+def unit_environment(unit: Path = ROOT / "systemd" / "dermocap.service") -> dict[str, str]:
+    """The ``Environment=`` settings of the service unit: the process runs as on a rig."""
+    env: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line.removeprefix("Environment=").split():
+                key, _, value = item.partition("=")
+                env[key] = value
+    return env
+
+
 def bench_process(broker: Broker, work: Path, starts: int, presses: int) -> dict[str, Any]:
     state = work / "proc"
     cfg = work / "proc.toml"
-    cfg.write_text(twin_config_toml(state, broker_port=broker.port, device_id="bench-proc"))
-    p = ServeProcess(cfg, state, log=work / "serve.log")
+    # The twin's frames are rendered in a sensor process of their own (sim.sensor), so the
+    # service process holds what it holds on a rig; that process is measured apart.
+    cfg.write_text(
+        twin_config_toml(
+            state,
+            broker_port=broker.port,
+            device_id="bench-proc",
+            extra="[sim]\nsensor_process = true\n",
+        )
+    )
+    env = unit_environment()
+    p = ServeProcess(cfg, state, log=work / "serve.log", env=env)
     try:
         first = p.start()  # calibrates the twin: not a cold start of a calibrated rig
         p.terminate()
@@ -159,6 +203,7 @@ def bench_process(broker: Broker, work: Path, starts: int, presses: int) -> dict
                 time.sleep(0.05)
             time.sleep(1.0)  # analysis and overlay
         rss_kb = p.rss_peak_kb() or 0
+        sensor_kb = sum(p.rss_peak_kb(pid) or 0 for pid in p.child_pids())
         p.terminate()
         ready = []
         for _ in range(starts):
@@ -171,6 +216,8 @@ def bench_process(broker: Broker, work: Path, starts: int, presses: int) -> dict
         "cold_start_to_ready_s": ready,
         "cold_start_median_s": statistics.median(ready),
         "peak_rss_mb": rss_kb / 1024.0,
+        "twin_sensor_peak_rss_mb": sensor_kb / 1024.0,
+        "environment": env,
     }
 
 
@@ -191,20 +238,26 @@ def main() -> int:
         return 0
     print(f"press -> result acknowledged by the broker, median of {args.presses} presses (ms):")
     print(f"  total        {med['total_ms']:8.1f}")
-    print(f"  capture      {med['capture_ms']:8.1f}  of which twin sensor {med['sensor_ms']:.1f}")
-    print(f"  analysis     {med['analysis_ms']:8.1f}  of which model {med['model_ms']:.1f}")
+    print(f"  capture      {med['capture_ms']:8.1f}  twin sensor at work {med['sensor_ms']:.1f}")
+    print(f"  analysis     {med['analysis_ms']:8.1f}  (after capture; model at work in all")
+    print(f"               {med['model_ms']:8.1f}   of which most ran during the capture)")
     print(f"  sync         {med['sync_ms']:8.1f}  (outbox to PUBACK)")
     print(
-        f"  our overhead {med['overhead_ms']:8.1f}  (capture {med['capture_overhead_ms']:.1f}, "
-        f"analysis {med['analysis_overhead_ms']:.1f}, sync {med['sync_ms']:.1f}); "
-        f"target <= {OVERHEAD_TARGET_MS:.0f}"
+        f"  our overhead {med['overhead_ms']:8.1f}  (during capture "
+        f"{med['capture_overhead_ms']:.1f}, after it {med['after_capture_overhead_ms']:.1f}: "
+        f"analysis, outbox, PUBACK); target <= {OVERHEAD_TARGET_MS:.0f}"
     )
+    print("  (overhead: press to PUBACK less the time the sensor or the model was working)")
     print(
         f"cold start to READY=1 (calibrated rig), median of {len(proc['cold_start_to_ready_s'])}: "
         f"{proc['cold_start_median_s']:.2f} s (target <= {READY_TARGET_S:.0f}); "
         f"first start incl. twin calibration {proc['first_start_with_calibration_s']:.1f} s"
     )
-    print(f"peak RSS of the service after 3 captures: {proc['peak_rss_mb']:.0f} MB (target <= 200)")
+    print(
+        f"peak RSS of the service after 3 captures: {proc['peak_rss_mb']:.0f} MB (target <= 200); "
+        f"the twin's sensor process apart: {proc['twin_sensor_peak_rss_mb']:.0f} MB "
+        f"(environment of the unit: {proc['environment']})"
+    )
     return 0
 
 

@@ -90,6 +90,13 @@ class SimConfig(Section):
         None, gt=0.0, le=100.0, description="Scale of the phantom image"
     )
     phantom_truth: str = Field("", description="Optional ground-truth JSON of the phantom")
+    sensor_process: bool = Field(
+        False,
+        description=(
+            "Render the twin's frames in a process of their own, as a rig's sensor works "
+            "outside the service: the service's memory is then what it is on a rig"
+        ),
+    )
 
     @model_validator(mode="after")
     def _phantom_has_scale(self) -> SimConfig:

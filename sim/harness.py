@@ -47,8 +47,16 @@ def twin_config_toml(
 class ServeProcess:
     """One ``dermocap serve`` process; ``notices`` collects what it sent to NOTIFY_SOCKET."""
 
-    def __init__(self, config: Path, state_dir: Path, *, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        state_dir: Path,
+        *,
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.config = Path(config)
+        self.env = dict(env or {})
         self.state_dir = Path(state_dir)
         self.log = log or self.state_dir.parent / "serve.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -74,7 +82,12 @@ class ServeProcess:
         self.notices = []
         self._reader = threading.Thread(target=self._read_notices, daemon=True)
         self._reader.start()
-        env = {**os.environ, "NOTIFY_SOCKET": self._notify_path, "WATCHDOG_USEC": "15000000"}
+        env = {
+            **os.environ,
+            **self.env,
+            "NOTIFY_SOCKET": self._notify_path,
+            "WATCHDOG_USEC": "15000000",
+        }
         self.started_at = time.monotonic()
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -149,17 +162,29 @@ class ServeProcess:
             self.proc.wait()
         self._close_sock()
 
-    def rss_peak_kb(self) -> int | None:
-        """VmHWM of the running process (peak resident set), from /proc."""
-        if self.proc is None:
-            return None
+    def rss_peak_kb(self, pid: int | None = None) -> int | None:
+        """VmHWM (peak resident set) of the running process, or of ``pid``, from /proc."""
+        if pid is None:
+            if self.proc is None:
+                return None
+            pid = self.proc.pid
         try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         except OSError:
             return None
         return None
+
+    def child_pids(self) -> list[int]:
+        """The running process's children (the twin's sensor process, when it has one)."""
+        if self.proc is None:
+            return []
+        out: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):
+            with contextlib.suppress(OSError, ValueError):
+                out += [int(p) for p in (task / "children").read_text().split()]
+        return out
 
     def _close_sock(self) -> None:
         sock, self._sock = self._sock, None

@@ -21,6 +21,7 @@ from sim.config import ScalpConfig, SimConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur, vignetting
 from sim.render import CalibrationTarget, PhantomScene, ScalpScene, Scene, View
 from sim.scalp import generate_scalp, regrow
+from sim.sensor import SensorProcess, TwinState
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,10 @@ class Twin:
         self._phantom: PhantomScene | None = None
         self._target = CalibrationTarget()
         self._scene_version = 0
+        self._regrowths: list[tuple[float, int]] = []  # since the scalp was last set
+        self._kwargs = {"nominal_um_per_px": nominal_um_per_px, "full_width": full_width}
+        self._seed = seed
+        self._sensor: SensorProcess | None = None
         if cfg.phantom_image:
             if cfg.phantom_um_per_px is None:  # SimConfig refuses this; be explicit anyway
                 raise PhantomError("phantom_image needs phantom_um_per_px")
@@ -152,6 +157,7 @@ class Twin:
         with self._lock:
             self._scalp_cfg = scalp
             self._scalp = None
+            self._regrowths = []
             self._scene_version += 1
             self._cache.clear()
 
@@ -164,8 +170,47 @@ class Twin:
             if self._scalp is None:
                 self._scalp = ScalpScene(generate_scalp(self._scalp_cfg))
             self._scalp = ScalpScene(regrow(self._scalp.world, factor, seed))
+            self._regrowths.append((factor, seed))
             self._scene_version += 1
             self._cache.clear()
+
+    # -- the sensor in a process of its own ----------------------------------------------
+    def use_sensor_process(self) -> None:
+        """Render every frame from now on in a child process (see :mod:`sim.sensor`).
+
+        The twin's scene, caches and render temporaries then live there, not in the
+        process that runs the rig's code. :meth:`close` stops it.
+        """
+        with self._lock:
+            if self._sensor is None:
+                self._sensor = SensorProcess(self.cfg, {**self._kwargs, "seed": self._seed})
+
+    @property
+    def sensor_pid(self) -> int | None:
+        """The sensor process's pid, when frames are rendered in one."""
+        return self._sensor.pid if self._sensor is not None else None
+
+    def close(self) -> None:
+        """Stop the sensor process, if any; idempotent."""
+        with self._lock:
+            sensor, self._sensor = self._sensor, None
+        if sensor is not None:
+            sensor.close()
+
+    def state(self) -> TwinState:
+        """A snapshot of everything a frame depends on but the camera controls."""
+        with self._lock:
+            duty = self.led_duty()
+            return TwinState(
+                scene_name=self._scene_name,
+                scene_version=self._scene_version,
+                scalp=self._scalp_cfg,
+                regrowths=tuple(self._regrowths),
+                pose=self.pose,
+                z_mm=self.z_mm,
+                duty=(duty["cross"], duty["parallel"]),
+                motion_px_per_frame=self.motion_px_per_frame,
+            )
 
     def place(self, x_mm: float = 0.0, y_mm: float = 0.0, rotation_deg: float = 0.0) -> None:
         """Set where the rig sits on the scalp (what the technician's hand does)."""
@@ -242,7 +287,21 @@ class Twin:
         colour_gains: tuple[float, float],
         noise: bool = True,
     ) -> NDArray[np.uint8]:
-        """Render one frame as the sensor and ISP would deliver it, RGB uint8 (h, w, 3)."""
+        """Render one frame as the sensor and ISP would deliver it, RGB uint8 (h, w, 3).
+
+        Raises:
+            CameraError: the sensor process (:meth:`use_sensor_process`) failed.
+        """
+        sensor = self._sensor
+        if sensor is not None and noise:
+            controls = {
+                "width": width,
+                "height": height,
+                "exposure_us": exposure_us,
+                "analogue_gain": analogue_gain,
+                "colour_gains": colour_gains,
+            }
+            return sensor.render(self.state(), controls)
         view = self.view(width, height)
         o = self.cfg.optics
         scale = width / self.full_width
