@@ -321,11 +321,15 @@ def apply_flat_field(img: U8, coef: tuple[float, float]) -> U8:
     result differs from the round trip by at most one grey level (float32 rounding).
     """
     gain = _display_gain_map(int(img.shape[0]), int(img.shape[1]), (float(coef[0]), float(coef[1])))
-    v: F32 = img.astype(np.float32)
-    v *= gain[..., None]
-    v += np.float32(0.5)
-    np.clip(v, 0.0, 255.0, out=v)
-    out: U8 = v.astype(np.uint8)
+    out: U8 = np.empty_like(img)
+    # In bands of rows: a float32 copy of a whole frame would be 4x the frame's memory.
+    band = max(1, (1 << 20) // max(1, img.shape[1] * img.shape[2]))
+    for r in range(0, img.shape[0], band):
+        v: F32 = img[r : r + band].astype(np.float32)
+        v *= gain[r : r + band, :, None]
+        v += np.float32(0.5)
+        np.clip(v, 0.0, 255.0, out=v)
+        out[r : r + band] = v  # float to uint8 truncates, as astype does
     return out
 
 

@@ -19,8 +19,9 @@ from capture.metrics import (
     glare_fraction,
     grey,
     linear,
+    sharpness,
 )
-from capture.registration import shift_from_spectra, spectrum
+from capture.registration import Spectrum, shift_from_spectra, spectrum
 
 U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
@@ -108,8 +109,36 @@ def mean_brightness(img: U8) -> float:
     return float(counts @ _LINEAR_LUT) / v.size
 
 
+@dataclass
+class FrameMeasures:
+    """What QC and the burst choice need of one burst frame, measured as it arrives.
+
+    ``grey`` is kept only for the frames QC still reads (the kept one and one other);
+    the session drops the rest as soon as the sharpest frame is known.
+    """
+
+    sharpness: float
+    mean_brightness: float
+    motion_spectrum: Spectrum  # of the grey binned by MOTION_BIN, for burst motion
+    grey: F32 | None
+
+
+MOTION_BIN = 4
+
+
+def measure_frame(frame: U8) -> FrameMeasures:
+    """Every per-frame measure, from one grey image (a pool job in the capture protocol)."""
+    g = grey(frame)
+    return FrameMeasures(
+        sharpness=sharpness(g),
+        mean_brightness=mean_brightness(frame),
+        motion_spectrum=spectrum(bin_image(g, MOTION_BIN)),
+        grey=g,
+    )
+
+
 def burst_motion_px(
-    frames: list[U8], *, bin_factor: int = 4, greys: list[F32] | None = None
+    frames: list[U8], *, bin_factor: int = MOTION_BIN, greys: list[F32] | None = None
 ) -> float:
     """Largest shift between consecutive burst frames, in pixels of the frames given.
 
@@ -118,7 +147,10 @@ def burst_motion_px(
     if len(frames) < 2:
         return 0.0
     gs = greys if greys is not None else [grey(f) for f in frames]
-    spectra = [spectrum(bin_image(g, bin_factor)) for g in gs]
+    return _motion([spectrum(bin_image(g, bin_factor)) for g in gs], bin_factor)
+
+
+def _motion(spectra: list[Spectrum], bin_factor: int) -> float:
     worst = 0.0
     for a, b in itertools.pairwise(spectra):
         du, dv, _ = shift_from_spectra(a, b)
@@ -133,26 +165,50 @@ def run_qc(
     lighting_mode: str,
     cfg: QCConfig,
     baseline_brightness: float | None = None,
-    greys: list[F32] | None = None,
 ) -> QCReport:
     """Measure every check on ``kept`` (one of ``burst``) against the thresholds in ``cfg``.
 
     ``baseline_brightness`` is the mean linear brightness of the same site and lighting mode
     at the baseline visit (None at the baseline itself: the check is then not applicable).
-    ``greys`` are the :func:`grey` images of ``burst`` if the caller has them already.
     """
-    gs = greys if greys is not None else [grey(f) for f in burst]
+    measures = [measure_frame(f) for f in burst]
     k = next((i for i, f in enumerate(burst) if f is kept), None)
-    kept_grey = gs[k] if k is not None else grey(kept)
-    other_greys = [g for i, g in enumerate(gs) if i != k]
-    focus = focus_ratio(kept_grey, other_greys[0] if other_greys else None)
+    if k is None:
+        measures.insert(0, measure_frame(kept))
+        k = 0
+    return qc_from_measures(
+        kept,
+        measures,
+        k,
+        lighting_mode=lighting_mode,
+        cfg=cfg,
+        baseline_brightness=baseline_brightness,
+    )
+
+
+def qc_from_measures(
+    kept: U8,
+    measures: list[FrameMeasures],
+    kept_index: int,
+    *,
+    lighting_mode: str,
+    cfg: QCConfig,
+    baseline_brightness: float | None = None,
+) -> QCReport:
+    """:func:`run_qc` from the burst's :func:`measure_frame` results (``kept`` is frame
+    ``kept_index``; its grey must be there, and one other frame's for the noise estimate)."""
+    kept_grey = measures[kept_index].grey
+    if kept_grey is None:
+        kept_grey = grey(kept)
+    others = [m.grey for i, m in enumerate(measures) if i != kept_index and m.grey is not None]
+    focus = focus_ratio(kept_grey, others[0] if others else None)
     mx = channel_max(kept)
     hi, lo = clipped_fractions(kept, mx=mx)
     glare = glare_fraction(kept, level=cfg.glare_level, mx=mx)
-    motion = burst_motion_px(burst, greys=gs)
-    means = [mean_brightness(f) for f in burst]
+    motion = _motion([m.motion_spectrum for m in measures], MOTION_BIN)
+    means = [m.mean_brightness for m in measures]
     flicker = (max(means) - min(means)) / max(float(np.mean(means)), 1e-9) if means else 0.0
-    kept_mean = means[k] if k is not None else mean_brightness(kept)
+    kept_mean = means[kept_index]
     mismatch = None
     if baseline_brightness is not None and baseline_brightness > 0:
         mismatch = abs(kept_mean / baseline_brightness - 1.0)

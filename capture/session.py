@@ -23,8 +23,8 @@ from capture.camera import Camera, Controls, Frame, StillMode
 from capture.config import CameraConfig, CaptureConfig
 from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
 from capture.locked import LockedCamera
-from capture.metrics import apply_flat_field, grey, sharpness
-from capture.qc import QCReport, run_qc
+from capture.metrics import apply_flat_field, sharpness
+from capture.qc import FrameMeasures, QCReport, measure_frame, qc_from_measures
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap import __version__
@@ -128,11 +128,6 @@ class _Pending:
     qc: Future[QCReport]
     image: Future[tuple[U8, bytes]]
     context: tuple[str, str, str, Calibration, FocusResult, Guidance | None, int, str]
-
-
-def _grey_and_sharpness(frame: U8) -> tuple[F32, float]:
-    g = grey(frame)
-    return g, sharpness(g)
 
 
 @dataclass
@@ -528,14 +523,21 @@ class CaptureSession:
                 rig.lights.wait_settled()
                 dropped0 = cam.stats.stale + cam.stats.mismatched
                 frames: list[Frame] = []
-                measured: list[Future[tuple[F32, float]]] = []
+                measuring: list[Future[FrameMeasures]] = []
                 for _ in range(self.cfg.burst_frames):
                     frames.append(cam.capture())
-                    measured.append(pool.submit(_grey_and_sharpness, frames[-1].array))
-                greys = [m.result()[0] for m in measured]  # once per frame, for every measure
-                scores = [m.result()[1] for m in measured]
+                    measuring.append(pool.submit(measure_frame, frames[-1].array))
+                measures = [m.result() for m in measuring]  # grey once per frame, for all
+                scores = [m.sharpness for m in measures]
                 k = int(np.argmax(scores))
                 kept = frames[k]
+                # QC reads only the kept frame, its grey and one other grey (sensor noise):
+                # the rest of the burst is dropped now, not when the mode is stored.
+                other = next((i for i in range(len(measures)) if i != k), None)
+                for i, m in enumerate(measures):
+                    if i not in (k, other):
+                        m.grey = None
+                del frames
                 if pending is not None:  # the last mode's jobs ran during this burst
                     results.append(self._store(pending))
                 pending = _Pending(
@@ -547,13 +549,13 @@ class CaptureSession:
                     dropped=cam.stats.stale + cam.stats.mismatched - dropped0,
                     controls=cam.controls,
                     qc=pool.submit(
-                        run_qc,
+                        qc_from_measures,
                         kept.array,
-                        [f.array for f in frames],
+                        measures,
+                        k,
                         lighting_mode=mode,
                         cfg=self.cfg.qc,
                         baseline_brightness=baseline_brightness.get(mode),
-                        greys=greys,
                     ),
                     image=pool.submit(self._final_image, mode, kept.array, cal, on_image),
                     context=(subject, site, visit, cal, focus, reloc, rounds, site_capture_id),
