@@ -34,6 +34,21 @@ class ModelFile(BaseModel):
     size_bytes: int = Field(ge=0, description="Size of the file")
 
 
+class Golden(BaseModel):
+    """A check image and what the FP32 network answers on it (the load-time self-check)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(min_length=1, description="RGB PNG at native scale, beside the manifest")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, hex")
+    map_sums: tuple[float, float, float] = Field(
+        description="Sums of the FP32 output maps (terminal, vellus, diameter) on it"
+    )
+    tolerance: float = Field(
+        0.1, gt=0.0, le=1.0, description="Largest relative difference of the hair count accepted"
+    )
+
+
 class Manifest(BaseModel):
     """What the runtime needs to know about a model besides its weights."""
 
@@ -48,6 +63,7 @@ class Manifest(BaseModel):
     vellus_split_um: float = Field(gt=0.0, description="Diameter splitting maps 0 and 1")
     models: dict[str, ModelFile] = Field(description="Model files by variant (int8, fp32)")
     training: dict[str, Any] = Field(default_factory=dict, description="How it was trained")
+    golden: Golden | None = Field(None, description="Load-time self-check of every variant")
 
 
 def sha256_file(path: Path) -> str:

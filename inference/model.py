@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from dermocap.errors import ImageError, ModelError
 from dermocap.resource import Closeable
 from inference.config import InferenceConfig
-from inference.manifest import MANIFEST_NAME, Manifest, read_manifest, sha256_file
+from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest, sha256_file
 from inference.metrics import EmergencePoint, HairMetrics
 from inference.postprocess import (
     cell_to_pixel,
@@ -28,6 +29,7 @@ from inference.preprocess import (
     F32,
     frame_input,
     native_size,
+    normalise,
     plan_tiles,
     stitch,
     tile_input,
@@ -189,7 +191,13 @@ class HairModel(Closeable):
         else:
             info = _info_from_metadata(runtime.metadata, path, sha)
         model = cls(runtime, info, tile_px=tile_px, min_unit_mass=min_unit_mass, threads=threads)
-        model.warm_up()
+        try:
+            model.warm_up()
+            if manifest is not None and manifest.golden is not None:
+                model.self_check(path.parent / manifest.golden.file, manifest.golden)
+        except BaseException:
+            model.close()
+            raise
         log.info("loaded hair model %s %s from %s", info.name, info.version, path)
         return model
 
@@ -218,6 +226,35 @@ class HairModel(Closeable):
             raise ModelError(
                 f"model file {self.info.path} gives maps of shape {out.shape}, expected {want}"
             )
+
+    def self_check(self, image: Path, golden: Golden) -> None:
+        """Run the network on the manifest's check image and compare with FP32's answer.
+
+        INT8 kernels differ between CPUs (see docs/model_card.md, *Why 7-bit weights*): a
+        file that is right on one machine can miscount on another. This catches it at load.
+
+        Raises:
+            ModelError: the check image is missing or altered, or the hair count on it differs
+                from FP32's by more than ``golden.tolerance``.
+        """
+        try:
+            if sha256_file(image) != golden.sha256:
+                raise ModelError(f"model check image {image} is altered: reinstall dermocap")
+            with Image.open(image) as im:
+                rgb = np.asarray(im.convert("RGB"))
+        except OSError as exc:
+            raise ModelError(f"model check image {image} unreadable ({exc}): reinstall") from None
+        maps = self.runtime.run(normalise(rgb)[None])[0]
+        got = float(maps[0].sum() + maps[1].sum())
+        want = float(golden.map_sums[0] + golden.map_sums[1])
+        # relative, but never tighter than a tenth of a hair (an untrained net counts ~0)
+        if abs(got - want) > golden.tolerance * max(want, 1.0):
+            raise ModelError(
+                f"model file {self.info.path} counts {got:.1f} hairs on its check image where "
+                f"the reference (FP32) counts {want:.1f}: its INT8 kernels are wrong on this "
+                'CPU. Set inference.model = "fp32" in the config and report the CPU'
+            )
+        log.debug("model self-check: %.2f hairs, reference %.2f", got, want)
 
     def close(self) -> None:
         """Release the runtime and the threads; idempotent."""

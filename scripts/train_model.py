@@ -50,14 +50,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from inference.manifest import MANIFEST_NAME, Manifest, model_entries  # noqa: E402
+from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries, sha256_file  # noqa: E402
 from inference.preprocess import native_size, normalise, resample  # noqa: E402
 from inference.targets import DIAMETER_SCALE_UM, N_MAPS, VELLUS_SPLIT_UM, density_targets  # noqa: E402
-from sim.config import ScalpConfig  # noqa: E402
+from sim.config import ScalpConfig, SimConfig  # noqa: E402
 from sim.optics import defocus_sigma_px, expose, gaussian_blur  # noqa: E402
 from sim.render import ScalpScene, View  # noqa: E402
 from sim.scalp import ScalpWorld, generate_scalp, hair_colour_names  # noqa: E402
-from sim.tools import NEUTRAL_COLOUR_GAINS  # noqa: E402
+from sim.tools import NEUTRAL_COLOUR_GAINS, RenderRequest, render_capture  # noqa: E402
 
 NAME = "dermocap-hair-density"
 VERSION = "1.0.0"
@@ -73,6 +73,9 @@ UM_PER_PX_RANGE = (3.0, 10.0)
 LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
 LONG_CENTRE_MM = 2.0  # crops of it are centred within this of its middle
 STEPS = 6000  # the shipped model's training steps (the --steps default)
+GOLDEN_NAME = "golden.png"  # the check image of the load-time self-check
+GOLDEN_SEED = 3  # its scalp (`dermocap sim render --seed 3`)
+GOLDEN_PX = 256  # its side, native pixels
 WORLDS = 1000  # random scalps of the shipped training set (the --worlds default)
 
 U8 = NDArray[np.uint8]
@@ -446,6 +449,29 @@ def export(net: Any, out: Path, args: argparse.Namespace) -> None:
     quantize(out, args)
 
 
+def write_golden(out: Path, fp32: Path, args: argparse.Namespace) -> Golden:
+    """The check image of the load-time self-check and FP32's answer on it.
+
+    A crop of a full twin capture at the rig's scale, resampled to the model's scale as the
+    runtime does: the kind of input on which 8-bit weights saturated (training crops at
+    random scales did not show it), and dense enough that a miscount is many hairs.
+    """
+    import onnxruntime as ort
+
+    frame, truth = render_capture(SimConfig(), RenderRequest(seed=GOLDEN_SEED))
+    h, w = frame.shape[:2]
+    nw, nh = native_size(w, h, float(truth["um_per_px"]), NATIVE_UM_PER_PX, STRIDE)
+    native = np.clip(resample(frame, nw, nh) + 0.5, 0, 255).astype(np.uint8)
+    y0, x0 = (nh - GOLDEN_PX) // 2, (nw - GOLDEN_PX) // 2
+    img = np.ascontiguousarray(native[y0 : y0 + GOLDEN_PX, x0 : x0 + GOLDEN_PX])
+    path = out / GOLDEN_NAME
+    Image.fromarray(img, "RGB").save(path, format="PNG")
+    sess = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
+    maps = sess.run(None, {"image": normalise(img)[None]})[0][0]
+    sums = (float(maps[0].sum()), float(maps[1].sum()), float(maps[2].sum()))
+    return Golden(file=path.name, sha256=sha256_file(path), map_sums=sums)
+
+
 def quantize(out: Path, args: argparse.Namespace) -> None:
     """INT8 QDQ ONNX from ``out``'s FP32 file (its metadata carried over), and the manifest.
 
@@ -477,6 +503,7 @@ def quantize(out: Path, args: argparse.Namespace) -> None:
         for img, _ in synth_world_samples(10**9 + args.seed * 1000 + i)[:2]:
             calib.append(normalise(img)[None])
     rng.shuffle(calib)
+    golden = write_golden(out, fp32, args)
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -527,6 +554,7 @@ def quantize(out: Path, args: argparse.Namespace) -> None:
         vellus_split_um=VELLUS_SPLIT_UM,
         models=model_entries({"int8": int8, "fp32": fp32}),
         training=training,
+        golden=golden,
     )
     (out / MANIFEST_NAME).write_text(
         json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n"

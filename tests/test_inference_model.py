@@ -66,6 +66,29 @@ def test_a_changed_model_file_is_refused_by_name(models_copy: Path) -> None:
         HairModel.load("int8", models_dir=models_copy)
 
 
+def test_a_model_that_miscounts_its_check_image_is_refused(models_copy: Path) -> None:
+    # The manifest holds FP32's answer on golden.png; an INT8 file whose kernels go wrong on
+    # this CPU (8-bit weights on AVX2 read 19 % more hairs on it) must not load.
+    man = json.loads((models_copy / MANIFEST_NAME).read_text())
+    golden = man["golden"]
+    assert (models_copy / golden["file"]).is_file()
+    want = golden["map_sums"][0] + golden["map_sums"][1]
+    assert want > 10  # dense enough that 10 % is hairs, not a fraction of one
+    for variant in ("int8", "fp32"):  # the shipped files pass their own check
+        HairModel.load(variant, models_dir=models_copy).close()
+    man["golden"]["map_sums"] = [v * 1.2 for v in golden["map_sums"]]
+    (models_copy / MANIFEST_NAME).write_text(json.dumps(man))
+    with pytest.raises(ModelError, match=r"check image.*fp32"):
+        HairModel.load("int8", models_dir=models_copy)
+
+
+def test_an_altered_check_image_is_refused(models_copy: Path) -> None:
+    golden = models_copy / read_manifest(models_copy / MANIFEST_NAME).golden.file  # type: ignore[union-attr]
+    golden.write_bytes(golden.read_bytes() + b"x")
+    with pytest.raises(ModelError, match="altered"):
+        HairModel.load("int8", models_dir=models_copy)
+
+
 def test_a_missing_model_file_or_manifest_is_refused(models_copy: Path, tmp_path: Path) -> None:
     (models_copy / "hair_density_fp32.onnx").unlink()
     with pytest.raises(ModelError, match=r"hair_density_fp32\.onnx is missing"):
