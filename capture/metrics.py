@@ -100,13 +100,32 @@ def _variance(a: F32) -> float:
     return float(flat.sum(dtype=np.float32)) / flat.size
 
 
-def sharpness(img: U8 | F32) -> float:
+def sharpness(img: U8 | F32, *, band_rows: int = 256) -> float:
     """Variance of the Laplacian of the grey image: larger is sharper (content dependent).
 
     Used to compare frames of one scene (a focus sweep, a burst); never across scenes.
-    ``img`` may be a frame or its :func:`grey` image.
+    ``img`` may be a frame or its :func:`grey` image. The Laplacian is made in bands of
+    ``band_rows`` rows (a full-frame one would be another frame's worth of float32), each
+    band's mean and squared deviations merged exactly (Chan et al.'s pairwise update).
     """
-    return _variance(laplacian(grey(img)))
+    g = grey(img)
+    h = g.shape[0]
+    if h <= band_rows + 2:
+        return _variance(laplacian(g))
+    n, mean, m2 = 0, 0.0, 0.0
+    for r0 in range(0, h - 2, band_rows):
+        lap = laplacian(g[r0 : min(h, r0 + band_rows + 2)])
+        k = lap.size
+        mu = float(lap.mean(dtype=np.float32))
+        lap -= np.float32(mu)
+        lap *= lap
+        q = float(lap.sum(dtype=np.float32))
+        delta = mu - mean
+        total = n + k
+        mean += delta * k / total
+        m2 += q + delta * delta * n * k / total
+        n = total
+    return m2 / n
 
 
 def box_blur(g: F32, radius_px: int) -> F32:
@@ -145,16 +164,7 @@ def _blur3(a: F32, axis: int) -> F32:
     return out
 
 
-def _sum_squares_mean(d: F32) -> float:
-    d *= d
-    return float(d.sum(dtype=np.float32)) / d.size
-
-
-def _gradient_energy(a: F32) -> float:
-    return _sum_squares_mean(np.diff(a, axis=1)) + _sum_squares_mean(np.diff(a, axis=0))
-
-
-def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None) -> float:
+def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None, *, band_rows: int = 128) -> float:
     """No-reference focus measure, 0..1: share of gradient energy a 3x3 re-blur removes.
 
     A sharp image holds fine detail that a small blur removes (0.5 and above on skin); a
@@ -162,17 +172,43 @@ def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None) -> float:
     when ``other`` (a second frame of the same still scene, e.g. from the burst) is given,
     the noise energy measured from their difference is subtracted first. Largely
     independent of brightness and contrast, so it can carry a fixed QC threshold.
+
+    Computed in bands of ``band_rows`` rows (with the rows the blur and the differences need
+    either side), so its temporaries are a band's, not four full frames'; the sums are the
+    whole frame's, to float rounding.
     """
     g = grey(img)
-    b = box_blur(g, 1)
-    e, eb = _gradient_energy(g), _gradient_energy(b)
-    if other is not None:
-        d = g - grey(other)
-        e -= _gradient_energy(d) / 2.0
-        eb -= _gradient_energy(box_blur(d, 1)) / 2.0
+    o = grey(other) if other is not None else None
+    h, w = g.shape
+    if h < 2 or w < 2:
+        return 0.0
+    sums = np.zeros(8, dtype=np.float64)  # (horizontal, vertical) of g, blur g, d, blur d
+    for r0 in range(0, h, band_rows):
+        r1 = min(h, r0 + band_rows)
+        e0, e1 = max(0, r0 - 1), min(h, r1 + 2)  # the blur of row r1 needs row r1 + 1
+        lo, hi = r0 - e0, r1 - e0
+        gx = g[e0:e1]
+        parts = [gx, box_blur(gx, 1)]
+        if o is not None:
+            dx = gx - o[e0:e1]
+            parts += [dx, box_blur(dx, 1)]
+        for k, a in enumerate(parts):
+            sums[2 * k] += _sum_squares(np.diff(a[lo:hi], axis=1))
+            sums[2 * k + 1] += _sum_squares(np.diff(a[lo : min(hi + 1, a.shape[0])], axis=0))
+    n_h, n_v = h * (w - 1), (h - 1) * w
+    energy = [sums[2 * k] / n_h + sums[2 * k + 1] / n_v for k in range(4)]
+    e, eb = energy[0], energy[1]
+    if o is not None:
+        e -= energy[2] / 2.0
+        eb -= energy[3] / 2.0
     if e <= 1e-12:
         return 0.0
     return float(min(1.0, max(0.0, 1.0 - eb / e)))
+
+
+def _sum_squares(d: F32) -> float:
+    d *= d
+    return float(d.sum(dtype=np.float32))
 
 
 # -- light and colour -----------------------------------------------------------------------
@@ -286,18 +322,9 @@ def fit_flat_field(lin_grey: F32, mask: NDArray[np.bool_]) -> tuple[float, float
 
 
 def flat_field_map(height: int, width: int, coef: tuple[float, float]) -> F32:
-    """Relative illumination of each pixel from :func:`fit_flat_field` coefficients.
-
-    The map is cached per size and coefficients (one per rig): it is read-only.
-    """
-    return _flat_field_map(int(height), int(width), (float(coef[0]), float(coef[1])))
-
-
-@functools.lru_cache(maxsize=4)
-def _flat_field_map(height: int, width: int, coef: tuple[float, float]) -> F32:
-    r2 = radial_coordinates(height, width)
+    """Relative illumination of each pixel from :func:`fit_flat_field` coefficients."""
+    r2 = radial_coordinates(int(height), int(width))
     out: F32 = np.clip(1.0 + coef[0] * r2 + coef[1] * r2 * r2, 0.05, 2.0).astype(np.float32)
-    out.flags.writeable = False
     return out
 
 
@@ -305,9 +332,22 @@ def _flat_field_map(height: int, width: int, coef: tuple[float, float]) -> F32:
 LINEAR_LUT: F32 = linear(np.arange(256, dtype=np.uint8))
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def _display_gain_map(height: int, width: int, coef: tuple[float, float]) -> F32:
-    out: F32 = _flat_field_map(height, width, coef) ** np.float32(-1.0 / DISPLAY_GAMMA)
+    """``flat_field_map ** (-1 / gamma)``, float32 (h, w); cached per rig (read-only)."""
+    a, b = np.float32(coef[0]), np.float32(coef[1])
+    x = ((np.arange(width) - (width - 1) / 2) / ((width - 1) / 2 or 1)).astype(np.float32) ** 2
+    y = ((np.arange(height) - (height - 1) / 2) / ((height - 1) / 2 or 1)).astype(np.float32) ** 2
+    out: F32 = x[None, :] + y[:, None]
+    out *= np.float32(0.5)  # r^2, 0 at the centre, 1 at the corners
+    r4 = out * out
+    r4 *= b
+    out *= a
+    out += r4
+    out += np.float32(1.0)
+    del r4
+    np.clip(out, 0.05, 2.0, out=out)
+    np.power(out, np.float32(-1.0 / DISPLAY_GAMMA), out=out)
     out.flags.writeable = False
     return out
 
@@ -319,10 +359,10 @@ def apply_flat_field(img: U8, coef: tuple[float, float]) -> U8:
     is multiplying the display value by ``f ** (-1 / gamma)``: one multiply per value,
     with a gain map cached per rig, instead of a round trip through linear light. The
     result differs from the round trip by at most one grey level (float32 rounding).
+    Worked in bands of rows: a float copy of the whole frame would be 4x its memory.
     """
     gain = _display_gain_map(int(img.shape[0]), int(img.shape[1]), (float(coef[0]), float(coef[1])))
     out: U8 = np.empty_like(img)
-    # In bands of rows: a float32 copy of a whole frame would be 4x the frame's memory.
     band = max(1, (1 << 20) // max(1, img.shape[1] * img.shape[2]))
     for r in range(0, img.shape[0], band):
         v: F32 = img[r : r + band].astype(np.float32)

@@ -103,9 +103,14 @@ def mean_brightness(img: U8) -> float:
     if v.size % 2:
         counts = np.bincount(v, minlength=256)
     else:
-        # Histogram of pixel-value pairs (half the elements to count), then of values.
-        pairs = np.bincount(v.view(np.uint16), minlength=65536).reshape(256, 256)
-        counts = pairs.sum(axis=0) + pairs.sum(axis=1)
+        # Histogram of pixel-value pairs (half the elements to count), then of values. In
+        # chunks: bincount casts its input to int64, 4x a frame's bytes at once otherwise.
+        v16 = v.view(np.uint16)
+        pairs = np.zeros(65536, dtype=np.int64)
+        for i in range(0, v16.size, 1 << 20):
+            pairs += np.bincount(v16[i : i + (1 << 20)], minlength=65536)
+        p2 = pairs.reshape(256, 256)
+        counts = p2.sum(axis=0) + p2.sum(axis=1)
     return float(counts @ _LINEAR_LUT) / v.size
 
 

@@ -51,6 +51,11 @@ class OnnxMapRuntime(MapRuntime):
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
+        # The CPU arena keeps the buffers of the largest run for good: ~70 MB resident after
+        # one full frame, on a rig with 512 MB. Without it the buffers are freed after each
+        # run (with the unit's malloc settings they leave the resident set); the run took as
+        # long either way on this machine (docs/service.md, Measured).
+        so.enable_cpu_mem_arena = False
         try:
             self._session: Any = ort.InferenceSession(
                 str(path), so, providers=["CPUExecutionProvider"]

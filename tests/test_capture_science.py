@@ -71,6 +71,40 @@ def test_flat_field_fit_recovers_vignetting() -> None:
     assert flat.std() / flat.mean() < 0.01
 
 
+@pytest.mark.parametrize("band_rows", [1, 5, 64])
+def test_banded_sharpness_equals_the_whole_frame_variance(band_rows: int) -> None:
+    g = np.random.default_rng(5).uniform(0, 255, size=(203, 150)).astype(np.float32)
+    lap = m.laplacian(g).astype(np.float64)
+    assert m.sharpness(g, band_rows=band_rows) == pytest.approx(float(lap.var()), rel=1e-5)
+
+
+def _focus_ratio_whole_frame(img: np.ndarray, other: np.ndarray) -> float:
+    # The definition, on whole frames (what focus_ratio computed before it went banded).
+    def energy(a: np.ndarray) -> float:
+        a = a.astype(np.float64)
+        return float((np.diff(a, axis=1) ** 2).mean() + (np.diff(a, axis=0) ** 2).mean())
+
+    g, o = m.grey(img), m.grey(other)
+    d = g - o
+    e = energy(g) - energy(d) / 2
+    eb = energy(m.box_blur(g, 1)) - energy(m.box_blur(d, 1)) / 2
+    return min(1.0, max(0.0, 1.0 - eb / e))
+
+
+@pytest.mark.parametrize("band_rows", [1, 7, 128, 1000])
+def test_banded_focus_ratio_equals_the_whole_frame_one(band_rows: int) -> None:
+    rng = np.random.default_rng(3)
+    texture = rng.uniform(0, 200, size=(301, 240)).astype(np.float32)
+    for scene in (texture, m.box_blur(texture, 2)):  # a sharp and a soft view
+        img, other = (
+            (scene + rng.normal(0, 2, scene.shape)).clip(0, 255).astype(np.float32)
+            for _ in range(2)
+        )
+        want = _focus_ratio_whole_frame(img, other)
+        assert 0.01 < want < 0.99
+        assert m.focus_ratio(img, other, band_rows=band_rows) == pytest.approx(want, abs=1e-5)
+
+
 def test_flat_field_in_display_space_equals_the_linear_round_trip() -> None:
     # apply_flat_field multiplies display values by f ** (-1/gamma); the reference divides
     # linear light by f and goes back to display gamma. They must agree to one grey level.
