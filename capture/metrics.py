@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
+U16 = NDArray[np.uint16]
 
 DISPLAY_GAMMA = 2.2  # the ISP's output gamma (sim.optics uses the same value)
 
@@ -55,7 +56,25 @@ def grey(img: U8 | F32) -> F32:
     return out
 
 
-def bin_image(img: F32 | U8, factor: int) -> F32:
+def channel_sum(img: U8) -> U16:
+    """R + G + B of each pixel, uint16 (h, w): 3x :func:`grey`, exactly, in half its memory.
+
+    The burst keeps these for QC; :func:`sharpness` and :func:`focus_ratio` take them as
+    they are (converting a band of rows at a time), with their own scale (see there).
+    """
+    u = np.asarray(img, dtype=np.uint8)
+    out: U16 = u[..., 0].astype(np.uint16)
+    out += u[..., 1]
+    out += u[..., 2]
+    return out
+
+
+def _single(img: NDArray[np.generic]) -> NDArray[np.generic]:
+    """A single-channel image as it is (any dtype), or the grey of an RGB frame."""
+    return img if img.ndim == 2 else grey(img)  # type: ignore[arg-type]
+
+
+def bin_image(img: F32 | U8 | U16, factor: int) -> F32:
     """Average ``factor`` x ``factor`` blocks (like sensor binning); crops the remainder."""
     if factor < 1:
         raise ValueError("factor must be >= 1")
@@ -100,21 +119,22 @@ def _variance(a: F32) -> float:
     return float(flat.sum(dtype=np.float32)) / flat.size
 
 
-def sharpness(img: U8 | F32, *, band_rows: int = 256) -> float:
+def sharpness(img: U8 | U16 | F32, *, band_rows: int = 256) -> float:
     """Variance of the Laplacian of the grey image: larger is sharper (content dependent).
 
     Used to compare frames of one scene (a focus sweep, a burst); never across scenes.
-    ``img`` may be a frame or its :func:`grey` image. The Laplacian is made in bands of
+    ``img`` may be a frame, its :func:`grey` image or any single-channel image (a
+    :func:`channel_sum` gives 9x the frame's value). The Laplacian is made in bands of
     ``band_rows`` rows (a full-frame one would be another frame's worth of float32), each
     band's mean and squared deviations merged exactly (Chan et al.'s pairwise update).
     """
-    g = grey(img)
+    g = _single(img)
     h = g.shape[0]
     if h <= band_rows + 2:
-        return _variance(laplacian(g))
+        return _variance(laplacian(np.asarray(g, dtype=np.float32)))
     n, mean, m2 = 0, 0.0, 0.0
     for r0 in range(0, h - 2, band_rows):
-        lap = laplacian(g[r0 : min(h, r0 + band_rows + 2)])
+        lap = laplacian(np.asarray(g[r0 : min(h, r0 + band_rows + 2)], dtype=np.float32))
         k = lap.size
         mu = float(lap.mean(dtype=np.float32))
         lap -= np.float32(mu)
@@ -164,7 +184,9 @@ def _blur3(a: F32, axis: int) -> F32:
     return out
 
 
-def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None, *, band_rows: int = 128) -> float:
+def focus_ratio(
+    img: U8 | U16 | F32, other: U8 | U16 | F32 | None = None, *, band_rows: int = 128
+) -> float:
     """No-reference focus measure, 0..1: share of gradient energy a 3x3 re-blur removes.
 
     A sharp image holds fine detail that a small blur removes (0.5 and above on skin); a
@@ -175,10 +197,11 @@ def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None, *, band_rows: int 
 
     Computed in bands of ``band_rows`` rows (with the rows the blur and the differences need
     either side), so its temporaries are a band's, not four full frames'; the sums are the
-    whole frame's, to float rounding.
+    whole frame's, to float rounding. A ratio of energies: single-channel images of any
+    scale (a :func:`channel_sum`) give the same value as their greys.
     """
-    g = grey(img)
-    o = grey(other) if other is not None else None
+    g = _single(img)
+    o = _single(other) if other is not None else None
     h, w = g.shape
     if h < 2 or w < 2:
         return 0.0
@@ -187,10 +210,10 @@ def focus_ratio(img: U8 | F32, other: U8 | F32 | None = None, *, band_rows: int 
         r1 = min(h, r0 + band_rows)
         e0, e1 = max(0, r0 - 1), min(h, r1 + 2)  # the blur of row r1 needs row r1 + 1
         lo, hi = r0 - e0, r1 - e0
-        gx = g[e0:e1]
+        gx = np.asarray(g[e0:e1], dtype=np.float32)
         parts = [gx, box_blur(gx, 1)]
         if o is not None:
-            dx = gx - o[e0:e1]
+            dx = gx - np.asarray(o[e0:e1], dtype=np.float32)
             parts += [dx, box_blur(dx, 1)]
         for k, a in enumerate(parts):
             sums[2 * k] += _sum_squares(np.diff(a[lo:hi], axis=1))

@@ -160,3 +160,20 @@ def test_guidance_text() -> None:
     assert text == "move 0.8 mm toward the forehead, rotate 4 deg clockwise"
     assert "left ear" in describe(-0.5, 0.0, 0.0)
     assert describe(0.0, 0.0, 0.1).startswith("hold still")
+
+
+def test_frame_measures_from_the_channel_sum_equal_those_of_the_grey() -> None:
+    from capture import qc
+
+    rng = np.random.default_rng(11)
+    frame = m.box_blur(rng.uniform(0, 255, (300, 400)).astype(np.float32), 1)
+    rgb = np.stack([frame, frame * 0.8, frame * 0.6], axis=2).clip(0, 255).astype(np.uint8)
+    other = np.roll(rgb, 1, axis=1)
+    fm, g = qc.measure_frame(rgb), m.grey(rgb)
+    assert fm.grey is not None and fm.grey.dtype == np.uint16
+    assert np.array_equal(fm.grey.astype(np.float32) / 3, g)  # exact, in half the bytes
+    assert fm.sharpness == pytest.approx(m.sharpness(g), rel=1e-5)
+    assert m.focus_ratio(fm.grey, m.channel_sum(other)) == pytest.approx(
+        m.focus_ratio(g, m.grey(other)), abs=1e-6
+    )
+    assert fm.mean_brightness == pytest.approx(float(m.linear(rgb).mean()), rel=1e-6)
