@@ -53,8 +53,8 @@ class OnnxMapRuntime(MapRuntime):
         so.log_severity_level = 3
         # The CPU arena keeps the buffers of the largest run for good: ~70 MB resident after
         # one full frame, on a rig with 512 MB. Without it the buffers are freed after each
-        # run (with the unit's malloc settings they leave the resident set); the run took as
-        # long either way on this machine (docs/service.md, Measured).
+        # run (with the unit's malloc settings they leave the resident set); a full frame ran
+        # no slower without it here (docs/model_card.md, Measured).
         so.enable_cpu_mem_arena = False
         try:
             self._session: Any = ort.InferenceSession(
