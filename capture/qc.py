@@ -18,7 +18,6 @@ from capture.metrics import (
     clipped_fractions,
     focus_ratio,
     glare_fraction,
-    grey,
     linear,
     sharpness,
 )
@@ -146,19 +145,6 @@ def measure_frame(frame: U8) -> FrameMeasures:
         motion_spectrum=spectrum(binned),
         grey=s,
     )
-
-
-def burst_motion_px(
-    frames: list[U8], *, bin_factor: int = MOTION_BIN, greys: list[F32] | None = None
-) -> float:
-    """Largest shift between consecutive burst frames, in pixels of the frames given.
-
-    ``greys`` are the :func:`grey` images of ``frames`` if already computed.
-    """
-    if len(frames) < 2:
-        return 0.0
-    gs = greys if greys is not None else [grey(f) for f in frames]
-    return _motion([spectrum(bin_image(g, bin_factor)) for g in gs], bin_factor)
 
 
 def _motion(spectra: list[Spectrum], bin_factor: int) -> float:
