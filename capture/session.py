@@ -35,7 +35,6 @@ from dermocap.ids import uuid7
 log = logging.getLogger(__name__)
 
 U8 = NDArray[np.uint8]
-F32 = NDArray[np.float32]
 
 SITES = ("frontal", "vertex", "occipital")
 VISITS = ("baseline", "3m", "6m", "12m")
@@ -527,11 +526,11 @@ class CaptureSession:
                 for _ in range(self.cfg.burst_frames):
                     frames.append(cam.capture())
                     measuring.append(pool.submit(measure_frame, frames[-1].array))
-                measures = [m.result() for m in measuring]  # grey once per frame, for all
+                measures = [m.result() for m in measuring]  # each frame measured once, for all
                 scores = [m.sharpness for m in measures]
                 k = int(np.argmax(scores))
                 kept = frames[k]
-                # QC reads only the kept frame, its grey and one other grey (sensor noise):
+                # QC reads only the kept frame, its channel sum and one other's (sensor noise):
                 # the rest of the burst is dropped now, not when the mode is stored.
                 other = next((i for i in range(len(measures)) if i != k), None)
                 for i, m in enumerate(measures):

@@ -108,8 +108,12 @@ class Twin:
         self._target = CalibrationTarget()
         self._scene_version = 0
         self._regrowths: list[tuple[float, int]] = []  # since the scalp was last set
-        self._kwargs = {"nominal_um_per_px": nominal_um_per_px, "full_width": full_width}
-        self._seed = seed
+        # what a sensor process needs to build the same twin (see use_sensor_process)
+        self._sensor_kwargs = {
+            "nominal_um_per_px": nominal_um_per_px,
+            "full_width": full_width,
+            "seed": seed,
+        }
         self._sensor: SensorProcess | None = None
         if cfg.phantom_image:
             if cfg.phantom_um_per_px is None:  # SimConfig refuses this; be explicit anyway
@@ -183,7 +187,7 @@ class Twin:
         """
         with self._lock:
             if self._sensor is None:
-                self._sensor = SensorProcess(self.cfg, {**self._kwargs, "seed": self._seed})
+                self._sensor = SensorProcess(self.cfg, self._sensor_kwargs)
 
     @property
     def sensor_pid(self) -> int | None:
