@@ -131,17 +131,19 @@ class FrameMeasures:
 MOTION_BIN = 4
 
 
-def measure_frame(frame: U8) -> FrameMeasures:
+def measure_frame(frame: U8, *, brightness: bool = True) -> FrameMeasures:
     """Every per-frame measure, from one channel sum (a pool job in the capture protocol).
 
     Values as on the frame's :func:`grey` (the sum's sharpness is 9x, its binned image 3x).
+    With ``brightness=False`` the mean brightness is left NaN, for the caller to measure
+    (:func:`mean_brightness`) in a job of its own beside this one.
     """
     s = channel_sum(frame)
     binned = bin_image(s, MOTION_BIN)
     binned /= np.float32(3.0)
     return FrameMeasures(
         sharpness=sharpness(s) / 9.0,
-        mean_brightness=mean_brightness(frame),
+        mean_brightness=mean_brightness(frame) if brightness else float("nan"),
         motion_spectrum=spectrum(binned),
         grey=s,
     )
@@ -183,6 +185,73 @@ def run_qc(
     )
 
 
+@dataclass(frozen=True)
+class FrameChecks:
+    """The checks that read the kept frame's pixels (the costly part of QC)."""
+
+    focus: float
+    clipped_highlights: float
+    clipped_shadows: float
+    glare: float
+
+
+def frame_checks(
+    kept: U8,
+    kept_grey: NDArray[np.uint16] | None,
+    other_grey: NDArray[np.uint16] | None,
+    *,
+    cfg: QCConfig,
+) -> FrameChecks:
+    """Focus, clipping and glare of ``kept`` (``kept_grey`` its :func:`channel_sum`, computed
+    here when None; ``other_grey`` another burst frame's, for the noise estimate).
+
+    A function of the kept frame alone, so the capture protocol starts it on the sharpest
+    frame so far, before the burst ends.
+    """
+    if kept_grey is None:
+        kept_grey = channel_sum(kept)
+    focus = focus_ratio(kept_grey, other_grey)
+    mx = channel_max(kept)
+    hi, lo = clipped_fractions(kept, mx=mx)
+    glare = glare_fraction(kept, level=cfg.glare_level, mx=mx)
+    return FrameChecks(focus, hi, lo, glare)
+
+
+def other_index(n: int, kept_index: int) -> int | None:
+    """The burst frame whose grey the noise estimate of frame ``kept_index`` uses."""
+    return next((i for i in range(n) if i != kept_index), None)
+
+
+def burst_report(
+    frame: FrameChecks,
+    measures: list[FrameMeasures],
+    kept_index: int,
+    *,
+    lighting_mode: str,
+    cfg: QCConfig,
+    baseline_brightness: float | None = None,
+) -> QCReport:
+    """The QC report from the kept frame's :func:`frame_checks` and the burst's measures
+    (motion and flicker across the burst, brightness against the baseline visit)."""
+    motion = _motion([m.motion_spectrum for m in measures], MOTION_BIN)
+    means = [m.mean_brightness for m in measures]
+    flicker = (max(means) - min(means)) / max(float(np.mean(means)), 1e-9) if means else 0.0
+    kept_mean = means[kept_index]
+    mismatch = None
+    if baseline_brightness is not None and baseline_brightness > 0:
+        mismatch = abs(kept_mean / baseline_brightness - 1.0)
+    checks = (
+        Check("focus", frame.focus, cfg.min_focus_ratio, ">="),
+        Check("clipped_highlights", frame.clipped_highlights, cfg.max_clipped_highlights, "<="),
+        Check("clipped_shadows", frame.clipped_shadows, cfg.max_clipped_shadows, "<="),
+        Check("glare", frame.glare, cfg.max_glare_fraction, "<="),
+        Check("motion", motion, cfg.max_motion_px, "<="),
+        Check("flicker", flicker, cfg.max_flicker, "<="),
+        Check("lighting_mismatch", mismatch, cfg.max_lighting_mismatch, "<="),
+    )
+    return QCReport(lighting_mode, checks, kept_mean)
+
+
 def qc_from_measures(
     kept: U8,
     measures: list[FrameMeasures],
@@ -193,29 +262,20 @@ def qc_from_measures(
     baseline_brightness: float | None = None,
 ) -> QCReport:
     """:func:`run_qc` from the burst's :func:`measure_frame` results (``kept`` is frame
-    ``kept_index``; its grey must be there, and one other frame's for the noise estimate)."""
-    kept_grey = measures[kept_index].grey
-    if kept_grey is None:
-        kept_grey = channel_sum(kept)
-    others = [m.grey for i, m in enumerate(measures) if i != kept_index and m.grey is not None]
-    focus = focus_ratio(kept_grey, others[0] if others else None)
-    mx = channel_max(kept)
-    hi, lo = clipped_fractions(kept, mx=mx)
-    glare = glare_fraction(kept, level=cfg.glare_level, mx=mx)
-    motion = _motion([m.motion_spectrum for m in measures], MOTION_BIN)
-    means = [m.mean_brightness for m in measures]
-    flicker = (max(means) - min(means)) / max(float(np.mean(means)), 1e-9) if means else 0.0
-    kept_mean = means[kept_index]
-    mismatch = None
-    if baseline_brightness is not None and baseline_brightness > 0:
-        mismatch = abs(kept_mean / baseline_brightness - 1.0)
-    checks = (
-        Check("focus", focus, cfg.min_focus_ratio, ">="),
-        Check("clipped_highlights", hi, cfg.max_clipped_highlights, "<="),
-        Check("clipped_shadows", lo, cfg.max_clipped_shadows, "<="),
-        Check("glare", glare, cfg.max_glare_fraction, "<="),
-        Check("motion", motion, cfg.max_motion_px, "<="),
-        Check("flicker", flicker, cfg.max_flicker, "<="),
-        Check("lighting_mismatch", mismatch, cfg.max_lighting_mismatch, "<="),
+    ``kept_index``; its grey must be there, and that of :func:`other_index` for the noise
+    estimate)."""
+    o = other_index(len(measures), kept_index)
+    frame = frame_checks(
+        kept,
+        measures[kept_index].grey,
+        measures[o].grey if o is not None else None,
+        cfg=cfg,
     )
-    return QCReport(lighting_mode, checks, kept_mean)
+    return burst_report(
+        frame,
+        measures,
+        kept_index,
+        lighting_mode=lighting_mode,
+        cfg=cfg,
+        baseline_brightness=baseline_brightness,
+    )

@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,16 @@ from capture.config import CameraConfig, CaptureConfig
 from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
 from capture.locked import LockedCamera
 from capture.metrics import apply_flat_field, sharpness
-from capture.qc import FrameMeasures, QCReport, measure_frame, qc_from_measures
+from capture.qc import (
+    FrameChecks,
+    FrameMeasures,
+    QCReport,
+    burst_report,
+    frame_checks,
+    mean_brightness,
+    measure_frame,
+    other_index,
+)
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap import __version__
@@ -35,6 +44,7 @@ from dermocap.ids import uuid7
 log = logging.getLogger(__name__)
 
 U8 = NDArray[np.uint8]
+U16 = NDArray[np.uint16]
 
 SITES = ("frontal", "vertex", "occipital")
 VISITS = ("baseline", "3m", "6m", "12m")
@@ -113,19 +123,121 @@ class _Rig:
     clock: Clock
 
 
+class _Burst:
+    """One lighting mode's burst: each frame measured on the pool as it arrives, and the
+    sharpest frame so far given its QC checks and final image (flat field, file bytes) on the
+    pool as soon as it leads, while the sensor takes the next frames.
+
+    When the burst ends (:meth:`settle`) the kept frame is usually done: only the last
+    frame's measures are waited for, unless it is the sharpest. The result is the same as
+    choosing after the burst; work started on a frame that is overtaken is cancelled if it
+    has not begun, or discarded.
+    """
+
+    def __init__(
+        self,
+        pool: Executor,
+        frames: int,
+        checks: Callable[[U8, U16 | None, U16 | None], FrameChecks],
+        image: Callable[[U8], tuple[U8, bytes]],
+    ) -> None:
+        self._pool = pool
+        self._expected = frames
+        self._make_checks = checks
+        self._make_image = image
+        self._lock = threading.Lock()
+        self._settled = False
+        self.frames: list[Frame | None] = []
+        self.measuring: list[Future[FrameMeasures]] = []
+        self._brightness: list[Future[float]] = []
+        self._image: tuple[int, Future[tuple[U8, bytes]]] | None = None
+        self._checks: tuple[tuple[int, int | None], Future[FrameChecks]] | None = None
+
+    def add(self, frame: Frame) -> None:
+        """Take one frame; its measures start on the pool at once."""
+        with self._lock:
+            self.frames.append(frame)
+            # Two jobs, so that the last frame's measures take both threads.
+            fut = self._pool.submit(measure_frame, frame.array, brightness=False)
+            self.measuring.append(fut)
+            self._brightness.append(self._pool.submit(mean_brightness, frame.array))
+        fut.add_done_callback(self._speculate)
+
+    def _choice(self, n: int) -> tuple[int, int | None]:
+        scores = [self.measuring[i].result().sharpness for i in range(n)]
+        k = int(np.argmax(scores))
+        return k, other_index(n, k)
+
+    def _speculate(self, _done: Future[FrameMeasures]) -> None:
+        """A measure finished (a pool thread): start work on the frame leading so far."""
+        with self._lock:
+            if self._settled:
+                return
+            n = 0
+            while n < len(self.measuring) and self.measuring[n].done():
+                n += 1
+            # The noise estimate needs a second frame, so a lone first frame waits.
+            if n < min(2, self._expected):
+                return
+            try:
+                self._start(*self._choice(n))
+            except Exception:  # a failed measure or a closed pool: settle() reports it
+                return
+
+    def _start(self, k: int, other: int | None) -> None:
+        frame = self.frames[k]
+        assert frame is not None  # noqa: S101 - only frames out of the running are dropped
+        if self._image is None or self._image[0] != k:
+            if self._image is not None:
+                self._image[1].cancel()
+            self._image = (k, self._pool.submit(self._make_image, frame.array))
+        if self._checks is None or self._checks[0] != (k, other):
+            if self._checks is not None:
+                self._checks[1].cancel()
+            grey = self.measuring[k].result().grey
+            other_grey = self.measuring[other].result().grey if other is not None else None
+            job = self._pool.submit(self._make_checks, frame.array, grey, other_grey)
+            self._checks = ((k, other), job)
+
+    def settle(
+        self,
+    ) -> tuple[int, Frame, list[FrameMeasures], Future[FrameChecks], Future[tuple[U8, bytes]]]:
+        """Wait for every measure and fix the kept frame: its index, the frame, the burst's
+        measures, and the futures of its checks and final image. Drops the other frames."""
+        wait(self.measuring)
+        wait(self._brightness)
+        with self._lock:
+            self._settled = True
+            n = len(self.measuring)
+            k, other = self._choice(n)  # raises what a measure raised
+            self._start(k, other)
+            measures = [m.result() for m in self.measuring]
+            for m, b in zip(measures, self._brightness, strict=True):
+                m.mean_brightness = b.result()
+            # QC reads only the kept frame, its grey and one other's (sensor noise).
+            for i, m in enumerate(measures):
+                if i not in (k, other):
+                    m.grey = None
+            kept = self.frames[k]
+            assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
+            self.frames = [None] * n
+            return k, kept, measures, self._checks[1], self._image[1]
+
+
 @dataclass
-class _Pending:
-    """One lighting mode captured, its QC and final image still being made on the pool."""
+class _Kept:
+    """One lighting mode settled: its kept frame, and its QC and image jobs on the pool."""
 
     mode: str
     intensity: float
     kept: Frame
-    scores: list[float]
+    measures: list[FrameMeasures]
     kept_index: int
     dropped: int
     controls: Controls
-    qc: Future[QCReport]
+    checks: Future[FrameChecks]
     image: Future[tuple[U8, bytes]]
+    baseline_brightness: float | None
     context: tuple[str, str, str, Calibration, FocusResult, Guidance | None, int, str]
 
 
@@ -496,9 +608,13 @@ class CaptureSession:
         rounds = 0
         # The image science of a frame runs on these threads while the camera exposes the
         # next one (on a rig the sensor works on its own; on the twin it is the other core),
-        # so a site costs little more than its frames. Leaving the block waits for every
-        # job: nothing is written behind the caller's back after this returns or raises.
-        with ThreadPoolExecutor(2, thread_name_prefix="capture") as pool:
+        # so a site costs little more than its frames; the writer stores each lighting mode
+        # in order while the next is captured. Leaving the block waits for every job
+        # (writer first): nothing is written behind the caller's back after this returns.
+        with (
+            ThreadPoolExecutor(2, thread_name_prefix="capture") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="capture-writer") as writer,
+        ):
             ref = pool.submit(self._reference, baseline) if baseline is not None else None
             # Focus first: relocation compares detail, which a defocused view does not show.
             focus = self.autofocus(start_mm=self.state.last_focus_z_mm, pool=pool)
@@ -510,58 +626,61 @@ class CaptureSession:
                     reloc = self._guidance(ref.result(), cal)
                 if rounds:
                     focus = self.autofocus(start_mm=focus.z_mm, pool=pool)
-            site_capture_id = str(uuid7())
+            context = (subject, site, visit, cal, focus, reloc, rounds, str(uuid7()))
             baseline_brightness = self._baseline_brightness(subject, site)
-            results: list[CaptureResult] = []
+            stored: list[Future[CaptureResult]] = []
             progress("capturing")
             cam.use_mode(self.still)
-            pending: _Pending | None = None
+            qc_cfg = self.cfg.qc
+
+            def checks(kept: U8, grey: U16 | None, other: U16 | None) -> FrameChecks:
+                return frame_checks(kept, grey, other, cfg=qc_cfg)
+
+            def image(frame: U8) -> tuple[U8, bytes]:
+                return self._final_image(frame, cal)
+
+            def keep(mode: str, intensity: float, burst: _Burst, dropped: int) -> None:
+                k, kept, measures, checked, final = burst.settle()
+                if on_image is not None:  # the model may start on it as soon as it exists
+                    hand_on = on_image
+
+                    def ready(f: Future[tuple[U8, bytes]]) -> None:
+                        if not f.cancelled() and f.exception() is None:
+                            hand_on(mode, f.result()[0], cal.um_per_px)
+
+                    final.add_done_callback(ready)
+                settled = _Kept(
+                    mode=mode,
+                    intensity=intensity,
+                    kept=kept,
+                    measures=measures,
+                    kept_index=k,
+                    dropped=dropped,
+                    controls=cam.controls,
+                    checks=checked,
+                    image=final,
+                    baseline_brightness=baseline_brightness.get(mode),
+                    context=context,
+                )
+                stored.append(writer.submit(self._store, settled))
+
+            last: tuple[str, float, _Burst, int] | None = None
             for mode in modes:
                 intensity = self._intensity(mode)
                 rig.lights.set(mode, intensity)
                 rig.lights.wait_settled()
                 dropped0 = cam.stats.stale + cam.stats.mismatched
-                frames: list[Frame] = []
-                measuring: list[Future[FrameMeasures]] = []
+                burst = _Burst(pool, self.cfg.burst_frames, checks, image)
                 for _ in range(self.cfg.burst_frames):
-                    frames.append(cam.capture())
-                    measuring.append(pool.submit(measure_frame, frames[-1].array))
-                measures = [m.result() for m in measuring]  # each frame measured once, for all
-                scores = [m.sharpness for m in measures]
-                k = int(np.argmax(scores))
-                kept = frames[k]
-                # QC reads only the kept frame, its channel sum and one other's (sensor noise):
-                # the rest of the burst is dropped now, not when the mode is stored.
-                other = next((i for i in range(len(measures)) if i != k), None)
-                for i, m in enumerate(measures):
-                    if i not in (k, other):
-                        m.grey = None
-                del frames
-                if pending is not None:  # the last mode's jobs ran during this burst
-                    results.append(self._store(pending))
-                pending = _Pending(
-                    mode=mode,
-                    intensity=intensity,
-                    kept=kept,
-                    scores=scores,
-                    kept_index=k,
-                    dropped=cam.stats.stale + cam.stats.mismatched - dropped0,
-                    controls=cam.controls,
-                    qc=pool.submit(
-                        qc_from_measures,
-                        kept.array,
-                        measures,
-                        k,
-                        lighting_mode=mode,
-                        cfg=self.cfg.qc,
-                        baseline_brightness=baseline_brightness.get(mode),
-                    ),
-                    image=pool.submit(self._final_image, mode, kept.array, cal, on_image),
-                    context=(subject, site, visit, cal, focus, reloc, rounds, site_capture_id),
-                )
+                    burst.add(cam.capture())
+                    if last is not None:  # the last mode's measures ran during this frame
+                        keep(*last)
+                        last = None
+                last = (mode, intensity, burst, cam.stats.stale + cam.stats.mismatched - dropped0)
             rig.lights.off()
-            if pending is not None:
-                results.append(self._store(pending))
+            if last is not None:
+                keep(*last)
+            results = [f.result() for f in stored]
         site_result = SiteResult(results, focus, reloc, rounds)
         if site_result.passed:
             rig.status.show("ready")
@@ -572,23 +691,22 @@ class CaptureSession:
             )
         return site_result
 
-    def _final_image(
-        self,
-        mode: str,
-        frame: U8,
-        cal: Calibration,
-        on_image: Callable[[str, U8, float], None] | None,
-    ) -> tuple[U8, bytes]:
+    def _final_image(self, frame: U8, cal: Calibration) -> tuple[U8, bytes]:
         """The image to keep (flat field divided out) and its file's bytes (a pool job)."""
         image = apply_flat_field(frame, cal.flat_field) if self.cfg.apply_flat_field else frame
-        if on_image is not None:
-            on_image(mode, image, cal.um_per_px)
         return image, self.store.encode(image)
 
-    def _store(self, p: _Pending) -> CaptureResult:
-        """Wait for a mode's QC and image jobs, then write its image and sidecar."""
+    def _store(self, p: _Kept) -> CaptureResult:
+        """Wait for a mode's QC and image jobs, then write its image and sidecar (the writer)."""
         subject, site, visit, cal, focus, reloc, rounds, site_capture_id = p.context
-        qc = p.qc.result()
+        qc = burst_report(
+            p.checks.result(),
+            p.measures,
+            p.kept_index,
+            lighting_mode=p.mode,
+            cfg=self.cfg.qc,
+            baseline_brightness=p.baseline_brightness,
+        )
         image, data = p.image.result()
         record = self._record(
             subject=subject,
@@ -604,7 +722,7 @@ class CaptureSession:
             reloc=reloc,
             rounds=rounds,
             site_capture_id=site_capture_id,
-            burst_scores=p.scores,
+            burst_scores=[m.sharpness for m in p.measures],
             kept_index=p.kept_index,
             brightness=qc.brightness,
             dropped=p.dropped,

@@ -153,6 +153,7 @@ class TwinMechanics(Closeable):
         self._stalled_steps = 0
         self._last_motion_s = clock.monotonic()
         self._closed = False
+        self._switch_closed: bool | None = None
         self._update_switch()
         self._pins["step"].add_observer(self._on_step)
 
@@ -179,7 +180,9 @@ class TwinMechanics(Closeable):
             if carriage != self._carriage_mm:
                 self._carriage_mm = carriage
                 self._last_motion_s = self._clock.monotonic()
-                self._update_switch()
+                closed: bool | None = carriage <= self._switch_travel_mm + 1e-9
+                if closed != self._switch_closed:  # the switch changes only at its travel
+                    self._update_switch()
 
     def _update_switch(self) -> None:
         closed = self._carriage_mm <= self._switch_travel_mm + 1e-9
@@ -187,6 +190,8 @@ class TwinMechanics(Closeable):
         level = False if closed else None
         if pin.external_level != level and pin.function == "input":
             pin.set_external_level(level)
+        # Known only once the pin is an input that shows it; until then every step retries.
+        self._switch_closed = closed if pin.external_level == level else None
 
     # -- what the optics and tests see ------------------------------------------------------
 

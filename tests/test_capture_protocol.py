@@ -151,6 +151,9 @@ def test_capture_site_stores_records_and_images(calibrated: tuple[Rig, CaptureSe
     assert rec["um_per_px"] == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
     assert rec["qc"]["passed"] and set(rec["qc"]["checks"]) >= {"focus", "glare", "motion"}
     assert rec["model_version"] is None and rec["software_version"]
+    for c in res.captures:  # the sharpest frame of each burst is the one kept
+        burst = c.record["burst"]
+        assert burst["kept_index"] == int(np.argmax(burst["sharpness"]))
     assert rec["controls_actual"]["exposure_us"] == pytest.approx(
         rec["controls_requested"]["exposure_us"], rel=0.05
     )
@@ -341,3 +344,72 @@ def test_the_disk_budget_counts_writes_and_looks_again_before_refusing(tmp_path:
         write(99)  # the running total (no walk of the tree) says it would not fit
     first.unlink()  # removed behind the store's back (a cancelled capture)
     write(100)  # the tree is walked again before refusing: it fits now
+
+
+# -- the burst: the kept frame's work starts before the burst ends -----------------------------
+def _burst_frames(blurs: list[float]) -> list[Any]:
+    from capture.camera import Frame, FrameMetadata
+    from sim.optics import gaussian_blur
+
+    rng = np.random.default_rng(7)
+    base = rng.uniform(0.1, 0.9, (120, 160, 3)).astype(np.float32)
+    out = []
+    for i, sigma in enumerate(blurs):
+        img = gaussian_blur(base, sigma) if sigma else base
+        px = np.clip(img * 255 + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+        md = FrameMetadata(6000, 1.5, (1.0, 1.0), None, i, 33_333)
+        out.append(Frame(px, md, i))
+    return out
+
+
+@pytest.mark.parametrize(
+    "blurs",
+    [
+        [3.0, 0.0, 1.5],  # the lead changes at the second frame
+        [0.0, 3.0, 2.0],  # the first frame leads throughout
+        [3.0, 2.0, 0.0],  # the last frame overtakes: its work starts after the burst
+    ],
+)
+def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[float]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from capture.config import QCConfig
+    from capture.qc import frame_checks, measure_frame, other_index
+    from capture.session import _Burst
+
+    cfg = QCConfig()
+    frames = _burst_frames(blurs)
+    started: list[int] = []
+
+    def image(px: Any) -> tuple[Any, bytes]:
+        started.append(next(i for i, f in enumerate(frames) if f.array is px))
+        return px, bytes([started[-1]])
+
+    def checks(px: Any, grey: Any, other: Any) -> Any:
+        return frame_checks(px, grey, other, cfg=cfg)
+
+    with ThreadPoolExecutor(2) as pool:
+        burst = _Burst(pool, len(frames), checks, image)
+        for f in frames:
+            burst.add(f)
+            burst.measuring[-1].result()  # each frame measured before the next (a slow sensor)
+        k, kept, measures, checked, final = burst.settle()
+        expect = [measure_frame(f.array) for f in frames]
+        k_expect = int(np.argmax([m.sharpness for m in expect]))
+        assert k == k_expect == int(np.argmin(blurs))
+        assert kept is frames[k]
+        assert final.result() == (frames[k].array, bytes([k]))
+        o = other_index(len(frames), k)
+        assert o is not None
+        assert checked.result() == frame_checks(
+            frames[k].array, expect[k].grey, expect[o].grey, cfg=cfg
+        )
+        assert [m.mean_brightness for m in measures] == pytest.approx(
+            [m.mean_brightness for m in expect]
+        )
+        # Only the kept frame's grey and the noise estimate's partner are still held.
+        assert {i for i, m in enumerate(measures) if m.grey is not None} == {k, o}
+    # The leader after two frames was started on before the third arrived.
+    lead2 = int(np.argmin(blurs[:2]))
+    assert started[0] == lead2
+    assert started[-1] == k
