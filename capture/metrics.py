@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,6 +185,72 @@ def _blur3(a: F32, axis: int) -> F32:
     return out
 
 
+def _band(img: U8 | U16 | F32, e0: int, e1: int) -> F32:
+    """Rows ``e0:e1`` of a single-channel image as float32, or of an RGB frame's channel sum."""
+    part = img[e0:e1]
+    if part.ndim == 3:
+        return channel_sum(part).astype(np.float32)  # type: ignore[arg-type]
+    return np.asarray(part, dtype=np.float32)
+
+
+def _energies(
+    band: Callable[[int, int], F32], h: int, w: int, band_rows: int
+) -> tuple[float, float]:
+    """Gradient energy (mean squared neighbour difference, horizontal plus vertical) of an
+    image and of its 3x3 box blur, made ``band_rows`` rows at a time by ``band(e0, e1)``
+    (with the rows the blur and the differences need either side)."""
+    sums = np.zeros(4, dtype=np.float64)
+    for r0 in range(0, h, band_rows):
+        r1 = min(h, r0 + band_rows)
+        e0, e1 = max(0, r0 - 1), min(h, r1 + 2)  # the blur of row r1 needs row r1 + 1
+        lo, hi = r0 - e0, r1 - e0
+        a = band(e0, e1)
+        for k, x in enumerate((a, box_blur(a, 1))):
+            sums[2 * k] += _sum_squares(np.diff(x[lo:hi], axis=1))
+            sums[2 * k + 1] += _sum_squares(np.diff(x[lo : min(hi + 1, x.shape[0])], axis=0))
+    n_h, n_v = h * (w - 1), (h - 1) * w
+    return float(sums[0] / n_h + sums[1] / n_v), float(sums[2] / n_h + sums[3] / n_v)
+
+
+def gradient_energies(img: U8 | U16 | F32, *, band_rows: int = 128) -> tuple[float, float]:
+    """Gradient energy of an image and of its 3x3 blur (see :func:`focus_ratio`).
+
+    ``img`` is single-channel, or an RGB frame taken as its :func:`channel_sum` (9x the
+    energies of its grey); computed in bands, so the temporaries are a band's.
+    """
+    h, w = img.shape[:2]
+    return _energies(lambda e0, e1: _band(img, e0, e1), h, w, band_rows)
+
+
+def difference_energies(
+    a: U8 | U16 | F32, b: U8 | U16 | F32, *, band_rows: int = 128
+) -> tuple[float, float]:
+    """:func:`gradient_energies` of ``a - b``: the sensor noise of two frames of one still
+    scene (each frame's noise is half of it). Same scale rules as there."""
+    if a.shape != b.shape:
+        raise ValueError(f"frames differ in shape: {a.shape} and {b.shape}")
+    h, w = a.shape[:2]
+
+    def band(e0: int, e1: int) -> F32:
+        return _band(a, e0, e1) - _band(b, e0, e1)  # a new array: a band may be a view
+
+    return _energies(band, h, w, band_rows)
+
+
+def focus_from_energies(
+    energies: tuple[float, float], noise: tuple[float, float] | None = None
+) -> float:
+    """:func:`focus_ratio` from an image's :func:`gradient_energies` and, optionally, the
+    :func:`difference_energies` of two frames of the scene (on the same scale)."""
+    e, eb = energies
+    if noise is not None:
+        e -= noise[0] / 2.0
+        eb -= noise[1] / 2.0
+    if e <= 1e-12:
+        return 0.0
+    return float(min(1.0, max(0.0, 1.0 - eb / e)))
+
+
 def focus_ratio(
     img: U8 | U16 | F32, other: U8 | U16 | F32 | None = None, *, band_rows: int = 128
 ) -> float:
@@ -195,38 +262,15 @@ def focus_ratio(
     the noise energy measured from their difference is subtracted first. Largely
     independent of brightness and contrast, so it can carry a fixed QC threshold.
 
-    Computed in bands of ``band_rows`` rows (with the rows the blur and the differences need
-    either side), so its temporaries are a band's, not four full frames'; the sums are the
-    whole frame's, to float rounding. A ratio of energies: single-channel images of any
-    scale (a :func:`channel_sum`) give the same value as their greys.
+    Computed in bands of ``band_rows`` rows, so its temporaries are a band's, not four full
+    frames'; the sums are the whole frame's, to float rounding. A ratio of energies: an RGB
+    frame, its grey or its :func:`channel_sum` give the same value.
     """
-    g = _single(img)
-    o = _single(other) if other is not None else None
-    h, w = g.shape
+    h, w = img.shape[:2]
     if h < 2 or w < 2:
         return 0.0
-    sums = np.zeros(8, dtype=np.float64)  # (horizontal, vertical) of g, blur g, d, blur d
-    for r0 in range(0, h, band_rows):
-        r1 = min(h, r0 + band_rows)
-        e0, e1 = max(0, r0 - 1), min(h, r1 + 2)  # the blur of row r1 needs row r1 + 1
-        lo, hi = r0 - e0, r1 - e0
-        gx = np.asarray(g[e0:e1], dtype=np.float32)
-        parts = [gx, box_blur(gx, 1)]
-        if o is not None:
-            dx = gx - np.asarray(o[e0:e1], dtype=np.float32)
-            parts += [dx, box_blur(dx, 1)]
-        for k, a in enumerate(parts):
-            sums[2 * k] += _sum_squares(np.diff(a[lo:hi], axis=1))
-            sums[2 * k + 1] += _sum_squares(np.diff(a[lo : min(hi + 1, a.shape[0])], axis=0))
-    n_h, n_v = h * (w - 1), (h - 1) * w
-    energy = [sums[2 * k] / n_h + sums[2 * k + 1] / n_v for k in range(4)]
-    e, eb = energy[0], energy[1]
-    if o is not None:
-        e -= energy[2] / 2.0
-        eb -= energy[3] / 2.0
-    if e <= 1e-12:
-        return 0.0
-    return float(min(1.0, max(0.0, 1.0 - eb / e)))
+    noise = difference_energies(img, other, band_rows=band_rows) if other is not None else None
+    return focus_from_energies(gradient_energies(img, band_rows=band_rows), noise)
 
 
 def _sum_squares(d: F32) -> float:

@@ -16,8 +16,10 @@ from capture.metrics import (
     channel_max,
     channel_sum,
     clipped_fractions,
-    focus_ratio,
+    difference_energies,
+    focus_from_energies,
     glare_fraction,
+    gradient_energies,
     linear,
     sharpness,
 )
@@ -118,25 +120,29 @@ def mean_brightness(img: U8) -> float:
 class FrameMeasures:
     """What QC and the burst choice need of one burst frame, measured as it arrives.
 
-    ``grey`` is kept only for the frames QC still reads (the kept one and one other);
-    the session drops the rest as soon as the sharpest frame is known.
+    No pixels are kept: the sharpest frame's own checks are :func:`frame_checks`, and the
+    sensor noise the focus check subtracts is measured once per burst, on its first two
+    frames (``noise`` of the second frame).
     """
 
     sharpness: float
     mean_brightness: float
     motion_spectrum: Spectrum  # of the grey binned by MOTION_BIN, for burst motion
-    grey: NDArray[np.uint16] | None  # channel_sum: 3x the grey, in half a float32's memory
+    noise: tuple[float, float] | None = None  # difference_energies with the burst's first
 
 
 MOTION_BIN = 4
 
 
-def measure_frame(frame: U8, *, brightness: bool = True) -> FrameMeasures:
+def measure_frame(
+    frame: U8, *, brightness: bool = True, partner: U8 | None = None
+) -> FrameMeasures:
     """Every per-frame measure, from one channel sum (a pool job in the capture protocol).
 
     Values as on the frame's :func:`grey` (the sum's sharpness is 9x, its binned image 3x).
     With ``brightness=False`` the mean brightness is left NaN, for the caller to measure
-    (:func:`mean_brightness`) in a job of its own beside this one.
+    (:func:`mean_brightness`) in a job of its own beside this one. With a ``partner`` (the
+    burst's first frame, given with the second) the burst's sensor noise is measured too.
     """
     s = channel_sum(frame)
     binned = bin_image(s, MOTION_BIN)
@@ -145,8 +151,13 @@ def measure_frame(frame: U8, *, brightness: bool = True) -> FrameMeasures:
         sharpness=sharpness(s) / 9.0,
         mean_brightness=mean_brightness(frame) if brightness else float("nan"),
         motion_spectrum=spectrum(binned),
-        grey=s,
+        noise=difference_energies(frame, partner) if partner is not None else None,
     )
+
+
+def burst_noise(measures: list[FrameMeasures]) -> tuple[float, float] | None:
+    """The burst's sensor noise (:func:`measure_frame` of its second frame), if it has one."""
+    return measures[1].noise if len(measures) > 1 else None
 
 
 def _motion(spectra: list[Spectrum], bin_factor: int) -> float:
@@ -170,11 +181,11 @@ def run_qc(
     ``baseline_brightness`` is the mean linear brightness of the same site and lighting mode
     at the baseline visit (None at the baseline itself: the check is then not applicable).
     """
-    measures = [measure_frame(f) for f in burst]
-    k = next((i for i, f in enumerate(burst) if f is kept), None)
-    if k is None:
-        measures.insert(0, measure_frame(kept))
-        k = 0
+    frames = burst if any(f is kept for f in burst) else [kept, *burst]
+    measures = [
+        measure_frame(f, partner=frames[0] if i == 1 else None) for i, f in enumerate(frames)
+    ]
+    k = next(i for i, f in enumerate(frames) if f is kept)
     return qc_from_measures(
         kept,
         measures,
@@ -195,31 +206,17 @@ class FrameChecks:
     glare: float
 
 
-def frame_checks(
-    kept: U8,
-    kept_grey: NDArray[np.uint16] | None,
-    other_grey: NDArray[np.uint16] | None,
-    *,
-    cfg: QCConfig,
-) -> FrameChecks:
-    """Focus, clipping and glare of ``kept`` (``kept_grey`` its :func:`channel_sum`, computed
-    here when None; ``other_grey`` another burst frame's, for the noise estimate).
+def frame_checks(kept: U8, noise: tuple[float, float] | None, *, cfg: QCConfig) -> FrameChecks:
+    """Focus, clipping and glare of ``kept``; ``noise`` is the burst's (:func:`burst_noise`).
 
     A function of the kept frame alone, so the capture protocol starts it on the sharpest
     frame so far, before the burst ends.
     """
-    if kept_grey is None:
-        kept_grey = channel_sum(kept)
-    focus = focus_ratio(kept_grey, other_grey)
+    focus = focus_from_energies(gradient_energies(kept), noise)
     mx = channel_max(kept)
     hi, lo = clipped_fractions(kept, mx=mx)
     glare = glare_fraction(kept, level=cfg.glare_level, mx=mx)
     return FrameChecks(focus, hi, lo, glare)
-
-
-def other_index(n: int, kept_index: int) -> int | None:
-    """The burst frame whose grey the noise estimate of frame ``kept_index`` uses."""
-    return next((i for i in range(n) if i != kept_index), None)
 
 
 def burst_report(
@@ -262,17 +259,9 @@ def qc_from_measures(
     baseline_brightness: float | None = None,
 ) -> QCReport:
     """:func:`run_qc` from the burst's :func:`measure_frame` results (``kept`` is frame
-    ``kept_index``; its grey must be there, and that of :func:`other_index` for the noise
-    estimate)."""
-    o = other_index(len(measures), kept_index)
-    frame = frame_checks(
-        kept,
-        measures[kept_index].grey,
-        measures[o].grey if o is not None else None,
-        cfg=cfg,
-    )
+    ``kept_index``)."""
     return burst_report(
-        frame,
+        frame_checks(kept, burst_noise(measures), cfg=cfg),
         measures,
         kept_index,
         lighting_mode=lighting_mode,

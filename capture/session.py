@@ -19,7 +19,7 @@ from PIL import Image
 
 from capture.autofocus import Autofocus, FocusResult
 from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
-from capture.camera import Camera, Controls, Frame, StillMode
+from capture.camera import Camera, Controls, Frame, FrameMetadata, StillMode
 from capture.config import CameraConfig, CaptureConfig
 from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
 from capture.locked import LockedCamera
@@ -32,7 +32,6 @@ from capture.qc import (
     frame_checks,
     mean_brightness,
     measure_frame,
-    other_index,
 )
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
@@ -44,7 +43,6 @@ from dermocap.ids import uuid7
 log = logging.getLogger(__name__)
 
 U8 = NDArray[np.uint8]
-U16 = NDArray[np.uint16]
 
 SITES = ("frontal", "vertex", "occipital")
 VISITS = ("baseline", "3m", "6m", "12m")
@@ -138,7 +136,7 @@ class _Burst:
         self,
         pool: Executor,
         frames: int,
-        checks: Callable[[U8, U16 | None, U16 | None], FrameChecks],
+        checks: Callable[[U8, tuple[float, float] | None], FrameChecks],
         image: Callable[[U8], tuple[U8, bytes]],
     ) -> None:
         self._pool = pool
@@ -150,23 +148,26 @@ class _Burst:
         self.frames: list[Frame | None] = []
         self.measuring: list[Future[FrameMeasures]] = []
         self._brightness: list[Future[float]] = []
+        self._first: U8 | None = None  # the noise partner of the second frame
         self._image: tuple[int, Future[tuple[U8, bytes]]] | None = None
-        self._checks: tuple[tuple[int, int | None], Future[FrameChecks]] | None = None
+        self._checks: tuple[int, Future[FrameChecks]] | None = None
 
     def add(self, frame: Frame) -> None:
         """Take one frame; its measures start on the pool at once."""
         with self._lock:
+            i = len(self.frames)
             self.frames.append(frame)
+            partner, self._first = (self._first, None) if i == 1 else (None, self._first)
+            if i == 0:
+                self._first = frame.array
             # Two jobs, so that the last frame's measures take both threads.
-            fut = self._pool.submit(measure_frame, frame.array, brightness=False)
+            fut = self._pool.submit(measure_frame, frame.array, brightness=False, partner=partner)
             self.measuring.append(fut)
             self._brightness.append(self._pool.submit(mean_brightness, frame.array))
         fut.add_done_callback(self._speculate)
 
-    def _choice(self, n: int) -> tuple[int, int | None]:
-        scores = [self.measuring[i].result().sharpness for i in range(n)]
-        k = int(np.argmax(scores))
-        return k, other_index(n, k)
+    def _lead(self, n: int) -> int:
+        return int(np.argmax([self.measuring[i].result().sharpness for i in range(n)]))
 
     def _speculate(self, _done: Future[FrameMeasures]) -> None:
         """A measure finished (a pool thread): start work on the frame leading so far."""
@@ -176,28 +177,31 @@ class _Burst:
             n = 0
             while n < len(self.measuring) and self.measuring[n].done():
                 n += 1
-            # The noise estimate needs a second frame, so a lone first frame waits.
+            # The focus check needs the burst's noise, measured with its second frame.
             if n < min(2, self._expected):
                 return
             try:
-                self._start(*self._choice(n))
+                self._start(self._lead(n), n)
             except Exception:  # a failed measure or a closed pool: settle() reports it
                 return
 
-    def _start(self, k: int, other: int | None) -> None:
+    def _start(self, k: int, n: int) -> None:
         frame = self.frames[k]
         assert frame is not None  # noqa: S101 - only frames out of the running are dropped
+        # A measured frame that does not lead never will (later frames only raise the best):
+        # its pixels go now.
+        for i in range(n):
+            if i != k:
+                self.frames[i] = None
         if self._image is None or self._image[0] != k:
             if self._image is not None:
                 self._image[1].cancel()
             self._image = (k, self._pool.submit(self._make_image, frame.array))
-        if self._checks is None or self._checks[0] != (k, other):
+        if self._checks is None or self._checks[0] != k:
             if self._checks is not None:
                 self._checks[1].cancel()
-            grey = self.measuring[k].result().grey
-            other_grey = self.measuring[other].result().grey if other is not None else None
-            job = self._pool.submit(self._make_checks, frame.array, grey, other_grey)
-            self._checks = ((k, other), job)
+            noise = self.measuring[1].result().noise if n > 1 else None
+            self._checks = (k, self._pool.submit(self._make_checks, frame.array, noise))
 
     def settle(
         self,
@@ -209,18 +213,15 @@ class _Burst:
         with self._lock:
             self._settled = True
             n = len(self.measuring)
-            k, other = self._choice(n)  # raises what a measure raised
-            self._start(k, other)
+            k = self._lead(n)  # raises what a measure raised
+            self._start(k, n)
             measures = [m.result() for m in self.measuring]
             for m, b in zip(measures, self._brightness, strict=True):
                 m.mean_brightness = b.result()
-            # QC reads only the kept frame, its grey and one other's (sensor noise).
-            for i, m in enumerate(measures):
-                if i not in (k, other):
-                    m.grey = None
             kept = self.frames[k]
             assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
             self.frames = [None] * n
+            self._first = None
             return k, kept, measures, self._checks[1], self._image[1]
 
 
@@ -230,7 +231,7 @@ class _Kept:
 
     mode: str
     intensity: float
-    kept: Frame
+    metadata: FrameMetadata  # of the kept frame (its pixels are the image's job's)
     measures: list[FrameMeasures]
     kept_index: int
     dropped: int
@@ -633,8 +634,8 @@ class CaptureSession:
             cam.use_mode(self.still)
             qc_cfg = self.cfg.qc
 
-            def checks(kept: U8, grey: U16 | None, other: U16 | None) -> FrameChecks:
-                return frame_checks(kept, grey, other, cfg=qc_cfg)
+            def checks(kept: U8, noise: tuple[float, float] | None) -> FrameChecks:
+                return frame_checks(kept, noise, cfg=qc_cfg)
 
             def image(frame: U8) -> tuple[U8, bytes]:
                 return self._final_image(frame, cal)
@@ -652,7 +653,7 @@ class CaptureSession:
                 settled = _Kept(
                     mode=mode,
                     intensity=intensity,
-                    kept=kept,
+                    metadata=kept.metadata,
                     measures=measures,
                     kept_index=k,
                     dropped=dropped,
@@ -715,7 +716,7 @@ class CaptureSession:
             mode=p.mode,
             intensity=p.intensity,
             cal=cal,
-            frame_md=p.kept.metadata.as_dict(),
+            frame_md=p.metadata.as_dict(),
             controls=p.controls,
             focus=focus,
             qc=qc,

@@ -374,7 +374,7 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
     from concurrent.futures import ThreadPoolExecutor
 
     from capture.config import QCConfig
-    from capture.qc import frame_checks, measure_frame, other_index
+    from capture.qc import frame_checks, measure_frame
     from capture.session import _Burst
 
     cfg = QCConfig()
@@ -385,8 +385,8 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
         started.append(next(i for i, f in enumerate(frames) if f.array is px))
         return px, bytes([started[-1]])
 
-    def checks(px: Any, grey: Any, other: Any) -> Any:
-        return frame_checks(px, grey, other, cfg=cfg)
+    def checks(px: Any, noise: Any) -> Any:
+        return frame_checks(px, noise, cfg=cfg)
 
     with ThreadPoolExecutor(2) as pool:
         burst = _Burst(pool, len(frames), checks, image)
@@ -394,21 +394,20 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
             burst.add(f)
             burst.measuring[-1].result()  # each frame measured before the next (a slow sensor)
         k, kept, measures, checked, final = burst.settle()
-        expect = [measure_frame(f.array) for f in frames]
+        expect = [
+            measure_frame(f.array, partner=frames[0].array if i == 1 else None)
+            for i, f in enumerate(frames)
+        ]
         k_expect = int(np.argmax([m.sharpness for m in expect]))
         assert k == k_expect == int(np.argmin(blurs))
         assert kept is frames[k]
         assert final.result() == (frames[k].array, bytes([k]))
-        o = other_index(len(frames), k)
-        assert o is not None
-        assert checked.result() == frame_checks(
-            frames[k].array, expect[k].grey, expect[o].grey, cfg=cfg
-        )
+        # The focus check subtracts the noise of the burst's first two frames.
+        assert checked.result() == frame_checks(frames[k].array, expect[1].noise, cfg=cfg)
         assert [m.mean_brightness for m in measures] == pytest.approx(
             [m.mean_brightness for m in expect]
         )
-        # Only the kept frame's grey and the noise estimate's partner are still held.
-        assert {i for i, m in enumerate(measures) if m.grey is not None} == {k, o}
+        assert burst.frames == [None] * len(frames)  # no pixels held past the burst
     # The leader after two frames was started on before the third arrived.
     lead2 = int(np.argmin(blurs[:2]))
     assert started[0] == lead2
