@@ -155,7 +155,7 @@ class HairModel(Closeable):
         runtime: MapRuntime,
         info: ModelInfo,
         *,
-        tile_px: int = 1536,
+        tile_px: int = 1024,
         min_unit_mass: float = 0.5,
         threads: int = 1,
     ) -> None:
@@ -175,7 +175,7 @@ class HairModel(Closeable):
         spec: str = "int8",
         *,
         threads: int = 2,
-        tile_px: int = 1536,
+        tile_px: int = 1024,
         min_unit_mass: float = 0.5,
         models_dir: Path | None = None,
     ) -> HairModel:
