@@ -178,6 +178,10 @@ class CaptureConfig(Section):
         "jpeg", description="jpeg (quality below, no chroma subsampling) or lossless png"
     )
     jpeg_quality: int = Field(95, ge=70, le=100, description="JPEG quality of kept images")
+    jpeg_optimize: bool = Field(
+        False,
+        description="Huffman-optimised JPEG: about 5 % smaller files for about 20 ms more an image",
+    )
     burst_frames: int = Field(3, ge=1, le=20, description="Frames per lighting mode; sharpest kept")
     lighting_modes: tuple[Literal["cross", "parallel"], ...] = Field(
         ("cross", "parallel"),

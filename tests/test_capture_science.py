@@ -179,3 +179,20 @@ def test_frame_measures_from_the_channel_sum_equal_those_of_the_grey() -> None:
     focus = m.focus_from_energies(m.gradient_energies(rgb), fm.noise)
     assert focus == pytest.approx(m.focus_ratio(g, m.grey(other)), abs=1e-6)
     assert m.focus_ratio(rgb, other) == pytest.approx(focus, abs=1e-9)
+
+
+def test_jpeg_huffman_optimisation_changes_the_file_size_not_the_pixels() -> None:
+    import io
+
+    from PIL import Image
+
+    from capture.storage import encode_image
+
+    rng = np.random.default_rng(5)
+    img = (m.box_blur(rng.uniform(0, 255, (240, 320)).astype(np.float32), 1)).astype(np.uint8)
+    rgb = np.stack([img, img // 2, 255 - img], axis=2)
+    plain = encode_image(rgb, "jpeg", jpeg_quality=95)
+    optimised = encode_image(rgb, "jpeg", jpeg_quality=95, jpeg_optimize=True)
+    assert len(optimised) < len(plain)
+    with Image.open(io.BytesIO(plain)) as a, Image.open(io.BytesIO(optimised)) as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
