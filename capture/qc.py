@@ -129,30 +129,45 @@ class FrameMeasures:
     mean_brightness: float
     motion_spectrum: Spectrum  # of the grey binned by MOTION_BIN, for burst motion
     noise: tuple[float, float] | None = None  # difference_energies with the burst's first
+    motion_px: float | None = None  # shift from the previous burst frame, when measured
 
 
 MOTION_BIN = 4
 
 
-def measure_frame(
-    frame: U8, *, brightness: bool = True, partner: U8 | None = None
-) -> FrameMeasures:
-    """Every per-frame measure, from one channel sum (a pool job in the capture protocol).
-
-    Values as on the frame's :func:`grey` (the sum's sharpness is 9x, its binned image 3x).
-    With ``brightness=False`` the mean brightness is left NaN, for the caller to measure
-    (:func:`mean_brightness`) in a job of its own beside this one. With a ``partner`` (the
-    burst's first frame, given with the second) the burst's sensor noise is measured too.
-    """
+def measure_sharpness(
+    frame: U8, *, partner: U8 | None = None
+) -> tuple[float, tuple[float, float] | None]:
+    """A frame's sharpness (as on its :func:`grey`) and, with a ``partner`` (the burst's
+    first frame, given with the second), the burst's sensor noise (:func:`difference_energies`)."""
     s = channel_sum(frame)
-    binned = bin_image(s, MOTION_BIN)
-    binned /= np.float32(3.0)
-    return FrameMeasures(
-        sharpness=sharpness(s) / 9.0,
-        mean_brightness=mean_brightness(frame) if brightness else float("nan"),
-        motion_spectrum=spectrum(binned),
-        noise=difference_energies(frame, partner) if partner is not None else None,
-    )
+    sharp = sharpness(s) / 9.0  # the sum's sharpness is 9x the grey's
+    del s
+    return sharp, (difference_energies(frame, partner) if partner is not None else None)
+
+
+def measure_light(frame: U8) -> tuple[float, Spectrum]:
+    """A frame's mean linear brightness and the spectrum of its binned grey (for motion)."""
+    binned = bin_image(channel_sum(frame), MOTION_BIN)
+    binned /= np.float32(3.0)  # the sum's binned image is 3x the grey's
+    return mean_brightness(frame), spectrum(binned)
+
+
+def motion_px(previous: Spectrum, current: Spectrum) -> float:
+    """Shift between two burst frames, in full-resolution pixels, from their spectra."""
+    du, dv, _ = shift_from_spectra(previous, current)
+    return float(np.hypot(du, dv)) * MOTION_BIN
+
+
+def measure_frame(frame: U8, *, partner: U8 | None = None) -> FrameMeasures:
+    """Every per-frame measure (:func:`measure_sharpness` and :func:`measure_light`).
+
+    The capture protocol runs the two halves as two pool jobs, so that the last frame's
+    measures take both threads.
+    """
+    sharp, noise = measure_sharpness(frame, partner=partner)
+    brightness, spec = measure_light(frame)
+    return FrameMeasures(sharp, brightness, spec, noise)
 
 
 def burst_noise(measures: list[FrameMeasures]) -> tuple[float, float] | None:
@@ -160,11 +175,16 @@ def burst_noise(measures: list[FrameMeasures]) -> tuple[float, float] | None:
     return measures[1].noise if len(measures) > 1 else None
 
 
-def _motion(spectra: list[Spectrum], bin_factor: int) -> float:
+def _motion(measures: list[FrameMeasures]) -> float:
+    """The largest shift between consecutive burst frames (measured ones are not redone)."""
     worst = 0.0
-    for a, b in itertools.pairwise(spectra):
-        du, dv, _ = shift_from_spectra(a, b)
-        worst = max(worst, float(np.hypot(du, dv)) * bin_factor)
+    for a, b in itertools.pairwise(measures):
+        shift = (
+            b.motion_px
+            if b.motion_px is not None
+            else motion_px(a.motion_spectrum, b.motion_spectrum)
+        )
+        worst = max(worst, shift)
     return worst
 
 
@@ -230,7 +250,7 @@ def burst_report(
 ) -> QCReport:
     """The QC report from the kept frame's :func:`frame_checks` and the burst's measures
     (motion and flicker across the burst, brightness against the baseline visit)."""
-    motion = _motion([m.motion_spectrum for m in measures], MOTION_BIN)
+    motion = _motion(measures)
     means = [m.mean_brightness for m in measures]
     flicker = (max(means) - min(means)) / max(float(np.mean(means)), 1e-9) if means else 0.0
     kept_mean = means[kept_index]

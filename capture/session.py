@@ -30,9 +30,11 @@ from capture.qc import (
     QCReport,
     burst_report,
     frame_checks,
-    mean_brightness,
-    measure_frame,
+    measure_light,
+    measure_sharpness,
+    motion_px,
 )
+from capture.registration import Spectrum
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap import __version__
@@ -146,30 +148,32 @@ class _Burst:
         self._lock = threading.Lock()
         self._settled = False
         self.frames: list[Frame | None] = []
-        self.measuring: list[Future[FrameMeasures]] = []
-        self._brightness: list[Future[float]] = []
+        self.measuring: list[Future[tuple[float, tuple[float, float] | None]]] = []
+        self._light: list[Future[tuple[float, Spectrum, float | None]]] = []
         self._first: U8 | None = None  # the noise partner of the second frame
         self._image: tuple[int, Future[tuple[U8, bytes]]] | None = None
         self._checks: tuple[int, Future[FrameChecks]] | None = None
 
     def add(self, frame: Frame) -> None:
-        """Take one frame; its measures start on the pool at once."""
+        """Take one frame; its measures start on the pool at once, as two jobs (so that the
+        last frame's take both threads): sharpness (and the burst's noise, with the second
+        frame), then brightness, motion spectrum and the shift from the previous frame."""
         with self._lock:
             i = len(self.frames)
             self.frames.append(frame)
             partner, self._first = (self._first, None) if i == 1 else (None, self._first)
             if i == 0:
                 self._first = frame.array
-            # Two jobs, so that the last frame's measures take both threads.
-            fut = self._pool.submit(measure_frame, frame.array, brightness=False, partner=partner)
+            fut = self._pool.submit(measure_sharpness, frame.array, partner=partner)
             self.measuring.append(fut)
-            self._brightness.append(self._pool.submit(mean_brightness, frame.array))
+            previous = self._light[-1] if self._light else None
+            self._light.append(self._pool.submit(_light_job, frame.array, previous))
         fut.add_done_callback(self._speculate)
 
     def _lead(self, n: int) -> int:
-        return int(np.argmax([self.measuring[i].result().sharpness for i in range(n)]))
+        return int(np.argmax([self.measuring[i].result()[0] for i in range(n)]))
 
-    def _speculate(self, _done: Future[FrameMeasures]) -> None:
+    def _speculate(self, _done: Future[tuple[float, tuple[float, float] | None]]) -> None:
         """A measure finished (a pool thread): start work on the frame leading so far."""
         with self._lock:
             if self._settled:
@@ -200,7 +204,7 @@ class _Burst:
         if self._checks is None or self._checks[0] != k:
             if self._checks is not None:
                 self._checks[1].cancel()
-            noise = self.measuring[1].result().noise if n > 1 else None
+            noise = self.measuring[1].result()[1] if n > 1 else None
             self._checks = (k, self._pool.submit(self._make_checks, frame.array, noise))
 
     def settle(
@@ -209,20 +213,31 @@ class _Burst:
         """Wait for every measure and fix the kept frame: its index, the frame, the burst's
         measures, and the futures of its checks and final image. Drops the other frames."""
         wait(self.measuring)
-        wait(self._brightness)
+        wait(self._light)
         with self._lock:
             self._settled = True
             n = len(self.measuring)
             k = self._lead(n)  # raises what a measure raised
             self._start(k, n)
-            measures = [m.result() for m in self.measuring]
-            for m, b in zip(measures, self._brightness, strict=True):
-                m.mean_brightness = b.result()
+            measures = []
+            for sharp, light in zip(self.measuring, self._light, strict=True):
+                (sharpness, noise), (brightness, spec, shift) = sharp.result(), light.result()
+                measures.append(FrameMeasures(sharpness, brightness, spec, noise, shift))
             kept = self.frames[k]
             assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
             self.frames = [None] * n
             self._first = None
             return k, kept, measures, self._checks[1], self._image[1]
+
+
+def _light_job(
+    frame: U8, previous: Future[tuple[float, Spectrum, float | None]] | None
+) -> tuple[float, Spectrum, float | None]:
+    """:func:`measure_light` of a burst frame and its shift from the previous frame (whose
+    job was submitted first, so waiting for it cannot starve the pool)."""
+    brightness, spec = measure_light(frame)
+    shift = motion_px(previous.result()[1], spec) if previous is not None else None
+    return brightness, spec, shift
 
 
 @dataclass

@@ -278,16 +278,21 @@ class ZStage(Closeable):
             accel_mm_s2=cfg.accel_mm_s2,
             decelerate=decelerate,
         )
+        # The step pulses go to the pin itself (gpiozero's Pin API; the step output is active
+        # high), not through OutputDevice.on/off: a move is thousands of steps, and each
+        # device call costs a few microseconds of Python on a Pi.
+        pin = self._step.pin
+        estop = self._estop
         for interval_s in intervals:
-            if self._estop.is_set():
+            if estop.is_set():
                 raise EmergencyStop(
                     f"emergency stop at z = {self.z_mm:.3f} mm: motion aborted and motor "
                     "released; home the stage before moving it again"
                 )
             if stop_when is not None and stop_when():
                 break
-            self._step.on()  # one rising edge = one microstep; the pulse is >1 us anyway
-            self._step.off()
+            pin.state = True  # one rising edge = one microstep; the pulse is >1 us anyway
+            pin.state = False
             self._position_steps += sign
             made += 1
             self._clock.sleep(interval_s)

@@ -55,8 +55,9 @@ class TwinPin(MockPWMPin):  # type: ignore[misc]  # gpiozero is untyped
             # Trim in chunks: deleting from the front of a list on every change is O(n).
             if len(states) > self.max_states + self.max_states // 4:
                 del states[: len(states) - self.max_states]
-            for observer in list(self._observers):
-                observer(self, old, float(value))
+            new = float(value)
+            for observer in tuple(self._observers):  # an observer may remove itself
+                observer(self, old, new)
         return changed
 
     def drive_high(self) -> None:

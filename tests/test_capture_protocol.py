@@ -374,7 +374,7 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
     from concurrent.futures import ThreadPoolExecutor
 
     from capture.config import QCConfig
-    from capture.qc import frame_checks, measure_frame
+    from capture.qc import frame_checks, measure_frame, motion_px
     from capture.session import _Burst
 
     cfg = QCConfig()
@@ -408,6 +408,11 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
             [m.mean_brightness for m in expect]
         )
         assert burst.frames == [None] * len(frames)  # no pixels held past the burst
+        # Each frame's shift from the one before was measured as it arrived.
+        assert measures[0].motion_px is None
+        for i in range(1, len(frames)):
+            want = motion_px(expect[i - 1].motion_spectrum, expect[i].motion_spectrum)
+            assert measures[i].motion_px == pytest.approx(want)
     # The leader after two frames was started on before the third arrived.
     lead2 = int(np.argmin(blurs[:2]))
     assert started[0] == lead2
