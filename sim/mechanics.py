@@ -156,6 +156,7 @@ class TwinMechanics(Closeable):
         self._closed = False
         self._switch_closed: bool | None = None
         self._update_switch()
+        self._enable_pin, self._dir_pin = self._pins["enable"], self._pins["dir"]
         self._pins["step"].add_observer(self._on_step)
 
     # -- physics ----------------------------------------------------------------------------
@@ -164,9 +165,9 @@ class TwinMechanics(Closeable):
         if not new or old:
             return  # only a rising edge steps the driver
         with self._lock:
-            if self._pins["enable"].state:
+            if self._enable_pin.state:
                 return  # driver disabled (enable is active low): the step is ignored
-            up = bool(self._pins["dir"].state) == self._dir_up_level
+            up = bool(self._dir_pin.state) == self._dir_up_level
             motor = self._motor_steps + (1 if up else -1)
             motor_mm = motor / self._steps_per_mm
             if up:
