@@ -3,6 +3,7 @@ store. :class:`CaptureSession` is what the service calls, from a worker thread."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -40,6 +41,7 @@ from capture.storage import CaptureStore
 from dermocap import __version__
 from dermocap.clock import Clock
 from dermocap.errors import CaptureError, StorageError
+from dermocap.fsutil import fsync_dir
 from dermocap.ids import uuid7
 
 log = logging.getLogger(__name__)
@@ -615,11 +617,63 @@ class CaptureSession:
         progress: Callable[[str], None],
         on_image: Callable[[str, U8, float], None] | None,
     ) -> SiteResult:
-        rig = self._rig
         progress("focusing")
         self._home()
+        stored: list[Future[CaptureResult]] = []
+        try:
+            return self._capture_modes(
+                subject,
+                site,
+                visit,
+                cal,
+                baseline,
+                follow,
+                modes or self.cfg.lighting_modes,
+                progress,
+                on_image,
+                stored,
+            )
+        except BaseException:
+            # A site is all its lighting modes or nothing: the modes already stored go, so
+            # no half site is ever analysed (a restart's recovery would take it as whole).
+            self._discard(stored)
+            raise
+
+    def _discard(self, stored: list[Future[CaptureResult]]) -> None:
+        """Remove the stored captures of a site that failed before all its modes were in."""
+        folders: set[Path] = set()
+        removed = 0
+        for f in stored:
+            if f.done() and not f.cancelled() and f.exception() is None:
+                res = f.result()
+                try:
+                    res.sidecar_path.unlink(missing_ok=True)  # the record first: none dangles
+                    res.image_path.unlink(missing_ok=True)
+                    folders.add(res.image_path.parent)
+                    removed += 1
+                except OSError as exc:
+                    log.error("capture %s of a failed site not removed: %s", res.capture_id, exc)
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                fsync_dir(folder)
+        if removed:
+            log.warning("removed the %d stored lighting mode(s) of a site that failed", removed)
+
+    def _capture_modes(
+        self,
+        subject: str,
+        site: str,
+        visit: str,
+        cal: Calibration,
+        baseline: dict[str, Any] | None,
+        follow: Callable[[Guidance], None] | None,
+        modes: tuple[LightingMode, ...],
+        progress: Callable[[str], None],
+        on_image: Callable[[str, U8, float], None] | None,
+        stored: list[Future[CaptureResult]],
+    ) -> SiteResult:
+        rig = self._rig
         cam = self._cam(cal.controls)
-        modes = modes or self.cfg.lighting_modes
         reloc: Guidance | None = None
         rounds = 0
         # The image science of a frame runs on these threads while the camera exposes the
@@ -644,7 +698,6 @@ class CaptureSession:
                     focus = self.autofocus(start_mm=focus.z_mm, pool=pool)
             context = (subject, site, visit, cal, focus, reloc, rounds, str(uuid7()))
             baseline_brightness = self._baseline_brightness(subject, site)
-            stored: list[Future[CaptureResult]] = []
             progress("capturing")
             cam.use_mode(self.still)
             qc_cfg = self.cfg.qc

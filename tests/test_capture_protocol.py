@@ -417,3 +417,48 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
     lead2 = int(np.argmin(blurs[:2]))
     assert started[0] == lead2
     assert started[-1] == k
+
+
+def test_a_site_that_fails_after_its_first_mode_leaves_nothing_stored(
+    calibrated: tuple[Rig, CaptureSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dermocap.errors import CameraTimeout
+
+    rig, session = calibrated
+    camera = rig.camera
+    assert isinstance(camera, TwinCamera)
+    real_set, real_capture = rig.lighting.set, camera.capture
+    parallel_frames = [-1]
+
+    def set_mode(mode: Any, intensity: float) -> None:
+        real_set(mode, intensity)
+        if mode == "parallel":
+            parallel_frames[0] = 0
+
+    def capture(**kw: Any) -> Any:
+        if parallel_frames[0] >= 0:
+            parallel_frames[0] += 1
+            if parallel_frames[0] == 2:  # after the parallel mode's first frame, when the
+                camera.stall_next = 100  # cross-polarised mode is settled and stored
+        return real_capture(**kw)
+
+    monkeypatch.setattr(rig.lighting, "set", set_mode)
+    monkeypatch.setattr(camera, "capture", capture)
+    written: list[Any] = []
+    real_write = session.store.write_capture
+
+    def write(*a: Any, **kw: Any) -> Any:
+        written.append(real_write(*a, **kw))
+        return written[-1]
+
+    monkeypatch.setattr(session.store, "write_capture", write)
+    folder = session.store.folder_for("S-0005", "vertex", "baseline")
+    try:
+        with pytest.raises(CameraTimeout):
+            session.capture_site("S-0005", "vertex", "baseline")
+    finally:
+        camera.stall_next = 0
+    assert len(written) == 1  # the cross-polarised mode was stored, then removed:
+    # a half site would be analysed as a whole one by a restart's recovery.
+    assert not folder.exists() or list(folder.iterdir()) == []
+    assert session.store.find_captures("S-0005", "vertex") == []
