@@ -60,8 +60,8 @@ def grey(img: U8 | F32) -> F32:
 def channel_sum(img: U8) -> U16:
     """R + G + B of each pixel, uint16 (h, w): 3x :func:`grey`, exactly, in half its memory.
 
-    The burst keeps these for QC; :func:`sharpness` and :func:`focus_ratio` take them as
-    they are (converting a band of rows at a time), with their own scale (see there).
+    :func:`sharpness` and :func:`focus_ratio` take it as it is (converting a band of rows
+    at a time), with its own scale (see there); the burst's measures are made on it.
     """
     u = np.asarray(img, dtype=np.uint8)
     out: U16 = u[..., 0].astype(np.uint16)

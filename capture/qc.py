@@ -206,8 +206,8 @@ def run_qc(
         measure_frame(f, partner=frames[0] if i == 1 else None) for i, f in enumerate(frames)
     ]
     k = next(i for i, f in enumerate(frames) if f is kept)
-    return qc_from_measures(
-        kept,
+    return burst_report(
+        frame_checks(kept, burst_noise(measures), cfg=cfg),
         measures,
         k,
         lighting_mode=lighting_mode,
@@ -267,24 +267,3 @@ def burst_report(
         Check("lighting_mismatch", mismatch, cfg.max_lighting_mismatch, "<="),
     )
     return QCReport(lighting_mode, checks, kept_mean)
-
-
-def qc_from_measures(
-    kept: U8,
-    measures: list[FrameMeasures],
-    kept_index: int,
-    *,
-    lighting_mode: str,
-    cfg: QCConfig,
-    baseline_brightness: float | None = None,
-) -> QCReport:
-    """:func:`run_qc` from the burst's :func:`measure_frame` results (``kept`` is frame
-    ``kept_index``)."""
-    return burst_report(
-        frame_checks(kept, burst_noise(measures), cfg=cfg),
-        measures,
-        kept_index,
-        lighting_mode=lighting_mode,
-        cfg=cfg,
-        baseline_brightness=baseline_brightness,
-    )

@@ -588,6 +588,7 @@ class CaptureSession:
                 )
             self.store.check_space()
             rig.status.show("busy")
+            stored: list[Future[CaptureResult]] = []
             try:
                 return self._capture_site(
                     subject,
@@ -596,48 +597,18 @@ class CaptureSession:
                     cal,
                     baseline,
                     follow,
-                    modes,
+                    modes or self.cfg.lighting_modes,
                     progress or _no_progress,
                     on_image,
+                    stored,
                 )
             except BaseException:
+                # A site is all its lighting modes or nothing: the modes already stored go,
+                # so no half site is ever analysed (a restart's recovery would take it whole).
+                self._discard(stored)
                 rig.lights.off()
                 rig.status.show("error")
                 raise
-
-    def _capture_site(
-        self,
-        subject: str,
-        site: str,
-        visit: str,
-        cal: Calibration,
-        baseline: dict[str, Any] | None,
-        follow: Callable[[Guidance], None] | None,
-        modes: tuple[LightingMode, ...] | None,
-        progress: Callable[[str], None],
-        on_image: Callable[[str, U8, float], None] | None,
-    ) -> SiteResult:
-        progress("focusing")
-        self._home()
-        stored: list[Future[CaptureResult]] = []
-        try:
-            return self._capture_modes(
-                subject,
-                site,
-                visit,
-                cal,
-                baseline,
-                follow,
-                modes or self.cfg.lighting_modes,
-                progress,
-                on_image,
-                stored,
-            )
-        except BaseException:
-            # A site is all its lighting modes or nothing: the modes already stored go, so
-            # no half site is ever analysed (a restart's recovery would take it as whole).
-            self._discard(stored)
-            raise
 
     def _discard(self, stored: list[Future[CaptureResult]]) -> None:
         """Remove the stored captures of a site that failed before all its modes were in."""
@@ -659,7 +630,7 @@ class CaptureSession:
         if removed:
             log.warning("removed the %d stored lighting mode(s) of a site that failed", removed)
 
-    def _capture_modes(
+    def _capture_site(
         self,
         subject: str,
         site: str,
@@ -672,7 +643,11 @@ class CaptureSession:
         on_image: Callable[[str, U8, float], None] | None,
         stored: list[Future[CaptureResult]],
     ) -> SiteResult:
+        """The work of :meth:`capture_site`; each mode's store job goes into ``stored``, so
+        that the caller can remove what was written if the site fails."""
         rig = self._rig
+        progress("focusing")
+        self._home()
         cam = self._cam(cal.controls)
         reloc: Guidance | None = None
         rounds = 0

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from gpiozero import DigitalInputDevice, DigitalOutputDevice, GPIODeviceClosed, OutputDevice
+from gpiozero import DigitalInputDevice, DigitalOutputDevice, GPIODeviceClosed
 
 from dermocap.clock import Clock
 from dermocap.errors import EmergencyStop, StageError
@@ -79,10 +79,8 @@ class ZStage(Closeable):
             self._dir = self._open(
                 DigitalOutputDevice, cfg.dir_pin, initial_value=False, pin_factory=pin_factory
             )
-            # A plain OutputDevice: it never blinks, so its on/off skip DigitalOutputDevice's
-            # blink-thread check, a third of the cost of a step in Python.
             self._step = self._open(
-                OutputDevice, cfg.step_pin, initial_value=False, pin_factory=pin_factory
+                DigitalOutputDevice, cfg.step_pin, initial_value=False, pin_factory=pin_factory
             )
             self._limit = self._open(
                 DigitalInputDevice, cfg.limit_pin, pull_up=True, pin_factory=pin_factory
