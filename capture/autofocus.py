@@ -19,10 +19,6 @@ from dermocap.errors import CaptureError
 
 log = logging.getLogger(__name__)
 
-# Every sweep and the final move start this far below their first position, so the lead
-# screw's backlash is always taken up on the same (upward) side.
-APPROACH_MM = 0.2
-
 
 @dataclass
 class FocusResult:
@@ -106,18 +102,14 @@ class Autofocus:
     def _clamp(self, z: float) -> float:
         return min(self._max, max(self._min, z))
 
-    def _approach(self, z: float) -> None:
-        below = self._clamp(z - APPROACH_MM)
-        if below < z:
-            self._stage.move_to(round(below, 4))
-        self._stage.move_to(round(z, 4))
-
     def _sweep(
         self, lo: float, hi: float, step: float, pool: Executor | None
     ) -> list[tuple[float, float]]:
         n = max(2, math.floor((hi - lo) / step + 1e-9) + 1)
         out: list[tuple[float, Future[float] | float]] = []
-        self._approach(lo)
+        # The stage ends every move upwards (it overshoots by its backlash when coming from
+        # above), so each frame's z is on the screw's same flank.
+        self._stage.move_to(round(lo, 4))
         for i in range(n):
             if self._clock.monotonic() > self._deadline:
                 raise CaptureError(
@@ -162,9 +154,11 @@ class Autofocus:
             recentres += 1
             centre = pts[k][0]
             log.debug("autofocus: peak at the sweep's edge (z %.3f); sweeping again", centre)
-        coarse_z = pts[k][0]
+        # The coarse curve's flank centre is closer to focus than its top sample (a flat-topped
+        # peak's top is a near tie), so the fine window can be narrow.
+        coarse_z = flank_centre([z for z, _ in pts], [s for _, s in pts], cfg.flank_level)
         # Fine: both flanks of the peak must be inside the window.
-        centre = coarse_z
+        centre = pts[k][0] if coarse_z is None else coarse_z
         while True:
             lo = self._clamp(centre - cfg.fine_half_range_mm)
             hi = self._clamp(centre + cfg.fine_half_range_mm)
@@ -182,7 +176,7 @@ class Autofocus:
                 break
             recentres += 1
             centre = zs[k]
-        self._approach(self._clamp(z_best))
+        self._stage.move_to(round(self._clamp(z_best), 4))
         score = sharpness(self._cam.capture().array)
         result = FocusResult(
             z_mm=self._stage.z_mm,

@@ -67,9 +67,9 @@ class AutofocusConfig(Section):
     )
     coarse_step_mm: float = Field(0.2, ge=0.01, le=2.0, description="Step of the coarse sweep")
     fine_half_range_mm: float = Field(
-        0.6, gt=0.0, le=3.0, description="Fine sweep covers the coarse peak +- this"
+        0.4, gt=0.0, le=3.0, description="Fine sweep covers the coarse peak's centre +- this"
     )
-    fine_step_mm: float = Field(0.03, ge=0.0025, le=0.5, description="Step of the fine sweep")
+    fine_step_mm: float = Field(0.05, ge=0.0025, le=0.5, description="Step of the fine sweep")
     flank_level: float = Field(
         0.5,
         gt=0.05,
