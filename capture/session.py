@@ -256,7 +256,22 @@ class _Kept:
     checks: Future[FrameChecks]
     image: Future[tuple[U8, bytes]]
     baseline_brightness: float | None
-    context: tuple[str, str, str, Calibration, FocusResult, Guidance | None, int, str]
+    site: _Site
+
+
+@dataclass(frozen=True)
+class _Site:
+    """What every lighting mode of one site capture shares in its record."""
+
+    subject: str
+    site: str
+    visit: str
+    cal: Calibration
+    focus: FocusResult
+    reloc: Guidance | None
+    rounds: int
+    site_capture_id: str
+    modes: tuple[str, ...]  # every mode the site is made of (recovery checks all are stored)
 
 
 @dataclass
@@ -671,7 +686,9 @@ class CaptureSession:
                     reloc = self._guidance(ref.result(), cal)
                 if rounds:
                     focus = self.autofocus(start_mm=focus.z_mm, pool=pool)
-            context = (subject, site, visit, cal, focus, reloc, rounds, str(uuid7()))
+            context = _Site(
+                subject, site, visit, cal, focus, reloc, rounds, str(uuid7()), tuple(modes)
+            )
             baseline_brightness = self._baseline_brightness(subject, site)
             progress("capturing")
             cam.use_mode(self.still)
@@ -704,7 +721,7 @@ class CaptureSession:
                     checks=checked,
                     image=final,
                     baseline_brightness=baseline_brightness.get(mode),
-                    context=context,
+                    site=context,
                 )
                 stored.append(writer.submit(self._store, settled))
 
@@ -742,7 +759,6 @@ class CaptureSession:
 
     def _store(self, p: _Kept) -> CaptureResult:
         """Wait for a mode's QC and image jobs, then write its image and sidecar (the writer)."""
-        subject, site, visit, cal, focus, reloc, rounds, site_capture_id = p.context
         qc = burst_report(
             p.checks.result(),
             p.measures,
@@ -753,19 +769,12 @@ class CaptureSession:
         )
         image, data = p.image.result()
         record = self._record(
-            subject=subject,
-            site=site,
-            visit=visit,
+            p.site,
             mode=p.mode,
             intensity=p.intensity,
-            cal=cal,
             frame_md=p.metadata.as_dict(),
             controls=p.controls,
-            focus=focus,
             qc=qc,
-            reloc=reloc,
-            rounds=rounds,
-            site_capture_id=site_capture_id,
             burst_scores=[m.sharpness for m in p.measures],
             kept_index=p.kept_index,
             brightness=qc.brightness,
@@ -786,20 +795,13 @@ class CaptureSession:
 
     def _record(
         self,
+        s: _Site,
         *,
-        subject: str,
-        site: str,
-        visit: str,
         mode: str,
         intensity: float,
-        cal: Calibration,
         frame_md: dict[str, Any],
         controls: Controls,
-        focus: FocusResult,
         qc: QCReport,
-        reloc: Guidance | None,
-        rounds: int,
-        site_capture_id: str,
         burst_scores: list[float],
         kept_index: int,
         brightness: float,
@@ -808,13 +810,14 @@ class CaptureSession:
         return {
             "schema": "dermocap.capture/1",
             "capture_id": str(uuid7()),
-            "site_capture_id": site_capture_id,
+            "site_capture_id": s.site_capture_id,
             "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "device_id": self.device_id,
-            "subject": subject,
-            "site": site,
-            "visit": visit,
+            "subject": s.subject,
+            "site": s.site,
+            "visit": s.visit,
             "lighting_mode": mode,
+            "site_modes": list(s.modes),
             "led_intensity": round(intensity, 5),
             "controls_requested": {
                 "exposure_us": controls.exposure_us,
@@ -826,14 +829,14 @@ class CaptureSession:
             },
             "controls_actual": frame_md,
             "frames_dropped": dropped,
-            "z_mm": round(focus.z_mm, 4),
-            "autofocus": focus.as_dict(),
-            "calibration_id": cal.calibration_id,
-            "um_per_px": cal.um_per_px,
-            "flat_field": {"applied": self.cfg.apply_flat_field, "coef": list(cal.flat_field)},
+            "z_mm": round(s.focus.z_mm, 4),
+            "autofocus": s.focus.as_dict(),
+            "calibration_id": s.cal.calibration_id,
+            "um_per_px": s.cal.um_per_px,
+            "flat_field": {"applied": self.cfg.apply_flat_field, "coef": list(s.cal.flat_field)},
             "drift": self.state.drift.as_dict() if self.state.drift else None,
             "qc": qc.as_dict(),
-            "relocation": (None if reloc is None else {**reloc.as_dict(), "rounds": rounds}),
+            "relocation": (None if s.reloc is None else {**s.reloc.as_dict(), "rounds": s.rounds}),
             "burst": {
                 "frames": len(burst_scores),
                 "kept_index": kept_index,

@@ -281,8 +281,9 @@ class RigPipeline:
     def pending_recoveries(self) -> list[CaptureOutcome]:
         """Stored captures the outbox never heard of (a crash or power loss in between).
 
-        A site whose stored captures all passed QC becomes an outcome (its analysis-mode
-        capture) to analyse again; a site with a failed capture is settled without a result;
+        A site with all its lighting modes stored, all passed QC, becomes an outcome (its
+        analysis-mode capture) to analyse again; a site with a failed capture, or with a mode
+        missing (killed between two modes), is settled without a result and with an event;
         an image without its sidecar (killed between the two renames) is removed: it was
         never a capture.
         """
@@ -316,7 +317,22 @@ class RigPipeline:
 
     def _recover_site(self, recs: list[dict[str, Any]]) -> list[CaptureOutcome]:
         store = self.session.store
-        # As a live capture: a site is analysed only when every stored mode passed QC.
+        # As a live capture: a site is analysed only when all its modes are stored (a kill
+        # between two modes leaves a half site) and every one passed QC. Records from before
+        # `site_modes` existed name no modes and count as whole.
+        stored = {r.get("lighting_mode") for r in recs}
+        missing = sorted(
+            {str(m) for r in recs for m in r.get("site_modes") or ()} - {str(m) for m in stored}
+        )
+        if missing:
+            first = recs[0]
+            detail = (
+                f"site incomplete: the service stopped before the {', '.join(missing)} "
+                "lighting mode was stored; retake the site"
+            )
+            log.error("capture %s not recovered: %s", first["capture_id"], detail)
+            self._settle_site(recs, "capture_incomplete", detail)
+            return []
         passed = all((r.get("qc") or {}).get("passed") for r in recs)
         main = next((r for r in recs if r.get("lighting_mode") == self.analysis_mode), None)
         main = main if passed else None
@@ -343,19 +359,26 @@ class RigPipeline:
                 ]
             problem = f"image {image} does not match the SHA-256 in its record"
             log.error("capture %s not recovered: %s", main["capture_id"], problem)
+        if problem:
+            self._settle_site(recs, "capture_unrecoverable", problem)
+        else:
+            self._settle_site(recs, "qc_failed", "recorded after a restart; retake the site")
+        return []
+
+    def _settle_site(self, recs: list[dict[str, Any]], type_: str, detail: str) -> None:
+        """Settle a recovered site's captures without a result, with one event (kept files)."""
         first = recs[0]
         try:
             self.settle(
                 [(str(r["capture_id"]), r) for r in recs],
-                "capture_unrecoverable" if problem else "qc_failed",
+                type_,
                 capture_id=str(first["capture_id"]),
                 subject=str(first["subject"]),
                 site=str(first["site"]),
-                detail=(problem or "recorded after a restart; retake the site")[:400],
+                detail=detail[:400],
             )
         except DermocapError as exc:
             log.warning("captures of site %s not settled: %s", first.get("site"), exc)
-        return []
 
 
 def _read_record(path: Path) -> dict[str, Any]:

@@ -279,6 +279,37 @@ def test_site_where_only_the_other_mode_failed_qc_is_settled(
     assert [e["type"] for e in r.events()] == ["qc_failed"]
 
 
+def test_site_killed_between_its_modes_is_settled_incomplete(
+    captured: Captured, restarted: Restarted
+) -> None:
+    r = restarted
+    assert r.record(captured.cross_id)["site_modes"] == ["cross", "parallel"]
+    # A SIGKILL after the cross mode was stored, before the parallel one: a half site.
+    half = clone_site(r, [captured.cross_id])
+    outcomes = r.pipeline.pending_recoveries()
+    assert [o.capture_id for o in outcomes] == [captured.cross_id]  # the whole site only
+    assert r.sync.outbox.capture_ids() == {half[0]["capture_id"]}
+    events = r.events()
+    assert [e["type"] for e in events] == ["capture_incomplete"]
+    assert events[0]["capture_id"] == half[0]["capture_id"]
+    assert "parallel" in events[0]["detail"] and "retake" in events[0]["detail"]
+    assert half[0]["capture_id"] in stored_ids(r.folder)  # kept: a record of the visit
+
+
+def test_record_without_site_modes_counts_as_a_whole_site(
+    captured: Captured, restarted: Restarted
+) -> None:
+    r = restarted  # a record written before site_modes existed
+
+    def legacy(rec: dict[str, Any]) -> None:
+        del rec["site_modes"]
+
+    (old,) = clone_site(r, [captured.cross_id], legacy)
+    outcomes = r.pipeline.pending_recoveries()
+    assert sorted(o.capture_id for o in outcomes) == sorted([captured.cross_id, old["capture_id"]])
+    assert r.events() == []
+
+
 def test_capture_with_changed_image_bytes_is_settled_unrecoverable(
     captured: Captured, restarted: Restarted
 ) -> None:

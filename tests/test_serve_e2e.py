@@ -39,15 +39,19 @@ def rig(tmp_path: Path, broker: Broker) -> Iterator[ServeProcess]:
 
 
 class RawResults:
-    """Every result payload the dashboard received, by capture id (duplicates kept)."""
+    """Every result payload the dashboard received, by capture id (duplicates kept), and
+    every event."""
 
     def __init__(self) -> None:
         self.by_capture: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.events: list[dict[str, Any]] = []
 
     def __call__(self, topic: str, payload: bytes) -> None:
         if topic.endswith("/results"):
             msg = json.loads(payload)
             self.by_capture[msg["capture_id"]].append(msg)
+        elif topic.endswith("/events"):
+            self.events.append(json.loads(payload))
 
 
 def stored_sidecars(state: Path) -> list[dict[str, Any]]:
@@ -150,11 +154,27 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
             rig.kill()
         rig.start()  # recovery: analyse what the kills left without a result
         recs = assert_store_is_whole(rig.state_dir)
-        cross = {r["capture_id"] for r in recs if r["lighting_mode"] == "cross"}
+        sites: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in recs:
+            sites[r["site_capture_id"]].append(r)
+        # A kill between two lighting modes leaves a half site: settled, never analysed.
+        half = {
+            sid: {r["capture_id"] for r in rs}
+            for sid, rs in sites.items()
+            if {r["lighting_mode"] for r in rs} != set(rs[0]["site_modes"])
+        }
+        cross = {r["capture_id"] for r in recs if r["lighting_mode"] == "cross"} - {
+            cid for ids in half.values() for cid in ids
+        }
+
+        def incomplete() -> set[str]:
+            return {e["capture_id"] for e in raw.events if e["type"] == "capture_incomplete"}
+
         assert w.wait_for(lambda: set(view.results) >= cross, 120)
+        assert w.wait_for(lambda: all(ids & incomplete() for ids in half.values()), 60)
         assert w.heal(DEVICE)
         assert rig.terminate() == 0
-    assert len(cross) >= 4, "the kills should leave several whole captures"
+    assert len(sites) >= 4, f"the kills should leave several stored sites ({len(half)} half)"
     assert set(view.results) == cross
     # One result message per capture: a redelivered message keeps its message_id.
     for cid, msgs in raw.by_capture.items():
