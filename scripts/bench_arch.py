@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Latency of candidate hair-net shapes before training one: INT8 against FP32, 2 threads.
+
+    python scripts/bench_arch.py [--reps 3] [--only NAME ...]
+
+Each candidate is the shipped net's layout (two stride-2 3x3 convs, a body of 3x3 convs
+with the given dilations, a 1x1 head of 3 maps) with untrained weights, exported to ONNX and
+quantised exactly as ``scripts/train_model.py`` does (quant_pre_process, QDQ, per-channel
+7-bit weights, uint8 activations). The input is one rig frame at the model's native scale
+(1244x932 native pixels plus the 32 px margins, one tile), so only the network is timed:
+the same figure as bench_inference's "network". Speed does not depend on what the weights
+learnt, so this says which shapes can meet issue 4's latency targets (<= 60 ms, >= 2x FP32)
+on this machine before hours of training; it says nothing of their accuracy.
+
+FP32 and INT8 of every candidate, and the shipped files, are timed interleaved (``--reps``
+rounds, the median of 15 runs each), so a noisy machine shifts them together.
+Needs the ``train`` extra (torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+H, W = 932 + 64, 1244 + 64  # the rig's frame at 8 um/px, with the runtime's margins
+
+# name: (first conv channels, body channels, body dilations, depthwise-separable body)
+CANDIDATES: dict[str, tuple[int, int, tuple[int, ...], bool]] = {
+    "w40x5 (shipped)": (20, 40, (1, 2, 1, 2, 1), False),
+    "w32x5": (16, 32, (1, 2, 1, 2, 1), False),
+    "w48x4": (24, 48, (1, 2, 2, 1), False),
+    "w64x3": (24, 64, (1, 2, 1), False),
+    "w64x2": (24, 64, (2, 2), False),
+    "sep48x5": (24, 48, (1, 2, 1, 2, 1), True),
+    "sep64x5": (24, 64, (1, 2, 1, 2, 1), True),
+    "sep64x7": (24, 64, (1, 2, 4, 1, 2, 4, 1), True),
+    "sep96x5": (32, 96, (1, 2, 1, 2, 1), True),
+}
+
+
+def build(spec: tuple[int, int, tuple[int, ...], bool]) -> Any:
+    import torch
+    from torch import nn
+
+    c1, width, dilations, separable = spec
+
+    def conv(cin: int, cout: int, k: int = 3, stride: int = 1, d: int = 1, g: int = 1) -> list[Any]:
+        pad = d * (k // 2)
+        return [
+            nn.Conv2d(cin, cout, k, stride, padding=pad, dilation=d, groups=g, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(),
+        ]
+
+    layers = conv(3, c1, stride=2) + conv(c1, width, stride=2)
+    for d in dilations:
+        if separable:
+            layers += conv(width, width, 3, 1, d, g=width) + conv(width, width, 1)
+        else:
+            layers += conv(width, width, 3, 1, d)
+    torch.manual_seed(0)
+    net = nn.Sequential(*layers, nn.Conv2d(width, 3, 1)).eval()
+    for m in net.modules():  # BatchNorm statistics as a trained net has them, roughly
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return net
+
+
+def macs(net: Any, h: int, w: int) -> int:
+    from torch import nn
+
+    total = 0
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            h, w = -(-h // m.stride[0]), -(-w // m.stride[1])
+            k = m.kernel_size[0] * m.kernel_size[1]
+            total += h * w * m.out_channels * (m.in_channels // m.groups) * k
+    return total
+
+
+def export(net: Any, folder: Path, calib: list[np.ndarray]) -> tuple[Path, Path]:
+    import torch
+    from train_model import quantize_qdq
+
+    fp32, int8 = folder / "fp32.onnx", folder / "int8.onnx"
+    axes = {2: "h", 3: "w"}
+    torch.onnx.export(
+        net,
+        (torch.zeros(1, 3, 128, 128),),
+        str(fp32),
+        input_names=["image"],
+        output_names=["maps"],
+        dynamic_axes={"image": axes, "maps": axes},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_qdq(fp32, int8, calib)
+    return fp32, int8
+
+
+def time_ms(path: Path, x: np.ndarray, runs: int = 15) -> float:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    so.inter_op_num_threads = 1
+    so.enable_cpu_mem_arena = False  # as the runtime runs
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    sess.run(None, {name: x})
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        sess.run(None, {name: x})
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3, help="interleaved rounds (median taken)")
+    ap.add_argument("--only", nargs="*", default=None, help="candidate names to time")
+    args = ap.parse_args()
+    names = args.only or list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        print(f"unknown candidates {unknown}; choose from {list(CANDIDATES)}", file=sys.stderr)
+        return 2
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((1, 3, H, W)) * 0.5).astype(np.float32)
+    calib = [(rng.standard_normal((1, 3, 128, 128)) * 0.5).astype(np.float32) for _ in range(4)]
+    models = ROOT / "inference" / "models"
+    files: dict[str, tuple[Path, Path]] = {
+        "shipped files": (models / "hair_density_fp32.onnx", models / "hair_density_int8.onnx")
+    }
+    info: dict[str, tuple[float, int]] = {}
+    with tempfile.TemporaryDirectory(prefix="dermocap-arch-") as tmp:
+        for n in names:
+            net = build(CANDIDATES[n])
+            folder = Path(tmp) / str(len(files))
+            folder.mkdir()
+            files[n] = export(net, folder, calib)
+            info[n] = (macs(net, H, W) / 1e9, sum(p.numel() for p in net.parameters()))
+        res: dict[str, dict[str, list[float]]] = {n: {"fp32": [], "int8": []} for n in files}
+        for _ in range(args.reps):
+            for n, (fp32, int8) in files.items():
+                res[n]["fp32"].append(time_ms(fp32, x))
+                res[n]["int8"].append(time_ms(int8, x))
+    print(f"network on one {W - 64}x{H - 64} native frame (+margins), 2 threads, ms:")
+    print(f"{'candidate':18s} {'GMAC':>6s} {'params':>8s} {'fp32':>8s} {'int8':>8s} {'x':>6s}")
+    for n in files:
+        f, i = statistics.median(res[n]["fp32"]), statistics.median(res[n]["int8"])
+        g, p = info.get(n, (0.0, 0))
+        gs, ps = (f"{g:.2f}", f"{p / 1e3:.1f}k") if p else ("-", "-")
+        print(f"{n:18s} {gs:>6s} {ps:>8s} {f:8.1f} {i:8.1f} {f / i:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
