@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("body", ["plain", "separable"])
+def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path, body: str) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("tqdm")
     spec = importlib.util.spec_from_file_location("train_model", ROOT / "scripts/train_model.py")
@@ -38,6 +39,8 @@ def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path) -> None:
             "1",
             "--width",
             "8",
+            "--body",
+            body,
             "--out",
             str(out),
             "--cache",
@@ -47,6 +50,14 @@ def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path) -> None:
     assert rc == 0
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["training"]["steps"] == 3
+    assert f"--body {body}" in man["training"]["command"]
+    import onnx  # the body is what was asked for: separable has depthwise convs (group > 1)
+
+    graph = onnx.load(str(out / "hair_density_fp32.onnx")).graph
+    groups = [
+        a.i for n in graph.node if n.op_type == "Conv" for a in n.attribute if a.name == "group"
+    ]
+    assert (max(groups, default=1) > 1) == (body == "separable")
     for variant in ("int8", "fp32"):
         with HairModel.load(str(out / f"hair_density_{variant}.onnx"), threads=1) as m:
             assert m.info.sha256 == man["models"][variant]["sha256"]
