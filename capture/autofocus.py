@@ -107,8 +107,9 @@ class Autofocus:
     ) -> list[tuple[float, float]]:
         n = max(2, math.floor((hi - lo) / step + 1e-9) + 1)
         out: list[tuple[float, Future[float] | float]] = []
-        # The stage ends every move upwards (it overshoots by its backlash when coming from
-        # above), so each frame's z is on the screw's same flank.
+        # The stage ends every move upwards (it overshoots by its configured backlash when
+        # coming from above), so each frame's z is on the screw's same flank, as long as
+        # stage.backlash_mm is at least the screw's real play (docs/capture.md).
         self._stage.move_to(round(lo, 4))
         for i in range(n):
             if self._clock.monotonic() > self._deadline:

@@ -154,6 +154,11 @@ class StageConfig(Section):
             raise ValueError("min_mm must be below max_mm")
         if not self.min_mm <= self.focus_mm <= self.max_mm:
             raise ValueError("focus_mm must lie between min_mm and max_mm")
+        if self.min_mm < self.backlash_mm:
+            raise ValueError(
+                f"min_mm ({self.min_mm:g}) must be at least backlash_mm ({self.backlash_mm:g}): "
+                "a move down to min_mm overshoots by the backlash and would hit the home switch"
+            )
         return self
 
 

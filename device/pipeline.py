@@ -326,9 +326,11 @@ class RigPipeline:
         )
         if missing:
             first = recs[0]
+            modes = " and ".join(missing)
             detail = (
-                f"site incomplete: the service stopped before the {', '.join(missing)} "
-                "lighting mode was stored; retake the site"
+                f"site incomplete: no readable capture of the {modes} lighting "
+                f"mode{'s' if len(missing) > 1 else ''} (the service stopped before storing "
+                "it, or its record is unreadable); retake the site"
             )
             log.error("capture %s not recovered: %s", first["capture_id"], detail)
             self._settle_site(recs, "capture_incomplete", detail)

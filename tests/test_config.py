@@ -44,6 +44,7 @@ def test_every_section_forbids_unknown_keys() -> None:
     [
         ({"lighting": {"pwm_frequency_hz": 500}}, "lighting.pwm_frequency_hz"),
         ({"stage": {"min_mm": 5, "max_mm": 4}}, "stage"),
+        ({"stage": {"min_mm": 0.1, "backlash_mm": 0.2}}, "stage"),
         ({"button": {"pin": 12}}, "(top level)"),
         ({"camera": {"colour_gains": [0.01, 2.0]}}, "camera"),
         ({"sim": {"phantom_image": "x.png"}}, "sim"),

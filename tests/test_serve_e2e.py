@@ -175,7 +175,15 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(
         assert w.heal(DEVICE)
         assert rig.terminate() == 0
     assert len(sites) >= 4, f"the kills should leave several stored sites ({len(half)} half)"
+    assert len(cross) >= 2, "the first press and at least one kill should leave whole sites"
     assert set(view.results) == cross
+    for ids in half.values():  # one event per half site (a resend keeps its message_id)
+        settled = {
+            e["message_id"]
+            for e in raw.events
+            if e["type"] == "capture_incomplete" and e["capture_id"] in ids
+        }
+        assert len(settled) == 1, ids
     # One result message per capture: a redelivered message keeps its message_id.
     for cid, msgs in raw.by_capture.items():
         assert len({m["message_id"] for m in msgs}) == 1, cid
