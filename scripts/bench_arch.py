@@ -7,10 +7,13 @@ Each candidate is the shipped net's layout (two stride-2 3x3 convs, a body of 3x
 with the given dilations, a 1x1 head of 3 maps) with untrained weights, exported to ONNX and
 quantised exactly as ``scripts/train_model.py`` does (quant_pre_process, QDQ, per-channel
 7-bit weights, uint8 activations). The input is one rig frame at the model's native scale
-(1244x932 native pixels plus the 32 px margins, one tile), so only the network is timed:
-the same figure as bench_inference's "network". Speed does not depend on what the weights
-learnt, so this says which shapes can meet issue 4's latency targets (<= 60 ms, >= 2x FP32)
-on this machine before hours of training; it says nothing of their accuracy.
+(1244x932 native pixels), cut into the runtime's tiles (``--tile-px``, default 1024 as
+``inference.tile_px``: two tiles, each with its 32 px margins), so only the network is
+timed: the same figure as bench_inference's "network". The tiling matters: FP32 ran a
+depthwise body much faster on the two tiles than on one whole-frame input. Speed does not
+depend on what the weights learnt, so this says which shapes can meet issue 4's latency
+targets (<= 60 ms, >= 2x FP32) on this machine before hours of training; it says nothing
+of their accuracy.
 
 FP32 and INT8 of every candidate, and the shipped files, are timed interleaved (``--reps``
 rounds, the median of 15 runs each), so a noisy machine shifts them together.
@@ -30,9 +33,11 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "scripts") not in sys.path:
-    sys.path.insert(0, str(ROOT / "scripts"))
-H, W = 932 + 64, 1244 + 64  # the rig's frame at 8 um/px, with the runtime's margins
+for _p in (ROOT, ROOT / "scripts"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+H, W = 932, 1244  # the rig's 2028x1520 frame at 8 um/px (native pixels)
+MARGIN, STRIDE = 32, 4
 
 # name: (first conv channels, body channels, body dilations, depthwise-separable body)
 CANDIDATES: dict[str, tuple[int, int, tuple[int, ...], bool]] = {
@@ -109,7 +114,7 @@ def export(net: Any, folder: Path, calib: list[np.ndarray]) -> tuple[Path, Path]
     return fp32, int8
 
 
-def time_ms(path: Path, x: np.ndarray, runs: int = 15) -> float:
+def time_ms(path: Path, xs: list[np.ndarray], runs: int = 15) -> float:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -118,11 +123,13 @@ def time_ms(path: Path, x: np.ndarray, runs: int = 15) -> float:
     so.enable_cpu_mem_arena = False  # as the runtime runs
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    sess.run(None, {name: x})
+    for x in xs:
+        sess.run(None, {name: x})
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        sess.run(None, {name: x})
+        for x in xs:
+            sess.run(None, {name: x})
         times.append(time.perf_counter() - t)
     return statistics.median(times) * 1e3
 
@@ -131,14 +138,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--reps", type=int, default=3, help="interleaved rounds (median taken)")
     ap.add_argument("--only", nargs="*", default=None, help="candidate names to time")
+    ap.add_argument("--tile-px", type=int, default=1024, help="largest tile side, as the runtime")
     args = ap.parse_args()
     names = args.only or list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
     if unknown:
         print(f"unknown candidates {unknown}; choose from {list(CANDIDATES)}", file=sys.stderr)
         return 2
+    from inference.preprocess import plan_tiles
+
     rng = np.random.default_rng(0)
-    x = (rng.standard_normal((1, 3, H, W)) * 0.5).astype(np.float32)
+    tiles = plan_tiles(H, W, args.tile_px - args.tile_px % STRIDE, STRIDE)
+    xs = [
+        (
+            rng.standard_normal((1, 3, t.y1 - t.y0 + 2 * MARGIN, t.x1 - t.x0 + 2 * MARGIN)) * 0.5
+        ).astype(np.float32)
+        for t in tiles
+    ]
     calib = [(rng.standard_normal((1, 3, 128, 128)) * 0.5).astype(np.float32) for _ in range(4)]
     models = ROOT / "inference" / "models"
     files: dict[str, tuple[Path, Path]] = {
@@ -155,9 +171,10 @@ def main() -> int:
         res: dict[str, dict[str, list[float]]] = {n: {"fp32": [], "int8": []} for n in files}
         for _ in range(args.reps):
             for n, (fp32, int8) in files.items():
-                res[n]["fp32"].append(time_ms(fp32, x))
-                res[n]["int8"].append(time_ms(int8, x))
-    print(f"network on one {W - 64}x{H - 64} native frame (+margins), 2 threads, ms:")
+                res[n]["fp32"].append(time_ms(fp32, xs))
+                res[n]["int8"].append(time_ms(int8, xs))
+    shapes = ", ".join(f"{x.shape[3]}x{x.shape[2]}" for x in xs)
+    print(f"network on one {W}x{H} native frame as {len(xs)} tile(s) ({shapes}), 2 threads, ms:")
     print(f"{'candidate':18s} {'GMAC':>6s} {'params':>8s} {'fp32':>8s} {'int8':>8s} {'x':>6s}")
     for n in files:
         f, i = statistics.median(res[n]["fp32"]), statistics.median(res[n]["int8"])
