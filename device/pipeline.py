@@ -320,10 +320,8 @@ class RigPipeline:
         # As a live capture: a site is analysed only when all its modes are stored (a kill
         # between two modes leaves a half site) and every one passed QC. Records from before
         # `site_modes` existed name no modes and count as whole.
-        stored = {r.get("lighting_mode") for r in recs}
-        missing = sorted(
-            {str(m) for r in recs for m in r.get("site_modes") or ()} - {str(m) for m in stored}
-        )
+        stored = {str(r.get("lighting_mode")) for r in recs}
+        missing = sorted({str(m) for r in recs for m in r.get("site_modes") or ()} - stored)
         if missing:
             first = recs[0]
             modes = " and ".join(missing)

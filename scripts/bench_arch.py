@@ -54,27 +54,15 @@ CANDIDATES: dict[str, tuple[int, int, tuple[int, ...], bool]] = {
 
 
 def build(spec: tuple[int, int, tuple[int, ...], bool]) -> Any:
+    """The candidate as ``train_model.make_net`` builds it (what ``--body/--width`` train)."""
     import torch
     from torch import nn
+    from train_model import make_net
 
-    c1, width, dilations, separable = spec
-
-    def conv(cin: int, cout: int, k: int = 3, stride: int = 1, d: int = 1, g: int = 1) -> list[Any]:
-        pad = d * (k // 2)
-        return [
-            nn.Conv2d(cin, cout, k, stride, padding=pad, dilation=d, groups=g, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(),
-        ]
-
-    layers = conv(3, c1, stride=2) + conv(c1, width, stride=2)
-    for d in dilations:
-        if separable:
-            layers += conv(width, width, 3, 1, d, g=width) + conv(width, width, 1)
-        else:
-            layers += conv(width, width, 3, 1, d)
+    stem, width, dilations, separable = spec
     torch.manual_seed(0)
-    net = nn.Sequential(*layers, nn.Conv2d(width, 3, 1)).eval()
+    body = "separable" if separable else "plain"
+    net = make_net(width, body, stem=stem, dilations=dilations).eval()
     for m in net.modules():  # BatchNorm statistics as a trained net has them, roughly
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)

@@ -313,13 +313,20 @@ def build_dataset(cache: Path, n_worlds: int, seed: int, workers: int) -> tuple[
 
 
 # --------------------------------------------------------------------------- the net
-def make_net(width: int = 40, body: str = "plain") -> Any:
+def make_net(
+    width: int = 40,
+    body: str = "plain",
+    *,
+    stem: int | None = None,
+    dilations: tuple[int, ...] = (1, 2, 1, 2, 1),
+) -> Any:
     """Stride-4 fully convolutional net: two strided convs, five dilated 3x3 convs, 1x1 head.
 
     ``body="separable"`` makes each of the five a depthwise 3x3 then a pointwise 1x1 conv
     (and the first conv 3/8 of ``width``, not half): about half the multiply-adds of the
     plain body at width 64 against 40, for INT8 kernels that run faster on wider channels
-    (``scripts/bench_arch.py``). The receptive field is the same.
+    (``scripts/bench_arch.py``). The receptive field is the same. ``stem`` (the first conv's
+    channels) and ``dilations`` (one body conv each) let bench_arch time other shapes.
     """
     import torch
     from torch import nn
@@ -339,9 +346,9 @@ def make_net(width: int = 40, body: str = "plain") -> Any:
     class HairNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            c1 = width // 2 if body == "plain" else width * 3 // 8
+            c1 = stem or (width // 2 if body == "plain" else width * 3 // 8)
             layers = block(3, c1, 2) + block(c1, width, 2)
-            for d in (1, 2, 1, 2, 1):
+            for d in dilations:
                 if body == "plain":
                     layers += block(width, width, 1, d)
                 else:
