@@ -135,6 +135,15 @@ def main() -> int:
         return 2
     from inference.preprocess import plan_tiles
 
+    models = ROOT / "inference" / "models"
+    shipped = (models / "hair_density_fp32.onnx", models / "hair_density_int8.onnx")
+    missing = [str(f) for f in shipped if not f.is_file()]
+    if missing:
+        print(f"shipped model files {missing} not found: restore inference/models", file=sys.stderr)
+        return 2
+    if args.tile_px < STRIDE:
+        print(f"--tile-px must be at least the net's stride, {STRIDE}", file=sys.stderr)
+        return 2
     rng = np.random.default_rng(0)
     tiles = plan_tiles(H, W, args.tile_px - args.tile_px % STRIDE, STRIDE)
     xs = [
@@ -144,10 +153,7 @@ def main() -> int:
         for t in tiles
     ]
     calib = [(rng.standard_normal((1, 3, 128, 128)) * 0.5).astype(np.float32) for _ in range(4)]
-    models = ROOT / "inference" / "models"
-    files: dict[str, tuple[Path, Path]] = {
-        "shipped files": (models / "hair_density_fp32.onnx", models / "hair_density_int8.onnx")
-    }
+    files: dict[str, tuple[Path, Path]] = {"shipped files": shipped}
     info: dict[str, tuple[float, int]] = {}
     with tempfile.TemporaryDirectory(prefix="dermocap-arch-") as tmp:
         for n in names:
