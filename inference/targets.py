@@ -67,3 +67,43 @@ def density_targets(
         out[1 if d < vellus_split_um else 0][sl] += g
         out[2][sl] += g * np.float32(d / DIAMETER_SCALE_UM)
     return out
+
+
+TIP_MAP = 3  # training only: cut tips, a Gaussian of mass 1 each (negatives for the count)
+SHAFT_MAP = 4  # training only: 1 in cells a hair shaft crosses
+N_TRAIN_MAPS = 5
+
+
+def training_targets(
+    x_px: F64,
+    y_px: F64,
+    diameter_um: F64,
+    tips_xy: F64,
+    shafts: list[F64],
+    height: int,
+    width: int,
+    stride: int,
+) -> F32:
+    """The count maps of :func:`density_targets` plus where cut tips and shafts lie.
+
+    ``tips_xy`` is (n, 2) pixel positions of cut ends; ``shafts`` are pixel-space points
+    along each shaft, no further apart than a cell. Maps :data:`TIP_MAP` and
+    :data:`SHAFT_MAP` are not outputs of the shipped model: training predicts them too and
+    punishes count mass on tips and shafts away from emergence points, so a tip, a shaft
+    and textured skin are explicit negatives.
+    """
+    hc, wc = height // stride, width // stride
+    out = np.zeros((N_TRAIN_MAPS, hc, wc), dtype=np.float32)
+    out[:N_MAPS] = density_targets(x_px, y_px, diameter_um, height, width, stride)
+    if len(tips_xy):
+        # Diameter 0 puts each tip's Gaussian in the vellus count map (index 1).
+        zero = np.zeros(len(tips_xy))
+        tips = density_targets(tips_xy[:, 0], tips_xy[:, 1], zero, height, width, stride)
+        out[TIP_MAP] = tips[1]
+    if shafts:
+        pts = np.concatenate(shafts)
+        i = np.floor((pts[:, 1] + 0.5) / stride).astype(np.int64)
+        j = np.floor((pts[:, 0] + 0.5) / stride).astype(np.int64)
+        ok = (i >= 0) & (i < hc) & (j >= 0) & (j < wc)
+        out[SHAFT_MAP][i[ok], j[ok]] = 1.0
+    return out

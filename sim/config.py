@@ -34,6 +34,17 @@ class ScalpConfig(Section):
     extent_mm: float = Field(
         30.0, ge=12.0, le=100.0, description="Side of the square patch of scalp that exists"
     )
+    look: Literal["trichoscopy", "legacy", "random"] = Field(
+        "legacy",
+        description=(
+            "Appearance (sim.appearance): a trichoscopy close-up (textured skin, dark shafts,"
+            " blunt cut ends, faint openings), the twin's legacy look (pale shafts, dark"
+            " openings), or a random look drawn from style_seed"
+        ),
+    )
+    style_seed: int = Field(
+        0, ge=0, le=2**31 - 1, description="Seed of the random look (look = random)"
+    )
 
 
 class OpticsConfig(Section):

@@ -16,6 +16,15 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.appearance import (
+    LEGACY,
+    EndShape,
+    Style,
+    shaft_gain,
+    skin_texture,
+    stamp_dots,
+    world_points,
+)
 from sim.scalp import VELLUS_THRESHOLD_UM, ScalpWorld
 
 F32 = NDArray[np.float32]
@@ -99,12 +108,18 @@ def _stamp_polyline(
     rgb: F64,
     opacity: float,
     shine: float,
+    *,
+    cylinder: float = 0.35,
+    end: EndShape = "round",
+    end_seed: int = 0,
 ) -> None:
     """Composite one anti-aliased shaft of ``radius_px`` along pixel-space points ``pts``.
 
     Long shafts are cut into chunks with their own bounding boxes (cheap), but each
     pixel is composited once per shaft, with its distance to the nearest segment of
-    the whole shaft, so chunk joints leave no seams.
+    the whole shaft, so chunk joints leave no seams. ``cylinder`` is how much darker the
+    edges are than the axis (0: flat). ``end`` shapes the last point's end: round (a
+    cap), square, oblique, frayed (cut planes) or tapered (the shaft narrows to it).
     """
     h, w = spec.shape
     pad = radius_px + 1.5
@@ -144,12 +159,15 @@ def _stamp_polyline(
         d = dist[sl]
         todo = ~done[sl]
         cov = np.clip(radius_px - d + 0.5, 0.0, 1.0) * opacity * todo
+        if end != "round" and len(pts) >= 2:
+            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+            cov *= _end_factor(xx, yy, pts, radius_px, d, end, end_seed)
         done[sl] = True
         if not cov.any():
             continue
         # A shaft is a cylinder: lighter along its axis, darker at the edges.
         rel = np.clip(d / max(radius_px, 0.5), 0.0, 1.0)
-        shade = (1.15 - 0.35 * rel * rel)[..., None]
+        shade = (1.0 + cylinder * (0.15 / 0.35) - cylinder * rel * rel)[..., None]
         col = np.clip(rgb[None, None, :] * shade, 0.0, 1.0).astype(np.float32)
         a3 = cov[..., None]
         region = img[y0:y1, x0:x1]
@@ -161,11 +179,67 @@ def _stamp_polyline(
             np.maximum(sregion, ridge.astype(np.float32), out=sregion)
 
 
-class ScalpScene:
-    """The procedural scalp as seen through the lens."""
+def _end_factor(
+    xx: F32, yy: F32, pts: F64, radius_px: float, d: F32, end: EndShape, seed: int
+) -> F32:
+    """Coverage multiplier that shapes a shaft's end at ``pts[-1]`` (1 away from it)."""
+    b = pts[-1]
+    a = pts[-2]
+    ab = b - a
+    n = float(np.hypot(*ab)) or 1e-9
+    ux, uy = ab[0] / n, ab[1] / n
+    rx, ry = xx - b[0], yy - b[1]
+    along = rx * ux + ry * uy  # > 0 beyond the end
+    lateral = -rx * uy + ry * ux
+    rng = np.random.default_rng([seed, 0xE1D])
+    if end == "square":
+        cut = along
+    elif end == "oblique":
+        tilt = float(rng.uniform(0.5, 1.1)) * float(rng.choice([-1.0, 1.0]))
+        cut = along + tilt * lateral
+    elif end == "frayed":
+        k1, k2 = rng.uniform(0.6, 1.6, 2) / max(radius_px, 0.5) * np.pi
+        ph = rng.uniform(0, 2 * np.pi, 2)
+        fray = 0.6 * radius_px * (np.sin(lateral * k1 + ph[0]) + 0.6 * np.sin(lateral * k2 + ph[1]))
+        cut = along + np.abs(fray) - 0.3 * radius_px
+    else:  # tapered: the radius falls to a point over the last few diameters
+        taper = max(4.0 * radius_px, 3.0)
+        frac = np.clip(-along / taper, 0.0, 1.0)
+        narrowed = np.clip(radius_px * frac - d + 0.5, 0.0, 1.0)
+        full = np.clip(radius_px - d + 0.5, 1e-6, 1.0)
+        out_t: F32 = np.where(along > -taper, narrowed / full, 1.0).astype(np.float32)
+        return out_t
+    out: F32 = np.clip(0.5 - cut, 0.0, 1.0).astype(np.float32)
+    return out
 
-    def __init__(self, world: ScalpWorld) -> None:
+
+def shaft_points(world: ScalpWorld, i: int, view: View, step_px: float = 12.0) -> F64:
+    """Pixel-space points along hair ``i``'s visible shaft, emergence point first.
+
+    The shaft's direction turns by its curvature along its length; image v points down.
+    The renderer draws these points and the truth's cut tips are their last.
+    """
+    hs = world.hairs
+    s = view.mm_per_px
+    u, v = view.world_to_pixel(hs.x_mm[i : i + 1], hs.y_mm[i : i + 1])
+    length_px = float(hs.length_mm[i]) / s
+    n = max(2, math.ceil(length_px / step_px) + 1)
+    t = np.linspace(0.0, float(hs.length_mm[i]), n)
+    ang = (
+        float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t - math.radians(view.rotation_deg)
+    )
+    dx = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.cos(ang[:-1])])) / s
+    dy = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.sin(ang[:-1])])) / s
+    pts: F64 = np.stack([u[0] + dx, v[0] - dy], axis=1)
+    return pts
+
+
+class ScalpScene:
+    """The procedural scalp as seen through the lens, in a :class:`Style` of appearance."""
+
+    def __init__(self, world: ScalpWorld, style: Style = LEGACY) -> None:
         self.world = world
+        self.style = style
 
     def _visible(self, view: View, margin_mm: float) -> tuple[F64, F64, NDArray[np.bool_]]:
         h = self.world.hairs
@@ -175,48 +249,68 @@ class ScalpScene:
         return u, v, keep
 
     def reflectance(self, view: View) -> tuple[F32, F32]:
-        w = self.world
+        w, st = self.world, self.style
         gx, gy = view.grid()
         tex = _sample(w.texture, gx, gy, w.texture_mm, w.extent_mm)
         img = (tex[..., None] * w.skin[None, None, :].astype(np.float32)).astype(np.float32)
         spec = 0.5 * _sample(w.sheen, gx, gy, w.texture_mm, w.extent_mm)
-        del gx, gy
         s = view.mm_per_px
-        rot = math.radians(view.rotation_deg)
+        skin_texture(img, gx, gy, st, s)
+        skin = w.skin * np.asarray(st.skin_gain_rgb)
+        if st.white_dots_per_mm2 > 0:
+            x0, x1, y0, y1 = gx.min(), gx.max(), gy.min(), gy.max()
+            pts = world_points(x0, y0, x1, y1, st.white_dots_per_mm2, st.seed, 21)
+            du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
+            white = np.minimum(skin * 1.6 + 0.25, 0.95)
+            dots = np.stack([du, dv], axis=1)
+            stamp_dots(img, dots, st.white_dot_radius_um / view.um_per_px, st.white_dot_gain, white)
+        del gx, gy
 
-        # Follicle openings: a darker, slightly warm dimple; empty ones a little yellow.
+        # Follicle openings: a darker, slightly warm dimple (as visible as the style says);
+        # empty ones a little yellow; a peripilar halo around those with hairs.
         f = w.follicles
         fu, fv = view.world_to_pixel(f.x_mm, f.y_mm)
+        vis = st.opening_visibility
         for i in np.flatnonzero(
             (fu > -20) & (fu < view.width + 20) & (fv > -20) & (fv < view.height + 20)
         ):
             r = float(f.radius_mm[i]) / s
-            tint = (
-                np.array([0.55, 0.45, 0.35])
-                if f.hair_count[i] > 0
-                else np.array([0.75, 0.62, 0.35])
-            )
-            col = w.skin * tint
             pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
-            _stamp_polyline(img, spec, pt, r, col, 0.8, 0.0)
+            if f.hair_count[i] > 0:
+                if st.halo != 0:
+                    halo = skin * (1.0 + st.halo) if st.halo > 0 else skin * (1.0 + st.halo * 2)
+                    _stamp_polyline(img, spec, pt, 2.4 * r, np.minimum(halo, 1.0), 0.5, 0.0)
+                tint = 1.0 - vis * (1.0 - np.array([0.55, 0.45, 0.35]))
+                opacity = 0.8
+            else:
+                yellow = st.empty_yellow
+                tint = 1.0 - max(vis, yellow) * (1.0 - np.array([0.75, 0.62, 0.35]))
+                tint = tint + yellow * (np.array([1.05, 0.98, 0.55]) - tint) * (1 - vis)
+                opacity = 0.8
+            _stamp_polyline(img, spec, pt, r, skin * tint, opacity, 0.0)
 
         hs = w.hairs
-        u, v, keep = self._visible(view, margin_mm=16.0)
-        step_px = 12.0
+        _, _, keep = self._visible(view, margin_mm=16.0)
+        gain = shaft_gain(hs.rgb, hs.diameter_um >= VELLUS_THRESHOLD_UM, w.skin, st)
         for i in np.flatnonzero(keep):
-            length_px = float(hs.length_mm[i]) / s
-            n = max(2, math.ceil(length_px / step_px) + 1)
-            t = np.linspace(0.0, float(hs.length_mm[i]), n)
-            # Direction in world, turned into image space (image v points down).
-            ang = float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t - rot
-            dx = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.cos(ang[:-1])])) / s
-            dy = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.sin(ang[:-1])])) / s
-            pts = np.stack([u[i] + dx, v[i] - dy], axis=1)
+            pts = shaft_points(w, int(i), view)
             d_px = float(hs.diameter_um[i]) / view.um_per_px
             opacity = 0.95 if hs.diameter_um[i] >= VELLUS_THRESHOLD_UM else 0.75
             if d_px < 1.0:
                 opacity *= d_px
-            _stamp_polyline(img, spec, pts, max(d_px / 2.0, 0.5), hs.rgb[i], opacity, 0.9)
+            rgb = np.minimum(hs.rgb[i] * gain, 0.95)
+            _stamp_polyline(
+                img,
+                spec,
+                pts,
+                max(d_px / 2.0, 0.5),
+                rgb,
+                opacity,
+                st.shine,
+                cylinder=st.cylinder,
+                end=st.end_of(int(i)) if hs.trimmed[i] else "round",
+                end_seed=st.seed * 7 + int(i),
+            )
         return np.clip(img, 0.0, 1.0), np.clip(spec, 0.0, 1.0)
 
     def truth(self, view: View) -> dict[str, Any]:
@@ -251,6 +345,7 @@ def scalp_truth(world: ScalpWorld, view: View) -> dict[str, Any]:
         "follicular_units_per_cm2": len(units) / area,
         "unit_shares_1_2_3_4plus": shares,
         "empty_follicles": int((f_in & (f.hair_count == 0)).sum()),
+        "tips": cut_tips(world, view),
         "um_per_px": view.um_per_px,
         "width": view.width,
         "height": view.height,
@@ -267,6 +362,29 @@ def scalp_truth(world: ScalpWorld, view: View) -> dict[str, Any]:
             )
         ],
     }
+
+
+def cut_tips(world: ScalpWorld, view: View) -> list[dict[str, float]]:
+    """Pixel positions of the cut ends of trimmed hairs that lie inside ``view``.
+
+    A tip is no hair: a counter must not count it (nor a long hair's shaft).
+    """
+    h = world.hairs
+    u, v = view.world_to_pixel(h.x_mm, h.y_mm)
+    reach = max(float(h.length_mm.max()) if len(h) else 0.0, 0.0) / view.mm_per_px + 2
+    near = (
+        h.trimmed
+        & (u > -reach)
+        & (u < view.width + reach)
+        & (v > -reach)
+        & (v < view.height + reach)
+    )
+    out: list[dict[str, float]] = []
+    for i in np.flatnonzero(near):
+        x, y = shaft_points(world, int(i), view)[-1]
+        if -0.5 <= x < view.width - 0.5 and -0.5 <= y < view.height - 0.5:
+            out.append({"x_px": round(float(x), 2), "y_px": round(float(y), 2)})
+    return out
 
 
 class CalibrationTarget:

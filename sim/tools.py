@@ -36,13 +36,17 @@ class RenderRequest:
     exposure_us: int = 8000
     z_offset_mm: float = 0.0
     noise_seed: int = 0
+    style_seed: int | None = None  # a random look of this seed; None: the configured look
 
 
 def render_capture(
     sim_cfg: SimConfig, req: RenderRequest
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     """Render one frame of the configured scalp (seeded by ``req.seed``) and its ground truth."""
-    scalp = sim_cfg.scalp.model_copy(update={"seed": req.seed})
+    changes: dict[str, Any] = {"seed": req.seed}
+    if req.style_seed is not None:
+        changes.update(look="random", style_seed=req.style_seed)
+    scalp = sim_cfg.scalp.model_copy(update=changes)
     cfg = sim_cfg.model_copy(update={"scalp": scalp})
     twin = Twin(
         cfg, nominal_um_per_px=req.nominal_um_per_px, full_width=req.width, seed=req.noise_seed

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import PhantomError
+from sim.appearance import scalp_style
 from sim.config import ScalpConfig, SimConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur, vignetting
 from sim.render import CalibrationTarget, PhantomScene, ScalpScene, Scene, View
@@ -64,6 +65,11 @@ def load_phantom(image: Path, um_per_px: float, truth: Path | None = None) -> Ph
         if not isinstance(data, dict):
             raise PhantomError(f"phantom truth {truth} must hold a JSON object")
     return PhantomScene(rgb, um_per_px, data)
+
+
+def _scalp_scene(cfg: ScalpConfig) -> ScalpScene:
+    """The scalp a config describes, in the look it asks for."""
+    return ScalpScene(generate_scalp(cfg), scalp_style(cfg))
 
 
 class Twin:
@@ -137,7 +143,7 @@ class Twin:
             if self._scene_name == "phantom" and self._phantom is not None:
                 return self._phantom
             if self._scalp is None:
-                self._scalp = ScalpScene(generate_scalp(self._scalp_cfg))
+                self._scalp = _scalp_scene(self._scalp_cfg)
             return self._scalp
 
     def show_target(self) -> None:
@@ -172,8 +178,8 @@ class Twin:
         """
         with self._lock:
             if self._scalp is None:
-                self._scalp = ScalpScene(generate_scalp(self._scalp_cfg))
-            self._scalp = ScalpScene(regrow(self._scalp.world, factor, seed))
+                self._scalp = _scalp_scene(self._scalp_cfg)
+            self._scalp = ScalpScene(regrow(self._scalp.world, factor, seed), self._scalp.style)
             self._regrowths.append((factor, seed))
             self._scene_version += 1
             self._cache.clear()

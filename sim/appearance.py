@@ -1,0 +1,328 @@
+"""How a scalp looks, apart from where its hairs are: the twin's randomised appearance.
+
+A :class:`Style` holds everything about a scalp's look that is not its geometry: skin
+micro-texture (speckle, pigment network, pinpoint white dots, flakes and scale, vessels,
+peripilar halos, hue), shaft contrast and shading, how cut ends look, and how visible the
+follicle openings are. It is drawn from a *style seed* of its own (:func:`random_style`),
+so a bench can hold a scalp's geometry fixed and vary its look, and the reverse.
+
+The ranges are wider than any real scalp: light skin with white hair to dark skin with
+dyed near-black shafts, openings from dark to invisible, skin textures from smooth to
+busier than a seborrhoeic scalp. :data:`TRICHOSCOPY` is the twin's default look, that of a
+real trichoscopy close-up of clipped hair; :data:`LEGACY` reproduces the twin's look before
+styles existed (pale shafts with dark openings), kept for comparison.
+
+Texture features are anchored to the world (hashed lattices and point sets in scalp
+millimetres), so every visit and every view of one scalp shows the same skin, as the
+rig's relocation needs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.config import ScalpConfig
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
+EndShape = Literal["round", "square", "oblique", "frayed", "tapered"]
+END_SHAPES: tuple[EndShape, ...] = ("round", "square", "oblique", "frayed", "tapered")
+
+
+@dataclass(frozen=True)
+class Style:
+    """A scalp's appearance; every amplitude is 0 for "absent". Units in the names."""
+
+    # skin
+    skin_gain_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)  # hue palette of the skin
+    speckle_amp: float = 0.0  # relative brightness modulation of fine skin texture
+    speckle_um: float = 30.0  # its grain
+    pigment_net_amp: float = 0.0  # darkening along a honeycomb pigment network
+    pigment_cell_um: float = 150.0  # the network's cell size
+    white_dots_per_mm2: float = 0.0  # pinpoint white dots (follicle and sweat openings)
+    white_dot_radius_um: float = 15.0
+    white_dot_gain: float = 0.0  # how much lighter a dot is (share of the way to white)
+    flake_cover: float = 0.0  # share of skin under whitish scale and flakes
+    flake_um: float = 200.0
+    vessel_amp: float = 0.0  # red of thin, winding vessels
+    vessel_um: float = 500.0  # scale of their windings
+    halo: float = 0.0  # peripilar halo around openings with hairs: < 0 darker, > 0 lighter
+    # shafts
+    shaft_luminance_ratio: float | None = None  # terminal shaft / skin luminance; None: as drawn
+    cylinder: float = 0.35  # 0 flat shading .. 0.5 strongly rounded shafts
+    shine: float = 0.9  # specular ridge under the non-polarised ring
+    end: EndShape | Literal["mixed"] = "round"  # cut ends of trimmed hairs
+    # openings
+    opening_visibility: float = 1.0  # 0 invisible .. 1 the dark dimple of a follicle opening
+    empty_yellow: float = 1.0  # 0 .. 1: empty openings as yellow dots
+    seed: int = 0  # of the world-anchored texture features
+
+    def end_of(self, hair_index: int) -> EndShape:
+        """The cut end of one trimmed hair (a style may mix shapes, fixed per hair)."""
+        if self.end != "mixed":
+            return self.end
+        return END_SHAPES[_hash_int(hair_index, self.seed, 11) % len(END_SHAPES)]
+
+
+LEGACY = Style()
+"""The twin's look before randomised appearance: pale smooth skin, dark openings, round ends."""
+
+TRICHOSCOPY = Style(
+    skin_gain_rgb=(1.02, 0.98, 0.97),
+    speckle_amp=0.10,
+    speckle_um=25.0,
+    pigment_net_amp=0.12,
+    pigment_cell_um=140.0,
+    white_dots_per_mm2=3.0,
+    white_dot_radius_um=14.0,
+    white_dot_gain=0.25,
+    flake_cover=0.02,
+    flake_um=180.0,
+    vessel_amp=0.05,
+    vessel_um=600.0,
+    halo=-0.08,
+    shaft_luminance_ratio=0.12,
+    cylinder=0.25,
+    shine=0.6,
+    end="mixed",
+    opening_visibility=0.35,
+    empty_yellow=0.6,
+    seed=20261202,
+)
+"""The default look: a trichoscopy close-up of clipped hair (textured skin, dark shafts with
+blunt cut ends, faint openings), as clinics photograph under the TrichoScan protocol."""
+
+
+def random_style(rng: np.random.Generator) -> Style:
+    """A look drawn from ranges wider than real scalps (see the module docstring)."""
+    u = rng.uniform
+
+    def maybe(p: float, lo: float, hi: float) -> float:
+        return float(u(lo, hi)) if rng.random() < p else 0.0
+
+    hue = rng.choice(["neutral", "pink", "yellow", "grey"])
+    gains = {
+        "neutral": (1.0, 1.0, 1.0),
+        "pink": (1.08, 0.94, 0.96),
+        "yellow": (1.04, 1.02, 0.88),
+        "grey": (0.96, 1.0, 1.04),
+    }[str(hue)]
+    jitter = u(0.93, 1.07, 3)
+    # Shaft contrast: dyed near-black through the drawn colours to white.
+    contrast = rng.random()
+    ratio: float | None
+    if contrast < 0.45:
+        ratio = float(u(0.05, 0.35))
+    elif contrast < 0.75:
+        ratio = None
+    else:
+        ratio = float(np.exp(u(math.log(0.35), math.log(1.6))))
+    return Style(
+        skin_gain_rgb=(
+            float(gains[0] * jitter[0]),
+            float(gains[1] * jitter[1]),
+            float(gains[2] * jitter[2]),
+        ),
+        speckle_amp=maybe(0.85, 0.02, 0.25),
+        speckle_um=float(u(10.0, 60.0)),
+        pigment_net_amp=maybe(0.6, 0.03, 0.3),
+        pigment_cell_um=float(u(70.0, 260.0)),
+        white_dots_per_mm2=maybe(0.6, 0.5, 14.0),
+        white_dot_radius_um=float(u(6.0, 35.0)),
+        white_dot_gain=float(u(0.1, 0.6)),
+        flake_cover=maybe(0.4, 0.01, 0.15),
+        flake_um=float(u(80.0, 400.0)),
+        vessel_amp=maybe(0.4, 0.03, 0.3),
+        vessel_um=float(u(200.0, 1200.0)),
+        halo=maybe(0.4, -0.3, 0.3),
+        shaft_luminance_ratio=ratio,
+        cylinder=float(u(0.0, 0.5)),
+        shine=float(u(0.0, 1.0)),
+        end=str(rng.choice([*END_SHAPES, "mixed", "mixed"])),  # type: ignore[arg-type]
+        opening_visibility=float(u(0.0, 1.0) ** 0.7),
+        empty_yellow=float(u(0.0, 1.0)),
+        seed=int(rng.integers(2**31 - 1)),
+    )
+
+
+def style_for(look: str, style_seed: int = 0) -> Style:
+    """The style a scalp config names: ``trichoscopy``, ``legacy`` or ``random``."""
+    if look == "trichoscopy":
+        return TRICHOSCOPY
+    if look == "legacy":
+        return LEGACY
+    if look == "random":
+        return random_style(np.random.default_rng([style_seed, 0x57]))
+    raise ValueError(f"unknown look {look!r}: use trichoscopy, legacy or random")
+
+
+def scalp_style(scalp: ScalpConfig) -> Style:
+    """The look a scalp config asks for (its ``look`` and ``style_seed``)."""
+    return style_for(scalp.look, scalp.style_seed)
+
+
+def with_seed(style: Style, seed: int) -> Style:
+    """The same look with other texture features (another scalp of the same kind)."""
+    return replace(style, seed=seed)
+
+
+# --------------------------------------------------------------------------- hashing
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(h: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """splitmix64's finaliser: a well-mixed 64-bit hash of each element (wraps silently)."""
+    h = (h ^ (h >> np.uint64(30))) * _M2
+    h = (h ^ (h >> np.uint64(27))) * _M3
+    out: NDArray[np.uint64] = h ^ (h >> np.uint64(31))
+    return out
+
+
+def _hash01(ix: NDArray[np.int64], iy: NDArray[np.int64], seed: int, salt: int) -> F64:
+    """A uniform 0..1 value per integer lattice point, fixed by ``seed`` and ``salt``."""
+    key = np.uint64((seed * 1_000_003 + salt * 7919) & 0xFFFFFFFFFFFFFFFF)
+    h = ix.astype(np.uint64) * _M1 + iy.astype(np.uint64) * _M2 + key
+    out: F64 = (_mix(h) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return out
+
+
+def _hash_int(i: int, seed: int, salt: int) -> int:
+    v = _hash01(np.array([i], dtype=np.int64), np.array([salt], dtype=np.int64), seed, salt)
+    return int(v[0] * 2**31)
+
+
+def value_noise(gx: F64, gy: F64, cell_mm: float, seed: int, salt: int) -> F32:
+    """Smooth lattice noise in -1..1 at world coordinates, one feature per ``cell_mm``."""
+    fx, fy = gx / cell_mm, gy / cell_mm
+    ix, iy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
+    tx, ty = fx - ix, fy - iy
+    tx, ty = tx * tx * (3 - 2 * tx), ty * ty * (3 - 2 * ty)
+    a = _hash01(ix, iy, seed, salt)
+    b = _hash01(ix + 1, iy, seed, salt)
+    c = _hash01(ix, iy + 1, seed, salt)
+    d = _hash01(ix + 1, iy + 1, seed, salt)
+    top = a + (b - a) * tx
+    bot = c + (d - c) * tx
+    out: F32 = (2.0 * (top + (bot - top) * ty) - 1.0).astype(np.float32)
+    return out
+
+
+def cell_edges(gx: F64, gy: F64, cell_mm: float, seed: int, salt: int) -> F32:
+    """Distance (mm) to the nearest border of a jittered-point Voronoi tiling (a honeycomb)."""
+    fx, fy = gx / cell_mm, gy / cell_mm
+    ix, iy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
+    f1 = np.full(gx.shape, np.inf)
+    f2 = np.full(gx.shape, np.inf)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            cx, cy = ix + dx, iy + dy
+            px = cx + 0.15 + 0.7 * _hash01(cx, cy, seed, salt)
+            py = cy + 0.15 + 0.7 * _hash01(cx, cy, seed, salt + 1)
+            d = np.hypot(px - fx, py - fy)
+            f2 = np.where(d < f1, f1, np.minimum(f2, d))
+            f1 = np.minimum(f1, d)
+    out: F32 = ((f2 - f1) * 0.5 * cell_mm).astype(np.float32)
+    return out
+
+
+def world_points(
+    x0: float, y0: float, x1: float, y1: float, per_mm2: float, seed: int, salt: int
+) -> F64:
+    """World-anchored random points (one jittered point per lattice cell, some cells empty)
+    at ``per_mm2`` inside a rectangle: the same points whichever view asks."""
+    if per_mm2 <= 0:
+        return np.zeros((0, 2))
+    cell = 1.0 / math.sqrt(per_mm2 / 0.7)  # 70 % of cells hold a point
+    ix = np.arange(math.floor(x0 / cell), math.ceil(x1 / cell) + 1, dtype=np.int64)
+    iy = np.arange(math.floor(y0 / cell), math.ceil(y1 / cell) + 1, dtype=np.int64)
+    mx, my = np.meshgrid(ix, iy)
+    gx, gy = mx.ravel(), my.ravel()
+    keep = _hash01(gx, gy, seed, salt + 2) < 0.7
+    px = (gx + _hash01(gx, gy, seed, salt)) * cell
+    py = (gy + _hash01(gx, gy, seed, salt + 1)) * cell
+    pts: F64 = np.stack([px[keep], py[keep]], axis=1)
+    return pts
+
+
+# --------------------------------------------------------------------------- skin
+def luminance(rgb: F64) -> F64:
+    """Relative luminance of linear RGB (last axis)."""
+    out: F64 = rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722
+    return out
+
+
+def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> None:
+    """Apply the style's world-anchored skin micro-texture to a reflectance image in place.
+
+    ``gx``/``gy`` are the world coordinates (mm) of every pixel centre. Features finer than
+    a pixel are averaged away by working at no less than the pixel scale.
+    """
+    s = style.seed
+    if style.skin_gain_rgb != (1.0, 1.0, 1.0):
+        img *= np.asarray(style.skin_gain_rgb, dtype=np.float32)[None, None, :]
+    if style.speckle_amp > 0:
+        grain = max(style.speckle_um / 1000.0, mm_per_px)
+        n = value_noise(gx, gy, grain, s, 1) * 0.65 + value_noise(gx, gy, grain * 2.3, s, 2) * 0.35
+        img *= (1.0 + style.speckle_amp * n)[..., None]
+    if style.pigment_net_amp > 0:
+        cell = style.pigment_cell_um / 1000.0
+        width = max(0.12 * cell, mm_per_px * 0.7)
+        edge = cell_edges(gx, gy, cell, s, 3)
+        net = np.exp(-((edge / width) ** 2)).astype(np.float32)
+        brown = np.asarray([0.55, 0.42, 0.33], dtype=np.float32)
+        img *= 1.0 - (style.pigment_net_amp * net)[..., None] * (1.0 - brown)[None, None, :]
+    if style.vessel_amp > 0:
+        scale = style.vessel_um / 1000.0
+        n = value_noise(gx, gy, scale, s, 5)
+        gate = value_noise(gx, gy, scale * 2.5, s, 6) > -0.1
+        width = max(0.02, mm_per_px / scale * 0.8)
+        line = (np.exp(-((n / width) ** 2)) * gate).astype(np.float32)
+        absorb = np.asarray([0.05, 0.45, 0.40], dtype=np.float32)
+        img *= 1.0 - (style.vessel_amp * line)[..., None] * absorb[None, None, :]
+    if style.flake_cover > 0:
+        cell = style.flake_um / 1000.0
+        n = value_noise(gx, gy, cell, s, 7) * 0.7 + value_noise(gx, gy, cell * 0.35, s, 8) * 0.3
+        # Threshold the noise at its quantile for the cover (noise is roughly uniform-ish).
+        thr = 1.0 - 2.0 * style.flake_cover * 1.6
+        soft = max(0.05, mm_per_px / cell)
+        cover = np.clip((n - thr) / soft, 0.0, 1.0).astype(np.float32) * 0.8
+        flake = np.asarray([0.86, 0.84, 0.80], dtype=np.float32)
+        img *= 1.0 - cover[..., None]
+        img += cover[..., None] * flake[None, None, :]
+
+
+def stamp_dots(
+    img: F32, pts_px: F64, radius_px: float, gain: float, colour: F64, feather_px: float = 0.7
+) -> None:
+    """Blend soft discs of ``colour`` (share ``gain``) at pixel positions, in place."""
+    h, w = img.shape[:2]
+    r = max(radius_px, 0.5)
+    pad = math.ceil(r + 2 * feather_px + 1)
+    col = np.asarray(colour, dtype=np.float32)
+    for u, v in pts_px:
+        x0, x1 = max(0, int(u) - pad), min(w, int(u) + pad + 1)
+        y0, y1 = max(0, int(v) - pad), min(h, int(v) + pad + 1)
+        if x0 >= x1 or y0 >= y1:
+            continue
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        d = np.hypot(xx - u, yy - v)
+        a = (np.clip((r - d) / (2 * feather_px) + 0.5, 0.0, 1.0) * gain)[..., None]
+        region = img[y0:y1, x0:x1]
+        region *= 1.0 - a
+        region += a * col[None, None, :]
+
+
+def shaft_gain(hair_rgb: F64, terminal: NDArray[np.bool_], skin: F64, style: Style) -> float:
+    """Factor on every shaft's reflectance that gives terminal shafts the style's contrast."""
+    if style.shaft_luminance_ratio is None or not terminal.any():
+        return 1.0
+    ratio = float(np.median(luminance(hair_rgb[terminal]))) / max(float(luminance(skin)), 1e-6)
+    return style.shaft_luminance_ratio / max(ratio, 1e-6)

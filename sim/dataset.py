@@ -1,0 +1,333 @@
+"""Training samples of the hair model rendered by the twin: random scalps in random looks.
+
+Each sample is a crop at the model's native scale and its target maps
+(:func:`inference.targets.training_targets`): the three count maps the model predicts,
+plus where cut tips and shafts lie, so a tip, a shaft and textured skin are explicit
+negatives. Geometry (the scalp) and appearance (:mod:`sim.appearance`) are drawn from
+separate seeds. The data set is cached in chunks, so an interrupted render resumes.
+
+The independent test generator (:mod:`sim.heldout`) is never used here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from inference.preprocess import resample
+from inference.targets import N_TRAIN_MAPS, training_targets
+from sim.appearance import Style, random_style
+from sim.config import ScalpConfig
+from sim.optics import defocus_sigma_px, expose, gaussian_blur
+from sim.render import ScalpScene, View, shaft_points
+from sim.scalp import ScalpWorld, generate_scalp, hair_colour_names
+from sim.tools import NEUTRAL_COLOUR_GAINS
+
+U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
+DATASET_VERSION = "synth-v4"  # bump when a sample's pixels or targets change
+CROPS_PER_WORLD = 6
+UM_PER_PX_RANGE = (3.0, 12.0)
+LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
+LONG_CENTRE_MM = 2.0  # crops of it are centred within this of its middle
+LEGACY_SHARE = 0.1  # share of crops in the twin's legacy look (pale shafts, dark openings)
+HAIRLESS_SHARE = 0.05  # share of scalps with no hair at all: textured skin only
+CHUNK_WORLDS = 25  # worlds per cache file
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """What a data set is made of: the model's input contract and the sampling."""
+
+    native_um_per_px: float
+    stride: int
+    crop_px: int
+    seed: int
+    worlds: int
+
+
+def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
+    """A scalp drawn from the twin's whole range (long hair on a larger patch, see below)."""
+    cfg = ScalpConfig(
+        seed=seed,
+        skin_tone=float(rng.uniform(0.0, 1.0)),
+        hair_colour=hair_colour_names()[int(rng.integers(len(hair_colour_names())))],
+        density_per_cm2=float(rng.uniform(40.0, 320.0)),
+        vellus_fraction=float(rng.uniform(0.05, 0.40)),
+        hair_length=("trimmed", "long", "mixed")[int(rng.choice(3, p=[0.4, 0.3, 0.3]))],
+        empty_follicle_fraction=float(rng.choice([rng.uniform(0.0, 0.15), rng.uniform(0.15, 0.5)])),
+        extent_mm=14.0,
+    )
+    if cfg.hair_length == "trimmed":
+        return cfg
+    # Shafts up to 14 mm long lie across a crop from that far away: a larger patch.
+    return cfg.model_copy(update={"extent_mm": LONG_EXTENT_MM})
+
+
+def hairless(world: ScalpWorld) -> ScalpWorld:
+    """The same skin and openings with every opening empty and no hair."""
+    h = world.hairs
+    keep = np.zeros(len(h), dtype=bool)
+    fields = {f.name: getattr(h, f.name) for f in dataclasses.fields(h)}
+    hairs = type(h)(**{k: v[keep] for k, v in fields.items()})
+    f = world.follicles
+    follicles = dataclasses.replace(f, hair_count=np.zeros_like(f.hair_count))
+    return dataclasses.replace(world, hairs=hairs, follicles=follicles)
+
+
+def view_world(world: ScalpWorld, view: View) -> ScalpWorld:
+    """The world with only the hairs whose shaft reaches ``view`` (see :func:`local_world`)."""
+    radius = math.hypot(view.width, view.height) * view.mm_per_px / 2
+    return local_world(world, view.center_x_mm, view.center_y_mm, radius)
+
+
+def local_world(world: ScalpWorld, cx: float, cy: float, radius_mm: float) -> ScalpWorld:
+    """The same world with only the hairs whose shaft reaches a disc (rendering all is slow).
+
+    The shaft is followed as the renderer draws it (angle + curvature x arc length) at 24
+    points; the 0.5 mm slack covers the chords between them and the shaft's width.
+    """
+    h = world.hairs
+    t = h.length_mm[:, None] * np.linspace(0.0, 1.0, 24)[None, :]
+    ang = h.angle_rad[:, None] + h.curvature_per_mm[:, None] * t
+    dt = np.diff(t, axis=1)
+    px = h.x_mm[:, None] + np.concatenate([t[:, :1] * 0, np.cumsum(dt * np.cos(ang[:, :-1]), 1)], 1)
+    py = h.y_mm[:, None] + np.concatenate([t[:, :1] * 0, np.cumsum(dt * np.sin(ang[:, :-1]), 1)], 1)
+    reach = np.hypot(px - cx, py - cy).min(axis=1) <= radius_mm + 0.5
+    fields = {f.name: getattr(h, f.name) for f in dataclasses.fields(h)}
+    sub = type(h)(**{k: v[reach] for k, v in fields.items()})
+    return dataclasses.replace(world, hairs=sub)
+
+
+def vignette_window(
+    h: int, w: int, frame_h: float, frame_w: float, oy: float, ox: float, strength: float
+) -> F32:
+    """The twin's vignetting for an (h, w) window at offset (oy, ox) of a larger frame."""
+    y = (np.arange(h, dtype=np.float32) + oy - (frame_h - 1) / 2) / ((frame_h - 1) / 2)
+    x = (np.arange(w, dtype=np.float32) + ox - (frame_w - 1) / 2) / ((frame_w - 1) / 2)
+    r2 = (x[None, :] ** 2 + y[:, None] ** 2) / 2.0
+    out: F32 = (1.0 - strength * r2 * (0.6 + 0.4 * r2)).astype(np.float32)
+    return out
+
+
+def illumination_gradient(h: int, w: int, rng: np.random.Generator) -> F32:
+    """A linear fall-off of light across the frame (a tilted cone, an uneven ring)."""
+    ang = rng.uniform(0, 2 * np.pi)
+    depth = rng.uniform(0.0, 0.35)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    ramp = ((x / max(w - 1, 1) - 0.5) * np.cos(ang) + (y / max(h - 1, 1) - 0.5) * np.sin(ang)) * 2
+    out: F32 = (1.0 - depth * (ramp + 1.0) / 2.0).astype(np.float32)
+    return out
+
+
+def jpeg_roundtrip(img: U8, quality: int) -> U8:
+    """Encode and decode as JPEG (the artefacts a clinic's exported images carry)."""
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB")).copy()
+
+
+def render_view(
+    world: ScalpWorld,
+    view: View,
+    style: Style,
+    rng: np.random.Generator,
+    *,
+    frame_px: tuple[int, int],
+) -> U8:
+    """Render one view with random optics: defocus, light, gradient, noise, vignetting, JPEG.
+
+    ``world`` may hold only the hairs that reach the view (:func:`view_world`).
+    """
+    refl, spec = ScalpScene(world, style).reflectance(view)
+    off = abs(float(rng.normal(0.0, 0.08)))
+    sigma = defocus_sigma_px(off, 0.0, px_per_mm=9.0, depth_of_field_mm=0.04)
+    refl, spec = gaussian_blur(refl, sigma), gaussian_blur(spec, sigma)
+    parallel = rng.random() < 0.2
+    duty = float(rng.uniform(0.45, 0.9))
+    fh, fw = frame_px
+    vig = vignette_window(
+        view.height,
+        view.width,
+        fh,
+        fw,
+        float(rng.uniform(0, max(0.0, fh - view.height))),
+        float(rng.uniform(0, max(0.0, fw - view.width))),
+        float(rng.uniform(0.0, 0.45)),
+    ) * illumination_gradient(view.height, view.width, rng)
+    g = NEUTRAL_COLOUR_GAINS
+    img = expose(
+        refl,
+        spec,
+        cross_duty=0.0 if parallel else duty,
+        parallel_duty=duty if parallel else 0.0,
+        led_efficiency=float(rng.uniform(0.8, 1.2)),
+        ambient=float(rng.uniform(0.0, 0.05)),
+        specular_strength=float(rng.uniform(0.2, 1.0)),
+        vignette=vig,
+        exposure_us=float(rng.uniform(6000.0, 11000.0)),
+        analogue_gain=1.0,
+        colour_gains=(g[0] * float(rng.uniform(0.85, 1.15)), g[1] * float(rng.uniform(0.85, 1.15))),
+        full_well_e=float(rng.uniform(2000.0, 20000.0)),
+        read_noise=float(rng.uniform(0.002, 0.015)),
+        rng=rng,
+    )
+    if rng.random() < 0.5:
+        img = jpeg_roundtrip(img, int(rng.integers(50, 96)))
+    return img
+
+
+def _geometry(
+    world: ScalpWorld, view: View, pad_px: float
+) -> tuple[F64, F64, F64, list[F64], list[F64]]:
+    """Emergence points and diameters near the view (also just outside), the cut tips and
+    the shafts' points, all in the view's pixels."""
+    h = world.hairs
+    u, v = view.world_to_pixel(h.x_mm, h.y_mm)
+    near = (u > -pad_px) & (u < view.width + pad_px) & (v > -pad_px) & (v < view.height + pad_px)
+    reach = float(h.length_mm.max()) / view.mm_per_px + pad_px if len(h) else 0.0
+    shafts: list[F64] = []
+    tips: list[F64] = []
+    for i in np.flatnonzero(
+        (u > -reach) & (u < view.width + reach) & (v > -reach) & (v < view.height + reach)
+    ):
+        pts = shaft_points(world, int(i), view, step_px=2.0)
+        shafts.append(pts)
+        if h.trimmed[i]:
+            tips.append(pts[-1])
+    return u[near], v[near], h.diameter_um[near], tips, shafts
+
+
+def _native(p: F64, f: float) -> F64:
+    """Render pixel coordinates to native ones (pixel centres at integers in both)."""
+    out: F64 = (p + 0.5) * f - 0.5
+    return out
+
+
+def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
+    """``CROPS_PER_WORLD`` samples (native image, training target maps) from one world."""
+    rng = np.random.default_rng([seed, 7919])
+    world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
+    if rng.random() < HAIRLESS_SHARE:
+        world = hairless(world)
+    style = random_style(np.random.default_rng([seed, 0x57E]))
+    legacy = rng.random() < LEGACY_SHARE
+    if legacy:
+        style = Style()
+    crop = recipe.crop_px
+    out: list[tuple[U8, F32]] = []
+    for _ in range(CROPS_PER_WORLD):
+        upp = float(rng.uniform(*UM_PER_PX_RANGE))
+        render_px = round(crop * recipe.native_um_per_px / upp)
+        upp_true = crop * recipe.native_um_per_px / render_px
+        # Long hair: crops near the centre of its larger patch, so shafts come from all sides.
+        lim = world.extent_mm / 2 - 1.5 if world.extent_mm <= 14.0 else LONG_CENTRE_MM
+        view = View(
+            float(rng.uniform(-lim, lim)),
+            float(rng.uniform(-lim, lim)),
+            float(rng.uniform(0, 360)),
+            upp_true,
+            render_px,
+            render_px,
+        )
+        frame = (1520 * render_px / crop, 2028 * render_px / crop)
+        local = view_world(world, view)
+        img = render_view(local, view, style, rng, frame_px=(int(frame[0]), int(frame[1])))
+        nat = resample(img, crop, crop)
+        f = crop / render_px
+        x, y, d, tips, shafts = _geometry(local, view, 4 * recipe.stride / f)
+
+        tip_xy = _native(np.array(tips, dtype=np.float64).reshape(-1, 2), f)
+        tgt = training_targets(
+            _native(x, f),
+            _native(y, f),
+            d,
+            tip_xy,
+            [_native(s, f) for s in shafts],
+            crop,
+            crop,
+            recipe.stride,
+        )
+        out.append((np.clip(nat + 0.5, 0, 255).astype(np.uint8), tgt))
+    return out
+
+
+def _chunk(args: tuple[int, int, Recipe]) -> tuple[U8, F32]:
+    start, stop, recipe = args
+    samples = [s for i in range(start, stop) for s in world_samples(world_seed(recipe, i), recipe)]
+    return np.stack([s[0] for s in samples]), np.stack([s[1] for s in samples])
+
+
+def world_seed(recipe: Recipe, i: int) -> int:
+    """Seed of the data set's ``i``-th world (training seeds: 1e6.. for seed 1)."""
+    return recipe.seed * 1_000_003 + i
+
+
+def build_dataset(
+    cache: Path,
+    recipe: Recipe,
+    workers: int = 1,
+    progress: Callable[[int], Any] | None = None,
+) -> tuple[U8, F32]:
+    """Render (or load from cache) ``recipe.worlds * CROPS_PER_WORLD`` samples.
+
+    Chunks of :data:`CHUNK_WORLDS` worlds are cached as they finish (written atomically),
+    so a render that stopped resumes where it was. ``progress`` gets the crops done.
+    """
+    tag = (
+        f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
+        f"-st{recipe.stride}"
+    )
+    folder = cache / tag
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks = [
+        (a, min(a + CHUNK_WORLDS, recipe.worlds), recipe)
+        for a in range(0, recipe.worlds, CHUNK_WORLDS)
+    ]
+
+    def path(c: tuple[int, int, Recipe]) -> Path:
+        return folder / f"worlds-{c[0]:06d}-{c[1]:06d}.npz"
+
+    todo = [c for c in chunks if not path(c).exists()]
+    if progress is not None:
+        progress((len(chunks) - len(todo)) * CHUNK_WORLDS * CROPS_PER_WORLD)
+
+    def save(c: tuple[int, int, Recipe], data: tuple[U8, F32]) -> None:
+        tmp = path(c).with_suffix(".tmp.npz")
+        np.savez(tmp, images=data[0], targets=data[1])
+        tmp.replace(path(c))
+        if progress is not None:
+            progress(len(data[0]))
+
+    if workers > 1 and len(todo) > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(workers) as pool:
+            for c, data in zip(todo, pool.imap(_chunk, todo), strict=True):
+                save(c, data)
+    else:
+        for c in todo:
+            save(c, _chunk(c))
+    images: list[U8] = []
+    targets: list[F32] = []
+    for c in chunks:
+        with np.load(path(c)) as z:
+            images.append(z["images"])
+            targets.append(z["targets"])
+    img_all = np.concatenate(images)
+    tgt_all = np.concatenate(targets)
+    if tgt_all.shape[1] != N_TRAIN_MAPS:
+        raise ValueError(f"{folder}: targets of another version; delete the folder")
+    return img_all, tgt_all
