@@ -1,8 +1,7 @@
-"""Smoke test of scripts/train_model.py: a few steps, exported, verified and loadable."""
+"""Smoke test of the training recipe (scripts/train_model.py): a few steps, exported, loadable."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,20 +11,16 @@ import pytest
 from inference import HairModel
 from inference.manifest import MANIFEST_NAME
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("body", ["plain", "separable"])
 def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path, body: str) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("tqdm")
-    spec = importlib.util.spec_from_file_location("train_model", ROOT / "scripts/train_model.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from sim.model_recipe import main
+
     out = tmp_path / "models"
-    rc = mod.main(
+    rc = main(
         [
             "--steps",
             "3",

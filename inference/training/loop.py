@@ -1,0 +1,209 @@
+"""The training loop: loss, schedule, and checkpoints that resume where a run stopped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inference.preprocess import normalise
+from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP
+from inference.training.net import freeze_batchnorm, load_onnx_weights, make_net
+from inference.training.realdata import random_crop
+
+log = logging.getLogger(__name__)
+
+U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+
+# The net learns 100x the density (a near-zero map must not look cheap); folded into the head.
+TARGET_GAIN = 100.0
+SHAFT_GAIN = 10.0  # the shaft map is 0/1 per cell
+BLOCK_CELLS = 4  # cells a side of the blocks of the count term of the loss
+BORDER_CELLS = 2  # cells at the crop edge: the net lacks context there
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One training run; the defaults are the shipped model's."""
+
+    steps: int = 6000
+    batch: int = 16
+    lr: float = 1e-3
+    width: int = 40
+    body: str = "plain"
+    block_weight: float = 1.0  # the 4x4-cell block-mean term
+    aux_weight: float = 0.5  # predicting tips and shafts
+    negative_weight: float = 4.0  # extra weight on count mass over tips and shafts
+    seed: int = 1
+    threads: int = 1
+    real_share: float = 0.5
+    crop_px: int = 192
+    stride: int = 4
+    checkpoint_every: int = 250
+
+
+def augment(rng: np.random.Generator, img: U8, tgt: F32) -> tuple[U8, F32]:
+    """Flips and quarter turns (the physics has no preferred direction)."""
+    k = int(rng.integers(4))
+    img, tgt = np.rot90(img, k, axes=(0, 1)), np.rot90(tgt, k, axes=(1, 2))
+    if rng.random() < 0.5:
+        img, tgt = img[:, ::-1], tgt[:, :, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(tgt)
+
+
+def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
+    """The training loss on gained targets ``y`` (torch tensors, border already cut).
+
+    * MSE per cell of the count maps plus MSE of their 4x4-cell block means: both have the
+      mean as optimum, so integrals stay unbiased, and the block term weighs a missed or
+      extra hair more than a misplaced one;
+    * the tip and shaft maps predicted as well (where the sample has them: ``aux_mask``);
+    * hard negatives: count mass in cells a cut tip or a shaft covers, with no emergence
+      point near, is punished ``negative_weight`` times more, so tips, shafts (and the
+      textured skin between them) read as nothing.
+    """
+    import torch
+
+    pool = torch.nn.functional.avg_pool2d
+    p, t = pred[:, :N_MAPS], y[:, :N_MAPS]
+    loss = torch.mean((p - t) ** 2) + s.block_weight * torch.mean(
+        (pool(p, BLOCK_CELLS) - pool(t, BLOCK_CELLS)) ** 2
+    )
+    m = aux_mask[:, None, None]
+    aux = pred[:, [TIP_MAP, SHAFT_MAP]] - y[:, [TIP_MAP, SHAFT_MAP]]
+    loss = loss + s.aux_weight * torch.mean((aux**2) * m[:, None])
+    counts = t[:, 0] + t[:, 1]
+    cover = (y[:, TIP_MAP] > 0.02 * TARGET_GAIN) | (y[:, SHAFT_MAP] > 0.5 * SHAFT_GAIN)
+    negative = (cover & (counts < 0.01 * TARGET_GAIN)).float() * m
+    excess = torch.relu(p[:, 0]) + torch.relu(p[:, 1])
+    return loss + s.negative_weight * torch.mean(negative * excess**2)
+
+
+def _gains() -> NDArray[np.float32]:
+    g = np.full(N_MAPS + 2, TARGET_GAIN, dtype=np.float32)
+    g[SHAFT_MAP] = SHAFT_GAIN
+    return g
+
+
+def train(
+    images: U8,
+    targets: F32,
+    settings: TrainSettings,
+    *,
+    real: list[tuple[U8, F32]] | None = None,
+    init_onnx: Path | None = None,
+    checkpoint: Path | None = None,
+    progress: Callable[[int, float], Any] | None = None,
+) -> Any:
+    """Train the net on samples (native crops, training target maps); returns it in eval mode.
+
+    With ``checkpoint`` the run saves its whole state (weights, optimiser, schedule, data
+    order) there every ``checkpoint_every`` steps, atomically, and resumes from it when the
+    file exists and was made with the same settings. ``init_onnx`` starts from an exported
+    FP32 model (BatchNorm then stays frozen). ``progress(step, smoothed_loss)`` is called
+    after every step.
+    """
+    import torch
+
+    s = settings
+    # Reproducible to the byte: fixed seeds, one data order, deterministic kernels. (With
+    # more than one thread the float sums of a conv may be reordered; use threads=1.)
+    torch.manual_seed(s.seed)
+    torch.set_num_threads(s.threads)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(s.seed)
+    net = make_net(s.width, s.body)
+    frozen_bn = init_onnx is not None
+    if init_onnx is not None:
+        load_onnx_weights(net, init_onnx, head_gain=TARGET_GAIN)
+    opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, s.steps))
+    start, avg = 0, 0.0
+    if checkpoint is not None and checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=True)
+        if state["settings"] == asdict(s):
+            net.load_state_dict(state["net"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            rng.bit_generator.state = state["rng"]
+            torch.set_rng_state(state["torch_rng"])
+            start, avg = int(state["step"]), float(state["avg"])
+            log.info("resuming %s at step %d of %d", checkpoint, start, s.steps)
+        else:
+            log.warning("%s was made with other settings: starting afresh", checkpoint)
+    gains = torch.from_numpy(_gains())[None, :, None, None]
+    b = slice(BORDER_CELLS, -BORDER_CELLS)
+    net.train()
+    if frozen_bn:
+        freeze_batchnorm(net)
+    for step in range(start, s.steps):
+        xs, ys, ms = [], [], []
+        for _ in range(s.batch):
+            if real and rng.random() < s.real_share:
+                r_img, r_tgt = real[int(rng.integers(len(real)))]
+                img, tgt = random_crop(rng, r_img, r_tgt, s.crop_px, s.stride)
+                ms.append(0.0)
+            else:
+                i = int(rng.integers(len(images)))
+                img, tgt = images[i], targets[i]
+                ms.append(1.0)
+            img, tgt = augment(rng, img, tgt)
+            xs.append(normalise(img))
+            ys.append(tgt)
+        x = torch.from_numpy(np.stack(xs))
+        y = torch.from_numpy(np.stack(ys)) * gains
+        pred = net(x)
+        loss = loss_terms(pred[:, :, b, b], y[:, :, b, b], torch.tensor(ms), s)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        avg = 0.98 * avg + 0.02 * value if step else value
+        if progress is not None:
+            progress(step + 1, avg)
+        done = step + 1
+        if checkpoint is not None and (done % s.checkpoint_every == 0 or done == s.steps):
+            _save(checkpoint, net, opt, sched, rng, done, avg, s)
+    net.eval()
+    return net
+
+
+def _save(
+    path: Path,
+    net: Any,
+    opt: Any,
+    sched: Any,
+    rng: np.random.Generator,
+    step: int,
+    avg: float,
+    s: TrainSettings,
+) -> None:
+    """The run's whole state, written atomically (temp, fsync, rename)."""
+    import os
+
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    state = {
+        "net": net.state_dict(),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "step": step,
+        "avg": avg,
+        "settings": asdict(s),
+    }
+    with open(tmp, "wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)

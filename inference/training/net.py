@@ -1,0 +1,124 @@
+"""The hair model's network: a small stride-4 fully convolutional net (torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from inference.targets import N_MAPS, N_TRAIN_MAPS
+
+NET_SHAPE = {"width": 40, "body": "plain"}  # the shipped net's shape (the CLI defaults)
+
+
+def make_net(
+    width: int = 40,
+    body: str = "plain",
+    *,
+    stem: int | None = None,
+    dilations: tuple[int, ...] = (1, 2, 1, 2, 1),
+    outputs: int = N_TRAIN_MAPS,
+) -> Any:
+    """Stride-4 fully convolutional net: two strided convs, five dilated 3x3 convs, 1x1 head.
+
+    ``outputs`` maps: training predicts :data:`~inference.targets.N_TRAIN_MAPS` (the count
+    maps plus cut tips and shafts); :func:`count_head` keeps the count maps for export.
+    ``body="separable"`` makes each of the five a depthwise 3x3 then a pointwise 1x1 conv
+    (and the first conv 3/8 of ``width``, not half). ``stem`` (the first conv's channels)
+    and ``dilations`` (one body conv each) let ``scripts/bench_arch.py`` time other shapes.
+    """
+    import torch
+    from torch import nn
+
+    def block(
+        cin: int, cout: int, stride: int = 1, dilation: int = 1, k: int = 3, groups: int = 1
+    ) -> list[nn.Module]:
+        pad = dilation * (k // 2)
+        return [
+            nn.Conv2d(
+                cin, cout, k, stride, padding=pad, dilation=dilation, groups=groups, bias=False
+            ),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        ]
+
+    class HairNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            c1 = stem or (width // 2 if body == "plain" else width * 3 // 8)
+            layers = block(3, c1, 2) + block(c1, width, 2)
+            for d in dilations:
+                if body == "plain":
+                    layers += block(width, width, 1, d)
+                else:
+                    layers += block(width, width, 1, d, groups=width) + block(width, width, k=1)
+            self.body = nn.Sequential(*layers)
+            self.head = nn.Conv2d(width, outputs, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out: torch.Tensor = self.head(self.body(x))
+            return out
+
+    return HairNet()
+
+
+def count_head(net: Any) -> None:
+    """Keep only the count maps in ``net``'s head (in place): what the shipped model outputs."""
+    import torch
+    from torch import nn
+
+    old = net.head
+    if old.out_channels == N_MAPS:
+        return
+    new = nn.Conv2d(old.in_channels, N_MAPS, 1)
+    with torch.no_grad():
+        new.weight.copy_(old.weight[:N_MAPS])
+        new.bias.copy_(old.bias[:N_MAPS])  # type: ignore[union-attr]
+    net.head = new
+
+
+def load_onnx_weights(net: Any, onnx_path: Path, head_gain: float = 1.0) -> None:
+    """Start ``net`` from an exported FP32 model of the same shape (BatchNorm folded there).
+
+    Each conv takes the file's weights in graph order; each BatchNorm becomes the identity
+    plus the folded bias, and must then stay in eval mode (:func:`freeze_batchnorm`). Head
+    maps the file lacks (training-only maps) keep their fresh initialisation; the file's
+    head maps are multiplied by ``head_gain`` (undoing the gain folded in at export).
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from torch import nn
+
+    model = onnx.load(str(onnx_path))
+    init = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    mods = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    if len(convs) != len(mods):
+        raise ValueError(f"{onnx_path}: {len(convs)} convs, the net has {len(mods)}")
+    bns = [m for m in net.body if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for k, (node, mod) in enumerate(zip(convs, mods, strict=True)):
+            w = torch.from_numpy(init[node.input[1]].copy())
+            b = torch.from_numpy(init[node.input[2]].copy())
+            if mod is net.head:
+                n = min(mod.out_channels, w.shape[0])
+                mod.weight[:n].copy_(w[:n] * head_gain)
+                mod.bias[:n].copy_(b[:n] * head_gain)
+                continue
+            if tuple(mod.weight.shape) != tuple(w.shape):
+                raise ValueError(f"{onnx_path}: conv {k} is {tuple(w.shape)}, not the net's")
+            mod.weight.copy_(w)
+            bn = bns[k]
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(b)
+            bn.running_mean.zero_()  # type: ignore[union-attr]
+            bn.running_var.fill_(1.0 - bn.eps)  # type: ignore[union-attr]
+
+
+def freeze_batchnorm(net: Any) -> None:
+    """Put every BatchNorm in eval mode (running statistics fixed, affine still trained)."""
+    from torch import nn
+
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()

@@ -1,0 +1,70 @@
+"""A clinic's annotated images as training samples (the fine-tuning format)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from inference.preprocess import native_size, resample
+from inference.targets import N_TRAIN_MAPS, density_targets
+
+U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+
+
+def load_real_dir(folder: Path, native_um_per_px: float, stride: int) -> list[tuple[U8, F32]]:
+    """Native-scale images and target maps from a folder of annotated real images.
+
+    Format: ``NAME.png`` (or ``.jpg``) + ``NAME.json``
+    ``{"um_per_px": 5.2, "hairs": [{"x_px": .., "y_px": .., "diameter_um": ..}]}`` listing
+    every emergence point (pixel coordinates, origin at the top-left pixel's centre).
+    Tips and shafts are not annotated: those maps stay 0 and carry no weight.
+    Raises ValueError naming the file when one is incomplete.
+    """
+    out: list[tuple[U8, F32]] = []
+    for js in sorted(folder.glob("*.json")):
+        img_path = next(
+            (p for p in (js.with_suffix(s) for s in (".png", ".jpg", ".jpeg")) if p.exists()), None
+        )
+        if img_path is None:
+            raise ValueError(f"{js}: no image NAME.png / NAME.jpg beside it")
+        ann = json.loads(js.read_text())
+        with Image.open(img_path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        h, w = rgb.shape[:2]
+        nw, nh = native_size(w, h, float(ann["um_per_px"]), native_um_per_px, stride)
+        nat = np.clip(resample(rgb, nw, nh) + 0.5, 0, 255).astype(np.uint8)
+        hs = ann["hairs"]
+        x = (np.array([p["x_px"] for p in hs], dtype=np.float64) + 0.5) * nw / w - 0.5
+        y = (np.array([p["y_px"] for p in hs], dtype=np.float64) + 0.5) * nh / h - 0.5
+        d = np.array([p["diameter_um"] for p in hs], dtype=np.float64)
+        tgt = np.zeros((N_TRAIN_MAPS, nh // stride, nw // stride), dtype=np.float32)
+        tgt[:3] = density_targets(x, y, d, nh, nw, stride)
+        out.append((nat, tgt))
+    if not out:
+        raise ValueError(f"{folder}: no annotated images (NAME.json + NAME.png) found")
+    return out
+
+
+def random_crop(
+    rng: np.random.Generator, img: U8, tgt: F32, crop_px: int, stride: int
+) -> tuple[U8, F32]:
+    """A ``crop_px`` square of a larger native image, aligned to the output cells."""
+    h, w = img.shape[:2]
+    if h < crop_px or w < crop_px:
+        img = np.pad(img, ((0, max(0, crop_px - h)), (0, max(0, crop_px - w)), (0, 0)), "edge")
+        tgt = np.pad(
+            tgt, ((0, 0), (0, max(0, crop_px - h) // stride), (0, max(0, crop_px - w) // stride))
+        )
+        h, w = img.shape[:2]
+    cy = int(rng.integers(0, (h - crop_px) // stride + 1))
+    cx = int(rng.integers(0, (w - crop_px) // stride + 1))
+    n = crop_px // stride
+    return (
+        img[cy * stride : cy * stride + crop_px, cx * stride : cx * stride + crop_px],
+        tgt[:, cy : cy + n, cx : cx + n],
+    )

@@ -1,0 +1,210 @@
+"""The shipped hair model's recipe: the twin's training data into :mod:`inference.training`.
+
+``python scripts/train_model.py`` runs :func:`main`; its defaults are the shipped
+settings and the manifest records the command. Steps: (1) render random scalps in random
+looks (:mod:`sim.dataset`, cached in chunks that resume), (2) train with a fixed seed and
+checkpoints that resume (``--checkpoint``), (3) export FP32 ONNX, (4) INT8 static QDQ
+quantisation calibrated on further twin crops, (5) the golden self-check image and
+``manifest.json`` with SHA-256s. Deterministic with one torch thread: run twice on one
+kind of machine, it writes byte-identical files.
+
+The independent generator (:mod:`sim.heldout`) judges the result and is never used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inference.manifest import MANIFEST_NAME
+from inference.preprocess import native_size, normalise, resample
+from inference.training import (
+    ExportSettings,
+    TrainSettings,
+    export_fp32,
+    load_real_dir,
+    train,
+    write_int8_and_manifest,
+)
+from inference.training.export import FP32_NAME
+from sim.config import SimConfig
+from sim.dataset import CROPS_PER_WORLD, Recipe, build_dataset, world_samples
+from sim.tools import RenderRequest, render_capture
+
+log = logging.getLogger(__name__)
+
+NAME = "dermocap-hair-density"
+VERSION = "2.0.0"
+NATIVE_UM_PER_PX = 8.0
+STRIDE = 4
+MARGIN_PX = 32  # >= the receptive radius (31 px) of the net
+CROP_PX = 192  # native pixels a side of one training sample
+GOLDEN_SEED = 3  # the self-check image's scalp (`dermocap sim render --seed 3`)
+GOLDEN_PX = 256  # its side, native pixels
+WORLDS = 1000  # random scalps of the shipped training set (the --worlds default)
+CALIB_SEED_BASE = 10**9  # INT8 calibration scalps, apart from training's
+ROOT = Path(__file__).resolve().parent.parent
+
+U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+
+
+def export_settings() -> ExportSettings:
+    return ExportSettings(NAME, VERSION, NATIVE_UM_PER_PX, STRIDE, MARGIN_PX)
+
+
+def golden_image() -> U8:
+    """A crop of a full twin capture at the rig's scale, resampled to the model's scale as
+    the runtime does: dense enough that a miscount by misbehaving kernels is many hairs."""
+    frame, truth = render_capture(SimConfig(), RenderRequest(seed=GOLDEN_SEED))
+    h, w = frame.shape[:2]
+    nw, nh = native_size(w, h, float(truth["um_per_px"]), NATIVE_UM_PER_PX, STRIDE)
+    native = np.clip(resample(frame, nw, nh) + 0.5, 0, 255).astype(np.uint8)
+    y0, x0 = (nh - GOLDEN_PX) // 2, (nw - GOLDEN_PX) // 2
+    return np.ascontiguousarray(native[y0 : y0 + GOLDEN_PX, x0 : x0 + GOLDEN_PX])
+
+
+def calibration_inputs(recipe: Recipe, worlds: int) -> list[F32]:
+    """Normalised twin crops of scalps apart from training's, for INT8 calibration."""
+    rng = np.random.default_rng(recipe.seed + 1)
+    calib: list[F32] = []
+    for i in range(worlds):
+        for img, _ in world_samples(CALIB_SEED_BASE + recipe.seed * 1000 + i, recipe)[:2]:
+            calib.append(normalise(img)[None])
+    rng.shuffle(calib)
+    return calib
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    d = TrainSettings()
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "inference" / "models", help="output folder")
+    p.add_argument("--steps", type=int, default=d.steps, help="training steps")
+    p.add_argument("--batch", type=int, default=d.batch, help="crops per step")
+    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
+    p.add_argument("--width", type=int, default=d.width, help="channels of the net")
+    p.add_argument(
+        "--body",
+        choices=("plain", "separable"),
+        default=d.body,
+        help="the five body convs: 3x3 (plain) or depthwise 3x3 + 1x1 (separable)",
+    )
+    p.add_argument("--worlds", type=int, default=WORLDS, help="random scalps to render crops of")
+    p.add_argument("--calib-worlds", type=int, default=40, help="scalps for INT8 calibration")
+    p.add_argument(
+        "--block-weight", type=float, default=d.block_weight, help="weight of the block-mean term"
+    )
+    p.add_argument(
+        "--aux-weight", type=float, default=d.aux_weight, help="weight of the tip and shaft maps"
+    )
+    p.add_argument(
+        "--negative-weight",
+        type=float,
+        default=d.negative_weight,
+        help="extra weight on count mass over cut tips and shafts",
+    )
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
+    p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
+    p.add_argument("--workers", type=int, default=1, help="render processes")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "dermocap-train",
+        help="data set cache (chunks; an interrupted render resumes)",
+    )
+    p.add_argument("--real-dir", type=Path, default=None, help="annotated real images")
+    p.add_argument("--real-share", type=float, default=d.real_share, help="share of real crops")
+    p.add_argument(
+        "--init-onnx",
+        type=Path,
+        default=None,
+        help="start from this FP32 model of the same shape (fine-tuning; BatchNorm frozen)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="save the run's state here as it goes; a run with the same settings resumes it",
+    )
+    p.add_argument(
+        "--quantize-only",
+        action="store_true",
+        help="no training: remake the INT8 file and manifest from --out's FP32 file",
+    )
+    args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the recipe; returns the exit status."""
+    from tqdm import tqdm
+
+    args = parse(argv)
+    t0 = time.monotonic()
+    recipe = Recipe(NATIVE_UM_PER_PX, STRIDE, CROP_PX, args.seed, args.worlds)
+    settings = TrainSettings(
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        width=args.width,
+        body=args.body,
+        block_weight=args.block_weight,
+        aux_weight=args.aux_weight,
+        negative_weight=args.negative_weight,
+        seed=args.seed,
+        threads=args.threads,
+        real_share=args.real_share,
+        crop_px=CROP_PX,
+        stride=STRIDE,
+    )
+    command = " ".join(["python scripts/train_model.py", *args.argv])
+    training: dict[str, Any] = {
+        "command": command,
+        "seed": args.seed,
+        "steps": args.steps,
+        "synthetic_samples": args.worlds * CROPS_PER_WORLD,
+        "real_dir": bool(args.real_dir),
+    }
+    if args.quantize_only:
+        old = args.out / MANIFEST_NAME
+        if old.is_file():  # the FP32 file is the training run's: keep its record
+            training = {**json.loads(old.read_text()).get("training", {}), "quantized_by": command}
+        if not (args.out / FP32_NAME).is_file():
+            print(f"{args.out / FP32_NAME} not found: train first", file=sys.stderr)
+            return 2
+    else:
+        with tqdm(total=args.worlds * CROPS_PER_WORLD, desc="render", unit="crop") as bar:
+            images, targets = build_dataset(args.cache, recipe, args.workers, bar.update)
+        real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE) if args.real_dir else None
+        with tqdm(total=args.steps, desc="train", unit="step") as bar:
+
+            def progress(step: int, loss: float) -> None:
+                bar.n = step
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{loss:.4f}")
+                bar.refresh()
+
+            net = train(
+                images,
+                targets,
+                settings,
+                real=real,
+                init_onnx=args.init_onnx,
+                checkpoint=args.checkpoint,
+                progress=progress,
+            )
+        export_fp32(net, args.out, export_settings())
+    calib = calibration_inputs(recipe, args.calib_worlds)
+    write_int8_and_manifest(args.out, calib, golden_image(), training, export_settings())
+    print(f"wrote {args.out} in {time.monotonic() - t0:.0f} s")
+    return 0
