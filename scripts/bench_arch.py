@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from inference.targets import N_MAPS
+from inference.training import make_net, quantize_qdq
+
 ROOT = Path(__file__).resolve().parent.parent
-for _p in (ROOT, ROOT / "scripts"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
 H, W = 932, 1244  # the rig's 2028x1520 frame at 8 um/px (native pixels)
 MARGIN, STRIDE = 32, 4
 
@@ -54,15 +54,15 @@ CANDIDATES: dict[str, tuple[int, int, tuple[int, ...], bool]] = {
 
 
 def build(spec: tuple[int, int, tuple[int, ...], bool]) -> Any:
-    """The candidate as ``train_model.make_net`` builds it (what ``--body/--width`` train)."""
+    """The candidate as ``inference.training.make_net`` builds it (what ``--body/--width``
+    train), with the shipped model's outputs."""
     import torch
     from torch import nn
-    from train_model import make_net
 
     stem, width, dilations, separable = spec
     torch.manual_seed(0)
     body = "separable" if separable else "plain"
-    net = make_net(width, body, stem=stem, dilations=dilations).eval()
+    net = make_net(width, body, stem=stem, dilations=dilations, outputs=N_MAPS).eval()
     for m in net.modules():  # BatchNorm statistics as a trained net has them, roughly
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
@@ -84,7 +84,6 @@ def macs(net: Any, h: int, w: int) -> int:
 
 def export(net: Any, folder: Path, calib: list[np.ndarray]) -> tuple[Path, Path]:
     import torch
-    from train_model import quantize_qdq
 
     fp32, int8 = folder / "fp32.onnx", folder / "int8.onnx"
     axes = {2: "h", 3: "w"}
