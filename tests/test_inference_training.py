@@ -58,3 +58,37 @@ def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path, body: str)
             assert m.info.sha256 == man["models"][variant]["sha256"]
             r = m.analyze(np.full((120, 160, 3), 128, dtype=np.uint8), um_per_px=8.0)
             assert r.model_name == "dermocap-hair-density"
+
+
+def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from inference.targets import N_TRAIN_MAPS
+    from inference.training import TrainSettings, train
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    targets = rng.random((6, N_TRAIN_MAPS, 16, 16)).astype(np.float32) * 0.05
+    s = TrainSettings(steps=6, batch=2, width=8, crop_px=64, checkpoint_every=3)
+    whole = train(images, targets, s)
+    ckpt = tmp_path / "run.pt"
+    # The first run stops after step 3 (its checkpoint); a second one resumes from there.
+    seen: list[int] = []
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_3(step: int, loss: float) -> None:
+        seen.append(step)
+        if step == 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(images, targets, s, checkpoint=ckpt, progress=stop_at_3)
+    assert torch.load(ckpt, weights_only=True)["step"] == 3
+    resumed_steps: list[int] = []
+    resumed = train(
+        images, targets, s, checkpoint=ckpt, progress=lambda k, _: resumed_steps.append(k)
+    )
+    assert resumed_steps == [4, 5, 6]
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)

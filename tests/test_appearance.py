@@ -1,0 +1,112 @@
+"""The twin's randomised appearance and the training targets that mark tips and shafts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, training_targets
+from sim.appearance import LEGACY, TRICHOSCOPY, random_style, style_for
+from sim.config import ScalpConfig
+from sim.dataset import hairless
+from sim.render import ScalpScene, View, cut_tips, scalp_truth, shaft_points
+from sim.scalp import generate_scalp
+
+
+def _one_hair_world(end_trimmed: bool = True):  # type: ignore[no-untyped-def]
+    world = generate_scalp(ScalpConfig(seed=4, hair_length="trimmed", density_per_cm2=40))
+    h = world.hairs
+    pick = np.zeros(len(h), dtype=bool)
+    pick[0] = True
+    fields = {f.name: getattr(h, f.name)[pick] for f in dataclasses.fields(h)}
+    fields.update(
+        x_mm=np.array([0.0]),
+        y_mm=np.array([0.0]),
+        angle_rad=np.array([0.0]),
+        curvature_per_mm=np.array([0.0]),
+        length_mm=np.array([0.6]),
+        diameter_um=np.array([80.0]),
+        rgb=np.array([[0.03, 0.03, 0.03]]),
+        trimmed=np.array([end_trimmed]),
+    )
+    return dataclasses.replace(world, hairs=type(h)(**fields))
+
+
+def test_a_style_is_fixed_by_its_seed_and_seeds_differ() -> None:
+    assert style_for("random", 5) == style_for("random", 5)
+    assert style_for("random", 5) != style_for("random", 6)
+    assert style_for("trichoscopy") is TRICHOSCOPY
+    assert style_for("legacy") is LEGACY
+    with pytest.raises(ValueError, match="unknown look"):
+        style_for("glossy")
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_skin_texture_is_anchored_to_the_scalp_not_the_view(k: int) -> None:
+    # Two views 10 px apart show the same skin where they overlap: what relocation needs.
+    style = random_style(np.random.default_rng(k))
+    world = hairless(generate_scalp(ScalpConfig(seed=k, extent_mm=14.0)))
+    scene = ScalpScene(world, style)
+    upp = 6.0
+    a, _ = scene.reflectance(View(0.0, 0.0, 0.0, upp, 120, 100))
+    b, _ = scene.reflectance(View(10 * upp / 1000.0, 0.0, 0.0, upp, 120, 100))
+    np.testing.assert_allclose(a[:, 10:], b[:, :-10], atol=2e-4)
+    assert float(a.std()) > 0.0
+
+
+def test_the_tip_of_a_trimmed_hair_is_where_its_shaft_ends() -> None:
+    world = _one_hair_world()
+    view = View(0.0, 0.0, 0.0, 5.0, 400, 300)
+    tips = cut_tips(world, view)
+    assert len(tips) == 1
+    u, v = view.world_to_pixel(np.array([0.6]), np.array([0.0]))
+    assert tips[0]["x_px"] == pytest.approx(float(u[0]), abs=0.02)
+    assert tips[0]["y_px"] == pytest.approx(float(v[0]), abs=0.02)
+    assert scalp_truth(world, view)["tips"] == tips
+    assert cut_tips(_one_hair_world(end_trimmed=False), view) == []
+
+
+def test_a_square_cut_end_stops_at_the_tip_a_round_one_does_not() -> None:
+    world = _one_hair_world()
+    view = View(0.0, 0.0, 0.0, 5.0, 400, 300)
+    tip_u = int(round(float(view.world_to_pixel(np.array([0.6]), np.array([0.0]))[0][0])))
+    row = 150
+
+    def beyond(end: str) -> float:
+        style = dataclasses.replace(LEGACY, end=end, opening_visibility=0.0)  # type: ignore[arg-type]
+        img, _ = ScalpScene(world, style).reflectance(view)
+        skin = float(img[row, tip_u + 20].mean())
+        return skin - float(img[row, tip_u + 3].mean())  # darkening 3 px past the tip
+
+    assert beyond("round") > 0.1
+    assert beyond("square") < 0.02
+    assert beyond("tapered") < 0.02
+
+
+def test_training_targets_mark_tips_and_shafts_apart_from_counts() -> None:
+    world = _one_hair_world()
+    view = View(0.0, 0.0, 0.0, 8.0, 192, 192)
+    pts = shaft_points(world, 0, view, step_px=2.0)
+    u, v = view.world_to_pixel(world.hairs.x_mm, world.hairs.y_mm)
+    tgt = training_targets(
+        u, v, world.hairs.diameter_um, pts[-1:], [pts], view.height, view.width, 4
+    )
+    assert tgt.shape == (5, 48, 48)
+    assert float(tgt[:N_MAPS][0].sum()) == pytest.approx(1.0, abs=1e-4)  # one terminal hair
+    assert float(tgt[TIP_MAP].sum()) == pytest.approx(1.0, abs=1e-4)  # one tip
+    cells = np.argwhere(tgt[SHAFT_MAP] > 0)
+    assert len(cells) >= 0.6 * 1000 / 32 - 1  # 0.6 mm of shaft over 32 um cells
+    # the tip's mass sits where the shaft ends, not where the hair emerges
+    iy, ix = np.unravel_index(int(np.argmax(tgt[TIP_MAP])), tgt[TIP_MAP].shape)
+    jy, jx = np.unravel_index(int(np.argmax(tgt[0])), tgt[0].shape)
+    assert abs(int(ix) - int(jx)) >= 15
+
+
+def test_hairless_skin_has_no_hairs_and_no_tips() -> None:
+    world = hairless(generate_scalp(ScalpConfig(seed=9, hair_length="trimmed", extent_mm=14.0)))
+    truth = scalp_truth(world, View(0.0, 0.0, 0.0, 8.0, 200, 200))
+    assert truth["hair_count"] == 0
+    assert truth["tips"] == []
+    assert int(world.follicles.hair_count.sum()) == 0
