@@ -9,19 +9,20 @@ import pytest
 from device.cli import main
 from device.config import DermocapConfig
 from device.rig import build_rig
+from sim.hand import TwinTechnician
 from sync import Outbox
 from sync.broker import mosquitto_binary
 
 
 def test_twin_rig_moves_light_and_closes_cleanly() -> None:
     rig = build_rig(DermocapConfig())
-    assert rig.mechanics is not None and rig.twin is not None
+    hand = TwinTechnician.of(rig.technician)
     rig.stage.home()
     rig.stage.move_to(5.0)
     # What the device code commands is what the twin's carriage does (backlash handled).
-    assert rig.mechanics.carriage_z_mm - rig.stage.z_mm == pytest.approx(0.0225, abs=0.004)
+    assert hand.mechanics.carriage_z_mm - rig.stage.z_mm == pytest.approx(0.0225, abs=0.004)
     rig.lighting.set("parallel", 0.5)
-    assert rig.twin.led_duty() == {"cross": 0.0, "parallel": 0.5}
+    assert hand.twin.led_duty() == {"cross": 0.0, "parallel": 0.5}
     rig.close()
     rig.close()
 
