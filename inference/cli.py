@@ -8,32 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image, UnidentifiedImageError
-
-from dermocap.errors import DermocapError, ImageError, ModelError
+from dermocap.errors import DermocapError, ModelError
+from dermocap.images import decode_rgb
 from inference.model import HairModel
 from inference.overlay import save_overlay
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
-
-
-def read_image(path: Path) -> NDArray[np.uint8]:
-    """Read an image file as (h, w, 3) uint8 RGB.
-
-    Raises:
-        ImageError: the file is missing or not an image Pillow can decode.
-    """
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return np.asarray(im.convert("RGB")).copy()
-    except FileNotFoundError:
-        raise ImageError(f"image {path} not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageError(f"image {path} is not a readable image: {exc}") from None
 
 
 def add_analyze_parser(subparsers: SubParsers) -> None:
@@ -74,7 +55,7 @@ def cmd_analyze(
     with model:
         for path in args.images:
             try:
-                rgb = read_image(path)
+                rgb = decode_rgb(path, colour=True)
                 metrics = model.analyze(rgb, args.um_per_px, args.vellus_threshold_um)
                 if args.overlay is not None:
                     save_overlay(args.overlay / f"{path.stem}.overlay.png", rgb, metrics)

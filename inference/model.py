@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from dermocap.errors import ImageError, ModelError
+from dermocap.images import decode_rgb
 from dermocap.resource import Closeable
 from inference.config import InferenceConfig
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest, sha256_file
@@ -240,9 +240,8 @@ class HairModel(Closeable):
         try:
             if sha256_file(image) != golden.sha256:
                 raise ModelError(f"model check image {image} is altered: reinstall dermocap")
-            with Image.open(image) as im:
-                rgb = np.asarray(im.convert("RGB"))
-        except OSError as exc:
+            rgb = decode_rgb(image)
+        except (OSError, ImageError) as exc:
             raise ModelError(f"model check image {image} unreadable ({exc}): reinstall") from None
         maps = self.runtime.run(normalise(rgb)[None])[0]
         got = float(maps[0].sum() + maps[1].sum())
