@@ -187,6 +187,7 @@ class TwinHand(Startable):
             self.path.unlink()  # a socket file left by a killed process
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # the service's state folder
             sock.bind(str(self.path))
         except OSError as exc:
             sock.close()
