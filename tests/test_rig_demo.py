@@ -64,3 +64,15 @@ def test_demo_without_a_broker_keeps_results_in_the_outbox(
     with Outbox(tmp_path / "state" / "outbox.sqlite3") as ob:
         results = [e for e in ob.pending(100) if e.topic == "results"]
     assert len(results) == 3
+
+
+def test_a_hardware_rig_without_gpio_access_says_what_to_install() -> None:
+    import importlib.util
+
+    from dermocap.errors import HardwareError
+
+    if importlib.util.find_spec("lgpio") is not None:
+        pytest.skip("lgpio is installed: this machine may really have GPIO")
+    cfg = DermocapConfig.model_validate({"rig": {"backend": "hardware"}})
+    with pytest.raises(HardwareError, match=r"no GPIO access .*'pi' extra \(lgpio\)"):
+        build_rig(cfg)
