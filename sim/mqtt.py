@@ -459,12 +459,13 @@ class InMemoryClient:
     # -- callbacks (on the loop's thread) --------------------------------------------------
     def _connack(self, present: bool, code: int, props: Properties | None) -> None:
         self._connected = code < 0x80
+        # Sent before but not acknowledged: sent again, as paho does (not what on_connect sends).
+        again = [msg for msg, _ in self._unacked.values()] if self._connected else []
         if self.on_connect is not None:
             flags = mqtt.ConnectFlags(session_present=present)
             self.on_connect(self, None, flags, _rc(PacketTypes.CONNACK, code), props)
-        if self._connected:
-            for msg, _ in list(self._unacked.values()):
-                self.broker._publish(self, msg)
+        for msg in again:
+            self.broker._publish(self, msg)
 
     def _closed(self, code: int, *, from_server: bool) -> None:
         if not self._open:
