@@ -33,15 +33,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from device.config import DermocapConfig, parse_config
+from device.serve import ServeApp
+from sim.hand import TwinTechnician
+from sim.harness import ServeProcess, twin_config_toml
+from sync.broker import Broker
 
-from device.config import DermocapConfig, parse_config  # noqa: E402
-from device.serve import ServeApp  # noqa: E402
-from sim.hand import TwinTechnician  # noqa: E402
-from sim.harness import ServeProcess, twin_config_toml  # noqa: E402
-from sync.broker import Broker  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # the unit file is read from the checkout
 
 OVERHEAD_TARGET_MS = 150.0
 READY_TARGET_S = 3.0
