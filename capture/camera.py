@@ -9,7 +9,7 @@ controls is never mistaken for a new one.
 
 Implementations must provide ``_configure``, ``_set_controls``, ``_capture`` and
 ``_close``; the base class keeps state, checks arguments and is a context manager.
-``TwinCamera`` (capture.twin_camera) renders from the digital twin;
+``TwinCamera`` (sim.camera) renders from the digital twin;
 ``Picamera2Camera`` (below) drives a real sensor.
 """
 

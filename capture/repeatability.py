@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from capture.relocation import Guidance
 from capture.session import CaptureSession
-from sim.twin import Twin
+from capture.technician import Technician
 
 log = logging.getLogger(__name__)
 
@@ -91,66 +90,11 @@ def cv(values: list[float]) -> float:
     return float(a.std() / m) if m else math.inf
 
 
-class TwinPerturbation:
-    """Perturbs the twin like a day at the clinic: the scalp sits up to +-1 mm nearer or
-    farther, the rig lands up to +-0.5 mm (and +-3 deg) off the site, room light +-20 %,
-    LED output down by up to 10 %."""
-
-    def __init__(
-        self,
-        twin: Twin,
-        *,
-        z_mm: float = 1.0,
-        offset_mm: float = 0.5,
-        rotation_deg: float = 3.0,
-        ambient: float = 0.2,
-        led_loss: float = 0.1,
-    ) -> None:
-        self.twin = twin
-        self._z0 = twin.z_focus_mm
-        self._ambient0 = twin.ambient
-        self._eff0 = twin.led_efficiency
-        self.z_mm, self.offset_mm, self.rotation_deg = z_mm, offset_mm, rotation_deg
-        self.ambient, self.led_loss = ambient, led_loss
-
-    def __call__(self, run: int, rng: np.random.Generator) -> dict[str, float]:
-        t = self.twin
-        dz = float(rng.uniform(-self.z_mm, self.z_mm))
-        x, y = (float(v) for v in rng.uniform(-self.offset_mm, self.offset_mm, 2))
-        rot = float(rng.uniform(-self.rotation_deg, self.rotation_deg))
-        amb = float(rng.uniform(-self.ambient, self.ambient))
-        loss = float(rng.uniform(0.0, self.led_loss))
-        t.z_focus_mm = self._z0 + dz
-        t.place(x, y, rot)
-        t.ambient = self._ambient0 * (1 + amb)
-        t.led_efficiency = self._eff0 * (1 - loss)
-        return {
-            "z_focus_offset_mm": round(dz, 4),
-            "site_x_mm": round(x, 4),
-            "site_y_mm": round(y, 4),
-            "site_rotation_deg": round(rot, 3),
-            "ambient_change": round(amb, 4),
-            "led_efficiency_loss": round(loss, 4),
-        }
-
-    def follow(self, g: Guidance) -> None:
-        """The technician on the twin: follows the guidance exactly."""
-        self.twin.nudge(g.dx_mm, g.dy_mm, g.drot_deg)
-
-    def reset(self) -> None:
-        t = self.twin
-        t.z_focus_mm, t.ambient, t.led_efficiency = self._z0, self._ambient0, self._eff0
-        t.place(0.0, 0.0, 0.0)
-
-
 def run_repeatability(
     session: CaptureSession,
     *,
     runs: int,
-    perturb: Callable[[int, np.random.Generator], dict[str, float]],
-    follow: Callable[[Guidance], None],
-    show_target: Callable[[], None],
-    show_subject: Callable[[], None],
+    technician: Technician,
     density_fn: DensityFn | None = None,
     subject: str = "QA-0001",
     site: str = "phantom",
@@ -160,24 +104,29 @@ def run_repeatability(
 ) -> RepeatabilityReport:
     """Baseline capture, then ``runs`` perturbed runs; see the module docstring.
 
-    ``show_target`` / ``show_subject`` put the reference target or the phantom under the
-    lens (on a real rig: prompt the technician). The session must be calibrated.
+    ``technician`` puts the reference target or the phantom under the lens, follows the
+    relocation guidance and reseats the rig before each run. The session must be calibrated.
     """
     if runs < 2:
         raise ValueError("repeatability needs at least 2 runs")
     rng = np.random.default_rng(seed)
     mode = session.cfg.lighting_modes[0]
-    show_subject()
+    technician.place_subject()
     base = session.capture_site(subject, site, "baseline", modes=(mode,))
     baseline = base.captures[0].record
     results: list[RunResult] = []
     for i in range(runs):
-        desc = perturb(i, rng)
-        show_target()
+        desc = technician.reseat(i, rng)
+        technician.place_target()
         drift = session.check_drift()
-        show_subject()
+        technician.place_subject()
         res = session.capture_site(
-            subject, site, f"qa-{i + 1}", baseline=baseline, follow=follow, modes=(mode,)
+            subject,
+            site,
+            f"qa-{i + 1}",
+            baseline=baseline,
+            follow=technician.follow,
+            modes=(mode,),
         )
         cap = res.captures[0]
         rec = cap.record

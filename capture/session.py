@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from capture.autofocus import Autofocus, FocusResult
 from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
@@ -40,9 +39,10 @@ from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap import __version__
 from dermocap.clock import Clock
-from dermocap.errors import CaptureError, StorageError
+from dermocap.errors import CaptureError, ImageError, StorageError
 from dermocap.fsutil import fsync_dir
 from dermocap.ids import uuid7
+from dermocap.images import decode_rgb
 
 log = logging.getLogger(__name__)
 
@@ -505,10 +505,9 @@ class CaptureSession:
     def _reference(self, baseline: dict[str, Any]) -> NDArray[np.float32]:
         path = self.store.image_path(baseline)
         try:
-            with Image.open(path) as im:
-                img = np.asarray(im.convert("RGB"))
-        except OSError as exc:
-            raise StorageError(f"baseline image {path} unreadable: {exc}") from exc
+            img = decode_rgb(path, name=f"baseline {path}")
+        except ImageError as exc:
+            raise StorageError(str(exc)) from exc
         return reference_image(img, self.preview.width)
 
     def guidance(self, baseline: dict[str, Any]) -> Guidance:

@@ -12,7 +12,8 @@ and also from the builtin it resembles, so callers may catch either::
     ├── CameraError (RuntimeError)          camera missing or failing
     │   └── CameraTimeout (TimeoutError)    no frame in time
     ├── CaptureError (RuntimeError)         the capture protocol could not finish
-    │   └── QualityCheckFailed              the kept frame failed QC; retake
+    │   ├── QualityCheckFailed              the kept frame failed QC; retake
+    │   └── TechnicianTimeout (TimeoutError) nobody placed the target or subject in time
     ├── StorageError (OSError)              a file could not be written safely
     │   └── DiskFullError                   the disk budget or the disk is full
     ├── SimError (RuntimeError)             the digital twin was misused
@@ -84,6 +85,10 @@ class QualityCheckFailed(CaptureError):
     def __init__(self, message: str, records: list[tuple[str, dict[str, Any]]] | None = None):
         super().__init__(message)
         self.records: list[tuple[str, dict[str, Any]]] = records or []
+
+
+class TechnicianTimeout(CaptureError, TimeoutError):
+    """Nobody confirmed placing the reference target or the subject within the wait."""
 
 
 class StorageError(DermocapError, OSError):

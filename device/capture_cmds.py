@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from capture import CaptureSession, Guidance
+from capture import Calibration, CaptureSession
 from dermocap.errors import CaptureError
 from device.config import DermocapConfig, load_config
 from device.rig import Rig, build_rig
@@ -55,40 +55,37 @@ def capture_session(rig: Rig, state_dir: Path) -> CaptureSession:
     )
 
 
-def _prompt(text: str) -> None:
-    print(text, file=sys.stderr)
-    input("press Enter when done ")
-
-
 def _state_dir(args: argparse.Namespace, cfg: DermocapConfig) -> Path:
     if getattr(args, "state_dir", None):
         return Path(args.state_dir)
     return cfg.rig.resolved_state_dir()
 
 
-def _show_target(rig: Rig) -> None:
-    if rig.twin is not None:
-        rig.twin.show_target()
-    else:
-        _prompt("place the reference target (grey patch + mm grid) under the cone")
+def _rig(cfg: DermocapConfig) -> Rig:
+    """The rig for a command run by a person: asked on the terminal when there is one."""
+    return build_rig(cfg, interactive=sys.stdin.isatty())
 
 
-def _show_subject(rig: Rig) -> None:
-    if rig.twin is not None:
-        rig.twin.show_subject()
-    else:
-        _prompt("place the cone on the subject's marked site (or the phantom)")
+def calibrate_on_target(rig: Rig, session: CaptureSession) -> Calibration:
+    """Have the reference target placed, calibrate, then have the subject placed again.
+
+    Raises:
+        TechnicianTimeout: nobody placed the target (or the subject) in time.
+        CaptureError, CameraError, HardwareError: the calibration itself failed.
+    """
+    rig.technician.place_target()
+    cal = session.calibrate()
+    rig.technician.place_subject()
+    return cal
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    with build_rig(cfg) as rig:
+    with _rig(cfg) as rig:
         session = capture_session(rig, _state_dir(args, cfg))
-        _show_target(rig)
+        rig.technician.place_target()
         cal = session.calibrate()
-        out = cal.as_dict()
-        if rig.twin is not None:
-            out["twin_true_um_per_px"] = rig.twin.true_um_per_px
+        out = {**cal.as_dict(), **rig.technician.known_truth()}
     if args.json:
         print(json.dumps(out, indent=2))
     else:
@@ -102,22 +99,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    with build_rig(cfg) as rig:
+    with _rig(cfg) as rig:
         session = capture_session(rig, _state_dir(args, cfg))
-        if session.calibration is None and rig.twin is not None:
-            rig.twin.show_target()
-            session.calibrate()
-        _show_subject(rig)
+        if session.calibration is None:
+            calibrate_on_target(rig, session)
+        else:
+            rig.technician.place_subject()
         baseline = session.baseline_for(args.subject, args.site)
-
-        def follow(g: Guidance) -> None:
-            if rig.twin is not None:
-                rig.twin.nudge(g.dx_mm, g.dy_mm, g.drot_deg)
-            else:
-                _prompt(g.text)
-
         res = session.capture_site(
-            args.subject, args.site, args.visit, baseline=baseline, follow=follow
+            args.subject, args.site, args.visit, baseline=baseline, follow=rig.technician.follow
         )
     out = {
         "passed": res.passed,
@@ -139,7 +129,7 @@ def _summary(out: dict[str, Any]) -> str:
 
 
 def cmd_qa_repeatability(args: argparse.Namespace) -> int:
-    from capture.repeatability import TwinPerturbation, run_repeatability
+    from capture.repeatability import run_repeatability
 
     cfg = _config(args, sim=args.sim)
     tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -152,25 +142,10 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
     else:
         state = cfg.rig.resolved_state_dir()
     try:
-        with build_rig(cfg) as rig:
+        with _rig(cfg) as rig:
             session = capture_session(rig, state)
-            if rig.twin is not None:
-                twin_perturb = TwinPerturbation(rig.twin)
-                rig.twin.show_target()
-                session.calibrate()
-                perturb: Any = twin_perturb
-                follow: Any = twin_perturb.follow
-            else:
-                if session.calibration is None:
-                    raise CaptureError("the rig is not calibrated: run `dermocap calibrate`")
-
-                def perturb(run: int, rng: Any) -> dict[str, float]:
-                    _prompt(f"run {run + 1}: lift the rig off the phantom and put it back")
-                    return {}
-
-                def follow(g: Guidance) -> None:
-                    _prompt(g.text)
-
+            if session.calibration is None:
+                calibrate_on_target(rig, session)
             density_fn = None
             if not args.no_density:
                 from inference.model import HairModel
@@ -188,10 +163,7 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
                 session,
                 density_fn=density_fn,
                 runs=args.runs,
-                perturb=perturb,
-                follow=follow,
-                show_target=lambda: _show_target(rig),
-                show_subject=lambda: _show_subject(rig),
+                technician=rig.technician,
                 seed=args.seed,
                 site="phantom",
             )

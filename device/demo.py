@@ -32,6 +32,7 @@ from dermocap.errors import DermocapError
 from device.config import DermocapConfig, load_config
 from device.serve import ServeApp
 from sim.config import ScalpConfig
+from sim.hand import TwinTechnician
 from sync.broker import Broker, mosquitto_binary
 from sync.watch import Watcher
 
@@ -121,27 +122,27 @@ def run_visit(
     follow_up: bool,
 ) -> list[Row]:
     """One visit: worklist, then for each site place the cone and press the button."""
-    twin, mech, svc = app.rig.twin, app.rig.mechanics, app.service
-    if twin is None or mech is None:
-        raise DermocapError("the demo needs the twin backend")
+    hand, svc = app.rig.technician, app.service
+    if not isinstance(hand, TwinTechnician):
+        raise DermocapError("the demo needs the twin backend (its scripted hand)")
     svc.set_worklist(SUBJECT, visit, [s.name for s in SITES])
     pressed: dict[str, float] = {}
     truths: dict[str, dict[str, Any]] = {}
     for i, site in enumerate(SITES):
-        twin.set_scalp(site.scalp)
+        hand.set_scalp(site.scalp)
         if follow_up:
-            twin.regrow(site.change_3m, seed=100 + i)
-            twin.place(*site.offset_3m)  # the cone lands a little off the site
+            hand.regrow(site.change_3m, seed=100 + i)
+            hand.place(*site.offset_3m)  # the cone lands a little off the site
         else:
-            twin.place(0.0, 0.0, 0.0)
+            hand.place(0.0, 0.0, 0.0)
         print(f"  technician: cone on {site.name}, press", flush=True)
         done_before = svc.captures_taken
         pressed[site.name] = time.monotonic()
-        mech.press_button()
+        hand.press_button()
         _wait(lambda n=done_before: svc.captures_taken > n or svc.last_error, 180, "a capture")
         if svc.last_error:
             raise DermocapError(svc.last_error)
-        truths[site.name] = twin.truth()
+        truths[site.name] = hand.truth()
     _wait(
         lambda: len([r for r in svc.results if r["visit"] == visit]) == len(SITES), 120, "analysis"
     )

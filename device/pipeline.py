@@ -29,16 +29,15 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from capture import CaptureSession, Guidance
 from dermocap.errors import (
     CaptureError,
     DermocapError,
-    ImageError,
     QualityCheckFailed,
     StorageError,
 )
+from dermocap.images import decode_rgb
 from device.service import CaptureOutcome, State
 from device.worklist import WorkItem
 from inference.config import InferenceConfig
@@ -133,11 +132,7 @@ def read_image(path: Path) -> NDArray[np.uint8]:
     Raises:
         ImageError: missing or undecodable (named).
     """
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB")).copy()
-    except (OSError, ValueError) as exc:
-        raise ImageError(f"stored image {path} is unreadable ({exc})") from exc
+    return decode_rgb(path, name=f"stored {path}")
 
 
 class RigPipeline:

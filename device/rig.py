@@ -1,20 +1,24 @@
 """Build the rig from config: real pins and picamera2, or the digital twin on MockFactory.
 
 This is the one place that chooses real or simulated backends; everything else
-takes them as arguments. :class:`Rig` closes its parts in reverse order of start
-and copes with a start that failed half way.
+takes them as arguments. :class:`Rig` holds ports only (camera, pins, light, stage,
+status light, button, technician): nothing outside this module learns which kind it got.
+It closes its parts in reverse order of start and copes with a start that failed half way.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from capture.camera import Camera, Picamera2Camera
-from capture.twin_camera import TwinCamera
+from capture.relocation import Guidance
+from capture.technician import Technician
 from dermocap.clock import Clock, FastClock, SystemClock
 from dermocap.errors import HardwareError
 from dermocap.resource import Closeable
@@ -23,6 +27,9 @@ from device.config import DermocapConfig
 from device.lighting import Lighting
 from device.stage import ZStage
 from device.status import StatusIndicator
+from device.technician import ButtonTechnician, TerminalTechnician
+from sim.camera import TwinCamera
+from sim.hand import HAND_SOCKET, TwinHand, TwinTechnician
 from sim.mechanics import TwinMechanics
 from sim.twin import Twin
 
@@ -31,7 +38,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Rig(Closeable):
-    """The parts of one rig, ready to use. ``twin`` and ``mechanics`` exist only on the twin."""
+    """The parts of one rig, ready to use.
+
+    ``hand_socket`` is where a script can play the technician (the twin, when asked for
+    one); ``None`` otherwise.
+    """
 
     config: DermocapConfig
     clock: Clock
@@ -41,8 +52,8 @@ class Rig(Closeable):
     status: StatusIndicator
     button: CaptureButton
     camera: Camera
-    twin: Twin | None = None
-    mechanics: TwinMechanics | None = None
+    technician: Technician
+    hand_socket: Path | None = None
     _stack: ExitStack = field(default_factory=ExitStack, repr=False)
 
     def close(self) -> None:
@@ -85,16 +96,25 @@ def build_rig(
     on_hold_reached: Callable[[], None] | None = None,
     clock: Clock | None = None,
     twin_seed: int = 0,
+    interactive: bool = False,
+    tell: Callable[[Guidance], None] | None = None,
+    place_wait_s: float = 120.0,
+    hand_dir: Path | None = None,
 ) -> Rig:
     """Open every part of the rig named by ``cfg.rig.backend``.
 
     On the twin a :class:`FastClock` is used unless one is passed, so motor moves and
-    exposures take no real time. Raises HardwareError (or CameraError) with what to check.
+    exposures take no real time, and the technician is the twin's scripted hand (served on a
+    socket in ``hand_dir`` when one is given). On hardware the technician is asked on the
+    terminal when ``interactive``, else through the status light and the capture button (a
+    short press answers a wait before it reaches ``on_press``; ``place_wait_s`` for the
+    target or subject); ``tell`` receives each relocation guidance first.
+
+    Raises HardwareError (or CameraError) with what to check.
     """
     stack = ExitStack()
     try:
-        twin: Twin | None = None
-        mechanics: TwinMechanics | None = None
+        twin_hand: TwinTechnician | None = None
         if cfg.rig.backend == "twin":
             from gpiozero.pins.mock import MockFactory, MockPWMPin
 
@@ -113,6 +133,7 @@ def build_rig(
             stack.callback(twin.close)
             if cfg.sim.sensor_process:
                 twin.use_sensor_process()
+            twin_hand = TwinTechnician(twin, mechanics)
             camera: Camera = TwinCamera(
                 twin,
                 clock=clk,
@@ -121,16 +142,9 @@ def build_rig(
                 default_timeout_s=cfg.camera.timeout_s,
             )
         else:
-            from gpiozero import Device
-
             clk = clock or SystemClock()
-            try:
-                factory = Device._default_pin_factory()
-            except Exception as exc:  # gpiozero raises several unrelated types here
-                raise HardwareError(
-                    f"no GPIO access ({exc}): install the 'pi' extra (lgpio) and add the "
-                    "service user to the gpio group"
-                ) from exc
+            factory = _gpio_factory()
+            stack.callback(factory.close)
             camera = Picamera2Camera(default_timeout_s=cfg.camera.timeout_s)
         stack.callback(camera.close)
         status = StatusIndicator(cfg.status, pin_factory=factory)
@@ -139,10 +153,32 @@ def build_rig(
         stack.callback(lighting.close)
         stage = ZStage(cfg.stage, pin_factory=factory, clock=clk)
         stack.callback(stage.close)
+        technician: Technician
+        press = on_press
+        hand_socket: Path | None = None
+        if twin_hand is not None:
+            technician = twin_hand
+            if hand_dir is not None:
+                hand_socket = Path(hand_dir) / HAND_SOCKET
+                stack.enter_context(TwinHand(hand_socket, twin_hand))
+        elif interactive:
+            technician = TerminalTechnician(sys.stdin, sys.stderr)
+        else:
+            asker = ButtonTechnician(
+                status,
+                clock=clk,
+                place_wait_s=place_wait_s,
+                follow_wait_s=cfg.capture.relocation.follow_wait_s,
+                tell=tell,
+            )
+            technician = asker
+            press = asker.routed(on_press)
+
+        stack.callback(technician.close)
         button = CaptureButton(
             cfg.button,
             pin_factory=factory,
-            on_press=on_press,
+            on_press=press,
             on_hold=on_hold,
             on_hold_reached=on_hold_reached,
         )
@@ -159,7 +195,20 @@ def build_rig(
         status=status,
         button=button,
         camera=camera,
-        twin=twin,
-        mechanics=mechanics,
+        technician=technician,
+        hand_socket=hand_socket,
         _stack=stack,
     )
+
+
+def _gpio_factory() -> Any:
+    """gpiozero's lgpio pin factory, made here rather than as gpiozero's global default."""
+    try:
+        from gpiozero.pins.lgpio import LGPIOFactory
+
+        return LGPIOFactory()
+    except Exception as exc:  # an ImportError off the Pi, OSError/lgpio.error without access
+        raise HardwareError(
+            f"no GPIO access ({exc}): install the 'pi' extra (lgpio) and add the "
+            "service user to the gpio group"
+        ) from exc

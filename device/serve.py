@@ -1,11 +1,12 @@
 """``dermocap serve``: the rig as a headless service (systemd ``Type=notify``).
 
 :class:`ServeApp` opens everything the service runs on, in order (rig, model, outbox and
-MQTT link, capture protocol, twin hand), and closes it in reverse; ``dermocap demo``
+MQTT link, capture protocol), and closes it in reverse; ``dermocap demo``
 uses the same class in-process. :func:`serve` is the process's life:
 
 1. build the app: config valid, hardware up, model loaded, SHA-256 verified, warmed up;
-2. on the twin, calibrate on the twin's target when no calibration is stored;
+2. when no calibration is stored, ask the technician for the reference target without
+   waiting (on the twin its hand places it at once) and calibrate;
 3. recover captures a crash left without a result, start workers, send ``READY=1``;
 4. loop (button events, worklist commands, ``WATCHDOG=1`` from the loop's health check);
 5. on SIGTERM or SIGINT: stop taking presses, finish the capture in progress and
@@ -30,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from capture import Guidance
 from dermocap.clock import Clock
-from dermocap.errors import CommandError, ConfigError
+from dermocap.errors import CommandError, ConfigError, TechnicianTimeout
 from dermocap.resource import Closeable
-from device.capture_cmds import capture_session
+from device.capture_cmds import calibrate_on_target, capture_session
 from device.config import DermocapConfig, load_config
 from device.notify import Notifier
 from device.pipeline import RigPipeline
 from device.rig import build_rig
-from device.service import Service, State
+from device.service import Service
 from device.worklist import Worklist
 from inference.model import HairModel
 from sync import SyncService
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 log = logging.getLogger(__name__)
+
+# How long the service waits at start for the reference target when it has no calibration:
+# not at all, since systemd's TimeoutStartSec runs meanwhile. A real rig then says "not
+# calibrated" and serves on; the twin's hand places the target at once.
+START_PLACE_WAIT_S = 0.0
 
 
 class ServeApp(Closeable):
@@ -57,8 +63,8 @@ class ServeApp(Closeable):
         environ: ``NOTIFY_SOCKET``, ``WATCHDOG_USEC``, ``CREDENTIALS_DIRECTORY``.
         clock: the rig's clock (a FastClock on the twin by default).
         hand: on the twin, open the hand socket for a scripted technician.
-        follow: what to do with relocation guidance; by default the twin's rig is moved
-            as told, and a real rig publishes the guidance and waits for the technician.
+        follow: what to do with relocation guidance; by default the rig's technician gets
+            it (a real rig publishes it first, since it has no screen).
         loop_period_s: the main loop's tick.
 
     Raises:
@@ -84,8 +90,17 @@ class ServeApp(Closeable):
         t0 = time.monotonic()
         try:
             self.rig = self._stack.enter_context(
-                build_rig(cfg, on_press=self._on_press, on_hold=self._on_hold, clock=clock)
+                build_rig(
+                    cfg,
+                    on_press=self._on_press,
+                    on_hold=self._on_hold,
+                    clock=clock,
+                    tell=self._tell,
+                    hand_dir=self.state_dir if hand else None,
+                    place_wait_s=START_PLACE_WAIT_S,
+                )
             )
+            self.hand_path: Path | None = self.rig.hand_socket
             t1 = time.monotonic()
             self.model = self._stack.enter_context(HairModel.from_config(cfg.inference))
             model_ms = (time.monotonic() - t1) * 1e3
@@ -106,7 +121,7 @@ class ServeApp(Closeable):
                 inference_cfg=cfg.inference,
                 known_captures=self.sync.outbox.capture_ids,
                 settle=self.sync.settle,
-                follow=follow or self._default_follow,
+                follow=follow or self.rig.technician.follow,
                 overlay_dir=self.state_dir / "overlays",
             )
             self._stack.callback(self.pipeline.close)
@@ -121,14 +136,6 @@ class ServeApp(Closeable):
             )
             self._service = self.service
             self.sync.on_command("worklist", self._cmd_worklist)
-            self.hand_path: Path | None = None
-            if hand and self.rig.twin is not None and self.rig.mechanics is not None:
-                from sim.hand import HAND_SOCKET, TwinHand
-
-                self.hand_path = self.state_dir / HAND_SOCKET
-                self._stack.enter_context(
-                    TwinHand(self.hand_path, self.rig.twin, self.rig.mechanics)
-                )
         except BaseException:
             self._stack.close()
             raise
@@ -166,31 +173,24 @@ class ServeApp(Closeable):
             out["led_drift_pct"] = max(-100.0, min(100.0, drift.drift * 100.0))
         return out
 
-    def _default_follow(self, g: Guidance) -> None:
-        twin = self.rig.twin
-        if twin is not None:
-            twin.nudge(g.dx_mm, g.dy_mm, g.drot_deg)
-            return
-        # A real rig has no screen: the dashboard shows the guidance; the technician has a
-        # few seconds to move the cone before the next comparison.
-        self.sync.event("relocation_guidance", detail=g.text[:400], data=g.as_dict())
-        time.sleep(self.cfg.capture.relocation.follow_wait_s)
+    def _tell(self, g: Guidance) -> None:
+        # A real rig has no screen: the dashboard shows the guidance while the technician
+        # moves the cone.
+        if self._service is not None:
+            self.sync.event("relocation_guidance", detail=g.text[:400], data=g.as_dict())
 
     # -- life ----------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Calibrate on the twin if needed, then start the MQTT link."""
+        """Calibrate if no calibration is stored and the target is placed, then start MQTT."""
         if self.session.calibration is None:
-            if self.rig.twin is not None:
-                self.service.state = State.CALIBRATING
-                self.rig.status.show("calibrating")
-                self.rig.twin.show_target()
-                cal = self.session.calibrate()
-                self.rig.twin.show_subject()
-                log.info("calibrated the twin: %.4f um/px", cal.um_per_px)
-            else:
+            try:
+                cal = self.service.calibrate(lambda: calibrate_on_target(self.rig, self.session))
+                log.info("calibrated: %.4f um/px", cal.um_per_px)
+            except TechnicianTimeout as exc:
                 log.error(
-                    "the rig is not calibrated: stop the service, put the reference target "
-                    "under the cone and run `dermocap calibrate`"
+                    "the rig is not calibrated (%s): stop the service, put the reference "
+                    "target under the cone and run `dermocap calibrate`",
+                    exc,
                 )
         self.sync.start()
 

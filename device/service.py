@@ -25,13 +25,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from dermocap.errors import DermocapError, DiskFullError, QualityCheckFailed
 from device.notify import Notifier
 from device.worklist import WorkItem, Worklist
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class State(enum.StrEnum):
@@ -173,6 +175,14 @@ class Service:
         """Replace the worklist (validated; raises ConfigError on names or bad labels)."""
         self.worklist.load(subject, visit, sites)
         self._events.put(("worklist", None))
+
+    def calibrate(self, calibrate: Callable[[], T]) -> T:
+        """Run ``calibrate`` before :meth:`run`, the state and light at calibrating meanwhile."""
+        self._set_state(State.CALIBRATING)
+        try:
+            return calibrate()
+        finally:
+            self._set_state(State.STARTING)
 
     # -- state -------------------------------------------------------------------------------
     def _set_state(self, state: State) -> None:

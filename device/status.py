@@ -114,6 +114,21 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 on_s=0.1, off_s=0.1, beep=BEEPS["long"],
             ),
             Pattern(
+                "place_target", WHITE, "blink",
+                "Put the reference target under the cone, then press the button",
+                on_s=0.5, off_s=0.5, beep=BEEPS["short"],
+            ),
+            Pattern(
+                "place_subject", GREEN, "blink",
+                "Put the cone on the marked site, then press the button",
+                on_s=0.5, off_s=0.5, beep=BEEPS["short"],
+            ),
+            Pattern(
+                "relocate", PURPLE, "blink",
+                "Move the cone as the dashboard shows, then press the button",
+                on_s=0.3, off_s=0.3,
+            ),
+            Pattern(
                 "offline", CYAN, "blink", "No connection: results are queued, not lost",
                 on_s=1.0, off_s=1.0, alt_colour=PURPLE,
             ),

@@ -13,7 +13,7 @@ sync or sim.
 """
 
 from dermocap.errors import ImageError, ModelError
-from inference.cli import add_analyze_parser, read_image
+from inference.cli import add_analyze_parser
 from inference.config import InferenceConfig
 from inference.metrics import EmergencePoint, HairMetrics
 from inference.model import HairModel, ModelInfo, packaged_models_dir, resolve_model
@@ -33,7 +33,6 @@ __all__ = [
     "OnnxMapRuntime",
     "add_analyze_parser",
     "packaged_models_dir",
-    "read_image",
     "render_overlay",
     "resolve_model",
     "save_overlay",

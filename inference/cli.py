@@ -4,36 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image, UnidentifiedImageError
-
 from dermocap.errors import DermocapError, ImageError, ModelError
-from inference.model import HairModel
+from dermocap.images import decode_rgb
+from inference.config import MAX_VELLUS_THRESHOLD_UM
+from inference.model import MAX_UM_PER_PX, MIN_UM_PER_PX, HairModel
 from inference.overlay import save_overlay
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
-
-
-def read_image(path: Path) -> NDArray[np.uint8]:
-    """Read an image file as (h, w, 3) uint8 RGB.
-
-    Raises:
-        ImageError: the file is missing or not an image Pillow can decode.
-    """
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return np.asarray(im.convert("RGB")).copy()
-    except FileNotFoundError:
-        raise ImageError(f"image {path} not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageError(f"image {path} is not a readable image: {exc}") from None
 
 
 def add_analyze_parser(subparsers: SubParsers) -> None:
@@ -56,14 +39,43 @@ def add_analyze_parser(subparsers: SubParsers) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
+def _bad_arguments(args: argparse.Namespace) -> str | None:
+    """What is wrong with the numeric options, in words, or None."""
+    if args.threads < 1:
+        return "--threads must be >= 1"
+    if not math.isfinite(args.um_per_px) or not MIN_UM_PER_PX <= args.um_per_px <= MAX_UM_PER_PX:
+        return (
+            f"--um-per-px {args.um_per_px} is outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}: give "
+            "the calibrated scale of the images (`dermocap calibrate` prints it)"
+        )
+    vellus = args.vellus_threshold_um
+    if not math.isfinite(vellus) or not 0 < vellus <= MAX_VELLUS_THRESHOLD_UM:
+        return (
+            f"--vellus-threshold-um {vellus} is not a diameter above 0 and at most "
+            f"{MAX_VELLUS_THRESHOLD_UM:g} um: leave it out for the usual 30 um"
+        )
+    overlay: Path | None = args.overlay
+    if overlay is not None and overlay.exists() and not overlay.is_dir():
+        return (
+            f"--overlay {overlay} is a file: give a folder for the overlay images "
+            "(it is created if missing)"
+        )
+    return None
+
+
 def cmd_analyze(
     args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    """Handler of ``analyze``: 0 when every image was analysed, 1 otherwise."""
+    """Handler of ``analyze``: 0 when every image was analysed, 1 otherwise, 2 on bad usage.
+
+    A bad image gets one ``error:`` line naming it and what to do; the others are still
+    analysed.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
-    if args.threads < 1:
-        print("error: --threads must be >= 1", file=err)
+    bad = _bad_arguments(args)
+    if bad is not None:
+        print(f"error: {bad}", file=err)
         return 2
     try:
         model = HairModel.load(args.model, threads=args.threads)
@@ -74,15 +86,22 @@ def cmd_analyze(
     with model:
         for path in args.images:
             try:
-                rgb = read_image(path)
+                rgb = decode_rgb(path, colour=True)
+            except ImageError as exc:
+                failed += 1
+                print(f"error: {exc}", file=err)
+                continue
+            try:
                 metrics = model.analyze(rgb, args.um_per_px, args.vellus_threshold_um)
                 if args.overlay is not None:
                     save_overlay(args.overlay / f"{path.stem}.overlay.png", rgb, metrics)
-            except DermocapError as exc:
+            except (DermocapError, OSError) as exc:
                 failed += 1
-                print(f"error: {exc}", file=err)
+                print(f"error: image {path}: {exc}", file=err)
                 continue
             row: dict[str, Any] = {"image": str(path)}
             row.update(metrics.model_dump() if args.points else metrics.summary())
             print(json.dumps(row), file=out, flush=True)
+    if failed:
+        print(f"error: {failed} of {len(args.images)} images not analysed (see above)", file=err)
     return 1 if failed else 0

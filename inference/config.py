@@ -6,6 +6,9 @@ from pydantic import Field
 
 from dermocap.configbase import Section
 
+MAX_VELLUS_THRESHOLD_UM = 200.0
+"""The thickest vellus threshold accepted (um): terminal scalp hairs are 60-120 um."""
+
 
 class InferenceConfig(Section):
     """The on-device hair density model."""
@@ -15,7 +18,10 @@ class InferenceConfig(Section):
     )
     threads: int = Field(2, ge=1, le=16, description="onnxruntime intra-op threads (Pi 5: 4)")
     vellus_threshold_um: float = Field(
-        30.0, gt=0.0, le=200.0, description="Shafts thinner than this count as vellus"
+        30.0,
+        gt=0.0,
+        le=MAX_VELLUS_THRESHOLD_UM,
+        description="Shafts thinner than this count as vellus",
     )
     overlay: bool = Field(True, description="Write an overlay image marking every detected hair")
     tile_px: int = Field(

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
 from dermocap.errors import ImageError, ModelError
+from dermocap.images import decode_rgb
 from dermocap.resource import Closeable
-from inference.config import InferenceConfig
+from inference.config import MAX_VELLUS_THRESHOLD_UM, InferenceConfig
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest, sha256_file
 from inference.metrics import EmergencePoint, HairMetrics
 from inference.postprocess import (
@@ -89,14 +89,16 @@ def _verified(path: Path, expected: str) -> str:
     return sha
 
 
-def resolve_model(spec: str, models_dir: Path | None = None) -> tuple[Path, Manifest | None, str]:
-    """Find the model file for ``spec`` and check its SHA-256 against a manifest.
+def resolve_model(spec: str, models_dir: Path | None = None) -> tuple[Path, Manifest, str]:
+    """Find the model file for ``spec`` and check its SHA-256 against its manifest.
 
-    ``spec`` is ``int8``, ``fp32`` (the packaged models) or a path to an .onnx
-    file; a path is verified when a ``manifest.json`` beside it lists the file.
+    ``spec`` is ``int8``, ``fp32`` (the packaged models) or a path to an .onnx file listed
+    in a ``manifest.json`` beside it (as scripts/train_model.py writes them). A file nobody
+    can vouch for is refused: one flipped byte changes the counts without any error.
 
     Raises:
-        ModelError: missing file or manifest, or a checksum mismatch.
+        ModelError: missing file or manifest, a file the manifest does not list, or a
+            checksum mismatch.
     """
     if spec in VARIANTS:
         folder = models_dir or packaged_models_dir()
@@ -110,33 +112,20 @@ def resolve_model(spec: str, models_dir: Path | None = None) -> tuple[Path, Mani
     if not path.is_file():
         raise ModelError(f"model file {path} not found; use int8, fp32 or a path to an .onnx file")
     beside = path.parent / MANIFEST_NAME
-    if beside.is_file():
-        manifest = read_manifest(beside)
-        for entry in manifest.models.values():
-            if entry.file == path.name:
-                return path, manifest, _verified(path, entry.sha256)
-    log.info("model %s is not listed in a manifest beside it; its checksum is not verified", path)
-    return path, None, sha256_file(path)
-
-
-def _info_from_metadata(meta: dict[str, str], path: Path, sha: str) -> ModelInfo:
-    try:
-        return ModelInfo(
-            name=meta.get("name", path.stem),
-            version=meta.get("version", "unknown"),
-            sha256=sha,
-            path=path,
-            native_um_per_px=float(meta["native_um_per_px"]),
-            stride=int(meta["stride"]),
-            margin_px=int(meta["margin_px"]),
-            diameter_scale_um=float(meta.get("diameter_scale_um", "100")),
-            vellus_split_um=float(meta.get("vellus_split_um", "30")),
-        )
-    except (KeyError, ValueError) as exc:
+    if not beside.is_file():
         raise ModelError(
-            f"model file {path} carries no usable metadata ({exc}) and has no manifest "
-            "beside it; export it with scripts/train_model.py"
-        ) from None
+            f"model file {path} has no {MANIFEST_NAME} beside it, so its SHA-256 cannot be "
+            "checked: keep the model in the folder scripts/train_model.py wrote (with its "
+            "manifest), or use int8 or fp32"
+        )
+    manifest = read_manifest(beside)
+    for entry in manifest.models.values():
+        if entry.file == path.name:
+            return path, manifest, _verified(path, entry.sha256)
+    raise ModelError(
+        f"model file {path} is not listed in {beside}, so its SHA-256 cannot be checked: "
+        "use a model file the manifest lists, or int8 or fp32"
+    )
 
 
 class HairModel(Closeable):
@@ -186,14 +175,11 @@ class HairModel(Closeable):
         """
         path, manifest, sha = resolve_model(spec, models_dir)
         runtime = OnnxMapRuntime(path, threads=threads)
-        if manifest is not None:
-            info = _info_from_manifest(manifest, path, sha)
-        else:
-            info = _info_from_metadata(runtime.metadata, path, sha)
+        info = _info_from_manifest(manifest, path, sha)
         model = cls(runtime, info, tile_px=tile_px, min_unit_mass=min_unit_mass, threads=threads)
         try:
             model.warm_up()
-            if manifest is not None and manifest.golden is not None:
+            if manifest.golden is not None:
                 model.self_check(path.parent / manifest.golden.file, manifest.golden)
         except BaseException:
             model.close()
@@ -240,9 +226,8 @@ class HairModel(Closeable):
         try:
             if sha256_file(image) != golden.sha256:
                 raise ModelError(f"model check image {image} is altered: reinstall dermocap")
-            with Image.open(image) as im:
-                rgb = np.asarray(im.convert("RGB"))
-        except OSError as exc:
+            rgb = decode_rgb(image)
+        except (OSError, ImageError) as exc:
             raise ModelError(f"model check image {image} unreadable ({exc}): reinstall") from None
         maps = self.runtime.run(normalise(rgb)[None])[0]
         got = float(maps[0].sum() + maps[1].sum())
@@ -298,10 +283,11 @@ class HairModel(Closeable):
                 the detected units are classified by their read-out diameter.
 
         Raises:
-            ImageError: unusable image or scale.
+            ImageError: unusable image, scale or vellus threshold (0-200 um).
             ModelError: the network failed.
         """
         t_start = time.perf_counter()
+        _check_vellus(vellus_threshold_um)
         maps, net_ms = self.predict_maps(rgb, um_per_px)
         info = self.info
         h, w = rgb.shape[:2]
@@ -352,6 +338,14 @@ class HairModel(Closeable):
             inference_ms=round(net_ms, 2),
             total_ms=round((time.perf_counter() - t_start) * 1000.0, 2),
             emergence_points=points,
+        )
+
+
+def _check_vellus(vellus_threshold_um: float) -> None:
+    if not 0 < vellus_threshold_um <= MAX_VELLUS_THRESHOLD_UM:  # False for NaN as well
+        raise ImageError(
+            f"vellus threshold {vellus_threshold_um} um is not above 0 and at most "
+            f"{MAX_VELLUS_THRESHOLD_UM:g} um"
         )
 
 

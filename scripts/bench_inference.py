@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,14 +27,10 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from inference import HairModel  # noqa: E402
-from sim.config import OpticsConfig, SimConfig  # noqa: E402
-from sim.scalp import hair_colour_names  # noqa: E402
-from sim.tools import RenderRequest, render_capture  # noqa: E402
+from inference import HairModel
+from sim.config import OpticsConfig, SimConfig
+from sim.scalp import hair_colour_names
+from sim.tools import RenderRequest, render_capture
 
 SEED_BASE = 7_000_000  # training uses seed * 1_000_003 + i for i < worlds (1e6..)
 Case = dict[str, Any]

@@ -33,14 +33,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from device.config import DermocapConfig, parse_config
+from device.serve import ServeApp
+from sim.hand import TwinTechnician
+from sim.harness import ServeProcess, twin_config_toml
+from sync.broker import Broker
 
-from device.config import DermocapConfig, parse_config  # noqa: E402
-from device.serve import ServeApp  # noqa: E402
-from sim.harness import ServeProcess, twin_config_toml  # noqa: E402
-from sync.broker import Broker  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # the unit file is read from the checkout
 
 OVERHEAD_TARGET_MS = 150.0
 READY_TARGET_S = 3.0
@@ -107,8 +106,9 @@ def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
     rows = []
     with ServeApp(cfg, state_dir=state, environ={}, loop_period_s=0.02) as app:
         app.prepare()
-        assert app.rig.twin is not None and app.rig.mechanics is not None  # noqa: S101
-        sensor = Intervals(app.rig.twin, "render")  # the twin stands in for the sensor
+        hand = app.rig.technician
+        assert isinstance(hand, TwinTechnician)  # noqa: S101
+        sensor = Intervals(hand.twin, "render")  # the twin stands in for the sensor
         model = Intervals(app.model.runtime, "run")  # onnxruntime over the tiles
         # The Z stage's moves (gpiozero pins stepped in Python): on the twin's fast clock a
         # move costs only its CPU; on a rig the same steps are spaced by the motion profile,
@@ -126,7 +126,7 @@ def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
             model.take()
             stage.take()
             t_press, p_press = time.time(), time.perf_counter()
-            app.rig.mechanics.press_button()
+            hand.press_button()
             while len(app.service.results) == n:
                 time.sleep(0.002)
             res = app.service.results[-1]

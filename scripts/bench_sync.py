@@ -15,20 +15,16 @@ import logging
 import os
 import random
 import resource
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from mqtt_fixtures import Broker, sample_record, sample_result  # noqa: E402
-
-from dermocap.ids import uuid7  # noqa: E402
-from sync import MqttLink, Outbox, SyncConfig  # noqa: E402
-from sync.watch import Watcher  # noqa: E402
+from dermocap.ids import uuid7
+from sim.messages import sample_record, sample_result
+from sync import MqttLink, Outbox, SyncConfig
+from sync.broker import Broker
+from sync.watch import Watcher
 
 
 def rss_mb() -> float:

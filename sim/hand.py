@@ -1,4 +1,9 @@
-"""The twin's hand: a local socket through which a script plays the technician.
+"""The twin's hand: the technician port on the twin, and a socket through which a script plays it.
+
+:class:`TwinTechnician` implements :class:`capture.technician.Technician` on the twin: it
+changes the scene at once (target or scalp under the lens, the rig moved as guided, a QA
+reseat as a day at the clinic would perturb it) and, for tests and the demo, presses the
+button, places the cone and changes the scalp. :class:`TwinHand` serves it on a socket.
 
 Only ``dermocap serve`` on the twin backend opens one (``<state>/twin-hand.sock``): the
 end-to-end tests, the benchmark and anyone exploring the service drive the running
@@ -30,8 +35,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from capture.relocation import Guidance
+from capture.technician import Technician
 from dermocap.errors import SimError
 from dermocap.resource import Startable
+from sim.config import ScalpConfig
 from sim.mechanics import TwinMechanics
 from sim.twin import Twin
 
@@ -41,13 +51,124 @@ MAX_DATAGRAM = 64 * 1024
 HAND_SOCKET = "twin-hand.sock"  # its name in the service's state folder
 
 
+class TwinPerturbation:
+    """Perturbs the twin like a day at the clinic: the scalp sits up to +-1 mm nearer or
+    farther, the rig lands up to +-0.5 mm (and +-3 deg) off the site, room light +-20 %,
+    LED output down by up to 10 %."""
+
+    def __init__(
+        self,
+        twin: Twin,
+        *,
+        z_mm: float = 1.0,
+        offset_mm: float = 0.5,
+        rotation_deg: float = 3.0,
+        ambient: float = 0.2,
+        led_loss: float = 0.1,
+    ) -> None:
+        self.twin = twin
+        self._z0 = twin.z_focus_mm
+        self._ambient0 = twin.ambient
+        self._eff0 = twin.led_efficiency
+        self.z_mm, self.offset_mm, self.rotation_deg = z_mm, offset_mm, rotation_deg
+        self.ambient, self.led_loss = ambient, led_loss
+
+    def __call__(self, run: int, rng: np.random.Generator) -> dict[str, float]:
+        t = self.twin
+        dz = float(rng.uniform(-self.z_mm, self.z_mm))
+        x, y = (float(v) for v in rng.uniform(-self.offset_mm, self.offset_mm, 2))
+        rot = float(rng.uniform(-self.rotation_deg, self.rotation_deg))
+        amb = float(rng.uniform(-self.ambient, self.ambient))
+        loss = float(rng.uniform(0.0, self.led_loss))
+        t.z_focus_mm = self._z0 + dz
+        t.place(x, y, rot)
+        t.ambient = self._ambient0 * (1 + amb)
+        t.led_efficiency = self._eff0 * (1 - loss)
+        return {
+            "z_focus_offset_mm": round(dz, 4),
+            "site_x_mm": round(x, 4),
+            "site_y_mm": round(y, 4),
+            "site_rotation_deg": round(rot, 3),
+            "ambient_change": round(amb, 4),
+            "led_efficiency_loss": round(loss, 4),
+        }
+
+    def reset(self) -> None:
+        t = self.twin
+        t.z_focus_mm, t.ambient, t.led_efficiency = self._z0, self._ambient0, self._eff0
+        t.place(0.0, 0.0, 0.0)
+
+
+class TwinTechnician(Technician):
+    """The technician port on the twin: a scripted hand that never waits.
+
+    ``twin`` and ``mechanics`` are the world it acts in (tests read their physics); the
+    perturbation of a QA reseat is made on first use, from the twin as it is then.
+    """
+
+    def __init__(self, twin: Twin, mechanics: TwinMechanics) -> None:
+        self.twin = twin
+        self.mechanics = mechanics
+        self._perturbation: TwinPerturbation | None = None
+
+    @classmethod
+    def of(cls, technician: Technician) -> TwinTechnician:
+        """``technician`` as the twin's hand; SimError if it is a person's port.
+
+        For code that only runs on the twin (tests, the demo, benchmarks).
+        """
+        if not isinstance(technician, cls):
+            raise SimError(f"this needs the twin's hand, not {type(technician).__name__}")
+        return technician
+
+    # -- the port ------------------------------------------------------------------------
+    def place_target(self) -> None:
+        self.twin.show_target()
+
+    def place_subject(self) -> None:
+        self.twin.show_subject()
+
+    def follow(self, guidance: Guidance) -> None:
+        """Follows the guidance exactly."""
+        self.twin.nudge(guidance.dx_mm, guidance.dy_mm, guidance.drot_deg)
+
+    def reseat(self, run: int, rng: np.random.Generator) -> dict[str, float]:
+        if self._perturbation is None:
+            self._perturbation = TwinPerturbation(self.twin)
+        return self._perturbation(run, rng)
+
+    def known_truth(self) -> dict[str, Any]:
+        return {"twin_true_um_per_px": self.twin.true_um_per_px}
+
+    # -- the scripted technician's other moves (tests, demo, the hand socket) -------------
+    def press_button(self, hold_s: float = 0.0) -> None:
+        """Press the capture button through its mock pin for ``hold_s`` seconds (0: a tap)."""
+        self.mechanics.press_button(hold_s)
+
+    def place(self, x_mm: float = 0.0, y_mm: float = 0.0, rotation_deg: float = 0.0) -> None:
+        """Put the cone down at this offset from the marked site."""
+        self.twin.place(x_mm, y_mm, rotation_deg)
+
+    def set_scalp(self, scalp: ScalpConfig) -> None:
+        """Another subject's scalp under the cone."""
+        self.twin.set_scalp(scalp)
+
+    def regrow(self, factor: float, seed: int = 0) -> None:
+        """The same scalp months later, ``factor`` times the hairs."""
+        self.twin.regrow(factor, seed)
+
+    def truth(self) -> dict[str, Any]:
+        """Ground truth of the current view (see :meth:`sim.twin.Twin.truth`)."""
+        return self.twin.truth()
+
+
 class TwinHand(Startable):
     """Serves hand requests on a UNIX datagram socket at ``path`` (one thread)."""
 
-    def __init__(self, path: Path, twin: Twin, mechanics: TwinMechanics) -> None:
+    def __init__(self, path: Path, hand: TwinTechnician) -> None:
         self.path = Path(path)
-        self.twin = twin
-        self.mechanics = mechanics
+        self.hand = hand
+        self.twin = hand.twin
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -66,6 +187,7 @@ class TwinHand(Startable):
             self.path.unlink()  # a socket file left by a killed process
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # the service's state folder
             sock.bind(str(self.path))
         except OSError as exc:
             sock.close()
@@ -119,7 +241,7 @@ class TwinHand(Startable):
     def _press(self, hold_s: float) -> dict[str, Any]:
         # Off this thread: a hold takes real time, and the reply should say it began.
         threading.Thread(
-            target=self.mechanics.press_button, args=(hold_s,), name="twin-press", daemon=True
+            target=self.hand.press_button, args=(hold_s,), name="twin-press", daemon=True
         ).start()
         return {"pressed_s": hold_s}
 

@@ -16,7 +16,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from dermocap.errors import PhantomError
+from dermocap.errors import ImageError, PhantomError
+from dermocap.images import decode_rgb
 from sim.appearance import scalp_style
 from sim.config import ScalpConfig, SimConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur, vignetting
@@ -46,15 +47,10 @@ def load_phantom(image: Path, um_per_px: float, truth: Path | None = None) -> Ph
     """
     import json
 
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(image) as im:
-            rgb8 = np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise PhantomError(f"phantom image {image} not found") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise PhantomError(f"phantom image {image} is not a readable image: {exc}") from None
+        rgb8 = decode_rgb(Path(image), name=f"phantom {image}")
+    except ImageError as exc:
+        raise PhantomError(str(exc)) from None
     rgb = (rgb8.astype(np.float32) / 255.0) ** np.float32(2.2)
     data: dict[str, Any] | None = None
     if truth is not None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -39,6 +39,7 @@ from dermocap.ids import uuid7
 from dermocap.resource import Startable
 from sync.commands import CommandRouter, Handler
 from sync.config import SyncConfig
+from sync.connection import Connection, ConnectionFactory, paho_connection
 from sync.credentials import Credentials
 from sync.images import chunk_payload
 from sync.models import Message, ReplyMessage, StatusMessage, StatusState, TelemetryMessage
@@ -73,7 +74,8 @@ class MqttLink(Startable):
 
     ``device_id`` names the client (``dermocap-{device_id}``) and the topics.
     ``telemetry`` returns extra telemetry fields the service knows (``cpu_temp_c``,
-    ``calibration_age_s``, ``led_drift_pct``). The link does not own the outbox.
+    ``calibration_age_s``, ``led_drift_pct``). ``connection`` makes the client (paho's by
+    default; see sync/connection.py). The link does not own the outbox.
     """
 
     def __init__(
@@ -85,8 +87,10 @@ class MqttLink(Startable):
         credentials: Credentials | None = None,
         model: str | None = None,
         telemetry: Callable[[], dict[str, Any]] | None = None,
+        connection: ConnectionFactory = paho_connection,
     ) -> None:
         self.config = config
+        self._connection = connection
         self.device_id = device_id
         self.prefix = config.prefix_for(device_id)
         self.outbox = outbox
@@ -125,12 +129,8 @@ class MqttLink(Startable):
 
     # -- set-up -----------------------------------------------------------------------------
 
-    def _make_client(self) -> mqtt.Client:
-        c = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"dermocap-{self.device_id}",
-            protocol=mqtt.MQTTv5,
-        )
+    def _make_client(self) -> Connection:
+        c = self._connection(f"dermocap-{self.device_id}")
         c.connect_timeout = self.config.connect_timeout_s
         c.max_inflight_messages_set(self.config.inflight_window + 16)
         c.max_queued_messages_set(0)

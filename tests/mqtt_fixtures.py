@@ -16,11 +16,22 @@ import jsonschema
 import pytest
 import yaml
 
+from sim.messages import SAMPLE_MODEL_SHA256 as MODEL_SHA
+from sim.messages import sample_record, sample_result
 from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.broker import Broker, free_port, mosquitto_binary
 from sync.watch import Watcher
 
-__all__ = ["Broker", "free_port", "make_broker", "mosquitto_binary", "watching"]
+__all__ = [
+    "MODEL_SHA",
+    "Broker",
+    "free_port",
+    "make_broker",
+    "mosquitto_binary",
+    "sample_record",
+    "sample_result",
+    "watching",
+]
 
 
 def make_broker(folder: Path, **kwargs: object) -> Broker:
@@ -43,29 +54,6 @@ def broker_fixture(tmp_path: Path) -> Iterator[Broker]:
 
 
 # -- sample messages and a schema-checking dashboard -------------------------------------
-
-MODEL_SHA = "0" * 64
-
-
-def sample_result(i: int = 0, *, subject: str = "P00042") -> dict[str, object]:
-    """A valid result payload (without message_id, seq and capture_id)."""
-    return {
-        "subject": subject,
-        "site": ["frontal", "vertex", "occipital"][i % 3],
-        "visit": "baseline",
-        "captured_at": "2025-01-02T03:04:05+00:00",
-        "lighting": "cross",
-        "metrics": {"density_per_cm2": 150.0 + i % 50, "hair_count": 120 + i % 40},
-        "qc": {"passed": True, "scores": {"focus": 0.9}},
-        "um_per_px": 3.2,
-        "calibration_id": "cal-1",
-        "model": {"name": "hairnet", "version": "1.0", "sha256": MODEL_SHA},
-    }
-
-
-def sample_record(i: int = 0) -> dict[str, object]:
-    """A stand-in capture record (the capture package owns the real one)."""
-    return {"index": i, "frames": 5, "kept": 2}
 
 
 class SchemaCheck:

@@ -71,7 +71,7 @@ def test_the_tip_of_a_trimmed_hair_is_where_its_shaft_ends() -> None:
 def test_a_square_cut_end_stops_at_the_tip_a_round_one_does_not() -> None:
     world = _one_hair_world()
     view = View(0.0, 0.0, 0.0, 5.0, 400, 300)
-    tip_u = int(round(float(view.world_to_pixel(np.array([0.6]), np.array([0.0]))[0][0])))
+    tip_u = round(float(view.world_to_pixel(np.array([0.6]), np.array([0.0]))[0][0]))
     row = 150
 
     def beyond(end: str) -> float:
@@ -99,8 +99,8 @@ def test_training_targets_mark_tips_and_shafts_apart_from_counts() -> None:
     cells = np.argwhere(tgt[SHAFT_MAP] > 0)
     assert len(cells) >= 0.6 * 1000 / 32 - 1  # 0.6 mm of shaft over 32 um cells
     # the tip's mass sits where the shaft ends, not where the hair emerges
-    iy, ix = np.unravel_index(int(np.argmax(tgt[TIP_MAP])), tgt[TIP_MAP].shape)
-    jy, jx = np.unravel_index(int(np.argmax(tgt[0])), tgt[0].shape)
+    _, ix = np.unravel_index(int(np.argmax(tgt[TIP_MAP])), tgt[TIP_MAP].shape)
+    _, jx = np.unravel_index(int(np.argmax(tgt[0])), tgt[0].shape)
     assert abs(int(ix) - int(jx)) >= 15
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from capture.camera import Camera, Controls, Picamera2Camera, StillMode
-from capture.twin_camera import TwinCamera, quantise_exposure_us, quantise_gain
 from dermocap.clock import FastClock
 from dermocap.errors import CameraError, CameraTimeout
+from sim.camera import TwinCamera, quantise_exposure_us, quantise_gain
 from sim.config import SimConfig
 from sim.tools import NEUTRAL_COLOUR_GAINS
 from sim.twin import Twin

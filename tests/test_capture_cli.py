@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from capture.repeatability import TwinPerturbation, cv, run_repeatability
+from capture.repeatability import cv, run_repeatability
 from device.capture_cmds import capture_session
 from device.cli import main
 from device.config import DermocapConfig
@@ -33,12 +33,9 @@ def test_calibrate_command_stores_a_record(
 def test_repeatability_meets_targets_with_a_pluggable_density(tmp_path: Path) -> None:
     cfg = DermocapConfig.model_validate({"camera": {"width": 1014, "height": 760}})
     with build_rig(cfg) as rig:
-        assert rig.twin is not None
-        twin = rig.twin
         session = capture_session(rig, tmp_path)
-        twin.show_target()
+        rig.technician.place_target()
         session.calibrate()
-        perturb = TwinPerturbation(twin)
         seen: list[float] = []
 
         def density(frame: NDArray[np.uint8], um_per_px: float) -> float:
@@ -51,10 +48,7 @@ def test_repeatability_meets_targets_with_a_pluggable_density(tmp_path: Path) ->
         report = run_repeatability(
             session,
             runs=2,
-            perturb=perturb,
-            follow=perturb.follow,
-            show_target=twin.show_target,
-            show_subject=twin.show_subject,
+            technician=rig.technician,
             density_fn=density,
             seed=3,
             reference_half_range_mm=0.1,

@@ -16,14 +16,24 @@ from PIL import Image
 from capture import CaptureSession, Controls, LockedCamera, StillMode
 from capture.autofocus import Autofocus
 from capture.qc import run_qc
-from capture.twin_camera import TwinCamera
 from dermocap.errors import CaptureError, DiskFullError
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig
 from device.rig import Rig, build_rig
+from sim.camera import TwinCamera
+from sim.hand import TwinTechnician
 from sim.tools import NEUTRAL_COLOUR_GAINS
+from sim.twin import Twin
 
 SMALL = {"camera": {"width": 1014, "height": 760}}
+
+
+def _hand(rig: Rig) -> TwinTechnician:
+    return TwinTechnician.of(rig.technician)
+
+
+def _twin(rig: Rig) -> Twin:
+    return _hand(rig).twin
 
 
 def _cfg(**sim: Any) -> DermocapConfig:
@@ -34,10 +44,9 @@ def _cfg(**sim: Any) -> DermocapConfig:
 def calibrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, CaptureSession]]:
     rig = build_rig(_cfg())
     session = capture_session(rig, tmp_path_factory.mktemp("state"))
-    assert rig.twin is not None
-    rig.twin.show_target()
+    _hand(rig).place_target()
     session.calibrate()
-    rig.twin.show_subject()
+    _hand(rig).place_subject()
     yield rig, session
     rig.close()
 
@@ -80,7 +89,6 @@ def test_autofocus_lands_within_depth_of_field(start_z_mm: float, z_focus_mm: fl
         }
     )
     with build_rig(cfg) as rig:
-        assert rig.mechanics is not None and rig.twin is not None
         rig.stage.home()
         rig.lighting.set("cross", 0.7)
         rig.camera.configure(StillMode(507, 380, "preview"))
@@ -94,7 +102,8 @@ def test_autofocus_lands_within_depth_of_field(start_z_mm: float, z_focus_mm: fl
             cam, rig.stage, min_mm=0.5, max_mm=12.0, clock=rig.clock, cfg=cfg.capture.autofocus
         )
         res = af.run(cfg.stage.focus_mm)
-        assert abs(rig.mechanics.carriage_z_mm - z_focus_mm) <= cfg.sim.optics.depth_of_field_mm
+        carriage_z_mm = _hand(rig).mechanics.carriage_z_mm
+        assert abs(carriage_z_mm - z_focus_mm) <= cfg.sim.optics.depth_of_field_mm
         assert res.elapsed_s < cfg.capture.autofocus.max_time_s
 
 
@@ -102,8 +111,8 @@ def test_autofocus_lands_within_depth_of_field(start_z_mm: float, z_focus_mm: fl
 def test_calibration_measures_scale_and_white(calibrated: tuple[Rig, CaptureSession]) -> None:
     rig, session = calibrated
     cal = session.calibration
-    assert cal is not None and rig.twin is not None
-    assert cal.um_per_px == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
+    assert cal is not None
+    assert cal.um_per_px == pytest.approx(_twin(rig).true_um_per_px, rel=0.01)
     # The nominal scale is 2 % off the truth: calibration must not just echo it.
     assert abs(cal.um_per_px / rig.config.camera.nominal_um_per_px - 1) > 0.01
     assert cal.colour_gains == pytest.approx(NEUTRAL_COLOUR_GAINS, rel=0.02)
@@ -116,30 +125,28 @@ def test_calibration_measures_scale_and_white(calibrated: tuple[Rig, CaptureSess
 
 def test_drift_check_warns_and_trims_the_leds(calibrated: tuple[Rig, CaptureSession]) -> None:
     rig, session = calibrated
-    assert rig.twin is not None
-    rig.twin.show_target()
+    _twin(rig).show_target()
     try:
         ok = session.check_drift()
         assert not ok.warned and ok.trim == pytest.approx(1.0, abs=0.02)
-        rig.twin.led_efficiency = 0.85
+        _twin(rig).led_efficiency = 0.85
         aged = session.check_drift()
         assert aged.warned and aged.drift < -0.1
         assert rig.status.current == "qc_failed"
         assert aged.corrected_level == pytest.approx(aged.reference_level, rel=0.01)
-        rig.twin.led_efficiency = 0.5
+        _twin(rig).led_efficiency = 0.5
         with pytest.raises(CaptureError, match="recalibrate"):
             session.check_drift()
     finally:
-        rig.twin.led_efficiency = 1.0
-        rig.twin.show_subject()
+        _twin(rig).led_efficiency = 1.0
+        _twin(rig).show_subject()
         session.state.led_intensity = {}
 
 
 # -- capture, QC, storage, relocation ------------------------------------------------------
 def test_capture_site_stores_records_and_images(calibrated: tuple[Rig, CaptureSession]) -> None:
     rig, session = calibrated
-    assert rig.twin is not None
-    rig.twin.place(0.0, 0.0, 0.0)
+    _twin(rig).place(0.0, 0.0, 0.0)
     res = session.capture_site("S-0001", "vertex", "baseline")
     assert res.passed, res.retake_advice
     assert rig.status.current == "ready"
@@ -148,7 +155,7 @@ def test_capture_site_stores_records_and_images(calibrated: tuple[Rig, CaptureSe
     side = json.loads(res.captures[0].sidecar_path.read_text())
     assert side == rec
     assert rec["calibration_id"] == session.calibration.calibration_id  # type: ignore[union-attr]
-    assert rec["um_per_px"] == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
+    assert rec["um_per_px"] == pytest.approx(_twin(rig).true_um_per_px, rel=0.01)
     assert rec["qc"]["passed"] and set(rec["qc"]["checks"]) >= {"focus", "glare", "motion"}
     assert rec["model_version"] is None and rec["software_version"]
     for c in res.captures:  # the sharpest frame of each burst is the one kept
@@ -189,9 +196,8 @@ def _burst(rig: Rig, session: CaptureSession, n: int = 2) -> list[np.ndarray[Any
 
 def test_qc_accepts_good_and_rejects_bad_captures(calibrated: tuple[Rig, CaptureSession]) -> None:
     rig, session = calibrated
-    assert rig.twin is not None
     qc_cfg = session.cfg.qc
-    rig.twin.place(0.0, 0.0, 0.0)
+    _twin(rig).place(0.0, 0.0, 0.0)
     session.autofocus()
     z = rig.stage.z_mm
 
@@ -214,18 +220,17 @@ def test_qc_accepts_good_and_rejects_bad_captures(calibrated: tuple[Rig, Capture
     frames = []
     for _ in range(2):
         frames.extend(_burst(rig, session, 1))
-        rig.twin.nudge(0.05, 0.0, 0.0)
+        _twin(rig).nudge(0.05, 0.0, 0.0)
     assert "motion" in check(frames)
-    rig.twin.place(0.0, 0.0, 0.0)
+    _twin(rig).place(0.0, 0.0, 0.0)
 
 
 def test_qc_failure_shows_status_and_keeps_the_report(
     calibrated: tuple[Rig, CaptureSession],
 ) -> None:
     rig, session = calibrated
-    assert rig.twin is not None
-    rig.twin.place(0.0, 0.0, 0.0)
-    rig.twin.motion_px_per_frame = 0.0
+    _twin(rig).place(0.0, 0.0, 0.0)
+    _twin(rig).motion_px_per_frame = 0.0
     strict = session.cfg.qc.model_copy(update={"max_glare_fraction": -0.0 + 1e-9})
     old = session.cfg
     session.cfg = old.model_copy(update={"qc": strict.model_copy(update={"min_focus_ratio": 0.99})})
@@ -241,8 +246,7 @@ def test_qc_failure_shows_status_and_keeps_the_report(
 
 def test_relocation_converges_from_random_offsets(calibrated: tuple[Rig, CaptureSession]) -> None:
     rig, session = calibrated
-    assert rig.twin is not None
-    twin = rig.twin
+    twin = _twin(rig)
     twin.place(0.0, 0.0, 0.0)
     base = session.capture_site("S-0003", "occipital", "baseline", modes=("cross",))
     baseline = session.baseline_for("S-0003", "occipital")

@@ -9,19 +9,20 @@ import pytest
 from device.cli import main
 from device.config import DermocapConfig
 from device.rig import build_rig
+from sim.hand import TwinTechnician
 from sync import Outbox
 from sync.broker import mosquitto_binary
 
 
 def test_twin_rig_moves_light_and_closes_cleanly() -> None:
     rig = build_rig(DermocapConfig())
-    assert rig.mechanics is not None and rig.twin is not None
+    hand = TwinTechnician.of(rig.technician)
     rig.stage.home()
     rig.stage.move_to(5.0)
     # What the device code commands is what the twin's carriage does (backlash handled).
-    assert rig.mechanics.carriage_z_mm - rig.stage.z_mm == pytest.approx(0.0225, abs=0.004)
+    assert hand.mechanics.carriage_z_mm - rig.stage.z_mm == pytest.approx(0.0225, abs=0.004)
     rig.lighting.set("parallel", 0.5)
-    assert rig.twin.led_duty() == {"cross": 0.0, "parallel": 0.5}
+    assert hand.twin.led_duty() == {"cross": 0.0, "parallel": 0.5}
     rig.close()
     rig.close()
 
@@ -63,3 +64,15 @@ def test_demo_without_a_broker_keeps_results_in_the_outbox(
     with Outbox(tmp_path / "state" / "outbox.sqlite3") as ob:
         results = [e for e in ob.pending(100) if e.topic == "results"]
     assert len(results) == 3
+
+
+def test_a_hardware_rig_without_gpio_access_says_what_to_install() -> None:
+    import importlib.util
+
+    from dermocap.errors import HardwareError
+
+    if importlib.util.find_spec("lgpio") is not None:
+        pytest.skip("lgpio is installed: this machine may really have GPIO")
+    cfg = DermocapConfig.model_validate({"rig": {"backend": "hardware"}})
+    with pytest.raises(HardwareError, match=r"no GPIO access .*'pi' extra \(lgpio\)"):
+        build_rig(cfg)

@@ -19,9 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 DEVICE = r"""
 import sys, time
-sys.path[:0] = [sys.argv[5], sys.argv[6]]
 from pathlib import Path
-from mqtt_fixtures import sample_record, sample_result
+from sim.messages import sample_record, sample_result
 from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
 db, port, n, start = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -41,8 +40,7 @@ while True:
 
 def spawn(db: Path, port: int, n: int, start: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", DEVICE, str(db), str(port), str(n), str(start),
-         str(ROOT), str(ROOT / "tests")],
+        [sys.executable, "-c", DEVICE, str(db), str(port), str(n), str(start)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
 

@@ -16,7 +16,6 @@ from dermocap.errors import CameraError
 from sim.config import SimConfig
 from sim.twin import Twin
 
-ROOT = Path(__file__).resolve().parent.parent
 PREVIEW = {"width": 507, "height": 380, "exposure_us": 8000.0, "analogue_gain": 1.5}
 
 
@@ -69,7 +68,6 @@ def test_the_sensor_process_ends_when_the_service_is_killed(tmp_path: Path) -> N
     script = tmp_path / "parent.py"
     script.write_text(
         "import sys, time\n"
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from sim.config import SimConfig\n"
         "from sim.twin import Twin\n"
         "t = Twin(SimConfig(), nominal_um_per_px=5.0)\n"
