@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from dermocap.images import decode_rgb
 from inference.preprocess import resample
 from inference.targets import N_TRAIN_MAPS, training_targets
 from sim.appearance import Style, random_style
@@ -135,9 +136,7 @@ def jpeg_roundtrip(img: U8, quality: int) -> U8:
     """Encode and decode as JPEG (the artefacts a clinic's exported images carry)."""
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="JPEG", quality=quality)
-    buf.seek(0)
-    with Image.open(buf) as im:
-        return np.asarray(im.convert("RGB")).copy()
+    return decode_rgb(buf.getvalue(), name="JPEG round trip")
 
 
 def render_view(

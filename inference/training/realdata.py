@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
+from dermocap.images import decode_rgb
 from inference.preprocess import native_size, resample
 from inference.targets import N_TRAIN_MAPS, density_targets
 
@@ -33,8 +33,7 @@ def load_real_dir(folder: Path, native_um_per_px: float, stride: int) -> list[tu
         if img_path is None:
             raise ValueError(f"{js}: no image NAME.png / NAME.jpg beside it")
         ann = json.loads(js.read_text())
-        with Image.open(img_path) as im:
-            rgb = np.asarray(im.convert("RGB"))
+        rgb = decode_rgb(img_path, colour=True)
         h, w = rgb.shape[:2]
         nw, nh = native_size(w, h, float(ann["um_per_px"]), native_um_per_px, stride)
         nat = np.clip(resample(rgb, nw, nh) + 0.5, 0, 255).astype(np.uint8)
