@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Calibrate the classical second opinion on twin renders: its count band and the review factor.
+
+    python scripts/calibrate_second_opinion.py --renders 40 --long 10
+
+Renders held-out twin captures at the rig's scale (seeds apart from training and the
+inference bench), cached under ``--cache``: ``--renders`` trimmed-hair scalps over every skin
+tone, hair colour (cycled), density and vellus share, and ``--long`` long or mixed ones. On
+each it runs the shipped INT8 model and :func:`inference.second_opinion.second_opinion`, and
+prints per render and in summary:
+
+* the classical count over the truth, raw (ends per piece) and corrected (the constants in
+  the module), with the fit of ``COUNT_GAIN`` and ``OVERLAP_PER_COVER`` that centres it;
+* the ratio net / classical: median, 5th and 95th percentile;
+* for candidate factors, the share of normal trimmed frames flagged, and of the same frames
+  with the net miscounting by 1.5x either way (net x 1.5 and net / 1.5);
+* whether long and mixed frames are reported not applicable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference import HairModel
+from inference.second_opinion import COUNT_GAIN, OVERLAP_PER_COVER, review_flags, second_opinion
+from sim.config import OpticsConfig, SimConfig
+from sim.scalp import hair_colour_names
+from sim.tools import RenderRequest, render_capture
+
+SEED_BASE = 8_000_000  # training: 1e6.., bench_inference: 7e6..
+FACTORS = (1.2, 1.25, 1.3, 1.35, 1.4)
+
+
+def make_case(i: int, length: str) -> dict[str, Any]:
+    """Scalp, optics and capture settings of render ``i``."""
+    rng = np.random.default_rng([SEED_BASE, i, len(length)])
+    return {
+        "scalp": {
+            "skin_tone": float(rng.uniform(0, 1)),
+            "hair_colour": hair_colour_names()[i % 7],
+            "density_per_cm2": float(rng.uniform(40, 320)),
+            "vellus_fraction": float(rng.uniform(0.05, 0.40)),
+            "hair_length": length,
+            "empty_follicle_fraction": float(rng.uniform(0, 0.3)),
+        },
+        "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
+        "z": float(rng.uniform(-0.1, 0.1)),
+        "light": "parallel" if rng.random() < 0.2 else "cross",
+        "duty": float(rng.uniform(0.5, 0.85)),
+        "exposure_us": int(rng.integers(6500, 10000)),
+    }
+
+
+def render(i: int, length: str, cache: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """The frame and truth of case ``i`` (from the cache when there)."""
+    path = cache / f"{length}-{i:03d}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["image"], json.loads(str(z["truth"]))
+    case = make_case(i, length)
+    base = SimConfig()
+    cfg = base.model_copy(
+        update={
+            "scalp": base.scalp.model_copy(update=case["scalp"]),
+            "optics": OpticsConfig(um_per_px_error=case["um_per_px_error"]),
+        }
+    )
+    req = RenderRequest(
+        seed=SEED_BASE + i + (0 if length == "trimmed" else 50_000),
+        light=case["light"],
+        duty=case["duty"],
+        exposure_us=case["exposure_us"],
+        z_offset_mm=case["z"],
+        noise_seed=i,
+    )
+    img, truth = render_capture(cfg, req)
+    truth.pop("hairs")
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, image=img, truth=json.dumps(truth))
+    tmp.replace(path)
+    return img, truth
+
+
+def pcts(x: np.ndarray) -> str:
+    p5, p50, p95 = np.percentile(x, [5, 50, 95])
+    return f"median {p50:.3f}, 5th {p5:.3f}, 95th {p95:.3f} (min {x.min():.3f}, max {x.max():.3f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--renders", type=int, default=40, help="trimmed-hair renders")
+    p.add_argument("--long", type=int, default=10, help="long and mixed renders (half each)")
+    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-second")
+    args = p.parse_args(argv)
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    rows = []
+    with HairModel.load("int8", threads=2) as model:
+        for i in range(args.renders):
+            img, truth = render(i, "trimmed", args.cache)
+            um = float(truth["um_per_px"])
+            second = second_opinion(img, um)
+            net = model.analyze(img, um).density_per_cm2
+            true = float(truth["density_per_cm2"])
+            area = float(truth["area_cm2"])
+            rows.append((true, net, second.density_per_cm2, second.raw_count / area, second))
+            s = truth["scalp"]
+            print(
+                f"trimmed {i:3d} {s['hair_colour']:10s} tone {s['skin_tone']:.2f} "
+                f"vellus {truth['vellus_fraction']:.2f} true {true:5.1f}/cm2 net {net:5.1f} "
+                f"classical {second.density_per_cm2:5.1f} (raw {second.raw_count / area:5.1f}) "
+                f"cover {second.cover:.2f} crowded {second.crowded:.2f} "
+                f"applicable {second.applicable} {second.elapsed_ms:.0f} ms",
+                flush=True,
+            )
+        long_rows = []
+        for i in range(args.long):
+            length = ("long", "mixed")[i % 2]
+            img, truth = render(i, length, args.cache)
+            second = second_opinion(img, float(truth["um_per_px"]))
+            long_rows.append(second)
+            print(f"{length:7s} {i:3d} crowded {second.crowded:.2f} applicable {second.applicable}")
+
+    true = np.array([r[0] for r in rows])
+    net = np.array([r[1] for r in rows])
+    classical = np.array([r[2] for r in rows])
+    raw = np.array([r[3] for r in rows])
+    cover = np.array([r[4].cover for r in rows])
+    ok = np.array([r[4].applicable for r in rows])
+    print(f"\n{len(rows)} trimmed renders, {int(ok.sum())} applicable")
+    print(f"raw classical / truth:       {pcts(raw / true)}")
+    print(f"classical / truth:           {pcts(classical / true)}")
+    print(f"net / truth:                 {pcts(net / true)}")
+    print(f"net / classical (applicable): {pcts(net[ok] / classical[ok])}")
+    # raw / truth = (1 - k * cover) / gain: a straight line in cover.
+    b, a = np.polyfit(cover, raw / true, 1)
+    print(
+        f"fit: COUNT_GAIN = {1 / a:.3f}, OVERLAP_PER_COVER = {-b / a:.3f} "
+        f"(in use: {COUNT_GAIN}, {OVERLAP_PER_COVER})"
+    )
+    pairs = [(n, r[4]) for n, r in zip(net, rows, strict=True) if r[4].applicable]
+    for f in FACTORS:
+        shares = [
+            np.mean([bool(review_flags(n * m, s, f)) for n, s in pairs]) for m in (1, 1.5, 1 / 1.5)
+        ]
+        print(
+            f"factor {f:.2f} (applicable frames): normal flagged {shares[0]:.0%}, "
+            f"net x1.5 flagged {shares[1]:.0%}, net /1.5 flagged {shares[2]:.0%}"
+        )
+    na = sum(not s.applicable for s in long_rows)
+    print(f"long / mixed renders reported not applicable: {na} of {len(long_rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
