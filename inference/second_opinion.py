@@ -24,6 +24,7 @@ result is flagged (``REVIEW_FACTOR``) and how it was chosen are in docs/model_ca
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -45,14 +46,11 @@ SMOOTH_UM = 8.0  # Gaussian sigma before the top-hat: sensor noise, not shafts
 PRUNE_UM = 130.0  # spurs shorter than this (a thick shaft's width) are not ends
 MIN_PIECE_UM = 200.0  # shorter skeleton pieces are texture, openings or dust
 MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applicable
-# Shafts that touch lose ends: the count is raw * COUNT_GAIN / (1 - OVERLAP_PER_COVER * cover),
-# both fitted on twin trimmed-hair renders (docs/model_card.md, "Second opinion").
-COUNT_GAIN = 1.0
-OVERLAP_PER_COVER = 0.0
+MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
 HIGH_SIGMAS = 6.0  # hysteresis: a shaft has a pixel this many noise sigmas above the median
 LOW_SIGMAS = 3.0  # ... and extends over pixels this many sigmas above it
 MIN_CONTRAST = 0.06  # floor of the high threshold, in log units (~6 % darker or lighter)
-LOW_SHARE = 0.5  # the low threshold is at least this share of the high one
+LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
 
 # The default review factor: net / classical density beyond it (or below its inverse) asks a
 # person to look. Calibrated on twin trimmed-hair renders (docs/model_card.md).
@@ -69,12 +67,12 @@ class SecondOpinion:
 
     applicable: bool
     reason: str  # why the frame is not applicable; "" when it is
-    count: int  # hairs: raw_count corrected for overlap (see COUNT_GAIN, OVERLAP_PER_COVER)
-    raw_count: int  # hairs from the ends of the skeleton pieces
+    count: int  # hairs, from the ends of the skeleton pieces
     density_per_cm2: float  # count over the frame's area
     pieces: int  # skeleton pieces long enough to hold a hair
     cover: float  # share of the frame the shaft mask covers
     crowded: float  # share of the frame where shafts leave no skin between them
+    contrast: float  # median contrast of the shaft pixels against the skin, log units
     elapsed_ms: float
 
 
@@ -216,13 +214,17 @@ def shaft_mask(response: Response, um_per_px: float) -> tuple[NDArray[np.int32],
     (:func:`fill_narrow_holes`). Returns the 8-connected pieces' labels (0 = skin) and their
     number.
     """
-    weak = np.zeros(response.dark.shape, dtype=bool)
-    strong = np.zeros(response.dark.shape, dtype=bool)
+    masks = []
     for r in (response.dark, response.light):
         high = robust_threshold(r, HIGH_SIGMAS, MIN_CONTRAST)
         low = max(robust_threshold(r, LOW_SIGMAS, 0.0), LOW_SHARE * high)
-        weak |= r > low
-        strong |= r > high
+        masks.append((r > low, r > high))
+    # Where shafts crowd, the skin between dark shafts is a narrow light structure (and the
+    # reverse): there only the frame's main polarity - the one with more shaft pixels - counts.
+    minor = 1 if np.count_nonzero(masks[0][1]) >= np.count_nonzero(masks[1][1]) else 0
+    masks[minor] = (masks[minor][0] & ~response.crowded, masks[minor][1] & ~response.crowded)
+    weak = masks[0][0] | masks[1][0]
+    strong = masks[0][1] | masks[1][1]
     labels, n = ndimage.label(weak, structure=_EIGHT)
     keep = np.zeros(n + 1, dtype=bool)
     keep[labels[strong]] = True
@@ -393,9 +395,10 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
         um_per_px: calibrated scale of the frame, 0.5-50 um per pixel.
 
     Returns:
-        The count and density; ``applicable`` is False (with the reason) where the frame
-        does not look like trimmed hair: much of the shaft length lies in long connected
-        pieces (long hair, crossing shafts) or shafts cover much of the frame.
+        The count and density; ``applicable`` is False (with the reason) where the count
+        cannot be trusted: shafts crowd the frame with no skin between them (long hair
+        lying on the scalp) or are too faint against the skin (the median shaft under
+        ``MIN_SHAFT_CONTRAST``), where whole hairs go unseen.
 
     Raises:
         ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
@@ -408,12 +411,12 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     response = shaft_response(log_luminance(rgb, bin_px), um)
     crowded = float(response.crowded.mean())
     labels, n = shaft_mask(response, um)
-    skeleton = prune(thin(labels > 0), max(1, round(PRUNE_UM / um)))
+    mask = labels > 0
+    contrast = float(np.median(np.maximum(response.dark[mask], response.light[mask]))) if n else 0.0
+    skeleton = prune(thin(mask), max(1, round(PRUNE_UM / um)))
     pieces = skeleton_pieces(skeleton, labels, n)
     min_px = MIN_PIECE_UM / um
-    raw = int(hairs_per_piece(pieces, min_px).sum())
-    cover = float(np.count_nonzero(labels)) / labels.size
-    count = raw * COUNT_GAIN / max(0.5, 1.0 - OVERLAP_PER_COVER * cover)
+    count = int(hairs_per_piece(pieces, min_px).sum())
     h, w = rgb.shape[:2]
     area_cm2 = w * h * (um_per_px * 1e-4) ** 2
     reason = ""
@@ -423,15 +426,21 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
             "seen between them: long hair lying on the scalp, where shaft ends do not count "
             "hairs"
         )
+    elif n and contrast < MIN_SHAFT_CONTRAST:
+        reason = (
+            f"shafts differ from the skin by {math.expm1(contrast):.0%} (median; under "
+            f"{math.expm1(MIN_SHAFT_CONTRAST):.0%}): too faint for the classical count, "
+            "which would miss many"
+        )
     return SecondOpinion(
         applicable=not reason,
         reason=reason,
-        count=round(count),
-        raw_count=raw,
+        count=count,
         density_per_cm2=count / area_cm2,
         pieces=int(np.count_nonzero(pieces.length_px >= min_px)),
-        cover=cover,
+        cover=float(mask.mean()),
         crowded=crowded,
+        contrast=contrast,
         elapsed_ms=(time.perf_counter() - t0) * 1000.0,
     )
 
@@ -454,18 +463,21 @@ def review_flags(
     if not second.applicable:
         return []
     net, classical = net_density_per_cm2, second.density_per_cm2
+    limit = f"(review beyond {factor:g}x either way)"
     if net > factor * classical:
-        ratio = "no" if classical == 0 else f"{net / classical:.2f} times the"
+        seen = (
+            f"{net / classical:.2f}x the classical count of {classical:.0f}/cm2"
+            if classical > 0
+            else "where the classical count finds none"
+        )
         return [
-            f"the model reads {net:.0f} hairs/cm2, {ratio} classical count's "
-            f"{classical:.0f}/cm2 (limit {factor:g}x): check the frame for texture, "
-            "flakes or cut tips read as hairs"
+            f"the model reads {net:.0f} hairs/cm2, {seen} {limit}: check the frame for skin "
+            "texture, flakes or cut tips read as hairs"
         ]
     if classical > factor * net:
-        ratio = "" if net == 0 else f" ({classical / net:.2f}x)"
+        seen = f"{net:.0f} hairs/cm2, {net / classical:.2f}x" if net > 0 else "no hairs, against"
         return [
-            f"the model reads {net:.0f} hairs/cm2, the classical count "
-            f"{classical:.0f}/cm2{ratio}, more than {factor:g}x apart: check the frame for "
-            "faint or missed hairs"
+            f"the model reads {seen} the classical count of {classical:.0f}/cm2 {limit}: "
+            "check the frame for faint or missed hairs"
         ]
     return []

@@ -9,8 +9,7 @@ tone, hair colour (cycled), density and vellus share, and ``--long`` long or mix
 each it runs the shipped INT8 model and :func:`inference.second_opinion.second_opinion`, and
 prints per render and in summary:
 
-* the classical count over the truth, raw (ends per piece) and corrected (the constants in
-  the module), with the fit of ``COUNT_GAIN`` and ``OVERLAP_PER_COVER`` that centres it;
+* the classical count over the truth, on all frames and on those it calls applicable;
 * the ratio net / classical: median, 5th and 95th percentile;
 * for candidate factors, the share of normal trimmed frames flagged, and of the same frames
   with the net miscounting by 1.5x either way (net x 1.5 and net / 1.5);
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from inference import HairModel
-from inference.second_opinion import COUNT_GAIN, OVERLAP_PER_COVER, review_flags, second_opinion
+from inference.second_opinion import review_flags, second_opinion
 from sim.config import OpticsConfig, SimConfig
 from sim.scalp import hair_colour_names
 from sim.tools import RenderRequest, render_capture
@@ -108,14 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             second = second_opinion(img, um)
             net = model.analyze(img, um).density_per_cm2
             true = float(truth["density_per_cm2"])
-            area = float(truth["area_cm2"])
-            rows.append((true, net, second.density_per_cm2, second.raw_count / area, second))
+            rows.append((true, net, second.density_per_cm2, second))
             s = truth["scalp"]
             print(
                 f"trimmed {i:3d} {s['hair_colour']:10s} tone {s['skin_tone']:.2f} "
                 f"vellus {truth['vellus_fraction']:.2f} true {true:5.1f}/cm2 net {net:5.1f} "
-                f"classical {second.density_per_cm2:5.1f} (raw {second.raw_count / area:5.1f}) "
-                f"cover {second.cover:.2f} crowded {second.crowded:.2f} "
+                f"classical {second.density_per_cm2:5.1f} cover {second.cover:.2f} "
+                f"crowded {second.crowded:.2f} contrast {second.contrast:.2f} "
                 f"applicable {second.applicable} {second.elapsed_ms:.0f} ms",
                 flush=True,
             )
@@ -125,26 +123,19 @@ def main(argv: list[str] | None = None) -> int:
             img, truth = render(i, length, args.cache)
             second = second_opinion(img, float(truth["um_per_px"]))
             long_rows.append(second)
-            print(f"{length:7s} {i:3d} crowded {second.crowded:.2f} applicable {second.applicable}")
+            verdict = second.reason or "applicable"
+            print(f"{length:7s} {i:3d} crowded {second.crowded:.2f}: {verdict}")
 
     true = np.array([r[0] for r in rows])
     net = np.array([r[1] for r in rows])
     classical = np.array([r[2] for r in rows])
-    raw = np.array([r[3] for r in rows])
-    cover = np.array([r[4].cover for r in rows])
-    ok = np.array([r[4].applicable for r in rows])
+    ok = np.array([r[3].applicable for r in rows])
     print(f"\n{len(rows)} trimmed renders, {int(ok.sum())} applicable")
-    print(f"raw classical / truth:       {pcts(raw / true)}")
-    print(f"classical / truth:           {pcts(classical / true)}")
+    print(f"classical / truth, all:      {pcts(classical / true)}")
+    print(f"classical / truth, applicable: {pcts(classical[ok] / true[ok])}")
     print(f"net / truth:                 {pcts(net / true)}")
     print(f"net / classical (applicable): {pcts(net[ok] / classical[ok])}")
-    # raw / truth = (1 - k * cover) / gain: a straight line in cover.
-    b, a = np.polyfit(cover, raw / true, 1)
-    print(
-        f"fit: COUNT_GAIN = {1 / a:.3f}, OVERLAP_PER_COVER = {-b / a:.3f} "
-        f"(in use: {COUNT_GAIN}, {OVERLAP_PER_COVER})"
-    )
-    pairs = [(n, r[4]) for n, r in zip(net, rows, strict=True) if r[4].applicable]
+    pairs = [(n, r[3]) for n, r in zip(net, rows, strict=True) if r[3].applicable]
     for f in FACTORS:
         shares = [
             np.mean([bool(review_flags(n * m, s, f)) for n, s in pairs]) for m in (1, 1.5, 1 / 1.5)
