@@ -54,7 +54,7 @@ LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
 
 # The default review factor: net / classical density beyond it (or below its inverse) asks a
 # person to look. Calibrated on twin trimmed-hair renders (docs/model_card.md).
-REVIEW_FACTOR = 1.3
+REVIEW_FACTOR = 1.25
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class SecondOpinion:
     cover: float  # share of the frame the shaft mask covers
     crowded: float  # share of the frame where shafts leave no skin between them
     contrast: float  # median contrast of the shaft pixels against the skin, log units
+    mm_per_hair: float  # skeleton length over the count: ~1 mm for trimmed hair
     elapsed_ms: float
 
 
@@ -417,6 +418,8 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     pieces = skeleton_pieces(skeleton, labels, n)
     min_px = MIN_PIECE_UM / um
     count = int(hairs_per_piece(pieces, min_px).sum())
+    skeleton_mm = float(pieces.length_px[pieces.length_px >= min_px].sum()) * um / 1000.0
+    mm_per_hair = skeleton_mm / count if count else 0.0
     h, w = rgb.shape[:2]
     area_cm2 = w * h * (um_per_px * 1e-4) ** 2
     reason = ""
@@ -441,6 +444,7 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
         cover=float(mask.mean()),
         crowded=crowded,
         contrast=contrast,
+        mm_per_hair=mm_per_hair,
         elapsed_ms=(time.perf_counter() - t0) * 1000.0,
     )
 

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"vellus {truth['vellus_fraction']:.2f} true {true:5.1f}/cm2 net {net:5.1f} "
                 f"classical {second.density_per_cm2:5.1f} cover {second.cover:.2f} "
                 f"crowded {second.crowded:.2f} contrast {second.contrast:.2f} "
+                f"{second.mm_per_hair:.2f} mm/hair "
                 f"applicable {second.applicable} {second.elapsed_ms:.0f} ms",
                 flush=True,
             )
@@ -124,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             second = second_opinion(img, float(truth["um_per_px"]))
             long_rows.append(second)
             verdict = second.reason or "applicable"
-            print(f"{length:7s} {i:3d} crowded {second.crowded:.2f}: {verdict}")
+            print(
+                f"{length:7s} {i:3d} crowded {second.crowded:.2f} contrast {second.contrast:.2f} "
+                f"{second.mm_per_hair:.2f} mm/hair: {verdict}"
+            )
 
     true = np.array([r[0] for r in rows])
     net = np.array([r[1] for r in rows])
