@@ -28,7 +28,7 @@ import numpy as np
 
 from inference import HairModel
 from inference.second_opinion import review_flags, second_opinion
-from sim.config import OpticsConfig, SimConfig
+from sim.config import SimConfig
 from sim.scalp import hair_colour_names
 from sim.tools import RenderRequest, render_capture
 
@@ -63,12 +63,8 @@ def render(i: int, length: str, cache: Path) -> tuple[np.ndarray, dict[str, Any]
         with np.load(path) as z:
             return z["image"], json.loads(str(z["truth"]))
     case = make_case(i, length)
-    base = SimConfig()
-    cfg = base.model_copy(
-        update={
-            "scalp": base.scalp.model_copy(update=case["scalp"]),
-            "optics": OpticsConfig(um_per_px_error=case["um_per_px_error"]),
-        }
+    cfg = SimConfig.model_validate(
+        {"scalp": case["scalp"], "optics": {"um_per_px_error": case["um_per_px_error"]}}
     )
     req = RenderRequest(
         seed=SEED_BASE + i + (0 if length == "trimmed" else 50_000),
