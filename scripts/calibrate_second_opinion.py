@@ -2,6 +2,7 @@
 """Calibrate the classical second opinion on twin renders: its count band and the review factor.
 
     python scripts/calibrate_second_opinion.py --renders 40 --long 10
+    python scripts/calibrate_second_opinion.py --time 15     # speed on one 2028x1520 frame
 
 Renders held-out twin captures at the rig's scale (seeds apart from training and the
 inference bench), cached under ``--cache``: ``--renders`` trimmed-hair scalps over every skin
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +95,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--renders", type=int, default=40, help="trimmed-hair renders")
     p.add_argument("--long", type=int, default=10, help="long and mixed renders (half each)")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-second")
+    p.add_argument(
+        "--time", type=int, default=0, metavar="N", help="only time N runs on trimmed render 16"
+    )
     args = p.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.time:
+        img, truth = render(16, "trimmed", args.cache)
+        cpu, wall = [], []
+        for _ in range(args.time):
+            c0, w0 = time.process_time(), time.perf_counter()
+            second_opinion(img, float(truth["um_per_px"]))
+            cpu.append(1000 * (time.process_time() - c0))
+            wall.append(1000 * (time.perf_counter() - w0))
+        print(
+            f"{img.shape[1]}x{img.shape[0]} frame, {args.time} runs: CPU median "
+            f"{statistics.median(cpu):.0f} ms (min {min(cpu):.0f}), wall median "
+            f"{statistics.median(wall):.0f} ms (min {min(wall):.0f})"
+        )
+        return 0
 
     rows = []
     with HairModel.load("int8", threads=2) as model:
