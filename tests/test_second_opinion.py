@@ -55,6 +55,42 @@ def test_thinning_leaves_one_pixel_lines_with_their_ends() -> None:
     assert _pieces_of((r > 20) & (r < 27))[0] == [0]
 
 
+def _reference_zhang_suen(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Zhang & Suen (1984) as written: every pixel, every sub-iteration, whole image."""
+    img = np.pad(mask, 1).astype(np.int64)
+    h, w = mask.shape
+    while True:
+        changed = False
+        for sub in (0, 1):
+            c = img[1:-1, 1:-1]
+            n = [
+                img[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+                for dy, dx in ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+            ]  # P2..P9
+            b = sum(n)
+            a = sum((n[k] == 0) & (n[(k + 1) % 8] == 1) for k in range(8))
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            if sub == 0:
+                rule = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                rule = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            drop = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & rule
+            if drop.any():
+                changed = True
+                img[1:-1, 1:-1] = np.where(drop, 0, c)
+        if not changed:
+            return img[1:-1, 1:-1].astype(bool)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_thinning_equals_the_textbook_algorithm(seed: int) -> None:
+    # blobs, bars and holes: smoothed noise thresholded
+    field = ndimage.gaussian_filter(np.random.default_rng(seed).normal(size=(90, 120)), 3.0)
+    mask = field > 0.02
+    assert mask.any() and not mask.all()
+    assert np.array_equal(thin(mask), _reference_zhang_suen(mask))
+
+
 def test_prune_removes_spurs_but_keeps_the_ends_of_branches() -> None:
     skel = np.zeros((40, 80), dtype=bool)
     skel[20, 5:75] = True  # a long line
