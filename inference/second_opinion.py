@@ -1,0 +1,484 @@
+"""A classical second opinion on the hair count: top-hat, threshold, skeleton, shaft ends.
+
+The network counts emergence points. This counter shares nothing with it: it finds shafts as
+thin structures darker (or, for grey and white hair, lighter) than the skin around them, thins
+them to a one-pixel skeleton and counts the ends of every connected piece. On trimmed hair
+(the clinic protocol, shafts ~1 mm) most shafts lie alone or in the small V of a follicular
+unit, so ends count hairs well. Where they do not, the frame is reported *not applicable*:
+long hair lying on the scalp (shafts crowd with no skin between them) and shafts too faint
+against the skin to be found whole. Steps, all numpy/scipy on the whole frame:
+
+1. luminance of ~``WORK_UM`` blocks in log units (a contrast reads the same on any skin);
+2. black and white top-hat at a scale just above the thickest shaft (``SHAFT_MAX_UM``),
+   against a skin estimate of its own for each polarity;
+3. hysteresis threshold at multiples of the response's robust noise (median absolute
+   deviation), with a floor contrast so clean skin stays empty; holes narrower than a shaft
+   are filled;
+4. Zhang-Suen thinning, vectorised with a 256-entry lookup table over the border pixels only;
+5. spurs shorter than ``PRUNE_UM`` are pruned; per connected piece the ends are counted:
+   hairs = ends - 1 for a piece with ends (1 for a lone shaft, 2 for the V of a two-hair unit,
+   k for a star of k hairs sharing an opening), 1 for a closed loop long enough, nothing for
+   a piece shorter than ``MIN_PIECE_UM`` (texture, follicle openings, dust).
+
+:func:`review_flags` compares the network's density with this one; the factor beyond which a
+result is flagged (``REVIEW_FACTOR``) and how it was chosen are in docs/model_card.md,
+"Second opinion".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from inference.model import _check_input
+
+F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+Bool = NDArray[np.bool_]
+I64 = NDArray[np.int64]
+
+SHAFT_MAX_UM = 130.0  # thicker than any terminal shaft (40-120 um): the top-hat's scale
+WORK_UM = 9.0  # the counter works on blocks of about this size (2x2 at the rig's 5.2 um/px)
+POOL_UM = 30.0  # the skin background is estimated on blocks of about this size
+SMOOTH_UM = 8.0  # Gaussian sigma before the top-hat: sensor noise, not shafts
+PRUNE_UM = 130.0  # spurs shorter than this (a thick shaft's width) are not ends
+MIN_PIECE_UM = 200.0  # shorter skeleton pieces are texture, openings or dust
+MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applicable
+MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
+HIGH_SIGMAS = 6.0  # hysteresis: a shaft has a pixel this many noise sigmas above the median
+LOW_SIGMAS = 3.0  # ... and extends over pixels this many sigmas above it
+MIN_CONTRAST = 0.06  # floor of the high threshold, in log units (~6 % darker or lighter)
+LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
+
+# The default review factor: net / classical density beyond it (or below its inverse) asks a
+# person to look. Calibrated on twin trimmed-hair renders (docs/model_card.md).
+REVIEW_FACTOR = 1.25
+
+
+@dataclass(frozen=True)
+class SecondOpinion:
+    """What the classical counter found in one frame.
+
+    ``count`` and ``density_per_cm2`` are given even when the frame is not applicable (for a
+    report), but only an applicable frame should be compared with the network.
+    """
+
+    applicable: bool
+    reason: str  # why the frame is not applicable; "" when it is
+    count: int  # hairs, from the ends of the skeleton pieces
+    density_per_cm2: float  # count over the frame's area
+    pieces: int  # skeleton pieces long enough to hold a hair
+    cover: float  # share of the frame the shaft mask covers
+    crowded: float  # share of the frame where shafts leave no skin between them
+    contrast: float  # median contrast of the shaft pixels against the skin, log units
+    mm_per_hair: float  # skeleton length over the count (0.5-0.8 mm on twin trimmed hair)
+    elapsed_ms: float
+
+
+def log_luminance(rgb: U8, bin_px: int) -> F32:
+    """Mean luminance of ``bin_px`` x ``bin_px`` blocks in log units (ragged edges cropped).
+
+    Log units make a contrast read the same on light and dark skin and under the
+    vignetting's fall-off.
+    """
+    h, w = rgb.shape[0] // bin_px * bin_px, rgb.shape[1] // bin_px * bin_px
+    rows = rgb[:h:bin_px, :w].astype(np.uint16)
+    for i in range(1, bin_px):
+        rows += rgb[i:h:bin_px, :w]
+    # Columns of a block and the colour weights in one product: (h', w', 3b) @ (3b,).
+    weights = np.tile(np.array([0.299, 0.587, 0.114], dtype=np.float32), bin_px)
+    y = rows.reshape(h // bin_px, w // bin_px, 3 * bin_px).astype(np.float32) @ weights
+    y *= np.float32(1.0 / bin_px**2)
+    out: F32 = np.log(y + np.float32(4.0))  # +4 grey levels: dark noise is not contrast
+    return out
+
+
+def _coarse(gray: F32, pool: int) -> F32:
+    h, w = gray.shape
+    ph, pw = -(-h // pool), -(-w // pool)
+    padded = np.pad(gray, ((0, ph * pool - h), (0, pw * pool - w)), mode="edge")
+    out: F32 = padded.reshape(ph, pool, pw, pool).mean(axis=(1, 3), dtype=np.float32)
+    return out
+
+
+def skin_backgrounds(gray: F32, um_per_px: float) -> tuple[F32, F32]:
+    """The skin without its shafts, seen by dark and by light shafts: (for dark, for light).
+
+    For dark shafts a closing at shaft scale (``SHAFT_MAX_UM``) fills them, then an opening
+    removes light ones; for light shafts the reverse. The order matters where shafts crowd:
+    the skin between the dark shafts of a follicular unit is itself a narrow light structure,
+    which an opening first would take for a shaft. Run on block means of about ``POOL_UM``
+    (a shaft is still 1-4 blocks wide there) and expanded back: the skin varies slowly, so
+    blocks lose nothing and cost a tenth of the pixels.
+    """
+    h, w = gray.shape
+    pool = max(1, round(POOL_UM / um_per_px))
+    coarse = _coarse(gray, pool)
+    k = 2 * round(SHAFT_MAX_UM / (um_per_px * pool) / 2) + 1
+    closed = ndimage.grey_closing(coarse, size=k)
+    opened = ndimage.grey_opening(coarse, size=k)
+    for_dark = ndimage.grey_opening(closed, size=k)
+    for_light = ndimage.grey_closing(opened, size=k)
+    return _expand(for_dark, pool, h, w), _expand(for_light, pool, h, w)
+
+
+def _linear_weights(n: int, pool: int, coarse_n: int) -> tuple[I64, I64, F32]:
+    pos = (np.arange(n) + 0.5) / pool - 0.5
+    lo = np.clip(np.floor(pos), 0, coarse_n - 1).astype(np.int64)
+    hi = np.minimum(lo + 1, coarse_n - 1)
+    frac = np.clip(pos - lo, 0.0, 1.0).astype(np.float32)
+    return lo, hi, frac
+
+
+def _expand(coarse: F32, pool: int, h: int, w: int) -> F32:
+    """Bilinear expansion of block values back to (h, w) pixels (no block edges to threshold)."""
+    lo, hi, f = _linear_weights(h, pool, coarse.shape[0])
+    rows = coarse[lo] * (1 - f)[:, None] + coarse[hi] * f[:, None]
+    lo, hi, f = _linear_weights(w, pool, coarse.shape[1])
+    out: F32 = (rows[:, lo] * (1 - f) + rows[:, hi] * f).astype(np.float32, copy=False)
+    return out
+
+
+@dataclass(frozen=True)
+class Response:
+    """Local contrast of shafts in log units (>= 0), and where no skin is seen between them."""
+
+    dark: F32  # how much darker than the skin (black top-hat)
+    light: F32  # how much lighter (white top-hat)
+    crowded: Bool  # the two skin estimates disagree: shafts leave no skin between them
+
+
+def shaft_response(gray: F32, um_per_px: float) -> Response:
+    """Black and white top-hat of a log-luminance image at shaft scale (``um_per_px`` of gray).
+
+    Contrasts are against :func:`skin_backgrounds`. Where shafts lie closer than their own
+    width over a wide area (long hair lying on the scalp), the skin between them is itself a
+    narrow structure, the two skin estimates part, and ``crowded`` marks it.
+    """
+    sigma = SMOOTH_UM / um_per_px
+    g = ndimage.gaussian_filter(gray, sigma, truncate=2.5) if sigma >= 0.5 else gray
+    for_dark, for_light = skin_backgrounds(g, um_per_px)
+    return Response(
+        dark=np.maximum(for_dark - g, 0.0),
+        light=np.maximum(g - for_light, 0.0),
+        crowded=np.abs(for_dark - for_light) > MIN_CONTRAST,
+    )
+
+
+def robust_threshold(response: F32, sigmas: float, floor: float) -> float:
+    """``median + sigmas * 1.4826 * MAD`` of a response (most pixels are skin), at least ``floor``.
+
+    Read on every third pixel of every third row: the statistics of a frame do not need all.
+    """
+    sample = response[::3, ::3].ravel()
+    med = float(np.median(sample))
+    mad = float(np.median(np.abs(sample - med)))
+    return max(floor, med + sigmas * 1.4826 * mad)
+
+
+def fill_narrow_holes(mask: Bool, max_width_px: float) -> Bool:
+    """``mask`` with its holes no wider than ``max_width_px`` filled.
+
+    A pale shaft whose contrast lies only at its shaded edges (blond on light skin) is found
+    as an outline; its inside is a hole as narrow as the shaft. Skin enclosed by crossing
+    shafts is a hole too, but a wide one, and stays. Width = area / bounding-box diagonal.
+    """
+    labels, n = ndimage.label(~mask)  # 4-connected skin regions
+    if n <= 1:
+        return mask
+    edge = np.zeros(n + 1, dtype=bool)
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        edge[side] = True
+    area = np.bincount(labels.ravel(), minlength=n + 1)
+    boxes = ndimage.find_objects(labels)
+    diag = np.ones(n + 1)
+    for i, box in enumerate(boxes, start=1):
+        if box is not None and not edge[i]:
+            diag[i] = np.hypot(box[0].stop - box[0].start, box[1].stop - box[1].start)
+    fill = ~edge & (area / diag <= max_width_px)
+    fill[0] = False
+    out: Bool = mask | fill[labels]
+    return out
+
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def shaft_mask(response: Response, um_per_px: float) -> tuple[NDArray[np.int32], int]:
+    """Shafts, dark or light against the skin, as labelled pieces.
+
+    Hysteresis: a shaft is an 8-connected region above a low threshold holding a pixel above
+    a high one (both per polarity, from the response's robust noise); narrow holes are filled
+    (:func:`fill_narrow_holes`). Returns the 8-connected pieces' labels (0 = skin) and their
+    number.
+    """
+    masks = []
+    for r in (response.dark, response.light):
+        high = robust_threshold(r, HIGH_SIGMAS, MIN_CONTRAST)
+        low = max(robust_threshold(r, LOW_SIGMAS, 0.0), LOW_SHARE * high)
+        masks.append((r > low, r > high))
+    # Where shafts crowd, the skin between dark shafts is a narrow light structure (and the
+    # reverse): there only the frame's main polarity - the one with more shaft pixels - counts.
+    minor = 1 if np.count_nonzero(masks[0][1]) >= np.count_nonzero(masks[1][1]) else 0
+    masks[minor] = (masks[minor][0] & ~response.crowded, masks[minor][1] & ~response.crowded)
+    weak = masks[0][0] | masks[1][0]
+    strong = masks[0][1] | masks[1][1]
+    labels, n = ndimage.label(weak, structure=_EIGHT)
+    keep = np.zeros(n + 1, dtype=bool)
+    keep[labels[strong]] = True
+    keep[0] = False
+    mask = fill_narrow_holes(keep[labels], SHAFT_MAX_UM / um_per_px)
+    pieces, n = ndimage.label(mask, structure=_EIGHT)
+    out: NDArray[np.int32] = pieces.astype(np.int32, copy=False)
+    return out, int(n)
+
+
+# -- thinning -----------------------------------------------------------------------------
+# Neighbours P2..P9 of Zhang & Suen (1984), clockwise from north; bit k of a code is P(k+2).
+_DY = np.array([-1, -1, 0, 1, 1, 1, 0, -1])
+_DX = np.array([0, 1, 1, 1, 0, -1, -1, -1])
+
+
+def _neighbourhoods() -> tuple[I64, I64, I64]:
+    """For every 8-bit code: its neighbours (256, 8), their number, their 0 -> 1 transitions."""
+    p = (np.arange(256)[:, None] >> np.arange(8)) & 1  # p[:, k] = P(k+2)
+    a = ((p == 0) & (np.roll(p, -1, axis=1) == 1)).sum(axis=1)  # cyclic, P9 -> P2 included
+    return p, p.sum(axis=1), a
+
+
+def _zhang_suen_tables() -> tuple[Bool, Bool]:
+    p, b, a = _neighbourhoods()
+    p2, p4, p6, p8 = p[:, 0], p[:, 2], p[:, 4], p[:, 6]
+    base = (b >= 2) & (b <= 6) & (a == 1)
+    first = base & (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+    second = base & (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+    return first, second
+
+
+_DELETE = _zhang_suen_tables()
+
+
+def _end_table() -> Bool:
+    _, b, a = _neighbourhoods()
+    out: Bool = (a == 1) & (b <= 3)
+    return out
+
+
+_END = _end_table()
+
+
+def _codes(flat: U8, idx: I64, offsets: I64) -> I64:
+    code = np.zeros(idx.shape, dtype=np.int64)
+    for k, off in enumerate(offsets):
+        code |= flat[idx + off].astype(np.int64) << k
+    return code
+
+
+def _padded(mask: Bool) -> tuple[U8, U8, I64, I64]:
+    """``mask`` with a zero border as uint8, its flat view, the flat offsets of the 8
+    neighbours (P2..P9) and the flat indices of its pixels."""
+    h, w = mask.shape
+    img = np.zeros((h + 2, w + 2), dtype=np.uint8)
+    img[1:-1, 1:-1] = mask
+    offsets = (_DY * (w + 2) + _DX).astype(np.int64)
+    ys, xs = np.nonzero(mask)
+    idx = ((ys + 1) * (w + 2) + xs + 1).astype(np.int64)
+    return img, img.ravel(), offsets, idx
+
+
+def _unique(idx: I64, owner: I64) -> I64:
+    """``idx`` without repeats, in O(n): one writer of each index wins ``owner``."""
+    pos = np.arange(idx.shape[0], dtype=np.int64)
+    owner[idx] = pos
+    out: I64 = idx[owner[idx] == pos]
+    return out
+
+
+def thin(mask: Bool) -> Bool:
+    """Zhang-Suen thinning of a binary image to an 8-connected one-pixel skeleton.
+
+    Vectorised over the pixels that can still change: only border pixels are looked at in
+    each sub-iteration, and after it only the foreground neighbours of what it deleted join
+    them, so the work follows the shafts' outline, not the frame's area.
+    """
+    img, flat, offsets, idx = _padded(mask)
+    # Only pixels with a 4-neighbour outside can go (rules c and d of either sub-iteration).
+    inside = flat[idx - 1] & flat[idx + 1] & flat[idx + offsets[0]] & flat[idx + offsets[4]]
+    cand = idx[inside == 0]
+    owner = np.zeros(flat.shape[0], dtype=np.int64)
+    idle = 0
+    step = 0
+    while idle < 2 and cand.size:
+        table = _DELETE[step % 2]
+        step += 1
+        drop = table[_codes(flat, cand, offsets)]
+        gone = cand[drop]
+        if gone.size == 0:
+            idle += 1
+            continue
+        idle = 0
+        flat[gone] = 0
+        near = (gone[:, None] + offsets[None, :]).ravel()
+        near = near[flat[near] != 0]
+        cand = _unique(np.concatenate([cand[~drop], near]), owner)
+    out: Bool = img[1:-1, 1:-1].astype(bool)
+    return out
+
+
+def _ends(flat: U8, idx: I64, offsets: I64) -> Bool:
+    """Which skeleton pixels are free ends: their neighbours form one run of at most 3.
+
+    One run (one 0 -> 1 transition around the pixel), not one neighbour: thinning leaves
+    staircases on diagonals, where a tip can touch two adjacent pixels of its own shaft.
+    """
+    code = _codes(flat, idx, offsets)
+    out: Bool = _END[code] | (code == 0)
+    return out
+
+
+def prune(skeleton: Bool, length_px: int) -> Bool:
+    """Remove ``length_px`` pixels from every free end (spurs shorter than that vanish).
+
+    Real branches lose ``length_px`` too but keep their end, which is all a count needs.
+    """
+    img, flat, offsets, live = _padded(skeleton)
+    for _ in range(length_px):
+        ends = live[_ends(flat, live, offsets)]
+        if ends.size == 0:
+            break
+        flat[ends] = 0
+        live = live[flat[live] != 0]
+    out: Bool = img[1:-1, 1:-1].astype(bool)
+    return out
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Skeleton pieces: per piece its free ends and its length in skeleton pixels."""
+
+    ends: I64
+    length_px: I64
+
+
+def skeleton_pieces(skeleton: Bool, labels: NDArray[np.int32], n: int) -> Pieces:
+    """Ends (see :func:`_ends`) and pixel counts of the skeleton within each labelled piece.
+
+    ``labels`` are the shaft mask's 8-connected pieces (1..n) the skeleton was thinned from:
+    thinning keeps connectivity, so they are the skeleton's pieces too.
+    """
+    _, flat, offsets, idx = _padded(skeleton)
+    lab = np.pad(labels, 1).ravel()[idx]
+    ends = np.bincount(lab[_ends(flat, idx, offsets)], minlength=n + 1)[1:]
+    length = np.bincount(lab, minlength=n + 1)[1:]
+    return Pieces(ends=ends.astype(np.int64), length_px=length.astype(np.int64))
+
+
+def hairs_per_piece(pieces: Pieces, min_length_px: float) -> I64:
+    """Hairs in each piece: ends - 1 (a lone shaft 1, a V 2), a long enough loop 1, a speck 0."""
+    n = np.maximum(pieces.ends - 1, 1)
+    out: I64 = np.where(pieces.length_px >= min_length_px, n, 0).astype(np.int64)
+    return out
+
+
+def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
+    """Count hairs in a trimmed-hair frame the classical way.
+
+    Args:
+        rgb: (h, w, 3) uint8 frame as the camera delivers it.
+        um_per_px: calibrated scale of the frame, 0.5-50 um per pixel.
+
+    Returns:
+        The count and density; ``applicable`` is False (with the reason) where the count
+        cannot be trusted: shafts crowd the frame with no skin between them (long hair
+        lying on the scalp) or are too faint against the skin (the median shaft under
+        ``MIN_SHAFT_CONTRAST``), where whole hairs go unseen.
+
+    Raises:
+        ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
+    """
+    t0 = time.perf_counter()
+    _check_input(rgb, um_per_px)
+    # Shafts are >= 8 px wide at the rig's 5 um/px: blocks of about WORK_UM lose none.
+    bin_px = max(1, round(WORK_UM / um_per_px))
+    um = um_per_px * bin_px
+    response = shaft_response(log_luminance(rgb, bin_px), um)
+    crowded = float(response.crowded.mean())
+    labels, n = shaft_mask(response, um)
+    mask = labels > 0
+    contrast = float(np.median(np.maximum(response.dark[mask], response.light[mask]))) if n else 0.0
+    skeleton = prune(thin(mask), max(1, round(PRUNE_UM / um)))
+    pieces = skeleton_pieces(skeleton, labels, n)
+    min_px = MIN_PIECE_UM / um
+    count = int(hairs_per_piece(pieces, min_px).sum())
+    skeleton_mm = float(pieces.length_px[pieces.length_px >= min_px].sum()) * um / 1000.0
+    mm_per_hair = skeleton_mm / count if count else 0.0
+    h, w = rgb.shape[:2]
+    area_cm2 = w * h * (um_per_px * 1e-4) ** 2
+    reason = ""
+    if crowded > MAX_CROWDED:
+        reason = (
+            f"shafts crowd {crowded:.0%} of the frame (over {MAX_CROWDED:.0%}) with no skin "
+            "seen between them: long hair lying on the scalp, where shaft ends do not count "
+            "hairs"
+        )
+    elif n and contrast < MIN_SHAFT_CONTRAST:
+        reason = (
+            f"shafts differ from the skin by {math.expm1(contrast):.0%} (median; under "
+            f"{math.expm1(MIN_SHAFT_CONTRAST):.0%}): too faint for the classical count, "
+            "which would miss many"
+        )
+    return SecondOpinion(
+        applicable=not reason,
+        reason=reason,
+        count=count,
+        density_per_cm2=count / area_cm2,
+        pieces=int(np.count_nonzero(pieces.length_px >= min_px)),
+        cover=float(mask.mean()),
+        crowded=crowded,
+        contrast=contrast,
+        mm_per_hair=mm_per_hair,
+        elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+    )
+
+
+def review_flags(
+    net_density_per_cm2: float, second: SecondOpinion, factor: float = REVIEW_FACTOR
+) -> list[str]:
+    """Reasons to ask a person to look at a result; empty when the two counts agree.
+
+    The network's density is compared with the classical one only on an applicable frame;
+    they disagree when their ratio lies outside ``[1/factor, factor]``.
+
+    Raises:
+        ValueError: ``factor`` is not above 1, or a density is negative.
+    """
+    if factor <= 1.0:
+        raise ValueError(f"review factor {factor} must be above 1")
+    if net_density_per_cm2 < 0 or second.density_per_cm2 < 0:
+        raise ValueError("densities must not be negative")
+    if not second.applicable:
+        return []
+    net, classical = net_density_per_cm2, second.density_per_cm2
+    limit = f"(review beyond {factor:g}x either way)"
+    if net > factor * classical:
+        seen = (
+            f"{net / classical:.2f}x the classical count of {classical:.0f}/cm2"
+            if classical > 0
+            else "where the classical count finds none"
+        )
+        return [
+            f"the model reads {net:.0f} hairs/cm2, {seen} {limit}: check the frame for skin "
+            "texture, flakes or cut tips read as hairs"
+        ]
+    if classical > factor * net:
+        seen = f"{net:.0f} hairs/cm2, {net / classical:.2f}x" if net > 0 else "no hairs, against"
+        return [
+            f"the model reads {seen} the classical count of {classical:.0f}/cm2 {limit}: "
+            "check the frame for faint or missed hairs"
+        ]
+    return []

@@ -1,0 +1,247 @@
+"""The classical second opinion: thinning, shaft counting, applicability and review flags."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from scipy import ndimage
+
+from dermocap.errors import ImageError
+from inference.second_opinion import (
+    REVIEW_FACTOR,
+    SecondOpinion,
+    prune,
+    review_flags,
+    second_opinion,
+    skeleton_pieces,
+    thin,
+)
+from sim.config import SimConfig
+from sim.tools import RenderRequest, render_capture
+
+RIG_UM_PER_PX = 5.1667
+# The documented band of the classical count on twin trimmed renders (docs/model_card.md,
+# "Second opinion"): the 40-render calibration's extremes with a margin.
+BAND = (0.75, 1.3)
+
+
+def _pieces_of(mask: NDArray[np.bool_]) -> tuple[list[int], list[int]]:
+    skel = thin(mask)
+    labels, n = ndimage.label(skel, structure=np.ones((3, 3), dtype=bool))
+    p = skeleton_pieces(skel, labels.astype(np.int32), n)
+    return p.ends.tolist(), p.length_px.tolist()
+
+
+def test_thinning_leaves_one_pixel_lines_with_their_ends() -> None:
+    bar = np.zeros((40, 80), dtype=bool)
+    bar[15:24, 10:70] = True  # a 9 px thick bar
+    skel = thin(bar)
+    assert skel.sum() >= 45 and skel[:, 20:60].sum(axis=0).max() == 1  # one pixel thick
+    assert _pieces_of(bar)[0] == [2]
+    # a thick diagonal: staircase tips still count as ends
+    yy, xx = np.mgrid[0:80, 0:80]
+    diag = (np.abs(yy - xx) <= 4) & (xx > 8) & (xx < 70)
+    assert _pieces_of(diag)[0] == [2]
+    # a plus has four ends, a ring none
+    plus = np.zeros((60, 60), dtype=bool)
+    plus[27:33, 5:55] = True
+    plus[5:55, 27:33] = True
+    assert _pieces_of(plus)[0] == [4]
+    r = np.hypot(yy - 40, xx - 40)
+    assert _pieces_of((r > 20) & (r < 27))[0] == [0]
+
+
+def _reference_zhang_suen(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Zhang & Suen (1984) as written: every pixel, every sub-iteration, whole image."""
+    img = np.pad(mask, 1).astype(np.int64)
+    h, w = mask.shape
+    while True:
+        changed = False
+        for sub in (0, 1):
+            c = img[1:-1, 1:-1]
+            n = [
+                img[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+                for dy, dx in ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+            ]  # P2..P9
+            b = sum(n)
+            a = sum((n[k] == 0) & (n[(k + 1) % 8] == 1) for k in range(8))
+            p2, p4, p6, p8 = n[0], n[2], n[4], n[6]
+            if sub == 0:
+                rule = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)
+            else:
+                rule = (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            drop = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & rule
+            if drop.any():
+                changed = True
+                img[1:-1, 1:-1] = np.where(drop, 0, c)
+        if not changed:
+            return img[1:-1, 1:-1].astype(bool)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_thinning_equals_the_textbook_algorithm(seed: int) -> None:
+    # blobs, bars and holes: smoothed noise thresholded
+    field = ndimage.gaussian_filter(np.random.default_rng(seed).normal(size=(90, 120)), 3.0)
+    mask = field > 0.02
+    assert mask.any() and not mask.all()
+    assert np.array_equal(thin(mask), _reference_zhang_suen(mask))
+
+
+def test_prune_removes_spurs_but_keeps_the_ends_of_branches() -> None:
+    skel = np.zeros((40, 80), dtype=bool)
+    skel[20, 5:75] = True  # a long line
+    skel[15:20, 40] = True  # a 5 px spur off its middle
+    pruned = prune(skel, 8)
+    labels, n = ndimage.label(pruned, structure=np.ones((3, 3), dtype=bool))
+    p = skeleton_pieces(pruned, labels.astype(np.int32), n)
+    assert p.ends.tolist() == [2] and not pruned[15:19, 40].any()
+    assert p.length_px.tolist() == [70 - 16]
+
+
+def _segments_frame(
+    n: int, seed: int, *, dark: bool = True, size: tuple[int, int] = (760, 1014)
+) -> tuple[NDArray[np.uint8], int]:
+    """Noisy textured skin with ``n`` straight shafts 0.5-1.2 mm long, 40-100 um thick, apart."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    um = RIG_UM_PER_PX
+    skin = np.array([0.78, 0.60, 0.50]) if dark else np.array([0.30, 0.20, 0.15])
+    # skin texture as the twin's: 5 % at ~0.3 mm and 3 % at ~60 um, plus sensor noise below
+    texture = 1.0
+    for sigma_um, amount in ((300.0, 0.05), (60.0, 0.03)):
+        field = ndimage.gaussian_filter(rng.normal(0, 1, (h, w)), sigma_um / um)
+        texture = texture + amount * field / field.std()
+    img = skin[None, None, :] * np.asarray(texture)[..., None]
+    placed: list[tuple[NDArray[np.float64], float]] = []
+    tries = 0
+    while len(placed) < n and tries < 10_000:
+        tries += 1
+        length = rng.uniform(500, 1200) / um
+        ang = rng.uniform(0, math.pi)
+        x0, y0 = rng.uniform(40, w - 40), rng.uniform(40, h - 40)
+        x1, y1 = x0 + length * math.cos(ang), y0 + length * math.sin(ang)
+        if not (40 < x1 < w - 40 and 40 < y1 < h - 40):
+            continue
+        radius = rng.uniform(20, 50) / um
+        # shafts apart: >= 30 px of skin between any two (points every few px along each)
+        pts = np.linspace([x0, y0], [x1, y1], 60)
+        if any(
+            np.min(np.hypot(*(pts[:, None, :] - other[None, :, :]).transpose(2, 0, 1)))
+            < 30 + radius + r
+            for other, r in placed
+        ):
+            continue
+        placed.append((pts, radius))
+        bx0, bx1 = int(min(x0, x1) - radius - 2), int(max(x0, x1) + radius + 3)
+        by0, by1 = int(min(y0, y1) - radius - 2), int(max(y0, y1) + radius + 3)
+        yy, xx = np.mgrid[by0:by1, bx0:bx1].astype(np.float64)
+        ax, ay = x1 - x0, y1 - y0
+        t = np.clip(((xx - x0) * ax + (yy - y0) * ay) / (ax * ax + ay * ay), 0, 1)
+        d = np.hypot(x0 + t * ax - xx, y0 + t * ay - yy)
+        cover = np.clip(radius - d + 0.5, 0, 1)[..., None]
+        box = img[by0:by1, bx0:bx1]
+        img[by0:by1, bx0:bx1] = box * (1 - cover) + cover * skin * (0.15 if dark else 3.0)
+    img = img + rng.normal(0, 0.01, img.shape)
+    rgb = (np.clip(img, 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
+    return rgb, len(placed)
+
+
+@pytest.mark.parametrize(("n", "seed", "dark"), [(25, 1, True), (40, 2, True), (30, 3, False)])
+def test_counts_straight_segments_on_noisy_skin(n: int, seed: int, dark: bool) -> None:
+    rgb, placed = _segments_frame(n, seed, dark=dark)
+    assert placed == n
+    got = second_opinion(rgb, RIG_UM_PER_PX)
+    assert got.applicable, got.reason
+    assert abs(got.count - n) <= max(1, round(0.08 * n))
+    area_cm2 = rgb.shape[0] * rgb.shape[1] * (RIG_UM_PER_PX * 1e-4) ** 2
+    assert got.density_per_cm2 == pytest.approx(got.count / area_cm2, rel=0.02)
+
+
+def test_bare_noisy_skin_counts_nothing() -> None:
+    rgb, _ = _segments_frame(0, 5)
+    got = second_opinion(rgb, RIG_UM_PER_PX)
+    assert got.count <= 1
+
+
+def _render(length: str, seed: int, **scalp: Any) -> tuple[NDArray[np.uint8], dict[str, Any]]:
+    base = SimConfig()
+    update = {"hair_length": length, **scalp}
+    cfg = base.model_copy(update={"scalp": base.scalp.model_copy(update=update)})
+    req = RenderRequest(seed=seed, width=1014, height=760, noise_seed=seed)
+    return render_capture(cfg, req)
+
+
+@pytest.mark.parametrize(
+    ("seed", "scalp"),
+    [
+        (8_100_001, {"hair_colour": "black", "skin_tone": 0.2, "density_per_cm2": 220.0}),
+        (8_100_002, {"hair_colour": "dark_brown", "skin_tone": 0.5, "density_per_cm2": 120.0}),
+        (8_100_003, {"hair_colour": "white", "skin_tone": 0.9, "density_per_cm2": 160.0}),
+    ],
+)
+def test_twin_trimmed_count_is_within_the_documented_band(seed: int, scalp: dict[str, Any]) -> None:
+    rgb, truth = _render("trimmed", seed, **scalp)
+    got = second_opinion(rgb, truth["um_per_px"])
+    assert got.applicable, got.reason
+    ratio = got.density_per_cm2 / truth["density_per_cm2"]
+    assert BAND[0] <= ratio <= BAND[1], (ratio, got)
+
+
+def test_faint_hair_is_not_applicable() -> None:
+    rgb, truth = _render("trimmed", 8_100_004, hair_colour="blond", skin_tone=0.5)
+    got = second_opinion(rgb, truth["um_per_px"])
+    assert not got.applicable
+    assert "too faint" in got.reason and got.contrast < 0.15
+
+
+def test_long_hair_is_not_applicable() -> None:
+    rgb, truth = _render("long", 8_100_010, density_per_cm2=160.0)
+    got = second_opinion(rgb, truth["um_per_px"])
+    assert not got.applicable
+    assert "long hair" in got.reason
+    assert review_flags(3 * got.density_per_cm2 + 100, got) == []
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(ImageError):
+        second_opinion(np.zeros((100, 100), dtype=np.uint8), RIG_UM_PER_PX)  # type: ignore[arg-type]
+    with pytest.raises(ImageError):
+        second_opinion(np.zeros((100, 100, 3), dtype=np.uint8), 0.0)
+
+
+def _opinion(density: float, applicable: bool = True) -> SecondOpinion:
+    return SecondOpinion(
+        applicable=applicable,
+        reason="" if applicable else "long hair",
+        count=round(density),
+        density_per_cm2=density,
+        pieces=1,
+        cover=0.1,
+        crowded=0.0,
+        contrast=1.0,
+        mm_per_hair=1.0,
+        elapsed_ms=1.0,
+    )
+
+
+def test_review_flags_a_ratio_beyond_the_factor_and_not_within() -> None:
+    second = _opinion(100.0)
+    f = REVIEW_FACTOR
+    assert review_flags(100.0 * f * 0.98, second) == []
+    assert review_flags(100.0 / f * 1.02, second) == []
+    high = review_flags(100.0 * f * 1.02, second)
+    assert len(high) == 1 and "model reads" in high[0] and "classical" in high[0]
+    low = review_flags(100.0 / f / 1.02, second)
+    assert len(low) == 1 and "missed" in low[0]
+    # a 1.5x miscount either way is flagged at the documented factor
+    assert review_flags(150.0, second) and review_flags(100.0 / 1.5, second)
+    assert review_flags(40.0, _opinion(0.0)) and review_flags(0.0, _opinion(40.0))
+    assert review_flags(0.0, _opinion(0.0)) == []
+    assert review_flags(300.0, _opinion(100.0, applicable=False)) == []
+    assert review_flags(120.0, second, factor=1.1)
+    with pytest.raises(ValueError):
+        review_flags(100.0, second, factor=1.0)
