@@ -11,12 +11,14 @@ from capture.camera import Camera, Controls, Frame, FrameMetadata, StillMode
 from capture.hardware import Lights, Stage, StatusLight
 from capture.locked import LockedCamera
 from capture.qc import QCReport
+from capture.record import CaptureRecord
 from capture.relocation import Guidance
 from capture.session import CaptureResult, CaptureSession, SiteResult, validate_ids
 
 __all__ = [
     "Calibration",
     "Camera",
+    "CaptureRecord",
     "CaptureResult",
     "CaptureSession",
     "Controls",

@@ -3,7 +3,6 @@ store. :class:`CaptureSession` is what the service calls, from a worker thread."
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import threading
@@ -35,13 +34,13 @@ from capture.qc import (
     measure_sharpness,
     motion_px,
 )
+from capture.record import BurstSummary, CaptureRecord, RecordedQC
 from capture.registration import Spectrum
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap import __version__
 from dermocap.clock import Clock
 from dermocap.errors import CaptureError, StorageError
-from dermocap.fsutil import fsync_dir
 from dermocap.ids import uuid7
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ def validate_ids(subject: str, site: str, visit: str, *, subject_pattern: str) -
 class CaptureResult:
     """One capture (one lighting mode): its record, files and the kept frame."""
 
-    record: dict[str, Any]
+    record: CaptureRecord
     image_path: Path
     sidecar_path: Path
     frame: U8
@@ -87,7 +86,7 @@ class CaptureResult:
 
     @property
     def capture_id(self) -> str:
-        return str(self.record["capture_id"])
+        return self.record.capture_id
 
 
 @dataclass
@@ -111,7 +110,7 @@ class SiteResult:
         )
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[CaptureRecord]:
         return [c.record for c in self.captures]
 
 
@@ -494,16 +493,16 @@ class CaptureSession:
             return report
 
     # -- relocation --------------------------------------------------------------------------
-    def baseline_for(self, subject: str, site: str) -> dict[str, Any] | None:
+    def baseline_for(self, subject: str, site: str) -> CaptureRecord | None:
         """The first stored capture of the site under the first lighting mode, if any."""
         mode = self.cfg.lighting_modes[0]
         for rec in self.store.find_captures(subject, site):
-            if rec.get("lighting_mode") == mode:
+            if rec.lighting_mode == mode:
                 return rec
         return None
 
-    def _reference(self, baseline: dict[str, Any]) -> NDArray[np.float32]:
-        path = self.store.image_path(baseline)
+    def _reference(self, baseline: CaptureRecord) -> NDArray[np.float32]:
+        path = baseline.image_path(self.store.captures_dir)
         try:
             with Image.open(path) as im:
                 img = np.asarray(im.convert("RGB"))
@@ -511,7 +510,7 @@ class CaptureSession:
             raise StorageError(f"baseline image {path} unreadable: {exc}") from exc
         return reference_image(img, self.preview.width)
 
-    def guidance(self, baseline: dict[str, Any]) -> Guidance:
+    def guidance(self, baseline: CaptureRecord) -> Guidance:
         """One relocation step: compare a live low-res frame with the baseline capture."""
         with self._lock:
             cal = self._need_calibration()
@@ -532,7 +531,7 @@ class CaptureSession:
         return g
 
     def relocate(
-        self, baseline: dict[str, Any], follow: Callable[[Guidance], None]
+        self, baseline: CaptureRecord, follow: Callable[[Guidance], None]
     ) -> tuple[Guidance, int]:
         """Repeat guidance, calling ``follow`` (the technician, or the twin) until converged.
 
@@ -569,7 +568,7 @@ class CaptureSession:
         site: str,
         visit: str,
         *,
-        baseline: dict[str, Any] | None = None,
+        baseline: CaptureRecord | None = None,
         follow: Callable[[Guidance], None] | None = None,
         modes: tuple[LightingMode, ...] | None = None,
         progress: Callable[[str], None] | None = None,
@@ -627,21 +626,15 @@ class CaptureSession:
 
     def _discard(self, stored: list[Future[CaptureResult]]) -> None:
         """Remove the stored captures of a site that failed before all its modes were in."""
-        folders: set[Path] = set()
         removed = 0
         for f in stored:
             if f.done() and not f.cancelled() and f.exception() is None:
                 res = f.result()
                 try:
-                    res.sidecar_path.unlink(missing_ok=True)  # the record first: none dangles
-                    res.image_path.unlink(missing_ok=True)
-                    folders.add(res.image_path.parent)
+                    res.record.discard(self.store.captures_dir)
                     removed += 1
-                except OSError as exc:
-                    log.error("capture %s of a failed site not removed: %s", res.capture_id, exc)
-        for folder in folders:
-            with contextlib.suppress(OSError):
-                fsync_dir(folder)
+                except StorageError as exc:
+                    log.error("a capture of a failed site was not removed: %s", exc)
         if removed:
             log.warning("removed the %d stored lighting mode(s) of a site that failed", removed)
 
@@ -651,7 +644,7 @@ class CaptureSession:
         site: str,
         visit: str,
         cal: Calibration,
-        baseline: dict[str, Any] | None,
+        baseline: CaptureRecord | None,
         follow: Callable[[Guidance], None] | None,
         modes: tuple[LightingMode, ...],
         progress: Callable[[str], None],
@@ -780,17 +773,16 @@ class CaptureSession:
             brightness=qc.brightness,
             dropped=p.dropped,
         )
-        image_path, sidecar = self.store.write_capture(record, image, data=data)
-        return CaptureResult(record, image_path, sidecar, image, qc)
+        stored = self.store.write_capture(record, image, data=data)
+        root = self.store.captures_dir
+        return CaptureResult(stored, stored.image_path(root), stored.sidecar_path(root), image, qc)
 
     def _baseline_brightness(self, subject: str, site: str) -> dict[str, float]:
         out: dict[str, float] = {}
         for rec in self.store.find_captures(subject, site):
-            mode = rec.get("lighting_mode")
-            if isinstance(mode, str) and mode not in out and rec.get("qc", {}).get("passed"):
-                b = rec.get("brightness")
-                if isinstance(b, int | float):
-                    out[mode] = float(b)
+            mode = rec.lighting_mode
+            if mode not in out and rec.qc.passed and rec.brightness is not None:
+                out[mode] = rec.brightness
         return out
 
     def _record(
@@ -806,20 +798,19 @@ class CaptureSession:
         kept_index: int,
         brightness: float,
         dropped: int,
-    ) -> dict[str, Any]:
-        return {
-            "schema": "dermocap.capture/1",
-            "capture_id": str(uuid7()),
-            "site_capture_id": s.site_capture_id,
-            "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "device_id": self.device_id,
-            "subject": s.subject,
-            "site": s.site,
-            "visit": s.visit,
-            "lighting_mode": mode,
-            "site_modes": list(s.modes),
-            "led_intensity": round(intensity, 5),
-            "controls_requested": {
+    ) -> CaptureRecord:
+        return CaptureRecord(
+            capture_id=str(uuid7()),
+            site_capture_id=s.site_capture_id,
+            captured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            device_id=self.device_id,
+            subject=s.subject,
+            site=s.site,
+            visit=s.visit,
+            lighting_mode=mode,
+            site_modes=s.modes,
+            led_intensity=round(intensity, 5),
+            controls_requested={
                 "exposure_us": controls.exposure_us,
                 "analogue_gain": controls.analogue_gain,
                 "colour_gains": list(controls.colour_gains),
@@ -827,23 +818,23 @@ class CaptureSession:
                 "ae_enable": False,
                 "awb_enable": False,
             },
-            "controls_actual": frame_md,
-            "frames_dropped": dropped,
-            "z_mm": round(s.focus.z_mm, 4),
-            "autofocus": s.focus.as_dict(),
-            "calibration_id": s.cal.calibration_id,
-            "um_per_px": s.cal.um_per_px,
-            "flat_field": {"applied": self.cfg.apply_flat_field, "coef": list(s.cal.flat_field)},
-            "drift": self.state.drift.as_dict() if self.state.drift else None,
-            "qc": qc.as_dict(),
-            "relocation": (None if s.reloc is None else {**s.reloc.as_dict(), "rounds": s.rounds}),
-            "burst": {
-                "frames": len(burst_scores),
-                "kept_index": kept_index,
-                "sharpness": [round(s, 3) for s in burst_scores],
-            },
-            "sharpness": round(burst_scores[kept_index], 4),
-            "brightness": round(brightness, 6),
-            "software_version": __version__,
-            "model_version": None,
-        }
+            controls_actual=frame_md,
+            frames_dropped=dropped,
+            z_mm=round(s.focus.z_mm, 4),
+            autofocus=s.focus.as_dict(),
+            calibration_id=s.cal.calibration_id,
+            um_per_px=s.cal.um_per_px,
+            flat_field={"applied": self.cfg.apply_flat_field, "coef": list(s.cal.flat_field)},
+            drift=self.state.drift.as_dict() if self.state.drift else None,
+            qc=RecordedQC.model_validate(qc.as_dict()),
+            relocation=None if s.reloc is None else {**s.reloc.as_dict(), "rounds": s.rounds},
+            burst=BurstSummary(
+                frames=len(burst_scores),
+                kept_index=kept_index,
+                sharpness=[round(b, 3) for b in burst_scores],
+            ),
+            sharpness=round(burst_scores[kept_index], 4),
+            brightness=round(brightness, 6),
+            software_version=__version__,
+            model_version=None,
+        )

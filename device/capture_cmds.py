@@ -122,7 +122,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     out = {
         "passed": res.passed,
         "retake": res.retake_advice,
-        "captures": [{**c.record, "image_path": str(c.image_path)} for c in res.captures],
+        "captures": [{**c.record.as_dict(), "image_path": str(c.image_path)} for c in res.captures],
     }
     print(json.dumps(out, indent=2) if args.json else _summary(out))
     return 0 if res.passed else 1

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from capture.record import CaptureRecord, outbox_entries
 from dermocap.errors import DermocapError, DiskFullError, QualityCheckFailed
 from device.notify import Notifier
 from device.worklist import WorkItem, Worklist
@@ -52,13 +53,13 @@ class CaptureOutcome:
 
     capture_id: str
     item: WorkItem
-    record: dict[str, Any]
+    record: CaptureRecord
     image_path: Path
     um_per_px: float
     started_s: float
     timings_ms: dict[str, float] = field(default_factory=dict)
-    related: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    """(capture_id, record) of the site's other captures (other lighting modes)."""
+    related: list[CaptureRecord] = field(default_factory=list)
+    """The records of the site's other captures (other lighting modes)."""
     frame: Any = None
     """The stored image's pixels, when still in memory (saves decoding the file)."""
     analysis: Any = None
@@ -290,7 +291,11 @@ class Service:
         t1 = time.monotonic()
         # Record and result in one outbox transaction: both or neither survive a crash.
         self.outlet.submit_capture(
-            outcome.capture_id, outcome.record, result, outcome.image_path, outcome.related
+            outcome.capture_id,
+            outcome.record.as_dict(),
+            result,
+            outcome.image_path,
+            outbox_entries(outcome.related),
         )
         t2 = time.monotonic()
         try:

@@ -14,9 +14,10 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from dermocap.errors import ImageError, ModelError
+from dermocap.fsutil import sha256_file
 from dermocap.resource import Closeable
 from inference.config import InferenceConfig
-from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest, sha256_file
+from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest
 from inference.metrics import EmergencePoint, HairMetrics
 from inference.postprocess import (
     cell_to_pixel,

@@ -16,6 +16,7 @@ from PIL import Image
 from capture import CaptureSession, Controls, LockedCamera, StillMode
 from capture.autofocus import Autofocus
 from capture.qc import run_qc
+from capture.record import CaptureRecord
 from capture.twin_camera import TwinCamera
 from dermocap.errors import CaptureError, DiskFullError
 from device.capture_cmds import capture_session
@@ -143,24 +144,28 @@ def test_capture_site_stores_records_and_images(calibrated: tuple[Rig, CaptureSe
     res = session.capture_site("S-0001", "vertex", "baseline")
     assert res.passed, res.retake_advice
     assert rig.status.current == "ready"
-    assert [c.record["lighting_mode"] for c in res.captures] == ["cross", "parallel"]
+    assert [c.record.lighting_mode for c in res.captures] == ["cross", "parallel"]
     rec = res.captures[0].record
     side = json.loads(res.captures[0].sidecar_path.read_text())
-    assert side == rec
-    assert rec["calibration_id"] == session.calibration.calibration_id  # type: ignore[union-attr]
-    assert rec["um_per_px"] == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
-    assert rec["qc"]["passed"] and set(rec["qc"]["checks"]) >= {"focus", "glare", "motion"}
-    assert rec["model_version"] is None and rec["software_version"]
+    assert side == rec.as_dict() and CaptureRecord.read(res.captures[0].sidecar_path) == rec
+    assert side["schema"] == "dermocap.capture/1" and side["image"]["bytes"] > 0
+    assert side["site_modes"] == ["cross", "parallel"]
+    assert rec.calibration_id == session.calibration.calibration_id  # type: ignore[union-attr]
+    assert rec.um_per_px == pytest.approx(rig.twin.true_um_per_px, rel=0.01)
+    assert rec.qc.passed and set(rec.qc.checks) >= {"focus", "glare", "motion"}
+    assert rec.model_version is None and rec.software_version
     for c in res.captures:  # the sharpest frame of each burst is the one kept
-        burst = c.record["burst"]
-        assert burst["kept_index"] == int(np.argmax(burst["sharpness"]))
-    assert rec["controls_actual"]["exposure_us"] == pytest.approx(
-        rec["controls_requested"]["exposure_us"], rel=0.05
+        burst = c.record.burst
+        assert burst is not None and burst.kept_index == int(np.argmax(burst.sharpness))
+    assert rec.controls_actual["exposure_us"] == pytest.approx(
+        rec.controls_requested["exposure_us"], rel=0.05
     )
     data = res.captures[0].image_path.read_bytes()
     import hashlib
 
-    assert hashlib.sha256(data).hexdigest() == rec["image"]["sha256"]
+    assert rec.image is not None and hashlib.sha256(data).hexdigest() == rec.image.sha256
+    assert rec.image_path(session.store.captures_dir) == res.captures[0].image_path
+    assert session.store.find_captures("S-0001", "vertex") == [c.record for c in res.captures]
     with Image.open(res.captures[0].image_path) as im:
         assert im.format == "JPEG" and im.size == (1014, 760)
         # 4:4:4: no chroma subsampling (Pillow reports it as 0).
@@ -246,7 +251,7 @@ def test_relocation_converges_from_random_offsets(calibrated: tuple[Rig, Capture
     twin.place(0.0, 0.0, 0.0)
     base = session.capture_site("S-0003", "occipital", "baseline", modes=("cross",))
     baseline = session.baseline_for("S-0003", "occipital")
-    assert baseline is not None and baseline["capture_id"] == base.captures[0].capture_id
+    assert baseline is not None and baseline.capture_id == base.captures[0].capture_id
     rng = np.random.default_rng(7)
     for _ in range(3):
         x, y = rng.uniform(-2.0, 2.0, 2)
@@ -332,8 +337,16 @@ def test_the_disk_budget_counts_writes_and_looks_again_before_refusing(tmp_path:
     noise = np.random.default_rng(0).integers(0, 256, (1000, 1000, 3), dtype=np.uint8)
 
     def write(i: int) -> Any:
-        rec = {"capture_id": f"c{i}", "subject": "S-0001", "site": "vertex", "visit": "baseline"}
-        return store.write_capture(rec, noise)[0]
+        rec = CaptureRecord(
+            capture_id=f"c{i}",
+            captured_at="2026-01-01T00:00:00Z",
+            subject="S-0001",
+            site="vertex",
+            visit="baseline",
+            lighting_mode="cross",
+            um_per_px=5.0,
+        )
+        return store.write_capture(rec, noise).image_path(store.captures_dir)
 
     first = write(0)  # incompressible: MBs of JPEG
     fits = int(10_000_000 // (first.stat().st_size + 64_000))
