@@ -43,25 +43,11 @@ from inference.config import InferenceConfig
 from inference.metrics import HairMetrics
 from inference.model import HairModel
 from inference.overlay import save_overlay
+from sync.models import content_type
 
 log = logging.getLogger(__name__)
 
 _PHASES = {"focusing": State.FOCUSING, "relocating": State.FOCUSING, "capturing": State.CAPTURING}
-_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-_METRIC_KEYS = (
-    "density_per_cm2",
-    "hair_count",
-    "terminal_density_per_cm2",
-    "vellus_density_per_cm2",
-    "vellus_fraction",
-    "vellus_threshold_um",
-    "mean_diameter_um",
-    "cumulative_thickness_mm_per_cm2",
-    "area_cm2",
-    "follicular_units_per_cm2",
-    "unit_shares_1_2_3_4plus",
-    "inference_ms",
-)
 
 
 def _round(v: Any) -> Any:
@@ -85,9 +71,7 @@ def image_ref(record: CaptureRecord) -> dict[str, Any]:
         "name": img.file,
         "sha256": img.sha256,
         "size_bytes": img.size_bytes,
-        "content_type": _CONTENT_TYPES.get(
-            Path(img.file).suffix.lower(), "application/octet-stream"
-        ),
+        "content_type": content_type(img.file),
     }
 
 
@@ -99,14 +83,13 @@ def result_payload(
     ``record`` is the capture's record; ``related`` the records of the site's other
     lighting modes, whose images are listed too.
     """
-    summary = metrics.summary()
     return {
         "subject": record.subject,
         "site": record.site,
         "visit": record.visit,
         "captured_at": record.captured_at,
         "lighting": record.lighting_mode,
-        "metrics": {k: _round(summary[k]) for k in _METRIC_KEYS},
+        "metrics": {k: _round(v) for k, v in metrics.result_metrics().items()},
         "qc": {
             "passed": record.qc.passed,
             "scores": record.qc.scores(),
@@ -241,8 +224,9 @@ class RigPipeline:
             metrics = self._run_model(outcome.frame, outcome.um_per_px)
         with self._lock:
             self._metrics[outcome.capture_id] = metrics
-        outcome.timings_ms["inference_ms"] = metrics.inference_ms
-        outcome.timings_ms["model_total_ms"] = metrics.total_ms
+        outcome.timings_ms.update(
+            inference_ms=metrics.inference_ms, model_total_ms=metrics.total_ms
+        )
         return result_payload(outcome.record, metrics, outcome.related)
 
     def finish(self, outcome: CaptureOutcome) -> None:

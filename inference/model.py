@@ -50,7 +50,7 @@ def packaged_models_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
+class ModelSpec:
     """Identity and input contract of a loaded model."""
 
     name: str
@@ -64,8 +64,8 @@ class ModelInfo:
     vellus_split_um: float
 
 
-def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelInfo:
-    return ModelInfo(
+def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelSpec:
+    return ModelSpec(
         name=m.name,
         version=m.version,
         sha256=sha,
@@ -120,9 +120,9 @@ def resolve_model(spec: str, models_dir: Path | None = None) -> tuple[Path, Mani
     return path, None, sha256_file(path)
 
 
-def _info_from_metadata(meta: dict[str, str], path: Path, sha: str) -> ModelInfo:
+def _info_from_metadata(meta: dict[str, str], path: Path, sha: str) -> ModelSpec:
     try:
-        return ModelInfo(
+        return ModelSpec(
             name=meta.get("name", path.stem),
             version=meta.get("version", "unknown"),
             sha256=sha,
@@ -154,7 +154,7 @@ class HairModel(Closeable):
     def __init__(
         self,
         runtime: MapRuntime,
-        info: ModelInfo,
+        info: ModelSpec,
         *,
         tile_px: int = 1024,
         min_unit_mass: float = 0.5,
