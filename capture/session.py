@@ -21,7 +21,7 @@ from capture.autofocus import Autofocus, FocusResult
 from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
 from capture.camera import Camera, Controls, Frame, FrameMetadata, StillMode
 from capture.config import CameraConfig, CaptureConfig
-from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
+from capture.hardware import LightingMode, Lights, Stage, StageLimits
 from capture.locked import LockedCamera
 from capture.metrics import apply_flat_field, sharpness
 from capture.qc import (
@@ -119,7 +119,6 @@ class _Rig:
     camera: Camera
     lights: Lights
     stage: Stage
-    status: StatusLight
     limits: StageLimits
     clock: Clock
 
@@ -283,8 +282,12 @@ class SessionState:
 class CaptureSession:
     """Runs the capture protocol on one rig; every public method is serialised by a lock.
 
+    It reports what it does through return values, exceptions and ``capture_site``'s
+    ``progress`` callback, and never shows anything on the status light: the service is
+    the light's one writer.
+
     Args:
-        camera, lights, stage, status: the rig's parts (device/ passes its own; any objects
+        camera, lights, stage: the rig's parts (device/ passes its own; any objects
             with the methods of :mod:`capture.hardware` do).
         limits: the stage's soft limits and nominal focus (``min_mm``, ``max_mm``,
             ``focus_mm``).
@@ -300,7 +303,6 @@ class CaptureSession:
         camera: Camera,
         lights: Lights,
         stage: Stage,
-        status: StatusLight,
         limits: StageLimits,
         camera_cfg: CameraConfig,
         capture_cfg: CaptureConfig,
@@ -308,7 +310,7 @@ class CaptureSession:
         clock: Clock,
         device_id: str = "",
     ) -> None:
-        self._rig = _Rig(camera, lights, stage, status, limits, clock)
+        self._rig = _Rig(camera, lights, stage, limits, clock)
         self.camera_cfg = camera_cfg
         self.cfg = capture_cfg
         self.store = CaptureStore(Path(state_dir), capture_cfg)
@@ -438,7 +440,6 @@ class CaptureSession:
         """
         with self._lock:
             rig = self._rig
-            rig.status.show("calibrating")
             try:
                 self._home()
                 cam = self._cam(self._config_controls())
@@ -458,11 +459,9 @@ class CaptureSession:
                 self.store.write_calibration(cal.as_dict())
             except BaseException:
                 rig.lights.off()
-                rig.status.show("error")
                 raise
             self.calibration = cal
             self.state.led_intensity = dict(cal.led_intensity)
-            rig.status.show("ready")
             return cal
 
     def _default_intensity(self, mode: str) -> float:
@@ -471,7 +470,7 @@ class CaptureSession:
     def check_drift(self) -> DriftReport:
         """Session start: measure the LED output on the reference target and trim it.
 
-        Shows the drift warning pattern and logs when it drifted past ``drift_warn``.
+        Logs and marks the report ``warned`` when it drifted past ``drift_warn``.
 
         Raises:
             CaptureError: not calibrated, or the drift exceeds ``drift_fail``.
@@ -484,12 +483,9 @@ class CaptureSession:
                 cal,
                 preview=self.preview,
                 cfg=self.cfg.calibration,
-                status=self._rig.status,
             )
             self.state.drift = report
             self.state.led_intensity = dict(report.led_intensity)
-            if not report.warned:
-                self._rig.status.show("ready")
             return report
 
     # -- relocation --------------------------------------------------------------------------
@@ -549,12 +545,10 @@ class CaptureSession:
         rounds = 0
         while not g.converged:
             if not g.same_site or rounds >= self.cfg.relocation.max_rounds:
-                self._rig.status.show("qc_failed")
                 raise CaptureError(
                     f"relocation did not reach the baseline site after {rounds} round(s) "
                     f"(overlap {g.overlap:.0%}): {g.text}"
                 )
-            self._rig.status.show("busy")
             follow(g)
             rounds += 1
             g = self._guidance(ref, cal)
@@ -584,8 +578,8 @@ class CaptureSession:
 
         With a ``baseline`` record the live view is first compared with it; with ``follow``
         too, guidance is repeated until it converges (see :meth:`relocate`). The QC report is
-        in every record; on a failure the status light asks for a retake and
-        ``SiteResult.passed`` is False (nothing is raised: the caller decides).
+        in every record; on a failure ``SiteResult.passed`` is False and
+        ``SiteResult.retake_advice`` says why (nothing is raised: the caller decides).
 
         Raises:
             ValueError: subject not a pseudonym, or bad site / visit label.
@@ -601,7 +595,6 @@ class CaptureSession:
                     "the calibration was made at another resolution: run `dermocap calibrate`"
                 )
             self.store.check_space()
-            rig.status.show("busy")
             stored: list[Future[CaptureResult]] = []
             try:
                 return self._capture_site(
@@ -621,7 +614,6 @@ class CaptureSession:
                 # so no half site is ever analysed (a restart's recovery would take it whole).
                 self._discard(stored)
                 rig.lights.off()
-                rig.status.show("error")
                 raise
 
     def _discard(self, stored: list[Future[CaptureResult]]) -> None:
@@ -736,10 +728,7 @@ class CaptureSession:
                 keep(*last)
             results = [f.result() for f in stored]
         site_result = SiteResult(results, focus, reloc, rounds)
-        if site_result.passed:
-            rig.status.show("ready")
-        else:
-            rig.status.show("qc_failed")
+        if not site_result.passed:
             log.warning(
                 "QC failed for %s/%s: retake (%s)", subject, site, site_result.retake_advice
             )

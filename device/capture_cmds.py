@@ -39,13 +39,12 @@ def _config(args: argparse.Namespace, *, sim: bool = False) -> DermocapConfig:
 
 
 def capture_session(rig: Rig, state_dir: Path) -> CaptureSession:
-    """The capture protocol on a rig's camera, lights, stage and status light."""
+    """The capture protocol on a rig's camera, lights and stage."""
     cfg = rig.config
     return CaptureSession(
         camera=rig.camera,
         lights=rig.lighting,
         stage=rig.stage,
-        status=rig.status,
         limits=cfg.stage,
         camera_cfg=cfg.camera,
         capture_cfg=cfg.capture,

@@ -181,8 +181,7 @@ class ServeApp(Closeable):
         """Calibrate on the twin if needed, then start the MQTT link."""
         if self.session.calibration is None:
             if self.rig.twin is not None:
-                self.service.state = State.CALIBRATING
-                self.rig.status.show("calibrating")
+                self.service.set_state(State.CALIBRATING)
                 self.rig.twin.show_target()
                 cal = self.session.calibrate()
                 self.rig.twin.show_subject()

@@ -111,6 +111,10 @@ class Outlet(Protocol):
 
 
 class StatusLight(Protocol):
+    """The technician-facing status light (device.status.StatusIndicator): named patterns
+    ('ready', 'busy', 'qc_failed', 'error', 'offline', 'calibrating'). Only the service
+    shows anything on it."""
+
     def show(self, name: str) -> None: ...
 
 
@@ -176,6 +180,11 @@ class Service:
         self._events.put(("worklist", None))
 
     # -- state -------------------------------------------------------------------------------
+    def set_state(self, state: State) -> None:
+        """Enter ``state`` and show its pattern: for the wiring code before :meth:`run`
+        (calibrating the twin); the service is the status light's one writer."""
+        self._set_state(state)
+
     def _set_state(self, state: State) -> None:
         with self._lock:
             self.state = state
