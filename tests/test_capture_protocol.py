@@ -399,9 +399,9 @@ def _burst_frames(blurs: list[float]) -> list[Any]:
 def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[float]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    from capture.burst import Burst
     from capture.config import QCConfig
     from capture.qc import FrameMeasures, frame_checks, measure_light, measure_sharpness, motion_px
-    from capture.session import _Burst
 
     cfg = QCConfig()
     frames = _burst_frames(blurs)
@@ -415,7 +415,7 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
         return frame_checks(px, noise, cfg=cfg)
 
     with ThreadPoolExecutor(2) as pool:
-        burst = _Burst(pool, len(frames), checks, image)
+        burst = Burst(pool, len(frames), checks, image)
         for f in frames:
             burst.add(f)
             burst.measuring[-1].result()  # each frame measured before the next (a slow sensor)
