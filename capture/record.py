@@ -76,7 +76,7 @@ class RecordedQC(_Section):
         out: dict[str, float] = {}
         for name, check in self.checks.items():
             value = check.get("value") if isinstance(check, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, int | float):
                 out[str(name)] = float(value)
         return out
 
