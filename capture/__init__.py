@@ -8,15 +8,17 @@ dicts ready for the outbox), and nothing here touches a database. The science li
 from capture.autofocus import FocusResult
 from capture.calibration import Calibration, DriftReport
 from capture.camera import Camera, Controls, Frame, FrameMetadata, StillMode
-from capture.hardware import Lights, Stage, StatusLight
+from capture.hardware import Lights, Stage
 from capture.locked import LockedCamera
 from capture.qc import QCReport
+from capture.record import CaptureRecord
 from capture.relocation import Guidance
 from capture.session import CaptureResult, CaptureSession, SiteResult, validate_ids
 
 __all__ = [
     "Calibration",
     "Camera",
+    "CaptureRecord",
     "CaptureResult",
     "CaptureSession",
     "Controls",
@@ -30,7 +32,6 @@ __all__ = [
     "QCReport",
     "SiteResult",
     "Stage",
-    "StatusLight",
     "StillMode",
     "validate_ids",
 ]

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from capture.camera import Controls, StillMode
 from capture.config import CalibrationConfig
-from capture.hardware import LightingMode, Lights, StatusLight
+from capture.hardware import LightingMode, Lights
 from capture.locked import LockedCamera
 from capture.metrics import (
     F32,
@@ -165,7 +165,6 @@ def calibrate_on_target(
     nominal_um_per_px: float,
     cfg: CalibrationConfig,
     focus_z_mm: float | None = None,
-    status: StatusLight | None = None,
 ) -> Calibration:
     """Calibrate with the reference target under the lens (focused already).
 
@@ -173,8 +172,6 @@ def calibrate_on_target(
         CaptureError: the target is missing or unevenly lit, a loop does not converge, or
             the measured scale is implausible.
     """
-    if status is not None:
-        status.show("calibrating")
     cam.use_mode(still)
     first = modes[0]
     lights.set(first, intensity[first])
@@ -323,10 +320,11 @@ def check_drift(
     *,
     preview: StillMode,
     cfg: CalibrationConfig,
-    status: StatusLight | None = None,
-    warn_pattern: str = "qc_failed",
 ) -> DriftReport:
     """Measure the grey patch at the calibrated settings; warn and trim the LEDs on drift.
+
+    A drift past ``drift_warn`` is logged and marked in the report (``warned``), for the
+    caller to show.
 
     The reference target must be under the lens. A dark frame (rings off) separates room
     light from LED light, so the trim restores the LED share exactly.
@@ -350,8 +348,6 @@ def check_drift(
     warned = abs(drift) > cfg.drift_warn
     if abs(drift) > cfg.drift_fail:
         lights.off()
-        if status is not None:
-            status.show("error")
         raise CaptureError(
             f"LED output is {drift:+.0%} off the calibration {cal.calibration_id}: "
             "recalibrate the rig on the reference target (`dermocap calibrate`)"
@@ -374,8 +370,6 @@ def check_drift(
             cal.calibration_id,
             trim,
         )
-        if status is not None:
-            status.show(warn_pattern)
     return DriftReport(
         calibration_id=cal.calibration_id,
         reference_level=ref,

@@ -1,8 +1,9 @@
-"""What the capture protocol needs of the rig's lights, Z stage and status light.
+"""What the capture protocol needs of the rig's lights and Z stage.
 
 Structural ``Protocol`` types, so capture/ never imports device/: the service passes
-device's ``Lighting``, ``ZStage`` and ``StatusIndicator``, which satisfy them as they
-are; tests may pass anything with the same methods.
+device's ``Lighting`` and ``ZStage``, which satisfy them as they are; tests may pass
+anything with the same methods. The status light is not capture's: the service alone
+shows it, from the phases capture reports (``progress``) and the outcome it returns.
 """
 
 from __future__ import annotations
@@ -47,14 +48,6 @@ class Stage(Protocol):
 
     def move_to(self, z_mm: float) -> None:
         """Move to ``z_mm``; raises a DermocapError outside the soft limits."""
-        ...
-
-
-class StatusLight(Protocol):
-    """The technician-facing status light: named patterns ('busy', 'qc_failed', ...)."""
-
-    def show(self, name: str) -> None:
-        """Show pattern ``name``."""
         ...
 
 

@@ -118,7 +118,8 @@ def mean_brightness(img: U8) -> float:
 
 @dataclass
 class FrameMeasures:
-    """What QC and the burst choice need of one burst frame, measured as it arrives.
+    """What QC and the burst choice need of one burst frame, measured as it arrives
+    (:func:`measure_sharpness` and :func:`measure_light`, two jobs on the capture's pool).
 
     No pixels are kept: the sharpest frame's own checks are :func:`frame_checks`, and the
     sensor noise the focus check subtracts is measured once per burst, on its first two
@@ -159,22 +160,6 @@ def motion_px(previous: Spectrum, current: Spectrum) -> float:
     return float(np.hypot(du, dv)) * MOTION_BIN
 
 
-def measure_frame(frame: U8, *, partner: U8 | None = None) -> FrameMeasures:
-    """Every per-frame measure (:func:`measure_sharpness` and :func:`measure_light`).
-
-    The capture protocol runs the two halves as two pool jobs, so that the last frame's
-    measures take both threads.
-    """
-    sharp, noise = measure_sharpness(frame, partner=partner)
-    brightness, spec = measure_light(frame)
-    return FrameMeasures(sharp, brightness, spec, noise)
-
-
-def burst_noise(measures: list[FrameMeasures]) -> tuple[float, float] | None:
-    """The burst's sensor noise (:func:`measure_frame` of its second frame), if it has one."""
-    return measures[1].noise if len(measures) > 1 else None
-
-
 def _motion(measures: list[FrameMeasures]) -> float:
     """The largest shift between consecutive burst frames (measured ones are not redone)."""
     worst = 0.0
@@ -188,34 +173,6 @@ def _motion(measures: list[FrameMeasures]) -> float:
     return worst
 
 
-def run_qc(
-    kept: U8,
-    burst: list[U8],
-    *,
-    lighting_mode: str,
-    cfg: QCConfig,
-    baseline_brightness: float | None = None,
-) -> QCReport:
-    """Measure every check on ``kept`` (one of ``burst``) against the thresholds in ``cfg``.
-
-    ``baseline_brightness`` is the mean linear brightness of the same site and lighting mode
-    at the baseline visit (None at the baseline itself: the check is then not applicable).
-    """
-    frames = burst if any(f is kept for f in burst) else [kept, *burst]
-    measures = [
-        measure_frame(f, partner=frames[0] if i == 1 else None) for i, f in enumerate(frames)
-    ]
-    k = next(i for i, f in enumerate(frames) if f is kept)
-    return burst_report(
-        frame_checks(kept, burst_noise(measures), cfg=cfg),
-        measures,
-        k,
-        lighting_mode=lighting_mode,
-        cfg=cfg,
-        baseline_brightness=baseline_brightness,
-    )
-
-
 @dataclass(frozen=True)
 class FrameChecks:
     """The checks that read the kept frame's pixels (the costly part of QC)."""
@@ -227,7 +184,8 @@ class FrameChecks:
 
 
 def frame_checks(kept: U8, noise: tuple[float, float] | None, *, cfg: QCConfig) -> FrameChecks:
-    """Focus, clipping and glare of ``kept``; ``noise`` is the burst's (:func:`burst_noise`).
+    """Focus, clipping and glare of ``kept``; ``noise`` is the burst's (the second frame's
+    :func:`measure_sharpness` with the first as its partner).
 
     A function of the kept frame alone, so the capture protocol starts it on the sharpest
     frame so far, before the burst ends.

@@ -133,20 +133,21 @@ def run_repeatability(
         best = session.focus_reference(
             half_range_mm=reference_half_range_mm, step_mm=reference_step_mm, mode=mode
         )
-        best = max(best, float(rec["sharpness"]))
-        density = density_fn(cap.frame, float(rec["um_per_px"])) if density_fn else None
+        sharp = rec.sharpness or 0.0
+        best = max(best, sharp)
+        density = density_fn(cap.frame, rec.um_per_px) if density_fn else None
         results.append(
             RunResult(
                 run=i + 1,
                 capture_id=cap.capture_id,
-                brightness=float(rec["brightness"]),
-                sharpness=float(rec["sharpness"]),
+                brightness=rec.brightness or 0.0,
+                sharpness=sharp,
                 best_sharpness=best,
-                relative_sharpness=float(rec["sharpness"]) / best if best > 0 else 0.0,
+                relative_sharpness=sharp / best if best > 0 else 0.0,
                 density_per_cm2=density,
                 relocation_rounds=res.relocation_rounds,
                 qc_passed=res.passed,
-                z_mm=float(rec["z_mm"]),
+                z_mm=rec.z_mm or 0.0,
                 drift=drift.drift,
                 perturbation=desc,
             )

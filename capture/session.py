@@ -3,44 +3,35 @@ store. :class:`CaptureSession` is what the service calls, from a worker thread."
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from capture.autofocus import Autofocus, FocusResult
+from capture.burst import Burst, KeptMode, SiteContext
 from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
-from capture.camera import Camera, Controls, Frame, FrameMetadata, StillMode
+from capture.camera import Camera, Controls, StillMode
 from capture.config import CameraConfig, CaptureConfig
-from capture.hardware import LightingMode, Lights, Stage, StageLimits, StatusLight
+from capture.hardware import LightingMode, Lights, Stage, StageLimits
 from capture.locked import LockedCamera
 from capture.metrics import apply_flat_field, sharpness
 from capture.qc import (
     FrameChecks,
-    FrameMeasures,
     QCReport,
-    burst_report,
     frame_checks,
-    measure_light,
-    measure_sharpness,
-    motion_px,
 )
-from capture.registration import Spectrum
+from capture.record import CaptureRecord
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
-from dermocap import __version__
 from dermocap.clock import Clock
 from dermocap.errors import CaptureError, ImageError, StorageError
-from dermocap.fsutil import fsync_dir
 from dermocap.ids import uuid7
 from dermocap.images import decode_rgb
 
@@ -79,7 +70,7 @@ def validate_ids(subject: str, site: str, visit: str, *, subject_pattern: str) -
 class CaptureResult:
     """One capture (one lighting mode): its record, files and the kept frame."""
 
-    record: dict[str, Any]
+    record: CaptureRecord
     image_path: Path
     sidecar_path: Path
     frame: U8
@@ -87,7 +78,7 @@ class CaptureResult:
 
     @property
     def capture_id(self) -> str:
-        return str(self.record["capture_id"])
+        return self.record.capture_id
 
 
 @dataclass
@@ -111,7 +102,7 @@ class SiteResult:
         )
 
     @property
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[CaptureRecord]:
         return [c.record for c in self.captures]
 
 
@@ -120,158 +111,8 @@ class _Rig:
     camera: Camera
     lights: Lights
     stage: Stage
-    status: StatusLight
     limits: StageLimits
     clock: Clock
-
-
-class _Burst:
-    """One lighting mode's burst: each frame measured on the pool as it arrives, and the
-    sharpest frame so far given its QC checks and final image (flat field, file bytes) on the
-    pool as soon as it leads, while the sensor takes the next frames.
-
-    When the burst ends (:meth:`settle`) the kept frame is usually done: only the last
-    frame's measures are waited for, unless it is the sharpest. The result is the same as
-    choosing after the burst; work started on a frame that is overtaken is cancelled if it
-    has not begun, or discarded.
-    """
-
-    def __init__(
-        self,
-        pool: Executor,
-        frames: int,
-        checks: Callable[[U8, tuple[float, float] | None], FrameChecks],
-        image: Callable[[U8], tuple[U8, bytes]],
-    ) -> None:
-        self._pool = pool
-        self._expected = frames
-        self._make_checks = checks
-        self._make_image = image
-        self._lock = threading.Lock()
-        self._settled = False
-        self.frames: list[Frame | None] = []
-        self.measuring: list[Future[tuple[float, tuple[float, float] | None]]] = []
-        self._light: list[Future[tuple[float, Spectrum, float | None]]] = []
-        self._first: U8 | None = None  # the noise partner of the second frame
-        self._image: tuple[int, Future[tuple[U8, bytes]]] | None = None
-        self._checks: tuple[int, Future[FrameChecks]] | None = None
-
-    def add(self, frame: Frame) -> None:
-        """Take one frame; its measures start on the pool at once, as two jobs (so that the
-        last frame's take both threads): sharpness (and the burst's noise, with the second
-        frame), then brightness, motion spectrum and the shift from the previous frame."""
-        with self._lock:
-            i = len(self.frames)
-            self.frames.append(frame)
-            partner, self._first = (self._first, None) if i == 1 else (None, self._first)
-            if i == 0:
-                self._first = frame.array
-            fut = self._pool.submit(measure_sharpness, frame.array, partner=partner)
-            self.measuring.append(fut)
-            previous = self._light[-1] if self._light else None
-            self._light.append(self._pool.submit(_light_job, frame.array, previous))
-        fut.add_done_callback(self._speculate)
-
-    def _lead(self, n: int) -> int:
-        return int(np.argmax([self.measuring[i].result()[0] for i in range(n)]))
-
-    def _speculate(self, _done: Future[tuple[float, tuple[float, float] | None]]) -> None:
-        """A measure finished (a pool thread): start work on the frame leading so far."""
-        with self._lock:
-            if self._settled:
-                return
-            n = 0
-            while n < len(self.measuring) and self.measuring[n].done():
-                n += 1
-            # The focus check needs the burst's noise, measured with its second frame.
-            if n < min(2, self._expected):
-                return
-            try:
-                self._start(self._lead(n), n)
-            except Exception:  # a failed measure or a closed pool: settle() reports it
-                return
-
-    def _start(self, k: int, n: int) -> None:
-        frame = self.frames[k]
-        assert frame is not None  # noqa: S101 - only frames out of the running are dropped
-        # A measured frame that does not lead never will (later frames only raise the best):
-        # its pixels go now.
-        for i in range(n):
-            if i != k:
-                self.frames[i] = None
-        if self._image is None or self._image[0] != k:
-            if self._image is not None:
-                self._image[1].cancel()
-            self._image = (k, self._pool.submit(self._make_image, frame.array))
-        if self._checks is None or self._checks[0] != k:
-            if self._checks is not None:
-                self._checks[1].cancel()
-            noise = self.measuring[1].result()[1] if n > 1 else None
-            self._checks = (k, self._pool.submit(self._make_checks, frame.array, noise))
-
-    def settle(
-        self,
-    ) -> tuple[int, Frame, list[FrameMeasures], Future[FrameChecks], Future[tuple[U8, bytes]]]:
-        """Wait for every measure and fix the kept frame: its index, the frame, the burst's
-        measures, and the futures of its checks and final image. Drops the other frames."""
-        wait(self.measuring)
-        wait(self._light)
-        with self._lock:
-            self._settled = True
-            n = len(self.measuring)
-            k = self._lead(n)  # raises what a measure raised
-            self._start(k, n)
-            measures = []
-            for sharp, light in zip(self.measuring, self._light, strict=True):
-                (sharpness, noise), (brightness, spec, shift) = sharp.result(), light.result()
-                measures.append(FrameMeasures(sharpness, brightness, spec, noise, shift))
-            kept = self.frames[k]
-            assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
-            self.frames = [None] * n
-            self._first = None
-            return k, kept, measures, self._checks[1], self._image[1]
-
-
-def _light_job(
-    frame: U8, previous: Future[tuple[float, Spectrum, float | None]] | None
-) -> tuple[float, Spectrum, float | None]:
-    """:func:`measure_light` of a burst frame and its shift from the previous frame (whose
-    job was submitted first, so waiting for it cannot starve the pool)."""
-    brightness, spec = measure_light(frame)
-    shift = motion_px(previous.result()[1], spec) if previous is not None else None
-    return brightness, spec, shift
-
-
-@dataclass
-class _Kept:
-    """One lighting mode settled: its kept frame, and its QC and image jobs on the pool."""
-
-    mode: str
-    intensity: float
-    metadata: FrameMetadata  # of the kept frame (its pixels are the image's job's)
-    measures: list[FrameMeasures]
-    kept_index: int
-    dropped: int
-    controls: Controls
-    checks: Future[FrameChecks]
-    image: Future[tuple[U8, bytes]]
-    baseline_brightness: float | None
-    site: _Site
-
-
-@dataclass(frozen=True)
-class _Site:
-    """What every lighting mode of one site capture shares in its record."""
-
-    subject: str
-    site: str
-    visit: str
-    cal: Calibration
-    focus: FocusResult
-    reloc: Guidance | None
-    rounds: int
-    site_capture_id: str
-    modes: tuple[str, ...]  # every mode the site is made of (recovery checks all are stored)
 
 
 @dataclass
@@ -284,8 +125,12 @@ class SessionState:
 class CaptureSession:
     """Runs the capture protocol on one rig; every public method is serialised by a lock.
 
+    It reports what it does through return values, exceptions and ``capture_site``'s
+    ``progress`` callback, and never shows anything on the status light: the service is
+    the light's one writer.
+
     Args:
-        camera, lights, stage, status: the rig's parts (device/ passes its own; any objects
+        camera, lights, stage: the rig's parts (device/ passes its own; any objects
             with the methods of :mod:`capture.hardware` do).
         limits: the stage's soft limits and nominal focus (``min_mm``, ``max_mm``,
             ``focus_mm``).
@@ -301,7 +146,6 @@ class CaptureSession:
         camera: Camera,
         lights: Lights,
         stage: Stage,
-        status: StatusLight,
         limits: StageLimits,
         camera_cfg: CameraConfig,
         capture_cfg: CaptureConfig,
@@ -309,7 +153,7 @@ class CaptureSession:
         clock: Clock,
         device_id: str = "",
     ) -> None:
-        self._rig = _Rig(camera, lights, stage, status, limits, clock)
+        self._rig = _Rig(camera, lights, stage, limits, clock)
         self.camera_cfg = camera_cfg
         self.cfg = capture_cfg
         self.store = CaptureStore(Path(state_dir), capture_cfg)
@@ -439,7 +283,6 @@ class CaptureSession:
         """
         with self._lock:
             rig = self._rig
-            rig.status.show("calibrating")
             try:
                 self._home()
                 cam = self._cam(self._config_controls())
@@ -459,11 +302,9 @@ class CaptureSession:
                 self.store.write_calibration(cal.as_dict())
             except BaseException:
                 rig.lights.off()
-                rig.status.show("error")
                 raise
             self.calibration = cal
             self.state.led_intensity = dict(cal.led_intensity)
-            rig.status.show("ready")
             return cal
 
     def _default_intensity(self, mode: str) -> float:
@@ -472,7 +313,7 @@ class CaptureSession:
     def check_drift(self) -> DriftReport:
         """Session start: measure the LED output on the reference target and trim it.
 
-        Shows the drift warning pattern and logs when it drifted past ``drift_warn``.
+        Logs and marks the report ``warned`` when it drifted past ``drift_warn``.
 
         Raises:
             CaptureError: not calibrated, or the drift exceeds ``drift_fail``.
@@ -485,32 +326,29 @@ class CaptureSession:
                 cal,
                 preview=self.preview,
                 cfg=self.cfg.calibration,
-                status=self._rig.status,
             )
             self.state.drift = report
             self.state.led_intensity = dict(report.led_intensity)
-            if not report.warned:
-                self._rig.status.show("ready")
             return report
 
     # -- relocation --------------------------------------------------------------------------
-    def baseline_for(self, subject: str, site: str) -> dict[str, Any] | None:
+    def baseline_for(self, subject: str, site: str) -> CaptureRecord | None:
         """The first stored capture of the site under the first lighting mode, if any."""
         mode = self.cfg.lighting_modes[0]
         for rec in self.store.find_captures(subject, site):
-            if rec.get("lighting_mode") == mode:
+            if rec.lighting_mode == mode:
                 return rec
         return None
 
-    def _reference(self, baseline: dict[str, Any]) -> NDArray[np.float32]:
-        path = self.store.image_path(baseline)
+    def _reference(self, baseline: CaptureRecord) -> NDArray[np.float32]:
+        path = baseline.image_path(self.store.captures_dir)
         try:
             img = decode_rgb(path, name=f"baseline {path}")
         except ImageError as exc:
             raise StorageError(str(exc)) from exc
         return reference_image(img, self.preview.width)
 
-    def guidance(self, baseline: dict[str, Any]) -> Guidance:
+    def guidance(self, baseline: CaptureRecord) -> Guidance:
         """One relocation step: compare a live low-res frame with the baseline capture."""
         with self._lock:
             cal = self._need_calibration()
@@ -531,7 +369,7 @@ class CaptureSession:
         return g
 
     def relocate(
-        self, baseline: dict[str, Any], follow: Callable[[Guidance], None]
+        self, baseline: CaptureRecord, follow: Callable[[Guidance], None]
     ) -> tuple[Guidance, int]:
         """Repeat guidance, calling ``follow`` (the technician, or the twin) until converged.
 
@@ -549,12 +387,10 @@ class CaptureSession:
         rounds = 0
         while not g.converged:
             if not g.same_site or rounds >= self.cfg.relocation.max_rounds:
-                self._rig.status.show("qc_failed")
                 raise CaptureError(
                     f"relocation did not reach the baseline site after {rounds} round(s) "
                     f"(overlap {g.overlap:.0%}): {g.text}"
                 )
-            self._rig.status.show("busy")
             follow(g)
             rounds += 1
             g = self._guidance(ref, cal)
@@ -568,7 +404,7 @@ class CaptureSession:
         site: str,
         visit: str,
         *,
-        baseline: dict[str, Any] | None = None,
+        baseline: CaptureRecord | None = None,
         follow: Callable[[Guidance], None] | None = None,
         modes: tuple[LightingMode, ...] | None = None,
         progress: Callable[[str], None] | None = None,
@@ -584,8 +420,8 @@ class CaptureSession:
 
         With a ``baseline`` record the live view is first compared with it; with ``follow``
         too, guidance is repeated until it converges (see :meth:`relocate`). The QC report is
-        in every record; on a failure the status light asks for a retake and
-        ``SiteResult.passed`` is False (nothing is raised: the caller decides).
+        in every record; on a failure ``SiteResult.passed`` is False and
+        ``SiteResult.retake_advice`` says why (nothing is raised: the caller decides).
 
         Raises:
             ValueError: subject not a pseudonym, or bad site / visit label.
@@ -601,7 +437,6 @@ class CaptureSession:
                     "the calibration was made at another resolution: run `dermocap calibrate`"
                 )
             self.store.check_space()
-            rig.status.show("busy")
             stored: list[Future[CaptureResult]] = []
             try:
                 return self._capture_site(
@@ -621,26 +456,19 @@ class CaptureSession:
                 # so no half site is ever analysed (a restart's recovery would take it whole).
                 self._discard(stored)
                 rig.lights.off()
-                rig.status.show("error")
                 raise
 
     def _discard(self, stored: list[Future[CaptureResult]]) -> None:
         """Remove the stored captures of a site that failed before all its modes were in."""
-        folders: set[Path] = set()
         removed = 0
         for f in stored:
             if f.done() and not f.cancelled() and f.exception() is None:
                 res = f.result()
                 try:
-                    res.sidecar_path.unlink(missing_ok=True)  # the record first: none dangles
-                    res.image_path.unlink(missing_ok=True)
-                    folders.add(res.image_path.parent)
+                    res.record.discard(self.store.captures_dir)
                     removed += 1
-                except OSError as exc:
-                    log.error("capture %s of a failed site not removed: %s", res.capture_id, exc)
-        for folder in folders:
-            with contextlib.suppress(OSError):
-                fsync_dir(folder)
+                except StorageError as exc:
+                    log.error("a capture of a failed site was not removed: %s", exc)
         if removed:
             log.warning("removed the %d stored lighting mode(s) of a site that failed", removed)
 
@@ -650,7 +478,7 @@ class CaptureSession:
         site: str,
         visit: str,
         cal: Calibration,
-        baseline: dict[str, Any] | None,
+        baseline: CaptureRecord | None,
         follow: Callable[[Guidance], None] | None,
         modes: tuple[LightingMode, ...],
         progress: Callable[[str], None],
@@ -685,8 +513,19 @@ class CaptureSession:
                     reloc = self._guidance(ref.result(), cal)
                 if rounds:
                     focus = self.autofocus(start_mm=focus.z_mm, pool=pool)
-            context = _Site(
-                subject, site, visit, cal, focus, reloc, rounds, str(uuid7()), tuple(modes)
+            context = SiteContext(
+                subject,
+                site,
+                visit,
+                cal,
+                focus,
+                reloc,
+                rounds,
+                str(uuid7()),
+                tuple(modes),
+                self.device_id,
+                self.cfg.apply_flat_field,
+                self.state.drift.as_dict() if self.state.drift else None,
             )
             baseline_brightness = self._baseline_brightness(subject, site)
             progress("capturing")
@@ -699,7 +538,7 @@ class CaptureSession:
             def image(frame: U8) -> tuple[U8, bytes]:
                 return self._final_image(frame, cal)
 
-            def keep(mode: str, intensity: float, burst: _Burst, dropped: int) -> None:
+            def keep(mode: str, intensity: float, burst: Burst, dropped: int) -> None:
                 k, kept, measures, checked, final = burst.settle()
                 if on_image is not None:  # the model may start on it as soon as it exists
                     hand_on = on_image
@@ -709,7 +548,7 @@ class CaptureSession:
                             hand_on(mode, f.result()[0], cal.um_per_px)
 
                     final.add_done_callback(ready)
-                settled = _Kept(
+                settled = KeptMode(
                     mode=mode,
                     intensity=intensity,
                     metadata=kept.metadata,
@@ -724,13 +563,13 @@ class CaptureSession:
                 )
                 stored.append(writer.submit(self._store, settled))
 
-            last: tuple[str, float, _Burst, int] | None = None
+            last: tuple[str, float, Burst, int] | None = None
             for mode in modes:
                 intensity = self._intensity(mode)
                 rig.lights.set(mode, intensity)
                 rig.lights.wait_settled()
                 dropped0 = cam.stats.stale + cam.stats.mismatched
-                burst = _Burst(pool, self.cfg.burst_frames, checks, image)
+                burst = Burst(pool, self.cfg.burst_frames, checks, image)
                 for _ in range(self.cfg.burst_frames):
                     burst.add(cam.capture())
                     if last is not None:  # the last mode's measures ran during this frame
@@ -742,10 +581,7 @@ class CaptureSession:
                 keep(*last)
             results = [f.result() for f in stored]
         site_result = SiteResult(results, focus, reloc, rounds)
-        if site_result.passed:
-            rig.status.show("ready")
-        else:
-            rig.status.show("qc_failed")
+        if not site_result.passed:
             log.warning(
                 "QC failed for %s/%s: retake (%s)", subject, site, site_result.retake_advice
             )
@@ -756,93 +592,18 @@ class CaptureSession:
         image = apply_flat_field(frame, cal.flat_field) if self.cfg.apply_flat_field else frame
         return image, self.store.encode(image)
 
-    def _store(self, p: _Kept) -> CaptureResult:
+    def _store(self, p: KeptMode) -> CaptureResult:
         """Wait for a mode's QC and image jobs, then write its image and sidecar (the writer)."""
-        qc = burst_report(
-            p.checks.result(),
-            p.measures,
-            p.kept_index,
-            lighting_mode=p.mode,
-            cfg=self.cfg.qc,
-            baseline_brightness=p.baseline_brightness,
-        )
+        qc = p.report(self.cfg.qc)
         image, data = p.image.result()
-        record = self._record(
-            p.site,
-            mode=p.mode,
-            intensity=p.intensity,
-            frame_md=p.metadata.as_dict(),
-            controls=p.controls,
-            qc=qc,
-            burst_scores=[m.sharpness for m in p.measures],
-            kept_index=p.kept_index,
-            brightness=qc.brightness,
-            dropped=p.dropped,
-        )
-        image_path, sidecar = self.store.write_capture(record, image, data=data)
-        return CaptureResult(record, image_path, sidecar, image, qc)
+        stored = self.store.write_capture(p.record(qc), image, data=data)
+        root = self.store.captures_dir
+        return CaptureResult(stored, stored.image_path(root), stored.sidecar_path(root), image, qc)
 
     def _baseline_brightness(self, subject: str, site: str) -> dict[str, float]:
         out: dict[str, float] = {}
         for rec in self.store.find_captures(subject, site):
-            mode = rec.get("lighting_mode")
-            if isinstance(mode, str) and mode not in out and rec.get("qc", {}).get("passed"):
-                b = rec.get("brightness")
-                if isinstance(b, int | float):
-                    out[mode] = float(b)
+            mode = rec.lighting_mode
+            if mode not in out and rec.qc.passed and rec.brightness is not None:
+                out[mode] = rec.brightness
         return out
-
-    def _record(
-        self,
-        s: _Site,
-        *,
-        mode: str,
-        intensity: float,
-        frame_md: dict[str, Any],
-        controls: Controls,
-        qc: QCReport,
-        burst_scores: list[float],
-        kept_index: int,
-        brightness: float,
-        dropped: int,
-    ) -> dict[str, Any]:
-        return {
-            "schema": "dermocap.capture/1",
-            "capture_id": str(uuid7()),
-            "site_capture_id": s.site_capture_id,
-            "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "device_id": self.device_id,
-            "subject": s.subject,
-            "site": s.site,
-            "visit": s.visit,
-            "lighting_mode": mode,
-            "site_modes": list(s.modes),
-            "led_intensity": round(intensity, 5),
-            "controls_requested": {
-                "exposure_us": controls.exposure_us,
-                "analogue_gain": controls.analogue_gain,
-                "colour_gains": list(controls.colour_gains),
-                "lens_position": controls.lens_position,
-                "ae_enable": False,
-                "awb_enable": False,
-            },
-            "controls_actual": frame_md,
-            "frames_dropped": dropped,
-            "z_mm": round(s.focus.z_mm, 4),
-            "autofocus": s.focus.as_dict(),
-            "calibration_id": s.cal.calibration_id,
-            "um_per_px": s.cal.um_per_px,
-            "flat_field": {"applied": self.cfg.apply_flat_field, "coef": list(s.cal.flat_field)},
-            "drift": self.state.drift.as_dict() if self.state.drift else None,
-            "qc": qc.as_dict(),
-            "relocation": (None if s.reloc is None else {**s.reloc.as_dict(), "rounds": s.rounds}),
-            "burst": {
-                "frames": len(burst_scores),
-                "kept_index": kept_index,
-                "sharpness": [round(s, 3) for s in burst_scores],
-            },
-            "sharpness": round(burst_scores[kept_index], 4),
-            "brightness": round(brightness, 6),
-            "software_version": __version__,
-            "model_version": None,
-        }

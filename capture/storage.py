@@ -2,8 +2,8 @@
 
 Layout under the state folder::
 
-    captures/<subject>/<site>/<visit>/<capture_id>.<jpg|png>   the kept image
-    captures/<subject>/<site>/<visit>/<capture_id>.json        its record (sidecar)
+    captures/...                                 the capture records and their images
+                                                 (layout: :mod:`capture.record`)
     calibration/<calibration_id>.json, calibration/current.json
 
 A capture is refused (:class:`DiskFullError`, nothing written) when the disk has less than
@@ -29,8 +29,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from capture.config import CaptureConfig
+from capture.record import IMAGE_SUFFIXES, CaptureRecord, StoredImage, capture_folder
 from dermocap.errors import DiskFullError, StorageError
-from dermocap.fsutil import atomic_write_bytes, atomic_write_json, remove_stale_temp_files
+from dermocap.fsutil import atomic_write_json, remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class CaptureStore:
                 self._used += nbytes
 
     def folder_for(self, subject: str, site: str, visit: str) -> Path:
-        return self.captures_dir / subject / site / visit
+        return capture_folder(self.captures_dir, subject, site, visit)
 
     def encode(self, image: U8) -> bytes:
         """The image file's bytes in the configured format (CPU only: safe on any thread)."""
@@ -162,13 +163,14 @@ class CaptureStore:
         )
 
     def write_capture(
-        self, record: dict[str, Any], image: U8, *, data: bytes | None = None
-    ) -> tuple[Path, Path]:
-        """Write the image, then its sidecar; fills ``record['image']`` (file, sha256, size).
+        self, record: CaptureRecord, image: U8, *, data: bytes | None = None
+    ) -> CaptureRecord:
+        """Write the image, then its sidecar; return the stored record (its ``image`` set:
+        file, size, SHA-256).
 
         ``data`` is :meth:`encode` of ``image`` when the caller encoded it already (on another
         thread, while the camera took the next frames).
-        Returns (image path, sidecar path). On any failure nothing of this capture is left.
+        On any failure nothing of this capture is left.
 
         Raises:
             DiskFullError: not enough room (checked before, or the disk filled up during).
@@ -179,56 +181,28 @@ class CaptureStore:
         if data is None:
             data = self.encode(image)
         self.check_space(len(data) + 64_000)
-        folder = self.folder_for(record["subject"], record["site"], record["visit"])
-        ext = "jpg" if fmt == "jpeg" else "png"
-        image_path = folder / f"{record['capture_id']}.{ext}"
-        sidecar = image_path.with_suffix(".json")
-        record["image"] = {
-            **record.get("image", {}),
-            "file": image_path.name,
-            "format": fmt,
-            "width": int(image.shape[1]),
-            "height": int(image.shape[0]),
-            "bytes": len(data),
-            "sha256": sha256_hex(data),
-            "jpeg_quality": self.cfg.jpeg_quality if fmt == "jpeg" else None,
-            "chroma_subsampling": "4:4:4" if fmt == "jpeg" else None,
-        }
-        try:
-            atomic_write_bytes(image_path, data, never_overwrite=True)
-        except FileExistsError as exc:
-            raise StorageError(f"{image_path} exists already; refusing to overwrite") from exc
-        try:
-            atomic_write_json(sidecar, record, never_overwrite=True)
-        except BaseException as exc:
-            # An image without its record is not a capture: take it back.
-            with contextlib.suppress(OSError):
-                image_path.unlink()
-            if isinstance(exc, FileExistsError):
-                raise StorageError(f"{sidecar} exists already; refusing to overwrite") from exc
-            raise
-        self._count_written(len(data) + _size(sidecar))
-        log.info("stored capture %s (%s)", record["capture_id"], image_path)
-        return image_path, sidecar
+        jpeg = fmt == "jpeg"
+        stored = record.write(
+            self.captures_dir,
+            data,
+            StoredImage(
+                file=f"{record.capture_id}{IMAGE_SUFFIXES[fmt]}",
+                format=fmt,
+                width=int(image.shape[1]),
+                height=int(image.shape[0]),
+                size_bytes=len(data),
+                sha256=sha256_hex(data),
+                jpeg_quality=self.cfg.jpeg_quality if jpeg else None,
+                chroma_subsampling="4:4:4" if jpeg else None,
+            ),
+        )
+        self._count_written(len(data) + _size(stored.sidecar_path(self.captures_dir)))
+        log.info("stored capture %s (%s)", stored.capture_id, stored.folder(self.captures_dir))
+        return stored
 
-    def find_captures(self, subject: str, site: str) -> list[dict[str, Any]]:
+    def find_captures(self, subject: str, site: str) -> list[CaptureRecord]:
         """Every stored record of one subject's site, oldest first (by capture id)."""
-        out: list[dict[str, Any]] = []
-        base = self.captures_dir / subject / site
-        if not base.is_dir():
-            return out
-        for p in sorted(base.glob("*/*.json")):
-            with contextlib.suppress(OSError, ValueError):
-                rec = json.loads(p.read_text())
-                rec["_path"] = str(p)
-                out.append(rec)
-        out.sort(key=lambda r: str(r.get("capture_id", "")))
-        return out
-
-    def image_path(self, record: dict[str, Any]) -> Path:
-        """Where a stored record's image is."""
-        folder = self.folder_for(str(record["subject"]), str(record["site"]), str(record["visit"]))
-        return folder / str(record["image"]["file"])
+        return CaptureRecord.find(self.captures_dir, subject, site)
 
     # -- calibration ------------------------------------------------------------------------
     def write_calibration(self, record: dict[str, Any]) -> Path:

@@ -39,13 +39,12 @@ def _config(args: argparse.Namespace, *, sim: bool = False) -> DermocapConfig:
 
 
 def capture_session(rig: Rig, state_dir: Path) -> CaptureSession:
-    """The capture protocol on a rig's camera, lights, stage and status light."""
+    """The capture protocol on a rig's camera, lights and stage."""
     cfg = rig.config
     return CaptureSession(
         camera=rig.camera,
         lights=rig.lighting,
         stage=rig.stage,
-        status=rig.status,
         limits=cfg.stage,
         camera_cfg=cfg.camera,
         capture_cfg=cfg.capture,
@@ -112,7 +111,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     out = {
         "passed": res.passed,
         "retake": res.retake_advice,
-        "captures": [{**c.record, "image_path": str(c.image_path)} for c in res.captures],
+        "captures": [{**c.record.as_dict(), "image_path": str(c.image_path)} for c in res.captures],
     }
     print(json.dumps(out, indent=2) if args.json else _summary(out))
     return 0 if res.passed else 1

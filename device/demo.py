@@ -167,7 +167,7 @@ def run_visit(
                 latency_s=arrived - pressed[name],
                 image=r["image"],
                 overlay=str(app.pipeline.overlay_path(cid)),
-                moves=int((r["record"].get("relocation") or {}).get("rounds", 0)),
+                moves=r["record"].relocation_rounds,
             )
         )
     return rows

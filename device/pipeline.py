@@ -16,10 +16,7 @@ settled without one (QC failed, or the other lighting modes of an analysed site)
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -31,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capture import CaptureSession, Guidance
+from capture.record import CaptureRecord, StoredSite, outbox_entries, scan_unknown
 from dermocap.errors import (
     CaptureError,
     DermocapError,
@@ -41,31 +39,14 @@ from dermocap.images import decode_rgb
 from device.service import CaptureOutcome, State
 from device.worklist import WorkItem
 from inference.config import InferenceConfig
-from inference.manifest import sha256_file
 from inference.metrics import HairMetrics
 from inference.model import HairModel
 from inference.overlay import save_overlay
+from sync.models import content_type
 
 log = logging.getLogger(__name__)
 
-Records = list[tuple[str, dict[str, Any]]]
-
 _PHASES = {"focusing": State.FOCUSING, "relocating": State.FOCUSING, "capturing": State.CAPTURING}
-_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-_METRIC_KEYS = (
-    "density_per_cm2",
-    "hair_count",
-    "terminal_density_per_cm2",
-    "vellus_density_per_cm2",
-    "vellus_fraction",
-    "vellus_threshold_um",
-    "mean_diameter_um",
-    "cumulative_thickness_mm_per_cm2",
-    "area_cm2",
-    "follicular_units_per_cm2",
-    "unit_shares_1_2_3_4plus",
-    "inference_ms",
-)
 
 
 def _round(v: Any) -> Any:
@@ -76,47 +57,45 @@ def _round(v: Any) -> Any:
     return v
 
 
-def image_ref(record: dict[str, Any]) -> dict[str, Any]:
-    """The :class:`~sync.models.ImageRef` of a stored capture's image."""
-    img = record["image"]
-    name = str(img["file"])
+def image_ref(record: CaptureRecord) -> dict[str, Any]:
+    """The :class:`~sync.models.ImageRef` of a stored capture's image.
+
+    Raises:
+        StorageError: the record was never stored.
+    """
+    img = record.image
+    if img is None:
+        raise StorageError(f"capture {record.capture_id} has no stored image")
     return {
-        "name": name,
-        "sha256": img["sha256"],
-        "size_bytes": int(img["bytes"]),
-        "content_type": _CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream"),
+        "name": img.file,
+        "sha256": img.sha256,
+        "size_bytes": img.size_bytes,
+        "content_type": content_type(img.file),
     }
 
 
 def result_payload(
-    record: dict[str, Any], metrics: HairMetrics, related: Iterable[dict[str, Any]] = ()
+    record: CaptureRecord, metrics: HairMetrics, related: Iterable[CaptureRecord] = ()
 ) -> dict[str, Any]:
     """The result message (without message_id, seq, capture_id) of one analysed capture.
 
-    ``record`` is the capture's sidecar record; ``related`` the records of the site's
-    other lighting modes, whose images are listed too.
+    ``record`` is the capture's record; ``related`` the records of the site's other
+    lighting modes, whose images are listed too.
     """
-    summary = metrics.summary()
-    qc = record.get("qc") or {}
-    scores = {
-        str(name): float(check["value"])
-        for name, check in (qc.get("checks") or {}).items()
-        if isinstance(check, dict) and isinstance(check.get("value"), int | float)
-    }
     return {
-        "subject": record["subject"],
-        "site": record["site"],
-        "visit": record["visit"],
-        "captured_at": record["captured_at"],
-        "lighting": record["lighting_mode"],
-        "metrics": {k: _round(summary[k]) for k in _METRIC_KEYS},
+        "subject": record.subject,
+        "site": record.site,
+        "visit": record.visit,
+        "captured_at": record.captured_at,
+        "lighting": record.lighting_mode,
+        "metrics": {k: _round(v) for k, v in metrics.result_metrics().items()},
         "qc": {
-            "passed": bool(qc.get("passed", False)),
-            "scores": scores,
-            "reasons": [str(r) for r in qc.get("failed", [])],
+            "passed": record.qc.passed,
+            "scores": record.qc.scores(),
+            "reasons": [str(r) for r in record.qc.failed],
         },
-        "um_per_px": float(record["um_per_px"]),
-        "calibration_id": record.get("calibration_id"),
+        "um_per_px": record.um_per_px,
+        "calibration_id": record.calibration_id,
         "model": {
             "name": metrics.model_name,
             "version": metrics.model_version,
@@ -210,11 +189,10 @@ class RigPipeline:
             )
         except ValueError as exc:  # an id the capture config refuses
             raise CaptureError(str(exc)) from exc
-        records: Records = [(c.capture_id, c.record) for c in res.captures]
         if not res.passed:
-            raise QualityCheckFailed(res.retake_advice, records)
+            raise QualityCheckFailed(res.retake_advice, outbox_entries(res.records))
         main = next(
-            (c for c in res.captures if c.record.get("lighting_mode") == self.analysis_mode),
+            (c for c in res.captures if c.record.lighting_mode == self.analysis_mode),
             res.captures[0],
         )
         t1 = time.monotonic()
@@ -223,10 +201,10 @@ class RigPipeline:
             item=item,
             record=main.record,
             image_path=main.image_path,
-            um_per_px=float(main.record["um_per_px"]),
+            um_per_px=main.record.um_per_px,
             started_s=t0,
             timings_ms={"capture_ms": (t1 - t0) * 1e3},
-            related=[(cid, rec) for cid, rec in records if cid != main.capture_id],
+            related=[c.record for c in res.captures if c is not main],
             frame=main.frame,
             analysis=early[0] if early else None,
         )
@@ -241,9 +219,10 @@ class RigPipeline:
             metrics = self._run_model(outcome.frame, outcome.um_per_px)
         with self._lock:
             self._metrics[outcome.capture_id] = metrics
-        outcome.timings_ms["inference_ms"] = metrics.inference_ms
-        outcome.timings_ms["model_total_ms"] = metrics.total_ms
-        return result_payload(outcome.record, metrics, (r for _, r in outcome.related))
+        outcome.timings_ms.update(
+            inference_ms=metrics.inference_ms, model_total_ms=metrics.total_ms
+        )
+        return result_payload(outcome.record, metrics, outcome.related)
 
     def finish(self, outcome: CaptureOutcome) -> None:
         with self._lock:
@@ -262,14 +241,9 @@ class RigPipeline:
     # -- cancel and recovery -------------------------------------------------------------
     def discard(self, outcome: CaptureOutcome) -> None:
         """Remove every capture of a cancelled site: sidecar first, so no record dangles."""
-        store = self.session.store
-        for _cid, rec in [(outcome.capture_id, outcome.record), *outcome.related]:
-            image = store.image_path(rec)
-            try:
-                image.with_suffix(".json").unlink(missing_ok=True)
-                image.unlink(missing_ok=True)
-            except OSError as exc:
-                raise StorageError(f"cancelled capture {image} not removed: {exc}") from exc
+        root = self.session.store.captures_dir
+        for rec in (outcome.record, *outcome.related):
+            rec.discard(root)
         with self._lock:
             self._metrics.pop(outcome.capture_id, None)
 
@@ -280,107 +254,63 @@ class RigPipeline:
         analysis-mode capture) to analyse again; a site with a failed capture, or with a mode
         missing (killed between two modes), is settled without a result and with an event;
         an image without its sidecar (killed between the two renames) is removed: it was
-        never a capture.
+        never a capture (see :func:`capture.record.scan_unknown`).
         """
-        root = self.session.store.captures_dir
-        known = self.known_captures()
-        unknown: list[Path] = []
-        for folder, _dirs, files in os.walk(root):
-            names = set(files)
-            for name in files:
-                stem, ext = os.path.splitext(name)
-                path = Path(folder) / name
-                if ext == ".json":
-                    if stem not in known:
-                        unknown.append(path)
-                elif ext in _CONTENT_TYPES and f"{stem}.json" not in names:
-                    log.warning("removing %s: an image without its record (a cut write)", path)
-                    with contextlib.suppress(OSError):
-                        path.unlink()
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for path in sorted(unknown):
-            try:
-                rec = _read_record(path)
-            except StorageError as exc:
-                log.error("%s", exc)
-                continue
-            groups.setdefault(str(rec.get("site_capture_id") or rec["capture_id"]), []).append(rec)
+        sites = scan_unknown(self.session.store.captures_dir, self.known_captures())
         out: list[CaptureOutcome] = []
-        for recs in groups.values():
-            out.extend(self._recover_site(recs))
+        for site in sites:
+            out.extend(self._recover_site(site))
         return out
 
-    def _recover_site(self, recs: list[dict[str, Any]]) -> list[CaptureOutcome]:
-        store = self.session.store
+    def _recover_site(self, site: StoredSite) -> list[CaptureOutcome]:
+        root = self.session.store.captures_dir
         # As a live capture: a site is analysed only when all its modes are stored (a kill
         # between two modes leaves a half site) and every one passed QC. Records from before
         # `site_modes` existed name no modes and count as whole.
-        stored = {str(r.get("lighting_mode")) for r in recs}
-        missing = sorted({str(m) for r in recs for m in r.get("site_modes") or ()} - stored)
+        missing = site.missing_modes
         if missing:
-            first = recs[0]
             modes = " and ".join(missing)
             detail = (
                 f"site incomplete: no readable capture of the {modes} lighting "
                 f"mode{'s' if len(missing) > 1 else ''} (the service stopped before storing "
                 "it, or its record is unreadable); retake the site"
             )
-            log.error("capture %s not recovered: %s", first["capture_id"], detail)
-            self._settle_site(recs, "capture_incomplete", detail)
+            log.error("capture %s not recovered: %s", site.records[0].capture_id, detail)
+            self._settle_site(site, "capture_incomplete", detail)
             return []
-        passed = all((r.get("qc") or {}).get("passed") for r in recs)
-        main = next((r for r in recs if r.get("lighting_mode") == self.analysis_mode), None)
-        main = main if passed else None
-        problem = ""
-        if main is not None:
-            image = store.image_path(main)
-            try:
-                whole = sha256_file(image) == main["image"]["sha256"]
-            except (OSError, KeyError, TypeError):
-                whole = False
-            if whole:
-                item = WorkItem(str(main["subject"]), str(main["visit"]), str(main["site"]))
-                return [
-                    CaptureOutcome(
-                        capture_id=str(main["capture_id"]),
-                        item=item,
-                        record=main,
-                        image_path=image,
-                        um_per_px=float(main["um_per_px"]),
-                        started_s=time.monotonic(),
-                        timings_ms={"recovered": 1.0},
-                        related=[(str(r["capture_id"]), r) for r in recs if r is not main],
-                    )
-                ]
-            problem = f"image {image} does not match the SHA-256 in its record"
-            log.error("capture %s not recovered: %s", main["capture_id"], problem)
-        if problem:
-            self._settle_site(recs, "capture_unrecoverable", problem)
-        else:
-            self._settle_site(recs, "qc_failed", "recorded after a restart; retake the site")
-        return []
+        main = site.record_of(self.analysis_mode) if site.passed else None
+        if main is None:
+            self._settle_site(site, "qc_failed", "recorded after a restart; retake the site")
+            return []
+        if not main.image_intact(root):
+            problem = f"image {main.image_path(root)} does not match the SHA-256 in its record"
+            log.error("capture %s not recovered: %s", main.capture_id, problem)
+            self._settle_site(site, "capture_unrecoverable", problem)
+            return []
+        return [
+            CaptureOutcome(
+                capture_id=main.capture_id,
+                item=WorkItem(main.subject, main.visit, main.site),
+                record=main,
+                image_path=main.image_path(root),
+                um_per_px=main.um_per_px,
+                started_s=time.monotonic(),
+                timings_ms={"recovered": 1.0},
+                related=[r for r in site.records if r is not main],
+            )
+        ]
 
-    def _settle_site(self, recs: list[dict[str, Any]], type_: str, detail: str) -> None:
+    def _settle_site(self, site: StoredSite, type_: str, detail: str) -> None:
         """Settle a recovered site's captures without a result, with one event (kept files)."""
-        first = recs[0]
+        first = site.records[0]
         try:
             self.settle(
-                [(str(r["capture_id"]), r) for r in recs],
+                outbox_entries(site.records),
                 type_,
-                capture_id=str(first["capture_id"]),
-                subject=str(first["subject"]),
-                site=str(first["site"]),
+                capture_id=first.capture_id,
+                subject=first.subject,
+                site=first.site,
                 detail=detail[:400],
             )
         except DermocapError as exc:
-            log.warning("captures of site %s not settled: %s", first.get("site"), exc)
-
-
-def _read_record(path: Path) -> dict[str, Any]:
-    try:
-        rec = json.loads(path.read_text())
-        if not isinstance(rec, dict) or "capture_id" not in rec:
-            raise ValueError("not a capture record")
-    except (OSError, ValueError) as exc:
-        raise StorageError(f"capture record {path} unreadable ({exc}); left in place") from exc
-    return rec
+            log.warning("captures of site %s not settled: %s", first.site, exc)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from capture.record import CaptureRecord, outbox_entries
 from dermocap.errors import DermocapError, DiskFullError, QualityCheckFailed
 from device.notify import Notifier
 from device.worklist import WorkItem, Worklist
@@ -54,13 +55,13 @@ class CaptureOutcome:
 
     capture_id: str
     item: WorkItem
-    record: dict[str, Any]
+    record: CaptureRecord
     image_path: Path
     um_per_px: float
     started_s: float
     timings_ms: dict[str, float] = field(default_factory=dict)
-    related: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    """(capture_id, record) of the site's other captures (other lighting modes)."""
+    related: list[CaptureRecord] = field(default_factory=list)
+    """The records of the site's other captures (other lighting modes)."""
     frame: Any = None
     """The stored image's pixels, when still in memory (saves decoding the file)."""
     analysis: Any = None
@@ -112,6 +113,10 @@ class Outlet(Protocol):
 
 
 class StatusLight(Protocol):
+    """The technician-facing status light (device.status.StatusIndicator): named patterns
+    ('ready', 'busy', 'qc_failed', 'error', 'offline', 'calibrating'). Only the service
+    shows anything on it."""
+
     def show(self, name: str) -> None: ...
 
 
@@ -185,6 +190,11 @@ class Service:
             self._set_state(State.STARTING)
 
     # -- state -------------------------------------------------------------------------------
+    def set_state(self, state: State) -> None:
+        """Enter ``state`` and show its pattern: for the wiring code before :meth:`run`
+        (calibrating the twin); the service is the status light's one writer."""
+        self._set_state(state)
+
     def _set_state(self, state: State) -> None:
         with self._lock:
             self.state = state
@@ -300,7 +310,11 @@ class Service:
         t1 = time.monotonic()
         # Record and result in one outbox transaction: both or neither survive a crash.
         self.outlet.submit_capture(
-            outcome.capture_id, outcome.record, result, outcome.image_path, outcome.related
+            outcome.capture_id,
+            outcome.record.as_dict(),
+            result,
+            outcome.image_path,
+            outbox_entries(outcome.related),
         )
         t2 = time.monotonic()
         try:

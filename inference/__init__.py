@@ -16,7 +16,7 @@ from dermocap.errors import ImageError, ModelError
 from inference.cli import add_analyze_parser
 from inference.config import InferenceConfig
 from inference.metrics import EmergencePoint, HairMetrics
-from inference.model import HairModel, ModelInfo, packaged_models_dir, resolve_model
+from inference.model import HairModel, ModelSpec, packaged_models_dir, resolve_model
 from inference.overlay import render_overlay, save_overlay
 from inference.runtime import FunctionRuntime, MapRuntime, OnnxMapRuntime
 
@@ -29,7 +29,7 @@ __all__ = [
     "InferenceConfig",
     "MapRuntime",
     "ModelError",
-    "ModelInfo",
+    "ModelSpec",
     "OnnxMapRuntime",
     "add_analyze_parser",
     "packaged_models_dir",

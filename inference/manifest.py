@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dermocap.errors import ModelError
+from dermocap.fsutil import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 
@@ -64,15 +64,6 @@ class Manifest(BaseModel):
     models: dict[str, ModelFile] = Field(description="Model files by variant (int8, fp32)")
     training: dict[str, Any] = Field(default_factory=dict, description="How it was trained")
     golden: Golden | None = Field(None, description="Load-time self-check of every variant")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -13,10 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ImageError, ModelError
+from dermocap.fsutil import sha256_file
 from dermocap.images import decode_rgb
 from dermocap.resource import Closeable
 from inference.config import MAX_VELLUS_THRESHOLD_UM, InferenceConfig
-from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest, sha256_file
+from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest
 from inference.metrics import EmergencePoint, HairMetrics
 from inference.postprocess import (
     cell_to_pixel,
@@ -49,7 +50,7 @@ def packaged_models_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class ModelInfo:
+class ModelSpec:
     """Identity and input contract of a loaded model."""
 
     name: str
@@ -63,8 +64,8 @@ class ModelInfo:
     vellus_split_um: float
 
 
-def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelInfo:
-    return ModelInfo(
+def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelSpec:
+    return ModelSpec(
         name=m.name,
         version=m.version,
         sha256=sha,
@@ -142,7 +143,7 @@ class HairModel(Closeable):
     def __init__(
         self,
         runtime: MapRuntime,
-        info: ModelInfo,
+        info: ModelSpec,
         *,
         tile_px: int = 1024,
         min_unit_mass: float = 0.5,

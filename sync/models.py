@@ -9,11 +9,12 @@ never a name.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from dermocap.errors import SyncError
+from dermocap.metrics import INFERENCE_MS, RESULT_METRICS, HairMeasures
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -41,6 +42,18 @@ Visit = Annotated[
         description="Visit: baseline, 3m, 6m, 12m or a free label",
     ),
 ]
+# Media types of the image files a rig stores and sends, by file name suffix.
+IMAGE_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+def content_type(name: str) -> str:
+    """The media type of an image file by its name (``application/octet-stream`` if unknown)."""
+    dot = name.rfind(".")
+    return IMAGE_CONTENT_TYPES.get(
+        name[dot:].lower() if dot >= 0 else "", "application/octet-stream"
+    )
+
+
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="snake_case name")]
 Scalar = bool | int | float | str
 M = TypeVar("M", bound=BaseModel)
@@ -103,27 +116,60 @@ class TelemetryMessage(Message):
     led_drift_pct: float | None = Field(None, ge=-100, le=100)
 
 
-class Metrics(_Model):
-    """Hair metrics of one capture, measured on the device (names as `dermocap analyze`)."""
+def _metrics_model(required: tuple[str, ...], upper: dict[str, float]) -> type[_Model]:
+    """The message form of :class:`~dermocap.metrics.HairMeasures` (plus ``inference_ms``):
+    the ``required`` fields as measured, every other one optional (a message from an older
+    rig or another model may lack it), each number also at most ``upper[name]`` (a sanity
+    limit: a value past it is a fault, not a scalp)."""
+    unknown = (set(required) | set(upper)) - set(RESULT_METRICS)
+    if unknown:
+        raise ValueError(f"not hair metrics: {sorted(unknown)}")
+    fields: dict[str, Any] = {}
+    for key, info in HairMeasures.model_fields.items():
+        bound = [Field(le=upper[key])] if key in upper else []
+        value: Any = Annotated[(info.annotation, *info.metadata, *bound)]
+        if key in required:
+            fields[key] = (value, Field(description=info.description))
+        else:
+            fields[key] = (value | None, Field(None, description=info.description))
+    fields[INFERENCE_MS] = (
+        Annotated[float, Field(ge=0)] | None,
+        Field(None, description="Time spent in the model"),
+    )
+    return create_model(
+        "Metrics",
+        __base__=_Model,
+        __doc__="Hair metrics of one capture, measured on the device (names as `dermocap "
+        "analyze`).",
+        __module__=__name__,
+        **fields,
+    )
 
-    density_per_cm2: float = Field(ge=0, le=2000, description="Hairs per cm2 of scalp")
-    hair_count: int = Field(ge=0, le=100_000)
-    terminal_density_per_cm2: float | None = Field(None, ge=0, le=2000)
-    vellus_density_per_cm2: float | None = Field(None, ge=0, le=2000)
-    vellus_fraction: float | None = Field(None, ge=0, le=1, description="Share of vellus hairs")
-    vellus_threshold_um: float | None = Field(
-        None, gt=0, le=200, description="Shaft diameter splitting vellus from terminal"
+
+if TYPE_CHECKING:
+
+    class Metrics(_Model):
+        """What a type checker sees of the model built below: HairMeasures' names, each a
+        number, a list of numbers or None."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    Metrics = _metrics_model(
+        required=("density_per_cm2", "hair_count"),
+        upper={
+            "density_per_cm2": 2000,
+            "hair_count": 100_000,
+            "terminal_density_per_cm2": 2000,
+            "vellus_density_per_cm2": 2000,
+            "vellus_fraction": 1,
+            "vellus_threshold_um": 200,
+            "mean_diameter_um": 500,
+            "cumulative_thickness_mm_per_cm2": 1000,
+            "area_cm2": 100,
+            "follicular_units_per_cm2": 2000,
+        },
     )
-    mean_diameter_um: float | None = Field(None, ge=0, le=500, description="Mean shaft diameter")
-    cumulative_thickness_mm_per_cm2: float | None = Field(
-        None, ge=0, le=1000, description="Sum of shaft diameters per cm2 of scalp"
-    )
-    area_cm2: float | None = Field(None, gt=0, le=100, description="Scalp area analysed")
-    follicular_units_per_cm2: float | None = Field(None, ge=0, le=2000)
-    unit_shares_1_2_3_4plus: list[float] | None = Field(
-        None, min_length=4, max_length=4, description="Share of units with 1, 2, 3, 4+ hairs"
-    )
-    inference_ms: float | None = Field(None, ge=0, description="Time spent in the model")
 
 
 class QualityCheck(_Model):

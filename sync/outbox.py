@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -27,10 +26,12 @@ from types import TracebackType
 from typing import Any
 
 from dermocap.errors import DiskFullError, StorageError, SyncError
+from dermocap.fsutil import sha256_file
 from dermocap.ids import uuid7
 from sync.models import (
     DURABLE_CHANNELS,
     InvalidMessage,
+    content_type,
     validate_message,
 )
 
@@ -306,39 +307,29 @@ class Outbox:
         with self._tx() as db:
             return self._entry(db, self._insert(db, topic_suffix, payload))
 
-    def add_image(self, capture_id: str, path: Path, chunk_bytes: int) -> OutboxEntry:
+    def _add_image(self, db: sqlite3.Connection, capture_id: str, path: Path, chunk: int) -> int:
         """Queue the transfer of an image file: a manifest, then one row per chunk.
 
         The chunk rows hold no bytes: the file is read when each chunk is sent, so keep it
-        until the transfer is acknowledged. Returns the manifest entry.
+        until the transfer is acknowledged.
 
         Raises:
             StorageError: the file cannot be read.
         """
-        with self._tx() as db:
-            return self._entry(db, self._add_image(db, capture_id, path, chunk_bytes))
-
-    def _add_image(self, db: sqlite3.Connection, capture_id: str, path: Path, chunk: int) -> int:
         path = Path(path).resolve()
-        digest = hashlib.sha256()
         try:
-            with path.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+            digest = sha256_file(path)
             size = path.stat().st_size
         except OSError as exc:
             raise StorageError(f"cannot read image {path}: {exc.strerror or exc}") from exc
         image_id = str(uuid7())
-        content_type = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}.get(
-            path.suffix.lower(), "application/octet-stream"
-        )
         manifest = {
             "image_id": image_id,
             "capture_id": capture_id,
             "name": path.name,
-            "content_type": content_type,
+            "content_type": content_type(path.name),
             "size_bytes": size,
-            "sha256": digest.hexdigest(),
+            "sha256": digest,
             "chunk_bytes": chunk,
             "chunks": -(-size // chunk),
         }
@@ -367,10 +358,6 @@ class Outbox:
     def mark_acked(self, seq: int) -> None:
         """The broker acknowledged ``seq`` with a success reason code."""
         self.record_outcomes(acked=[seq])
-
-    def dead_letter(self, seq: int, reason_code: int, reason: str) -> None:
-        """Move ``seq`` to the dead letters: the broker refused it (reason code >= 0x80)."""
-        self.record_outcomes(dead=[(seq, reason_code, reason)])
 
     def record_outcomes(
         self,

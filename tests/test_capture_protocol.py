@@ -3,6 +3,7 @@ store. Frames are 1014 x 760 (a quarter of the still's pixels) to keep the modul
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -15,7 +16,7 @@ from PIL import Image
 
 from capture import CaptureSession, Controls, LockedCamera, StillMode
 from capture.autofocus import Autofocus
-from capture.qc import run_qc
+from capture.record import CaptureRecord
 from dermocap.errors import CaptureError, DiskFullError
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig
@@ -130,9 +131,10 @@ def test_drift_check_warns_and_trims_the_leds(calibrated: tuple[Rig, CaptureSess
         ok = session.check_drift()
         assert not ok.warned and ok.trim == pytest.approx(1.0, abs=0.02)
         _twin(rig).led_efficiency = 0.85
+        light = rig.status.current
         aged = session.check_drift()
         assert aged.warned and aged.drift < -0.1
-        assert rig.status.current == "qc_failed"
+        assert rig.status.current == light  # reported in the report, not on the light
         assert aged.corrected_level == pytest.approx(aged.reference_level, rel=0.01)
         _twin(rig).led_efficiency = 0.5
         with pytest.raises(CaptureError, match="recalibrate"):
@@ -149,25 +151,28 @@ def test_capture_site_stores_records_and_images(calibrated: tuple[Rig, CaptureSe
     _twin(rig).place(0.0, 0.0, 0.0)
     res = session.capture_site("S-0001", "vertex", "baseline")
     assert res.passed, res.retake_advice
-    assert rig.status.current == "ready"
-    assert [c.record["lighting_mode"] for c in res.captures] == ["cross", "parallel"]
+    assert [c.record.lighting_mode for c in res.captures] == ["cross", "parallel"]
     rec = res.captures[0].record
     side = json.loads(res.captures[0].sidecar_path.read_text())
-    assert side == rec
-    assert rec["calibration_id"] == session.calibration.calibration_id  # type: ignore[union-attr]
-    assert rec["um_per_px"] == pytest.approx(_twin(rig).true_um_per_px, rel=0.01)
-    assert rec["qc"]["passed"] and set(rec["qc"]["checks"]) >= {"focus", "glare", "motion"}
-    assert rec["model_version"] is None and rec["software_version"]
+    assert side == rec.as_dict() and CaptureRecord.read(res.captures[0].sidecar_path) == rec
+    assert side["schema"] == "dermocap.capture/1" and side["image"]["bytes"] > 0
+    assert side["site_modes"] == ["cross", "parallel"]
+    assert rec.calibration_id == session.calibration.calibration_id  # type: ignore[union-attr]
+    assert rec.um_per_px == pytest.approx(_twin(rig).true_um_per_px, rel=0.01)
+    assert rec.qc.passed and set(rec.qc.checks) >= {"focus", "glare", "motion"}
+    assert rec.model_version is None and rec.software_version
     for c in res.captures:  # the sharpest frame of each burst is the one kept
-        burst = c.record["burst"]
-        assert burst["kept_index"] == int(np.argmax(burst["sharpness"]))
-    assert rec["controls_actual"]["exposure_us"] == pytest.approx(
-        rec["controls_requested"]["exposure_us"], rel=0.05
+        burst = c.record.burst
+        assert burst is not None and burst.kept_index == int(np.argmax(burst.sharpness))
+    assert rec.controls_actual["exposure_us"] == pytest.approx(
+        rec.controls_requested["exposure_us"], rel=0.05
     )
     data = res.captures[0].image_path.read_bytes()
     import hashlib
 
-    assert hashlib.sha256(data).hexdigest() == rec["image"]["sha256"]
+    assert rec.image is not None and hashlib.sha256(data).hexdigest() == rec.image.sha256
+    assert rec.image_path(session.store.captures_dir) == res.captures[0].image_path
+    assert session.store.find_captures("S-0001", "vertex") == [c.record for c in res.captures]
     with Image.open(res.captures[0].image_path) as im:
         assert im.format == "JPEG" and im.size == (1014, 760)
         # 4:4:4: no chroma subsampling (Pillow reports it as 0).
@@ -184,64 +189,78 @@ def test_subject_must_be_a_pseudonym(calibrated: tuple[Rig, CaptureSession]) -> 
         session.capture_site("S-0001", "../etc", "baseline")
 
 
-def _burst(rig: Rig, session: CaptureSession, n: int = 2) -> list[np.ndarray[Any, Any]]:
-    cal = session.calibration
-    assert cal is not None
-    cam = session._cam(cal.controls)
-    cam.use_mode(session.still)
-    rig.lighting.set("cross", cal.led_intensity["cross"])
-    rig.lighting.wait_settled()
-    return [cam.capture().array for _ in range(n)]
+def _perturb_still_frames(
+    rig: Rig, session: CaptureSession, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """Make the burst's frames (still mode; not autofocus's) show ``fault``, as the scene
+    would: the cone lifted after focusing, an over-exposure, a specular patch, a subject
+    moving between frames."""
+    camera = rig.camera
+    twin = _twin(rig)
+    assert isinstance(camera, TwinCamera) and twin is not None
+    real_capture = camera.capture
+    lifted = [False]
+
+    def capture(**kw: Any) -> Any:
+        still = camera.mode == session.still
+        if still and fault == "focus" and not lifted[0]:
+            lifted[0] = True
+            rig.stage.move_to(rig.stage.z_mm + 0.6)
+        frame = real_capture(**kw)
+        if not still:
+            return frame
+        px = frame.array
+        if fault == "motion":
+            twin.nudge(0.05, 0.0, 0.0)
+        elif fault == "clipped_highlights":
+            px = np.clip(px.astype(np.float32) * 2.2, 0, 255).astype(np.uint8)
+        elif fault == "glare":
+            px = px.copy()
+            px[100:200, 100:300] = 250  # a colourless specular patch
+        return dataclasses.replace(frame, array=px)
+
+    monkeypatch.setattr(camera, "capture", capture)
 
 
-def test_qc_accepts_good_and_rejects_bad_captures(calibrated: tuple[Rig, CaptureSession]) -> None:
-    rig, session = calibrated
-    qc_cfg = session.cfg.qc
-    _twin(rig).place(0.0, 0.0, 0.0)
-    session.autofocus()
-    z = rig.stage.z_mm
-
-    def check(burst: list[np.ndarray[Any, Any]]) -> list[str]:
-        return run_qc(burst[0], burst, lighting_mode="cross", cfg=qc_cfg).failed
-
-    assert check(_burst(rig, session)) == []
-    rig.stage.move_to(z + 0.6)
-    assert "focus" in check(_burst(rig, session))
-    rig.stage.move_to(z)
-    bright = _burst(rig, session)[0].astype(np.float32) * 2.2
-    over = np.clip(bright, 0, 255).astype(np.uint8)
-    assert "clipped_highlights" in check([over, over])
-    glare = _burst(rig, session)[0].copy()
-    glare[100:200, 100:300] = 250  # a colourless specular patch
-    assert "glare" in check([glare, glare])
-    # The subject moves during the burst.
-    cam = rig.camera
-    assert isinstance(cam, TwinCamera)
-    frames = []
-    for _ in range(2):
-        frames.extend(_burst(rig, session, 1))
-        _twin(rig).nudge(0.05, 0.0, 0.0)
-    assert "motion" in check(frames)
-    _twin(rig).place(0.0, 0.0, 0.0)
-
-
-def test_qc_failure_shows_status_and_keeps_the_report(
+@pytest.mark.parametrize(
+    ("subject", "fault", "advice"),
+    [
+        ("S-0101", "", ""),
+        ("S-0102", "focus", "blurred"),
+        ("S-0103", "clipped_highlights", "too bright"),
+        ("S-0104", "glare", "wipe the skin"),
+        ("S-0105", "motion", "hold still"),
+    ],
+)
+def test_qc_of_the_kept_frame_on_the_capture_path(
     calibrated: tuple[Rig, CaptureSession],
+    monkeypatch: pytest.MonkeyPatch,
+    subject: str,
+    fault: str,
+    advice: str,
 ) -> None:
     rig, session = calibrated
     _twin(rig).place(0.0, 0.0, 0.0)
     _twin(rig).motion_px_per_frame = 0.0
-    strict = session.cfg.qc.model_copy(update={"max_glare_fraction": -0.0 + 1e-9})
-    old = session.cfg
-    session.cfg = old.model_copy(update={"qc": strict.model_copy(update={"min_focus_ratio": 0.99})})
+    light = rig.status.current
+    _perturb_still_frames(rig, session, monkeypatch, fault)
     try:
-        res = session.capture_site("S-0002", "frontal", "baseline", modes=("cross",))
+        res = session.capture_site(subject, "frontal", "baseline", modes=("cross",))
     finally:
-        session.cfg = old
-    assert not res.passed and "blurred" in res.retake_advice
-    assert rig.status.current == "qc_failed"
-    rec = json.loads(res.captures[0].sidecar_path.read_text())
-    assert rec["qc"]["passed"] is False and "focus" in rec["qc"]["failed"]
+        monkeypatch.undo()
+        _twin(rig).place(0.0, 0.0, 0.0)
+    (cap,) = res.captures
+    # Stored either way, with its report: a failed capture is a record of the visit too.
+    side = json.loads(cap.sidecar_path.read_text())
+    assert side["qc"] == cap.record.as_dict()["qc"] == cap.qc.as_dict()
+    if not fault:
+        assert res.passed and cap.qc.failed == [] and res.retake_advice == ""
+    else:
+        assert not res.passed and fault in cap.qc.failed
+        assert side["qc"]["passed"] is False and fault in side["qc"]["failed"]
+        assert advice in res.retake_advice
+    # The session reports; the service alone shows it on the status light.
+    assert rig.status.current == light
 
 
 def test_relocation_converges_from_random_offsets(calibrated: tuple[Rig, CaptureSession]) -> None:
@@ -250,7 +269,7 @@ def test_relocation_converges_from_random_offsets(calibrated: tuple[Rig, Capture
     twin.place(0.0, 0.0, 0.0)
     base = session.capture_site("S-0003", "occipital", "baseline", modes=("cross",))
     baseline = session.baseline_for("S-0003", "occipital")
-    assert baseline is not None and baseline["capture_id"] == base.captures[0].capture_id
+    assert baseline is not None and baseline.capture_id == base.captures[0].capture_id
     rng = np.random.default_rng(7)
     for _ in range(3):
         x, y = rng.uniform(-2.0, 2.0, 2)
@@ -336,8 +355,16 @@ def test_the_disk_budget_counts_writes_and_looks_again_before_refusing(tmp_path:
     noise = np.random.default_rng(0).integers(0, 256, (1000, 1000, 3), dtype=np.uint8)
 
     def write(i: int) -> Any:
-        rec = {"capture_id": f"c{i}", "subject": "S-0001", "site": "vertex", "visit": "baseline"}
-        return store.write_capture(rec, noise)[0]
+        rec = CaptureRecord(
+            capture_id=f"c{i}",
+            captured_at="2026-01-01T00:00:00Z",
+            subject="S-0001",
+            site="vertex",
+            visit="baseline",
+            lighting_mode="cross",
+            um_per_px=5.0,
+        )
+        return store.write_capture(rec, noise).image_path(store.captures_dir)
 
     first = write(0)  # incompressible: MBs of JPEG
     fits = int(10_000_000 // (first.stat().st_size + 64_000))
@@ -377,9 +404,9 @@ def _burst_frames(blurs: list[float]) -> list[Any]:
 def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[float]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    from capture.burst import Burst
     from capture.config import QCConfig
-    from capture.qc import frame_checks, measure_frame, motion_px
-    from capture.session import _Burst
+    from capture.qc import FrameMeasures, frame_checks, measure_light, measure_sharpness, motion_px
 
     cfg = QCConfig()
     frames = _burst_frames(blurs)
@@ -393,15 +420,15 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
         return frame_checks(px, noise, cfg=cfg)
 
     with ThreadPoolExecutor(2) as pool:
-        burst = _Burst(pool, len(frames), checks, image)
+        burst = Burst(pool, len(frames), checks, image)
         for f in frames:
             burst.add(f)
             burst.measuring[-1].result()  # each frame measured before the next (a slow sensor)
         k, kept, measures, checked, final = burst.settle()
-        expect = [
-            measure_frame(f.array, partner=frames[0].array if i == 1 else None)
-            for i, f in enumerate(frames)
-        ]
+        expect = []
+        for i, f in enumerate(frames):
+            sharp, noise = measure_sharpness(f.array, partner=frames[0].array if i == 1 else None)
+            expect.append(FrameMeasures(sharp, *measure_light(f.array), noise))
         k_expect = int(np.argmax([m.sharpness for m in expect]))
         assert k == k_expect == int(np.argmin(blurs))
         assert kept is frames[k]

@@ -169,14 +169,15 @@ def test_frame_measures_from_the_channel_sum_equal_those_of_the_grey() -> None:
     frame = m.box_blur(rng.uniform(0, 255, (300, 400)).astype(np.float32), 1)
     rgb = np.stack([frame, frame * 0.8, frame * 0.6], axis=2).clip(0, 255).astype(np.uint8)
     other = np.roll(rgb, 1, axis=1)
-    fm, g = qc.measure_frame(rgb, partner=other), m.grey(rgb)
+    (sharp, noise), g = qc.measure_sharpness(rgb, partner=other), m.grey(rgb)
+    brightness, _ = qc.measure_light(rgb)
     assert np.array_equal(m.channel_sum(rgb).astype(np.float32) / 3, g)  # exact, in half the bytes
-    assert fm.sharpness == pytest.approx(m.sharpness(g), rel=1e-5)
-    assert fm.mean_brightness == pytest.approx(float(m.linear(rgb).mean()), rel=1e-6)
+    assert sharp == pytest.approx(m.sharpness(g), rel=1e-5)
+    assert brightness == pytest.approx(float(m.linear(rgb).mean()), rel=1e-6)
     # The burst's noise, measured with the second frame: QC's focus from it and the kept
     # frame's own energies is the two-frame focus ratio of the greys.
-    assert fm.noise is not None and qc.measure_frame(rgb).noise is None
-    focus = m.focus_from_energies(m.gradient_energies(rgb), fm.noise)
+    assert noise is not None and qc.measure_sharpness(rgb)[1] is None
+    focus = m.focus_from_energies(m.gradient_energies(rgb), noise)
     assert focus == pytest.approx(m.focus_ratio(g, m.grey(other)), abs=1e-6)
     assert m.focus_ratio(rgb, other) == pytest.approx(focus, abs=1e-9)
 

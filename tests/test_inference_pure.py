@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.model import HairModel, ModelInfo
+from inference.model import HairModel, ModelSpec
 from inference.postprocess import find_peaks, integrate, unit_shares, unit_sizes, window_sum
 from inference.preprocess import (
     frame_input,
@@ -97,7 +97,7 @@ def test_stitched_tiles_equal_one_pass() -> None:
 
 
 def _fake_model(tile_px: int) -> HairModel:
-    info = ModelInfo("fake", "0", "0" * 64, Path("fake.onnx"), 8.0, 4, 8, 100.0, 30.0)
+    info = ModelSpec("fake", "0", "0" * 64, Path("fake.onnx"), 8.0, 4, 8, 100.0, 30.0)
     return HairModel(FunctionRuntime(_pool4), info, tile_px=tile_px)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from capture.record import CaptureRecord, outbox_entries
 from dermocap.ids import uuid7
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig
@@ -50,7 +51,7 @@ class Captured:
 
     @property
     def parallel_id(self) -> str:
-        return self.outcome.related[0][0]
+        return self.outcome.related[0].capture_id
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +61,8 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     with ServeApp(cfg, state_dir=state, environ={}) as app:
         app.prepare()  # calibrates the twin on its target
         outcome = app.pipeline.capture(ITEM, lambda s: None)
-        assert outcome.record["lighting_mode"] == "cross"
-        assert [r["lighting_mode"] for _, r in outcome.related] == ["parallel"]
+        assert outcome.record.lighting_mode == "cross"
+        assert [r.lighting_mode for r in outcome.related] == ["parallel"]
         yield Captured(app, state, outcome)
 
 
@@ -74,6 +75,7 @@ class Restarted:
     folder: Path  # captures/P00042/vertex/baseline
 
     def record(self, capture_id: str) -> dict[str, Any]:
+        """A stored sidecar's JSON, as on disk."""
         data: dict[str, Any] = json.loads((self.folder / f"{capture_id}.json").read_text())
         return data
 
@@ -135,10 +137,10 @@ def stored_ids(folder: Path) -> set[str]:
 
 # -- result_payload --------------------------------------------------------------------------
 def test_result_payload_is_a_valid_result_message(captured: Captured) -> None:
-    rec = captured.outcome.record
-    related = [r for _, r in captured.outcome.related]
-    metrics = captured.app.model.analyze(captured.outcome.frame, float(rec["um_per_px"]))
-    payload = result_payload(rec, metrics, related)
+    rec = captured.outcome.record.as_dict()
+    related = [r.as_dict() for r in captured.outcome.related]
+    metrics = captured.app.model.analyze(captured.outcome.frame, rec["um_per_px"])
+    payload = result_payload(captured.outcome.record, metrics, captured.outcome.related)
     msg = validate_message(
         ResultMessage,
         {**payload, "capture_id": captured.cross_id, "message_id": str(uuid7()), "seq": 7},
@@ -166,7 +168,7 @@ def test_result_payload_is_a_valid_result_message(captured: Captured) -> None:
 
 
 def test_result_payload_takes_lighting_and_qc_from_the_record(captured: Captured) -> None:
-    rec = copy.deepcopy(captured.outcome.related[0][1])  # the parallel capture as the main one
+    rec = captured.outcome.related[0].as_dict()  # the parallel capture as the main one
     rec["qc"] = {
         "passed": False,
         "failed": ["glare"],
@@ -179,7 +181,7 @@ def test_result_payload_takes_lighting_and_qc_from_the_record(captured: Captured
         },
     }
     metrics = captured.app.model.analyze(captured.outcome.frame, float(rec["um_per_px"]))
-    payload = result_payload(rec, metrics)
+    payload = result_payload(CaptureRecord.from_dict(rec), metrics)
     msg = validate_message(
         ResultMessage,
         {**payload, "capture_id": rec["capture_id"], "message_id": str(uuid7()), "seq": 1},
@@ -198,17 +200,19 @@ def test_unknown_passing_site_is_recovered_once(captured: Captured, restarted: R
     o = outcomes[0]
     assert o.capture_id == captured.cross_id
     assert o.item == ITEM
-    assert o.record == r.record(captured.cross_id)
+    assert o.record.as_dict() == r.record(captured.cross_id)
     assert o.image_path == r.folder / f"{captured.cross_id}.jpg" and o.image_path.is_file()
     assert o.um_per_px == pytest.approx(captured.outcome.um_per_px)
-    assert [cid for cid, _ in o.related] == [captured.parallel_id]
-    assert o.related[0][1] == r.record(captured.parallel_id)
+    assert [rec.capture_id for rec in o.related] == [captured.parallel_id]
+    assert o.related[0].as_dict() == r.record(captured.parallel_id)
     assert o.frame is None and "recovered" in o.timings_ms
     # Nothing was settled by finding it.
     assert r.sync.outbox.capture_ids() == set()
     # The service analyses it and stores record + result: the next restart finds nothing.
     result = r.pipeline.analyze(o)
-    entry = r.sync.submit_capture(o.capture_id, o.record, result, o.image_path, o.related)
+    entry = r.sync.submit_capture(
+        o.capture_id, o.record.as_dict(), result, o.image_path, outbox_entries(o.related)
+    )
     assert r.sync.outbox.capture_ids() == {captured.cross_id, captured.parallel_id}
     msg = validate_message(ResultMessage, json.loads(entry.payload))
     assert msg.capture_id == captured.cross_id and len(msg.images) == 2
@@ -252,10 +256,10 @@ def test_site_that_failed_qc_is_settled_not_recovered(
     # Settled: a second restart neither recovers nor settles it again.
     r.sync.submit_capture(
         outcomes[0].capture_id,
-        outcomes[0].record,
+        outcomes[0].record.as_dict(),
         r.pipeline.analyze(outcomes[0]),
         outcomes[0].image_path,
-        outcomes[0].related,
+        outbox_entries(outcomes[0].related),
     )
     assert r.pipeline.pending_recoveries() == []
     assert len(r.events()) == 1

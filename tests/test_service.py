@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from capture.record import CaptureRecord
 from dermocap.errors import ConfigError, QualityCheckFailed
 from dermocap.ids import uuid7
 from device.config import StatusConfig
@@ -49,7 +50,16 @@ class ScriptedPipeline:
         cid = str(uuid7())
         img = self.tmp / f"{cid}.png"
         img.write_bytes(b"png")
-        return CaptureOutcome(cid, item, {"site": item.site}, img, 5.27, time.monotonic())
+        record = CaptureRecord(
+            capture_id=cid,
+            captured_at="2026-01-01T00:00:00Z",
+            subject=item.subject,
+            site=item.site,
+            visit=item.visit,
+            lighting_mode="cross",
+            um_per_px=5.27,
+        )
+        return CaptureOutcome(cid, item, record, img, 5.27, time.monotonic())
 
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
         return {
@@ -118,7 +128,8 @@ def test_press_captures_worklist_items_in_order(parts: Any) -> None:
     assert [i.site for i in pipe.captured] == ["frontal", "vertex"]
     # Record and result both in the outbox, in one transaction each.
     assert sync.outbox.depth() >= 2
-    assert sync.outbox.capture_record(svc.results[0]["capture_id"]) == {"site": "frontal"}
+    stored = sync.outbox.capture_record(svc.results[0]["capture_id"])
+    assert stored == svc.results[0]["record"].as_dict() and stored["site"] == "frontal"
     svc.on_press()  # the list is done: an ad-hoc site
     wait_for(lambda: len(svc.results) == 3)
     assert pipe.captured[-1].adhoc and pipe.captured[-1].site == "adhoc-1"

@@ -12,7 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries, sha256_file
+from dermocap.fsutil import sha256_file
+from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries
 from inference.preprocess import normalise
 from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
 from inference.training.loop import TARGET_GAIN

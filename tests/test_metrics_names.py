@@ -1,0 +1,71 @@
+"""The metric names are defined once (dermocap.metrics.HairMeasures): the model's metrics and
+the result message's derive from it; the content-type table is sync.models'."""
+
+from __future__ import annotations
+
+import pytest
+
+from dermocap.metrics import RESULT_METRICS, HairMeasures
+from inference.metrics import HairMetrics
+from sync.models import InvalidMessage, Metrics, content_type, validate_message
+
+MEASURED = {
+    "density_per_cm2": 180.0,
+    "hair_count": 150,
+    "terminal_density_per_cm2": 150.0,
+    "vellus_density_per_cm2": 30.0,
+    "vellus_fraction": 0.17,
+    "vellus_threshold_um": 30.0,
+    "mean_diameter_um": 62.0,
+    "cumulative_thickness_mm_per_cm2": 11.2,
+    "area_cm2": 0.83,
+    "follicular_units_per_cm2": 90.0,
+    "unit_shares_1_2_3_4plus": [0.4, 0.4, 0.15, 0.05],
+}
+
+
+def test_every_metric_model_has_the_same_names() -> None:
+    assert set(MEASURED) == set(HairMeasures.model_fields)
+    assert issubclass(HairMetrics, HairMeasures)
+    assert tuple(Metrics.model_fields) == RESULT_METRICS
+    metrics = HairMetrics(
+        **MEASURED,
+        um_per_px=5.2,
+        model_name="m",
+        model_version="1",
+        model_sha256="0" * 64,
+        inference_ms=40.0,
+        total_ms=55.0,
+    )
+    carried = metrics.result_metrics()
+    assert set(carried) == set(RESULT_METRICS) and carried["inference_ms"] == 40.0
+    assert validate_message(Metrics, carried).model_dump() == carried
+
+
+def test_the_message_form_keeps_its_optional_fields_and_sanity_bounds() -> None:
+    partial = validate_message(Metrics, {"density_per_cm2": 150.0, "hair_count": 120})
+    assert partial.vellus_fraction is None and partial.inference_ms is None
+    for bad in (
+        {"hair_count": 120},  # density is required
+        {"density_per_cm2": 2500.0, "hair_count": 120},  # past the sanity bound
+        {"density_per_cm2": 150.0, "hair_count": 120, "vellus_fraction": 1.5},
+        {"density_per_cm2": -1.0, "hair_count": 120},  # the measure's own bound
+        {"density_per_cm2": 150.0, "hair_count": 120, "unit_shares_1_2_3_4plus": [1.0]},
+        {"density_per_cm2": 150.0, "hair_count": 120, "colour": 3},
+    ):
+        with pytest.raises(InvalidMessage):
+            validate_message(Metrics, bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "media"),
+    [
+        ("a.jpg", "image/jpeg"),
+        ("A.JPEG", "image/jpeg"),
+        ("b.png", "image/png"),
+        ("c.tif", "application/octet-stream"),
+        ("noext", "application/octet-stream"),
+    ],
+)
+def test_content_type_by_file_name(name: str, media: str) -> None:
+    assert content_type(name) == media
