@@ -100,8 +100,15 @@ def result_payload(
             "name": metrics.model_name,
             "version": metrics.model_version,
             "sha256": metrics.model_sha256,
+            "runtime": metrics.runtime_version,
+            "numpy": metrics.numpy_version,
         },
         "images": [image_ref(r) for r in (record, *related)],
+        "review": metrics.review,
+        "review_reasons": list(metrics.review_reasons),
+        "second_opinion": (
+            metrics.second_opinion.model_dump() if metrics.second_opinion is not None else None
+        ),
     }
 
 
@@ -162,7 +169,10 @@ class RigPipeline:
     def _run_model(self, frame: NDArray[np.uint8], um_per_px: float) -> HairMetrics:
         with self._model_lock:
             return self.model.analyze(
-                frame, um_per_px, vellus_threshold_um=self.cfg.vellus_threshold_um
+                frame,
+                um_per_px,
+                vellus_threshold_um=self.cfg.vellus_threshold_um,
+                review_factor=self.cfg.review_factor if self.cfg.second_opinion else None,
             )
 
     # -- capture -------------------------------------------------------------------------

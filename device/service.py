@@ -317,6 +317,16 @@ class Service:
             outbox_entries(outcome.related),
         )
         t2 = time.monotonic()
+        if result.get("review"):
+            reasons = "; ".join(result.get("review_reasons", []))
+            log.warning("result %s needs review: %s", outcome.capture_id, reasons)
+            self._safe_event(
+                "needs_review",
+                capture_id=outcome.capture_id,
+                subject=outcome.item.subject,
+                site=outcome.item.site,
+                detail=reasons[:400],
+            )
         try:
             self.pipeline.finish(outcome)
         except DermocapError as exc:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from dermocap.errors import DermocapError, ImageError, ModelError
 from dermocap.images import decode_rgb
 from inference.config import MAX_VELLUS_THRESHOLD_UM
-from inference.model import MAX_UM_PER_PX, MIN_UM_PER_PX, HairModel
+from inference.model import HairModel
 from inference.overlay import save_overlay
+from inference.preprocess import MAX_UM_PER_PX, MIN_UM_PER_PX
 
 if TYPE_CHECKING:
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]

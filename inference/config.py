@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from dermocap.configbase import Section
+from inference.second_opinion import REVIEW_FACTOR
 
 MAX_VELLUS_THRESHOLD_UM = 200.0
 """The thickest vellus threshold accepted (um): terminal scalp hairs are 60-120 um."""
@@ -38,4 +39,17 @@ class InferenceConfig(Section):
         ge=0.1,
         le=2.0,
         description="Hairs a density peak must hold to count as a follicular unit",
+    )
+    second_opinion: bool = Field(
+        True,
+        description=(
+            "Run the classical shaft counter beside the network (trimmed-hair frames) and flag"
+            " a result for review when the two disagree"
+        ),
+    )
+    review_factor: float = Field(
+        REVIEW_FACTOR,
+        gt=1.0,
+        le=4.0,
+        description="Network/classical density ratio beyond which (either way) a result is flagged",
     )

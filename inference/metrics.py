@@ -18,6 +18,16 @@ class EmergencePoint(BaseModel):
     diameter_um: float = Field(ge=0.0, description="Mean shaft diameter of those hairs")
 
 
+class SecondOpinionSummary(BaseModel):
+    """The classical counter's reading beside the network's (:mod:`inference.second_opinion`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    applicable: bool = Field(description="Whether the frame suits the classical counter")
+    reason: str = Field("", description="Why it does not, when it does not")
+    density_per_cm2: float = Field(ge=0.0, description="The classical counter's density")
+
+
 class HairMetrics(HairMeasures):
     """Hair density and thickness of one image (:class:`~dermocap.metrics.HairMeasures`),
     with the scale, the model that measured them and where the hairs are."""
@@ -30,6 +40,15 @@ class HairMetrics(HairMeasures):
     model_sha256: str = Field(description="SHA-256 of the ONNX file that ran")
     inference_ms: float = Field(ge=0.0, description="Time in the network (all tiles)")
     total_ms: float = Field(ge=0.0, description="Time of the whole analysis incl. resampling")
+    runtime_version: str = Field("unknown", description="Engine that ran the network")
+    numpy_version: str = Field("unknown", description="numpy of the pre/post-processing")
+    second_opinion: SecondOpinionSummary | None = Field(
+        None, description="The classical shaft counter's reading (None: not run)"
+    )
+    review: bool = Field(False, description="A person should look at this result")
+    review_reasons: list[str] = Field(
+        default_factory=list, description="Why (the network and the classical count disagree)"
+    )
     emergence_points: list[EmergencePoint] = Field(
         default_factory=list, description="Every detected opening (for the overlay)"
     )

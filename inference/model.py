@@ -18,7 +18,7 @@ from dermocap.images import decode_rgb
 from dermocap.resource import Closeable
 from inference.config import MAX_VELLUS_THRESHOLD_UM, InferenceConfig
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest
-from inference.metrics import EmergencePoint, HairMetrics
+from inference.metrics import EmergencePoint, HairMetrics, SecondOpinionSummary
 from inference.postprocess import (
     cell_to_pixel,
     find_peaks,
@@ -28,6 +28,7 @@ from inference.postprocess import (
 )
 from inference.preprocess import (
     F32,
+    check_input,
     frame_input,
     native_size,
     normalise,
@@ -36,11 +37,10 @@ from inference.preprocess import (
     tile_input,
 )
 from inference.runtime import MapRuntime, OnnxMapRuntime
+from inference.second_opinion import REVIEW_FACTOR, review_flags, second_opinion
 
 log = logging.getLogger(__name__)
 
-MIN_UM_PER_PX = 0.5
-MAX_UM_PER_PX = 50.0
 VARIANTS = ("int8", "fp32")
 
 
@@ -255,7 +255,7 @@ class HairModel(Closeable):
         Raises:
             ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
         """
-        _check_input(rgb, um_per_px)
+        check_input(rgb, um_per_px)
         info = self.info
         h, w = rgb.shape[:2]
         nw, nh = native_size(w, h, um_per_px, info.native_um_per_px, info.stride)
@@ -272,7 +272,12 @@ class HairModel(Closeable):
         return maps, net_s * 1000.0
 
     def analyze(
-        self, rgb: NDArray[np.uint8], um_per_px: float, vellus_threshold_um: float = 30.0
+        self,
+        rgb: NDArray[np.uint8],
+        um_per_px: float,
+        vellus_threshold_um: float = 30.0,
+        *,
+        review_factor: float | None = REVIEW_FACTOR,
     ) -> HairMetrics:
         """Measure hair density and thickness in an RGB frame of known scale.
 
@@ -282,6 +287,9 @@ class HairModel(Closeable):
             vellus_threshold_um: shafts thinner than this count as vellus. At the
                 model's own split (30 um) the vellus map is used; otherwise
                 the detected units are classified by their read-out diameter.
+            review_factor: run the classical second opinion and flag the result for review
+                when the two densities differ by more than this factor either way (None:
+                no second opinion). It never changes the network's numbers.
 
         Raises:
             ImageError: unusable image, scale or vellus threshold (0-200 um).
@@ -320,9 +328,20 @@ class HairModel(Closeable):
             )
             for x, y, n, d in zip(xs, ys, sizes, peaks.diameter_um, strict=True)
         ]
+        density = hairs / area_cm2
+        second: SecondOpinionSummary | None = None
+        reasons: list[str] = []
+        if review_factor is not None:
+            opinion = second_opinion(rgb, um_per_px)
+            second = SecondOpinionSummary(
+                applicable=opinion.applicable,
+                reason=opinion.reason,
+                density_per_cm2=round(opinion.density_per_cm2, 2),
+            )
+            reasons = review_flags(density, opinion, review_factor)
         return HairMetrics(
             hair_count=round(hairs),
-            density_per_cm2=hairs / area_cm2,
+            density_per_cm2=density,
             terminal_density_per_cm2=hairs * (1 - vellus_share) / area_cm2,
             vellus_density_per_cm2=hairs * vellus_share / area_cm2,
             vellus_fraction=min(1.0, max(0.0, vellus_share)),
@@ -338,6 +357,11 @@ class HairModel(Closeable):
             model_sha256=info.sha256,
             inference_ms=round(net_ms, 2),
             total_ms=round((time.perf_counter() - t_start) * 1000.0, 2),
+            runtime_version=self.runtime.version,
+            numpy_version=np.__version__,
+            second_opinion=second,
+            review=bool(reasons),
+            review_reasons=reasons,
             emergence_points=points,
         )
 
@@ -347,16 +371,4 @@ def _check_vellus(vellus_threshold_um: float) -> None:
         raise ImageError(
             f"vellus threshold {vellus_threshold_um} um is not above 0 and at most "
             f"{MAX_VELLUS_THRESHOLD_UM:g} um"
-        )
-
-
-def _check_input(rgb: object, um_per_px: float) -> None:
-    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
-        raise ImageError("expected a uint8 RGB image array")
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 16:
-        raise ImageError(f"expected an (h, w, 3) RGB image of at least 16x16, got {rgb.shape}")
-    if not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
-        raise ImageError(
-            f"um_per_px {um_per_px} is outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}; "
-            "calibrate the rig's scale first"
         )

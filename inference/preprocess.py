@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from dermocap.errors import ImageError
+
 F32 = NDArray[np.float32]
 
 # Fixed normalisation (not per image): brightness carries meaning (skin vs hair),
@@ -209,3 +211,25 @@ def stitch(
             raise ValueError(f"tile output {out.shape} too small for core {h}x{w} cells")
         full[:, t.y0 // stride : t.y1 // stride, t.x0 // stride : t.x1 // stride] = core
     return full
+
+
+MIN_UM_PER_PX = 0.5
+MAX_UM_PER_PX = 50.0
+
+
+def check_input(rgb: object, um_per_px: float) -> None:
+    """Refuse what no analysis can use.
+
+    Raises:
+        ImageError: not an (h, w, 3) uint8 array of at least 16x16, or a scale outside
+            0.5-50 um/px.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8:
+        raise ImageError("expected a uint8 RGB image array")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 16:
+        raise ImageError(f"expected an (h, w, 3) RGB image of at least 16x16, got {rgb.shape}")
+    if not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
+        raise ImageError(
+            f"um_per_px {um_per_px} is outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}; "
+            "calibrate the rig's scale first"
+        )

@@ -23,8 +23,11 @@ class MapRuntime(abc.ABC):
 
     An implementation provides :meth:`run`, taking a float32 batch (n, 3, h, w)
     with h and w multiples of the stride, returning float32 maps
-    (n, 3, h / stride, w / stride); and an idempotent :meth:`close`.
+    (n, 3, h / stride, w / stride); and an idempotent :meth:`close`. ``version`` names the
+    engine and its version (results carry it: kernels change counts in the last digits).
     """
+
+    version: str = "unknown"
 
     @abc.abstractmethod
     def run(self, batch: F32) -> F32:
@@ -43,6 +46,8 @@ class OnnxMapRuntime(MapRuntime):
 
     def __init__(self, path: Path, *, threads: int) -> None:
         import onnxruntime as ort
+
+        self.version = f"onnxruntime {ort.__version__}"
 
         self.path = path
         so = ort.SessionOptions()
@@ -92,6 +97,8 @@ class OnnxMapRuntime(MapRuntime):
 
 class FunctionRuntime(MapRuntime):
     """A runtime that calls a plain function: the fake for tests of tiling and post-processing."""
+
+    version = "function"
 
     def __init__(self, fn: Callable[[F32], F32]) -> None:
         self._fn = fn

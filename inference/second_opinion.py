@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from inference.model import _check_input
+from inference.preprocess import check_input
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
@@ -402,7 +402,7 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
         ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
     """
     t0 = time.perf_counter()
-    _check_input(rgb, um_per_px)
+    check_input(rgb, um_per_px)
     # Shafts are >= 8 px wide at the rig's 5 um/px: blocks of about WORK_UM lose none.
     bin_px = max(1, round(WORK_UM / um_per_px))
     um = um_per_px * bin_px

@@ -181,11 +181,23 @@ class QualityCheck(_Model):
 
 
 class ModelInfo(_Model):
-    """The model that produced the metrics."""
+    """The model that produced the metrics, and the software that ran it."""
 
     name: str = Field(max_length=64)
     version: str = Field(max_length=32)
     sha256: Sha256
+    runtime: str | None = Field(
+        None, max_length=64, description="Engine and version that ran the network"
+    )
+    numpy: str | None = Field(None, max_length=32, description="numpy version of the analysis")
+
+
+class SecondOpinion(_Model):
+    """The classical shaft counter's reading beside the model's (never replaces it)."""
+
+    applicable: bool
+    reason: str = Field("", max_length=300)
+    density_per_cm2: float = Field(ge=0, le=5000)
 
 
 class ImageRef(_Model):
@@ -212,6 +224,11 @@ class ResultMessage(DurableMessage):
     calibration_id: str | None = Field(None, max_length=64)
     model: ModelInfo
     images: list[ImageRef] = Field(default_factory=list, max_length=16)
+    review: bool = Field(False, description="The result needs a person's look before use")
+    review_reasons: list[str] = Field(
+        default_factory=list, max_length=8, description="Why it was flagged"
+    )
+    second_opinion: SecondOpinion | None = None
 
 
 class EventMessage(DurableMessage):

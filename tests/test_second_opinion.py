@@ -245,3 +245,43 @@ def test_review_flags_a_ratio_beyond_the_factor_and_not_within() -> None:
     assert review_flags(120.0, second, factor=1.1)
     with pytest.raises(ValueError):
         review_flags(100.0, second, factor=1.0)
+
+
+def _model_reading(factor: float) -> Any:
+    """A HairModel whose network reads ``factor`` hairs for every hair of the frame."""
+    from pathlib import Path
+
+    from inference.model import HairModel, ModelSpec
+    from inference.runtime import FunctionRuntime
+
+    img, n = _segments_frame(25, seed=7)
+    h, w = img.shape[:2]
+    area_cm2 = w * h * (RIG_UM_PER_PX * 1e-4) ** 2
+
+    def net(batch: Any) -> Any:
+        # The maps spread factor * n hairs evenly over the frame's cells.
+        out = np.zeros((batch.shape[0], 3, batch.shape[2] // 4, batch.shape[3] // 4), np.float32)
+        out[:, 0] = 1.0
+        return out
+
+    info = ModelSpec("fake", "0", "0" * 64, Path("fake.onnx"), 8.0, 4, 8, 100.0, 30.0)
+    model = HairModel(FunctionRuntime(net), info, tile_px=4096)
+    raw = model.analyze(img, RIG_UM_PER_PX, review_factor=None)
+    # Scale the fake net so that it reads factor x the true count.
+    gain = factor * n / max(raw.hair_count, 1)
+    model = HairModel(FunctionRuntime(lambda b: net(b) * gain), info, tile_px=4096)
+    return model, img, n / area_cm2
+
+
+def test_a_result_the_second_opinion_contradicts_is_flagged_never_changed() -> None:
+    model, img, true_density = _model_reading(2.0)
+    m = model.analyze(img, RIG_UM_PER_PX)
+    assert m.second_opinion is not None and m.second_opinion.applicable
+    assert m.density_per_cm2 == pytest.approx(2.0 * true_density, rel=0.05)  # never corrected
+    assert m.review and "classical count" in m.review_reasons[0]
+    assert m.runtime_version == "function" and m.numpy_version == np.__version__
+    agree, img, _ = _model_reading(1.0)
+    ok = agree.analyze(img, RIG_UM_PER_PX)
+    assert not ok.review and ok.review_reasons == []
+    off = agree.analyze(img, RIG_UM_PER_PX, review_factor=None)
+    assert off.second_opinion is None and not off.review

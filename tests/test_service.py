@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -31,6 +32,7 @@ class ScriptedPipeline:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.fail_qc_next = False
+        self.review_next = False
         self.captured: list[WorkItem] = []
         self.finished: list[str] = []
         self.discarded: list[str] = []
@@ -71,6 +73,8 @@ class ScriptedPipeline:
             "qc": {"passed": True},
             "um_per_px": outcome.um_per_px,
             "model": {"name": "test", "version": "0", "sha256": "0" * 64},
+            "review": self.review_next,
+            "review_reasons": ["the model reads 2.0x the classical count"] * self.review_next,
         }
 
     def finish(self, outcome: CaptureOutcome) -> None:
@@ -133,6 +137,23 @@ def test_press_captures_worklist_items_in_order(parts: Any) -> None:
     svc.on_press()  # the list is done: an ad-hoc site
     wait_for(lambda: len(svc.results) == 3)
     assert pipe.captured[-1].adhoc and pipe.captured[-1].site == "adhoc-1"
+
+
+def test_a_result_flagged_for_review_raises_a_needs_review_event(parts: Any) -> None:
+    svc, status, sync, pipe, _ = parts
+    svc.set_worklist("P00123", "baseline", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "ready")
+    pipe.review_next = True
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1)
+    pipe.review_next = False
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2)
+    events = [json.loads(e.payload) for e in sync.outbox.since(0) if e.topic == "events"]
+    review = [e for e in events if e["type"] == "needs_review"]
+    assert len(review) == 1
+    assert review[0]["capture_id"] == svc.results[0]["capture_id"]
+    assert review[0]["site"] == "frontal" and "classical count" in review[0]["detail"]
 
 
 def test_status_light_follows_the_state(parts: Any) -> None:
