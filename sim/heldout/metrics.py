@@ -57,9 +57,10 @@ def tips_detected(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float
     tips, det, em = _as_xy(tips_xy), _as_xy(det_xy), _as_xy(emergence_xy)
     if tips.shape[0] == 0 or det.shape[0] == 0:
         return np.zeros(tips.shape[0], dtype=bool)
-    free = np.ones(det.shape[0], dtype=bool)
     if em.shape[0]:
-        free = np.asarray(_distances(det, em).min(axis=1) > radius_px, dtype=bool)
+        free: B = _distances(det, em).min(axis=1) > radius_px
+    else:
+        free = np.ones(det.shape[0], dtype=bool)
     if not free.any():
         return np.zeros(tips.shape[0], dtype=bool)
     out: B = (_distances(tips, det[free]) <= radius_px).any(axis=1)
