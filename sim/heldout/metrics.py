@@ -63,7 +63,7 @@ def tips_detected(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float
         free = np.ones(det.shape[0], dtype=bool)
     if not free.any():
         return np.zeros(tips.shape[0], dtype=bool)
-    out: B = (_distances(tips, det[free]) <= radius_px).any(axis=1)
+    out: B = np.asarray((_distances(tips, det[free]) <= radius_px).any(axis=1), dtype=np.bool_)
     return out
 
 
