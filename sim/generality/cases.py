@@ -283,4 +283,3 @@ def baseline_from_git(dest: Path, commit: str = BASELINE_COMMIT) -> Path:
             )
         (dest / name).write_bytes(r.stdout)
     return dest
-
