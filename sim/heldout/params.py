@@ -126,8 +126,8 @@ class Params:
             if self.opening_darkness > 0.5
             else ("faint" if self.opening_darkness > 0.15 else "invisible"),
             "texture": "coarse"
-            if self.micro_texture > 0.08
-            else ("fine" if self.micro_texture > 0.03 else "smooth"),
+            if self.micro_texture > 0.04
+            else ("fine" if self.micro_texture > 0.015 else "smooth"),
             "network": "yes" if self.network > 0.05 else "no",
             "dots_flakes": "many"
             if self.white_dots_per_cm2 + self.yellow_dots_per_cm2 + self.flakes_per_cm2 > 150
@@ -174,8 +174,8 @@ def draw_params(
         shading=SHADINGS[int(rng.integers(3))],
         skin_tone=float(u(0.0, 1.0)),
         skin_warmth=float(u(-1.0, 1.0)),
-        micro_texture=float(u(0.0, 0.14)),
-        coarse_texture=float(u(0.0, 0.12)),
+        micro_texture=float(u(0.0, 0.06)),
+        coarse_texture=float(u(0.0, 0.08)),
         network=float(u(0.0, 0.35)) if rng.random() < 0.6 else 0.0,
         network_um=float(u(70.0, 260.0)),
         opening_darkness=float(u(0.0, 1.0) ** 1.3),
