@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter
 
-from sim.heldout.hairs import Shafts, draw_shaft, is_vellus, place
+from sim.heldout.hairs import Shafts, Units, draw_shaft, is_vellus, place
 from sim.heldout.marks import draw_dots, draw_flakes, draw_openings, draw_vessels
 from sim.heldout.params import END_STYLES, Params, draw_params
 from sim.heldout.skin import lighting, skin_field
@@ -41,7 +41,8 @@ def generate(
     Returns:
         ``(image, truth)``: the uint8 (height, width, 3) image and a dict in the format of
         ``sim.render.scalp_truth`` (pixel coordinates, origin at the centre of the top-left
-        pixel) plus ``tips`` (every free shaft end inside the frame), ``emergence_outside``
+        pixel) plus ``tips`` (every free shaft end inside the frame: ``cut`` ends and the
+        natural tapered ends of long hairs never cut), ``emergence_outside``
         (emergence points up to 200 um outside the frame), ``factors`` and ``params``.
 
     Raises:
@@ -91,7 +92,7 @@ def render(seed: int, p: Params) -> tuple[NDArray[np.uint8], dict[str, Any]]:
         buf.seek(0)
         with Image.open(buf) as im:
             out = np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    return out, truth(p, shafts, units.hairs)
+    return out, truth(p, shafts, units)
 
 
 def _inside(xy: NDArray[np.float64], w: int, h: int) -> NDArray[np.bool_]:
@@ -100,7 +101,7 @@ def _inside(xy: NDArray[np.float64], w: int, h: int) -> NDArray[np.bool_]:
     return out
 
 
-def truth(p: Params, s: Shafts, unit_hairs: NDArray[np.int64]) -> dict[str, Any]:
+def truth(p: Params, s: Shafts, units: Units) -> dict[str, Any]:
     """Ground truth of the frame, counted from the shafts (the same rules as the twin's)."""
     w, h, upp = p.width, p.height, p.um_per_px
     area = w * h * (upp * 1e-4) ** 2
@@ -108,9 +109,9 @@ def truth(p: Params, s: Shafts, unit_hairs: NDArray[np.int64]) -> dict[str, Any]
     diam = s.diameter_um[inside]
     vellus = is_vellus(diam)
     n = int(inside.sum())
-    units, per_unit = np.unique(s.unit[inside], return_counts=True)
+    unit_ids, per_unit = np.unique(s.unit[inside], return_counts=True)
     shares = [
-        float(np.mean(np.minimum(per_unit, 4) == k)) if len(units) else 0.0 for k in (1, 2, 3, 4)
+        float(np.mean(np.minimum(per_unit, 4) == k)) if len(unit_ids) else 0.0 for k in (1, 2, 3, 4)
     ]
     pad = 200.0 / upp
     x, y = s.root[:, 0], s.root[:, 1]
@@ -126,9 +127,9 @@ def truth(p: Params, s: Shafts, unit_hairs: NDArray[np.int64]) -> dict[str, Any]
         "vellus_fraction": float(vellus.mean()) if n else 0.0,
         "mean_diameter_um": float(diam.mean()) if n else 0.0,
         "cumulative_thickness_mm_per_cm2": float(diam.sum()) / 1000.0 / area,
-        "follicular_units_per_cm2": len(units) / area,
+        "follicular_units_per_cm2": len(unit_ids) / area,
         "unit_shares_1_2_3_4plus": shares,
-        "empty_follicles": int((unit_hairs == 0).sum()),
+        "empty_follicles": int(((units.hairs == 0) & _inside(units.xy, w, h)).sum()),
         "um_per_px": upp,
         "width": w,
         "height": h,
@@ -149,13 +150,15 @@ def truth(p: Params, s: Shafts, unit_hairs: NDArray[np.int64]) -> dict[str, Any]
                 "x_px": round(float(a), 2),
                 "y_px": round(float(b), 2),
                 "end": END_STYLES[int(e)],
+                "cut": not bool(nat),
                 "trimmed": bool(t),
                 "diameter_um": round(float(d), 2),
             }
-            for a, b, e, t, d in zip(
+            for a, b, e, nat, t, d in zip(
                 s.tip[tip_in, 0],
                 s.tip[tip_in, 1],
                 s.end[tip_in],
+                s.natural[tip_in],
                 s.trimmed[tip_in],
                 s.diameter_um[tip_in],
                 strict=True,

@@ -41,6 +41,7 @@ class Shafts:
     alpha: F64
     end: I64  # index into END_STYLES
     trimmed: B
+    natural: B  # ends in its natural taper (a long hair never cut); other ends are cut
     unit: I64
 
     def __len__(self) -> int:
@@ -175,6 +176,7 @@ def place(rng: np.random.Generator, p: Params) -> tuple[Units, Shafts]:
         alpha=alpha,
         end=end,
         trimmed=trimmed,
+        natural=natural,
         unit=unit,
     )
     # keep the shafts whose hull (the control points) comes near the frame
@@ -194,6 +196,7 @@ def _subset(s: Shafts, keep: B) -> Shafts:
         alpha=s.alpha[keep],
         end=s.end[keep],
         trimmed=s.trimmed[keep],
+        natural=s.natural[keep],
         unit=s.unit[keep],
     )
 
