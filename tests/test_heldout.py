@@ -217,3 +217,27 @@ def test_judge_names_the_worst_generator_against_its_own_limit() -> None:
     gap = v["|INT8 - FP32| density MAPE, points"]["generators"]
     assert gap["independent"]["value"] == pytest.approx(2.0) and gap["twin"]["met"] is True
     assert v["hairless skin read, max hairs/cm2"]["met"] is None
+
+
+def test_twin_tips_follow_its_shafts_and_refuse_a_changed_twin() -> None:
+    from sim.config import ScalpConfig
+    from sim.generality.cases import twin_ends
+    from sim.render import View, scalp_truth
+    from sim.scalp import generate_scalp
+
+    world = generate_scalp(ScalpConfig(seed=5, extent_mm=12.0, hair_length="trimmed"))
+    view = View(0.0, 0.0, 0.0, 8.0, 640, 480)
+    truth = scalp_truth(world, view)
+    ends = twin_ends(world, truth)
+    assert ends is not None
+    tips, outside = ends
+    assert len(tips) > 10 and outside
+    # a trimmed shaft is nearly straight: every tip lies about one shaft length from a root
+    hs = world.hairs
+    u, v = view.world_to_pixel(hs.x_mm, hs.y_mm)
+    reach = hs.length_mm * 1000.0 / 8.0
+    for tip in tips:
+        gap = np.abs(np.hypot(u - tip["x_px"], v - tip["y_px"]) - reach)
+        assert gap.min() < 0.05 * reach[np.argmin(gap)] + 0.5
+    truth["hairs"][0]["x_px"] += 1.0
+    assert twin_ends(world, truth) is None

@@ -207,8 +207,8 @@ def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] 
         n = max(2, math.ceil(length / s / 12.0) + 1)
         t = np.linspace(0.0, length, n)
         ang = float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t
-        ex = u[i] + float(np.sum(np.diff(t) * np.cos(ang[:-1]))) / s
-        ey = v[i] - float(np.sum(np.diff(t) * np.sin(ang[:-1]))) / s
+        ex = float(u[i]) + float(np.sum(np.diff(t) * np.cos(ang[:-1]))) / s
+        ey = float(v[i]) - float(np.sum(np.diff(t) * np.sin(ang[:-1]))) / s
         if -0.5 <= ex < w - 0.5 and -0.5 <= ey < h - 0.5:
             tips.append(
                 {
