@@ -241,3 +241,29 @@ def test_twin_tips_follow_its_shafts_and_refuse_a_changed_twin() -> None:
         assert gap.min() < 0.05 * reach[np.argmin(gap)] + 0.5
     truth["hairs"][0]["x_px"] += 1.0
     assert twin_ends(world, truth) is None
+
+
+@pytest.mark.slow
+def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
+    from inference.model import packaged_models_dir
+    from sim.generality import run
+
+    out = run(
+        models_dir=None,
+        baseline_dir=packaged_models_dir(),
+        n=1,
+        n_hairless=1,
+        n_twin=0,
+        workers=1,
+        threads=1,
+        repeats=0,
+        cache_dir=tmp_path,
+    )
+    figs = out["figures"]["independent"]
+    assert set(figs) == {"int8", "fp32"}
+    assert figs["int8"]["all"]["n"] == 2 and figs["int8"]["all"]["hairless_n"] == 1
+    assert figs["int8"]["hair_length=hairless"]["hairless_max_per_cm2"] is not None
+    assert len(list(tmp_path.glob("independent-*.npz"))) == 2
+    assert "== independent" in out["text"] and "worst generator per target" in out["text"]
+    assert len(out["targets"]) == 9 and out["targets"][0]["target"] == "density MAPE all, %"
+    assert out["latency"] is None and len(out["images"]) == 2
