@@ -178,6 +178,9 @@ def test_score_and_tally_give_recall_tip_rate_and_mape() -> None:
     read = _read(6.0, [(12, 10, 1), (50, 55, 1), (92, 92, 1), (10, 43, 1), (300, 300, 1)])
     s = score(truth, read)
     assert (s.terminal, s.terminal_hit, s.vellus, s.vellus_hit) == (2, 2, 2, 1)
+    # a one-hair detection between two hairs of a unit: one recalled, both near a detection
+    unit = score(_truth([(10, 10, 70), (12, 10, 20)], []), _read(1.0, [(11, 10, 1)]))
+    assert (unit.terminal_hit + unit.vellus_hit, unit.terminal_near + unit.vellus_near) == (1, 2)
     assert (s.tips, s.tips_hit) == (1, 1)
     bare = score(_truth([], [(5, 5)]), _read(12.5, []))
     tally = Tally()

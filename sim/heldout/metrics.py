@@ -82,6 +82,8 @@ class Tally:
     terminal_hit: int = 0
     vellus: int = 0
     vellus_hit: int = 0
+    terminal_near: int = 0
+    vellus_near: int = 0
 
     @property
     def n(self) -> int:
@@ -108,6 +110,9 @@ class Tally:
             else None,
             "terminal_recall": ratio(self.terminal_hit, self.terminal),
             "vellus_recall": ratio(self.vellus_hit, self.vellus),
+            # any detection within the radius, whatever hair count it reports: openings found
+            "terminal_near": ratio(self.terminal_near, self.terminal),
+            "vellus_near": ratio(self.vellus_near, self.vellus),
             "hairless_n": len(self.hairless_read),
             "hairless_mean_per_cm2": mean(self.hairless_read),
             "hairless_max_per_cm2": max(self.hairless_read) if self.hairless_read else None,
@@ -128,6 +133,8 @@ class ImageScore:
     terminal_hit: int
     vellus: int
     vellus_hit: int
+    terminal_near: int = 0
+    vellus_near: int = 0
 
     def add_to(self, t: Tally) -> None:
         """Add this image's figures to a group's tally."""
@@ -147,6 +154,8 @@ class ImageScore:
         t.terminal_hit += self.terminal_hit
         t.vellus += self.vellus
         t.vellus_hit += self.vellus_hit
+        t.terminal_near += self.terminal_near
+        t.vellus_near += self.vellus_near
 
 
 def score(
@@ -170,6 +179,7 @@ def score(
     d_xy = [(e["x_px"], e["y_px"]) for e in pts]
     d_n = [e["hairs"] for e in pts]
     hit = match_emergence(t_xy, d_xy, d_n, r_px)
+    near = match_emergence(t_xy, d_xy, [len(t_xy)] * len(d_xy), r_px)
     tips: int | None = None
     tips_hit = 0
     if "tips" in truth:
@@ -193,4 +203,6 @@ def score(
         terminal_hit=int((hit & ~vel).sum()),
         vellus=int(vel.sum()),
         vellus_hit=int((hit & vel).sum()),
+        terminal_near=int((near & ~vel).sum()),
+        vellus_near=int((near & vel).sum()),
     )
