@@ -71,6 +71,7 @@ def test_truth_lists_every_hair_emerging_in_the_frame(seed: int) -> None:
     )
     for tip in t["tips"]:
         assert -0.5 <= tip["x_px"] < w - 0.5 and -0.5 <= tip["y_px"] < h - 0.5
+        assert tip["cut"] or tip["end"] == "tapered"  # a natural end is a taper
     for e in t["emergence_outside"]:
         assert not (-0.5 <= e["x_px"] < w - 0.5 and -0.5 <= e["y_px"] < h - 0.5)
     assert set(t["factors"]) >= {"hair_length", "hair_colour", "skin_tone", "scale", "ends"}
@@ -182,6 +183,10 @@ def test_score_and_tally_give_recall_tip_rate_and_mape() -> None:
     unit = score(_truth([(10, 10, 70), (12, 10, 20)], []), _read(1.0, [(11, 10, 1)]))
     assert (unit.terminal_hit + unit.vellus_hit, unit.terminal_near + unit.vellus_near) == (1, 2)
     assert (s.tips, s.tips_hit) == (1, 1)
+    # a natural (uncut) end is not among the tips scored
+    natural = _truth([(10, 10, 70)], [(10, 40)])
+    natural["tips"][0]["cut"] = False
+    assert score(natural, read).tips == 0
     bare = score(_truth([], [(5, 5)]), _read(12.5, []))
     tally = Tally()
     s.add_to(tally)
@@ -235,6 +240,7 @@ def test_twin_tips_follow_its_shafts_and_refuse_a_changed_twin() -> None:
     assert ends is not None
     tips, outside = ends
     assert len(tips) > 10 and outside
+    assert all(tip["cut"] for tip in tips)  # every hair trimmed
     # a trimmed shaft is nearly straight: every tip lies about one shaft length from a root
     hs = world.hairs
     u, v = view.world_to_pixel(hs.x_mm, hs.y_mm)

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
-from sim.config import OpticsConfig, SimConfig
+from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout import generate
 from sim.heldout.params import tone_bin
 from sim.render import View
@@ -130,9 +130,12 @@ def _source_key(*folders: Path) -> str:
 def cache_path(case: Case, cache_dir: Path) -> Path:
     """Where a case's image and truth are cached (keyed by the generator's source)."""
     sim_dir = Path(__file__).resolve().parent.parent
-    folder = sim_dir / "heldout" if case.generator == INDEPENDENT else sim_dir
+    if case.generator == INDEPENDENT:
+        source = _source_key(sim_dir / "heldout")
+    else:  # the twin, and this module, which adds the shaft ends to its truth
+        source = _source_key(sim_dir) + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     spec = json.dumps(case.spec, sort_keys=True).encode()
-    key = _source_key(folder) + hashlib.sha256(spec).hexdigest()[:8]
+    key = hashlib.sha256((source + spec.decode()).encode()).hexdigest()[:16]
     return cache_dir / f"{case.name}-{key}.npz"
 
 
@@ -175,10 +178,11 @@ def _render_twin(spec: dict[str, Any]) -> tuple[NDArray[np.uint8], dict[str, Any
         **kw,
     )
     img, truth = render_capture(cfg, req)
-    scalp = cfg.scalp.model_copy(update={"seed": spec["seed"]})
-    ends = twin_ends(generate_scalp(scalp), truth)
+    # the world the twin drew, from the scalp config the truth records
+    ends = twin_ends(generate_scalp(ScalpConfig.model_validate(truth["scalp"])), truth)
     if ends is not None:
-        truth["tips"], truth["emergence_outside"] = ends
+        tips, truth["emergence_outside"] = ends
+        truth.setdefault("tips", tips)  # a twin that lists its own cut tips is believed
     return img, truth
 
 
@@ -186,8 +190,9 @@ def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] 
     """Free shaft ends inside a twin frame and emergence points just outside it.
 
     Follows the twin's shaft geometry (direction plus curvature, stepped as the renderer
-    steps it). Returns None, with a warning, when the world's emergence points do not
-    reproduce the truth's (the twin changed): the bench then reports no tip figure.
+    steps it); a trimmed hair's end is ``cut``, a long hair's is not. Returns None, with a
+    warning, when the world's emergence points do not reproduce the truth's (the twin
+    changed): the bench then uses only the tips the twin lists itself, if any.
     """
     w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
     view = View(0.0, 0.0, 0.0, upp, w, h)
@@ -216,7 +221,7 @@ def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] 
                 {
                     "x_px": round(ex, 2),
                     "y_px": round(ey, 2),
-                    "trimmed": bool(hs.trimmed[i]),
+                    "cut": bool(hs.trimmed[i]),
                     "diameter_um": round(float(hs.diameter_um[i]), 2),
                 }
             )

@@ -167,9 +167,9 @@ def score(
 ) -> ImageScore:
     """Score one model result (``HairMetrics.model_dump()``) against a truth dict.
 
-    ``truth`` is in the format of ``sim.render.scalp_truth``; ``tips`` and
-    ``emergence_outside`` are used when present. Diameter and vellus errors are only
-    scored on images with hairs.
+    ``truth`` is in the format of ``sim.render.scalp_truth``; ``tips`` (the cut ones: those
+    without ``"cut": false``) and ``emergence_outside`` are used when present. Diameter and
+    vellus errors are only scored on images with hairs.
     """
     r_px = radius_um / float(truth["um_per_px"])
     hairs = truth["hairs"]
@@ -183,7 +183,7 @@ def score(
     tips: int | None = None
     tips_hit = 0
     if "tips" in truth:
-        tip_xy = [(t["x_px"], t["y_px"]) for t in truth["tips"]]
+        tip_xy = [(t["x_px"], t["y_px"]) for t in truth["tips"] if t.get("cut", True)]
         em = t_xy + [(e["x_px"], e["y_px"]) for e in truth.get("emergence_outside", [])]
         tips = len(tip_xy)
         tips_hit = int(tips_detected(tip_xy, d_xy, em, r_px).sum())
