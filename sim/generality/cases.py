@@ -251,6 +251,7 @@ def build(args: tuple[Case, str]) -> str:
         )
     else:
         img, truth = _render_twin(case.spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, image=img, truth=np.array(json.dumps(truth)))
     tmp.replace(path)
