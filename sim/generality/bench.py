@@ -1,0 +1,343 @@
+"""Run the hair model over every generator, tally by group, check the release targets.
+
+A release is judged by its worst generator: for every target the bench names the generator
+(and group) that comes off worst. Figures are defined in :mod:`sim.heldout.metrics`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference import HairModel
+from sim.generality.cases import (
+    INDEPENDENT,
+    TWIN,
+    Case,
+    build,
+    independent_cases,
+    labels,
+    load,
+    twin_cases,
+)
+from sim.heldout import generate
+from sim.heldout.metrics import Tally, score
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("int8", "fp32")
+# groups whose density MAPE a release must keep under the limit ("every group")
+GROUP_FAMILIES = ("hair_length", "skin_tone", "hair_colour", "rich")
+MIN_GROUP_N = 3  # smaller groups are printed, not judged
+
+
+@dataclass(frozen=True)
+class Target:
+    """One release target: a figure, its limit per generator, and which way is good."""
+
+    name: str
+    limits: dict[str, float]
+    higher_is_better: bool = False
+
+
+TARGETS = (
+    Target("density MAPE all, %", {TWIN: 5.0, INDEPENDENT: 10.0}),
+    Target("density MAPE worst group, %", {TWIN: 7.0, INDEPENDENT: 10.0}),
+    Target("hairless skin read, max hairs/cm2", {TWIN: 5.0, INDEPENDENT: 5.0}),
+    Target("cut tips detected as hairs, %", {TWIN: 5.0, INDEPENDENT: 5.0}),
+    Target("terminal recall 60 um", {TWIN: 0.90, INDEPENDENT: 0.90}, True),
+    Target("vellus recall 60 um", {TWIN: 0.80, INDEPENDENT: 0.80}, True),
+    Target("mean diameter MAE, um", {TWIN: 5.0, INDEPENDENT: 5.0}),
+    Target("vellus fraction abs. error", {TWIN: 0.05, INDEPENDENT: 0.05}),
+    Target("|INT8 - FP32| density MAPE, points", {TWIN: 1.0, INDEPENDENT: 1.0}),
+)
+
+
+@dataclass
+class Results:
+    """Every tally: generator -> variant -> group -> Tally, plus per-image reads."""
+
+    tallies: dict[str, dict[str, dict[str, Tally]]] = field(default_factory=dict)
+    images: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, gen: str, variant: str, groups: Iterable[str], s: Any) -> None:
+        by_group = self.tallies.setdefault(gen, {}).setdefault(variant, {})
+        for g in groups:
+            s.add_to(by_group.setdefault(g, Tally()))
+
+    def figures(self) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+        return {
+            gen: {v: {g: t.figures() for g, t in by_v.items()} for v, by_v in by_gen.items()}
+            for gen, by_gen in self.tallies.items()
+        }
+
+
+def make_cases(n: int, n_hairless: int, n_twin: int) -> list[Case]:
+    """The bench's images: independent (with hairs, then bare) and twin."""
+    return independent_cases(n, n_hairless) + twin_cases(n_twin)
+
+
+def build_all(cases: list[Case], cache_dir: Path, workers: int) -> list[str]:
+    """Make every case's image (cached), in ``workers`` processes."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(c, str(cache_dir)) for c in cases]
+    out: list[str] = []
+    t0 = time.monotonic()
+    if workers <= 1:
+        it: Iterable[str] = map(build, jobs)
+        for k, path in enumerate(it, 1):
+            out.append(path)
+            if k % 10 == 0 or k == len(jobs):
+                log.info("images %d/%d (%.0f s)", k, len(jobs), time.monotonic() - t0)
+        return out
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        for k, path in enumerate(pool.imap(build, jobs), 1):
+            out.append(path)
+            if k % 10 == 0 or k == len(jobs):
+                log.info("images %d/%d (%.0f s)", k, len(jobs), time.monotonic() - t0)
+    return out
+
+
+def group_names(lab: dict[str, str]) -> list[str]:
+    """Every group an image belongs to: "all" and one "factor=value" per label."""
+    return ["all", *(f"{k}={v}" for k, v in lab.items())]
+
+
+def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel]) -> Results:
+    """Run every model on every image and tally the scores by group."""
+    res = Results()
+    t0 = time.monotonic()
+    for k, (case, f) in enumerate(zip(cases, files, strict=True), 1):
+        img, truth = load(f)
+        lab = labels(case, truth)
+        groups = group_names(lab)
+        row: dict[str, Any] = {
+            "image": case.name,
+            "generator": case.generator,
+            "labels": lab,
+            "true_density_per_cm2": truth["density_per_cm2"],
+            "um_per_px": truth["um_per_px"],
+            "size": [truth["width"], truth["height"]],
+        }
+        for v, model in models.items():
+            read = model.analyze(img, float(truth["um_per_px"])).model_dump()
+            s = score(truth, read)
+            res.add(case.generator, v, groups, s)
+            row[v] = {
+                "density_per_cm2": read["density_per_cm2"],
+                "tips": s.tips,
+                "tips_hit": s.tips_hit,
+                "terminal_recall": (s.terminal_hit, s.terminal),
+                "vellus_recall": (s.vellus_hit, s.vellus),
+            }
+        res.images.append(row)
+        if k % 10 == 0 or k == len(cases):
+            log.info("analysed %d/%d (%.0f s)", k, len(cases), time.monotonic() - t0)
+    return res
+
+
+def latency(
+    model: HairModel, baseline: HairModel, repeats: int, frame: np.ndarray[Any, Any], upp: float
+) -> dict[str, float]:
+    """Whole-analyze ms of ``model`` and ``baseline`` on one frame, interleaved; medians."""
+    model.analyze(frame, upp)
+    baseline.analyze(frame, upp)
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeats):
+        a.append(model.analyze(frame, upp).total_ms)
+        b.append(baseline.analyze(frame, upp).total_ms)
+    ma, mb = statistics.median(a), statistics.median(b)
+    return {"model_ms": ma, "baseline_ms": mb, "ratio": ma / mb, "repeats": repeats}
+
+
+def rig_frame(cases: list[Case], files: list[str]) -> tuple[np.ndarray[Any, Any], float]:
+    """A 2028x1520 frame for the latency figure: a twin render at the rig's scale if any."""
+    for case, f in zip(cases, files, strict=True):
+        if case.generator == TWIN and case.spec["nominal"] == 5.1667:
+            img, truth = load(f)
+            if img.shape[:2] == (1520, 2028):
+                return img, float(truth["um_per_px"])
+    img, _ = generate(1, um_per_px=5.27, width=2028, height=1520)
+    return img, 5.27
+
+
+# -- judging ---------------------------------------------------------------------------------
+
+
+def _worst_group(by_group: dict[str, dict[str, Any]]) -> tuple[str, float | None]:
+    worst: tuple[str, float | None] = ("-", None)
+    for g, f in by_group.items():
+        fam = g.split("=", 1)[0]
+        if fam not in GROUP_FAMILIES or f["n_with_hairs"] < MIN_GROUP_N:
+            continue
+        m = f["density_mape_pct"]
+        if m is not None and (worst[1] is None or m > worst[1]):
+            worst = (g, m)
+    return worst
+
+
+def target_values(figs: dict[str, Any], gen: str) -> dict[str, tuple[float | None, str]]:
+    """Each target's figure for one generator (INT8), with a note (e.g. which group)."""
+    i8 = figs[gen]["int8"]
+    fp = figs[gen].get("fp32", {})
+    a = i8["all"]
+    worst_g, worst_m = _worst_group(i8)
+    gap = None
+    if fp and a["density_mape_pct"] is not None and fp["all"]["density_mape_pct"] is not None:
+        gap = abs(a["density_mape_pct"] - fp["all"]["density_mape_pct"])
+    return {
+        TARGETS[0].name: (a["density_mape_pct"], ""),
+        TARGETS[1].name: (worst_m, worst_g),
+        TARGETS[2].name: (a["hairless_max_per_cm2"], f"mean {_fmt(a['hairless_mean_per_cm2'])}"),
+        TARGETS[3].name: (a["tips_detected_pct"], f"of {a['tips']} tips"),
+        TARGETS[4].name: (a["terminal_recall"], f"any det. near: {_fmt(a['terminal_near'], 3)}"),
+        TARGETS[5].name: (a["vellus_recall"], f"any det. near: {_fmt(a['vellus_near'], 3)}"),
+        TARGETS[6].name: (a["diameter_mae_um"], ""),
+        TARGETS[7].name: (a["vellus_fraction_ae"], ""),
+        TARGETS[8].name: (gap, ""),
+    }
+
+
+def judge(figs: dict[str, Any]) -> list[dict[str, Any]]:
+    """For every target: each generator's value, the worst generator, and whether all pass."""
+    out = []
+    for t in TARGETS:
+        per_gen: dict[str, Any] = {}
+        worst: tuple[str, float] | None = None
+        for gen in figs:
+            value, note = target_values(figs, gen)[t.name]
+            limit = t.limits[gen]
+            ok = (
+                None
+                if value is None
+                else (value >= limit if t.higher_is_better else value <= limit)
+            )
+            per_gen[gen] = {"value": value, "limit": limit, "met": ok, "note": note}
+            if value is not None:
+                # how far past (or short of) its own limit, so generators with other limits compare
+                badness = limit / max(value, 1e-9) if t.higher_is_better else value / limit
+                if worst is None or badness > worst[1]:
+                    worst = (gen, badness)
+        known = [g["met"] for g in per_gen.values() if g["met"] is not None]
+        out.append(
+            {
+                "target": t.name,
+                "generators": per_gen,
+                "worst_generator": worst[0] if worst else None,
+                "met": all(known) if known else None,
+            }
+        )
+    return out
+
+
+# -- printing --------------------------------------------------------------------------------
+
+
+def _fmt(x: float | None, nd: int = 2) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def _order(group: str) -> tuple[int, str]:
+    fam = group.split("=", 1)[0]
+    rank = {"all": 0, "hair_length": 1, "skin_tone": 2, "hair_colour": 3}.get(fam, 4)
+    return rank, group
+
+
+def table(gen: str, figs: dict[str, Any]) -> str:
+    """One generator's table: INT8 figures per group, FP32's density MAPE beside them."""
+    i8, fp = figs[gen]["int8"], figs[gen].get("fp32", {})
+    head = (
+        f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'MAPE f32':>8s} {'tips %':>7s} "
+        f"{'rec T':>6s} {'rec V':>6s} {'diam AE':>7s} {'vel AE':>6s} {'bare mean':>9s} "
+        f"{'bare max':>8s}"
+    )
+    lines = [f"== {gen} (INT8 unless marked; MAPE in %, bare skin in hairs/cm2)", head]
+    for g in sorted(i8, key=_order):
+        f = i8[g]
+        f32 = fp.get(g, {}).get("density_mape_pct")
+        lines.append(
+            f"{g:26s} {f['n']:4d} {_fmt(f['density_mape_pct']):>8s} {_fmt(f32):>8s} "
+            f"{_fmt(f['tips_detected_pct'], 1):>7s} {_fmt(f['terminal_recall'], 3):>6s} "
+            f"{_fmt(f['vellus_recall'], 3):>6s} {_fmt(f['diameter_mae_um']):>7s} "
+            f"{_fmt(f['vellus_fraction_ae'], 3):>6s} {_fmt(f['hairless_mean_per_cm2'], 1):>9s} "
+            f"{_fmt(f['hairless_max_per_cm2'], 1):>8s}"
+        )
+    return "\n".join(lines)
+
+
+def verdict_lines(verdicts: list[dict[str, Any]], lat: dict[str, float] | None) -> str:
+    """The final "worst generator" line per target."""
+    lines = ["== worst generator per target (INT8)"]
+    for v in verdicts:
+        parts = []
+        for gen, g in v["generators"].items():
+            note = f" [{g['note']}]" if g["note"] else ""
+            parts.append(f"{gen} {_fmt(g['value'], 3)} (limit {g['limit']:g}){note}")
+        met = {True: "met", False: "NOT MET", None: "-"}[v["met"]]
+        worst = v["worst_generator"] or "-"
+        lines.append(f"{v['target']:38s} worst: {worst:11s} {met:7s} | " + "; ".join(parts))
+    if lat is not None:
+        met = "met" if lat["ratio"] <= 1.25 else "NOT MET"
+        lines.append(
+            f"{'INT8 whole analyze vs baseline INT8':38s} ratio {lat['ratio']:.2f} (limit 1.25) "
+            f"{met}: {lat['model_ms']:.1f} vs {lat['baseline_ms']:.1f} ms, 2028x1520, "
+            f"median of {lat['repeats']:g}, interleaved"
+        )
+    return "\n".join(lines)
+
+
+def load_models(models_dir: Path | None, threads: int) -> dict[str, HairModel]:
+    """INT8 and FP32 of a models folder (the packaged ones when None)."""
+    return {v: HairModel.load(v, threads=threads, models_dir=models_dir) for v in VARIANTS}
+
+
+def run(
+    *,
+    models_dir: Path | None,
+    baseline_dir: Path,
+    n: int,
+    n_hairless: int,
+    n_twin: int,
+    workers: int,
+    threads: int,
+    repeats: int,
+    cache_dir: Path,
+) -> dict[str, Any]:
+    """The whole bench; returns every figure (JSON-ready) with the printed report under "text"."""
+    cases = make_cases(n, n_hairless, n_twin)
+    files = build_all(cases, cache_dir, workers)
+    models = load_models(models_dir, threads)
+    try:
+        res = analyze_all(cases, files, models)
+        lat = None
+        if repeats > 0:
+            frame, upp = rig_frame(cases, files)
+            with HairModel.load("int8", threads=2, models_dir=baseline_dir) as base:
+                with HairModel.load("int8", threads=2, models_dir=models_dir) as mine:
+                    lat = latency(mine, base, repeats, frame, upp)
+    finally:
+        for m in models.values():
+            m.close()
+    figs = res.figures()
+    verdicts = judge(figs)
+    text = "\n\n".join([*(table(g, figs) for g in figs), verdict_lines(verdicts, lat)])
+    return {
+        "models_dir": str(models_dir) if models_dir else "packaged",
+        "baseline_dir": str(baseline_dir),
+        "n": {"independent": n, "independent_hairless": n_hairless, "twin": n_twin},
+        "figures": figs,
+        "targets": verdicts,
+        "latency": lat,
+        "images": res.images,
+        "text": text,
+    }

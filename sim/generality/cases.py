@@ -1,0 +1,293 @@
+"""Images of the generality bench: independent-generator cases, held-out twin renders, caching.
+
+Seeds: the twin rows use scalp seeds from 9,000,000, disjoint from training (1,000,000 up to
+1,010,000) and from ``scripts/bench_inference.py`` (7,000,000 up to 7,200,000).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dermocap.errors import ModelError
+from sim.config import OpticsConfig, ScalpConfig, SimConfig
+from sim.heldout import generate
+from sim.heldout.params import tone_bin
+from sim.render import View
+from sim.scalp import generate_scalp, hair_colour_names
+from sim.tools import RenderRequest, render_capture
+
+log = logging.getLogger(__name__)
+
+TWIN_SEED_BASE = 9_000_000
+INDEPENDENT = "independent"
+TWIN = "twin"
+BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
+BASELINE_FILES = (
+    "hair_density_int8.onnx",
+    "hair_density_fp32.onnx",
+    "manifest.json",
+    "golden.png",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bench image: which generator makes it and the choices that make it."""
+
+    generator: str
+    index: int
+    spec: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.generator}-{self.index:04d}"
+
+
+def has_style_seed() -> bool:
+    """Whether the twin takes a style seed (randomised appearance) in its render request."""
+    return any(f.name == "style_seed" for f in dataclasses.fields(RenderRequest))
+
+
+def independent_cases(n: int, n_hairless: int) -> list[Case]:
+    """``n`` images with hairs and ``n_hairless`` bare ones, 3-12 um/px, 6-10 mm wide."""
+    out = []
+    for i in range(n + n_hairless):
+        rng = np.random.default_rng([0xBE7C, i])
+        upp = float(rng.uniform(3.0, 12.0))
+        width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
+        spec = {
+            "seed": 50_000 + i,
+            "um_per_px": upp,
+            "width": width,
+            "height": round(width * 0.75),
+            "hairless": i >= n,
+        }
+        out.append(Case(INDEPENDENT, i, spec))
+    return out
+
+
+def twin_cases(n: int) -> list[Case]:
+    """``n`` held-out twin renders: a quarter at 3-12 um/px, a quarter rich (empty openings,
+    long or mixed hair, dense); with a style seed on the twin, every other one styled."""
+    styled = has_style_seed()
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng([0x7F1A, i])
+        sweep = i % 4 == 1
+        rich = i % 4 == 3
+        scalp = {
+            "skin_tone": float(rng.uniform(0, 1)),
+            "hair_colour": hair_colour_names()[int(rng.integers(7))],
+            "density_per_cm2": float(rng.uniform(200, 320) if rich else rng.uniform(40, 320)),
+            "vellus_fraction": float(rng.uniform(0.05, 0.40)),
+            "hair_length": ("long", "mixed")[int(rng.integers(2))]
+            if rich
+            else ("trimmed", "long", "mixed")[int(rng.integers(3))],
+            "empty_follicle_fraction": float(
+                rng.uniform(0.3, 0.5) if rich else rng.uniform(0, 0.3)
+            ),
+        }
+        spec = {
+            "seed": TWIN_SEED_BASE + i,
+            "scalp": scalp,
+            "rich": rich,
+            "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
+            "nominal": float(rng.uniform(3.0, 12.0)) if sweep else 5.1667,
+            "z": float(rng.uniform(-0.1, 0.1)),
+            "light": "parallel" if rng.random() < 0.2 else "cross",
+            "duty": float(rng.uniform(0.5, 0.85)),
+            "exposure_us": int(rng.integers(6500, 10000)),
+            "style_seed": int(rng.integers(1, 2**31 - 1)) if styled and i % 2 else None,
+        }
+        out.append(Case(TWIN, i, spec))
+    return out
+
+
+def _source_key(*folders: Path) -> str:
+    """Short hash of the generator's source, so a changed generator never reuses a cache."""
+    h = hashlib.sha256()
+    for folder in folders:
+        for f in sorted(folder.glob("*.py")):
+            if f.name == "metrics.py":  # scoring, not drawing
+                continue
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:10]
+
+
+def cache_path(case: Case, cache_dir: Path) -> Path:
+    """Where a case's image and truth are cached (keyed by the generator's source)."""
+    sim_dir = Path(__file__).resolve().parent.parent
+    if case.generator == INDEPENDENT:
+        source = _source_key(sim_dir / "heldout")
+    else:  # the twin, and this module, which adds the shaft ends to its truth
+        source = _source_key(sim_dir) + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    spec = json.dumps(case.spec, sort_keys=True).encode()
+    key = hashlib.sha256((source + spec.decode()).encode()).hexdigest()[:16]
+    return cache_dir / f"{case.name}-{key}.npz"
+
+
+def labels(case: Case, truth: dict[str, Any]) -> dict[str, str]:
+    """Group labels of a case (factor -> value)."""
+    if case.generator == INDEPENDENT:
+        return dict(truth["factors"])
+    scalp = case.spec["scalp"]
+    upp = float(truth["um_per_px"])
+    return {
+        "hair_length": str(scalp["hair_length"]),
+        "hair_colour": str(scalp["hair_colour"]),
+        "skin_tone": tone_bin(float(scalp["skin_tone"])),
+        "scale": "3-5" if upp < 5 else ("5-8" if upp < 8 else "8-12"),
+        "light": str(case.spec["light"]),
+        "rich": "rich" if case.spec["rich"] else "plain",
+        "style": "default" if case.spec["style_seed"] is None else "random",
+    }
+
+
+def _render_twin(spec: dict[str, Any]) -> tuple[NDArray[np.uint8], dict[str, Any]]:
+    base = SimConfig()
+    cfg = base.model_copy(
+        update={
+            "scalp": base.scalp.model_copy(update=spec["scalp"]),
+            "optics": OpticsConfig(um_per_px_error=spec["um_per_px_error"]),
+        }
+    )
+    kw: dict[str, Any] = {}
+    if spec["style_seed"] is not None:
+        kw["style_seed"] = spec["style_seed"]
+    req = RenderRequest(
+        seed=spec["seed"],
+        nominal_um_per_px=spec["nominal"],
+        light=spec["light"],
+        duty=spec["duty"],
+        exposure_us=spec["exposure_us"],
+        z_offset_mm=spec["z"],
+        noise_seed=spec["seed"],
+        **kw,
+    )
+    img, truth = render_capture(cfg, req)
+    # the world the twin drew, from the scalp config the truth records
+    ends = twin_ends(generate_scalp(ScalpConfig.model_validate(truth["scalp"])), truth)
+    if ends is not None:
+        tips, truth["emergence_outside"] = ends
+        truth.setdefault("tips", tips)  # a twin that lists its own cut tips is believed
+    return img, truth
+
+
+def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] | None:
+    """Free shaft ends inside a twin frame and emergence points just outside it.
+
+    Follows the twin's shaft geometry (direction plus curvature, stepped as the renderer
+    steps it); a trimmed hair's end is ``cut``, a long hair's is not. Returns None, with a
+    warning, when the world's emergence points do not reproduce the truth's (the twin
+    changed): the bench then uses only the tips the twin lists itself, if any.
+    """
+    w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
+    view = View(0.0, 0.0, 0.0, upp, w, h)
+    hs = world.hairs
+    u, v = view.world_to_pixel(hs.x_mm, hs.y_mm)
+    inside = (u >= -0.5) & (u < w - 0.5) & (v >= -0.5) & (v < h - 0.5)
+    want = np.array([(x["x_px"], x["y_px"]) for x in truth["hairs"]]).reshape(-1, 2)
+    got = np.stack([u[inside], v[inside]], axis=1)
+    if got.shape != want.shape or (got.size and np.abs(got - want).max() > 0.02):
+        log.warning("twin hairs do not match their truth: no tip figures for this render")
+        return None
+    s = view.mm_per_px
+    tips = []
+    for i in range(len(hs)):
+        length = float(hs.length_mm[i])
+        reach = length / s + 2
+        if not (-reach < u[i] < w + reach and -reach < v[i] < h + reach):
+            continue
+        n = max(2, math.ceil(length / s / 12.0) + 1)
+        t = np.linspace(0.0, length, n)
+        ang = float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t
+        ex = float(u[i]) + float(np.sum(np.diff(t) * np.cos(ang[:-1]))) / s
+        ey = float(v[i]) - float(np.sum(np.diff(t) * np.sin(ang[:-1]))) / s
+        if -0.5 <= ex < w - 0.5 and -0.5 <= ey < h - 0.5:
+            tips.append(
+                {
+                    "x_px": round(ex, 2),
+                    "y_px": round(ey, 2),
+                    "cut": bool(hs.trimmed[i]),
+                    "diameter_um": round(float(hs.diameter_um[i]), 2),
+                }
+            )
+    pad = 200.0 / upp
+    near = (~inside) & (u > -pad) & (u < w + pad) & (v > -pad) & (v < h + pad)
+    outside = [
+        {"x_px": round(float(a), 2), "y_px": round(float(b), 2)}
+        for a, b in zip(u[near], v[near], strict=True)
+    ]
+    return tips, outside
+
+
+def build(args: tuple[Case, str]) -> str:
+    """Make (or find cached) the image and truth of a case; returns the .npz path."""
+    case, folder = args
+    path = cache_path(case, Path(folder))
+    if path.exists():
+        return str(path)
+    if case.generator == INDEPENDENT:
+        s = case.spec
+        img, truth = generate(
+            s["seed"],
+            um_per_px=s["um_per_px"],
+            width=s["width"],
+            height=s["height"],
+            hairless=s["hairless"],
+        )
+    else:
+        img, truth = _render_twin(case.spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, image=img, truth=np.array(json.dumps(truth)))
+    tmp.replace(path)
+    return str(path)
+
+
+def load(path: str) -> tuple[NDArray[np.uint8], dict[str, Any]]:
+    """Image and truth of a built case."""
+    with np.load(path, allow_pickle=False) as z:
+        img: NDArray[np.uint8] = z["image"]
+        truth: dict[str, Any] = json.loads(str(z["truth"]))
+    return img, truth
+
+
+def baseline_from_git(dest: Path, commit: str = BASELINE_COMMIT) -> Path:
+    """Write the shipped 1.0.0 model files of ``commit`` into ``dest`` (from this checkout's git).
+
+    Raises:
+        ModelError: git or the commit is not reachable (pass a baseline folder instead).
+    """
+    git = shutil.which("git")
+    here = Path(__file__).resolve().parent
+    if git is None:
+        raise ModelError("git not found: pass --baseline-dir with the 1.0.0 model files")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in BASELINE_FILES:
+        # fixed arguments, no shell: the commit and file names are constants of this module
+        r = subprocess.run(  # noqa: S603
+            [git, "-C", str(here), "show", f"{commit}:inference/models/{name}"],
+            capture_output=True,
+            check=False,
+        )
+        if r.returncode != 0:
+            raise ModelError(
+                f"cannot read inference/models/{name} of commit {commit} from git "
+                f"({r.stderr.decode(errors='replace').strip()}): pass --baseline-dir"
+            )
+        (dest / name).write_bytes(r.stdout)
+    return dest

@@ -1,0 +1,208 @@
+"""Pure scoring functions of the generality bench: point matching, tip hits, tallies by group.
+
+Positions are pixels of the analysed image; radii are given in pixels (the bench turns
+60 um into pixels with the image's scale).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+B = NDArray[np.bool_]
+
+
+def _as_xy(points: Any) -> F64:
+    a = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return a
+
+
+def _distances(a: F64, b: F64) -> F64:
+    out: F64 = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+    return out
+
+
+def match_emergence(truth_xy: Any, det_xy: Any, det_hairs: Any, radius_px: float) -> B:
+    """Which true emergence points a detection claims: greedy one-to-one matching.
+
+    Pairs closer than ``radius_px`` are taken in order of distance; a detection that
+    reports ``n`` hairs (a follicular unit) may claim up to ``n`` true hairs, each true hair
+    is claimed at most once. Returns one bool per true point.
+    """
+    t, d = _as_xy(truth_xy), _as_xy(det_xy)
+    cap = np.asarray(det_hairs, dtype=np.int64).reshape(-1).copy()
+    if cap.shape[0] != d.shape[0]:
+        raise ValueError("det_hairs needs one entry per detection")
+    matched = np.zeros(t.shape[0], dtype=bool)
+    if t.shape[0] == 0 or d.shape[0] == 0:
+        return matched
+    dist = _distances(t, d)
+    ti, di = np.nonzero(dist <= radius_px)
+    for k in np.argsort(dist[ti, di], kind="stable"):
+        i, j = int(ti[k]), int(di[k])
+        if not matched[i] and cap[j] > 0:
+            matched[i] = True
+            cap[j] -= 1
+    return matched
+
+
+def tips_detected(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) -> B:
+    """Which tips are "detected as hairs": a detection within ``radius_px`` of the tip that
+    is not within ``radius_px`` of any true emergence point. One bool per tip."""
+    tips, det, em = _as_xy(tips_xy), _as_xy(det_xy), _as_xy(emergence_xy)
+    if tips.shape[0] == 0 or det.shape[0] == 0:
+        return np.zeros(tips.shape[0], dtype=bool)
+    if em.shape[0]:
+        free: B = _distances(det, em).min(axis=1) > radius_px
+    else:
+        free = np.ones(det.shape[0], dtype=bool)
+    if not free.any():
+        return np.zeros(tips.shape[0], dtype=bool)
+    out: B = np.asarray((_distances(tips, det[free]) <= radius_px).any(axis=1), dtype=np.bool_)
+    return out
+
+
+@dataclass
+class Tally:
+    """Figures of one (generator, model, group), summed or averaged over its images."""
+
+    ape: list[float] = field(default_factory=list)  # per image with hairs, |pred-true|/true
+    hairless_read: list[float] = field(default_factory=list)  # hairs/cm2 read on bare skin
+    diam_ae: list[float] = field(default_factory=list)
+    vellus_ae: list[float] = field(default_factory=list)
+    tips: int = 0
+    tips_hit: int = 0
+    tips_known: bool = False
+    terminal: int = 0
+    terminal_hit: int = 0
+    vellus: int = 0
+    vellus_hit: int = 0
+    terminal_near: int = 0
+    vellus_near: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.ape) + len(self.hairless_read)
+
+    def figures(self) -> dict[str, float | int | None]:
+        """JSON-ready figures; None where the group holds nothing to measure."""
+
+        def mean(xs: list[float]) -> float | None:
+            return statistics.fmean(xs) if xs else None
+
+        def ratio(a: int, b: int) -> float | None:
+            return a / b if b else None
+
+        return {
+            "n": self.n,
+            "n_with_hairs": len(self.ape),
+            "density_mape_pct": None if not self.ape else 100.0 * statistics.fmean(self.ape),
+            "diameter_mae_um": mean(self.diam_ae),
+            "vellus_fraction_ae": mean(self.vellus_ae),
+            "tips": self.tips if self.tips_known else None,
+            "tips_detected_pct": 100.0 * self.tips_hit / self.tips
+            if self.tips_known and self.tips
+            else None,
+            "terminal_recall": ratio(self.terminal_hit, self.terminal),
+            "vellus_recall": ratio(self.vellus_hit, self.vellus),
+            # any detection within the radius, whatever hair count it reports: openings found
+            "terminal_near": ratio(self.terminal_near, self.terminal),
+            "vellus_near": ratio(self.vellus_near, self.vellus),
+            "hairless_n": len(self.hairless_read),
+            "hairless_mean_per_cm2": mean(self.hairless_read),
+            "hairless_max_per_cm2": max(self.hairless_read) if self.hairless_read else None,
+        }
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """What one model read on one image, scored against its truth."""
+
+    true_density: float
+    read_density: float
+    diam_ae: float | None
+    vellus_ae: float | None
+    tips: int | None  # None: the truth has no tip list
+    tips_hit: int
+    terminal: int
+    terminal_hit: int
+    vellus: int
+    vellus_hit: int
+    terminal_near: int = 0
+    vellus_near: int = 0
+
+    def add_to(self, t: Tally) -> None:
+        """Add this image's figures to a group's tally."""
+        if self.true_density > 0:
+            t.ape.append(abs(self.read_density - self.true_density) / self.true_density)
+        else:
+            t.hairless_read.append(self.read_density)
+        if self.diam_ae is not None:
+            t.diam_ae.append(self.diam_ae)
+        if self.vellus_ae is not None:
+            t.vellus_ae.append(self.vellus_ae)
+        if self.tips is not None:
+            t.tips_known = True
+            t.tips += self.tips
+            t.tips_hit += self.tips_hit
+        t.terminal += self.terminal
+        t.terminal_hit += self.terminal_hit
+        t.vellus += self.vellus
+        t.vellus_hit += self.vellus_hit
+        t.terminal_near += self.terminal_near
+        t.vellus_near += self.vellus_near
+
+
+def score(
+    truth: dict[str, Any],
+    read: dict[str, Any],
+    *,
+    radius_um: float = 60.0,
+    vellus_split_um: float = 30.0,
+) -> ImageScore:
+    """Score one model result (``HairMetrics.model_dump()``) against a truth dict.
+
+    ``truth`` is in the format of ``sim.render.scalp_truth``; ``tips`` (the cut ones: those
+    without ``"cut": false``) and ``emergence_outside`` are used when present. Diameter and
+    vellus errors are only scored on images with hairs.
+    """
+    r_px = radius_um / float(truth["um_per_px"])
+    hairs = truth["hairs"]
+    t_xy = [(h["x_px"], h["y_px"]) for h in hairs]
+    vel = np.array([h["diameter_um"] < vellus_split_um for h in hairs], dtype=bool)
+    pts = read.get("emergence_points", [])
+    d_xy = [(e["x_px"], e["y_px"]) for e in pts]
+    d_n = [e["hairs"] for e in pts]
+    hit = match_emergence(t_xy, d_xy, d_n, r_px)
+    near = match_emergence(t_xy, d_xy, [len(t_xy)] * len(d_xy), r_px)
+    tips: int | None = None
+    tips_hit = 0
+    if "tips" in truth:
+        tip_xy = [(t["x_px"], t["y_px"]) for t in truth["tips"] if t.get("cut", True)]
+        em = t_xy + [(e["x_px"], e["y_px"]) for e in truth.get("emergence_outside", [])]
+        tips = len(tip_xy)
+        tips_hit = int(tips_detected(tip_xy, d_xy, em, r_px).sum())
+    n = len(hairs)
+    return ImageScore(
+        true_density=float(truth["density_per_cm2"]),
+        read_density=float(read["density_per_cm2"]),
+        diam_ae=abs(float(read["mean_diameter_um"]) - float(truth["mean_diameter_um"]))
+        if n
+        else None,
+        vellus_ae=abs(float(read["vellus_fraction"]) - float(truth["vellus_fraction"]))
+        if n
+        else None,
+        tips=tips,
+        tips_hit=tips_hit,
+        terminal=int((~vel).sum()),
+        terminal_hit=int((hit & ~vel).sum()),
+        vellus=int(vel.sum()),
+        vellus_hit=int((hit & vel).sum()),
+        terminal_near=int((near & ~vel).sum()),
+        vellus_near=int((near & vel).sum()),
+    )
