@@ -39,7 +39,7 @@ class TrainSettings:
     body: str = "plain"
     block_weight: float = 1.0  # the 4x4-cell block-mean term
     aux_weight: float = 0.5  # predicting tips and shafts
-    negative_weight: float = 4.0  # extra weight on count mass over tips and shafts
+    negative_weight: float = 1.0  # extra weight on count mass over tips and shafts
     seed: int = 1
     threads: int = 1
     real_share: float = 0.5
