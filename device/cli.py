@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands that live in their own modules (imported when the parser is built).
 def cmd_watch(args: argparse.Namespace) -> int:
-    from sync import watch_main
+    from dashboard.watch import watch_main
 
     return watch_main(list(args.watch_args))
 
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["watch"]:
         # The watcher has its own parser (broker, TLS, images); hand it every argument.
-        from sync import watch_main
+        from dashboard.watch import watch_main
 
         _setup_logging(0)
         return watch_main(argv[1:])

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dashboard.watch import Watcher
 from dermocap.errors import DermocapError
 from device.config import DermocapConfig, load_config
 from device.serve import ServeApp
 from sim.config import ScalpConfig
 from sync.broker import Broker, mosquitto_binary
-from sync.watch import Watcher
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from mqtt_fixtures import Broker, sample_record, sample_result  # noqa: E402
 
+from dashboard.watch import Watcher  # noqa: E402
 from dermocap.ids import uuid7  # noqa: E402
 from sync import MqttLink, Outbox, SyncConfig  # noqa: E402
-from sync.watch import Watcher  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 import yaml
 
+from dashboard.watch import Watcher
 from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.broker import Broker, free_port, mosquitto_binary
-from sync.watch import Watcher
 
 __all__ = ["Broker", "free_port", "make_broker", "mosquitto_binary", "watching"]
 
@@ -101,7 +101,7 @@ class SchemaCheck:
 
 @contextlib.contextmanager
 def watching(b: Broker, **kwargs: object) -> Iterator[tuple[Watcher, SchemaCheck]]:
-    """A started sync.watch.Watcher whose every message is schema-checked at the end."""
+    """A started dashboard.watch.Watcher whose every message is schema-checked at the end."""
     check = SchemaCheck()
     kwargs.setdefault("from_seq", 1)
     also = kwargs.pop("on_raw", None)
