@@ -161,10 +161,12 @@ def _register_watch(sub: SubParsers) -> None:
 
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
+    from dashboard.cli import register as add_dashboard_parser
     from device import capture_cmds, demo, serve
     from inference.cli import add_analyze_parser
 
     return [
+        add_dashboard_parser,
         demo.register,
         serve.register,
         _register_watch,

@@ -101,6 +101,13 @@ class TelemetryMessage(Message):
     cpu_temp_c: float | None = Field(None, ge=-40, le=150)
     calibration_age_s: float | None = Field(None, ge=0)
     led_drift_pct: float | None = Field(None, ge=-100, le=100)
+    repeatability_density_cv: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Density coefficient of variation from the rig's latest `dermocap qa "
+        "repeatability` (the dashboard's minimal detectable change); null: never measured",
+    )
 
 
 class Metrics(_Model):
