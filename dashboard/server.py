@@ -42,11 +42,13 @@ class DashboardServer(Startable):
         environ: Mapping[str, str],
         receive: bool = True,
         on_raw: Callable[[str, bytes], None] | None = None,
+        on_stored: Callable[[str, str, object], None] | None = None,
     ) -> None:
         self.config = config
         self._environ = environ
         self._receive = receive
         self._on_raw = on_raw
+        self._on_stored = on_stored
         self._stack = ExitStack()
         self.store: Store | None = None
         self.receiver: Receiver | None = None
@@ -80,6 +82,7 @@ class DashboardServer(Startable):
                     max_message_bytes=self.config.max_message_kib * 1024,
                     gap_grace_s=self.config.gap_grace_s,
                     on_raw=self._on_raw,
+                    on_stored=self._on_stored,
                 )
                 self.receiver.start(30)
                 self._stack.callback(self.receiver.close)

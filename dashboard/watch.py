@@ -197,7 +197,7 @@ class Watcher(Subscriber):
             self._on_line(f"{device_id:<12} GAP   missing seq {ranges(new_gaps)}")
         if isinstance(m, ResultMessage):
             view.results[m.capture_id] = m
-            self._on_line(_result_line(device_id, m))
+            self._on_line(result_line(device_id, m))
         elif isinstance(m, ImageManifestMessage):
             self._image_done(device_id, self.images.add_manifest(m))
         elif isinstance(m, ImageChunkMessage):
@@ -231,7 +231,8 @@ def ranges(seqs: list[int]) -> str:
 HEADER = f"{'device':<12} {'seq':>6}  {'subject':<10} {'site':<10} {'visit':<9} density  QC"
 
 
-def _result_line(device_id: str, m: ResultMessage) -> str:
+def result_line(device_id: str, m: ResultMessage) -> str:
+    """One row of the live table."""
     qc = "pass" if m.qc.passed else "FAIL"
     return (
         f"{device_id:<12} {m.seq or 0:>6}  {m.subject:<10} {m.site:<10} {m.visit:<9} "

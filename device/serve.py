@@ -109,6 +109,7 @@ class ServeApp(Closeable):
                 settle=self.sync.settle,
                 follow=follow or self._default_follow,
                 overlay_dir=self.state_dir / "overlays",
+                send_overlay=self.sync.send_image,
             )
             self._stack.callback(self.pipeline.close)
             self.service = Service(
