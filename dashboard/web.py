@@ -14,7 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Flask,
+    abort,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -107,7 +117,7 @@ def create_app(
                     return resp
                 error = "Wrong username or password."
         token = secrets.token_urlsafe(24)
-        resp = Response(render_template("login.html", error=error, token=token))
+        resp = make_response(render_template("login.html", error=error, token=token))
         cookie(resp, LOGIN_COOKIE, token, 3600)
         return resp
 

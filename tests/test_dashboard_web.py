@@ -60,6 +60,7 @@ def test_passwords_hashed_with_scrypt_and_checked() -> None:
 
 def test_every_page_needs_a_login_and_a_wrong_password_gets_none(store: Store) -> None:
     client = create_app(store).test_client()
+    assert client.get("/login").mimetype == "text/html"
     for path in ("/rigs", "/subjects", "/subjects/P00042", "/worklist", "/images/x"):
         resp = client.get(path)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"]
