@@ -36,10 +36,10 @@ from sync.models import (
     TelemetryMessage,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_DEAD_PAYLOAD_BYTES = 64 * 1024
 
-_SCHEMA = """
+_SCHEMA_V1 = """
 CREATE TABLE messages (
     message_id TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
@@ -147,6 +147,20 @@ CREATE TABLE commands (
     reply TEXT
 );
 """
+# v2: emergence points that staff click on a stored photograph (the annotation page).
+_SCHEMA_V2 = """
+CREATE TABLE annotations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id TEXT NOT NULL,
+    x_px REAL NOT NULL,
+    y_px REAL NOT NULL,
+    diameter_um REAL NOT NULL,
+    username TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX annotations_image ON annotations (image_id, id);
+"""
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}  # version -> the script that reaches it
 
 
 @dataclass(frozen=True)
@@ -185,8 +199,14 @@ class Store(Closeable):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            try:
+                self._migrate()
+            except BaseException:
+                self._db.close()
+                raise
         except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"dashboard database {self.path} unusable: {exc}") from exc
         self._closed = False
 
@@ -197,9 +217,12 @@ class Store(Closeable):
                 f"{self.path} has schema {version}, newer than this dashboard's "
                 f"{SCHEMA_VERSION}: upgrade dermocap"
             )
-        if version == 0:
-            with self._tx() as db:
-                db.executescript("BEGIN;" + _SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # executescript commits first; the script runs as one transaction of its own.
+            with self._lock:
+                self._db.executescript(
+                    f"BEGIN;{MIGRATIONS[target]}PRAGMA user_version={target};COMMIT;"
+                )
 
     def close(self) -> None:
         """Close the database; idempotent."""
@@ -378,6 +401,11 @@ class Store(Closeable):
         db.execute("DELETE FROM image_manifests WHERE image_id = ?", (image_id,))
         return {"image_id": image_id, "capture_id": m.capture_id, "name": m.name, "ok": ok}
 
+    @staticmethod
+    def is_overlay(name: str) -> bool:
+        """Whether a capture's image is its overlay (the rig names it ``...-overlay.jpg``)."""
+        return "overlay" in name.lower()
+
     def image_path(self, capture_id: str, name: str) -> Path:
         """Where the image ``name`` of capture ``capture_id`` is kept.
 
@@ -469,6 +497,11 @@ class Store(Closeable):
             out.append(d)
         return out
 
+    def telemetry(self) -> dict[str, dict[str, Any]]:
+        """Each rig's latest telemetry (cheap: no counting)."""
+        rows = self._rows("SELECT device_id, telemetry FROM rigs")
+        return {r["device_id"]: json.loads(r["telemetry"]) if r["telemetry"] else {} for r in rows}
+
     def subjects(self) -> list[dict[str, Any]]:
         """Subjects with their number of results and last capture."""
         return [
@@ -535,6 +568,43 @@ class Store(Closeable):
                 limit,
             )
         ]
+
+    # -- annotations ----------------------------------------------------------------------
+
+    def add_point(
+        self, image_id: str, x_px: float, y_px: float, diameter_um: float, user: str
+    ) -> None:
+        """Keep one clicked emergence point of a stored image."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO annotations (image_id, x_px, y_px, diameter_um, username, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (image_id, x_px, y_px, diameter_um, user, time.time()),
+            )
+
+    def drop_last_point(self, image_id: str) -> None:
+        """Undo the image's latest point."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM annotations WHERE id = (SELECT MAX(id) FROM annotations "
+                "WHERE image_id = ?)",
+                (image_id,),
+            )
+
+    def points(self, image_id: str) -> list[dict[str, Any]]:
+        """The image's points, in the order they were clicked."""
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT x_px, y_px, diameter_um, username FROM annotations WHERE image_id = ? "
+                "ORDER BY id",
+                image_id,
+            )
+        ]
+
+    def annotated_images(self) -> list[str]:
+        """Ids of images with at least one point."""
+        return [r[0] for r in self._rows("SELECT DISTINCT image_id FROM annotations ORDER BY 1")]
 
     # -- staff, sessions, commands --------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from dashboard import auth
+from dashboard.annotate import add_annotation_routes
 from dashboard.plots import line_plot
 from dashboard.store import Store
 from dashboard.trends import METRICS, SiteTrend, mdc_fraction, site_trends
@@ -153,7 +154,7 @@ def create_app(
         results = store.subject_results(subject)
         if not results:
             abort(404, "no results for this subject")
-        rig_cv = {r["device_id"]: _density_cv(r) for r in store.rigs()}
+        rig_cv = {dev: _density_cv(t) for dev, t in store.telemetry().items()}
         sites = []
         for trend in site_trends(results):
             latest = trend.results[trend.visits[-1]]
@@ -187,7 +188,8 @@ def create_app(
         for visit in trend.visits:
             r = trend.results[visit]
             shown = _pick(images.get(r["capture_id"], []), overlay)
-            columns.append({"visit": visit, "result": r, "image": shown})
+            is_overlay = shown is not None and Store.is_overlay(shown["name"])
+            columns.append({"visit": visit, "result": r, "image": shown, "overlay": is_overlay})
         return render_template(
             "side_by_side.html", subject=subject, site=site, columns=columns, overlay=overlay
         )
@@ -239,6 +241,8 @@ def create_app(
             can_send=commander is not None,
         )
 
+    add_annotation_routes(app, store)
+
     @app.errorhandler(400)
     @app.errorhandler(404)
     def error_page(exc: Any) -> ResponseReturnValue:
@@ -261,8 +265,8 @@ def _send(
     return {"device_id": device_id, "payload": payload, **out}
 
 
-def _density_cv(rig: dict[str, Any]) -> float | None:
-    raw = rig["telemetry"].get("repeatability_density_cv")
+def _density_cv(telemetry: dict[str, Any]) -> float | None:
+    raw = telemetry.get("repeatability_density_cv")
     return None if raw is None else float(raw)
 
 
@@ -285,8 +289,8 @@ def _rig_view(r: dict[str, Any]) -> dict[str, Any]:
 
 def _pick(images: list[dict[str, Any]], overlay: bool) -> dict[str, Any] | None:
     """The capture's overlay image when asked and sent, else its photograph."""
-    overlays = [i for i in images if "overlay" in i["name"]]
-    plain = [i for i in images if "overlay" not in i["name"]]
+    overlays = [i for i in images if Store.is_overlay(i["name"])]
+    plain = [i for i in images if not Store.is_overlay(i["name"])]
     if overlay and overlays:
         return overlays[0]
     return plain[0] if plain else (overlays[0] if overlays else None)
