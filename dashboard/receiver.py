@@ -12,7 +12,6 @@ command; seqs the rig answers are dead-lettered or pruned are marked lost, not a
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from sync.models import (
     EPHEMERAL_CHANNELS,
     StatusMessage,
     TelemetryMessage,
-    validate_message,
+    validate_message_json,
 )
 
 log = logging.getLogger(__name__)
@@ -139,20 +138,23 @@ class Receiver(Subscriber):
         if len(payload) > self.max_message_bytes:
             raise ValueError(f"oversize: {len(payload)} bytes > {self.max_message_bytes}")
         try:
-            data = json.loads(payload.decode("utf-8"))
+            text = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError(f"not UTF-8: {exc}") from None
-        m = validate_message(model, data)
+        m = validate_message_json(model, text)
         try:
             if isinstance(m, StatusMessage):
                 self.store.set_status(device_id, m)
                 return
             if isinstance(m, TelemetryMessage):
                 self.store.set_telemetry(device_id, m)
-                if self._view(device_id).expect_up_to(m.last_seq):
+                # A tail counts as missing only once the rig's outbox is empty: messages
+                # still queued there are on their way, and asking again would only resend
+                # what the broker already holds for us.
+                if m.outbox_depth == 0 and self._view(device_id).expect_up_to(m.last_seq):
                     self._wake.set()
                 return
-            outcome = self.store.add_durable(device_id, channel, m)  # type: ignore[arg-type]
+            outcome = self.store.add_durable(device_id, channel, m, raw=text)  # type: ignore[arg-type]
         except StorageError:
             # Not stored and not acknowledged would stall the session: stop here loudly; the
             # broker keeps the message for the next start.

@@ -190,6 +190,7 @@ class Store(Closeable):
         self.path = Path(path)
         self.images_dir = Path(images_dir)
         self._lock = threading.RLock()
+        self._seen_written: dict[str, float] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.images_dir.mkdir(parents=True, exist_ok=True)
@@ -258,8 +259,13 @@ class Store(Closeable):
 
     # -- what the receiver writes -------------------------------------------------------------
 
-    def add_durable(self, device_id: str, channel: str, m: DurableMessage) -> Outcome:
+    def add_durable(
+        self, device_id: str, channel: str, m: DurableMessage, *, raw: str | None = None
+    ) -> Outcome:
         """Store one durable message (result, event, image manifest or chunk) exactly once.
+
+        ``raw`` is the JSON as received (already validated into ``m``): a result keeps it
+        as its payload instead of serialising ``m`` again.
 
         Raises:
             ValueError: the rig's seq is already taken by another message (a forgery or a
@@ -282,14 +288,17 @@ class Store(Closeable):
                     "forged or replayed (check the broker's ACLs)"
                 ) from None
             db.execute("DELETE FROM lost_seqs WHERE device_id = ? AND seq = ?", (device_id, seq))
-            db.execute(
-                "INSERT INTO rigs (device_id, last_seen) VALUES (?, ?) "
-                "ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen",
-                (device_id, time.time()),
-            )
+            now = time.time()
+            if now - self._seen_written.get(device_id, 0.0) >= 1.0:  # "last seen" to 1 s
+                db.execute(
+                    "INSERT INTO rigs (device_id, last_seen) VALUES (?, ?) "
+                    "ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen",
+                    (device_id, now),
+                )
+                self._seen_written[device_id] = now
             image = None
             if isinstance(m, ResultMessage):
-                self._add_result(db, device_id, m)
+                self._add_result(db, device_id, m, raw)
             elif isinstance(m, EventMessage):
                 self._add_event(db, device_id, m)
             elif isinstance(m, ImageManifestMessage):
@@ -302,7 +311,9 @@ class Store(Closeable):
                 image = self._add_chunk(db, m)
             return Outcome(stored=True, image=image)
 
-    def _add_result(self, db: sqlite3.Connection, device_id: str, m: ResultMessage) -> None:
+    def _add_result(
+        self, db: sqlite3.Connection, device_id: str, m: ResultMessage, raw: str | None
+    ) -> None:
         other = db.execute(
             "SELECT device_id FROM results WHERE capture_id = ?", (m.capture_id,)
         ).fetchone()
@@ -311,7 +322,6 @@ class Store(Closeable):
                 f"capture {m.capture_id} was already sent by rig {other[0]} with another "
                 "message_id: forged or replayed"
             )
-        payload = m.model_dump(mode="json")
         db.execute(
             "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -325,8 +335,8 @@ class Store(Closeable):
                 m.captured_at.isoformat(),
                 time.time(),
                 m.metrics.density_per_cm2,
-                1 if payload.get("review") else 0,
-                json.dumps(payload),
+                1 if getattr(m, "review", None) else 0,  # the field newer rigs send
+                raw if raw is not None else m.model_dump_json(),
             ),
         )
 

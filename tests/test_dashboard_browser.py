@@ -102,7 +102,7 @@ def rig_and_dashboard_fixture(tmp_path: Path) -> Iterator[tuple[str, MqttLink]]:
         link.close()
         ob.close()
         proc.terminate()
-        proc.wait(20)
+        assert proc.wait(20) == 0  # SIGTERM: a clean stop
         if proc.stdout is not None:
             proc.stdout.close()
         broker.close()

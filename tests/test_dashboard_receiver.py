@@ -142,7 +142,7 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
         forger.loop_stop()
         forger.disconnect()
         reasons = [d["reason"] for d in reversed(store.dead_letters())]
-        assert "Expecting" in reasons[0] and "UTF-8" in reasons[1]
+        assert "Invalid JSON" in reasons[0] and "UTF-8" in reasons[1]
         assert "subject" in reasons[2] and reasons[3].startswith("oversize")
         assert "forged or replayed" in reasons[4] and "already sent by rig" in reasons[5]
         assert "no channel" in reasons[6]
@@ -165,6 +165,20 @@ def test_gap_healed_with_resend(broker: Broker, tmp_path: Path) -> None:
                 assert sorted(stored_ids(store.path)) == sorted(early + late)
                 assert rx.resends >= 1 and rx.missing() == {}
                 assert store.count("messages") == ob.last_seq()
+
+
+def test_a_lost_tail_is_found_from_telemetry_and_healed(broker: Broker, tmp_path: Path) -> None:
+    """Nothing follows the lost results: the rig's telemetry (last_seq, empty outbox) tells."""
+    with Outbox(tmp_path / "o.db") as ob:
+        sent = add_results(ob, 5)
+        with MqttLink(link_config(broker), DEVICE, ob) as link:
+            assert wait(link.drained)
+            with (
+                Store(tmp_path / "d.sqlite3", tmp_path / "images") as store,
+                Receiver(broker.host, broker.port, store, gap_grace_s=0.2) as rx,
+            ):
+                assert wait(lambda: store.count("results") == 5)
+                assert sorted(stored_ids(store.path)) == sorted(sent) and rx.resends >= 1
 
 
 def test_lost_seqs_marked_when_the_rig_pruned_them(broker: Broker, tmp_path: Path) -> None:
