@@ -15,7 +15,8 @@ from dashboard_fixtures import PASSWORD, add_image, fill, new_store
 from flask.testing import FlaskClient
 from PIL import Image
 
-from dashboard.store import MIGRATIONS, SCHEMA_VERSION, Store
+from dashboard.schema import MIGRATIONS, SCHEMA_VERSION
+from dashboard.store import Store
 from dashboard.web import create_app
 
 
