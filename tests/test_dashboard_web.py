@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from dashboard.store import Store
 from dashboard.trends import change, mdc_fraction, visit_key
 from dashboard.web import create_app
 from dermocap.ids import uuid7
-from sync.models import ReplyMessage, StatusMessage
+from sync.models import EventMessage, ReplyMessage, StatusMessage
 
 XSS = "<script>alert(1)</script>"
 
@@ -226,6 +227,24 @@ def test_every_string_from_a_rig_is_escaped(store: Store) -> None:
     assert "&lt;script&gt;" in client.get("/rigs").get_data(as_text=True)
     csp = client.get("/rigs").headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp
+
+
+def test_rigs_page_shows_what_the_rig_published(store: Store) -> None:
+    fill(store)
+    store.add_durable(
+        "rig-01",
+        "events",
+        EventMessage(message_id=str(uuid7()), seq=999, at=datetime.now(UTC), type="error",
+                     detail="stage did not home: check the limit switch"),
+    )  # fmt: skip
+    client = create_app(store).test_client()
+    login(client)
+    html = client.get("/rigs").get_data(as_text=True)
+    row = html.split('<td class="text">rig-01</td>')[1].split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert cells[0] == "online" and cells[2] == "12" and cells[3] == "2"  # results, queued
+    assert cells[4] == "2.0 h" and cells[5] == "-1.5 %" and cells[6] == "3.0 %"
+    assert "error: stage did not home: check the limit switch" in cells[9]
 
 
 def test_trend_science() -> None:
