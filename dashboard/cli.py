@@ -62,7 +62,7 @@ def cmd_add_user(args: argparse.Namespace) -> int:
         password = getpass.getpass(f"password for {args.username}: ")
     else:
         password = sys.stdin.readline().strip()
-    with Store(cfg.database_path(), cfg.images_dir()) as store:
+    with Store(cfg.database_path(), cfg.images_dir(), url=cfg.database_url) as store:
         add_user(store, args.username, password)
     print(f"staff account {args.username!r} saved in {cfg.database_path()}")
     return 0

@@ -29,6 +29,13 @@ class DashboardConfig(Section):
         min_length=1,
         description="Folder of the database (dashboard.sqlite3) and the images/ folder",
     )
+    database_url: str = Field(
+        "",
+        pattern=r"^$|^postgres(ql)?://[^:@/]*@?[^@]*$",
+        description="PostgreSQL instead of SQLite, for a clinic group with many rigs: "
+        "postgresql://USER@HOST:PORT/DB (no password here: libpq reads it from ~/.pgpass or "
+        "PGPASSFILE); empty: SQLite in data_dir. Images stay in data_dir/images",
+    )
     broker_host: str = Field("127.0.0.1", min_length=1, description="Clinic broker host")
     broker_port: int = Field(1883, ge=1, le=65535, description="Clinic broker port")
     topic_prefix: str = Field(

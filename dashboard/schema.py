@@ -70,9 +70,9 @@ CREATE TABLE image_manifests (
 );
 CREATE TABLE image_chunks (
     image_id TEXT NOT NULL,
-    offset INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL,
     data BLOB NOT NULL,
-    PRIMARY KEY (image_id, offset)
+    PRIMARY KEY (image_id, "offset")
 );
 CREATE TABLE images (
     image_id TEXT PRIMARY KEY,

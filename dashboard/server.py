@@ -67,7 +67,11 @@ class DashboardServer(Startable):
         """Open the store, connect to the broker, start serving pages (a thread)."""
         try:
             self.store = self._stack.enter_context(
-                Store(self.config.database_path(), self.config.images_dir())
+                Store(
+                    self.config.database_path(),
+                    self.config.images_dir(),
+                    url=self.config.database_url,
+                )
             )
             if self._receive:
                 creds = load_credentials(self.config.sync_view(), self._environ)

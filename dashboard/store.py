@@ -15,7 +15,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dashboard.db import Database, open_database
 from dashboard.schema import MIGRATIONS, SCHEMA_VERSION
 from dermocap.errors import StorageError
 from dermocap.fsutil import atomic_write_bytes
@@ -57,63 +57,63 @@ class Session:
 
 
 class Store(Closeable):
-    """The SQLite database at ``path`` and the images folder beside it.
+    """The database (SQLite at ``path``, or PostgreSQL at ``url``) and the images folder.
 
     Raises:
         StorageError: the database cannot be opened, or its schema is newer than this code.
     """
 
-    def __init__(self, path: Path, images_dir: Path) -> None:
+    def __init__(self, path: Path, images_dir: Path, *, url: str = "") -> None:
         self.path = Path(path)
         self.images_dir = Path(images_dir)
         self._lock = threading.RLock()
         self._seen_written: dict[str, float] = {}
+        self._closed = True
+        where = url.split("@")[-1] if url else str(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.images_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(self.path), check_same_thread=False, isolation_level=None, timeout=30
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            try:
-                self._migrate()
-            except BaseException:
-                self._db.close()
-                raise
-        except (OSError, sqlite3.Error) as exc:
-            if isinstance(exc, StorageError):
-                raise
-            raise StorageError(f"dashboard database {self.path} unusable: {exc}") from exc
+            self._db: Database = open_database(self.path, url)
+        except (OSError, ValueError, ImportError) as exc:
+            raise StorageError(f"dashboard database {where} unusable: {exc}") from exc
+        except Exception as exc:  # the driver's own errors (sqlite3.Error, psycopg.Error)
+            raise StorageError(f"dashboard database {where} unusable: {exc}") from exc
+        try:
+            self._migrate(where)
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, self._db.errors):
+                raise StorageError(f"dashboard database {where} unusable: {exc}") from exc
+            raise
         self._closed = False
 
-    def _migrate(self) -> None:
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+    @property
+    def kind(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.kind
+
+    def _migrate(self, where: str) -> None:
+        version = self._db.version()
         if version > SCHEMA_VERSION:
             raise StorageError(
-                f"{self.path} has schema {version}, newer than this dashboard's "
+                f"{where} has schema {version}, newer than this dashboard's "
                 f"{SCHEMA_VERSION}: upgrade dermocap"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            # executescript commits first; the script runs as one transaction of its own.
             with self._lock:
-                self._db.executescript(
-                    f"BEGIN;{MIGRATIONS[target]}PRAGMA user_version={target};COMMIT;"
-                )
+                self._db.run_script(MIGRATIONS[target], target)
 
     def close(self) -> None:
         """Close the database; idempotent."""
         with self._lock:
-            if not getattr(self, "_closed", True):
+            if not self._closed:
                 self._closed = True
                 self._db.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Database]:
         with self._lock:
             if not self._db.in_transaction:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.begin()
             try:
                 yield self._db
             except BaseException:
@@ -123,11 +123,9 @@ class Store(Closeable):
             if self._db.in_transaction:
                 self._db.execute("COMMIT")
 
-    def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self._db.execute(sql, args)
-            cur.row_factory = sqlite3.Row
-            return list(cur.fetchall())
+            return self._db.rows(sql, args)
 
     def _scalar(self, sql: str, *args: Any) -> Any:
         with self._lock:
@@ -154,16 +152,17 @@ class Store(Closeable):
                 "SELECT 1 FROM messages WHERE message_id = ?", (m.message_id,)
             ).fetchone():
                 return Outcome(stored=False)
-            try:
-                db.execute(
-                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
-                    (m.message_id, device_id, seq, channel, time.time()),
-                )
-            except sqlite3.IntegrityError:
+            if db.execute(
+                "SELECT 1 FROM messages WHERE device_id = ? AND seq = ?", (device_id, seq)
+            ).fetchone():
                 raise ValueError(
                     f"seq {seq} of rig {device_id} already came with another message_id: "
                     "forged or replayed (check the broker's ACLs)"
-                ) from None
+                )
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+                (m.message_id, device_id, seq, channel, time.time()),
+            )
             db.execute("DELETE FROM lost_seqs WHERE device_id = ? AND seq = ?", (device_id, seq))
             now = time.time()
             if now - self._seen_written.get(device_id, 0.0) >= 1.0:  # "last seen" to 1 s
@@ -180,7 +179,7 @@ class Store(Closeable):
                 self._add_event(db, device_id, m)
             elif isinstance(m, ImageManifestMessage):
                 db.execute(
-                    "INSERT OR IGNORE INTO image_manifests VALUES (?, ?, ?)",
+                    "INSERT INTO image_manifests VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (m.image_id, device_id, m.model_dump_json()),
                 )
                 image = self._try_finish(db, m.image_id)
@@ -188,9 +187,7 @@ class Store(Closeable):
                 image = self._add_chunk(db, m)
             return Outcome(stored=True, image=image)
 
-    def _add_result(
-        self, db: sqlite3.Connection, device_id: str, m: ResultMessage, raw: str | None
-    ) -> None:
+    def _add_result(self, db: Database, device_id: str, m: ResultMessage, raw: str | None) -> None:
         other = db.execute(
             "SELECT device_id FROM results WHERE capture_id = ?", (m.capture_id,)
         ).fetchone()
@@ -217,7 +214,7 @@ class Store(Closeable):
             ),
         )
 
-    def _add_event(self, db: sqlite3.Connection, device_id: str, m: EventMessage) -> None:
+    def _add_event(self, db: Database, device_id: str, m: EventMessage) -> None:
         db.execute(
             "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -239,18 +236,19 @@ class Store(Closeable):
                 (f"{m.type}: {m.detail}"[:500], m.at.isoformat(), device_id),
             )
 
-    def _add_chunk(self, db: sqlite3.Connection, c: ImageChunkMessage) -> dict[str, Any] | None:
+    def _add_chunk(self, db: Database, c: ImageChunkMessage) -> dict[str, Any] | None:
         if db.execute("SELECT 1 FROM images WHERE image_id = ?", (c.image_id,)).fetchone():
             return None
         data = base64.b64decode(c.data_b64, validate=True)
         if len(data) != c.length or hashlib.sha256(data).hexdigest() != c.sha256:
             raise ValueError(f"chunk at {c.offset} of image {c.image_id} fails its SHA-256")
         db.execute(
-            "INSERT OR IGNORE INTO image_chunks VALUES (?, ?, ?)", (c.image_id, c.offset, data)
+            "INSERT INTO image_chunks VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (c.image_id, c.offset, data),
         )
         return self._try_finish(db, c.image_id)
 
-    def _try_finish(self, db: sqlite3.Connection, image_id: str) -> dict[str, Any] | None:
+    def _try_finish(self, db: Database, image_id: str) -> dict[str, Any] | None:
         row = db.execute(
             "SELECT device_id, payload FROM image_manifests WHERE image_id = ?", (image_id,)
         ).fetchone()
@@ -265,7 +263,7 @@ class Store(Closeable):
             return None
         parts = dict(
             db.execute(
-                "SELECT offset, data FROM image_chunks WHERE image_id = ?", (image_id,)
+                'SELECT "offset", data FROM image_chunks WHERE image_id = ?', (image_id,)
             ).fetchall()
         )
         if any(off not in parts for off in offsets):
@@ -340,7 +338,7 @@ class Store(Closeable):
         """Seqs the rig will never send (dead-lettered there, or pruned): stop asking."""
         with self._tx() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO lost_seqs VALUES (?, ?, ?)",
+                "INSERT INTO lost_seqs VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(device_id, s, reason) for s in seqs],
             )
 
@@ -491,7 +489,8 @@ class Store(Closeable):
 
     def annotated_images(self) -> list[str]:
         """Ids of images with at least one point."""
-        return [r[0] for r in self._rows("SELECT DISTINCT image_id FROM annotations ORDER BY 1")]
+        rows = self._rows("SELECT DISTINCT image_id FROM annotations ORDER BY image_id")
+        return [str(r["image_id"]) for r in rows]
 
     # -- staff, sessions, commands --------------------------------------------------------------
 
@@ -536,12 +535,12 @@ class Store(Closeable):
     def log_command(self, device_id: str, name: str, payload: dict[str, Any], username: str) -> int:
         """Record a command sent to a rig; returns its id."""
         with self._tx() as db:
-            cur = db.execute(
+            row = db.execute(
                 "INSERT INTO commands (device_id, name, payload, username, sent_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (device_id, name, json.dumps(payload), username, time.time()),
-            )
-            return int(cur.lastrowid or 0)
+            ).fetchone()
+            return int(row[0])
 
     def command_replied(self, command_id: int, ok: bool | None, reply: dict[str, Any]) -> None:
         """Record a command's reply (``ok`` None: no reply in time)."""

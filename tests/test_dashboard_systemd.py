@@ -46,15 +46,18 @@ def test_config_check_reports_dashboard_errors_with_their_key_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = tmp_path / "good.toml"
-    good.write_text('[dashboard]\nbind = "127.0.0.1"\nport = 8443\ndata_dir = "/srv/dash"\n')
+    good.write_text(
+        '[dashboard]\nbind = "127.0.0.1"\nport = 8443\ndata_dir = "/srv/dash"\n'
+        'database_url = "postgresql://dash@db.clinic:5432/dermocap"\n'
+    )
     assert main(["config", "check", str(good)]) == 0
     bad = tmp_path / "bad.toml"
     bad.write_text(
         '[dashboard]\nport = 70000\nclient_id = "two words"\ntopic_prefix = "dermocap/v1"\n'
-        "colour = 1\n"
+        'colour = 1\ndatabase_url = "postgresql://dash:secret@db/dermocap"\n'
     )
     assert main(["config", "check", str(bad)]) == 2
     err = capsys.readouterr().err
     for key in ("dashboard.port", "dashboard.client_id", "dashboard.topic_prefix",
-                "dashboard.colour"):  # fmt: skip
+                "dashboard.colour", "dashboard.database_url"):  # fmt: skip
         assert key in err, err
