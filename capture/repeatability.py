@@ -8,10 +8,13 @@ when a density function is plugged in, the CV of measured density.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,7 @@ from numpy.typing import NDArray
 
 from capture.session import CaptureSession
 from capture.technician import Technician
+from dermocap.fsutil import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ DensityFn = Callable[[U8, float], float]
 TARGET_BRIGHTNESS_CV = 0.01
 TARGET_RELATIVE_SHARPNESS = 0.95
 TARGET_DENSITY_CV = 0.02
+# The latest report, kept in the rig's state folder; the service publishes its density CV in
+# telemetry, from which the dashboard draws the minimal detectable change.
+REPORT_FILE = "repeatability.json"
 
 
 @dataclass
@@ -81,6 +88,27 @@ class RepeatabilityReport:
             "passed": self.passed,
             "details": [asdict(r) for r in self.runs],
         }
+
+
+def save_report(state_dir: Path, report: RepeatabilityReport) -> Path:
+    """Keep ``report`` (without per-run details) as the rig's latest; returns the file."""
+    out = report.as_dict()
+    out.pop("details")
+    out["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    path = Path(state_dir) / REPORT_FILE
+    atomic_write_json(path, out)
+    return path
+
+
+def published_density_cv(state_dir: Path) -> float | None:
+    """The density CV of the rig's latest kept report, or None (none, unreadable, no model)."""
+    try:
+        value = json.loads((Path(state_dir) / REPORT_FILE).read_text())["density_cv"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(value, int | float) or not 0 <= value <= 1:
+        return None
+    return float(value)
 
 
 def cv(values: list[float]) -> float:

@@ -128,7 +128,7 @@ def _summary(out: dict[str, Any]) -> str:
 
 
 def cmd_qa_repeatability(args: argparse.Namespace) -> int:
-    from capture.repeatability import run_repeatability
+    from capture.repeatability import run_repeatability, save_report
 
     cfg = _config(args, sim=args.sim)
     tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -171,6 +171,10 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
             model.close()
         if tmp is not None:
             tmp.cleanup()
+    kept = None
+    if tmp is None and report.density_cv is not None:
+        # The rig's state folder (not a twin's temp one): serve publishes it in telemetry.
+        kept = save_report(state, report)
     out = report.as_dict()
     if not args.details:
         out.pop("details")
@@ -184,6 +188,8 @@ def cmd_qa_repeatability(args: argparse.Namespace) -> int:
         dens = "n/a (no density model)" if report.density_cv is None else f"{report.density_cv:.3%}"
         print(f"  density CV           {dens}")
         print(f"  {'PASS' if report.passed else 'FAIL'}")
+        if kept is not None:
+            print(f"  kept in {kept}; the service publishes the density CV to the dashboard")
     return 0 if report.passed else 1
 
 

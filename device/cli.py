@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands that live in their own modules (imported when the parser is built).
 def cmd_watch(args: argparse.Namespace) -> int:
-    from sync import watch_main
+    from dashboard.watch import watch_main
 
     return watch_main(list(args.watch_args))
 
@@ -161,10 +161,12 @@ def _register_watch(sub: SubParsers) -> None:
 
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
+    from dashboard.cli import register as add_dashboard_parser
     from device import capture_cmds, demo, serve
     from inference.cli import add_analyze_parser
 
     return [
+        add_dashboard_parser,
         demo.register,
         serve.register,
         _register_watch,
@@ -178,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["watch"]:
         # The watcher has its own parser (broker, TLS, images); hand it every argument.
-        from sync import watch_main
+        from dashboard.watch import watch_main
 
         _setup_logging(0)
         return watch_main(argv[1:])

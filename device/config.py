@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from capture.config import CameraConfig, CaptureConfig
+from dashboard.config import DashboardConfig
 from dermocap.configbase import Section
 from dermocap.errors import ConfigError
 from inference.config import InferenceConfig
@@ -187,6 +188,9 @@ class DermocapConfig(Section):
     inference: InferenceConfig = Field(InferenceConfig(), description="Hair model (inference/)")
     sync: SyncConfig = Field(SyncConfig(), description="MQTT sync (sync/)")
     sim: SimConfig = Field(SimConfig(), description="Digital twin (sim/)")
+    dashboard: DashboardConfig = Field(
+        DashboardConfig(), description="Clinic dashboard (dashboard/), when this host runs it"
+    )
 
     @model_validator(mode="after")
     def _pins_unique(self) -> DermocapConfig:

@@ -3,24 +3,30 @@
 What happens, in one process:
 
 1. a private Mosquitto starts on a free loopback port (when the binary is installed) and
-   a dashboard (``sync.watch.Watcher``) subscribes to it, printing what it receives;
+   the clinic dashboard (:class:`dashboard.server.DashboardServer`: receiver, store, web
+   pages on 127.0.0.1) subscribes to it; its URL and a login are printed;
 2. the service (:class:`device.serve.ServeApp`, the same code ``dermocap serve`` runs)
    starts on the twin: pins on gpiozero's MockFactory, the twin camera, the INT8 model,
    the outbox; the twin is calibrated on its target;
-3. visit ``baseline``: the dashboard sends a worklist of three sites for subject P00042;
+3. visit ``baseline``: the dashboard sends a worklist of three sites for subject P00042
+   (the rig's ``worklist`` command, as the worklist page does);
    for each site the technician puts the cone on the site and presses the button (the
    mock pin); the technician moves on as soon as the capture is stored, while the last
    site is analysed (the pipeline);
 4. visit ``3m``: the twin's scalp has changed (treatment: more hairs at two sites), the
    cone lands a little off each site, the relocation guidance brings it back, and the
-   table shows the change per site against baseline, measured and true.
+   table shows the change per site against baseline, measured and true;
+5. interactive, the dashboard keeps serving until Ctrl-C; with ``--no-serve`` (or without
+   a terminal) the demo exits after the 3-month visit.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
+import secrets
+import sys
 import tempfile
 import threading
 import time
@@ -28,17 +34,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dashboard.auth import add_user
+from dashboard.config import DashboardConfig
+from dashboard.server import DashboardServer
+from dashboard.watch import result_line
 from dermocap.errors import DermocapError
 from device.config import DermocapConfig, load_config
 from device.serve import ServeApp
 from sim.config import ScalpConfig
 from sim.hand import TwinTechnician
 from sync.broker import Broker, mosquitto_binary
-from sync.watch import Watcher
 
 log = logging.getLogger(__name__)
 
 SUBJECT = "P00042"
+DEMO_USER = "demo"
 
 
 @dataclass(frozen=True)
@@ -89,21 +99,39 @@ class Row:
 
 
 class Dashboard:
-    """The clinic's view: a Watcher printing each line, and when each result arrived."""
+    """The clinic's dashboard on the demo's broker, and when each result reached it."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, folder: Path) -> None:
         self.received_at: dict[str, float] = {}
         self._lock = threading.Lock()
-        self.watcher = Watcher(broker.host, broker.port, on_line=self._line, on_raw=self._raw)
+        self.password = secrets.token_urlsafe(9)
+        cfg = DashboardConfig(
+            data_dir=str(folder), port=0, broker_host=broker.host, broker_port=broker.port,
+            client_id="dermocap-demo-dashboard", gap_grace_s=1.0,
+        )  # fmt: skip
+        self.server = DashboardServer(cfg, environ={}, on_stored=self._stored)
 
-    def _line(self, line: str) -> None:
-        print(f"    dashboard | {line}", flush=True)
+    def start(self) -> None:
+        self.server.start()
+        assert self.server.store is not None  # noqa: S101 - start opened it
+        add_user(self.server.store, DEMO_USER, self.password)
 
-    def _raw(self, topic: str, payload: bytes) -> None:
-        if topic.endswith("/results"):
-            cid = str(json.loads(payload).get("capture_id"))
-            with self._lock:
-                self.received_at.setdefault(cid, time.monotonic())
+    def command(self, name: str, payload: dict[str, Any]) -> Any:
+        """Send a command to the demo rig; asks again while the rig is still subscribing."""
+        assert self.server.receiver is not None  # noqa: S101 - started with a broker
+        reply = None
+        for _ in range(5):
+            reply = self.server.receiver.command("demo-rig", name, payload, timeout_s=5.0)
+            if reply is not None:
+                break
+        return reply
+
+    def _stored(self, device_id: str, channel: str, message: Any) -> None:
+        if channel != "results":
+            return
+        with self._lock:
+            self.received_at.setdefault(message.capture_id, time.monotonic())
+        print(f"    dashboard | {result_line(device_id, message)}", flush=True)
 
 
 def _wait(cond: Any, timeout_s: float, what: str) -> None:
@@ -125,7 +153,13 @@ def run_visit(
     hand, svc = app.rig.technician, app.service
     if not isinstance(hand, TwinTechnician):
         raise DermocapError("the demo needs the twin backend (its scripted hand)")
-    svc.set_worklist(SUBJECT, visit, [s.name for s in SITES])
+    sites = [s.name for s in SITES]
+    if dashboard is not None:
+        reply = dashboard.command("worklist", {"subject": SUBJECT, "visit": visit, "sites": sites})
+        if reply is None or not reply.ok:
+            raise DermocapError(f"the rig did not take the dashboard's worklist: {reply}")
+    else:
+        svc.set_worklist(SUBJECT, visit, sites)
     pressed: dict[str, float] = {}
     truths: dict[str, dict[str, Any]] = {}
     for i, site in enumerate(SITES):
@@ -199,8 +233,9 @@ def print_table(visit: str, rows: list[Row], baseline: list[Row] | None) -> None
 def demo_config(cfg: DermocapConfig, state: Path, broker: Broker | None) -> DermocapConfig:
     rig = cfg.rig.model_copy(update={"state_dir": str(state), "device_id": "demo-rig"})
     if broker is not None:
+        # images too: the dashboard shows each site's photographs and overlays side by side
         sync = cfg.sync.model_copy(
-            update={"enabled": True, "host": broker.host, "port": broker.port}
+            update={"enabled": True, "host": broker.host, "port": broker.port, "images": True}
         )
     else:
         sync = cfg.sync.model_copy(update={"enabled": False})
@@ -221,9 +256,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if mosquitto_binary() is not None:
         broker = Broker(out / "broker")
         broker.start()
-        dashboard = Dashboard(broker)
-        dashboard.watcher.start()
+        dashboard = Dashboard(broker, out / "dashboard")
+        dashboard.start()
         print(f"  private Mosquitto on 127.0.0.1:{broker.port}; the dashboard is subscribed")
+        print(f"  dashboard: {dashboard.server.url}  login: {DEMO_USER} / {dashboard.password}")
     else:
         print("  mosquitto is not installed: results stay in the outbox (apt install mosquitto)")
     stop = threading.Event()
@@ -248,10 +284,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if broker is not None and app.sync.link is not None:
                 _wait(lambda: app.sync.outbox.depth() == 0, 30, "the broker's acknowledgements")
             depth = app.sync.outbox.depth()
+        if dashboard is not None and _serving(args):
+            print()
+            print(f"  the dashboard keeps serving: {dashboard.server.url}subjects/{SUBJECT}")
+            print(f"  login: {DEMO_USER} / {dashboard.password}; press Ctrl-C to stop")
+            try:
+                dashboard.server.wait()
+            except KeyboardInterrupt:
+                print()
     finally:
         stop.set()
         if dashboard is not None:
-            dashboard.watcher.close()
+            dashboard.server.close()
         if broker is not None:
             broker.close()
     print()
@@ -264,6 +308,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serving(args: argparse.Namespace) -> bool:
+    """Serve after the visits: asked for, and someone at a terminal to press Ctrl-C."""
+    return not args.no_serve and sys.stdin.isatty() and os.environ.get("CI") is None
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = sub.add_parser(
         "demo", help="the rig on the twin: three sites at baseline and 3 months, with a dashboard"
@@ -271,5 +320,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--out", help="folder for state, images and broker (default: a temp folder)")
     d.add_argument(
         "--baseline-only", action="store_true", help="stop after the baseline visit (quicker)"
+    )
+    d.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="exit after the visits instead of serving the dashboard until Ctrl-C (CI)",
     )
     d.set_defaults(func=cmd_demo)

@@ -134,6 +134,8 @@ class RigPipeline:
         follow: what to do with relocation guidance (the twin's hand, or telling the
             technician and waiting).
         overlay_dir: where overlay images go (``<state>/overlays``).
+        send_overlay: queue a written overlay for the dashboard, ``(capture_id, path)``
+            (:meth:`sync.SyncService.send_image`); None: keep it on the rig only.
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class RigPipeline:
         settle: Callable[..., Any],
         follow: Callable[[Guidance], None],
         overlay_dir: Path,
+        send_overlay: Callable[[str, Path], object] | None = None,
     ) -> None:
         self.session = session
         self.model = model
@@ -154,6 +157,7 @@ class RigPipeline:
         self.settle = settle
         self.follow = follow
         self.overlay_dir = overlay_dir
+        self.send_overlay = send_overlay
         self.analysis_mode = session.cfg.lighting_modes[0]
         self._metrics: dict[str, HairMetrics] = {}
         self._lock = threading.Lock()
@@ -244,9 +248,12 @@ class RigPipeline:
             save_overlay(path, outcome.frame, metrics)
         except OSError as exc:
             raise StorageError(f"overlay {path} not written: {exc}") from exc
+        if self.send_overlay is not None:
+            self.send_overlay(outcome.capture_id, path)
 
     def overlay_path(self, capture_id: str) -> Path:
-        return self.overlay_dir / f"{capture_id}.jpg"
+        # "-overlay" in the name: the dashboard tells it from the capture's photograph by it.
+        return self.overlay_dir / f"{capture_id}-overlay.jpg"
 
     # -- cancel and recovery -------------------------------------------------------------
     def discard(self, outcome: CaptureOutcome) -> None:

@@ -30,6 +30,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from capture import Guidance
+from capture.repeatability import published_density_cv
 from dermocap.clock import Clock
 from dermocap.errors import CommandError, ConfigError, TechnicianTimeout
 from dermocap.resource import Closeable
@@ -123,6 +124,7 @@ class ServeApp(Closeable):
                 settle=self.sync.settle,
                 follow=follow or self.rig.technician.follow,
                 overlay_dir=self.state_dir / "overlays",
+                send_overlay=self.sync.send_image,
             )
             self._stack.callback(self.pipeline.close)
             self.service = Service(
@@ -171,6 +173,7 @@ class ServeApp(Closeable):
                 out["calibration_age_s"] = max(0.0, (datetime.now(UTC) - made).total_seconds())
         if drift is not None:
             out["led_drift_pct"] = max(-100.0, min(100.0, drift.drift * 100.0))
+        out["repeatability_density_cv"] = published_density_cv(self.state_dir)
         return out
 
     def _tell(self, g: Guidance) -> None:

@@ -20,11 +20,11 @@ import threading
 import time
 from pathlib import Path
 
+from dashboard.watch import Watcher
 from dermocap.ids import uuid7
 from sim.messages import sample_record, sample_result
 from sync import MqttLink, Outbox, SyncConfig
 from sync.broker import Broker
-from sync.watch import Watcher
 
 
 def rss_mb() -> float:

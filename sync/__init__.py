@@ -25,7 +25,6 @@ from sync.models import (
 )
 from sync.outbox import DeadLetter, Outbox, OutboxEntry
 from sync.service import SyncService
-from sync.watch import Watcher, watch_main
 
 __all__ = [
     "COMMANDS",
@@ -52,9 +51,7 @@ __all__ = [
     "SyncConfig",
     "SyncService",
     "TelemetryMessage",
-    "Watcher",
     "WorklistCommand",
     "load_credentials",
     "parse_command",
-    "watch_main",
 ]

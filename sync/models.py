@@ -114,6 +114,13 @@ class TelemetryMessage(Message):
     cpu_temp_c: float | None = Field(None, ge=-40, le=150)
     calibration_age_s: float | None = Field(None, ge=0)
     led_drift_pct: float | None = Field(None, ge=-100, le=100)
+    repeatability_density_cv: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Density coefficient of variation from the rig's latest `dermocap qa "
+        "repeatability` (the dashboard's minimal detectable change); null: never measured",
+    )
 
 
 def _metrics_model(required: tuple[str, ...], upper: dict[str, float]) -> type[_Model]:
@@ -329,6 +336,20 @@ EPHEMERAL_CHANNELS: dict[str, type[Message]] = {
 def error_pairs(exc: ValidationError) -> list[tuple[str, str]]:
     """``(field.path, problem)`` pairs of a pydantic error, for replies and logs."""
     return [(".".join(str(p) for p in e["loc"]) or "(message)", e["msg"]) for e in exc.errors()]
+
+
+def validate_message_json(model: type[M], payload: str | bytes) -> M:
+    """Parse and validate a JSON payload in one pass (pydantic's own parser: faster).
+
+    Raises:
+        InvalidMessage: not JSON, or not matching ``model``; every problem with its path.
+    """
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        pairs = error_pairs(exc)
+        text = "; ".join(f"{k}: {m}" for k, m in pairs)
+        raise InvalidMessage(f"invalid {model.__name__}: {text}", pairs) from None
 
 
 def validate_message(model: type[M], data: Any) -> M:

@@ -307,6 +307,18 @@ class Outbox:
         with self._tx() as db:
             return self._entry(db, self._insert(db, topic_suffix, payload))
 
+    def add_image(self, capture_id: str, path: Path, chunk_bytes: int) -> OutboxEntry:
+        """Queue the transfer of another image of a stored capture (its overlay), alone.
+
+        The result's own images go with it in :meth:`add_capture`. Returns the manifest
+        entry.
+
+        Raises:
+            StorageError: the file cannot be read.
+        """
+        with self._tx() as db:
+            return self._entry(db, self._add_image(db, capture_id, path, chunk_bytes))
+
     def _add_image(self, db: sqlite3.Connection, capture_id: str, path: Path, chunk: int) -> int:
         """Queue the transfer of an image file: a manifest, then one row per chunk.
 

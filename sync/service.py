@@ -108,6 +108,20 @@ class SyncService(Startable):
         self._notify()
         return entry
 
+    def send_image(self, capture_id: str, path: Path) -> OutboxEntry | None:
+        """Queue another image of a capture (its overlay) when ``config.images``; else None.
+
+        Raises:
+            DiskFullError: the outbox budget is reached (the result is already queued).
+            StorageError: the file cannot be read.
+        """
+        if not self.config.images:
+            return None
+        self.outbox.ensure_room(int(self.config.outbox_budget_mb * 1e6))
+        entry = self.outbox.add_image(capture_id, path, self.config.image_chunk_kib * 1024)
+        self._notify()
+        return entry
+
     def settle(
         self, records: Iterable[tuple[str, dict[str, Any]]], type_: str, **fields: Any
     ) -> OutboxEntry | None:

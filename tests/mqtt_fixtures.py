@@ -16,11 +16,11 @@ import jsonschema
 import pytest
 import yaml
 
+from dashboard.watch import Watcher
 from sim.messages import SAMPLE_MODEL_SHA256 as MODEL_SHA
 from sim.messages import sample_record, sample_result
 from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.broker import Broker, free_port, mosquitto_binary
-from sync.watch import Watcher
 
 __all__ = [
     "MODEL_SHA",
@@ -89,7 +89,7 @@ class SchemaCheck:
 
 @contextlib.contextmanager
 def watching(b: Broker, **kwargs: object) -> Iterator[tuple[Watcher, SchemaCheck]]:
-    """A started sync.watch.Watcher whose every message is schema-checked at the end."""
+    """A started dashboard.watch.Watcher whose every message is schema-checked at the end."""
     check = SchemaCheck()
     kwargs.setdefault("from_seq", 1)
     also = kwargs.pop("on_raw", None)

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from capture.repeatability import cv, run_repeatability
+from capture.repeatability import (
+    RepeatabilityReport,
+    cv,
+    published_density_cv,
+    run_repeatability,
+    save_report,
+)
 from device.capture_cmds import capture_session
 from device.cli import main
 from device.config import DermocapConfig
@@ -72,8 +78,26 @@ def test_repeatability_command_measures_density_with_the_model(
 ) -> None:
     conf = tmp_path / "config.toml"
     conf.write_text(SMALL_TOML)
-    code = main(["--config", str(conf), "qa", "repeatability", "--runs", "3", "--sim", "--json"])
+    state = tmp_path / "state"
+    code = main(
+        ["--config", str(conf), "qa", "repeatability", "--runs", "3", "--sim", "--json",
+         "--state-dir", str(state)]
+    )  # fmt: skip
     out = json.loads(capsys.readouterr().out)
     assert out["density_cv"] is not None  # the hair model measured every run
     assert 0.0 <= out["density_cv"] < 0.1
     assert code == (0 if out["passed"] else 1)
+    # kept in the rig's state folder, where the service reads it for its telemetry
+    assert published_density_cv(state) == pytest.approx(out["density_cv"])
+
+
+def test_published_density_cv_tolerates_absent_and_bad_files(tmp_path: Path) -> None:
+    assert published_density_cv(tmp_path) is None
+    report = RepeatabilityReport(runs=[], brightness_cv=0.005, min_relative_sharpness=0.99,
+                                 density_cv=0.031)  # fmt: skip
+    path = save_report(tmp_path, report)
+    assert published_density_cv(tmp_path) == 0.031 and "measured_at" in json.loads(path.read_text())
+    path.write_text('{"density_cv": "x"}')
+    assert published_density_cv(tmp_path) is None
+    path.write_text("{")
+    assert published_density_cv(tmp_path) is None

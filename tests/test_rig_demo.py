@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.store import Store
 from device.cli import main
 from device.config import DermocapConfig
 from device.rig import build_rig
@@ -32,7 +33,7 @@ def test_demo_runs_two_visits_and_the_dashboard_sees_every_result(
 ) -> None:
     if mosquitto_binary() is None:
         pytest.skip("mosquitto is not installed; scripts/test.sh installs it")
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--no-serve"]) == 0
     out = capsys.readouterr().out
     rows = {}
     for visit in ("baseline", "3m"):
@@ -51,6 +52,15 @@ def test_demo_runs_two_visits_and_the_dashboard_sees_every_result(
     state = tmp_path / "state"
     assert len(list(state.glob("captures/P00042/*/*/*.jpg"))) == 12  # 3 sites x 2 visits x 2 lights
     assert len(list((state / "overlays").glob("*.jpg"))) == 6
+    # The dashboard kept every result once, and each site's photograph and overlay, whole.
+    assert "dashboard: http://127.0.0.1:" in out and "login: demo / " in out
+    with Store(
+        tmp_path / "dashboard" / "dashboard.sqlite3", tmp_path / "dashboard" / "images"
+    ) as db:
+        assert db.count("results") == 6 and db.count("dead_letters") == 0
+        assert db.count("images") == 12 and db.count("lost_seqs") == 0
+        names = sorted(p.name for p in db.images_dir.iterdir())
+        assert len(names) == 12 and sum("-overlay" in n for n in names) == 6
 
 
 def test_demo_without_a_broker_keeps_results_in_the_outbox(

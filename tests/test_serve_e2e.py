@@ -2,7 +2,7 @@
 
 The service is started as systemd would (NOTIFY_SOCKET), pressed through the twin's hand
 (the mock button pin), stopped with SIGTERM and killed with SIGKILL. The dashboard is
-sync.watch.Watcher with every message checked against the AsyncAPI contract.
+dashboard.watch.Watcher with every message checked against the AsyncAPI contract.
 """
 
 from __future__ import annotations

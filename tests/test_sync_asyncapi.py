@@ -16,8 +16,9 @@ from mqtt_fixtures import (
     sample_result,
 )
 
+from dashboard.watch import watch_main
 from dermocap.ids import uuid7
-from sync import MqttLink, Outbox, SyncConfig, watch_main
+from sync import MqttLink, Outbox, SyncConfig
 from sync.asyncapi import DOCUMENT_PATH, build_document, message_schema, render
 
 

@@ -1,4 +1,4 @@
-"""Reference dashboard-side subscriber behind ``dermocap watch --broker HOST:PORT``.
+"""The terminal view of the dashboard side, behind ``dermocap watch --broker HOST:PORT``.
 
 It shows a live table of results, drops duplicates by ``message_id``, reports ``seq`` gaps
 (and can ask the rig to resend them), reassembles images and checks their SHA-256. Tests
@@ -12,23 +12,18 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel
 
+from dashboard.client import DEFAULT_PREFIX, Subscriber
 from dermocap.errors import SyncError
 from dermocap.ids import uuid7
-from dermocap.resource import Startable
 from sync.credentials import Credentials
 from sync.images import AssembledImage, ImageAssembler
 from sync.models import (
@@ -36,14 +31,11 @@ from sync.models import (
     EPHEMERAL_CHANNELS,
     ImageChunkMessage,
     ImageManifestMessage,
-    InvalidMessage,
-    ReplyMessage,
     ResultMessage,
     StatusMessage,
     TelemetryMessage,
     validate_message,
 )
-from sync.wire import new_properties
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +82,14 @@ class DeviceView:
         return new
 
 
-class Watcher(Startable):
-    """Subscribes to every rig under ``prefix`` (a template with ``{device_id}``).
+class Watcher(Subscriber):
+    """Keeps, in memory, what every rig under ``prefix`` sent; prints a live table.
 
     ``on_line`` receives the live-table lines; ``on_raw(topic, payload)`` sees every
     message before it is parsed (the tests check each against the AsyncAPI schemas).
     ``from_seq`` (1 for a dashboard that saw every rig from its first message) makes
     seqs from there on count as expected; by default the first seq seen is the start.
+    It keeps nothing on disk: :class:`dashboard.receiver.Receiver` is the one that stores.
     """
 
     def __init__(
@@ -104,7 +97,7 @@ class Watcher(Startable):
         host: str,
         port: int,
         *,
-        prefix: str = "dermocap/v1/{device_id}",
+        prefix: str = DEFAULT_PREFIX,
         credentials: Credentials | None = None,
         images_dir: Path | None = None,
         client_id: str | None = None,
@@ -113,14 +106,15 @@ class Watcher(Startable):
         on_raw: Callable[[str, bytes], None] | None = None,
         from_seq: int | None = None,
     ) -> None:
-        self.host, self.port = host, port
-        parts = prefix.rstrip("/").split("/")
-        if "{device_id}" not in parts:
-            raise SyncError(f"prefix {prefix!r} must have a {{device_id}} level")
-        self._dev_index = parts.index("{device_id}")
-        self._depth = len(parts)
-        self._filter = "/".join("+" if p == "{device_id}" else p for p in parts) + "/#"
-        self.client_id = client_id or f"dermocap-watch-{uuid7().hex[:12]}"
+        super().__init__(
+            host,
+            port,
+            client_id=client_id or f"dermocap-watch-{uuid7().hex[:12]}",
+            prefix=prefix,
+            credentials=credentials,
+            session_expiry_s=session_expiry_s,
+            on_raw=on_raw,
+        )
         self.devices: dict[str, DeviceView] = {}
         self.images = ImageAssembler(images_dir)
         self.image_results: list[AssembledImage] = []
@@ -128,53 +122,7 @@ class Watcher(Startable):
         self.invalid = 0
         self.received = 0
         self._on_line = on_line or (lambda line: None)
-        self._on_raw = on_raw
         self._from_seq = from_seq
-        self._lock = threading.Condition()
-        self._replies: dict[bytes, ReplyMessage] = {}
-        self._subscribed = threading.Event()
-        self._prefix = prefix
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5
-        )
-        creds = credentials or Credentials()
-        if creds.username:
-            self._client.username_pw_set(creds.username, creds.password)
-        ctx = creds.ssl_context()
-        if ctx is not None:
-            self._client.tls_set_context(ctx)
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
-        self._client.on_subscribe = self._on_subscribe
-        self._session_expiry_s = session_expiry_s
-        self._started = False
-
-    # -- lifecycle --------------------------------------------------------------------------
-
-    def start(self, timeout_s: float = 10.0) -> None:
-        """Connect (persistent session) and wait for the subscription.
-
-        Raises:
-            SyncError: not subscribed within ``timeout_s``.
-        """
-        props = new_properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self._session_expiry_s
-        self._client.reconnect_delay_set(1, 2)
-        self._client.connect_async(
-            self.host, self.port, keepalive=15, clean_start=False, properties=props
-        )
-        self._client.loop_start()
-        self._started = True
-        if not self._subscribed.wait(timeout_s):
-            self.close()
-            raise SyncError(f"could not subscribe at {self.host}:{self.port} within {timeout_s}s")
-
-    def close(self) -> None:
-        """Disconnect and stop the network thread; idempotent."""
-        if self._started:
-            self._started = False
-            self._client.disconnect()
-            self._client.loop_stop()
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -190,40 +138,6 @@ class Watcher(Startable):
             if self._from_seq is not None:
                 view.low, view.high = self._from_seq, self._from_seq - 1
         return view
-
-    def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
-        """Wait until ``predicate()`` holds (checked on every message and every 0.2 s)."""
-        deadline = time.monotonic() + timeout_s
-        with self._lock:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._lock.wait(min(left, 0.2))
-            return True
-
-    def command(
-        self,
-        device_id: str,
-        name: str,
-        payload: dict[str, Any] | bytes,
-        *,
-        retain: bool = False,
-        timeout_s: float = 5.0,
-    ) -> ReplyMessage | None:
-        """Send a command with ResponseTopic + CorrelationData; returns the reply or None."""
-        corr = uuid7().bytes
-        props = new_properties(PacketTypes.PUBLISH)
-        # Replies come back under the rig's own prefix, which a broker ACL lets it write.
-        base = self._prefix.replace("{device_id}", device_id).rstrip("/")
-        props.ResponseTopic = f"{base}/replies/{self.client_id}"
-        props.CorrelationData = corr
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        topic = f"{base}/cmd/{name}"
-        self._client.publish(topic, data, qos=1, retain=retain, properties=props)
-        with self._lock:
-            self._lock.wait_for(lambda: corr in self._replies, timeout_s)
-            return self._replies.pop(corr, None)
 
     def heal(self, device_id: str, timeout_s: float = 10.0) -> bool:
         """Ask the rig to resend from the first missing seq until no gap is left.
@@ -252,54 +166,21 @@ class Watcher(Startable):
             wanted = set(missing)
             self.wait_for(lambda w=wanted: not (view.missing & w), 2.0)  # type: ignore[misc]
 
-    # -- paho callbacks (paho's network thread) ---------------------------------------------
+    # -- Subscriber ---------------------------------------------------------------------------
 
-    def _on_connect(
-        self, client: mqtt.Client, u: Any, f: Any, reason: ReasonCode, p: Properties | None
-    ) -> None:
-        if reason.is_failure:
-            log.error("broker refused the watcher: %s", reason)
-            return
-        client.subscribe(self._filter, 1)
+    def _invalid(self, device_id: str, topic: str, payload: bytes, reason: str) -> None:
+        self.invalid += 1
+        super()._invalid(device_id, topic, payload, reason)
 
-    def _on_subscribe(
-        self, client: mqtt.Client, u: Any, mid: int, reasons: list[ReasonCode], p: Any
-    ) -> None:
-        if not any(r.is_failure for r in reasons):
-            self._subscribed.set()
-
-    def _on_message(self, client: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
-        if self._on_raw is not None:
-            self._on_raw(msg.topic, bytes(msg.payload))
-        with self._lock:
-            try:
-                self._handle(msg)
-            except (InvalidMessage, ValueError) as exc:
-                self.invalid += 1
-                log.warning("invalid message on %s: %s", msg.topic, exc)
-            finally:
-                self._lock.notify_all()
-
-    def _handle(self, msg: mqtt.MQTTMessage) -> None:
-        parts = msg.topic.split("/")
-        if len(parts) <= self._depth:
-            return
-        device_id = parts[self._dev_index]
-        channel = "/".join(parts[self._depth :])
-        if channel == f"replies/{self.client_id}":
-            reply = validate_message(ReplyMessage, json.loads(msg.payload))
-            corr = getattr(msg.properties, "CorrelationData", None)
-            if corr is not None:
-                self._replies[bytes(corr)] = reply
-            return
+    def _handle(self, device_id: str, channel: str, payload: bytes, msg: mqtt.MQTTMessage) -> None:
         view = self._view(device_id)
         model: type[BaseModel] | None = DURABLE_CHANNELS.get(channel) or EPHEMERAL_CHANNELS.get(
             channel
         )
         if model is None:
-            return  # commands, replies of others
+            return  # a channel of a newer contract: not ours to show
         self.received += 1
-        m = validate_message(model, json.loads(msg.payload))
+        m = validate_message(model, json.loads(payload))
         if isinstance(m, StatusMessage):
             view.status = m
             self._on_line(f"{device_id:<12} status {m.state}")
@@ -313,10 +194,10 @@ class Watcher(Startable):
             return
         new_gaps = view.see(seq)
         if new_gaps:
-            self._on_line(f"{device_id:<12} GAP   missing seq {_ranges(new_gaps)}")
+            self._on_line(f"{device_id:<12} GAP   missing seq {ranges(new_gaps)}")
         if isinstance(m, ResultMessage):
             view.results[m.capture_id] = m
-            self._on_line(_result_line(device_id, m))
+            self._on_line(result_line(device_id, m))
         elif isinstance(m, ImageManifestMessage):
             self._image_done(device_id, self.images.add_manifest(m))
         elif isinstance(m, ImageChunkMessage):
@@ -332,7 +213,8 @@ class Watcher(Startable):
         self._on_line(f"{device_id:<12} image {img.name} {len(img.data)} bytes {verdict}")
 
 
-def _ranges(seqs: list[int]) -> str:
+def ranges(seqs: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
     seqs = sorted(seqs)
     out: list[str] = []
     start = prev = seqs[0]
@@ -349,7 +231,8 @@ def _ranges(seqs: list[int]) -> str:
 HEADER = f"{'device':<12} {'seq':>6}  {'subject':<10} {'site':<10} {'visit':<9} density  QC"
 
 
-def _result_line(device_id: str, m: ResultMessage) -> str:
+def result_line(device_id: str, m: ResultMessage) -> str:
+    """One row of the live table."""
     qc = "pass" if m.qc.passed else "FAIL"
     return (
         f"{device_id:<12} {m.seq or 0:>6}  {m.subject:<10} {m.site:<10} {m.visit:<9} "
@@ -357,7 +240,8 @@ def _result_line(device_id: str, m: ResultMessage) -> str:
     )
 
 
-def _parse_broker(text: str) -> tuple[str, int]:
+def parse_broker(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:1883`` too) for argparse."""
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"--broker must be HOST:PORT, got {text!r}")
@@ -367,7 +251,7 @@ def _parse_broker(text: str) -> tuple[str, int]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``dermocap watch`` options."""
     p = argparse.ArgumentParser(prog="dermocap watch", description=__doc__)
-    p.add_argument("--broker", required=True, type=_parse_broker, help="HOST:PORT")
+    p.add_argument("--broker", required=True, type=parse_broker, help="HOST:PORT")
     p.add_argument("--prefix", default="dermocap/v1/{device_id}", help="topic prefix template")
     p.add_argument("--username-file", type=Path, help="file holding the MQTT username")
     p.add_argument("--password-file", type=Path, help="file holding the MQTT password")

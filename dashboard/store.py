@@ -1,0 +1,560 @@
+"""The dashboard's store: every message a rig sent, once, in SQLite (WAL, versioned schema).
+
+One :class:`Store` per process, shared by the receiver (paho's thread) and the web pages
+(request threads) behind one lock. Each durable message is written in one transaction keyed
+by its ``message_id``: a message seen before changes nothing, and a message is acknowledged
+to the broker only after its transaction committed, so a crash loses nothing. Image chunks
+wait in the database until the manifest and every chunk are there; the file is then checked
+against the manifest's SHA-256 and written atomically as ``{capture_id}-{name}`` under
+``images_dir``, in the same transaction that records it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dashboard.db import Database, open_database
+from dashboard.schema import MIGRATIONS, SCHEMA_VERSION
+from dermocap.errors import StorageError
+from dermocap.fsutil import atomic_write_bytes
+from dermocap.resource import Closeable
+from sync.models import (
+    DurableMessage,
+    EventMessage,
+    ImageChunkMessage,
+    ImageManifestMessage,
+    ResultMessage,
+    StatusMessage,
+    TelemetryMessage,
+)
+
+MAX_DEAD_PAYLOAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What storing one durable message did."""
+
+    stored: bool  # False: a duplicate (same message_id), nothing changed
+    image: dict[str, Any] | None = None  # an image this message completed
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in staff member."""
+
+    username: str
+    csrf: str
+
+
+class Store(Closeable):
+    """The database (SQLite at ``path``, or PostgreSQL at ``url``) and the images folder.
+
+    Raises:
+        StorageError: the database cannot be opened, or its schema is newer than this code.
+    """
+
+    def __init__(self, path: Path, images_dir: Path, *, url: str = "") -> None:
+        self.path = Path(path)
+        self.images_dir = Path(images_dir)
+        self._lock = threading.RLock()
+        self._seen_written: dict[str, float] = {}
+        self._closed = True
+        where = url.split("@")[-1] if url else str(self.path)
+        try:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+            self._db: Database = open_database(self.path, url)
+        except (OSError, ValueError, ImportError) as exc:
+            raise StorageError(f"dashboard database {where} unusable: {exc}") from exc
+        except Exception as exc:  # the driver's own errors (sqlite3.Error, psycopg.Error)
+            raise StorageError(f"dashboard database {where} unusable: {exc}") from exc
+        try:
+            self._migrate(where)
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, self._db.errors):
+                raise StorageError(f"dashboard database {where} unusable: {exc}") from exc
+            raise
+        self._closed = False
+
+    @property
+    def kind(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.kind
+
+    def _migrate(self, where: str) -> None:
+        version = self._db.version()
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{where} has schema {version}, newer than this dashboard's "
+                f"{SCHEMA_VERSION}: upgrade dermocap"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._lock:
+                self._db.run_script(MIGRATIONS[target], target)
+
+    def close(self) -> None:
+        """Close the database; idempotent."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Database]:
+        with self._lock:
+            if not self._db.in_transaction:
+                self._db.begin()
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._db.rows(sql, args)
+
+    def _scalar(self, sql: str, *args: Any) -> Any:
+        with self._lock:
+            row = self._db.execute(sql, args).fetchone()
+        return None if row is None else row[0]
+
+    # -- what the receiver writes -------------------------------------------------------------
+
+    def add_durable(
+        self, device_id: str, channel: str, m: DurableMessage, *, raw: str | None = None
+    ) -> Outcome:
+        """Store one durable message (result, event, image manifest or chunk) exactly once.
+
+        ``raw`` is the JSON as received (already validated into ``m``): a result keeps it
+        as its payload instead of serialising ``m`` again.
+
+        Raises:
+            ValueError: the rig's seq is already taken by another message (a forgery or a
+                replay under this rig's id): the caller dead-letters it.
+        """
+        seq = int(m.seq or 0)
+        with self._tx() as db:
+            if db.execute(
+                "SELECT 1 FROM messages WHERE message_id = ?", (m.message_id,)
+            ).fetchone():
+                return Outcome(stored=False)
+            if db.execute(
+                "SELECT 1 FROM messages WHERE device_id = ? AND seq = ?", (device_id, seq)
+            ).fetchone():
+                raise ValueError(
+                    f"seq {seq} of rig {device_id} already came with another message_id: "
+                    "forged or replayed (check the broker's ACLs)"
+                )
+            db.execute(
+                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
+                (m.message_id, device_id, seq, channel, time.time()),
+            )
+            db.execute("DELETE FROM lost_seqs WHERE device_id = ? AND seq = ?", (device_id, seq))
+            now = time.time()
+            if now - self._seen_written.get(device_id, 0.0) >= 1.0:  # "last seen" to 1 s
+                db.execute(
+                    "INSERT INTO rigs (device_id, last_seen) VALUES (?, ?) "
+                    "ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen",
+                    (device_id, now),
+                )
+                self._seen_written[device_id] = now
+            image = None
+            if isinstance(m, ResultMessage):
+                self._add_result(db, device_id, m, raw)
+            elif isinstance(m, EventMessage):
+                self._add_event(db, device_id, m)
+            elif isinstance(m, ImageManifestMessage):
+                db.execute(
+                    "INSERT INTO image_manifests VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (m.image_id, device_id, m.model_dump_json()),
+                )
+                image = self._try_finish(db, m.image_id)
+            elif isinstance(m, ImageChunkMessage):
+                image = self._add_chunk(db, m)
+            return Outcome(stored=True, image=image)
+
+    def _add_result(self, db: Database, device_id: str, m: ResultMessage, raw: str | None) -> None:
+        other = db.execute(
+            "SELECT device_id FROM results WHERE capture_id = ?", (m.capture_id,)
+        ).fetchone()
+        if other is not None:
+            raise ValueError(
+                f"capture {m.capture_id} was already sent by rig {other[0]} with another "
+                "message_id: forged or replayed"
+            )
+        db.execute(
+            "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                m.capture_id,
+                m.message_id,
+                device_id,
+                m.seq,
+                m.subject,
+                m.site,
+                m.visit,
+                m.captured_at.isoformat(),
+                time.time(),
+                m.metrics.density_per_cm2,
+                1 if getattr(m, "review", None) else 0,  # the field newer rigs send
+                raw if raw is not None else m.model_dump_json(),
+            ),
+        )
+
+    def _add_event(self, db: Database, device_id: str, m: EventMessage) -> None:
+        db.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                m.message_id,
+                device_id,
+                m.seq,
+                m.at.isoformat(),
+                m.type,
+                m.capture_id,
+                m.subject,
+                m.site,
+                m.detail,
+                json.dumps(m.data),
+            ),
+        )
+        if m.type in ("error", "capture_unrecoverable", "capture_incomplete"):
+            db.execute(
+                "UPDATE rigs SET last_error = ?, last_error_at = ? WHERE device_id = ?",
+                (f"{m.type}: {m.detail}"[:500], m.at.isoformat(), device_id),
+            )
+
+    def _add_chunk(self, db: Database, c: ImageChunkMessage) -> dict[str, Any] | None:
+        if db.execute("SELECT 1 FROM images WHERE image_id = ?", (c.image_id,)).fetchone():
+            return None
+        data = base64.b64decode(c.data_b64, validate=True)
+        if len(data) != c.length or hashlib.sha256(data).hexdigest() != c.sha256:
+            raise ValueError(f"chunk at {c.offset} of image {c.image_id} fails its SHA-256")
+        db.execute(
+            "INSERT INTO image_chunks VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (c.image_id, c.offset, data),
+        )
+        return self._try_finish(db, c.image_id)
+
+    def _try_finish(self, db: Database, image_id: str) -> dict[str, Any] | None:
+        row = db.execute(
+            "SELECT device_id, payload FROM image_manifests WHERE image_id = ?", (image_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        m = ImageManifestMessage.model_validate_json(row[1])
+        offsets = range(0, m.size_bytes, m.chunk_bytes)
+        (have,) = db.execute(
+            "SELECT COUNT(*) FROM image_chunks WHERE image_id = ?", (image_id,)
+        ).fetchone()
+        if have < len(offsets):
+            return None
+        parts = dict(
+            db.execute(
+                'SELECT "offset", data FROM image_chunks WHERE image_id = ?', (image_id,)
+            ).fetchall()
+        )
+        if any(off not in parts for off in offsets):
+            return None
+        data = b"".join(parts[off] for off in offsets)
+        ok = len(data) == m.size_bytes and hashlib.sha256(data).hexdigest() == m.sha256
+        file = None
+        if ok:
+            # Written before the commit: a crash here leaves the chunks unacknowledged, the
+            # broker delivers them again, and the same bytes are written again (atomically).
+            target = self.image_path(m.capture_id, m.name)
+            atomic_write_bytes(target, data)
+            file = target.name
+        db.execute(
+            "INSERT INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (image_id, row[0], m.capture_id, m.name, m.content_type, m.sha256, m.size_bytes,
+             int(ok), file),
+        )  # fmt: skip
+        db.execute("DELETE FROM image_chunks WHERE image_id = ?", (image_id,))
+        db.execute("DELETE FROM image_manifests WHERE image_id = ?", (image_id,))
+        return {"image_id": image_id, "capture_id": m.capture_id, "name": m.name, "ok": ok}
+
+    @staticmethod
+    def is_overlay(name: str) -> bool:
+        """Whether a capture's image is its overlay (the rig names it ``...-overlay.jpg``)."""
+        return "overlay" in name.lower()
+
+    def image_path(self, capture_id: str, name: str) -> Path:
+        """Where the image ``name`` of capture ``capture_id`` is kept.
+
+        Raises:
+            ValueError: the name would leave the images folder.
+        """
+        path = (self.images_dir / f"{capture_id}-{name}").resolve()
+        if path.parent != self.images_dir.resolve() or "/" in name or "\\" in name:
+            raise ValueError(f"image name {name!r} is not a plain file name")
+        return path
+
+    def set_status(self, device_id: str, m: StatusMessage) -> None:
+        """Keep the rig's presence (retained status or will)."""
+        since = m.since.isoformat() if m.since else None
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO rigs (device_id, state, since, software, model, last_seen) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                "state = excluded.state, since = excluded.since, software = excluded.software, "
+                "model = excluded.model, last_seen = excluded.last_seen",
+                (device_id, m.state, since, m.software, m.model, time.time()),
+            )
+
+    def set_telemetry(self, device_id: str, m: TelemetryMessage) -> None:
+        """Keep the rig's latest health figures."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO rigs (device_id, last_seen, telemetry) VALUES (?, ?, ?) "
+                "ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen, "
+                "telemetry = excluded.telemetry",
+                (device_id, time.time(), m.model_dump_json()),
+            )
+
+    def dead_letter(self, device_id: str, topic: str, payload: bytes, reason: str) -> None:
+        """Keep a message the dashboard refused, with why (payload cut at 64 KiB)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO dead_letters (received_at, device_id, topic, reason, size_bytes, "
+                "payload) VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), device_id[:128], topic[:512], reason[:2000], len(payload),
+                 payload[:MAX_DEAD_PAYLOAD_BYTES]),
+            )  # fmt: skip
+
+    def mark_lost(self, device_id: str, seqs: list[int], reason: str) -> None:
+        """Seqs the rig will never send (dead-lettered there, or pruned): stop asking."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO lost_seqs VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(device_id, s, reason) for s in seqs],
+            )
+
+    # -- what the receiver reads at start ------------------------------------------------------
+
+    def seen_seqs(self) -> dict[str, set[int]]:
+        """Every seq stored, per rig."""
+        out: dict[str, set[int]] = {}
+        with self._lock:
+            for dev, seq in self._db.execute("SELECT device_id, seq FROM messages"):
+                out.setdefault(dev, set()).add(int(seq))
+        return out
+
+    def lost(self) -> dict[str, set[int]]:
+        """Seqs marked lost, per rig."""
+        out: dict[str, set[int]] = {}
+        with self._lock:
+            for dev, seq in self._db.execute("SELECT device_id, seq FROM lost_seqs"):
+                out.setdefault(dev, set()).add(int(seq))
+        return out
+
+    # -- what the pages read ----------------------------------------------------------------
+
+    def count(self, table: str) -> int:
+        """Rows of one of the store's tables."""
+        if table not in ("results", "events", "images", "dead_letters", "messages", "lost_seqs"):
+            raise ValueError(f"no table {table!r}")
+        return int(self._scalar(f"SELECT COUNT(*) FROM {table}"))  # noqa: S608 - fixed names
+
+    def rigs(self) -> list[dict[str, Any]]:
+        """Every rig with its presence, last telemetry and result count."""
+        rows = self._rows(
+            "SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.device_id = r.device_id) "
+            "AS results, (SELECT COUNT(*) FROM lost_seqs l WHERE l.device_id = r.device_id) "
+            "AS lost FROM rigs r ORDER BY r.device_id"
+        )
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["telemetry"] = json.loads(r["telemetry"]) if r["telemetry"] else {}
+            out.append(d)
+        return out
+
+    def telemetry(self) -> dict[str, dict[str, Any]]:
+        """Each rig's latest telemetry (cheap: no counting)."""
+        rows = self._rows("SELECT device_id, telemetry FROM rigs")
+        return {r["device_id"]: json.loads(r["telemetry"]) if r["telemetry"] else {} for r in rows}
+
+    def subjects(self) -> list[dict[str, Any]]:
+        """Subjects with their number of results and last capture."""
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT subject, COUNT(*) AS results, MAX(captured_at) AS last, "
+                "SUM(review) AS review FROM results GROUP BY subject ORDER BY subject"
+            )
+        ]
+
+    def subject_results(self, subject: str) -> list[dict[str, Any]]:
+        """Every result of ``subject`` (payload decoded, plus device_id and seq), by time."""
+        rows = self._rows(
+            "SELECT device_id, payload FROM results WHERE subject = ? ORDER BY captured_at",
+            subject,
+        )
+        return [{**json.loads(r["payload"]), "device_id": r["device_id"]} for r in rows]
+
+    def result(self, capture_id: str) -> dict[str, Any] | None:
+        """One result's payload, or None."""
+        rows = self._rows("SELECT device_id, payload FROM results WHERE capture_id = ?", capture_id)
+        return (
+            {**json.loads(rows[0]["payload"]), "device_id": rows[0]["device_id"]} if rows else None
+        )
+
+    def images_of(self, capture_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Verified images per capture id."""
+        if not capture_ids:
+            return {}
+        marks = ",".join("?" * len(capture_ids))
+        rows = self._rows(
+            f"SELECT * FROM images WHERE ok = 1 AND capture_id IN ({marks}) ORDER BY name",  # noqa: S608
+            *capture_ids,
+        )
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["capture_id"], []).append(dict(r))
+        return out
+
+    def image(self, image_id: str) -> dict[str, Any] | None:
+        """One verified image's row, or None."""
+        rows = self._rows("SELECT * FROM images WHERE image_id = ? AND ok = 1", image_id)
+        return dict(rows[0]) if rows else None
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest refused messages (without payloads)."""
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT id, received_at, device_id, topic, reason, size_bytes FROM dead_letters "
+                "ORDER BY id DESC LIMIT ?",
+                limit,
+            )
+        ]
+
+    def events(self, device_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The rig's latest events."""
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT seq, at, type, subject, site, detail FROM events WHERE device_id = ? "
+                "ORDER BY seq DESC LIMIT ?",
+                device_id,
+                limit,
+            )
+        ]
+
+    # -- annotations ----------------------------------------------------------------------
+
+    def add_point(
+        self, image_id: str, x_px: float, y_px: float, diameter_um: float, user: str
+    ) -> None:
+        """Keep one clicked emergence point of a stored image."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO annotations (image_id, x_px, y_px, diameter_um, username, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (image_id, x_px, y_px, diameter_um, user, time.time()),
+            )
+
+    def drop_last_point(self, image_id: str) -> None:
+        """Undo the image's latest point."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM annotations WHERE id = (SELECT MAX(id) FROM annotations "
+                "WHERE image_id = ?)",
+                (image_id,),
+            )
+
+    def points(self, image_id: str) -> list[dict[str, Any]]:
+        """The image's points, in the order they were clicked."""
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT x_px, y_px, diameter_um, username FROM annotations WHERE image_id = ? "
+                "ORDER BY id",
+                image_id,
+            )
+        ]
+
+    def annotated_images(self) -> list[str]:
+        """Ids of images with at least one point."""
+        rows = self._rows("SELECT DISTINCT image_id FROM annotations ORDER BY image_id")
+        return [str(r["image_id"]) for r in rows]
+
+    # -- staff, sessions, commands --------------------------------------------------------------
+
+    def put_user(self, username: str, password_hash: str) -> None:
+        """Add a staff account or replace its password."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO users VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
+                "password_hash = excluded.password_hash",
+                (username, password_hash, time.time()),
+            )
+            db.execute("DELETE FROM sessions WHERE username = ?", (username,))
+
+    def password_hash(self, username: str) -> str | None:
+        """The stored hash of ``username``, or None."""
+        value = self._scalar("SELECT password_hash FROM users WHERE username = ?", username)
+        return None if value is None else str(value)
+
+    def add_session(self, token_sha256: str, username: str, csrf: str, expires_at: float) -> None:
+        """Keep a login (only the token's SHA-256 is stored)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))
+            db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                (token_sha256, username, csrf, expires_at),
+            )
+
+    def session(self, token_sha256: str) -> Session | None:
+        """The live session of that token, or None."""
+        rows = self._rows(
+            "SELECT username, csrf FROM sessions WHERE token_sha256 = ? AND expires_at > ?",
+            token_sha256,
+            time.time(),
+        )
+        return Session(rows[0]["username"], rows[0]["csrf"]) if rows else None
+
+    def drop_session(self, token_sha256: str) -> None:
+        """Log out."""
+        with self._tx() as db:
+            db.execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
+
+    def log_command(self, device_id: str, name: str, payload: dict[str, Any], username: str) -> int:
+        """Record a command sent to a rig; returns its id."""
+        with self._tx() as db:
+            row = db.execute(
+                "INSERT INTO commands (device_id, name, payload, username, sent_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (device_id, name, json.dumps(payload), username, time.time()),
+            ).fetchone()
+            return int(row[0])
+
+    def command_replied(self, command_id: int, ok: bool | None, reply: dict[str, Any]) -> None:
+        """Record a command's reply (``ok`` None: no reply in time)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE commands SET ok = ?, reply = ? WHERE id = ?",
+                (None if ok is None else int(ok), json.dumps(reply), command_id),
+            )
+
+    def commands(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest commands and their replies."""
+        rows = self._rows("SELECT * FROM commands ORDER BY id DESC LIMIT ?", limit)
+        return [
+            {**dict(r), "payload": json.loads(r["payload"]),
+             "reply": json.loads(r["reply"]) if r["reply"] else None}
+            for r in rows
+        ]  # fmt: skip

@@ -1,0 +1,102 @@
+"""The store's contract on both backends: SQLite and a real PostgreSQL the test starts."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dashboard_fixtures import PASSWORD, add_image, fill, result
+from mqtt_fixtures import Broker, broker_fixture, sample_record, sample_result  # noqa: F401
+from postgres_fixtures import postgres_server_fixture, postgres_url_fixture  # noqa: F401
+
+from dashboard.auth import add_user, log_in, session_of
+from dashboard.receiver import Receiver
+from dashboard.schema import SCHEMA_VERSION
+from dashboard.store import Store
+from dashboard.web import COOKIE, create_app
+from dermocap.ids import uuid7
+from sync import MqttLink, Outbox, SyncConfig
+
+
+@pytest.fixture(name="store", params=["sqlite", "postgresql"])
+def store_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    with Store(tmp_path / "d.sqlite3", tmp_path / "images", url=url) as store:
+        assert store.kind == request.param
+        yield store
+
+
+def test_store_contract(store: Store, tmp_path: Path) -> None:
+    msgs = fill(store)
+    assert store.count("results") == 12 and len(store.subject_results("P00042")) == 12
+    assert not store.add_durable("rig-01", "results", msgs[0]).stored  # same message_id
+    with pytest.raises(ValueError, match="forged or replayed"):
+        store.add_durable("rig-01", "results", result("P00042", "vertex", "6m", seq=msgs[0].seq))
+    assert store.count("results") == 12  # the refused one left nothing behind
+    add_image(store, "rig-01", msgs[0].capture_id, "frame.png", b"\x89PNG bytes")
+    (img,) = store.images_of([msgs[0].capture_id])[msgs[0].capture_id]
+    assert (store.images_dir / img["file"]).read_bytes() == b"\x89PNG bytes" and img["ok"] == 1
+    store.mark_lost("rig-01", [500, 501], "pruned")
+    assert store.lost() == {"rig-01": {500, 501}}
+    assert store.seen_seqs()["rig-01"] >= {m.seq for m in msgs if m.seq}
+    store.dead_letter("rig-01", "dermocap/v1/rig-01/results", b"\xff\x00", "not UTF-8")
+    assert store.dead_letters()[0]["reason"] == "not UTF-8" and store.count("dead_letters") == 1
+    (rig,) = store.rigs()
+    assert rig["state"] == "online" and rig["results"] == 12 and rig["lost"] == 2
+    assert store.telemetry()["rig-01"]["repeatability_density_cv"] == 0.03
+    (subject,) = store.subjects()
+    assert subject["results"] == 12 and int(subject["review"]) == 0
+    add_user(store, "alice", PASSWORD)
+    token = log_in(store, "alice", PASSWORD, 1.0)
+    assert token and session_of(store, token) is not None
+    assert log_in(store, "alice", "wrong password", 1.0) is None
+    cid = store.log_command("rig-01", "worklist", {"subject": "P1"}, "alice")
+    store.command_replied(cid, True, {"ok": True})
+    assert store.log_command("rig-01", "ping", {}, "alice") == cid + 1
+    assert store.commands()[1]["reply"] == {"ok": True}
+    store.add_point(img["image_id"], 1.0, 2.0, 50.0, "alice")
+    store.add_point(img["image_id"], 3.0, 4.0, 60.0, "alice")
+    store.drop_last_point(img["image_id"])
+    assert [p["x_px"] for p in store.points(img["image_id"])] == [1.0]
+    assert store.annotated_images() == [img["image_id"]]
+    # the pages run on it as well
+    client = create_app(store).test_client()
+    client.set_cookie(COOKIE, token)
+    html = client.get("/subjects/P00042").get_data(as_text=True)
+    assert len(re.findall(r'data-visit="', html)) == 12 and "within measurement noise" in html
+    assert client.get("/rigs").status_code == 200
+
+
+def test_postgres_schema_version_persists(postgres_url: str, tmp_path: Path) -> None:
+    with Store(tmp_path / "x", tmp_path / "images", url=postgres_url) as store:
+        fill(store)
+    with Store(tmp_path / "x", tmp_path / "images", url=postgres_url) as store:
+        assert store._db.version() == SCHEMA_VERSION and store.count("results") == 12
+
+
+def test_receiver_on_postgres_stores_each_result_once(
+    broker: Broker, postgres_url: str, tmp_path: Path
+) -> None:
+    cfg = SyncConfig(host=broker.host, port=broker.port, reconnect_min_s=0.05, will_delay_s=1)
+    with (
+        Store(tmp_path / "x", tmp_path / "images", url=postgres_url) as store,
+        Receiver(broker.host, broker.port, store, gap_grace_s=0.3) as rx,
+        Outbox(tmp_path / "o.db") as ob,
+    ):
+        sent = []
+        for i in range(30):
+            sent.append(str(uuid7()))
+            ob.add_capture(sent[-1], sample_record(i), sample_result(i))
+        with MqttLink(cfg, "rig-pg", ob):
+            deadline = time.monotonic() + 30
+            while store.count("results") < 30 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            reply = rx.command("rig-pg", "resend", {"since_seq": 1})
+            assert reply is not None and reply.ok
+            while rx.duplicates < 30 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert rx.duplicates >= 30 and store.count("results") == 30
+        assert {r["capture_id"] for r in store.subject_results("P00042")} == set(sent)
