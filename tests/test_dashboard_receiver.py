@@ -107,7 +107,9 @@ def test_results_and_images_stored_once_duplicates_dropped(broker: Broker, tmp_p
         want = hashlib.sha256(image.read_bytes()).hexdigest()
         assert {hashlib.sha256(f.read_bytes()).hexdigest() for f in files} == {want}
         assert {f.name.split("-frame")[0] for f in files} == set(ids)  # named by capture id
-        assert store.rigs()[0]["state"] == "stopped" and store.count("dead_letters") == 0
+        # The rig's last status ('stopped', sent as it closed) arrives when it arrives.
+        assert wait(lambda: store.rigs()[0]["state"] == "stopped")
+        assert store.count("dead_letters") == 0
         assert rx.missing() == {}
     assert not check.errors and check.checked > 0
 
