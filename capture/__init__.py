@@ -12,7 +12,7 @@ from capture.hardware import Lights, Stage, StatusLight
 from capture.locked import LockedCamera
 from capture.qc import QCReport
 from capture.relocation import Guidance
-from capture.session import CaptureResult, CaptureSession, SiteResult, validate_ids
+from capture.session import CaptureResult, CaptureSession, SiteResult
 
 __all__ = [
     "Calibration",
@@ -32,5 +32,4 @@ __all__ = [
     "Stage",
     "StatusLight",
     "StillMode",
-    "validate_ids",
 ]

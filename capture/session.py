@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from dermocap.clock import Clock
 from dermocap.errors import CaptureError, StorageError
 from dermocap.fsutil import fsync_dir
 from dermocap.ids import uuid7
+from dermocap.sitekey import SiteRule
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +50,10 @@ U8 = NDArray[np.uint8]
 
 SITES = ("frontal", "vertex", "occipital")
 VISITS = ("baseline", "3m", "6m", "12m")
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 def _no_progress(phase: str) -> None:
     return None
-
-
-def validate_ids(subject: str, site: str, visit: str, *, subject_pattern: str) -> None:
-    """Refuse a subject that is not a pseudonym, and site / visit labels unsafe as folders.
-
-    Raises:
-        ValueError: with the reason.
-    """
-    if not re.fullmatch(subject_pattern, subject):
-        raise ValueError(
-            f"subject {subject!r} is not a pseudonym of the form {subject_pattern} "
-            "(no names on the device)"
-        )
-    for kind, value in (("site", site), ("visit", visit)):
-        if not _LABEL.fullmatch(value):
-            raise ValueError(
-                f"{kind} {value!r} must be lower-case letters, digits, '-' or '_' (max 32)"
-            )
 
 
 @dataclass
@@ -589,11 +570,11 @@ class CaptureSession:
         ``SiteResult.passed`` is False (nothing is raised: the caller decides).
 
         Raises:
-            ValueError: subject not a pseudonym, or bad site / visit label.
+            SiteKeyError: subject not a pseudonym, or bad site / visit label.
             CaptureError: not calibrated, camera or focus trouble, relocation failed.
             DiskFullError, StorageError: the capture could not be stored (nothing written).
         """
-        validate_ids(subject, site, visit, subject_pattern=self.cfg.subject_pattern)
+        SiteRule(self.cfg.subject_pattern).key(subject, site, visit)
         with self._lock:
             rig = self._rig
             cal = self._need_calibration()

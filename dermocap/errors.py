@@ -5,6 +5,7 @@ and also from the builtin it resembles, so callers may catch either::
 
     DermocapError (Exception)
     ├── ConfigError (ValueError)            a config file or value is invalid
+    │   └── SiteKeyError                    a subject, site or visit id breaks the rule
     ├── HardwareError (RuntimeError)        a GPIO device misbehaved
     │   ├── StageError                      Z stage: not homed, limit, timeout
     │   │   └── EmergencyStop               motion aborted by the emergency stop
@@ -44,6 +45,10 @@ class ConfigError(DermocapError, ValueError):
     def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors: list[tuple[str, str]] = errors or []
+
+
+class SiteKeyError(ConfigError):
+    """A subject, site or visit id breaks the one rule (dermocap/sitekey.py): e.g. a name."""
 
 
 class HardwareError(DermocapError, RuntimeError):

@@ -32,6 +32,7 @@ from capture import Guidance
 from dermocap.clock import Clock
 from dermocap.errors import CommandError, ConfigError
 from dermocap.resource import Closeable
+from dermocap.sitekey import SiteRule
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig, load_config
 from device.notify import Notifier
@@ -115,7 +116,7 @@ class ServeApp(Closeable):
                 outlet=self.sync,
                 status=self.rig.status,
                 notifier=Notifier(environ),
-                worklist=Worklist(),
+                worklist=Worklist(SiteRule(cfg.capture.subject_pattern)),
                 is_online=self._online,
                 loop_period_s=loop_period_s,
             )

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dermocap.errors import ConfigError
-
-SUBJECT_RE = re.compile(r"^[A-Za-z]{0,8}[-_]?[0-9][A-Za-z0-9_-]{1,31}$")
-SITE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-VISIT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+from dermocap.errors import ConfigError, SiteKeyError
+from dermocap.sitekey import SiteRule
 
 
 @dataclass(frozen=True)
@@ -26,26 +22,15 @@ class WorkItem:
     adhoc: bool = False
 
 
-def check_ids(subject: str, visit: str, sites: list[str]) -> None:
-    """Refuse names and odd labels: subjects are pseudonyms (P00123), sites and visits labels."""
-    if not SUBJECT_RE.match(subject):
-        raise ConfigError(
-            f"subject {subject!r} is not a pseudonymous id (letters then digits, e.g. P00123); "
-            "never enter a name"
-        )
-    if not VISIT_RE.match(visit):
-        raise ConfigError(f"visit {visit!r}: use baseline, 3m, 6m, 12m or a short label")
-    if not sites:
-        raise ConfigError("a worklist needs at least one site")
-    for s in sites:
-        if not SITE_RE.match(s):
-            raise ConfigError(f"site {s!r}: use frontal, vertex, occipital or a short label")
-
-
 class Worklist:
-    """Ordered sites for one subject and visit; thread-safe. A hold steps back one site."""
+    """Ordered sites for one subject and visit; thread-safe. A hold steps back one site.
 
-    def __init__(self) -> None:
+    Args:
+        rule: the site rule ids must pass (with the clinic's subject pattern, if any).
+    """
+
+    def __init__(self, rule: SiteRule | None = None) -> None:
+        self.rule = rule or SiteRule()
         self._lock = threading.Lock()
         self.subject = "S0000"
         self.visit = "adhoc"
@@ -54,7 +39,15 @@ class Worklist:
         self._adhoc_counter = 0
 
     def load(self, subject: str, visit: str, sites: list[str]) -> None:
-        check_ids(subject, visit, sites)
+        """Replace the list.
+
+        Raises:
+            SiteKeyError: a name or a bad label (nothing changes), with what to enter.
+        """
+        if not sites:
+            raise SiteKeyError("a worklist needs at least one site")
+        for site in sites:
+            self.rule.key(subject, site, visit)
         with self._lock:
             self.subject, self.visit, self._sites, self._index = subject, visit, list(sites), 0
 

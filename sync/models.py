@@ -14,33 +14,13 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dermocap.errors import SyncError
+from dermocap.sitekey import Site, Subject, Visit
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 MessageId = Annotated[str, Field(pattern=UUID_PATTERN, description="UUIDv7 of this message")]
 Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN, description="SHA-256, lower-case hex")]
-Subject = Annotated[
-    str,
-    Field(
-        pattern=r"^[A-Za-z]{0,8}[-_]?[0-9][A-Za-z0-9_-]{1,31}$",
-        description="Pseudonymous subject id: up to 8 letters, then digits (P00123); no names",
-    ),
-]
-Site = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
-        description="Scalp site: frontal, vertex, occipital or a custom label",
-    ),
-]
-Visit = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
-        description="Visit: baseline, 3m, 6m, 12m or a free label",
-    ),
-]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="snake_case name")]
 Scalar = bool | int | float | str
 M = TypeVar("M", bound=BaseModel)
