@@ -78,7 +78,7 @@ def test_a_worklist_file_with_a_name_is_refused(tmp_path: Path) -> None:
     f = tmp_path / "wl.json"
     f.write_text(json.dumps({"subject": "Maria_1_Garcia", "visit": "3m", "sites": ["vertex"]}))
     wl = Worklist()
-    with pytest.raises(ConfigError, match="Maria_1_Garcia.*never enter a name"):
+    with pytest.raises(ConfigError, match=r"Maria_1_Garcia.*never enter a name"):
         wl.load_file(f)
     assert wl.remaining == [] and wl.subject == "S0000"  # nothing of it was taken
 
