@@ -14,12 +14,13 @@ from dermocap.sitekey import SiteRule
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One site to capture."""
+    """One site to capture; ``generation`` tells which loaded list it came from."""
 
     subject: str
     visit: str
     site: str
     adhoc: bool = False
+    generation: int = 0
 
 
 class Worklist:
@@ -37,6 +38,7 @@ class Worklist:
         self._sites: list[str] = []
         self._index = 0
         self._adhoc_counter = 0
+        self._generation = 0  # counts loads: an item of an older list never moves this one
 
     def load(self, subject: str, visit: str, sites: list[str]) -> None:
         """Replace the list.
@@ -50,6 +52,7 @@ class Worklist:
             self.rule.key(subject, site, visit)
         with self._lock:
             self.subject, self.visit, self._sites, self._index = subject, visit, list(sites), 0
+            self._generation += 1
 
     def load_file(self, path: Path) -> None:
         """Read ``{"subject": ..., "visit": ..., "sites": [...]}`` from a JSON file."""
@@ -64,12 +67,21 @@ class Worklist:
     def current(self) -> WorkItem:
         """The item the next press captures (an ad-hoc site when the list is done or empty)."""
         with self._lock:
+            g = self._generation
             if self._index < len(self._sites):
-                return WorkItem(self.subject, self.visit, self._sites[self._index])
-            return WorkItem(self.subject, self.visit, f"adhoc-{self._adhoc_counter + 1}", True)
+                return WorkItem(self.subject, self.visit, self._sites[self._index], generation=g)
+            adhoc = f"adhoc-{self._adhoc_counter + 1}"
+            return WorkItem(self.subject, self.visit, adhoc, True, generation=g)
 
     def advance(self, item: WorkItem) -> None:
+        """``item`` was captured: move past it, if it is still the list's current site.
+
+        A list loaded while ``item`` was being captured is left at its first site (the
+        capture belonged to the list before it, even when a site of the same name leads both).
+        """
         with self._lock:
+            if item.generation != self._generation:
+                return
             if item.adhoc:
                 self._adhoc_counter += 1
             elif self._index < len(self._sites) and self._sites[self._index] == item.site:
@@ -81,7 +93,8 @@ class Worklist:
             if self._index == 0:
                 return None
             self._index -= 1
-            return WorkItem(self.subject, self.visit, self._sites[self._index])
+            site = self._sites[self._index]
+            return WorkItem(self.subject, self.visit, site, generation=self._generation)
 
     @property
     def remaining(self) -> list[str]:

@@ -194,3 +194,21 @@ def test_notifier_speaks_sd_notify(tmp_path: Path) -> None:
         n.watchdog()
         assert srv.recv(1024) == b"WATCHDOG=1"
     assert Notifier({}).notify("READY=1") is False
+
+
+def test_a_worklist_loaded_during_a_capture_skips_no_site(parts: Any) -> None:
+    svc, status, _sync, pipe, _ = parts
+    svc.set_worklist("P00123", "baseline", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "ready")
+    pipe.gate.clear()  # hold the capture of P00123/frontal ...
+    svc.on_press()
+    wait_for(lambda: svc.state is State.FOCUSING and svc._capture_busy.is_set())
+    # ... while the next subject's list, which starts at the same site, arrives
+    svc.set_worklist("P00124", "baseline", ["frontal", "occipital"])
+    pipe.gate.set()
+    wait_for(lambda: len(svc.results) == 1)
+    assert (svc.results[0]["subject"], svc.results[0]["site"]) == ("P00123", "frontal")
+    assert svc.worklist.remaining == ["frontal", "occipital"]
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2)
+    assert (pipe.captured[-1].subject, pipe.captured[-1].site) == ("P00124", "frontal")
