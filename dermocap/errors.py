@@ -16,6 +16,7 @@ and also from the builtin it resembles, so callers may catch either::
     │   └── QualityCheckFailed              the kept frame failed QC; retake
     ├── StorageError (OSError)              a file could not be written safely
     │   └── DiskFullError                   the disk budget or the disk is full
+    ├── StateDirBusy (RuntimeError)         another process holds the state folder
     ├── SimError (RuntimeError)             the digital twin was misused
     │   └── PhantomError (ValueError)       a phantom image or truth file is bad
     ├── ModelError (RuntimeError)           a model file is missing, corrupt or wrong
@@ -97,6 +98,14 @@ class StorageError(DermocapError, OSError):
 
 class DiskFullError(StorageError):
     """No room left under the disk budget, or on the disk itself."""
+
+
+class StateDirBusy(DermocapError, RuntimeError):
+    """Another process (``pid``, when known) holds the state folder's lock."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class SimError(DermocapError, RuntimeError):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from capture import CaptureSession, Guidance
 from dermocap.errors import CaptureError
+from dermocap.statelock import StateDirLock
 from device.config import DermocapConfig, load_config
 from device.rig import Rig, build_rig
 
@@ -82,8 +83,9 @@ def _show_subject(rig: Rig) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    with build_rig(cfg) as rig:
-        session = capture_session(rig, _state_dir(args, cfg))
+    state_dir = _state_dir(args, cfg)
+    with StateDirLock(state_dir), build_rig(cfg) as rig:
+        session = capture_session(rig, state_dir)
         _show_target(rig)
         cal = session.calibrate()
         out = cal.as_dict()
@@ -102,8 +104,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    with build_rig(cfg) as rig:
-        session = capture_session(rig, _state_dir(args, cfg))
+    state_dir = _state_dir(args, cfg)
+    with StateDirLock(state_dir), build_rig(cfg) as rig:
+        session = capture_session(rig, state_dir)
         if session.calibration is None and rig.twin is not None:
             rig.twin.show_target()
             session.calibrate()

@@ -33,6 +33,7 @@ from dermocap.clock import Clock
 from dermocap.errors import CommandError, ConfigError
 from dermocap.resource import Closeable
 from dermocap.sitekey import SiteRule
+from dermocap.statelock import StateDirLock
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig, load_config
 from device.notify import Notifier
@@ -63,6 +64,7 @@ class ServeApp(Closeable):
         loop_period_s: the main loop's tick.
 
     Raises:
+        StateDirBusy: another process holds ``state_dir`` (named by its PID).
         ConfigError, HardwareError, CameraError, ModelError, SyncError: with what to fix.
     """
 
@@ -84,6 +86,9 @@ class ServeApp(Closeable):
         self.timings_ms: dict[str, float] = {}
         t0 = time.monotonic()
         try:
+            # First: a second process on this folder must not touch the pins or the camera,
+            # nor take the first one's fresh captures for crash debris.
+            self._stack.enter_context(StateDirLock(self.state_dir))
             self.rig = self._stack.enter_context(
                 build_rig(cfg, on_press=self._on_press, on_hold=self._on_hold, clock=clock)
             )
