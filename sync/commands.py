@@ -96,6 +96,11 @@ def parse_command(name: str, payload: bytes) -> BaseModel:
         raise CommandError(str(exc)) from None
 
 
+def refusal(name: str, reason: str) -> ReplyMessage:
+    """The reply to a command refused before its handler ran (e.g. a foreign ResponseTopic)."""
+    return _reply(name, ok=False, error=reason)
+
+
 def _reply(name: str, *, ok: bool, error: str | None = None, data: Any = None) -> ReplyMessage:
     return ReplyMessage(
         message_id=str(uuid7()),

@@ -37,7 +37,7 @@ from dermocap import __version__
 from dermocap.errors import StorageError, SyncError
 from dermocap.ids import uuid7
 from dermocap.resource import Startable
-from sync.commands import CommandRouter, Handler
+from sync.commands import CommandRouter, Handler, refusal
 from sync.config import SyncConfig
 from sync.credentials import Credentials
 from sync.images import chunk_payload
@@ -541,14 +541,31 @@ class MqttLink(Startable):
             return
         name = msg.topic[len(head) :]
         self.stats.commands += 1
+        asked = getattr(msg.properties, "ResponseTopic", None)
+        if asked is not None and not self._reply_topic_ok(asked):
+            # Never act on it, and never publish where asked: the rig's own results or
+            # status, or another rig's commands. The refusal goes to the rig's replies.
+            log.warning("refused command %r: its ResponseTopic %r is not ours", name, asked)
+            if not msg.retain:
+                why = f"ResponseTopic {asked[:100]!r} is outside {self.prefix}/replies/"
+                self._reply(msg, refusal(name, why), topic=f"{self.prefix}/replies")
+            return
         result = self._router.dispatch(name, bytes(msg.payload), retained=bool(msg.retain))
         if result.reply is None:
             return
         self._reply(msg, result.reply)
 
-    def _reply(self, msg: mqtt.MQTTMessage, reply: ReplyMessage) -> None:
+    def _reply_topic_ok(self, topic: str) -> bool:
+        """A reply may go to ``{prefix}/replies`` or a topic below it, nowhere else."""
+        base = f"{self.prefix}/replies"
+        rest = topic[len(base) :]
+        if not topic.startswith(base) or (rest and not rest.startswith("/")):
+            return False
+        return not any(c in topic for c in "+#\0") and "//" not in rest
+
+    def _reply(self, msg: mqtt.MQTTMessage, reply: ReplyMessage, topic: str | None = None) -> None:
         props = msg.properties
-        topic = getattr(props, "ResponseTopic", None) or f"{self.prefix}/replies"
+        topic = topic or getattr(props, "ResponseTopic", None) or f"{self.prefix}/replies"
         extra: dict[str, Any] = {}
         corr = getattr(props, "CorrelationData", None)
         if corr is not None:

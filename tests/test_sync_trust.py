@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from mqtt_fixtures import (
     Broker,
     broker_fixture,  # noqa: F401 - registers the "broker" fixture
@@ -15,8 +17,11 @@ from mqtt_fixtures import (
     watching,
 )
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from dermocap.ids import uuid7
+from sync import MqttLink, Outbox, SyncConfig
 
 PREFIX = "dermocap/v1/rig-01"
 
@@ -74,3 +79,76 @@ def test_duplicates_are_dropped_by_message_id_and_seq_reuse_is_reported(
         assert len(view.results) == 2  # the other publisher's result is kept, not dropped
         assert view.seq_conflicts == 1
     assert any("CONFLICT seq 1" in line for line in lines), lines
+
+
+def link_config(b: Broker, **kw: object) -> SyncConfig:
+    base: dict[str, object] = {
+        "host": b.host,
+        "port": b.port,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.3,
+        "keepalive_s": 5,
+        "will_delay_s": 1,
+    }
+    return SyncConfig(**(base | kw))
+
+
+class Seen:
+    """Every (topic, payload) a raw subscriber to ``dermocap/#`` receives."""
+
+    def __init__(self, b: Broker) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="seen", protocol=mqtt.MQTTv5
+        )
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, bytes(m.payload)))
+        self.client.connect(b.host, b.port)
+        self.client.subscribe("dermocap/#", 1)
+        self.client.loop_start()
+
+    def on(self, topic: str) -> list[dict[str, object]]:
+        return [json.loads(p) for t, p in list(self.messages) if t == topic]
+
+
+@pytest.mark.parametrize(
+    "response_topic",
+    [
+        f"{PREFIX}/results",
+        f"{PREFIX}/status",
+        "dermocap/v1/rig-02/cmd/worklist",
+        f"{PREFIX}/repliesX",
+        f"{PREFIX}/replies/a//b",
+    ],
+)
+def test_a_reply_goes_only_under_the_rigs_own_replies(
+    broker: Broker, tmp_path: Path, response_topic: str
+) -> None:
+    acted: list[object] = []
+    seen = Seen(broker)
+    with Outbox(tmp_path / "o.db") as ob, MqttLink(link_config(broker), "rig-01", ob) as link:
+        link.on_command("worklist", lambda cmd: acted.append(cmd) or {})
+        assert link.connected.wait(10)
+        assert wait(lambda: len(seen.on(f"{PREFIX}/status")) >= 1)
+        dash = raw_client(broker, "dash")
+        try:
+            props = Properties(PacketTypes.PUBLISH)
+            props.ResponseTopic = response_topic
+            props.CorrelationData = b"c1"
+            body = {"subject": "P00042", "visit": "baseline", "sites": ["vertex"]}
+            dash.publish(f"{PREFIX}/cmd/worklist", json.dumps(body), 1, properties=props)
+            assert wait(lambda: len(seen.on(f"{PREFIX}/replies")) == 1)
+            (reply,) = seen.on(f"{PREFIX}/replies")
+            assert reply["ok"] is False and "ResponseTopic" in str(reply["error"])
+            # the same command with a proper reply topic is acted on: the rig is not broken
+            props.ResponseTopic = f"{PREFIX}/replies/dash"
+            dash.publish(f"{PREFIX}/cmd/worklist", json.dumps(body), 1, properties=props)
+            assert wait(lambda: len(seen.on(f"{PREFIX}/replies/dash")) == 1)
+        finally:
+            stop(dash)
+    stop(seen.client)
+    assert len(acted) == 1
+    statuses = seen.on(f"{PREFIX}/status")
+    assert all("ok" not in s for s in statuses)  # no reply was published as a status
+    assert seen.on(f"{PREFIX}/results") == []
+    assert seen.on("dermocap/v1/rig-02/cmd/worklist") == []
+    assert seen.on(f"{PREFIX}/repliesX") == []
