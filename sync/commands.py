@@ -26,6 +26,8 @@ Handler = Callable[[Any], dict[str, Any] | None]
 """Takes the validated command model (e.g. WorklistCommand); returns reply data."""
 
 MAX_COMMAND_BYTES = 64 * 1024
+MAX_INCOMING_PACKET_BYTES = 2 * MAX_COMMAND_BYTES
+"""Maximum Packet Size the rig sets in CONNECT: a command, its topic and its properties."""
 
 
 @dataclass(frozen=True)

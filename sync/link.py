@@ -7,6 +7,8 @@ keeps at most ``inflight_window`` outbox messages unacknowledged, and settles ea
 its PUBACK: success reason code -> acked, >= 0x80 -> dead letter (the rest keeps flowing).
 Messages larger than the broker's CONNACK Maximum Packet Size are dead-lettered before
 sending: paho does not check, and the broker would drop the connection again and again.
+The other way, CONNECT asks the broker never to send the rig a packet over
+``MAX_INCOMING_PACKET_BYTES`` (a command is at most 64 KiB).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from dermocap import __version__
 from dermocap.errors import StorageError, SyncError
 from dermocap.ids import uuid7
 from dermocap.resource import Startable
-from sync.commands import CommandRouter, Handler, refusal
+from sync.commands import MAX_INCOMING_PACKET_BYTES, CommandRouter, Handler, refusal
 from sync.config import SyncConfig
 from sync.credentials import Credentials
 from sync.images import chunk_payload
@@ -283,6 +285,10 @@ class MqttLink(Startable):
             return
         props = new_properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.config.session_expiry_s
+        # The broker must not send a packet larger than this (MQTT v5 3.1.2.11.4): a huge
+        # command is dropped at the broker, never read into the rig's memory. paho itself
+        # reads whatever arrives, so this is the only bound.
+        props.MaximumPacketSize = MAX_INCOMING_PACKET_BYTES
         self._set_will()
         try:
             if self._ever_connected:

@@ -152,3 +152,23 @@ def test_a_reply_goes_only_under_the_rigs_own_replies(
     assert seen.on(f"{PREFIX}/results") == []
     assert seen.on("dermocap/v1/rig-02/cmd/worklist") == []
     assert seen.on(f"{PREFIX}/repliesX") == []
+
+
+def test_an_oversized_command_never_reaches_the_rig(broker: Broker, tmp_path: Path) -> None:
+    seen = Seen(broker)
+    with Outbox(tmp_path / "o.db") as ob, MqttLink(link_config(broker), "rig-01", ob) as link:
+        assert link.connected.wait(10)
+        assert wait(lambda: len(seen.on(f"{PREFIX}/status")) >= 1)
+        dash = raw_client(broker, "dash")
+        try:
+            big = b'{"note": "' + b"x" * (4 << 20) + b'"}'  # 4 MiB: the broker must drop it
+            dash.publish(f"{PREFIX}/cmd/ping", big, 1).wait_for_publish(10)
+            dash.publish(f"{PREFIX}/cmd/ping", b"{}", 1).wait_for_publish(10)
+            assert wait(lambda: len(seen.on(f"{PREFIX}/replies")) == 1)
+        finally:
+            stop(dash)
+        assert link.stats.commands == 1  # only the small one was delivered and read
+        assert link.connected.is_set() and link.stats.disconnects == 0
+    stop(seen.client)
+    (reply,) = seen.on(f"{PREFIX}/replies")
+    assert reply["ok"] is True
