@@ -123,6 +123,7 @@ class ServeApp(Closeable):
                 notifier=Notifier(environ),
                 worklist=Worklist(SiteRule(cfg.capture.subject_pattern)),
                 is_online=self._online,
+                sync_fault=lambda: self.sync.fault,
                 loop_period_s=loop_period_s,
             )
             self._service = self.service

@@ -18,7 +18,6 @@ import logging
 import queue
 import secrets
 import select
-import shutil
 import socket
 import ssl
 import threading
@@ -43,8 +42,16 @@ from sync.commands import MAX_INCOMING_PACKET_BYTES, CommandRouter, Handler, ref
 from sync.config import SyncConfig
 from sync.credentials import Credentials
 from sync.images import chunk_payload
-from sync.models import Message, ReplyMessage, StatusMessage, StatusState, TelemetryMessage
+from sync.models import Message, ReplyMessage, StatusMessage, StatusState
 from sync.outbox import Outbox, OutboxEntry
+from sync.telemetry import telemetry_message
+from sync.trust import (
+    RC_SESSION_TAKEN_OVER,
+    installation_id,
+    reply_topic_ok,
+    session_taken_over,
+    status_conflict,
+)
 from sync.wire import (
     RC_PACKET_TOO_LARGE,
     RC_UNSPECIFIED,
@@ -97,6 +104,9 @@ class MqttLink(Startable):
         self._telemetry = telemetry
         self.stats = LinkStats()
         self.connected = threading.Event()
+        self.installation = installation_id(outbox.path.parent)
+        self.fault: str | None = None
+        """Why the link stopped for good (another rig with this device_id); None if it runs."""
         self._router = CommandRouter()
         self._router.register("ping", self._cmd_ping)
         self._router.register("resend", self._cmd_resend)
@@ -150,7 +160,7 @@ class MqttLink(Startable):
         return c
 
     def _status_payload(
-        self, state: StatusState, since: datetime | None
+        self, state: StatusState, since: datetime | None, detail: str | None = None
     ) -> tuple[bytes, Properties]:
         msg = StatusMessage(
             message_id=str(uuid7()),
@@ -158,6 +168,8 @@ class MqttLink(Startable):
             since=since,
             software=__version__,
             model=self._model,
+            installation=self.installation,
+            detail=detail,
         )
         return msg.model_dump_json().encode(), message_properties(msg.message_id, None)
 
@@ -281,6 +293,8 @@ class MqttLink(Startable):
             self._dirty = True  # another process may have written the outbox
 
     def _maybe_connect(self) -> None:
+        if self.fault is not None:
+            return  # never fight another rig for the session
         if self._client.socket() is not None or time.monotonic() < self._next_attempt:
             return
         props = new_properties(PacketTypes.CONNECT)
@@ -411,21 +425,7 @@ class MqttLink(Startable):
             return
         self._last_telemetry = now
         extra = self._telemetry() if self._telemetry is not None else {}
-        try:
-            free_mb = shutil.disk_usage(self.outbox.path.parent).free / 1e6
-        except OSError:
-            free_mb = None
-        msg = TelemetryMessage(
-            message_id=str(uuid7()),
-            at=datetime.now(UTC),
-            uptime_s=now - self._started_at,
-            outbox_depth=self.outbox.depth(),
-            oldest_unsent_age_s=self.outbox.oldest_unsent_age_s(),
-            dead_letters=self.outbox.dead_letter_count(),
-            last_seq=self.outbox.last_seq(),
-            disk_free_mb=free_mb,
-            **extra,
-        )
+        msg = telemetry_message(self.outbox, now - self._started_at, extra)
         self._publish_ephemeral(
             f"{self.prefix}/telemetry",
             msg,
@@ -480,7 +480,8 @@ class MqttLink(Startable):
         self._max_packet = getattr(properties, "MaximumPacketSize", None)
         self.stats.max_packet_size = self._max_packet
         opts = SubscribeOptions(qos=1, retainAsPublished=True)
-        client.subscribe(f"{self.prefix}/cmd/#", options=opts)
+        # The own status topic too: a status of another installation there is a second rig.
+        client.subscribe([(f"{self.prefix}/cmd/#", opts), (f"{self.prefix}/status", opts)])
         payload, props = self._status_payload("online", datetime.now(UTC))
         client.publish(f"{self.prefix}/status", payload, qos=1, retain=True, properties=props)
         self._dirty = True
@@ -504,7 +505,9 @@ class MqttLink(Startable):
         was = self.connected.is_set()
         self.connected.clear()
         refused, self._refused = self._refused, False
-        if self._stop.is_set() or refused:
+        if reason.value == RC_SESSION_TAKEN_OVER and self.fault is None:
+            self._stop_fighting(session_taken_over(self.device_id))
+        if self._stop.is_set() or refused or self.fault is not None:
             return
         self.stats.disconnects += int(was)
         if was:
@@ -539,16 +542,21 @@ class MqttLink(Startable):
     ) -> None:
         for r in reasons:
             if r.is_failure:
-                log.error("the broker refused the command subscription: %s; check its ACL", r)
+                log.error("the broker refused a subscription (commands, status): %s; check ACL", r)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == f"{self.prefix}/status":
+            why = status_conflict(bytes(msg.payload), self.installation)
+            if why is not None and self.fault is None:
+                self._stop_fighting(why)
+            return
         head = f"{self.prefix}/cmd/"
         if not msg.topic.startswith(head):
             return
         name = msg.topic[len(head) :]
         self.stats.commands += 1
         asked = getattr(msg.properties, "ResponseTopic", None)
-        if asked is not None and not self._reply_topic_ok(asked):
+        if asked is not None and not reply_topic_ok(self.prefix, asked):
             # Never act on it, and never publish where asked: the rig's own results or
             # status, or another rig's commands. The refusal goes to the rig's replies.
             log.warning("refused command %r: its ResponseTopic %r is not ours", name, asked)
@@ -561,13 +569,15 @@ class MqttLink(Startable):
             return
         self._reply(msg, result.reply)
 
-    def _reply_topic_ok(self, topic: str) -> bool:
-        """A reply may go to ``{prefix}/replies`` or a topic below it, nowhere else."""
-        base = f"{self.prefix}/replies"
-        rest = topic[len(base) :]
-        if not topic.startswith(base) or (rest and not rest.startswith("/")):
-            return False
-        return not any(c in topic for c in "+#\0") and "//" not in rest
+    def _stop_fighting(self, why: str) -> None:
+        """Another rig uses this device_id: say so where the dashboard looks, then leave."""
+        self.fault = why
+        log.error("MQTT sync stopped: %s", why)
+        if self.connected.is_set():
+            payload, props = self._status_payload("error", datetime.now(UTC), why[:300])
+            topic = f"{self.prefix}/status"
+            self._client.publish(topic, payload, qos=1, retain=True, properties=props)
+            self._client.disconnect()
 
     def _reply(self, msg: mqtt.MQTTMessage, reply: ReplyMessage, topic: str | None = None) -> None:
         props = msg.properties

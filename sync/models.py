@@ -24,7 +24,7 @@ Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN, description="SHA-256, lowe
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="snake_case name")]
 Scalar = bool | int | float | str
 M = TypeVar("M", bound=BaseModel)
-StatusState = Literal["online", "stopped", "offline"]
+StatusState = Literal["online", "stopped", "offline", "error"]
 
 
 class InvalidMessage(SyncError, ValueError):
@@ -58,7 +58,8 @@ class DurableMessage(Message):
 
 
 class StatusMessage(Message):
-    """Retained presence of the rig; the will publishes ``offline``."""
+    """Retained presence of the rig; the will publishes ``offline``; ``error`` means the rig
+    stopped syncing (``detail`` says why: e.g. another rig uses its device_id)."""
 
     state: StatusState
     since: AwareDatetime | None = Field(
@@ -66,6 +67,13 @@ class StatusMessage(Message):
     )
     software: str = Field(max_length=64, description="dermocap version")
     model: str | None = Field(None, max_length=128, description="Hair model name and version")
+    installation: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="Random id of the rig's installation (its state folder): two under one "
+        "device_id mean two rigs share it",
+    )
+    detail: str | None = Field(None, max_length=300, description="Why, for state error")
 
 
 class TelemetryMessage(Message):

@@ -4,6 +4,7 @@ oversized commands, and a second client with the rig's device_id."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from paho.mqtt.properties import Properties
 
 from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
+from sync.trust import installation_id
 
 PREFIX = "dermocap/v1/rig-01"
 
@@ -172,3 +174,79 @@ def test_an_oversized_command_never_reaches_the_rig(broker: Broker, tmp_path: Pa
     stop(seen.client)
     (reply,) = seen.on(f"{PREFIX}/replies")
     assert reply["ok"] is True
+
+
+def retained_status(b: Broker, state: str, installation: str) -> None:
+    """Leave a retained status of ``installation`` on rig-01's status topic."""
+    c = raw_client(b, "old-self")
+    msg = {
+        "message_id": str(uuid7()),
+        "state": state,
+        "since": "2026-01-01T00:00:00+00:00",
+        "software": "0",
+        "installation": installation,
+    }
+    c.publish(f"{PREFIX}/status", json.dumps(msg), 1, retain=True).wait_for_publish(5)
+    stop(c)
+
+
+def test_a_restart_of_the_same_rig_is_no_conflict(broker: Broker, tmp_path: Path) -> None:
+    # a crash left this installation's "online" retained: the restarted rig is the same rig
+    retained_status(broker, "online", installation_id(tmp_path))
+    seen = Seen(broker)
+    with Outbox(tmp_path / "o.db") as ob, MqttLink(link_config(broker), "rig-01", ob) as link:
+        assert link.connected.wait(10)
+        # its own "online" has come back through the broker: every status was checked
+        assert wait(lambda: len(seen.on(f"{PREFIX}/status")) >= 2)
+        assert link.fault is None and link.stats.connects == 1
+    stop(seen.client)
+
+
+def test_a_second_rig_with_the_same_device_id_stops_both_without_a_storm(
+    broker: Broker, tmp_path: Path
+) -> None:
+    seen = Seen(broker)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        Outbox(tmp_path / "a" / "o.db") as oa,
+        Outbox(tmp_path / "b" / "o.db") as ob,
+        MqttLink(link_config(broker), "rig-01", oa) as a,
+    ):
+        assert a.connected.wait(10)
+        with MqttLink(link_config(broker), "rig-01", ob) as b:
+            assert wait(lambda: a.fault is not None and b.fault is not None, 20), (a.fault, b.fault)
+            connects = a.stats.connects + b.stats.connects
+            assert connects <= 6
+            assert "another rig" in str(a.fault) and "rig.device_id" in str(b.fault)
+            assert not a.connected.is_set() and not b.connected.is_set()
+            time.sleep(1.0)  # a storm reconnects every 0.05-0.3 s; none may follow
+            assert a.stats.connects + b.stats.connects == connects
+    stop(seen.client)
+    errors = [s for s in seen.on(f"{PREFIX}/status") if s["state"] == "error"]
+    assert errors and all("device_id" in str(s["detail"]) for s in errors)
+
+
+def test_a_session_taken_over_stops_the_link(tmp_path: Path) -> None:
+    """A broker that says 0x8E (Session taken over) on DISCONNECT; Mosquitto 2.0 does not."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(10)
+    port = server.getsockname()[1]
+    cfg = SyncConfig(host="127.0.0.1", port=port, reconnect_min_s=0.05, reconnect_max_s=0.1)
+    try:
+        with Outbox(tmp_path / "o.db") as ob, MqttLink(cfg, "rig-01", ob) as link:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)  # CONNECT
+                conn.sendall(bytes([0x20, 3, 0, 0, 0]))  # CONNACK, success, no properties
+                assert link.connected.wait(10)
+                conn.sendall(bytes([0xE0, 2, 0x8E, 0]))  # DISCONNECT, Session taken over
+                assert wait(lambda: link.fault is not None)
+            assert "took this rig's session over" in str(link.fault)
+            server.settimeout(1.0)  # no reconnect follows (one would come within 0.1 s)
+            with pytest.raises(TimeoutError):
+                server.accept()[0].close()
+    finally:
+        server.close()
