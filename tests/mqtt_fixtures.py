@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.broker import Broker, free_port, mosquitto_binary
 from sync.watch import Watcher
 
-__all__ = ["Broker", "free_port", "make_broker", "mosquitto_binary", "watching"]
+__all__ = ["Broker", "free_port", "make_broker", "make_pki", "mosquitto_binary", "watching"]
 
 
 def make_broker(folder: Path, **kwargs: object) -> Broker:
@@ -40,6 +41,24 @@ def broker_fixture(tmp_path: Path) -> Iterator[Broker]:
         yield b
     finally:
         b.close()
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d: Path) -> None:
+    """A test CA, a server certificate for 127.0.0.1 and a client one (CN rig-01), in ``d``."""
+    d.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)  # fmt: skip
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, cn in [("server", "127.0.0.1"), ("client", "rig-01")]:
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)  # fmt: skip
+        ext = ["-extfile", "san.ext"] if name == "server" else []
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", *ext, cwd=d)  # fmt: skip
 
 
 # -- sample messages and a schema-checking dashboard -------------------------------------
