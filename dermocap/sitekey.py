@@ -81,24 +81,24 @@ def check_subject(subject: str, clinic: re.Pattern[str] | None = None) -> str:
     return subject
 
 
+def _check_label(kind: str, value: str, pattern: re.Pattern[str], examples: str) -> str:
+    if not pattern.fullmatch(value):
+        first = "starts with a letter; " if kind == "site" else ""
+        raise SiteKeyError(
+            f"{kind} {value!r}: use {examples} or a short lower-case label "
+            f"(letters, digits, '-', '_'; {first}at most 32)"
+        )
+    return value
+
+
 def check_site(site: str) -> str:
     """Return ``site`` if it is a site label. Raises SiteKeyError."""
-    if not _SITE.fullmatch(site):
-        raise SiteKeyError(
-            f"site {site!r}: use frontal, vertex, occipital or a short lower-case label "
-            "(letters, digits, '-', '_'; starts with a letter; at most 32)"
-        )
-    return site
+    return _check_label("site", site, _SITE, "frontal, vertex, occipital")
 
 
 def check_visit(visit: str) -> str:
     """Return ``visit`` if it is a visit label. Raises SiteKeyError."""
-    if not _VISIT.fullmatch(visit):
-        raise SiteKeyError(
-            f"visit {visit!r}: use baseline, 3m, 6m, 12m or a short lower-case label "
-            "(letters, digits, '-', '_'; at most 32)"
-        )
-    return visit
+    return _check_label("visit", visit, _VISIT, "baseline, 3m, 6m, 12m")
 
 
 def compile_subject_pattern(pattern: str) -> re.Pattern[str]:

@@ -7,8 +7,7 @@ keeps at most ``inflight_window`` outbox messages unacknowledged, and settles ea
 its PUBACK: success reason code -> acked, >= 0x80 -> dead letter (the rest keeps flowing).
 Messages larger than the broker's CONNACK Maximum Packet Size are dead-lettered before
 sending: paho does not check, and the broker would drop the connection again and again.
-The other way, CONNECT asks the broker never to send the rig a packet over
-``MAX_INCOMING_PACKET_BYTES`` (a command is at most 64 KiB).
+CONNECT asks the broker never to send a packet over ``MAX_INCOMING_PACKET_BYTES``.
 """
 
 from __future__ import annotations
@@ -34,23 +33,22 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from dermocap import __version__
 from dermocap.errors import StorageError, SyncError
-from dermocap.ids import uuid7
 from dermocap.resource import Startable
 from sync.commands import MAX_INCOMING_PACKET_BYTES, CommandRouter, Handler, refusal
 from sync.config import SyncConfig
 from sync.credentials import Credentials
 from sync.images import chunk_payload
-from sync.models import Message, ReplyMessage, StatusMessage, StatusState
+from sync.models import Message, ReplyMessage, StatusState
 from sync.outbox import Outbox, OutboxEntry
-from sync.telemetry import telemetry_message
+from sync.telemetry import ping_figures, telemetry_message
 from sync.trust import (
     RC_SESSION_TAKEN_OVER,
     installation_id,
     reply_topic_ok,
     session_taken_over,
     status_conflict,
+    status_message,
 )
 from sync.wire import (
     RC_PACKET_TOO_LARGE,
@@ -126,6 +124,7 @@ class MqttLink(Startable):
         self._next_attempt = 0.0
         self._ever_connected = False
         self._max_packet: int | None = None
+        self._leaving: tuple[int, float] | None = None  # (mid of the error status, deadline)
         self._dirty = True
         self._refused = False
         self._last_poll = 0.0
@@ -162,15 +161,7 @@ class MqttLink(Startable):
     def _status_payload(
         self, state: StatusState, since: datetime | None, detail: str | None = None
     ) -> tuple[bytes, Properties]:
-        msg = StatusMessage(
-            message_id=str(uuid7()),
-            state=state,
-            since=since,
-            software=__version__,
-            model=self._model,
-            installation=self.installation,
-            detail=detail,
-        )
+        msg = status_message(state, since, self._model, self.installation, detail)
         return msg.model_dump_json().encode(), message_properties(msg.message_id, None)
 
     def _set_will(self) -> None:
@@ -247,6 +238,7 @@ class MqttLink(Startable):
                     self._fill_window()
                     self._maybe_telemetry()
                 self._flush_outcomes()
+                self._maybe_leave()
                 if self._client.want_write():
                     self._client.loop_write()
             self._shutdown()
@@ -487,12 +479,8 @@ class MqttLink(Startable):
         self._dirty = True
         self._last_telemetry = 0.0
         self.connected.set()
-        log.info(
-            "connected to %s:%s as %s",
-            self.config.host,
-            self.config.port,
-            f"dermocap-{self.device_id}",
-        )
+        host = f"{self.config.host}:{self.config.port}"
+        log.info("connected to %s as dermocap-%s", host, self.device_id)
 
     def _on_disconnect(
         self,
@@ -522,6 +510,7 @@ class MqttLink(Startable):
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._maybe_leave(mid)
         entry = self._inflight.pop(mid, None)
         if entry is None:
             return
@@ -570,13 +559,23 @@ class MqttLink(Startable):
         self._reply(msg, result.reply)
 
     def _stop_fighting(self, why: str) -> None:
-        """Another rig uses this device_id: say so where the dashboard looks, then leave."""
+        """Another rig uses this device_id: say so where the dashboard looks, then leave
+        (after the PUBACK: Mosquitto drops a QoS 1 message whose sender left before it)."""
         self.fault = why
         log.error("MQTT sync stopped: %s", why)
         if self.connected.is_set():
+            self.connected.clear()  # no more outbox messages on this connection
             payload, props = self._status_payload("error", datetime.now(UTC), why[:300])
             topic = f"{self.prefix}/status"
-            self._client.publish(topic, payload, qos=1, retain=True, properties=props)
+            info = self._client.publish(topic, payload, qos=1, retain=True, properties=props)
+            self._leaving = (info.mid, time.monotonic() + 2.0)
+
+    def _maybe_leave(self, acked_mid: int | None = None) -> None:
+        if self._leaving is None:
+            return
+        mid, deadline = self._leaving
+        if acked_mid == mid or time.monotonic() > deadline or self._client.socket() is None:
+            self._leaving = None
             self._client.disconnect()
 
     def _reply(self, msg: mqtt.MQTTMessage, reply: ReplyMessage, topic: str | None = None) -> None:
@@ -591,12 +590,7 @@ class MqttLink(Startable):
     # -- built-in commands --------------------------------------------------------------------
 
     def _cmd_ping(self, cmd: Any) -> dict[str, Any]:
-        return {
-            "uptime_s": round(time.monotonic() - self._started_at, 3),
-            "outbox_depth": self.outbox.depth(),
-            "last_seq": self.outbox.last_seq(),
-            "dead_letters": self.outbox.dead_letter_count(),
-        }
+        return ping_figures(self.outbox, time.monotonic() - self._started_at)
 
     def _cmd_resend(self, cmd: Any) -> dict[str, Any]:
         since = int(cmd.since_seq)

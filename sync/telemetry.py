@@ -1,4 +1,4 @@
-"""The rig's periodic health figures, read from the outbox and the state disk."""
+"""The rig's health figures (telemetry, ping replies), read from the outbox and the state disk."""
 
 from __future__ import annotations
 
@@ -29,3 +29,13 @@ def telemetry_message(outbox: Outbox, uptime_s: float, extra: dict[str, Any]) ->
         disk_free_mb=free_mb,
         **extra,
     )
+
+
+def ping_figures(outbox: Outbox, uptime_s: float) -> dict[str, Any]:
+    """The reply data of ``cmd/ping``."""
+    return {
+        "uptime_s": round(uptime_s, 3),
+        "outbox_depth": outbox.depth(),
+        "last_seq": outbox.last_seq(),
+        "dead_letters": outbox.dead_letter_count(),
+    }

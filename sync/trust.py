@@ -16,11 +16,14 @@ import json
 import logging
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 
+from dermocap import __version__
 from dermocap.errors import StorageError
 from dermocap.fsutil import atomic_write_bytes
-from sync.models import StatusMessage, validate_message
+from dermocap.ids import uuid7
+from sync.models import StatusMessage, StatusState, validate_message
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,25 @@ def installation_id(folder: Path) -> str:
             raise StorageError(f"{path} is not an installation id: remove it to make a new one")
         return text
     raise StorageError(f"cannot create the installation id {path}")
+
+
+def status_message(
+    state: StatusState,
+    since: datetime | None,
+    model: str | None,
+    installation: str,
+    detail: str | None = None,
+) -> StatusMessage:
+    """The rig's presence as published on ``{prefix}/status`` (and in its will)."""
+    return StatusMessage(
+        message_id=str(uuid7()),
+        state=state,
+        since=since,
+        software=__version__,
+        model=model,
+        installation=installation,
+        detail=detail,
+    )
 
 
 def status_conflict(payload: bytes, own_installation: str) -> str | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jsonschema
@@ -19,9 +20,19 @@ import yaml
 
 from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.broker import Broker, free_port, mosquitto_binary
+from sync.config import SyncConfig
 from sync.watch import Watcher
 
-__all__ = ["Broker", "free_port", "make_broker", "make_pki", "mosquitto_binary", "watching"]
+__all__ = [
+    "Broker",
+    "free_port",
+    "link_config",
+    "make_broker",
+    "make_pki",
+    "mosquitto_binary",
+    "wait",
+    "watching",
+]
 
 
 def make_broker(folder: Path, **kwargs: object) -> Broker:
@@ -41,6 +52,29 @@ def broker_fixture(tmp_path: Path) -> Iterator[Broker]:
         yield b
     finally:
         b.close()
+
+
+def link_config(b: Broker, **kw: object) -> SyncConfig:
+    """A SyncConfig for ``b`` that reconnects fast (tests wait on reconnects)."""
+    base: dict[str, object] = {
+        "host": b.host,
+        "port": b.port,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.3,
+        "keepalive_s": 5,
+        "will_delay_s": 1,
+    }
+    return SyncConfig(**(base | kw))  # type: ignore[arg-type]
+
+
+def wait(pred: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Poll ``pred`` until it holds (True) or ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def openssl(*args: str, cwd: Path) -> None:

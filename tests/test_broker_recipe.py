@@ -9,13 +9,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from mqtt_fixtures import Broker, make_broker, make_pki, sample_record, sample_result, watching
+from mqtt_fixtures import (
+    Broker,
+    make_broker,
+    make_pki,
+    sample_record,
+    sample_result,
+    wait,
+    watching,
+)
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -83,15 +90,6 @@ def link(
         reconnect_max_s=0.3,
     )
     return MqttLink(cfg, device, ob, credentials=creds(files, user, password))
-
-
-def wait(pred: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def raw_publish(b: Broker, files: Path, user: str, topic: str) -> int:

@@ -12,9 +12,11 @@ import pytest
 from mqtt_fixtures import (
     Broker,
     broker_fixture,  # noqa: F401 - registers the "broker" fixture
+    link_config,
     make_broker,
     sample_record,
     sample_result,
+    wait,
     watching,
 )
 from paho.mqtt.enums import CallbackAPIVersion
@@ -23,27 +25,6 @@ from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
 
 DEVICE = "rig-01"
-
-
-def config(b: Broker, **kw: object) -> SyncConfig:
-    base: dict[str, object] = {
-        "host": b.host,
-        "port": b.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.3,
-        "keepalive_s": 5,
-        "will_delay_s": 1,
-    }
-    return SyncConfig(**(base | kw))
-
-
-def wait(pred: object, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():  # type: ignore[operator]
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def add_results(ob: Outbox, n: int, start: int = 0) -> list[str]:
@@ -70,7 +51,7 @@ def test_results_flow_with_ids_in_payload_and_user_properties(
         with watching(broker) as (w, check), Outbox(tmp_path / "o.db") as ob:
             time.sleep(0.2)
             ids = add_results(ob, 40)
-            with MqttLink(config(broker), DEVICE, ob) as link:
+            with MqttLink(link_config(broker), DEVICE, ob) as link:
                 assert w.wait_for(lambda: len(w.device(DEVICE).results) == 40, 10)
                 assert wait(link.drained)
                 assert w.wait_for(lambda: w.device(DEVICE).telemetry is not None, 5)
@@ -90,7 +71,7 @@ def test_results_flow_with_ids_in_payload_and_user_properties(
 def test_broker_killed_again_and_again_loses_nothing(broker: Broker, tmp_path: Path) -> None:
     total = 300
     with watching(broker) as (w, _), Outbox(tmp_path / "o.db") as ob:
-        link = MqttLink(config(broker, inflight_window=16), DEVICE, ob)
+        link = MqttLink(link_config(broker, inflight_window=16), DEVICE, ob)
         link.start()
         ids: list[str] = []
 
@@ -140,7 +121,7 @@ def test_oversize_and_acl_denied_are_dead_lettered_while_results_flow(tmp_path: 
             ids = add_results(ob, 5)  # seq 2-6
             ob.enqueue("events", {"at": "2025-01-01T00:00:00Z", "type": "retake"})  # 7: denied
             ids += add_results(ob, 5, 5)  # seq 8-12
-            with MqttLink(config(b), DEVICE, ob) as link:
+            with MqttLink(link_config(b), DEVICE, ob) as link:
                 assert w.wait_for(lambda: len(w.device(DEVICE).results) == 10, 10)
                 assert wait(link.drained)
                 assert link.stats.max_packet_size == 4096

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -14,7 +13,9 @@ import pytest
 from mqtt_fixtures import (
     Broker,
     broker_fixture,  # noqa: F401 - registers the "broker" fixture
+    link_config,
     sample_result,
+    wait,
     watching,
 )
 from paho.mqtt.enums import CallbackAPIVersion
@@ -26,15 +27,6 @@ from sync import MqttLink, Outbox, SyncConfig
 from sync.trust import installation_id
 
 PREFIX = "dermocap/v1/rig-01"
-
-
-def wait(pred: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def raw_client(b: Broker, client_id: str) -> mqtt.Client:
@@ -81,18 +73,6 @@ def test_duplicates_are_dropped_by_message_id_and_seq_reuse_is_reported(
         assert len(view.results) == 2  # the other publisher's result is kept, not dropped
         assert view.seq_conflicts == 1
     assert any("CONFLICT seq 1" in line for line in lines), lines
-
-
-def link_config(b: Broker, **kw: object) -> SyncConfig:
-    base: dict[str, object] = {
-        "host": b.host,
-        "port": b.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.3,
-        "keepalive_s": 5,
-        "will_delay_s": 1,
-    }
-    return SyncConfig(**(base | kw))
 
 
 class Seen:
@@ -224,7 +204,8 @@ def test_a_second_rig_with_the_same_device_id_stops_both_without_a_storm(
             assert a.stats.connects + b.stats.connects == connects
     stop(seen.client)
     errors = [s for s in seen.on(f"{PREFIX}/status") if s["state"] == "error"]
-    assert errors and all("device_id" in str(s["detail"]) for s in errors)
+    assert errors, seen.on(f"{PREFIX}/status")
+    assert all("device_id" in str(s["detail"]) for s in errors)
 
 
 def test_a_session_taken_over_stops_the_link(tmp_path: Path) -> None:
