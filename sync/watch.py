@@ -306,7 +306,8 @@ class Watcher(Startable):
         m = validate_message(model, json.loads(msg.payload))
         if isinstance(m, StatusMessage):
             view.status = m
-            self._on_line(f"{device_id:<12} status {m.state}")
+            detail = f": {m.detail}" if m.detail else ""
+            self._on_line(f"{device_id:<12} status {m.state}{detail}")
             return
         if isinstance(m, TelemetryMessage):
             view.telemetry = m

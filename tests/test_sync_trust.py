@@ -185,10 +185,11 @@ def test_a_restart_of_the_same_rig_is_no_conflict(broker: Broker, tmp_path: Path
 def test_a_second_rig_with_the_same_device_id_stops_both_without_a_storm(
     broker: Broker, tmp_path: Path
 ) -> None:
-    seen = Seen(broker)
+    lines: list[str] = []
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with (
+        watching(broker, on_line=lines.append) as (w, _),  # every status checked by the contract
         Outbox(tmp_path / "a" / "o.db") as oa,
         Outbox(tmp_path / "b" / "o.db") as ob,
         MqttLink(link_config(broker), "rig-01", oa) as a,
@@ -200,12 +201,12 @@ def test_a_second_rig_with_the_same_device_id_stops_both_without_a_storm(
             assert connects <= 6
             assert "another rig" in str(a.fault) and "rig.device_id" in str(b.fault)
             assert not a.connected.is_set() and not b.connected.is_set()
+            # the dashboard is told why: a retained error status with the reason
+            assert w.wait_for(lambda: any(" status error: " in line for line in lines), 10), lines
             time.sleep(1.0)  # a storm reconnects every 0.05-0.3 s; none may follow
             assert a.stats.connects + b.stats.connects == connects
-    stop(seen.client)
-    errors = [s for s in seen.on(f"{PREFIX}/status") if s["state"] == "error"]
-    assert errors, seen.on(f"{PREFIX}/status")
-    assert all("device_id" in str(s["detail"]) for s in errors)
+    errors = [line for line in lines if " status error: " in line]
+    assert all("rig.device_id" in line for line in errors), errors
 
 
 def test_a_session_taken_over_stops_the_link(tmp_path: Path) -> None:
