@@ -69,14 +69,16 @@ def check_subject(subject: str, clinic: re.Pattern[str] | None = None) -> str:
         SiteKeyError: a name or an unsafe label, with what to enter instead.
     """
     if not (len(subject) <= SUBJECT_MAX_CHARS and _SUBJECT.fullmatch(subject)):
+        # The refused value is not repeated: it may be a name, and the message goes to a
+        # command reply (published) and to the journal.
         raise SiteKeyError(
-            f"subject {subject!r} is not a pseudonymous id (up to 8 letters, then digits, "
-            "e.g. P00123 or S-0042); never enter a name"
+            "the subject is not a pseudonymous id (up to 8 letters, then digits, e.g. P00123 "
+            "or S-0042); never enter a name"
         )
     if clinic is not None and not clinic.fullmatch(subject):
         raise SiteKeyError(
-            f"subject {subject!r} does not match this clinic's pseudonym pattern "
-            f"{clinic.pattern!r} (capture.subject_pattern)"
+            f"the subject does not match this clinic's pseudonym pattern {clinic.pattern!r} "
+            "(capture.subject_pattern)"
         )
     return subject
 

@@ -65,8 +65,9 @@ def test_a_name_is_refused_everywhere(name: str) -> None:
     assert not _mqtt_accepts(name)
     assert not _worklist_accepts(name)
     assert not _capture_accepts(name)
-    with pytest.raises(SiteKeyError, match="never enter a name"):
+    with pytest.raises(SiteKeyError, match="never enter a name") as err:
         SiteKey(name, "vertex", "baseline")
+    assert name not in str(err.value)
 
 
 @pytest.mark.parametrize("subject", PSEUDONYMS)
@@ -78,8 +79,9 @@ def test_a_worklist_file_with_a_name_is_refused(tmp_path: Path) -> None:
     f = tmp_path / "wl.json"
     f.write_text(json.dumps({"subject": "Maria_1_Garcia", "visit": "3m", "sites": ["vertex"]}))
     wl = Worklist()
-    with pytest.raises(ConfigError, match=r"Maria_1_Garcia.*never enter a name"):
+    with pytest.raises(ConfigError, match="never enter a name") as err:
         wl.load_file(f)
+    assert "Maria" not in str(err.value)  # the refusal does not repeat (log, publish) a name
     assert wl.remaining == [] and wl.subject == "S0000"  # nothing of it was taken
 
 
