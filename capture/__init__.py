@@ -13,7 +13,7 @@ from capture.locked import LockedCamera
 from capture.qc import QCReport
 from capture.record import CaptureRecord
 from capture.relocation import Guidance
-from capture.session import CaptureResult, CaptureSession, SiteResult, validate_ids
+from capture.session import CaptureResult, CaptureSession, SiteResult
 
 __all__ = [
     "Calibration",
@@ -33,5 +33,4 @@ __all__ = [
     "SiteResult",
     "Stage",
     "StillMode",
-    "validate_ids",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dermocap.configbase import Section
+from dermocap.sitekey import compile_subject_pattern
 
 
 class CameraConfig(Section):
@@ -211,9 +212,11 @@ class CaptureConfig(Section):
     apply_flat_field: bool = Field(
         True, description="Divide the calibrated vignetting out of kept images"
     )
-    subject_pattern: str = Field(
-        r"^[A-Z]{1,4}-?[0-9]{3,8}$",
-        description="Pattern of a subject pseudonym (e.g. 'S-00042'); refuses names",
+    subject_pattern: str | None = Field(
+        None,
+        description="This clinic's pseudonym pattern (e.g. '^P[0-9]{5}$'), matched against the "
+        "whole id on top of the built-in rule (up to 8 letters then digits); it may only "
+        "narrow that rule. Unset: the built-in rule alone",
     )
     autofocus: AutofocusConfig = Field(AutofocusConfig(), description="Autofocus sweep")
     qc: QCConfig = Field(QCConfig(), description="Quality checks and their thresholds")
@@ -223,3 +226,10 @@ class CaptureConfig(Section):
     relocation: RelocationConfig = Field(
         RelocationConfig(), description="Relocation guidance for follow-up visits"
     )
+
+    @field_validator("subject_pattern")
+    @classmethod
+    def _subject_pattern_usable(cls, v: str | None) -> str | None:
+        if v is not None:
+            compile_subject_pattern(v)  # a pattern that does not compile fails here, not later
+        return v

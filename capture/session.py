@@ -4,7 +4,6 @@ store. :class:`CaptureSession` is what the service calls, from a worker thread."
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -34,6 +33,7 @@ from dermocap.clock import Clock
 from dermocap.errors import CaptureError, ImageError, StorageError
 from dermocap.ids import uuid7
 from dermocap.images import decode_rgb
+from dermocap.sitekey import SiteRule
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +41,10 @@ U8 = NDArray[np.uint8]
 
 SITES = ("frontal", "vertex", "occipital")
 VISITS = ("baseline", "3m", "6m", "12m")
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 def _no_progress(phase: str) -> None:
     return None
-
-
-def validate_ids(subject: str, site: str, visit: str, *, subject_pattern: str) -> None:
-    """Refuse a subject that is not a pseudonym, and site / visit labels unsafe as folders.
-
-    Raises:
-        ValueError: with the reason.
-    """
-    if not re.fullmatch(subject_pattern, subject):
-        raise ValueError(
-            f"subject {subject!r} is not a pseudonym of the form {subject_pattern} "
-            "(no names on the device)"
-        )
-    for kind, value in (("site", site), ("visit", visit)):
-        if not _LABEL.fullmatch(value):
-            raise ValueError(
-                f"{kind} {value!r} must be lower-case letters, digits, '-' or '_' (max 32)"
-            )
 
 
 @dataclass
@@ -424,11 +405,11 @@ class CaptureSession:
         ``SiteResult.retake_advice`` says why (nothing is raised: the caller decides).
 
         Raises:
-            ValueError: subject not a pseudonym, or bad site / visit label.
+            SiteKeyError: subject not a pseudonym, or bad site / visit label.
             CaptureError: not calibrated, camera or focus trouble, relocation failed.
             DiskFullError, StorageError: the capture could not be stored (nothing written).
         """
-        validate_ids(subject, site, visit, subject_pattern=self.cfg.subject_pattern)
+        SiteRule(self.cfg.subject_pattern).key(subject, site, visit)
         with self._lock:
             rig = self._rig
             cal = self._need_calibration()

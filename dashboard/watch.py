@@ -46,6 +46,10 @@ class DeviceView:
 
     device_id: str
     seqs: set[int] = field(default_factory=set)
+    message_ids: set[str] = field(default_factory=set)
+    seq_conflicts: int = 0
+    """Durable messages with a seq already seen under another message_id: a second client
+    publishing as this rig (two rigs with one device_id, or a forger)."""
     missing: set[int] = field(default_factory=set)
     known_dead: set[int] = field(default_factory=set)
     low: int | None = None
@@ -183,15 +187,26 @@ class Watcher(Subscriber):
         m = validate_message(model, json.loads(payload))
         if isinstance(m, StatusMessage):
             view.status = m
-            self._on_line(f"{device_id:<12} status {m.state}")
+            detail = f": {m.detail}" if m.detail else ""
+            self._on_line(f"{device_id:<12} status {m.state}{detail}")
             return
         if isinstance(m, TelemetryMessage):
             view.telemetry = m
             return
-        seq = int(getattr(m, "seq", 0) or 0)
-        if seq in view.seqs:
+        # A duplicate is the same message_id (a resend keeps its id); the same seq under a
+        # new id is another publisher, kept and reported, never silently dropped.
+        message_id = str(getattr(m, "message_id", ""))
+        if message_id in view.message_ids:
             self.duplicates += 1
             return
+        view.message_ids.add(message_id)
+        seq = int(getattr(m, "seq", 0) or 0)
+        if seq in view.seqs:
+            view.seq_conflicts += 1
+            self._on_line(
+                f"{device_id:<12} CONFLICT seq {seq} again under another message_id: "
+                "another client publishes as this rig (two rigs with one device_id?)"
+            )
         new_gaps = view.see(seq)
         if new_gaps:
             self._on_line(f"{device_id:<12} GAP   missing seq {ranges(new_gaps)}")
@@ -316,5 +331,9 @@ def watch_main(argv: list[str], out: TextIO | None = None) -> int:
         watcher.close()
     total = sum(len(v.results) for v in watcher.devices.values())
     gaps = sum(len(v.missing) for v in watcher.devices.values())
-    emit(f"-- {total} results, {watcher.duplicates} duplicates dropped, {gaps} seqs missing")
+    conflicts = sum(v.seq_conflicts for v in watcher.devices.values())
+    emit(
+        f"-- {total} results, {watcher.duplicates} duplicates dropped, {gaps} seqs missing"
+        + (f", {conflicts} seq conflicts" if conflicts else "")
+    )
     return 0

@@ -5,6 +5,7 @@ and also from the builtin it resembles, so callers may catch either::
 
     DermocapError (Exception)
     ├── ConfigError (ValueError)            a config file or value is invalid
+    │   └── SiteKeyError                    a subject, site or visit id breaks the rule
     ├── HardwareError (RuntimeError)        a GPIO device misbehaved
     │   ├── StageError                      Z stage: not homed, limit, timeout
     │   │   └── EmergencyStop               motion aborted by the emergency stop
@@ -16,6 +17,7 @@ and also from the builtin it resembles, so callers may catch either::
     │   └── TechnicianTimeout (TimeoutError) nobody placed the target or subject in time
     ├── StorageError (OSError)              a file could not be written safely
     │   └── DiskFullError                   the disk budget or the disk is full
+    ├── StateDirBusy (RuntimeError)         another process holds the state folder
     ├── SimError (RuntimeError)             the digital twin was misused
     │   └── PhantomError (ValueError)       a phantom image or truth file is bad
     ├── ModelError (RuntimeError)           a model file is missing, corrupt or wrong
@@ -45,6 +47,10 @@ class ConfigError(DermocapError, ValueError):
     def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors: list[tuple[str, str]] = errors or []
+
+
+class SiteKeyError(ConfigError):
+    """A subject, site or visit id breaks the one rule (dermocap/sitekey.py): e.g. a name."""
 
 
 class HardwareError(DermocapError, RuntimeError):
@@ -97,6 +103,14 @@ class StorageError(DermocapError, OSError):
 
 class DiskFullError(StorageError):
     """No room left under the disk budget, or on the disk itself."""
+
+
+class StateDirBusy(DermocapError, RuntimeError):
+    """Another process (``pid``, when known) holds the state folder's lock."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class SimError(DermocapError, RuntimeError):

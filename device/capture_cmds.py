@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from capture import Calibration, CaptureSession
 from dermocap.errors import CaptureError
+from dermocap.statelock import StateDirLock
 from device.config import DermocapConfig, load_config
 from device.rig import Rig, build_rig
 
@@ -80,8 +81,9 @@ def calibrate_on_target(rig: Rig, session: CaptureSession) -> Calibration:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    with _rig(cfg) as rig:
-        session = capture_session(rig, _state_dir(args, cfg))
+    state_dir = _state_dir(args, cfg)
+    with StateDirLock(state_dir), _rig(cfg) as rig:
+        session = capture_session(rig, state_dir)
         rig.technician.place_target()
         cal = session.calibrate()
         out = {**cal.as_dict(), **rig.technician.known_truth()}
@@ -98,8 +100,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    with _rig(cfg) as rig:
-        session = capture_session(rig, _state_dir(args, cfg))
+    state_dir = _state_dir(args, cfg)
+    with StateDirLock(state_dir), _rig(cfg) as rig:
+        session = capture_session(rig, state_dir)
         if session.calibration is None:
             calibrate_on_target(rig, session)
         else:

@@ -34,6 +34,8 @@ from capture.repeatability import published_density_cv
 from dermocap.clock import Clock
 from dermocap.errors import CommandError, ConfigError, TechnicianTimeout
 from dermocap.resource import Closeable
+from dermocap.sitekey import SiteRule
+from dermocap.statelock import StateDirLock
 from device.capture_cmds import calibrate_on_target, capture_session
 from device.config import DermocapConfig, load_config
 from device.notify import Notifier
@@ -69,6 +71,7 @@ class ServeApp(Closeable):
         loop_period_s: the main loop's tick.
 
     Raises:
+        StateDirBusy: another process holds ``state_dir`` (named by its PID).
         ConfigError, HardwareError, CameraError, ModelError, SyncError: with what to fix.
     """
 
@@ -90,6 +93,9 @@ class ServeApp(Closeable):
         self.timings_ms: dict[str, float] = {}
         t0 = time.monotonic()
         try:
+            # First: a second process on this folder must not touch the pins or the camera,
+            # nor take the first one's fresh captures for crash debris.
+            self._stack.enter_context(StateDirLock(self.state_dir))
             self.rig = self._stack.enter_context(
                 build_rig(
                     cfg,
@@ -132,8 +138,9 @@ class ServeApp(Closeable):
                 outlet=self.sync,
                 status=self.rig.status,
                 notifier=Notifier(environ),
-                worklist=Worklist(),
+                worklist=Worklist(SiteRule(cfg.capture.subject_pattern)),
                 is_online=self._online,
+                sync_fault=lambda: self.sync.fault,
                 loop_period_s=loop_period_s,
             )
             self._service = self.service

@@ -145,6 +145,7 @@ class Service:
         notifier: Notifier,
         worklist: Worklist | None = None,
         is_online: Callable[[], bool] = lambda: True,
+        sync_fault: Callable[[], str | None] = lambda: None,
         loop_period_s: float = 0.5,
     ) -> None:
         self.pipeline = pipeline
@@ -153,6 +154,8 @@ class Service:
         self.notifier = notifier
         self.worklist = worklist or Worklist()
         self.is_online = is_online
+        self.sync_fault = sync_fault
+        self._fault_shown: str | None = None
         self.loop_period_s = loop_period_s
         self.state = State.STARTING
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -436,6 +439,10 @@ class Service:
                 self._handle(kind)
             except queue.Empty:
                 pass
+            fault = self.sync_fault()
+            if fault is not None and fault != self._fault_shown:
+                self._fault_shown = fault  # once: a press acknowledges it, captures go on
+                self._fail(f"sync stopped: {fault}")
             if self.state in (State.IDLE, State.QUEUED):
                 self._show()  # online/offline may have changed
             if self.healthy():

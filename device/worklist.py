@@ -3,60 +3,56 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dermocap.errors import ConfigError
-
-SUBJECT_RE = re.compile(r"^[A-Za-z]{0,8}[-_]?[0-9][A-Za-z0-9_-]{1,31}$")
-SITE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-VISIT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+from dermocap.errors import ConfigError, SiteKeyError
+from dermocap.sitekey import SiteRule
 
 
 @dataclass(frozen=True)
 class WorkItem:
-    """One site to capture."""
+    """One site to capture; ``generation`` tells which loaded list it came from."""
 
     subject: str
     visit: str
     site: str
     adhoc: bool = False
-
-
-def check_ids(subject: str, visit: str, sites: list[str]) -> None:
-    """Refuse names and odd labels: subjects are pseudonyms (P00123), sites and visits labels."""
-    if not SUBJECT_RE.match(subject):
-        raise ConfigError(
-            f"subject {subject!r} is not a pseudonymous id (letters then digits, e.g. P00123); "
-            "never enter a name"
-        )
-    if not VISIT_RE.match(visit):
-        raise ConfigError(f"visit {visit!r}: use baseline, 3m, 6m, 12m or a short label")
-    if not sites:
-        raise ConfigError("a worklist needs at least one site")
-    for s in sites:
-        if not SITE_RE.match(s):
-            raise ConfigError(f"site {s!r}: use frontal, vertex, occipital or a short label")
+    generation: int = 0
 
 
 class Worklist:
-    """Ordered sites for one subject and visit; thread-safe. A hold steps back one site."""
+    """Ordered sites for one subject and visit; thread-safe. A hold steps back one site.
 
-    def __init__(self) -> None:
+    Args:
+        rule: the site rule ids must pass (with the clinic's subject pattern, if any).
+    """
+
+    def __init__(self, rule: SiteRule | None = None) -> None:
+        self.rule = rule or SiteRule()
         self._lock = threading.Lock()
         self.subject = "S0000"
         self.visit = "adhoc"
         self._sites: list[str] = []
         self._index = 0
         self._adhoc_counter = 0
+        self._generation = 0  # counts loads: an item of an older list never moves this one
 
     def load(self, subject: str, visit: str, sites: list[str]) -> None:
-        check_ids(subject, visit, sites)
+        """Replace the list.
+
+        Raises:
+            SiteKeyError: a name or a bad label (nothing changes), with what to enter.
+        """
+        if not sites:
+            raise SiteKeyError("a worklist needs at least one site")
+        for site in sites:
+            self.rule.key(subject, site, visit)
         with self._lock:
             self.subject, self.visit, self._sites, self._index = subject, visit, list(sites), 0
+            self._generation += 1
 
     def load_file(self, path: Path) -> None:
         """Read ``{"subject": ..., "visit": ..., "sites": [...]}`` from a JSON file."""
@@ -71,12 +67,21 @@ class Worklist:
     def current(self) -> WorkItem:
         """The item the next press captures (an ad-hoc site when the list is done or empty)."""
         with self._lock:
+            g = self._generation
             if self._index < len(self._sites):
-                return WorkItem(self.subject, self.visit, self._sites[self._index])
-            return WorkItem(self.subject, self.visit, f"adhoc-{self._adhoc_counter + 1}", True)
+                return WorkItem(self.subject, self.visit, self._sites[self._index], generation=g)
+            adhoc = f"adhoc-{self._adhoc_counter + 1}"
+            return WorkItem(self.subject, self.visit, adhoc, True, generation=g)
 
     def advance(self, item: WorkItem) -> None:
+        """``item`` was captured: move past it, if it is still the list's current site.
+
+        A list loaded while ``item`` was being captured is left at its first site (the
+        capture belonged to the list before it, even when a site of the same name leads both).
+        """
         with self._lock:
+            if item.generation != self._generation:
+                return
             if item.adhoc:
                 self._adhoc_counter += 1
             elif self._index < len(self._sites) and self._sites[self._index] == item.site:
@@ -88,7 +93,8 @@ class Worklist:
             if self._index == 0:
                 return None
             self._index -= 1
-            return WorkItem(self.subject, self.visit, self._sites[self._index])
+            site = self._sites[self._index]
+            return WorkItem(self.subject, self.visit, site, generation=self._generation)
 
     @property
     def remaining(self) -> list[str]:

@@ -134,6 +134,12 @@ class ServeProcess:
                 self._cond.wait(min(left, 0.2))
         return True
 
+    def statuses(self) -> list[str]:
+        """Every ``STATUS=`` text the process sent since its start (the service's progress:
+        ``state; next subject/visit/site; N results; online``), oldest first."""
+        with self._cond:
+            return [n[len("STATUS=") :] for _, n in self.notices if n.startswith("STATUS=")]
+
     def hand(self, request: dict[str, Any]) -> dict[str, Any]:
         reply = hand(self.hand_path, request)
         if not reply.get("ok"):

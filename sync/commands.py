@@ -26,6 +26,8 @@ Handler = Callable[[Any], dict[str, Any] | None]
 """Takes the validated command model (e.g. WorklistCommand); returns reply data."""
 
 MAX_COMMAND_BYTES = 64 * 1024
+MAX_INCOMING_PACKET_BYTES = 2 * MAX_COMMAND_BYTES
+"""Maximum Packet Size the rig sets in CONNECT: a command, its topic and its properties."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ def parse_command(name: str, payload: bytes) -> BaseModel:
         return validate_message(model, data)
     except InvalidMessage as exc:
         raise CommandError(str(exc)) from None
+
+
+def refusal(name: str, reason: str) -> ReplyMessage:
+    """The reply to a command refused before its handler ran (e.g. a foreign ResponseTopic)."""
+    return _reply(name, ok=False, error=reason)
 
 
 def _reply(name: str, *, ok: bool, error: str | None = None, data: Any = None) -> ReplyMessage:

@@ -6,9 +6,29 @@ below or from the systemd credentials directory (``$CREDENTIALS_DIRECTORY``).
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dermocap.configbase import Section
+
+
+def topic_prefix_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot start the rig's topics, or None when it can.
+
+    A broker refuses a topic with NUL, and '+' or '#' make it a filter; an empty level
+    (leading '/', '//') or a leading '$' (the broker's own $SYS tree) puts the rig's messages
+    where neither the dashboard's subscription nor a broker ACL expects them.
+    """
+    body = prefix.replace("{device_id}", "x")
+    if "{" in body or "}" in body:
+        return "only the placeholder {device_id} may be written in braces"
+    bad = sorted({c for c in body if c in "+#" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
+    if bad:
+        return f"characters {', '.join(repr(c) for c in bad)} are not allowed in a topic"
+    if body.startswith("$"):
+        return "a topic starting with '$' is reserved for the broker"
+    if any(level == "" for level in body.rstrip("/").split("/")):
+        return "no empty topic level: no leading '/' and no '//'"
+    return None
 
 
 class SyncConfig(Section):
@@ -20,8 +40,9 @@ class SyncConfig(Section):
     topic_prefix: str = Field(
         "dermocap/v1/{device_id}",
         min_length=1,
-        pattern=r"^[^#+]+$",
-        description="Topic prefix; {device_id} is replaced by rig.device_id",
+        max_length=200,
+        description="Topic prefix; {device_id} is replaced by rig.device_id. Levels of "
+        "printable characters without '+', '#', NUL or '$' at the start; no empty level",
     )
     keepalive_s: int = Field(
         30, ge=5, le=600, description="MQTT keep-alive; a dead link is noticed after 1.5x this"
@@ -103,6 +124,14 @@ class SyncConfig(Section):
         description="File holding the MQTT password; empty: $CREDENTIALS_DIRECTORY/"
         "mqtt-password if present",
     )
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_a_topic(cls, v: str) -> str:
+        problem = topic_prefix_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> SyncConfig:

@@ -7,6 +7,7 @@ keeps at most ``inflight_window`` outbox messages unacknowledged, and settles ea
 its PUBACK: success reason code -> acked, >= 0x80 -> dead letter (the rest keeps flowing).
 Messages larger than the broker's CONNACK Maximum Packet Size are dead-lettered before
 sending: paho does not check, and the broker would drop the connection again and again.
+CONNECT asks the broker never to send a packet over ``MAX_INCOMING_PACKET_BYTES``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import logging
 import queue
 import secrets
 import select
-import shutil
 import socket
 import ssl
 import threading
@@ -33,17 +33,24 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from dermocap import __version__
 from dermocap.errors import StorageError, SyncError
-from dermocap.ids import uuid7
 from dermocap.resource import Startable
-from sync.commands import CommandRouter, Handler
+from sync.commands import MAX_INCOMING_PACKET_BYTES, CommandRouter, Handler, refusal
 from sync.config import SyncConfig
 from sync.connection import Connection, ConnectionFactory, paho_connection
 from sync.credentials import Credentials
 from sync.images import chunk_payload
-from sync.models import Message, ReplyMessage, StatusMessage, StatusState, TelemetryMessage
+from sync.models import Message, ReplyMessage, StatusState
 from sync.outbox import Outbox, OutboxEntry
+from sync.telemetry import ping_figures, telemetry_message
+from sync.trust import (
+    RC_SESSION_TAKEN_OVER,
+    installation_id,
+    reply_topic_ok,
+    session_taken_over,
+    status_conflict,
+    status_message,
+)
 from sync.wire import (
     RC_PACKET_TOO_LARGE,
     RC_UNSPECIFIED,
@@ -99,6 +106,9 @@ class MqttLink(Startable):
         self._telemetry = telemetry
         self.stats = LinkStats()
         self.connected = threading.Event()
+        self.installation = installation_id(outbox.path.parent)
+        self.fault: str | None = None
+        """Why the link stopped for good (another rig with this device_id); None if it runs."""
         self._router = CommandRouter()
         self._router.register("ping", self._cmd_ping)
         self._router.register("resend", self._cmd_resend)
@@ -118,6 +128,7 @@ class MqttLink(Startable):
         self._next_attempt = 0.0
         self._ever_connected = False
         self._max_packet: int | None = None
+        self._leaving: tuple[int, float] | None = None  # (mid of the error status, deadline)
         self._dirty = True
         self._refused = False
         self._last_poll = 0.0
@@ -148,15 +159,9 @@ class MqttLink(Startable):
         return c
 
     def _status_payload(
-        self, state: StatusState, since: datetime | None
+        self, state: StatusState, since: datetime | None, detail: str | None = None
     ) -> tuple[bytes, Properties]:
-        msg = StatusMessage(
-            message_id=str(uuid7()),
-            state=state,
-            since=since,
-            software=__version__,
-            model=self._model,
-        )
+        msg = status_message(state, since, self._model, self.installation, detail)
         return msg.model_dump_json().encode(), message_properties(msg.message_id, None)
 
     def _set_will(self) -> None:
@@ -233,6 +238,7 @@ class MqttLink(Startable):
                     self._fill_window()
                     self._maybe_telemetry()
                 self._flush_outcomes()
+                self._maybe_leave()
                 if self._client.want_write():
                     self._client.loop_write()
             self._shutdown()
@@ -279,10 +285,16 @@ class MqttLink(Startable):
             self._dirty = True  # another process may have written the outbox
 
     def _maybe_connect(self) -> None:
+        if self.fault is not None:
+            return  # never fight another rig for the session
         if self._client.socket() is not None or time.monotonic() < self._next_attempt:
             return
         props = new_properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.config.session_expiry_s
+        # The broker must not send a packet larger than this (MQTT v5 3.1.2.11.4): a huge
+        # command is dropped at the broker, never read into the rig's memory. paho itself
+        # reads whatever arrives, so this is the only bound.
+        props.MaximumPacketSize = MAX_INCOMING_PACKET_BYTES
         self._set_will()
         try:
             if self._ever_connected:
@@ -405,21 +417,7 @@ class MqttLink(Startable):
             return
         self._last_telemetry = now
         extra = self._telemetry() if self._telemetry is not None else {}
-        try:
-            free_mb = shutil.disk_usage(self.outbox.path.parent).free / 1e6
-        except OSError:
-            free_mb = None
-        msg = TelemetryMessage(
-            message_id=str(uuid7()),
-            at=datetime.now(UTC),
-            uptime_s=now - self._started_at,
-            outbox_depth=self.outbox.depth(),
-            oldest_unsent_age_s=self.outbox.oldest_unsent_age_s(),
-            dead_letters=self.outbox.dead_letter_count(),
-            last_seq=self.outbox.last_seq(),
-            disk_free_mb=free_mb,
-            **extra,
-        )
+        msg = telemetry_message(self.outbox, now - self._started_at, extra)
         self._publish_ephemeral(
             f"{self.prefix}/telemetry",
             msg,
@@ -474,18 +472,15 @@ class MqttLink(Startable):
         self._max_packet = getattr(properties, "MaximumPacketSize", None)
         self.stats.max_packet_size = self._max_packet
         opts = SubscribeOptions(qos=1, retainAsPublished=True)
-        client.subscribe(f"{self.prefix}/cmd/#", options=opts)
+        # The own status topic too: a status of another installation there is a second rig.
+        client.subscribe([(f"{self.prefix}/cmd/#", opts), (f"{self.prefix}/status", opts)])
         payload, props = self._status_payload("online", datetime.now(UTC))
         client.publish(f"{self.prefix}/status", payload, qos=1, retain=True, properties=props)
         self._dirty = True
         self._last_telemetry = 0.0
         self.connected.set()
-        log.info(
-            "connected to %s:%s as %s",
-            self.config.host,
-            self.config.port,
-            f"dermocap-{self.device_id}",
-        )
+        host = f"{self.config.host}:{self.config.port}"
+        log.info("connected to %s as dermocap-%s", host, self.device_id)
 
     def _on_disconnect(
         self,
@@ -498,7 +493,9 @@ class MqttLink(Startable):
         was = self.connected.is_set()
         self.connected.clear()
         refused, self._refused = self._refused, False
-        if self._stop.is_set() or refused:
+        if reason.value == RC_SESSION_TAKEN_OVER and self.fault is None:
+            self._stop_fighting(session_taken_over(self.device_id))
+        if self._stop.is_set() or refused or self.fault is not None:
             return
         self.stats.disconnects += int(was)
         if was:
@@ -513,6 +510,7 @@ class MqttLink(Startable):
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._maybe_leave(mid)
         entry = self._inflight.pop(mid, None)
         if entry is None:
             return
@@ -533,22 +531,56 @@ class MqttLink(Startable):
     ) -> None:
         for r in reasons:
             if r.is_failure:
-                log.error("the broker refused the command subscription: %s; check its ACL", r)
+                log.error("the broker refused a subscription (commands, status): %s; check ACL", r)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == f"{self.prefix}/status":
+            why = status_conflict(bytes(msg.payload), self.installation)
+            if why is not None and self.fault is None:
+                self._stop_fighting(why)
+            return
         head = f"{self.prefix}/cmd/"
         if not msg.topic.startswith(head):
             return
         name = msg.topic[len(head) :]
         self.stats.commands += 1
+        asked = getattr(msg.properties, "ResponseTopic", None)
+        if asked is not None and not reply_topic_ok(self.prefix, asked):
+            # Never act on it, and never publish where asked: the rig's own results or
+            # status, or another rig's commands. The refusal goes to the rig's replies.
+            log.warning("refused command %r: its ResponseTopic %r is not ours", name, asked)
+            if not msg.retain:
+                why = f"ResponseTopic {asked[:100]!r} is outside {self.prefix}/replies/"
+                self._reply(msg, refusal(name, why), topic=f"{self.prefix}/replies")
+            return
         result = self._router.dispatch(name, bytes(msg.payload), retained=bool(msg.retain))
         if result.reply is None:
             return
         self._reply(msg, result.reply)
 
-    def _reply(self, msg: mqtt.MQTTMessage, reply: ReplyMessage) -> None:
+    def _stop_fighting(self, why: str) -> None:
+        """Another rig uses this device_id: say so where the dashboard looks, then leave
+        (after the PUBACK: Mosquitto drops a QoS 1 message whose sender left before it)."""
+        self.fault = why
+        log.error("MQTT sync stopped: %s", why)
+        if self.connected.is_set():
+            self.connected.clear()  # no more outbox messages on this connection
+            payload, props = self._status_payload("error", datetime.now(UTC), why[:300])
+            topic = f"{self.prefix}/status"
+            info = self._client.publish(topic, payload, qos=1, retain=True, properties=props)
+            self._leaving = (info.mid, time.monotonic() + 2.0)
+
+    def _maybe_leave(self, acked_mid: int | None = None) -> None:
+        if self._leaving is None:
+            return
+        mid, deadline = self._leaving
+        if acked_mid == mid or time.monotonic() > deadline or self._client.socket() is None:
+            self._leaving = None
+            self._client.disconnect()
+
+    def _reply(self, msg: mqtt.MQTTMessage, reply: ReplyMessage, topic: str | None = None) -> None:
         props = msg.properties
-        topic = getattr(props, "ResponseTopic", None) or f"{self.prefix}/replies"
+        topic = topic or getattr(props, "ResponseTopic", None) or f"{self.prefix}/replies"
         extra: dict[str, Any] = {}
         corr = getattr(props, "CorrelationData", None)
         if corr is not None:
@@ -558,12 +590,7 @@ class MqttLink(Startable):
     # -- built-in commands --------------------------------------------------------------------
 
     def _cmd_ping(self, cmd: Any) -> dict[str, Any]:
-        return {
-            "uptime_s": round(time.monotonic() - self._started_at, 3),
-            "outbox_depth": self.outbox.depth(),
-            "last_seq": self.outbox.last_seq(),
-            "dead_letters": self.outbox.dead_letter_count(),
-        }
+        return ping_figures(self.outbox, time.monotonic() - self._started_at)
 
     def _cmd_resend(self, cmd: Any) -> dict[str, Any]:
         since = int(cmd.since_seq)

@@ -15,33 +15,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from dermocap.errors import SyncError
 from dermocap.metrics import INFERENCE_MS, RESULT_METRICS, HairMeasures
+from dermocap.sitekey import Site, Subject, Visit
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 MessageId = Annotated[str, Field(pattern=UUID_PATTERN, description="UUIDv7 of this message")]
 Sha256 = Annotated[str, Field(pattern=SHA256_PATTERN, description="SHA-256, lower-case hex")]
-Subject = Annotated[
-    str,
-    Field(
-        pattern=r"^[A-Za-z]{0,8}[-_]?[0-9][A-Za-z0-9_-]{1,31}$",
-        description="Pseudonymous subject id: up to 8 letters, then digits (P00123); no names",
-    ),
-]
-Site = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
-        description="Scalp site: frontal, vertex, occipital or a custom label",
-    ),
-]
-Visit = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
-        description="Visit: baseline, 3m, 6m, 12m or a free label",
-    ),
-]
 # Media types of the image files a rig stores and sends, by file name suffix.
 IMAGE_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
@@ -57,7 +37,7 @@ def content_type(name: str) -> str:
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", description="snake_case name")]
 Scalar = bool | int | float | str
 M = TypeVar("M", bound=BaseModel)
-StatusState = Literal["online", "stopped", "offline"]
+StatusState = Literal["online", "stopped", "offline", "error"]
 
 
 class InvalidMessage(SyncError, ValueError):
@@ -91,7 +71,8 @@ class DurableMessage(Message):
 
 
 class StatusMessage(Message):
-    """Retained presence of the rig; the will publishes ``offline``."""
+    """Retained presence of the rig; the will publishes ``offline``; ``error`` means the rig
+    stopped syncing (``detail`` says why: e.g. another rig uses its device_id)."""
 
     state: StatusState
     since: AwareDatetime | None = Field(
@@ -99,6 +80,13 @@ class StatusMessage(Message):
     )
     software: str = Field(max_length=64, description="dermocap version")
     model: str | None = Field(None, max_length=128, description="Hair model name and version")
+    installation: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="Random id of the rig's installation (its state folder): two under one "
+        "device_id mean two rigs share it",
+    )
+    detail: str | None = Field(None, max_length=300, description="Why, for state error")
 
 
 class TelemetryMessage(Message):

@@ -72,6 +72,11 @@ class SyncService(Startable):
         finally:
             self.outbox.close()
 
+    @property
+    def fault(self) -> str | None:
+        """Why the link stopped for good (another rig uses this device_id); None if not."""
+        return None if self.link is None else self.link.fault
+
     def on_command(self, name: str, handler: Handler) -> None:
         """Route a dashboard command (worklist, config) to the service; see MqttLink."""
         if self.link is not None:

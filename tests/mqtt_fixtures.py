@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jsonschema
@@ -21,15 +23,19 @@ from sim.messages import SAMPLE_MODEL_SHA256 as MODEL_SHA
 from sim.messages import sample_record, sample_result
 from sync.asyncapi import DOCUMENT_PATH, message_schema
 from sync.broker import Broker, free_port, mosquitto_binary
+from sync.config import SyncConfig
 
 __all__ = [
     "MODEL_SHA",
     "Broker",
     "free_port",
+    "link_config",
     "make_broker",
+    "make_pki",
     "mosquitto_binary",
     "sample_record",
     "sample_result",
+    "wait",
     "watching",
 ]
 
@@ -51,6 +57,47 @@ def broker_fixture(tmp_path: Path) -> Iterator[Broker]:
         yield b
     finally:
         b.close()
+
+
+def link_config(b: Broker, **kw: object) -> SyncConfig:
+    """A SyncConfig for ``b`` that reconnects fast (tests wait on reconnects)."""
+    base: dict[str, object] = {
+        "host": b.host,
+        "port": b.port,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.3,
+        "keepalive_s": 5,
+        "will_delay_s": 1,
+    }
+    return SyncConfig(**(base | kw))  # type: ignore[arg-type]
+
+
+def wait(pred: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Poll ``pred`` until it holds (True) or ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d: Path) -> None:
+    """A test CA, a server certificate for 127.0.0.1 and a client one (CN rig-01), in ``d``."""
+    d.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)  # fmt: skip
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, cn in [("server", "127.0.0.1"), ("client", "rig-01")]:
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)  # fmt: skip
+        ext = ["-extfile", "san.ext"] if name == "server" else []
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", *ext, cwd=d)  # fmt: skip
 
 
 # -- sample messages and a schema-checking dashboard -------------------------------------

@@ -86,3 +86,38 @@ def test_show_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["config", "check", str(p)]) == 0
     assert main(["config", "show", "--json"]) == 0
     assert '"backend": "twin"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "reason"),
+    [
+        ('[capture]\nsubject_pattern = "([a-"\n', "capture.subject_pattern", "regular expr"),
+        ('[capture]\nsubject_pattern = ".*"\n', "capture.subject_pattern", "not a pseudonym"),
+        ('[sync]\ntopic_prefix = "dermocap/\\u0000/{device_id}"\n', "sync.topic_prefix", "\\x00"),
+        ('[sync]\ntopic_prefix = "dermocap/+/{device_id}"\n', "sync.topic_prefix", "'+'"),
+        ('[sync]\ntopic_prefix = "dermocap/v1/#"\n', "sync.topic_prefix", "'#'"),
+        ('[sync]\ntopic_prefix = "/dermocap/{device_id}"\n', "sync.topic_prefix", "empty"),
+        ('[sync]\ntopic_prefix = "dermocap//{device_id}"\n', "sync.topic_prefix", "empty"),
+        ('[sync]\ntopic_prefix = "$SYS/{device_id}"\n', "sync.topic_prefix", "reserved"),
+        ('[sync]\ntopic_prefix = "d/{device}"\n', "sync.topic_prefix", "{device_id}"),
+    ],
+)
+def test_config_check_refuses_inputs_that_broke_the_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], toml: str, key: str, reason: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    assert main(["config", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if key in x)
+    assert reason in line, err
+
+
+def test_config_check_keeps_usable_prefixes_and_patterns(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.toml"
+    ok.write_text(
+        '[capture]\nsubject_pattern = "^P[0-9]{5}$"\n'
+        '[sync]\ntopic_prefix = "clinic-3/dermocap/v1/{device_id}/"\n'
+    )
+    assert main(["config", "check", str(ok)]) == 0
+    assert load_config(ok).sync.prefix_for("rig-07") == "clinic-3/dermocap/v1/rig-07"

@@ -226,3 +226,55 @@ def test_notifier_speaks_sd_notify(tmp_path: Path) -> None:
         n.watchdog()
         assert srv.recv(1024) == b"WATCHDOG=1"
     assert Notifier({}).notify("READY=1") is False
+
+
+def test_a_worklist_loaded_during_a_capture_skips_no_site(parts: Any) -> None:
+    svc, status, _sync, pipe, _ = parts
+    svc.set_worklist("P00123", "baseline", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "ready")
+    pipe.gate.clear()  # hold the capture of P00123/frontal ...
+    svc.on_press()
+    wait_for(lambda: svc.state is State.FOCUSING and svc._capture_busy.is_set())
+    # ... while the next subject's list, which starts at the same site, arrives
+    svc.set_worklist("P00124", "baseline", ["frontal", "occipital"])
+    pipe.gate.set()
+    wait_for(lambda: len(svc.results) == 1)
+    assert (svc.results[0]["subject"], svc.results[0]["site"]) == ("P00123", "frontal")
+    assert svc.worklist.remaining == ["frontal", "occipital"]
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2)
+    assert (pipe.captured[-1].subject, pipe.captured[-1].site) == ("P00124", "frontal")
+
+
+def test_a_sync_fault_shows_error_once_and_is_queued_as_an_event(tmp_path: Path) -> None:
+    factory = MockFactory(pin_class=MockPWMPin)
+    fault: list[str] = []
+    with (
+        StatusIndicator(StatusConfig(), pin_factory=factory) as status,
+        SyncService(SyncConfig(enabled=False), "rig-01", tmp_path, environ={}) as sync,
+    ):
+        svc = Service(
+            pipeline=ScriptedPipeline(tmp_path),
+            outlet=sync,
+            status=status,
+            notifier=Notifier({}),
+            sync_fault=lambda: fault[0] if fault else None,
+            loop_period_s=0.05,
+        )
+        stop = threading.Event()
+        t = threading.Thread(target=svc.run, args=(stop,), daemon=True)
+        t.start()
+        try:
+            wait_for(lambda: status.current == "ready")
+            fault.append("another rig (installation 0123456789abcdef) uses this rig's device_id")
+            wait_for(lambda: svc.state is State.ERROR and status.current == "error")
+            assert "another rig" in str(svc.last_error)
+            svc.on_press()  # acknowledged: captures go on (results queue), no second report
+            wait_for(lambda: len(svc.results) == 1)
+        finally:
+            stop.set()
+            t.join(5)
+            svc.drain(5)
+        events = [json.loads(e.payload) for e in sync.outbox.pending(100) if e.topic == "events"]
+        assert [e["type"] for e in events].count("error") == 1
+    factory.close()

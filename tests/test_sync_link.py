@@ -12,9 +12,11 @@ import pytest
 from mqtt_fixtures import (
     Broker,
     broker_fixture,  # noqa: F401 - registers the "broker" fixture
+    link_config,
     make_broker,
     sample_record,
     sample_result,
+    wait,
     watching,
 )
 from paho.mqtt.enums import CallbackAPIVersion
@@ -23,27 +25,6 @@ from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
 
 DEVICE = "rig-01"
-
-
-def config(b: Broker, **kw: object) -> SyncConfig:
-    base: dict[str, object] = {
-        "host": b.host,
-        "port": b.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.3,
-        "keepalive_s": 5,
-        "will_delay_s": 1,
-    }
-    return SyncConfig(**(base | kw))
-
-
-def wait(pred: object, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():  # type: ignore[operator]
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def add_results(ob: Outbox, n: int, start: int = 0) -> list[str]:
@@ -70,7 +51,7 @@ def test_results_flow_with_ids_in_payload_and_user_properties(
         with watching(broker) as (w, check), Outbox(tmp_path / "o.db") as ob:
             time.sleep(0.2)
             ids = add_results(ob, 40)
-            with MqttLink(config(broker), DEVICE, ob) as link:
+            with MqttLink(link_config(broker), DEVICE, ob) as link:
                 assert w.wait_for(lambda: len(w.device(DEVICE).results) == 40, 10)
                 assert wait(link.drained)
                 assert w.wait_for(lambda: w.device(DEVICE).telemetry is not None, 5)
@@ -90,7 +71,7 @@ def test_results_flow_with_ids_in_payload_and_user_properties(
 def test_broker_killed_again_and_again_loses_nothing(broker: Broker, tmp_path: Path) -> None:
     total = 300
     with watching(broker) as (w, _), Outbox(tmp_path / "o.db") as ob:
-        link = MqttLink(config(broker, inflight_window=16), DEVICE, ob)
+        link = MqttLink(link_config(broker, inflight_window=16), DEVICE, ob)
         link.start()
         ids: list[str] = []
 
@@ -140,7 +121,7 @@ def test_oversize_and_acl_denied_are_dead_lettered_while_results_flow(tmp_path: 
             ids = add_results(ob, 5)  # seq 2-6
             ob.enqueue("events", {"at": "2025-01-01T00:00:00Z", "type": "retake"})  # 7: denied
             ids += add_results(ob, 5, 5)  # seq 8-12
-            with MqttLink(config(b), DEVICE, ob) as link:
+            with MqttLink(link_config(b), DEVICE, ob) as link:
                 assert w.wait_for(lambda: len(w.device(DEVICE).results) == 10, 10)
                 assert wait(link.drained)
                 assert link.stats.max_packet_size == 4096
@@ -149,84 +130,6 @@ def test_oversize_and_acl_denied_are_dead_lettered_while_results_flow(tmp_path: 
             assert dead[1].reason_code == 0x95 and "4096" in dead[1].reason
             assert dead[7].reason_code == 0x87, dead[7].reason  # Not authorized
             assert set(w.device(DEVICE).results) == set(ids)
-    finally:
-        b.close()
-
-
-def test_password_and_acl_refuse_another_devices_topics(tmp_path: Path) -> None:
-    import subprocess
-
-    pw = tmp_path / "passwd"
-    for user, password in [("rig-01", "s3cret-1"), ("rig-02", "s3cret-2"), ("dash", "d4sh")]:
-        subprocess.run(
-            [
-                "mosquitto_passwd",
-                "-b",
-                *(["-c"] if not pw.exists() else []),
-                str(pw),
-                user,
-                password,
-            ],
-            check=True,
-        )
-    acl = tmp_path / "acl"
-    acl.write_text(
-        "user dash\ntopic read dermocap/#\ntopic write dermocap/+/+/cmd/#\n"
-        "\n"
-        "pattern readwrite dermocap/v1/%u/#\n"
-    )
-    b = make_broker(
-        tmp_path / "b",
-        listener_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}",
-    )
-    creds = {}
-    for user, password in [("rig-01", "s3cret-1"), ("rig-02", "s3cret-2"), ("dash", "d4sh")]:
-        d = tmp_path / f"creds-{user}"
-        d.mkdir()
-        (d / "mqtt-username").write_text(user + "\n")
-        (d / "mqtt-password").write_text(password + "\n")
-        creds[user] = d
-    bad = tmp_path / "creds-bad"
-    bad.mkdir()
-    (bad / "mqtt-username").write_text("rig-01")
-    (bad / "mqtt-password").write_text("wrong")
-
-    from sync import load_credentials
-
-    def link_for(dev: str, creds_dir: Path, ob: Outbox, **kw: object) -> MqttLink:
-        cfg = config(b, **kw)
-        return MqttLink(
-            cfg,
-            dev,
-            ob,
-            credentials=load_credentials(cfg, {"CREDENTIALS_DIRECTORY": str(creds_dir)}),
-        )
-
-    dash = load_credentials(SyncConfig(), {"CREDENTIALS_DIRECTORY": str(creds["dash"])})
-    try:
-        with watching(b, credentials=dash) as (w, _):
-            with (
-                Outbox(tmp_path / "o1.db") as ob1,
-                Outbox(tmp_path / "o2.db") as ob2,
-                Outbox(tmp_path / "o3.db") as ob3,
-            ):
-                own = add_results(ob1, 3)
-                add_results(ob2, 3)
-                add_results(ob3, 1)
-                # rig-02's credentials, but writing under rig-01's prefix
-                spoof = link_for("rig-02", creds["rig-02"], ob2, topic_prefix="dermocap/v1/rig-01")
-                good = link_for("rig-01", creds["rig-01"], ob1)
-                wrong = link_for("rig-01b", bad, ob3)
-                with good, spoof, wrong:
-                    assert w.wait_for(lambda: len(w.device("rig-01").results) == 3, 10)
-                    assert wait(lambda: ob2.dead_letter_count() == 3)
-                    assert wait(lambda: wrong.stats.refused >= 2)
-                    assert not wrong.connected.is_set()
-                    reply = w.command("rig-01", "ping", {})
-                    assert reply is not None and reply.ok
-                assert set(w.device("rig-01").results) == set(own)
-                assert {d.reason_code for d in ob2.dead_letters()} == {0x87}
-                assert ob3.depth() == 1, "a refused login sends nothing"
     finally:
         b.close()
 

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from mqtt_fixtures import make_broker, sample_record, sample_result, watching
+from mqtt_fixtures import make_broker, make_pki, sample_record, sample_result, watching
 
 from dermocap.errors import ConfigError
 from dermocap.ids import uuid7
 from sync import Credentials, MqttLink, Outbox, SyncConfig, load_credentials
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_pki(d: Path) -> None:
-    d.mkdir()
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)  # fmt: skip
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, cn in [("server", "127.0.0.1"), ("client", "rig-01")]:
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
-                "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)  # fmt: skip
-        ext = ["-extfile", "san.ext"] if name == "server" else []
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", *ext, cwd=d)  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
