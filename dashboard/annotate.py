@@ -20,9 +20,10 @@ from typing import Any
 
 from flask import Flask, abort, g, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from PIL import Image
 
 from dashboard.store import Store
+from dermocap.errors import ImageError
+from dermocap.images import decode_rgb
 
 MIN_DIAMETER_UM, MAX_DIAMETER_UM = 5.0, 300.0
 
@@ -38,10 +39,10 @@ def add_annotation_routes(app: Flask, store: Store) -> None:
         if result is None:
             abort(404, "the photograph's result has not arrived")
         try:
-            with Image.open(store.images_dir / row["file"]) as im:
-                size = im.size
-        except OSError:
+            h, w = decode_rgb(store.images_dir / row["file"]).shape[:2]
+        except ImageError:
             abort(404, "the photograph is unreadable")
+        size = (w, h)
         return row, result, size
 
     def export(image_id: str, result: dict[str, Any]) -> dict[str, Any]:
