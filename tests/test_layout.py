@@ -83,10 +83,17 @@ def test_one_definition_each_of_image_decoding_the_site_rule_and_the_metric_name
         if "class SiteKey(" in p.read_text() or "class SiteKey:" in p.read_text()
     ]
     assert rules == ["dermocap/sitekey.py"]
-    measures = [
+    # a class that declares the metric fields (as typed attributes) defines the names
+    declared = [
         str(p.relative_to(ROOT))
         for p in package_code
-        if '"cumulative_thickness_mm_per_cm2"' in p.read_text()
-        or "cumulative_thickness_mm_per_cm2:" in p.read_text()
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(
+            isinstance(a, ast.AnnAssign)
+            and isinstance(a.target, ast.Name)
+            and a.target.id == "cumulative_thickness_mm_per_cm2"
+            for a in node.body
+        )
     ]
-    assert measures == ["dermocap/metrics.py"]
+    assert declared == ["dermocap/metrics.py"]
