@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -46,8 +47,14 @@ def _print_config_errors(exc: ConfigError) -> None:
 
 # -- config -----------------------------------------------------------------------------
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from sync import check_credentials
+
     try:
-        load_config(Path(args.path))
+        cfg = load_config(Path(args.path))
+        if cfg.sync.enabled:
+            # what `serve` reads from $CREDENTIALS_DIRECTORY (the unit's ExecStartPre runs
+            # this check, so it must fail wherever serve would)
+            check_credentials(cfg.sync, os.environ)
     except ConfigError as exc:
         print(f"{args.path}: {len(exc.errors) or 1} error(s)", file=sys.stderr)
         _print_config_errors(exc)
@@ -110,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("config", help="check or show the configuration")
     csub = c.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    chk = csub.add_parser("check", help="validate a config file; exit 2 listing every error")
+    chk = csub.add_parser(
+        "check",
+        help="validate a config file and the MQTT credentials it uses; exit 2 listing every error",
+    )
     chk.add_argument("path")
     chk.set_defaults(func=cmd_config_check)
     show = csub.add_parser("show", help="print the effective config (defaults filled in)")

@@ -5,7 +5,7 @@ The door of the package; nothing here imports device, capture, inference or sim.
 
 from sync.commands import CommandRouter, Handler, parse_command
 from sync.config import SyncConfig
-from sync.credentials import Credentials, load_credentials
+from sync.credentials import CREDENTIAL_NAMES, Credentials, check_credentials, load_credentials
 from sync.images import AssembledImage, ImageAssembler
 from sync.link import LinkStats, MqttLink
 from sync.models import (
@@ -29,6 +29,7 @@ from sync.watch import Watcher, watch_main
 
 __all__ = [
     "COMMANDS",
+    "CREDENTIAL_NAMES",
     "AssembledImage",
     "CommandRouter",
     "ConfigCommand",
@@ -54,6 +55,7 @@ __all__ = [
     "TelemetryMessage",
     "Watcher",
     "WorklistCommand",
+    "check_credentials",
     "load_credentials",
     "parse_command",
     "watch_main",

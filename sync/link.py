@@ -121,11 +121,18 @@ class MqttLink(Startable):
         self._sent: list[int] = []
         self._acked: list[int] = []
         self._dead: list[tuple[int, int, str]] = []
-        self._client = self._make_client()
+        try:
+            self._client = self._make_client()
+        except BaseException:  # unusable TLS files: free the wake-up sockets made above
+            self._wake_r.close()
+            self._wake_w.close()
+            raise
 
     # -- set-up -----------------------------------------------------------------------------
 
     def _make_client(self) -> mqtt.Client:
+        # TLS files first: a client made before they fail would leak its wake-up sockets
+        ctx = self.credentials.ssl_context()
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"dermocap-{self.device_id}",
@@ -137,7 +144,6 @@ class MqttLink(Startable):
         creds = self.credentials
         if creds.username:
             c.username_pw_set(creds.username, creds.password)
-        ctx = creds.ssl_context()
         if ctx is not None:
             c.tls_set_context(ctx)
         c.on_connect = self._on_connect

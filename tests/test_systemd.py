@@ -63,8 +63,6 @@ def test_unit_has_the_required_settings() -> None:
         assert svc[key] == value, key
     assert "gpio" in svc["SupplementaryGroups"] and "video" in svc["SupplementaryGroups"]
     for needle in (
-        "LoadCredential=mqtt-password:",
-        "LoadCredential=tls-key:",
         "DeviceAllow=/dev/gpiochip0",
         "DeviceAllow=char-video4linux",
         "DeviceAllow=char-media",

@@ -1,0 +1,156 @@
+"""The install path agrees with itself: unit, install.sh, the code and the README."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dermocap.errors import ConfigError
+from device.cli import main as cli_main
+from device.config import DermocapConfig, to_toml
+from sync import CREDENTIAL_NAMES, SyncConfig, SyncService, check_credentials
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT = ROOT / "systemd" / "dermocap.service"
+INSTALL = ROOT / "systemd" / "install.sh"
+
+
+def install_sh(snippet: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Source install.sh (which then runs nothing) and run ``snippet`` with its functions."""
+    return subprocess.run(
+        ["bash", "-c", f'source "$1"; {snippet}', "install.sh", str(INSTALL)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", **env},
+    )
+
+
+def unit_credentials() -> dict[str, str]:
+    """``LoadCredential=ID:PATH`` lines of the unit, as ID -> PATH."""
+    return dict(
+        line.split("=", 1)[1].split(":", 1)
+        for line in UNIT.read_text().splitlines()
+        if line.startswith("LoadCredential=")
+    )
+
+
+def test_credential_names_agree_everywhere() -> None:
+    names = set(CREDENTIAL_NAMES.values())
+    unit = unit_credentials()
+    assert set(unit) == names
+    for name, source in unit.items():
+        assert source == f"/etc/dermocap/credentials/{name}"
+    res = install_sh('printf "%s\\n" "${CREDENTIALS[@]}"')
+    assert res.returncode == 0, res.stderr
+    assert set(res.stdout.split()) == names
+    readme = (ROOT / "README.md").read_text()
+    for name in names:
+        assert f"`{name}`" in readme, name
+
+
+def test_install_creates_every_credential_empty_and_keeps_filled_ones(tmp_path: Path) -> None:
+    (tmp_path / "mqtt-password").write_text("kept\n")
+    res = install_sh('make_credentials "$D"', D=str(tmp_path)).returncode
+    assert res == 0
+    made = {p.name: p for p in tmp_path.iterdir()}
+    assert set(made) == set(CREDENTIAL_NAMES.values())
+    assert made["mqtt-password"].read_text() == "kept\n"
+    assert made["mqtt-client.key"].stat().st_size == 0
+    assert made["mqtt-client.key"].stat().st_mode & 0o777 == 0o600
+
+
+def _store(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """Fill /etc/dermocap/credentials (under tmp_path) as the clinic would, the rest empty."""
+    store = tmp_path / "etc" / "dermocap" / "credentials"
+    store.mkdir(parents=True)
+    for name in CREDENTIAL_NAMES.values():
+        (store / name).write_bytes(files.get(name, b""))
+    return store
+
+
+def _hand_over(tmp_path: Path, store: Path, unit: dict[str, str]) -> Path:
+    """The $CREDENTIALS_DIRECTORY systemd builds from the unit's LoadCredential= lines."""
+    creds = tmp_path / "run" / "credentials" / "dermocap.service"
+    creds.mkdir(parents=True)
+    for name, source in unit.items():
+        src = store / Path(source).name
+        assert src.is_file(), f"the unit would fail to start: {source} missing"
+        shutil.copy(src, creds / name)
+    return creds
+
+
+def _serve_loads(cfg: SyncConfig, creds: Path, state: Path) -> bool:
+    """What ``serve`` does with the credentials: the sync service builds its link."""
+    try:
+        with SyncService(cfg, "rig-01", state, environ={"CREDENTIALS_DIRECTORY": str(creds)}):
+            return True
+    except ConfigError:
+        return False
+
+
+def _config_check(
+    cfg: SyncConfig, creds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(DermocapConfig(sync=cfg)))
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    return cli_main(["config", "check", str(path)])
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+@pytest.mark.parametrize(
+    ("case", "given", "works"),
+    [
+        ("fresh install, nothing filled in", set(), True),
+        ("login and TLS with a client certificate", {"all"}, True),
+        ("password without a username", {"mqtt-password"}, False),
+        ("client key without its certificate", {"mqtt-ca.crt", "mqtt-client.key"}, False),
+        ("key of another certificate", {"all", "wrong-key"}, False),
+    ],
+)
+def test_serve_and_config_check_agree_on_what_the_unit_hands_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, given: set[str], works: bool
+) -> None:
+    from test_sync_tls import make_pki
+
+    pki = tmp_path / "pki"
+    make_pki(pki)
+    every = {
+        "mqtt-username": b"rig-01\n",
+        "mqtt-password": b"s3cret\n",
+        "mqtt-ca.crt": (pki / "ca.crt").read_bytes(),
+        "mqtt-client.crt": (pki / "client.crt").read_bytes(),
+        "mqtt-client.key": (pki / "client.key").read_bytes(),
+    }
+    files = dict(every) if "all" in given else {k: v for k, v in every.items() if k in given}
+    if "wrong-key" in given:
+        files["mqtt-client.key"] = (pki / "server.key").read_bytes()
+    creds = _hand_over(tmp_path, _store(tmp_path, files), unit_credentials())
+    cfg = SyncConfig(tls=bool({"mqtt-ca.crt", "all"} & given), port=8883)
+    state = tmp_path / "state"
+    state.mkdir()
+
+    served = _serve_loads(cfg, creds, state)
+    checked = _config_check(cfg, creds, tmp_path, monkeypatch)
+    assert served is works, case
+    assert checked == (0 if works else 2), case
+    if "all" in given and works:
+        got = check_credentials(cfg, {"CREDENTIALS_DIRECTORY": str(creds)})
+        assert (got.username, got.password) == ("rig-01", "s3cret")
+        assert (got.ca_file, got.cert_file, got.key_file) == (
+            creds / "mqtt-ca.crt",
+            creds / "mqtt-client.crt",
+            creds / "mqtt-client.key",
+        )
+
+
+def test_readme_names_no_credential_the_code_does_not_read() -> None:
+    readme = (ROOT / "README.md").read_text()
+    mentioned = set(re.findall(r"credentials/([\w.-]+)", readme))
+    assert mentioned <= set(CREDENTIAL_NAMES.values()), mentioned
