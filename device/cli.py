@@ -171,7 +171,7 @@ def _register_watch(sub: SubParsers) -> None:
 
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
-    from device import capture_cmds, demo, serve
+    from device import capture_cmds, demo, serve, status_cmd
     from inference.cli import add_analyze_parser
 
     return [
@@ -180,6 +180,7 @@ def _extra_commands() -> list[Callable[[SubParsers], None]]:
         _register_watch,
         capture_cmds.register,
         add_analyze_parser,
+        status_cmd.register,
     ]
 
 

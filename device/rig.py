@@ -73,6 +73,23 @@ def twin_mechanics(cfg: DermocapConfig, factory: Any, clock: Clock) -> TwinMecha
     )
 
 
+def hardware_pin_factory() -> Any:
+    """gpiozero's default pin factory for the Pi's own pins (lgpio on a Pi 5).
+
+    Raises:
+        HardwareError: no usable GPIO library or no access to the GPIO chip.
+    """
+    from gpiozero import Device
+
+    try:
+        return Device._default_pin_factory()
+    except Exception as exc:  # gpiozero raises several unrelated types here
+        raise HardwareError(
+            f"no GPIO access ({exc}): install the 'pi' extra (lgpio) and add the "
+            "service user to the gpio group"
+        ) from exc
+
+
 def _noop() -> None:
     return None
 
@@ -121,16 +138,8 @@ def build_rig(
                 default_timeout_s=cfg.camera.timeout_s,
             )
         else:
-            from gpiozero import Device
-
             clk = clock or SystemClock()
-            try:
-                factory = Device._default_pin_factory()
-            except Exception as exc:  # gpiozero raises several unrelated types here
-                raise HardwareError(
-                    f"no GPIO access ({exc}): install the 'pi' extra (lgpio) and add the "
-                    "service user to the gpio group"
-                ) from exc
+            factory = hardware_pin_factory()
             camera = Picamera2Camera(default_timeout_s=cfg.camera.timeout_s)
         stack.callback(camera.close)
         status = StatusIndicator(cfg.status, pin_factory=factory)

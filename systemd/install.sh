@@ -8,9 +8,24 @@ set -euo pipefail
 
 PREFIX=/opt/dermocap
 CONF=/etc/dermocap
+STATE=/var/lib/dermocap
 # The credential names systemd/dermocap.service loads and sync/credentials.py reads, kept in
 # $CONF/credentials/ under the same names; an empty file means "not used".
 CREDENTIALS=(mqtt-username mqtt-password mqtt-ca.crt mqtt-client.crt mqtt-client.key)
+
+# write_config FILE DERMOCAP: a new config from `DERMOCAP config show` for the hardware rig,
+# its state where the service keeps it; an existing FILE keeps its settings but gets the state
+# folder if it has none (so `dermocap --config FILE calibrate` writes where the service reads).
+write_config() {
+  local file=$1 dermocap=$2
+  if [ ! -f "$file" ]; then
+    "$dermocap" config show > "$file.new"
+    sed -i 's/^backend = "twin"/backend = "hardware"/' "$file.new"
+    mv "$file.new" "$file"
+    echo "   wrote $file: set sync.host (and the rest), then: dermocap config check $file"
+  fi
+  sed -i "s|^state_dir = \"\"|state_dir = \"$STATE\"|" "$file"
+}
 
 # make_credentials DIR: every credential file, empty and root-only, unless it exists already.
 make_credentials() {
@@ -35,7 +50,7 @@ main() {
 
   echo "== service user"
   if ! getent passwd dermocap >/dev/null; then
-    useradd --system --home-dir /var/lib/dermocap --no-create-home --shell /usr/sbin/nologin \
+    useradd --system --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin \
       --user-group dermocap
   fi
   for g in gpio video; do
@@ -53,17 +68,14 @@ main() {
 
   echo "== config skeleton in $CONF"
   install -d -m 0750 -o root -g dermocap "$CONF" "$CONF/credentials"
-  if [ ! -f "$CONF/config.toml" ]; then
-    "$PREFIX/.venv/bin/dermocap" config show > "$CONF/config.toml"
-    sed -i 's/^backend = "twin"/backend = "hardware"/' "$CONF/config.toml"
-    chmod 0640 "$CONF/config.toml"; chgrp dermocap "$CONF/config.toml"
-    echo "   wrote $CONF/config.toml: set rig.device_id and sync.host, then"
-    echo "   dermocap config check $CONF/config.toml"
-  fi
+  write_config "$CONF/config.toml" "$PREFIX/.venv/bin/dermocap"
+  chmod 0640 "$CONF/config.toml"; chgrp dermocap "$CONF/config.toml"
   make_credentials "$CONF/credentials"
 
   echo "== systemd unit"
-  install -m 0644 "$src/systemd/dermocap.service" /etc/systemd/system/dermocap.service
+  install -m 0644 "$src/systemd/dermocap.service" "$src/systemd/dermocap-failed.service" \
+    /etc/systemd/system/
+  install -m 0755 "$src/systemd/dermocap-rig" /usr/local/sbin/dermocap-rig
   systemctl daemon-reload
   systemctl enable dermocap.service
   echo "enabled. Put the MQTT login in $CONF/credentials/mqtt-username and mqtt-password, then:"

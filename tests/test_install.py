@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dermocap.errors import ConfigError
+from device.capture_cmds import capture_session
 from device.cli import main as cli_main
-from device.config import DermocapConfig, to_toml
+from device.config import DermocapConfig, load_config, to_toml
+from device.rig import build_rig
 from sync import CREDENTIAL_NAMES, SyncConfig, SyncService, check_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,3 +157,45 @@ def test_readme_names_no_credential_the_code_does_not_read() -> None:
     readme = (ROOT / "README.md").read_text()
     mentioned = set(re.findall(r"credentials/([\w.-]+)", readme))
     assert mentioned <= set(CREDENTIAL_NAMES.values()), mentioned
+
+
+def test_installed_config_keeps_state_where_the_service_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dermocap = shutil.which("dermocap") or str(Path(sys.executable).with_name("dermocap"))
+    conf = tmp_path / "config.toml"
+    res = install_sh('write_config "$F" "$D"', F=str(conf), D=dermocap)
+    assert res.returncode == 0, res.stderr
+    cfg = load_config(conf)
+    assert cfg.rig.backend == "hardware"
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    unit = UNIT.read_text()
+    state_directory = re.search(r"^StateDirectory=(\S+)$", unit, re.M)
+    assert state_directory is not None
+    assert cfg.rig.resolved_state_dir() == Path("/var/lib") / state_directory[1]
+    # an older install's config (no state_dir) gets it; one set by the clinic is kept
+    old = tmp_path / "old.toml"
+    old.write_text('[rig]\nbackend = "hardware"\nstate_dir = ""\n')
+    kept = tmp_path / "kept.toml"
+    kept.write_text('[rig]\nstate_dir = "/srv/rig"\n')
+    for f in (old, kept):
+        assert install_sh('write_config "$F" "$D"', F=str(f), D=dermocap).returncode == 0
+    assert load_config(old).rig.state_dir == "/var/lib/dermocap"
+    assert load_config(kept).rig.state_dir == "/srv/rig"
+
+
+def test_calibrate_outside_systemd_writes_where_serve_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "var-lib-dermocap"
+    conf = tmp_path / "config.toml"
+    conf.write_text(f'[rig]\nbackend = "twin"\nstate_dir = "{state}"\n')
+    # the technician's shell: no $STATE_DIRECTORY
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    assert cli_main(["--config", str(conf), "calibrate", "--json"]) == 0
+    # the service: systemd sets $STATE_DIRECTORY; the config names the same folder
+    monkeypatch.setenv("STATE_DIRECTORY", str(state))
+    cfg = load_config(conf)
+    with build_rig(cfg) as rig:
+        session = capture_session(rig, cfg.rig.resolved_state_dir())
+        assert session.calibration is not None

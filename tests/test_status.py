@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -139,3 +140,28 @@ def test_pattern_table_renders_as_markdown() -> None:
     assert "2 short beeps" in md
     assert "cyan/purple blinking" in md
     assert set(BEEPS) >= {"chirp", "double", "long"}
+
+
+def test_status_light_command_holds_error_until_stopped(factory: MockFactory) -> None:
+    """What dermocap-failed.service runs when systemd gives up on the service."""
+    from device.status_cmd import hold_pattern
+
+    stop = threading.Event()
+    t = threading.Thread(
+        target=hold_pattern, args=(CFG, "error", stop), kwargs={"pin_factory": factory}
+    )
+    t.start()
+    try:
+        assert wait_for(lambda: rising_edges(factory, RED) >= 3)
+        assert t.is_alive()  # held, not shown once and dropped
+        assert levels(factory, GREEN) == {0.0}
+        assert rising_edges(factory, BUZZER) == 1
+    finally:
+        stop.set()
+        t.join(5)
+    assert not t.is_alive()
+    assert factory.pin(RED).state == 0.0  # closed: the service can claim the pins again
+    with StatusIndicator(CFG, pin_factory=factory):
+        pass
+    with pytest.raises(ValueError, match="unknown status pattern"):
+        hold_pattern(CFG, "party", stop, pin_factory=factory)
