@@ -13,16 +13,67 @@ STATE=/var/lib/dermocap
 # $CONF/credentials/ under the same names; an empty file means "not used".
 CREDENTIALS=(mqtt-username mqtt-password mqtt-ca.crt mqtt-client.crt mqtt-client.key)
 
-# write_config FILE DERMOCAP: a new config from `DERMOCAP config show` for the hardware rig,
-# its state where the service keeps it; an existing FILE keeps its settings but gets the state
-# folder if it has none (so `dermocap --config FILE calibrate` writes where the service reads).
+# os_release: print the Debian release (bookworm or trixie) whose lock file to install, or
+# fail saying why. onnxruntime has no 32-bit ARM wheels: the OS must be 64-bit (arm64; amd64
+# for a test machine). $ROOT prefixes /etc/os-release and $DPKG_ARCH overrides dpkg (tests).
+os_release() {
+  local arch codename
+  arch=${DPKG_ARCH:-$(dpkg --print-architecture)}
+  case "$arch" in
+    arm64|amd64) ;;
+    *)
+      echo "this is a $arch system: dermocap needs 64-bit Raspberry Pi OS (arm64), since" \
+        "onnxruntime has no 32-bit ARM build. Flash the 64-bit image and install again." >&2
+      return 1 ;;
+  esac
+  codename=$(. "${ROOT:-}/etc/os-release" && echo "${VERSION_CODENAME:-}")
+  case "$codename" in
+    bookworm|trixie) echo "$codename" ;;
+    *)
+      echo "Raspberry Pi OS / Debian '${codename:-unknown}' is not supported: use bookworm" \
+        "or trixie (64-bit)" >&2
+      return 1 ;;
+  esac
+}
+
+# rig_device_id: "rig-" and the Pi's serial number (device tree, else /proc/cpuinfo), else
+# the first 16 hex digits of /etc/machine-id, so no two rigs share an id. $ROOT prefixes the
+# paths (tests).
+rig_device_id() {
+  local root=${ROOT:-} serial=""
+  if [ -r "$root/sys/firmware/devicetree/base/serial-number" ]; then
+    serial=$(tr -d '\0' < "$root/sys/firmware/devicetree/base/serial-number")
+  fi
+  if [ -z "$serial" ] && [ -r "$root/proc/cpuinfo" ]; then
+    serial=$(sed -n 's/^Serial[[:space:]]*:[[:space:]]*//p' "$root/proc/cpuinfo" | head -n 1)
+  fi
+  serial=$(printf '%s' "$serial" | tr -cd '0-9a-fA-F' | tr 'A-F' 'a-f')
+  # a VM or a board without one reports zeros
+  [ -n "${serial//0/}" ] || serial=""
+  if [ -z "$serial" ] && [ -r "$root/etc/machine-id" ]; then
+    serial=$(tr -cd '0-9a-f' < "$root/etc/machine-id" | head -c 16)
+  fi
+  if [ -z "$serial" ]; then
+    echo "no serial number and no /etc/machine-id: set rig.device_id by hand" >&2
+    return 1
+  fi
+  echo "rig-$serial"
+}
+
+# write_config FILE DERMOCAP DEVICE_ID: a new config from `DERMOCAP config show` for the
+# hardware rig with its own device id and the state folder the service uses; an existing FILE
+# keeps its settings but gets the state folder if it has none (so `dermocap --config FILE
+# calibrate` writes where the service reads), and a warning if it still has the default id.
 write_config() {
-  local file=$1 dermocap=$2
+  local file=$1 dermocap=$2 id=$3
   if [ ! -f "$file" ]; then
     "$dermocap" config show > "$file.new"
-    sed -i 's/^backend = "twin"/backend = "hardware"/' "$file.new"
+    sed -i -e 's/^backend = "twin"/backend = "hardware"/' \
+      -e "s/^device_id = \"rig-01\"/device_id = \"$id\"/" "$file.new"
     mv "$file.new" "$file"
-    echo "   wrote $file: set sync.host (and the rest), then: dermocap config check $file"
+    echo "   wrote $file (device_id $id): set [sync] host and port, then: sudo dermocap-rig doctor"
+  elif grep -q '^device_id = "rig-01"' "$file"; then
+    echo "   WARNING: $file keeps device_id \"rig-01\"; give each rig its own (this one: $id)" >&2
   fi
   sed -i "s|^state_dir = \"\"|state_dir = \"$STATE\"|" "$file"
 }
@@ -43,7 +94,10 @@ main() {
     exit 1
   fi
 
-  echo "== OS packages"
+  local release id
+  release=$(os_release)
+  id=$(rig_device_id)
+  echo "== OS packages ($release, 64-bit)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     python3-venv python3-picamera2 python3-lgpio mosquitto-clients >/dev/null
@@ -63,12 +117,14 @@ main() {
   tar -C "$src" --exclude=.venv --exclude=.git -cf - . | tar -C "$PREFIX" -xf -
   # picamera2 and libcamera come from the OS: the venv must see the system site-packages.
   [ -x "$PREFIX/.venv/bin/python" ] || python3 -m venv --system-site-packages "$PREFIX/.venv"
-  "$PREFIX/.venv/bin/python" -m pip install -q --upgrade pip
-  "$PREFIX/.venv/bin/python" -m pip install -q "$PREFIX[pi]"
+  # Exactly the versions of this release's lock file, each checked against its SHA-256, so
+  # every rig of a release runs the same onnxruntime kernels (lgpio comes from the OS).
+  "$PREFIX/.venv/bin/python" -m pip install -q --require-hashes -r "$PREFIX/requirements/$release.lock"
+  "$PREFIX/.venv/bin/python" -m pip install -q --no-deps "$PREFIX"
 
   echo "== config skeleton in $CONF"
   install -d -m 0750 -o root -g dermocap "$CONF" "$CONF/credentials"
-  write_config "$CONF/config.toml" "$PREFIX/.venv/bin/dermocap"
+  write_config "$CONF/config.toml" "$PREFIX/.venv/bin/dermocap" "$id"
   chmod 0640 "$CONF/config.toml"; chgrp dermocap "$CONF/config.toml"
   make_credentials "$CONF/credentials"
 

@@ -6,14 +6,18 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from dermocap.errors import ConfigError
 from device.capture_cmds import capture_session
 from device.cli import main as cli_main
-from device.config import DermocapConfig, load_config, to_toml
+from device.config import DermocapConfig, RigConfig, load_config, to_toml
 from device.rig import build_rig
 from sync import CREDENTIAL_NAMES, SyncConfig, SyncService, check_credentials
 
@@ -164,10 +168,11 @@ def test_installed_config_keeps_state_where_the_service_does(
 ) -> None:
     dermocap = shutil.which("dermocap") or str(Path(sys.executable).with_name("dermocap"))
     conf = tmp_path / "config.toml"
-    res = install_sh('write_config "$F" "$D"', F=str(conf), D=dermocap)
+    res = install_sh('write_config "$F" "$D" rig-10000000abcd1234', F=str(conf), D=dermocap)
     assert res.returncode == 0, res.stderr
     cfg = load_config(conf)
     assert cfg.rig.backend == "hardware"
+    assert cfg.rig.device_id == "rig-10000000abcd1234"
     monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     unit = UNIT.read_text()
     state_directory = re.search(r"^StateDirectory=(\S+)$", unit, re.M)
@@ -179,9 +184,14 @@ def test_installed_config_keeps_state_where_the_service_does(
     kept = tmp_path / "kept.toml"
     kept.write_text('[rig]\nstate_dir = "/srv/rig"\n')
     for f in (old, kept):
-        assert install_sh('write_config "$F" "$D"', F=str(f), D=dermocap).returncode == 0
+        assert install_sh('write_config "$F" "$D" rig-x', F=str(f), D=dermocap).returncode == 0
     assert load_config(old).rig.state_dir == "/var/lib/dermocap"
     assert load_config(kept).rig.state_dir == "/srv/rig"
+    # an installed rig's id is never changed (the dashboard knows it), but a default one is named
+    old.write_text('[rig]\ndevice_id = "rig-01"\n')
+    res = install_sh('write_config "$F" "$D" rig-abc', F=str(old), D=dermocap)
+    assert res.returncode == 0 and "rig-abc" in res.stderr
+    assert load_config(old).rig.device_id == "rig-01"
 
 
 def test_calibrate_outside_systemd_writes_where_serve_reads(
@@ -199,3 +209,89 @@ def test_calibrate_outside_systemd_writes_where_serve_reads(
     with build_rig(cfg) as rig:
         session = capture_session(rig, cfg.rig.resolved_state_dir())
         assert session.calibration is not None
+
+
+@pytest.mark.parametrize(
+    ("files", "want"),
+    [
+        # Pi 5 / 4: the device tree's serial, NUL-terminated
+        ({"sys/firmware/devicetree/base/serial-number": b"c1a2b3c4d5e6f708\0"}, "c1a2b3c4d5e6f708"),
+        # older kernels: /proc/cpuinfo's Serial line
+        ({"proc/cpuinfo": b"processor\t: 0\nSerial\t\t: 10000000ABCD1234\nModel\t: Pi\n"},
+         "10000000abcd1234"),
+        # a VM's zero serial falls back to the machine id
+        ({"proc/cpuinfo": b"Serial\t\t: 0000000000000000\n",
+          "etc/machine-id": b"0123456789abcdef0123456789abcdef\n"}, "0123456789abcdef"),
+    ],
+)  # fmt: skip
+def test_install_gives_each_rig_its_own_device_id(
+    tmp_path: Path, files: dict[str, bytes], want: str
+) -> None:
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    res = install_sh("rig_device_id", ROOT=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    device_id = res.stdout.strip()
+    assert device_id == f"rig-{want}"
+    assert RigConfig(device_id=device_id).device_id == device_id  # a valid rig.device_id
+
+
+def test_install_without_any_serial_says_so(tmp_path: Path) -> None:
+    res = install_sh("rig_device_id", ROOT=str(tmp_path))
+    assert res.returncode == 1 and "rig.device_id" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("codename", "arch", "want"),
+    [
+        ("bookworm", "arm64", "bookworm"),
+        ("trixie", "arm64", "trixie"),
+        ("bookworm", "amd64", "bookworm"),
+        ("bookworm", "armhf", "64-bit"),
+        ("bullseye", "arm64", "not supported"),
+    ],
+)
+def test_install_checks_for_a_64_bit_supported_os(
+    tmp_path: Path, codename: str, arch: str, want: str
+) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "os-release").write_text(f'ID=debian\nVERSION_CODENAME="{codename}"\n')
+    res = install_sh("os_release", ROOT=str(tmp_path), DPKG_ARCH=arch)
+    if want == codename:
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == codename
+        assert (ROOT / "requirements" / f"{codename}.lock").is_file()
+    else:
+        assert res.returncode == 1 and want in res.stderr
+
+
+def _lock(release: str) -> dict[str, tuple[str, list[str]]]:
+    """Name -> (pinned version, hashes) of a lock file; every line must be of a pin."""
+    text = (ROOT / "requirements" / f"{release}.lock").read_text()
+    pins: dict[str, tuple[str, list[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", "\n".join(
+        line for line in text.splitlines() if not line.lstrip().startswith("#")
+    ).strip()):  # fmt: skip
+        head, *rest = block.replace("\\\n", " ").split()
+        name, _, version = head.partition("==")
+        assert version, f"{release}.lock: {head} is not pinned"
+        hashes = [h.removeprefix("--hash=sha256:") for h in rest]
+        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), head
+        pins[canonicalize_name(name)] = (version, hashes)
+    return pins
+
+
+@pytest.mark.parametrize(("release", "numpy_major"), [("bookworm", 1), ("trixie", 2)])
+def test_lock_files_pin_every_dependency_with_hashes(release: str, numpy_major: int) -> None:
+    pins = _lock(release)
+    assert {"onnxruntime", "numpy"} <= set(pins)
+    # bookworm's picamera2 and simplejpeg are built against numpy 1.x, trixie's against 2.x
+    assert Version(pins["numpy"][0]).major == numpy_major
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dep in map(Requirement, project["dependencies"]):
+        name = canonicalize_name(dep.name)
+        assert name in pins, f"{release}.lock misses {dep}: run bash scripts/lock.sh"
+        assert dep.specifier.contains(pins[name][0]), f"{release}.lock: {dep} vs {pins[name][0]}"
+    install = INSTALL.read_text()
+    assert '--require-hashes -r "$PREFIX/requirements/$release.lock"' in install
