@@ -171,7 +171,7 @@ def _register_watch(sub: SubParsers) -> None:
 
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
-    from device import capture_cmds, demo, serve, status_cmd
+    from device import capture_cmds, demo, doctor, serve, status_cmd
     from inference.cli import add_analyze_parser
 
     return [
@@ -181,6 +181,7 @@ def _extra_commands() -> list[Callable[[SubParsers], None]]:
         capture_cmds.register,
         add_analyze_parser,
         status_cmd.register,
+        doctor.register,
     ]
 
 

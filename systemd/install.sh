@@ -110,6 +110,8 @@ main() {
   for g in gpio video; do
     getent group "$g" >/dev/null && usermod -aG "$g" dermocap
   done
+  # systemd makes it at the first start; dermocap-rig (calibrate, doctor) may run before
+  install -d -m 0750 -o dermocap -g dermocap "$STATE"
 
   echo "== code and venv in $PREFIX"
   mkdir -p "$PREFIX"
@@ -134,8 +136,17 @@ main() {
   install -m 0755 "$src/systemd/dermocap-rig" /usr/local/sbin/dermocap-rig
   systemctl daemon-reload
   systemctl enable dermocap.service
-  echo "enabled. Put the MQTT login in $CONF/credentials/mqtt-username and mqtt-password, then:"
-  echo "  sudo systemctl start dermocap && journalctl -u dermocap -f"
+  # an upgrade: the running service holds the pins and camera the self-test needs
+  systemctl stop dermocap.service dermocap-failed.service
+  echo "== self-test (sudo dermocap-rig doctor)"
+  if /usr/local/sbin/dermocap-rig doctor; then
+    systemctl restart dermocap.service
+    echo "started. Watch it: journalctl -u dermocap -f"
+  else
+    echo "enabled, not started: fix what doctor says (the broker in $CONF/config.toml, the"
+    echo "login in $CONF/credentials/, calibrate with sudo dermocap-rig calibrate), then run"
+    echo "  sudo dermocap-rig doctor && sudo systemctl start dermocap"
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
