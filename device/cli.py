@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from dermocap import __version__
 from dermocap.errors import ConfigError, DermocapError
 from device.config import DermocapConfig, load_config, to_toml
+from device.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,8 @@ if TYPE_CHECKING:
 
 
 def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING - 10 * verbosity
-    logging.basicConfig(
-        level=max(logging.DEBUG, level),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # under systemd: INFO, a <N> priority on every line, no timestamp (device/logs.py)
+    setup_logging(verbosity, os.environ, sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> DermocapConfig:
