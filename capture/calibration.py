@@ -324,7 +324,7 @@ def check_drift(
     preview: StillMode,
     cfg: CalibrationConfig,
     status: StatusLight | None = None,
-    warn_pattern: str = "qc_failed",
+    warn_pattern: str = "led_drift",
 ) -> DriftReport:
     """Measure the grey patch at the calibrated settings; warn and trim the LEDs on drift.
 

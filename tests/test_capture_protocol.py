@@ -124,7 +124,7 @@ def test_drift_check_warns_and_trims_the_leds(calibrated: tuple[Rig, CaptureSess
         rig.twin.led_efficiency = 0.85
         aged = session.check_drift()
         assert aged.warned and aged.drift < -0.1
-        assert rig.status.current == "qc_failed"
+        assert rig.status.current == "led_drift"  # its own pattern, not a QC failure
         assert aged.corrected_level == pytest.approx(aged.reference_level, rel=0.01)
         rig.twin.led_efficiency = 0.5
         with pytest.raises(CaptureError, match="recalibrate"):

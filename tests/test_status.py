@@ -6,6 +6,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -165,3 +166,19 @@ def test_status_light_command_holds_error_until_stopped(factory: MockFactory) ->
         pass
     with pytest.raises(ValueError, match="unknown status pattern"):
         hold_pattern(CFG, "party", stop, pin_factory=factory)
+
+
+def test_led_drift_has_a_pattern_of_its_own(factory: MockFactory, status: StatusIndicator) -> None:
+    status.show("led_drift")
+    assert status.current == "led_drift"
+    # amber and white alternate: red always lit, blue only in the white phase
+    assert wait_for(lambda: rising_edges(factory, BLUE) >= 1, timeout_s=3.0)
+    assert min(levels(factory, RED) - {0.0}) == pytest.approx(0.5)
+    assert rising_edges(factory, BUZZER) == 1
+    drift, qc = PATTERNS["led_drift"], PATTERNS["qc_failed"]
+    assert (drift.colour, drift.alt_colour, drift.on_s) != (qc.colour, qc.alt_colour, qc.on_s)
+
+
+def test_readme_table_is_the_pattern_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert patterns_markdown() in readme
