@@ -189,3 +189,79 @@ class Autofocus:
         )
         log.info("autofocus: z = %.3f mm, score %.1f", result.z_mm, result.score)
         return result
+
+
+@dataclass
+class BacklashResult:
+    """The Z screw's play measured on the focus curve: an up and a down sweep."""
+
+    backlash_mm: float
+    focus_up_mm: float  # flank centre of the focus curve swept upwards (stage z)
+    focus_down_mm: float  # the same swept downwards: lower by the play
+    frames: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "backlash_mm": round(self.backlash_mm, 4),
+            "focus_up_mm": round(self.focus_up_mm, 4),
+            "focus_down_mm": round(self.focus_down_mm, 4),
+            "frames": self.frames,
+        }
+
+
+def measure_backlash(
+    camera: LockedCamera,
+    stage: Stage,
+    *,
+    focus_mm: float,
+    max_play_mm: float,
+    min_mm: float,
+    max_mm: float,
+    cfg: AutofocusConfig,
+) -> BacklashResult:
+    """Measure the screw's play by sweeping the focus curve up, then down, around ``focus_mm``.
+
+    Swept upwards the carriage trails the screw by its play, swept downwards it does not, so
+    the same sharpest carriage height reads a stage z lower by the play on the way down. Both
+    sweeps cover ``focus_mm`` +- (``fine_half_range_mm`` + ``max_play_mm``) in
+    ``fine_step_mm`` steps; the down sweep starts ``max_play_mm`` above its top so the play is
+    taken up before its first frame. The camera must be in its low-res mode, the lights on.
+
+    Raises:
+        CaptureError: a sweep found no focus curve with both flanks (nothing sharp under the
+            lens, or the window does not fit between the soft limits).
+    """
+    half = cfg.fine_half_range_mm + max_play_mm
+    lo, hi = max(min_mm, focus_mm - half), min(max_mm - max_play_mm, focus_mm + half)
+    n = max(3, math.floor((hi - lo) / cfg.fine_step_mm + 1e-9) + 1)
+    zs = [round(lo + i * cfg.fine_step_mm, 4) for i in range(n)]
+
+    def centre(points: list[tuple[float, float]], way: str) -> float:
+        z = flank_centre([p[0] for p in points], [p[1] for p in points], cfg.flank_level)
+        if z is None:
+            raise CaptureError(
+                f"backlash: the focus curve swept {way} has no two flanks between "
+                f"{lo:.2f} and {hi:.2f} mm; is the reference target under the cone?"
+            )
+        return z
+
+    stage.move_to(zs[0])  # ends upwards: the carriage trails the screw by its play
+    up: list[tuple[float, float]] = []
+    for z in zs:
+        stage.move_to(z)
+        up.append((stage.z_mm, sharpness(camera.capture().array)))
+    stage.move_to(round(zs[-1] + max_play_mm, 4))
+    down: list[tuple[float, float]] = []
+    for z in reversed(zs):
+        stage.move_to(z, upward=False)  # the first move down takes up the play
+        down.append((stage.z_mm, sharpness(camera.capture().array)))
+    down.reverse()
+    z_up, z_down = centre(up, "up"), centre(down, "down")
+    result = BacklashResult(max(0.0, z_up - z_down), z_up, z_down, 2 * len(zs))
+    log.info(
+        "Z screw play %.3f mm (focus %.3f mm swept up, %.3f mm swept down)",
+        result.backlash_mm,
+        z_up,
+        z_down,
+    )
+    return result

@@ -60,6 +60,7 @@ class Calibration:
     focus_z_mm: float | None
     software_version: str = __version__
     target: dict[str, Any] = field(default_factory=dict)
+    backlash_mm: float | None = None  # the Z screw's play measured on the focus curve
 
     @property
     def controls(self) -> Controls:
@@ -96,6 +97,7 @@ class Calibration:
                 focus_z_mm=None if d.get("focus_z_mm") is None else float(d["focus_z_mm"]),
                 software_version=str(d.get("software_version", "")),
                 target=dict(d.get("target", {})),
+                backlash_mm=None if d.get("backlash_mm") is None else float(d["backlash_mm"]),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise CaptureError(

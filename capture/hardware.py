@@ -46,8 +46,20 @@ class Stage(Protocol):
         """Find z = 0 on the home switch."""
         ...
 
-    def move_to(self, z_mm: float) -> None:
-        """Move to ``z_mm``; raises a DermocapError outside the soft limits."""
+    @property
+    def backlash_mm(self) -> float:
+        """The overshoot each move down makes before its final upward approach."""
+        ...
+
+    def set_backlash_mm(self, backlash_mm: float) -> None:
+        """Overshoot by ``backlash_mm`` from now on (the play calibration measured)."""
+        ...
+
+    def move_to(self, z_mm: float, *, upward: bool = True) -> None:
+        """Move to ``z_mm``; raises a DermocapError outside the soft limits.
+
+        ``upward=False``: straight there, without the final upward approach.
+        """
         ...
 
 

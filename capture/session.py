@@ -7,13 +7,13 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from capture.autofocus import Autofocus, FocusResult
+from capture.autofocus import Autofocus, FocusResult, measure_backlash
 from capture.burst import Burst, KeptMode, SiteContext
 from capture.calibration import Calibration, DriftReport, calibrate_on_target, check_drift
 from capture.camera import Camera, Controls, StillMode
@@ -30,12 +30,16 @@ from capture.record import CaptureRecord
 from capture.relocation import Guidance, guidance, reference_image
 from capture.storage import CaptureStore
 from dermocap.clock import Clock
-from dermocap.errors import CaptureError, ImageError, StorageError
+from dermocap.errors import CaptureError, DermocapError, ImageError, StorageError
 from dermocap.ids import uuid7
 from dermocap.images import decode_rgb
 from dermocap.sitekey import SiteRule
 
 log = logging.getLogger(__name__)
+
+# Added to the measured screw play for the overshoot of each move down: a little more than
+# the play costs only travel, a little less leaves the carriage in the dead band.
+BACKLASH_MARGIN_MM = 0.02
 
 U8 = NDArray[np.uint8]
 
@@ -148,6 +152,8 @@ class CaptureSession:
             Calibration.from_dict(stored) if stored is not None else None
         )
         self._locked: LockedCamera | None = None
+        if self.calibration is not None and self.calibration.backlash_mm is not None:
+            self._use_backlash(self.calibration.backlash_mm)
 
     # -- parts -------------------------------------------------------------------------------
     def _config_controls(self) -> Controls:
@@ -187,6 +193,14 @@ class CaptureSession:
     def _home(self) -> None:
         if not self._rig.stage.is_homed:
             self._rig.stage.home()
+
+    def _use_backlash(self, play_mm: float) -> None:
+        """Overshoot moves down by the measured play plus a margin (at most ``min_mm``)."""
+        overshoot = min(play_mm + BACKLASH_MARGIN_MM, self._rig.limits.min_mm)
+        try:
+            self._rig.stage.set_backlash_mm(max(play_mm, overshoot))
+        except DermocapError as exc:
+            log.warning("keeping stage.backlash_mm: %s", exc)
 
     def autofocus(
         self, *, start_mm: float | None = None, pool: Executor | None = None
@@ -269,6 +283,20 @@ class CaptureSession:
                 cam = self._cam(self._config_controls())
                 self.state.led_intensity = {}
                 focus = self.autofocus()
+                # Measure the screw's play on the target's focus curve and overshoot by it
+                # from now on, then come back to focus (docs/capture.md, Backlash).
+                lim = rig.limits
+                play = measure_backlash(
+                    cam, rig.stage, focus_mm=focus.z_mm, max_play_mm=lim.min_mm,
+                    min_mm=lim.min_mm, max_mm=lim.max_mm, cfg=self.cfg.autofocus,
+                ).backlash_mm  # fmt: skip
+                if play > lim.min_mm:
+                    raise CaptureError(
+                        f"the Z screw's play is {play:.2f} mm, more than stage.min_mm "
+                        f"({lim.min_mm:g} mm): service the stage"
+                    )
+                self._use_backlash(play)
+                rig.stage.move_to(focus.z_mm)
                 cal = calibrate_on_target(
                     cam,
                     rig.lights,
@@ -280,6 +308,7 @@ class CaptureSession:
                     cfg=self.cfg.calibration,
                     focus_z_mm=focus.z_mm,
                 )
+                cal = replace(cal, backlash_mm=round(play, 4))
                 self.store.write_calibration(cal.as_dict())
             except BaseException:
                 rig.lights.off()

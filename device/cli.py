@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from dermocap import __version__
 from dermocap.errors import ConfigError, DermocapError
 from device.config import DermocapConfig, load_config, to_toml
+from device.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +28,8 @@ if TYPE_CHECKING:
 
 
 def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING - 10 * verbosity
-    logging.basicConfig(
-        level=max(logging.DEBUG, level),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # under systemd: INFO, a <N> priority on every line, no timestamp (device/logs.py)
+    setup_logging(verbosity, os.environ, sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> DermocapConfig:
@@ -46,8 +44,14 @@ def _print_config_errors(exc: ConfigError) -> None:
 
 # -- config -----------------------------------------------------------------------------
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from sync import check_credentials
+
     try:
-        load_config(Path(args.path))
+        cfg = load_config(Path(args.path))
+        if cfg.sync.enabled:
+            # what `serve` reads from $CREDENTIALS_DIRECTORY (the unit's ExecStartPre runs
+            # this check, so it must fail wherever serve would)
+            check_credentials(cfg.sync, os.environ)
     except ConfigError as exc:
         print(f"{args.path}: {len(exc.errors) or 1} error(s)", file=sys.stderr)
         _print_config_errors(exc)
@@ -110,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("config", help="check or show the configuration")
     csub = c.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    chk = csub.add_parser("check", help="validate a config file; exit 2 listing every error")
+    chk = csub.add_parser(
+        "check",
+        help="validate a config file and the MQTT credentials it uses; exit 2 listing every error",
+    )
     chk.add_argument("path")
     chk.set_defaults(func=cmd_config_check)
     show = csub.add_parser("show", help="print the effective config (defaults filled in)")
@@ -162,7 +169,7 @@ def _register_watch(sub: SubParsers) -> None:
 
 def _extra_commands() -> list[Callable[[SubParsers], None]]:
     from dashboard.cli import register as add_dashboard_parser
-    from device import capture_cmds, demo, serve
+    from device import capture_cmds, demo, doctor, serve, status_cmd
     from inference.cli import add_analyze_parser
 
     return [
@@ -172,6 +179,8 @@ def _extra_commands() -> list[Callable[[SubParsers], None]]:
         _register_watch,
         capture_cmds.register,
         add_analyze_parser,
+        status_cmd.register,
+        doctor.register,
     ]
 
 

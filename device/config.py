@@ -143,7 +143,7 @@ class StageConfig(Section):
         ge=0.0,
         le=2.0,
         description="Lost motion on reversal; each final approach is made upwards, overshooting "
-        "by this much when coming from above",
+        "by this much when coming from above, until `dermocap calibrate` measures the real play",
     )
     focus_mm: float = Field(
         6.0, ge=0.0, le=50.0, description="Nominal z of best focus before autofocus refines it"

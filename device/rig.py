@@ -143,7 +143,7 @@ def build_rig(
             )
         else:
             clk = clock or SystemClock()
-            factory = _gpio_factory()
+            factory = hardware_pin_factory()
             stack.callback(factory.close)
             camera = Picamera2Camera(default_timeout_s=cfg.camera.timeout_s)
         stack.callback(camera.close)
@@ -201,8 +201,13 @@ def build_rig(
     )
 
 
-def _gpio_factory() -> Any:
-    """gpiozero's lgpio pin factory, made here rather than as gpiozero's global default."""
+def hardware_pin_factory() -> Any:
+    """gpiozero's lgpio pin factory for the Pi's own pins, made here rather than as gpiozero's
+    global default; the caller closes it.
+
+    Raises:
+        HardwareError: no usable GPIO library or no access to the GPIO chip.
+    """
     try:
         from gpiozero.pins.lgpio import LGPIOFactory
 

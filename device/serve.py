@@ -140,6 +140,7 @@ class ServeApp(Closeable):
                 notifier=Notifier(environ),
                 worklist=Worklist(SiteRule(cfg.capture.subject_pattern)),
                 is_online=self._online,
+                led_drift=self._led_drifted,
                 sync_fault=lambda: self.sync.fault,
                 loop_period_s=loop_period_s,
             )
@@ -169,6 +170,10 @@ class ServeApp(Closeable):
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         return {"next_site": self.service.worklist.current().site, "sites": list(cmd.sites)}
+
+    def _led_drifted(self) -> bool:
+        drift = self.session.state.drift
+        return drift is not None and drift.warned
 
     def _telemetry(self) -> dict[str, Any]:
         cal = self.session.calibration

@@ -146,6 +146,7 @@ class Service:
         worklist: Worklist | None = None,
         is_online: Callable[[], bool] = lambda: True,
         sync_fault: Callable[[], str | None] = lambda: None,
+        led_drift: Callable[[], bool] = lambda: False,
         loop_period_s: float = 0.5,
     ) -> None:
         self.pipeline = pipeline
@@ -155,6 +156,7 @@ class Service:
         self.worklist = worklist or Worklist()
         self.is_online = is_online
         self.sync_fault = sync_fault
+        self.led_drift = led_drift
         self._fault_shown: str | None = None
         self.loop_period_s = loop_period_s
         self.state = State.STARTING
@@ -212,6 +214,8 @@ class Service:
             pattern = _PATTERN[self.state]
             if pattern == "ready" and not self.is_online():
                 pattern = "offline"
+            elif pattern == "ready" and self.led_drift():
+                pattern = "led_drift"  # ready, but the rings drifted past the warning
         self.status.show(pattern)
 
     def summary(self) -> str:

@@ -55,12 +55,15 @@ class ZStage(Closeable):
     Position is counted in integer microsteps from home (``position_steps``); z = 0 is where
     the home switch opens on a slow upward approach. Every move ends with an upward approach
     (a move down overshoots by ``backlash_mm`` and comes back up), so the screw's lost motion
-    is always taken up on the same side and a z is reproduced to within a microstep.
+    is always taken up on the same side and a z is reproduced to within a microstep, as long
+    as the overshoot is at least the real play: calibration measures the play and sets it
+    (:meth:`set_backlash_mm`).
     """
 
     def __init__(self, cfg: StageConfig, *, pin_factory: Any, clock: Clock) -> None:
         self._cfg = cfg
         self._clock = clock
+        self._backlash_mm = cfg.backlash_mm
         self._closed = False
         self._homed = False
         self._position_steps = 0
@@ -117,6 +120,26 @@ class ZStage(Closeable):
         return self._position_steps / self._cfg.steps_per_mm
 
     @property
+    def backlash_mm(self) -> float:
+        """The overshoot of a move down: ``stage.backlash_mm``, or what calibration measured."""
+        return self._backlash_mm
+
+    def set_backlash_mm(self, backlash_mm: float) -> None:
+        """Use ``backlash_mm`` (calibration measured the screw's play) instead of the config's.
+
+        Raises:
+            StageError: negative, not finite, or above ``min_mm`` (a move down to ``min_mm``
+                would overshoot onto the home switch: the screw is worn, service the stage).
+        """
+        if not (math.isfinite(backlash_mm) and 0.0 <= backlash_mm <= self._cfg.min_mm + _EPS_MM):
+            raise StageError(
+                f"a backlash of {backlash_mm:.3f} mm does not fit above the home switch "
+                f"(stage.min_mm = {self._cfg.min_mm:g} mm): the Z screw is worn; service the "
+                "stage"
+            )
+        self._backlash_mm = backlash_mm
+
+    @property
     def switch_closed(self) -> bool:
         """True while the home limit switch is closed (pin low)."""
         return bool(self._limit.is_active)
@@ -155,7 +178,7 @@ class ZStage(Closeable):
     def _home_sequence(self) -> None:
         cfg = self._cfg
         slow_mm_s = cfg.homing_speed_mm_s * _RETOUCH_FRACTION
-        backlash = self._steps(cfg.backlash_mm)
+        backlash = self._steps(self._backlash_mm)
         backoff = self._steps(cfg.homing_backoff_mm) + backlash
         if not self.switch_closed:
             self._run(
@@ -201,8 +224,11 @@ class ZStage(Closeable):
                 f"home switch did not open while creeping up: check pin {cfg.limit_pin}"
             )
 
-    def move_to(self, z_mm: float) -> None:
+    def move_to(self, z_mm: float, *, upward: bool = True) -> None:
         """Move to ``z_mm`` above home, ending with an upward approach.
+
+        ``upward=False`` moves straight there: a move down then ends on the screw's other
+        flank, off by its play; only for measuring that play (autofocus.measure_backlash).
 
         Raises:
             StageError: not homed, ``z_mm`` outside [min_mm, max_mm], already moving, or the
@@ -223,14 +249,17 @@ class ZStage(Closeable):
             if not self._homed:  # an emergency stop may have come in meanwhile
                 raise StageError("home the stage first: an emergency stop intervened")
             self._enable_driver()
-            self._goto_steps(self._steps(z_mm))
+            if upward:
+                self._goto_steps(self._steps(z_mm))
+            else:
+                self._move_steps(self._steps(z_mm))
 
     def move_by(self, dz_mm: float) -> None:
         """Move by ``dz_mm`` (positive is up); see :meth:`move_to`."""
         self.move_to(self.z_mm + dz_mm)
 
     def _goto_steps(self, target: int) -> None:
-        backlash = self._steps(self._cfg.backlash_mm)
+        backlash = self._steps(self._backlash_mm)
         if target < self._position_steps and backlash > 0:
             # Overshoot below and come back up, so the screw ends on its upward flank.
             self._move_steps(target - backlash)

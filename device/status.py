@@ -110,6 +110,11 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 on_s=0.3, off_s=0.3, beep=BEEPS["double"],
             ),
             Pattern(
+                "led_drift", AMBER, "blink",
+                "Light output drifted since calibration (compensated): recalibrate soon",
+                on_s=1.0, off_s=1.0, alt_colour=WHITE, beep=BEEPS["short"],
+            ),
+            Pattern(
                 "error", RED, "blink", "Fault: stop and call support (see the log)",
                 on_s=0.1, off_s=0.1, beep=BEEPS["long"],
             ),

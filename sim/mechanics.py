@@ -204,6 +204,20 @@ class TwinMechanics(Closeable):
             return self._carriage_mm
 
     @property
+    def backlash_mm(self) -> float:
+        """The screw's play (lost motion on reversal), in mm."""
+        with self._lock:
+            return self._backlash_mm
+
+    @backlash_mm.setter
+    def backlash_mm(self, value: float) -> None:
+        """Wear the screw (or mend it): the play from the next step on."""
+        if not value >= 0.0:
+            raise SimError(f"backlash_mm must be >= 0, got {value}")
+        with self._lock:
+            self._backlash_mm = value
+
+    @property
     def motor_z_mm(self) -> float:
         """Motor (screw) position in mm; differs from the carriage by up to the backlash."""
         with self._lock:

@@ -5,7 +5,7 @@ The door of the package; nothing here imports device, capture, inference or sim.
 
 from sync.commands import CommandRouter, Handler, parse_command
 from sync.config import SyncConfig
-from sync.credentials import Credentials, load_credentials
+from sync.credentials import CREDENTIAL_NAMES, Credentials, check_credentials, load_credentials
 from sync.images import AssembledImage, ImageAssembler
 from sync.link import LinkStats, MqttLink
 from sync.models import (
@@ -28,6 +28,7 @@ from sync.service import SyncService
 
 __all__ = [
     "COMMANDS",
+    "CREDENTIAL_NAMES",
     "AssembledImage",
     "CommandRouter",
     "ConfigCommand",
@@ -52,6 +53,7 @@ __all__ = [
     "SyncService",
     "TelemetryMessage",
     "WorklistCommand",
+    "check_credentials",
     "load_credentials",
     "parse_command",
 ]

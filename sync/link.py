@@ -136,11 +136,18 @@ class MqttLink(Startable):
         self._sent: list[int] = []
         self._acked: list[int] = []
         self._dead: list[tuple[int, int, str]] = []
-        self._client = self._make_client()
+        try:
+            self._client = self._make_client()
+        except BaseException:  # unusable TLS files: free the wake-up sockets made above
+            self._wake_r.close()
+            self._wake_w.close()
+            raise
 
     # -- set-up -----------------------------------------------------------------------------
 
     def _make_client(self) -> Connection:
+        # TLS files first: a client made before they fail would leak its wake-up sockets
+        ctx = self.credentials.ssl_context()
         c = self._connection(f"dermocap-{self.device_id}")
         c.connect_timeout = self.config.connect_timeout_s
         c.max_inflight_messages_set(self.config.inflight_window + 16)
@@ -148,7 +155,6 @@ class MqttLink(Startable):
         creds = self.credentials
         if creds.username:
             c.username_pw_set(creds.username, creds.password)
-        ctx = creds.ssl_context()
         if ctx is not None:
             c.tls_set_context(ctx)
         c.on_connect = self._on_connect

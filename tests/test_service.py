@@ -278,3 +278,27 @@ def test_a_sync_fault_shows_error_once_and_is_queued_as_an_event(tmp_path: Path)
         events = [json.loads(e.payload) for e in sync.outbox.pending(100) if e.topic == "events"]
         assert [e["type"] for e in events].count("error") == 1
     factory.close()
+
+
+def test_ready_shows_led_drift_while_the_rings_have_drifted(tmp_path: Path) -> None:
+    factory = MockFactory(pin_class=MockPWMPin)
+    status = StatusIndicator(StatusConfig(), pin_factory=factory)
+    sync = SyncService(SyncConfig(enabled=False), "rig-01", tmp_path, environ={})
+    drifted = [True]
+    svc = Service(
+        pipeline=ScriptedPipeline(tmp_path),
+        outlet=sync,
+        status=status,
+        notifier=Notifier({}),
+        led_drift=lambda: drifted[0],
+    )
+    try:
+        svc.set_state(State.IDLE)
+        assert status.current == "led_drift"
+        drifted[0] = False
+        svc.set_state(State.IDLE)
+        assert status.current == "ready"
+    finally:
+        sync.close()
+        status.close()
+        factory.close()

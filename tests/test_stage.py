@@ -11,7 +11,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from dermocap.clock import FastClock
-from dermocap.errors import EmergencyStop, StageError
+from dermocap.errors import EmergencyStop, SimError, StageError
 from device.config import DermocapConfig, StageConfig
 from device.rig import twin_mechanics
 from device.stage import ZStage, step_intervals_s
@@ -248,3 +248,39 @@ def test_release_keeps_home_and_close_is_idempotent(
     # the pins are free again
     with ZStage(StageConfig(), pin_factory=factory, clock=FastClock()):
         pass
+
+
+def test_a_worn_screw_needs_the_measured_overshoot(
+    rig: tuple[ZStage, TwinMechanics],
+) -> None:
+    """The twin's play is adjustable (wear); the stage overshoots by what it is told."""
+    stage, twin = rig
+    stage.home()
+    twin.backlash_mm = 0.3  # worn
+
+    def above_minus_below() -> float:
+        stage.move_to(1.0)
+        stage.move_to(3.0)
+        from_below = twin.carriage_z_mm
+        stage.move_to(8.0)
+        stage.move_to(3.0)
+        return twin.carriage_z_mm - from_below
+
+    # the configured 0.05 mm overshoot leaves the carriage in the play, 0.25 mm high
+    assert above_minus_below() == pytest.approx(0.25, abs=1 / 400)
+    stage.set_backlash_mm(0.32)
+    assert stage.backlash_mm == 0.32
+    assert above_minus_below() == pytest.approx(0.0, abs=1 / 400)
+    # straight down (for measuring the play): the carriage ends on the screw's other flank
+    below = twin.carriage_z_mm
+    stage.move_to(2.0)
+    stage.move_to(3.0, upward=True)
+    stage.move_to(8.0)
+    stage.move_to(3.0, upward=False)
+    assert twin.carriage_z_mm - below == pytest.approx(0.3, abs=1 / 400)
+    for bad in (-0.01, float("nan"), stage._cfg.min_mm + 0.1):
+        with pytest.raises(StageError, match="worn"):
+            stage.set_backlash_mm(bad)
+    assert stage.backlash_mm == 0.32
+    with pytest.raises(SimError, match=">= 0"):
+        twin.backlash_mm = -1.0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -139,3 +141,44 @@ def test_pattern_table_renders_as_markdown() -> None:
     assert "2 short beeps" in md
     assert "cyan/purple blinking" in md
     assert set(BEEPS) >= {"chirp", "double", "long"}
+
+
+def test_status_light_command_holds_error_until_stopped(factory: MockFactory) -> None:
+    """What dermocap-failed.service runs when systemd gives up on the service."""
+    from device.status_cmd import hold_pattern
+
+    stop = threading.Event()
+    t = threading.Thread(
+        target=hold_pattern, args=(CFG, "error", stop), kwargs={"pin_factory": factory}
+    )
+    t.start()
+    try:
+        assert wait_for(lambda: rising_edges(factory, RED) >= 3)
+        assert t.is_alive()  # held, not shown once and dropped
+        assert levels(factory, GREEN) == {0.0}
+        assert rising_edges(factory, BUZZER) == 1
+    finally:
+        stop.set()
+        t.join(5)
+    assert not t.is_alive()
+    assert factory.pin(RED).state == 0.0  # closed: the service can claim the pins again
+    with StatusIndicator(CFG, pin_factory=factory):
+        pass
+    with pytest.raises(ValueError, match="unknown status pattern"):
+        hold_pattern(CFG, "party", stop, pin_factory=factory)
+
+
+def test_led_drift_has_a_pattern_of_its_own(factory: MockFactory, status: StatusIndicator) -> None:
+    status.show("led_drift")
+    assert status.current == "led_drift"
+    # amber and white alternate: red always lit, blue only in the white phase
+    assert wait_for(lambda: rising_edges(factory, BLUE) >= 1, timeout_s=3.0)
+    assert min(levels(factory, RED) - {0.0}) == pytest.approx(0.5)
+    assert rising_edges(factory, BUZZER) == 1
+    drift, qc = PATTERNS["led_drift"], PATTERNS["qc_failed"]
+    assert (drift.colour, drift.alt_colour, drift.on_s) != (qc.colour, qc.alt_colour, qc.on_s)
+
+
+def test_readme_table_is_the_pattern_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert patterns_markdown() in readme

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerate the lock files systemd/install.sh installs from (pip install --require-hashes -r),
+# one per Raspberry Pi OS release, for 64-bit ARM: dermocap's runtime dependencies from
+# pyproject.toml under requirements/<release>.in, every version pinned with the SHA-256 of
+# each of its files. Run after changing a dependency; commit the .lock files with the release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+[ -x .venv/bin/uv ] || .venv/bin/python -m pip install -q uv
+# release:python  (bookworm ships Python 3.11, trixie 3.13; glibc 2.36 and 2.41, which uv names up to 2_40)
+for pair in bookworm:3.11:2_36 trixie:3.13:2_40; do
+  IFS=: read -r release python glibc <<<"$pair"
+  .venv/bin/uv pip compile pyproject.toml -q --generate-hashes \
+    --constraint "requirements/$release.in" \
+    --python-version "$python" --python-platform "aarch64-manylinux_$glibc" \
+    --custom-compile-command "bash scripts/lock.sh" \
+    --output-file "requirements/$release.lock"
+  echo "requirements/$release.lock: $(grep -c '==' "requirements/$release.lock") packages"
+done
