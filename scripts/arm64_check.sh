@@ -25,7 +25,11 @@ N_RENDERS=${N_RENDERS:-3}
 PURE_TESTS=${PURE_TESTS:-tests/test_inference_pure.py tests/test_inference_model.py tests/test_config.py tests/test_capture_science.py}
 T0=$(date +%s)
 stage() { echo "== [$(( $(date +%s) - T0 )) s] $*"; }
-in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 "$@"; }
+# pip in the root trusts what this host trusts (a proxy's CA included): the host's bundle.
+in_root() {
+  chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
+    PIP_CERT=/etc/ssl/certs/host-ca-certificates.crt "$@"
+}
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "run as root: sudo bash scripts/arm64_check.sh" >&2
@@ -58,7 +62,26 @@ if [ ! -x "$ROOT/usr/bin/python3" ]; then
     --include=python3,python3-venv,ca-certificates bookworm "$ROOT" "$(mirror)" >"$OUT/debootstrap.log"
 fi
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-for fs in proc sys dev; do
+cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" "$ROOT/etc/ssl/certs/host-ca-certificates.crt"
+# qemu-user shows programs this host's /proc/cpuinfo (x86), on which onnxruntime's cpuinfo
+# crashes at import (a segfault under qemu 7.2). The root gets its own /proc with the
+# cpuinfo of a Raspberry Pi 5 (Cortex-A76: dot product, no i8mm) on top, one entry per host
+# CPU, so onnxruntime picks the kernels it picks on the rig (qemu's default CPU has them).
+pi5_cpuinfo() {
+  local n i
+  n=$(grep -c '^processor' /proc/cpuinfo)
+  for ((i = 0; i < n; i++)); do
+    printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: %s\n' "$i" \
+      "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp"
+    printf 'CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x4\nCPU part\t: 0xd0b\nCPU revision\t: 1\n\n'
+  done
+  printf 'Revision\t: d04170\nModel\t\t: Raspberry Pi 5 Model B Rev 1.0 (emulated)\n'
+}
+pi5_cpuinfo > "$OUT/cpuinfo-pi5"
+mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+mount --make-private "$ROOT/proc"
+mount --bind "$OUT/cpuinfo-pi5" "$ROOT/proc/cpuinfo"
+for fs in sys dev; do
   mountpoint -q "$ROOT/$fs" || mount --rbind "/$fs" "$ROOT/$fs"
 done
 cleanup() { for fs in dev sys proc; do umount -R "$ROOT/$fs" 2>/dev/null || true; done; }
@@ -90,16 +113,18 @@ for spec in ("int8", "fp32"):
 '
 
 stage "twin renders and analyze on x86"
-UM=$("$REPO/.venv/bin/dermocap" config show --json | "$REPO/.venv/bin/python" -c \
-  'import json, sys; print(json.load(sys.stdin)["camera"]["nominal_um_per_px"])')
 mkdir -p "$ROOT/tmp/renders"
 imgs=()
 for i in $(seq 1 "$N_RENDERS"); do
-  "$REPO/.venv/bin/dermocap" sim render --seed "$i" --out "$ROOT/tmp/renders/seed$i.png" >/dev/null
+  "$REPO/.venv/bin/dermocap" sim render --seed "$i" --out "$ROOT/tmp/renders/seed$i.png" \
+    --truth "$OUT/truth-seed$i.json" >/dev/null
   imgs+=("/tmp/renders/seed$i.png")
 done
-( cd "$ROOT" && "$REPO/.venv/bin/dermocap" analyze "${imgs[@]/#/$ROOT}" --um-per-px "$UM" \
-  --model int8 ) >"$OUT/analyze-x86.jsonl"
+# the twin's true scale (the same for every seed at one camera config)
+UM=$("$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["um_per_px"])' \
+  "$OUT/truth-seed1.json")
+"$REPO/.venv/bin/dermocap" analyze "${imgs[@]/#/$ROOT}" --um-per-px "$UM" --model int8 \
+  >"$OUT/analyze-x86.jsonl"
 
 stage "analyze on arm64"
 in_root /opt/venv/bin/dermocap analyze "${imgs[@]}" --um-per-px "$UM" --model int8 \

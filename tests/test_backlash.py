@@ -12,6 +12,7 @@ from capture.calibration import Calibration
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig
 from device.rig import build_rig
+from sim.hand import TwinTechnician
 from sim.tools import NEUTRAL_COLOUR_GAINS
 from sim.twin import Twin
 
@@ -28,8 +29,8 @@ def test_calibrate_measures_a_worn_screw_and_compensates(tmp_path: Path) -> None
     cfg = CFG
     worn_mm = 0.3
     with build_rig(cfg) as rig:
-        twin, mech = rig.twin, rig.mechanics
-        assert twin is not None and mech is not None
+        hand = TwinTechnician.of(rig.technician)
+        twin, mech = hand.twin, hand.mechanics
         session = capture_session(rig, tmp_path)
         twin.show_target()
         mech.backlash_mm = worn_mm  # the screw wore since the config was written

@@ -295,3 +295,9 @@ def test_lock_files_pin_every_dependency_with_hashes(release: str, numpy_major: 
         assert dep.specifier.contains(pins[name][0]), f"{release}.lock: {dep} vs {pins[name][0]}"
     install = INSTALL.read_text()
     assert '--require-hashes -r "$PREFIX/requirements/$release.lock"' in install
+
+
+@pytest.mark.parametrize("script", ["scripts/lock.sh", "scripts/arm64_check.sh"])
+def test_release_scripts_are_valid_bash(script: str) -> None:
+    res = subprocess.run(["bash", "-n", str(ROOT / script)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
