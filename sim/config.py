@@ -35,7 +35,7 @@ class ScalpConfig(Section):
         30.0, ge=12.0, le=100.0, description="Side of the square patch of scalp that exists"
     )
     look: Literal["trichoscopy", "legacy", "random"] = Field(
-        "legacy",
+        "trichoscopy",
         description=(
             "Appearance (sim.appearance): a trichoscopy close-up (textured skin, dark shafts,"
             " blunt cut ends, faint openings), the twin's legacy look (pale shafts, dark"

@@ -65,7 +65,11 @@ def export_settings() -> ExportSettings:
 def golden_image() -> U8:
     """A crop of a full twin capture at the rig's scale, resampled to the model's scale as
     the runtime does: dense enough that a miscount by misbehaving kernels is many hairs."""
-    frame, truth = render_capture(SimConfig(), RenderRequest(seed=GOLDEN_SEED))
+    # The legacy look (dark openings, dense), fixed: the check image must not change with the
+    # twin's default look, or a rebuild would write another golden file.
+    cfg = SimConfig()
+    cfg = cfg.model_copy(update={"scalp": cfg.scalp.model_copy(update={"look": "legacy"})})
+    frame, truth = render_capture(cfg, RenderRequest(seed=GOLDEN_SEED))
     h, w = frame.shape[:2]
     nw, nh = native_size(w, h, float(truth["um_per_px"]), NATIVE_UM_PER_PX, STRIDE)
     native = np.clip(resample(frame, nw, nh) + 0.5, 0, 255).astype(np.uint8)
