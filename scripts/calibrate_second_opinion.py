@@ -50,6 +50,7 @@ def make_case(i: int, length: str) -> dict[str, Any]:
             "vellus_fraction": float(rng.uniform(0.05, 0.40)),
             "hair_length": length,
             "empty_follicle_fraction": float(rng.uniform(0, 0.3)),
+            "look": "legacy",  # the look the documented calibration ran on
         },
         "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
         "z": float(rng.uniform(-0.1, 0.1)),
