@@ -20,7 +20,7 @@ rig's relocation needs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -165,11 +165,6 @@ def style_for(look: str, style_seed: int = 0) -> Style:
 def scalp_style(scalp: ScalpConfig) -> Style:
     """The look a scalp config asks for (its ``look`` and ``style_seed``)."""
     return style_for(scalp.look, scalp.style_seed)
-
-
-def with_seed(style: Style, seed: int) -> Style:
-    """The same look with other texture features (another scalp of the same kind)."""
-    return replace(style, seed=seed)
 
 
 # --------------------------------------------------------------------------- hashing

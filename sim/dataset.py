@@ -78,10 +78,7 @@ def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
 
 def hairless(world: ScalpWorld) -> ScalpWorld:
     """The same skin and openings with every opening empty and no hair."""
-    h = world.hairs
-    keep = np.zeros(len(h), dtype=bool)
-    fields = {f.name: getattr(h, f.name) for f in dataclasses.fields(h)}
-    hairs = type(h)(**{k: v[keep] for k, v in fields.items()})
+    hairs = world.hairs.subset(np.zeros(len(world.hairs), dtype=bool))
     f = world.follicles
     follicles = dataclasses.replace(f, hair_count=np.zeros_like(f.hair_count))
     return dataclasses.replace(world, hairs=hairs, follicles=follicles)
@@ -106,9 +103,7 @@ def local_world(world: ScalpWorld, cx: float, cy: float, radius_mm: float) -> Sc
     px = h.x_mm[:, None] + np.concatenate([t[:, :1] * 0, np.cumsum(dt * np.cos(ang[:, :-1]), 1)], 1)
     py = h.y_mm[:, None] + np.concatenate([t[:, :1] * 0, np.cumsum(dt * np.sin(ang[:, :-1]), 1)], 1)
     reach = np.hypot(px - cx, py - cy).min(axis=1) <= radius_mm + 0.5
-    fields = {f.name: getattr(h, f.name) for f in dataclasses.fields(h)}
-    sub = type(h)(**{k: v[reach] for k, v in fields.items()})
-    return dataclasses.replace(world, hairs=sub)
+    return dataclasses.replace(world, hairs=h.subset(reach))
 
 
 def vignette_window(

@@ -65,6 +65,10 @@ class Hairs:
     def __len__(self) -> int:
         return int(self.x_mm.shape[0])
 
+    def subset(self, mask: NDArray[np.bool_]) -> Hairs:
+        """The hairs ``mask`` selects (a boolean array, one entry per hair)."""
+        return Hairs(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
+
 
 @dataclass(frozen=True)
 class Follicles:

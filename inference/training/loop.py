@@ -81,6 +81,8 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     m = aux_mask[:, None, None]
     aux = pred[:, [TIP_MAP, SHAFT_MAP]] - y[:, [TIP_MAP, SHAFT_MAP]]
     loss = loss + s.aux_weight * torch.mean((aux**2) * m[:, None])
+    if s.negative_weight == 0:  # the default: no masks to build on every step
+        return loss
     counts = t[:, 0] + t[:, 1]
     cover = (y[:, TIP_MAP] > 0.02 * TARGET_GAIN) | (y[:, SHAFT_MAP] > 0.5 * SHAFT_GAIN)
     negative = (cover & (counts < 0.01 * TARGET_GAIN)).float() * m
