@@ -194,6 +194,11 @@ def test_score_and_tally_give_recall_tip_rate_and_mape() -> None:
     f = tally.figures()
     assert f["n"] == 2 and f["n_with_hairs"] == 1
     assert f["density_mape_pct"] == pytest.approx(50.0)
+    # the same error with its sign: this read is over the truth; half the truth is -50 %
+    assert f["density_bias_pct"] == pytest.approx(100.0 * (6.0 - s.true_density) / s.true_density)
+    under = Tally()
+    score(truth, _read(s.true_density / 2, [])).add_to(under)
+    assert under.figures()["density_bias_pct"] == pytest.approx(-50.0)
     assert f["terminal_recall"] == 1.0 and f["vellus_recall"] == 0.5
     assert f["tips_detected_pct"] == pytest.approx(50.0)  # 1 of 2 tips
     assert f["hairless_max_per_cm2"] == 12.5

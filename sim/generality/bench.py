@@ -270,7 +270,7 @@ def table(gen: str, figs: dict[str, Any]) -> str:
     """One generator's table: INT8 figures per group, FP32's density MAPE beside them."""
     i8, fp = figs[gen]["int8"], figs[gen].get("fp32", {})
     head = (
-        f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'MAPE f32':>8s} {'tips %':>7s} "
+        f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'bias i8':>8s} {'MAPE f32':>8s} {'tips %':>7s} "
         f"{'rec T':>6s} {'rec V':>6s} {'diam AE':>7s} {'vel AE':>6s} {'bare mean':>9s} "
         f"{'bare max':>8s}"
     )
@@ -279,7 +279,8 @@ def table(gen: str, figs: dict[str, Any]) -> str:
         f = i8[g]
         f32 = fp.get(g, {}).get("density_mape_pct")
         lines.append(
-            f"{g:26s} {f['n']:4d} {_fmt(f['density_mape_pct']):>8s} {_fmt(f32):>8s} "
+            f"{g:26s} {f['n']:4d} {_fmt(f['density_mape_pct']):>8s} "
+            f"{_fmt(f['density_bias_pct']):>8s} {_fmt(f32):>8s} "
             f"{_fmt(f['tips_detected_pct'], 1):>7s} {_fmt(f['terminal_recall'], 3):>6s} "
             f"{_fmt(f['vellus_recall'], 3):>6s} {_fmt(f['diameter_mae_um']):>7s} "
             f"{_fmt(f['vellus_fraction_ae'], 3):>6s} {_fmt(f['hairless_mean_per_cm2'], 1):>9s} "

@@ -72,6 +72,7 @@ class Tally:
     """Figures of one (generator, model, group), summed or averaged over its images."""
 
     ape: list[float] = field(default_factory=list)  # per image with hairs, |pred-true|/true
+    bias: list[float] = field(default_factory=list)  # the same, signed: (pred-true)/true
     hairless_read: list[float] = field(default_factory=list)  # hairs/cm2 read on bare skin
     diam_ae: list[float] = field(default_factory=list)
     vellus_ae: list[float] = field(default_factory=list)
@@ -102,6 +103,8 @@ class Tally:
             "n": self.n,
             "n_with_hairs": len(self.ape),
             "density_mape_pct": None if not self.ape else 100.0 * statistics.fmean(self.ape),
+            # > 0: the model over-reads on average (the MAPE alone cannot say which way)
+            "density_bias_pct": None if not self.bias else 100.0 * statistics.fmean(self.bias),
             "diameter_mae_um": mean(self.diam_ae),
             "vellus_fraction_ae": mean(self.vellus_ae),
             "tips": self.tips if self.tips_known else None,
@@ -139,7 +142,9 @@ class ImageScore:
     def add_to(self, t: Tally) -> None:
         """Add this image's figures to a group's tally."""
         if self.true_density > 0:
-            t.ape.append(abs(self.read_density - self.true_density) / self.true_density)
+            rel = (self.read_density - self.true_density) / self.true_density
+            t.ape.append(abs(rel))
+            t.bias.append(rel)
         else:
             t.hairless_read.append(self.read_density)
         if self.diam_ae is not None:
