@@ -4,8 +4,8 @@
     python scripts/bench_generality.py --models-dir inference/models --n 40 --json out.json
 
 Runs INT8 and FP32 of ``--models-dir`` over images of the independent generator
-(``sim/heldout``, which shares no drawing code with the twin; bare skin included) and over
-twin renders with held-out seeds, prints one table per generator and a "worst generator"
+(``sim/heldout``, which shares no drawing code with the twin) and over twin renders with
+held-out seeds, bare skin included in both, prints one table per generator and a "worst generator"
 line per release target (issue 14), and times INT8's whole analyze of a 2028x1520 frame
 against the baseline's INT8 (default: the shipped 1.0.0 files, read from git), interleaved.
 Images are cached under ``--cache``, keyed by the generators' source.
@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"INT8 latency reference (default: inference/models of git {BASELINE_COMMIT})",
     )
     p.add_argument("--n", type=int, default=40, help="images per generator, with hairs")
-    p.add_argument("--hairless", type=int, default=None, help="bare-skin images (default n/4)")
+    p.add_argument(
+        "--hairless", type=int, default=None, help="bare-skin images per generator (default n/4)"
+    )
     p.add_argument("--twin", type=int, default=None, help="twin renders (default n)")
     p.add_argument("--workers", type=int, default=1, help="image-making processes")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime threads (accuracy runs)")

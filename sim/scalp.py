@@ -234,10 +234,11 @@ def regrow(world: ScalpWorld, factor: float, seed: int = 0) -> ScalpWorld:
     follow-up visit relocates onto the baseline's field exactly as on a real scalp. With
     ``factor > 1`` new hairs emerge from empty follicles first (dormant follicles waking
     up), then as extra hairs of existing units (up to 4 per opening); with ``factor < 1``
-    hairs are shed at random.
+    hairs are shed at random; ``factor == 0`` sheds them all: bare skin with its empty
+    openings (a patch of alopecia, or the rig aimed at hairless skin).
     """
-    if not 0.2 <= factor <= 3.0:
-        raise ValueError(f"density factor {factor} outside 0.2-3.0")
+    if not (factor == 0.0 or 0.2 <= factor <= 3.0):
+        raise ValueError(f"density factor {factor} outside 0.2-3.0 (or 0: bare skin)")
     rng = np.random.default_rng(seed)
     h, f = world.hairs, world.follicles
     n = len(h)

@@ -37,6 +37,7 @@ class RenderRequest:
     z_offset_mm: float = 0.0
     noise_seed: int = 0
     style_seed: int | None = None  # a random look of this seed; None: the configured look
+    density_factor: float = 1.0  # the scalp regrown by this factor (sim.scalp.regrow; 0: bare)
 
 
 def render_capture(
@@ -52,6 +53,8 @@ def render_capture(
         cfg, nominal_um_per_px=req.nominal_um_per_px, full_width=req.width, seed=req.noise_seed
     )
     twin.z_mm = cfg.optics.z_focus_mm + req.z_offset_mm
+    if req.density_factor != 1.0:
+        twin.regrow(req.density_factor, seed=req.seed)
     if req.light == "cross":
         twin.set_duty(cross=req.duty)
     else:

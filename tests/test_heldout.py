@@ -280,4 +280,8 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("independent-*.npz"))) == 2
     assert "== independent" in out["text"] and "worst generator per target" in out["text"]
     assert len(out["targets"]) == 9 and out["targets"][0]["target"] == "density MAPE all, %"
-    assert out["latency"] is None and len(out["images"]) == 2
+    assert out["latency"] is None and len(out["images"]) == 3
+    # bare skin on the twin too: one render with every hair shed, scored as hairless
+    twin = out["figures"]["twin"]["int8"]
+    assert twin["all"]["hairless_n"] == 1 and twin["all"]["n_with_hairs"] == 0
+    assert twin["hair_length=hairless"]["hairless_max_per_cm2"] is not None

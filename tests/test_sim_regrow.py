@@ -104,7 +104,23 @@ def test_regrow_never_puts_more_than_four_hairs_in_a_unit(world: ScalpWorld, fac
         assert (grown.follicles.hair_count == 4).all()
 
 
-@pytest.mark.parametrize("factor", [0.0, 0.19, 3.01, 10.0, -1.2, float("nan")])
+def test_regrow_by_zero_leaves_bare_skin_with_its_openings(world: ScalpWorld) -> None:
+    bare = regrow(world, 0.0)
+    assert len(bare.hairs) == 0 and (bare.follicles.hair_count == 0).all()
+    np.testing.assert_array_equal(bare.follicles.x_mm, world.follicles.x_mm)
+    np.testing.assert_array_equal(bare.follicles.radius_mm, world.follicles.radius_mm)
+
+
+def test_a_bare_render_has_no_hairs_in_its_truth() -> None:
+    from sim.tools import RenderRequest, render_capture
+
+    req = RenderRequest(seed=4, width=320, height=240, density_factor=0.0)
+    img, truth = render_capture(SimConfig(), req)
+    assert truth["hair_count"] == 0 and truth["density_per_cm2"] == 0.0 and not truth["hairs"]
+    assert img.shape == (240, 320, 3) and img.std() > 1.0  # skin, not a blank frame
+
+
+@pytest.mark.parametrize("factor", [0.01, 0.19, 3.01, 10.0, -1.2, float("nan")])
 def test_regrow_refuses_factors_outside_the_range(world: ScalpWorld, factor: float) -> None:
     with pytest.raises(ValueError, match=r"outside 0\.2-3\.0"):
         regrow(world, factor)

@@ -82,7 +82,7 @@ class Results:
 
 def make_cases(n: int, n_hairless: int, n_twin: int) -> list[Case]:
     """The bench's images: independent (with hairs, then bare) and twin."""
-    return independent_cases(n, n_hairless) + twin_cases(n_twin)
+    return independent_cases(n, n_hairless) + twin_cases(n_twin, n_hairless)
 
 
 def build_all(cases: list[Case], cache_dir: Path, workers: int) -> list[str]:
@@ -349,7 +349,7 @@ def run(
     return {
         "models_dir": str(models_dir) if models_dir else "packaged",
         "baseline_dir": str(baseline_dir),
-        "n": {"independent": n, "independent_hairless": n_hairless, "twin": n_twin},
+        "n": {"independent": n, "hairless": n_hairless, "twin": n_twin},
         "figures": figs,
         "targets": verdicts,
         "latency": lat,

@@ -72,9 +72,10 @@ def independent_cases(n: int, n_hairless: int) -> list[Case]:
     return out
 
 
-def twin_cases(n: int) -> list[Case]:
+def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
     """``n`` held-out twin renders: a quarter at 3-12 um/px, a quarter rich (empty openings,
-    long or mixed hair, dense); every other one in a random look (a style seed)."""
+    long or mixed hair, dense); every other one in a random look (a style seed). Then
+    ``n_bare`` of bare skin (every hair shed, openings left), in random looks at 3-12 um/px."""
     out = []
     for i in range(n):
         rng = np.random.default_rng([0x7F1A, i])
@@ -103,6 +104,27 @@ def twin_cases(n: int) -> list[Case]:
             "duty": float(rng.uniform(0.5, 0.85)),
             "exposure_us": int(rng.integers(6500, 10000)),
             "style_seed": int(rng.integers(1, 2**31 - 1)) if i % 2 else None,
+        }
+        out.append(Case(TWIN, i, spec))
+    for i in range(n, n + n_bare):
+        rng = np.random.default_rng([0x7F1A, i])
+        scalp = {
+            "skin_tone": float(rng.uniform(0, 1)),
+            "hair_colour": hair_colour_names()[int(rng.integers(7))],
+            "empty_follicle_fraction": float(rng.uniform(0, 0.5)),
+        }
+        spec = {
+            "seed": TWIN_SEED_BASE + i,
+            "scalp": scalp,
+            "rich": False,
+            "bare": True,
+            "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
+            "nominal": float(rng.uniform(3.0, 12.0)),
+            "z": float(rng.uniform(-0.1, 0.1)),
+            "light": "parallel" if rng.random() < 0.2 else "cross",
+            "duty": float(rng.uniform(0.5, 0.85)),
+            "exposure_us": int(rng.integers(6500, 10000)),
+            "style_seed": int(rng.integers(1, 2**31 - 1)),
         }
         out.append(Case(TWIN, i, spec))
     return out
@@ -138,8 +160,9 @@ def labels(case: Case, truth: dict[str, Any]) -> dict[str, str]:
         return dict(truth["factors"])
     scalp = case.spec["scalp"]
     upp = float(truth["um_per_px"])
+    bare = bool(case.spec.get("bare"))
     return {
-        "hair_length": str(scalp["hair_length"]),
+        "hair_length": "hairless" if bare else str(scalp["hair_length"]),
         "hair_colour": str(scalp["hair_colour"]),
         "skin_tone": tone_bin(float(scalp["skin_tone"])),
         "scale": "3-5" if upp < 5 else ("5-8" if upp < 8 else "8-12"),
@@ -166,8 +189,12 @@ def _render_twin(spec: dict[str, Any]) -> tuple[NDArray[np.uint8], dict[str, Any
         z_offset_mm=spec["z"],
         noise_seed=spec["seed"],
         style_seed=spec["style_seed"],
+        density_factor=0.0 if spec.get("bare") else 1.0,
     )
     img, truth = render_capture(cfg, req)
+    if spec.get("bare"):
+        truth["tips"] = []  # no hairs, no ends
+        return img, truth
     # the world the twin drew, from the scalp config the truth records
     ends = twin_ends(generate_scalp(ScalpConfig.model_validate(truth["scalp"])), truth)
     if ends is not None:
