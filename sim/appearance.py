@@ -129,8 +129,9 @@ def random_style(rng: np.random.Generator) -> Style:
             float(gains[1] * jitter[1]),
             float(gains[2] * jitter[2]),
         ),
-        speckle_amp=maybe(0.85, 0.02, 0.25),
-        speckle_um=float(u(10.0, 60.0)),
+        speckle_amp=maybe(0.9, 0.02, 0.35),
+        # 10-150 um grain plus a second octave at 2.3x: texture from 10 to ~350 um.
+        speckle_um=float(np.exp(u(math.log(10.0), math.log(150.0)))),
         pigment_net_amp=maybe(0.6, 0.03, 0.3),
         pigment_cell_um=float(u(70.0, 260.0)),
         white_dots_per_mm2=maybe(0.6, 0.5, 14.0),

@@ -37,13 +37,13 @@ U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-DATASET_VERSION = "synth-v4"  # bump when a sample's pixels or targets change
+DATASET_VERSION = "synth-v5"  # bump when a sample's pixels or targets change
 CROPS_PER_WORLD = 6
 UM_PER_PX_RANGE = (3.0, 12.0)
 LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
 LONG_CENTRE_MM = 2.0  # crops of it are centred within this of its middle
 LEGACY_SHARE = 0.1  # share of crops in the twin's legacy look (pale shafts, dark openings)
-HAIRLESS_SHARE = 0.05  # share of scalps with no hair at all: textured skin only
+HAIRLESS_SHARE = 0.12  # share of scalps with no hair at all: textured skin only
 CHUNK_WORLDS = 25  # worlds per cache file
 
 

@@ -43,10 +43,10 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 NAME = "dermocap-hair-density"
-VERSION = "2.0.0"
+VERSION = "2.1.0"
 NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
-MARGIN_PX = 32  # >= the receptive radius (31 px) of the net
+MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
 CROP_PX = 192  # native pixels a side of one training sample
 GOLDEN_SEED = 3  # the self-check image's scalp (`dermocap sim render --seed 3`)
 GOLDEN_PX = 256  # its side, native pixels

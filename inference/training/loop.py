@@ -32,7 +32,7 @@ BORDER_CELLS = 2  # cells at the crop edge: the net lacks context there
 class TrainSettings:
     """One training run; the defaults are the shipped model's."""
 
-    steps: int = 5000
+    steps: int = 9000
     batch: int = 16
     lr: float = 1e-3
     width: int = 40

@@ -15,7 +15,7 @@ def make_net(
     body: str = "plain",
     *,
     stem: int | None = None,
-    dilations: tuple[int, ...] = (1, 2, 1, 2, 1),
+    dilations: tuple[int, ...] = (1, 2, 4, 2, 1),
     outputs: int = N_TRAIN_MAPS,
 ) -> Any:
     """Stride-4 fully convolutional net: two strided convs, five dilated 3x3 convs, 1x1 head.
