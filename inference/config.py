@@ -51,5 +51,8 @@ class InferenceConfig(Section):
         REVIEW_FACTOR,
         gt=1.0,
         le=4.0,
-        description="Network/classical density ratio beyond which (either way) a result is flagged",
+        description=(
+            "Factor by which the network/classical density ratio may stray either way from"
+            " the expected one (second_opinion.REVIEW_CENTRE) before a result is flagged"
+        ),
     )

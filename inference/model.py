@@ -288,8 +288,9 @@ class HairModel(Closeable):
                 model's own split (30 um) the vellus map is used; otherwise
                 the detected units are classified by their read-out diameter.
             review_factor: run the classical second opinion and flag the result for review
-                when the two densities differ by more than this factor either way (None:
-                no second opinion). It never changes the network's numbers.
+                when their ratio lies more than this factor either way from the expected
+                one (``REVIEW_CENTRE``; None: no second opinion). It never changes the
+                network's numbers.
 
         Raises:
             ImageError: unusable image, scale or vellus threshold (0-200 um).

@@ -16,13 +16,16 @@ against the skin to be found whole. Steps, all numpy/scipy on the whole frame:
    are filled;
 4. Zhang-Suen thinning, vectorised with a 256-entry lookup table over the border pixels only;
 5. spurs shorter than ``PRUNE_UM`` are pruned; per connected piece the ends are counted:
-   hairs = ends - 1 for a piece with ends (1 for a lone shaft, 2 for the V of a two-hair unit,
-   k for a star of k hairs sharing an opening), 1 for a closed loop long enough, nothing for
-   a piece shorter than ``MIN_PIECE_UM`` (texture, follicle openings, dust).
+   hairs = ends - 1 for a piece with ends (1 for a lone shaft, 2 for the V of a two-hair unit
+   whose opening shows as a stem, k for a star of k hairs sharing an opening), 1 for a closed
+   loop long enough, nothing for a piece shorter than ``MIN_PIECE_UM`` (texture, follicle
+   openings, dust);
+6. in a piece without junctions each sharp, diverging corner adds a hair (:func:`corners`):
+   the V of a unit whose opening does not show is one line with two ends.
 
-:func:`review_flags` compares the network's density with this one; the factor beyond which a
-result is flagged (``REVIEW_FACTOR``) and how it was chosen are in docs/model_card.md,
-"Second opinion".
+:func:`review_flags` compares the network's density with this one; the band outside which a
+result is flagged (``REVIEW_CENTRE`` and ``REVIEW_FACTOR``) and how it was chosen are in
+docs/model_card.md, "Second opinion".
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ POOL_UM = 30.0  # the skin background is estimated on blocks of about this size
 SMOOTH_UM = 8.0  # Gaussian sigma before the top-hat: sensor noise, not shafts
 PRUNE_UM = 130.0  # spurs shorter than this (a thick shaft's width) are not ends
 MIN_PIECE_UM = 200.0  # shorter skeleton pieces are texture, openings or dust
+CORNER_UM = 100.0  # a skeleton's direction is read this far to either side of each pixel
+CORNER_COS = 0.4  # ... and it turns at a corner where its two arms meet at under ~134 deg
 MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applicable
 MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
 HIGH_SIGMAS = 6.0  # hysteresis: a shaft has a pixel this many noise sigmas above the median
@@ -55,9 +60,14 @@ LOW_SIGMAS = 3.0  # ... and extends over pixels this many sigmas above it
 MIN_CONTRAST = 0.06  # floor of the high threshold, in log units (~6 % darker or lighter)
 LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
 
-# The default review factor: net / classical density beyond it (or below its inverse) asks a
-# person to look. Calibrated on twin trimmed-hair renders (docs/model_card.md).
+# The review band: net / classical density beyond REVIEW_CENTRE * REVIEW_FACTOR, or below
+# REVIEW_CENTRE / REVIEW_FACTOR, asks a person to look. The centre is the ratio expected when
+# both read right: the classical count misses hairs of a unit that lie along each other and
+# reads ~0.78 of the truth on the twin's trichoscopy look, ~1.07 on its legacy look (geometric
+# mean of the two looks' median net / classical, 1.23 and 0.97). Calibrated on twin
+# trimmed-hair renders (docs/model_card.md, "Second opinion").
 REVIEW_FACTOR = 1.25
+REVIEW_CENTRE = 1.1
 
 
 @dataclass(frozen=True)
@@ -270,6 +280,7 @@ def _end_table() -> Bool:
 
 
 _END = _end_table()
+_FORK = _neighbourhoods()[2] >= 3  # three or more runs of neighbours: branches meet
 
 
 def _codes(flat: U8, idx: I64, offsets: I64) -> I64:
@@ -357,16 +368,96 @@ def prune(skeleton: Bool, length_px: int) -> Bool:
     return out
 
 
+def _ring(radius_px: int) -> tuple[I64, I64, F32, F32]:
+    """A closed 8-connected digital circle: offsets (dy, dx) in angular order, unit vectors."""
+    ang = np.linspace(0.0, 2 * np.pi, 16 * radius_px, endpoint=False)
+    dy = np.round(radius_px * np.sin(ang)).astype(np.int64)
+    dx = np.round(radius_px * np.cos(ang)).astype(np.int64)
+    keep = (dy != np.roll(dy, 1)) | (dx != np.roll(dx, 1))
+    dy, dx = dy[keep], dx[keep]
+    norm = np.hypot(dy, dx)
+    return dy, dx, (dy / norm).astype(np.float32), (dx / norm).astype(np.float32)
+
+
+def _arms(
+    own: NDArray[np.int32], ys: I64, xs: I64, lab: NDArray[np.int32], radius_px: int, pad: int
+) -> tuple[I64, F32]:
+    """Per skeleton pixel: how many arms cross a circle of ``radius_px`` around it, and the
+    length of the mean of the crossing directions (0 for two opposite arms, cos(a/2) for two
+    arms at an angle a)."""
+    dy, dx, uy, ux = _ring(radius_px)
+    hit = own[ys[:, None] + pad + dy[None, :], xs[:, None] + pad + dx[None, :]] == lab[:, None]
+    arms = np.count_nonzero(hit & ~np.roll(hit, 1, axis=1), axis=1).astype(np.int64)
+    count = np.maximum(np.count_nonzero(hit, axis=1), 1)
+    mean: F32 = (np.hypot(hit @ uy, hit @ ux) / count).astype(np.float32)
+    return arms, mean
+
+
+def corners(skeleton: Bool, labels: NDArray[np.int32], n: int, radius_px: int) -> I64:
+    """Sharp corners of the skeleton in each labelled piece: where two shafts leave one point.
+
+    Where a follicle opening barely shows, the hairs of a unit leave it as a V whose skeleton
+    is one line with two ends (and a wedge's short stem is pruned as a spur): ends alone read
+    one hair. Around each skeleton pixel a circle of ``radius_px`` is crossed by the skeleton
+    once per arm. A corner has two arms meeting at under ~134 degrees (``CORNER_COS``) that
+    *diverge*: on a circle twice as wide they lie at least 1.5 times as far apart. A straight
+    or gently curved shaft (trimmed hair bends a few degrees over the radius) has two
+    opposite arms; an end has one, a junction three or more; and the U-turn at the end of a
+    hollow shaft (a light core open at a cut end, thinned to a loop) has two parallel arms.
+    Corners count only in pieces without junctions; corner pixels in touching cells of the
+    radius's size make one corner.
+    """
+    big = 2 * radius_px
+    pad = big + 1
+    # The skeleton thickened by a pixel, so an 8-connected line cannot slip through a ring.
+    own = np.pad(ndimage.grey_dilation(np.where(skeleton, labels, 0), size=3), pad)
+    ys, xs = np.nonzero(skeleton)
+    ys, xs = ys.astype(np.int64), xs.astype(np.int64)
+    lab = labels[ys, xs]
+    # Only in a piece without junctions, a single path: where branches meet, the V's opening
+    # shows as a stem (a third end that already counts the second hair) or other shafts and
+    # skin texture join the piece, and ends - 1 is the better guess.
+    _, flat, offsets, idx = _padded(skeleton)
+    fork = _FORK[_codes(flat, idx, offsets)]  # _padded lists pixels in np.nonzero's order
+    branched = np.zeros(n + 1, dtype=bool)
+    branched[lab[fork]] = True
+    keep = ~branched[lab]
+    ys, xs, lab = ys[keep], xs[keep], lab[keep]
+    arms, mean = _arms(own, ys, xs, lab, radius_px, pad)
+    keep = (arms == 2) & (mean > CORNER_COS)
+    ys, xs, lab, mean = ys[keep], xs[keep], lab[keep], mean[keep]
+    arms_far, mean_far = _arms(own, ys, xs, lab, big, pad)
+    apart = radius_px * np.sqrt(np.maximum(1.0 - mean**2, 0.0))
+    apart_far = big * np.sqrt(np.maximum(1.0 - mean_far**2, 0.0))
+    sel = (arms_far == 2) & (apart_far >= 1.5 * apart)
+    if not sel.any():
+        return np.zeros(n, dtype=np.int64)
+    # Corner pixels in touching cells of the radius's size (within ~2 radii) are one corner.
+    cy, cx = ys[sel] // radius_px, xs[sel] // radius_px
+    cells = np.zeros((skeleton.shape[0] // radius_px + 1, skeleton.shape[1] // radius_px + 1), bool)
+    cells[cy, cx] = True
+    groups, k = ndimage.label(cells, structure=_EIGHT)
+    # One piece per group: the label of any of its corner pixels.
+    piece = np.zeros(k + 1, dtype=np.int64)
+    piece[groups[cy, cx]] = lab[sel]
+    out: I64 = np.bincount(piece[1:], minlength=n + 1)[1:].astype(np.int64)
+    return out
+
+
 @dataclass(frozen=True)
 class Pieces:
-    """Skeleton pieces: per piece its free ends and its length in skeleton pixels."""
+    """Skeleton pieces: per piece its free ends, sharp corners and length in skeleton pixels."""
 
     ends: I64
     length_px: I64
+    corners: I64
 
 
-def skeleton_pieces(skeleton: Bool, labels: NDArray[np.int32], n: int) -> Pieces:
-    """Ends (see :func:`_ends`) and pixel counts of the skeleton within each labelled piece.
+def skeleton_pieces(
+    skeleton: Bool, labels: NDArray[np.int32], n: int, corner_px: int = 0
+) -> Pieces:
+    """Ends (see :func:`_ends`), corners (:func:`corners`, read over ``corner_px``; none when
+    0) and pixel counts of the skeleton within each labelled piece.
 
     ``labels`` are the shaft mask's 8-connected pieces (1..n) the skeleton was thinned from:
     thinning keeps connectivity, so they are the skeleton's pieces too.
@@ -375,12 +466,15 @@ def skeleton_pieces(skeleton: Bool, labels: NDArray[np.int32], n: int) -> Pieces
     lab = np.pad(labels, 1).ravel()[idx]
     ends = np.bincount(lab[_ends(flat, idx, offsets)], minlength=n + 1)[1:]
     length = np.bincount(lab, minlength=n + 1)[1:]
-    return Pieces(ends=ends.astype(np.int64), length_px=length.astype(np.int64))
+    turns = corners(skeleton, labels, n, corner_px) if corner_px else np.zeros(n, np.int64)
+    return Pieces(ends=ends.astype(np.int64), length_px=length.astype(np.int64), corners=turns)
 
 
 def hairs_per_piece(pieces: Pieces, min_length_px: float) -> I64:
-    """Hairs in each piece: ends - 1 (a lone shaft 1, a V 2), a long enough loop 1, a speck 0."""
-    n = np.maximum(pieces.ends - 1, 1)
+    """Hairs in each piece: ends - 1 plus its corners (a lone shaft 1; a V 2, whether its
+    opening shows as a stem - 3 ends - or not - 2 ends and a corner), a long enough loop 1,
+    a speck 0."""
+    n = np.maximum(pieces.ends - 1, 1) + pieces.corners
     out: I64 = np.where(pieces.length_px >= min_length_px, n, 0).astype(np.int64)
     return out
 
@@ -412,7 +506,7 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     mask = labels > 0
     contrast = float(np.median(np.maximum(response.dark[mask], response.light[mask]))) if n else 0.0
     skeleton = prune(thin(mask), max(1, round(PRUNE_UM / um)))
-    pieces = skeleton_pieces(skeleton, labels, n)
+    pieces = skeleton_pieces(skeleton, labels, n, max(2, round(CORNER_UM / um)))
     min_px = MIN_PIECE_UM / um
     count = int(hairs_per_piece(pieces, min_px).sum())
     skeleton_mm = float(pieces.length_px[pieces.length_px >= min_px].sum()) * um / 1000.0
@@ -447,25 +541,32 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
 
 
 def review_flags(
-    net_density_per_cm2: float, second: SecondOpinion, factor: float = REVIEW_FACTOR
+    net_density_per_cm2: float,
+    second: SecondOpinion,
+    factor: float = REVIEW_FACTOR,
+    centre: float = REVIEW_CENTRE,
 ) -> list[str]:
     """Reasons to ask a person to look at a result; empty when the two counts agree.
 
     The network's density is compared with the classical one only on an applicable frame;
-    they disagree when their ratio lies outside ``[1/factor, factor]``.
+    they disagree when their ratio lies outside ``[centre / factor, centre * factor]``.
 
     Raises:
-        ValueError: ``factor`` is not above 1, or a density is negative.
+        ValueError: ``factor`` is not above 1, ``centre`` not positive, or a density is
+            negative.
     """
     if factor <= 1.0:
         raise ValueError(f"review factor {factor} must be above 1")
+    if centre <= 0.0:
+        raise ValueError(f"review centre {centre} must be positive")
     if net_density_per_cm2 < 0 or second.density_per_cm2 < 0:
         raise ValueError("densities must not be negative")
     if not second.applicable:
         return []
     net, classical = net_density_per_cm2, second.density_per_cm2
-    limit = f"(review beyond {factor:g}x either way)"
-    if net > factor * classical:
+    high, low = centre * factor, centre / factor
+    limit = f"(review outside {low:.2f}-{high:.2f}x)"
+    if net > high * classical:
         seen = (
             f"{net / classical:.2f}x the classical count of {classical:.0f}/cm2"
             if classical > 0
@@ -475,7 +576,7 @@ def review_flags(
             f"the model reads {net:.0f} hairs/cm2, {seen} {limit}: check the frame for skin "
             "texture, flakes or cut tips read as hairs"
         ]
-    if classical > factor * net:
+    if net < low * classical:
         seen = f"{net:.0f} hairs/cm2, {net / classical:.2f}x" if net > 0 else "no hairs, against"
         return [
             f"the model reads {seen} the classical count of {classical:.0f}/cm2 {limit}: "
