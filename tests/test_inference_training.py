@@ -92,3 +92,26 @@ def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Pat
     assert resumed_steps == [4, 5, 6]
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_the_recipes_tile_margin_covers_the_nets_receptive_field() -> None:
+    """A tile's context must reach as far as any input pixel can change an output cell."""
+    import torch
+
+    from inference.training.net import make_net
+    from sim.model_recipe import MARGIN_PX, STRIDE
+
+    torch.manual_seed(0)
+    net = make_net().eval()
+    # a random image: every ReLU on some path is open (at zero input all would be shut)
+    x = torch.randn(1, 3, 192, 192, requires_grad=True)
+    out = net(x)
+    c = out.shape[-1] // 2
+    out[0, :, c, c].sum().backward()
+    assert x.grad is not None
+    ys, xs = np.nonzero(x.grad[0].abs().sum(0).numpy())
+    # how far beyond the cell's own STRIDE x STRIDE pixels its inputs reach, either side
+    first, last = c * STRIDE, c * STRIDE + STRIDE - 1
+    reach = max(first - ys.min(), ys.max() - last, first - xs.min(), xs.max() - last)
+    assert reach == 43  # the shipped net's receptive radius (model card)
+    assert reach <= MARGIN_PX and MARGIN_PX % STRIDE == 0
