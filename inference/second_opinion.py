@@ -347,7 +347,11 @@ def _ends(flat: U8, idx: I64, offsets: I64) -> Bool:
     One run (one 0 -> 1 transition around the pixel), not one neighbour: thinning leaves
     staircases on diagonals, where a tip can touch two adjacent pixels of its own shaft.
     """
-    code = _codes(flat, idx, offsets)
+    return _is_end(_codes(flat, idx, offsets))
+
+
+def _is_end(code: I64) -> Bool:
+    """Free ends by neighbour code (see :func:`_ends`); a lone pixel is one too."""
     out: Bool = _END[code] | (code == 0)
     return out
 
@@ -393,8 +397,11 @@ def _arms(
     return arms, mean
 
 
-def corners(skeleton: Bool, labels: NDArray[np.int32], n: int, radius_px: int) -> I64:
+def corners(skeleton: Bool, labels: NDArray[np.int32], n: int, radius_px: int, code: I64) -> I64:
     """Sharp corners of the skeleton in each labelled piece: where two shafts leave one point.
+
+    ``code`` is the 8-neighbour code of every skeleton pixel in ``np.nonzero`` order, as
+    :func:`skeleton_pieces` has it (see :func:`_codes`).
 
     Where a follicle opening barely shows, the hairs of a unit leave it as a V whose skeleton
     is one line with two ends (and a wedge's short stem is pruned as a spur): ends alone read
@@ -417,8 +424,7 @@ def corners(skeleton: Bool, labels: NDArray[np.int32], n: int, radius_px: int) -
     # Only in a piece without junctions, a single path: where branches meet, the V's opening
     # shows as a stem (a third end that already counts the second hair) or other shafts and
     # skin texture join the piece, and ends - 1 is the better guess.
-    _, flat, offsets, idx = _padded(skeleton)
-    fork = _FORK[_codes(flat, idx, offsets)]  # _padded lists pixels in np.nonzero's order
+    fork = _FORK[code]
     branched = np.zeros(n + 1, dtype=bool)
     branched[lab[fork]] = True
     keep = ~branched[lab]
@@ -464,9 +470,12 @@ def skeleton_pieces(
     """
     _, flat, offsets, idx = _padded(skeleton)
     lab = np.pad(labels, 1).ravel()[idx]
-    ends = np.bincount(lab[_ends(flat, idx, offsets)], minlength=n + 1)[1:]
+    # one neighbour code per pixel for both ends and corners (_padded lists the pixels in
+    # np.nonzero's order, as corners reads them)
+    code = _codes(flat, idx, offsets)
+    ends = np.bincount(lab[_is_end(code)], minlength=n + 1)[1:]
     length = np.bincount(lab, minlength=n + 1)[1:]
-    turns = corners(skeleton, labels, n, corner_px) if corner_px else np.zeros(n, np.int64)
+    turns = corners(skeleton, labels, n, corner_px, code) if corner_px else np.zeros(n, np.int64)
     return Pieces(ends=ends.astype(np.int64), length_px=length.astype(np.int64), corners=turns)
 
 
