@@ -30,7 +30,7 @@ from sim.appearance import Style, random_style
 from sim.config import ScalpConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur
 from sim.render import ScalpScene, View, shaft_points
-from sim.scalp import ScalpWorld, generate_scalp, hair_colour_names
+from sim.scalp import ScalpWorld, generate_scalp, hair_colour_names, regrow
 from sim.tools import NEUTRAL_COLOUR_GAINS
 
 U8 = NDArray[np.uint8]
@@ -74,14 +74,6 @@ def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
         return cfg
     # Shafts up to 14 mm long lie across a crop from that far away: a larger patch.
     return cfg.model_copy(update={"extent_mm": LONG_EXTENT_MM})
-
-
-def hairless(world: ScalpWorld) -> ScalpWorld:
-    """The same skin and openings with every opening empty and no hair."""
-    hairs = world.hairs.subset(np.zeros(len(world.hairs), dtype=bool))
-    f = world.follicles
-    follicles = dataclasses.replace(f, hair_count=np.zeros_like(f.hair_count))
-    return dataclasses.replace(world, hairs=hairs, follicles=follicles)
 
 
 def view_world(world: ScalpWorld, view: View) -> ScalpWorld:
@@ -216,7 +208,7 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     rng = np.random.default_rng([seed, 7919])
     world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
     if rng.random() < HAIRLESS_SHARE:
-        world = hairless(world)
+        world = regrow(world, 0.0)  # bare skin: every opening empty, no hair
     style = random_style(np.random.default_rng([seed, 0x57E]))
     legacy = rng.random() < LEGACY_SHARE
     if legacy:

@@ -10,9 +10,8 @@ import pytest
 from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, training_targets
 from sim.appearance import LEGACY, TRICHOSCOPY, random_style, style_for
 from sim.config import ScalpConfig
-from sim.dataset import hairless
 from sim.render import ScalpScene, View, cut_tips, scalp_truth, shaft_points
-from sim.scalp import generate_scalp
+from sim.scalp import generate_scalp, regrow
 
 
 def _one_hair_world(end_trimmed: bool = True):  # type: ignore[no-untyped-def]
@@ -47,7 +46,7 @@ def test_a_style_is_fixed_by_its_seed_and_seeds_differ() -> None:
 def test_skin_texture_is_anchored_to_the_scalp_not_the_view(k: int) -> None:
     # Two views 10 px apart show the same skin where they overlap: what relocation needs.
     style = random_style(np.random.default_rng(k))
-    world = hairless(generate_scalp(ScalpConfig(seed=k, extent_mm=14.0)))
+    world = regrow(generate_scalp(ScalpConfig(seed=k, extent_mm=14.0)), 0.0)
     scene = ScalpScene(world, style)
     upp = 6.0
     a, _ = scene.reflectance(View(0.0, 0.0, 0.0, upp, 120, 100))
@@ -105,7 +104,7 @@ def test_training_targets_mark_tips_and_shafts_apart_from_counts() -> None:
 
 
 def test_hairless_skin_has_no_hairs_and_no_tips() -> None:
-    world = hairless(generate_scalp(ScalpConfig(seed=9, hair_length="trimmed", extent_mm=14.0)))
+    world = regrow(generate_scalp(ScalpConfig(seed=9, hair_length="trimmed", extent_mm=14.0)), 0.0)
     truth = scalp_truth(world, View(0.0, 0.0, 0.0, 8.0, 200, 200))
     assert truth["hair_count"] == 0
     assert truth["tips"] == []
