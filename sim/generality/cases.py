@@ -72,6 +72,18 @@ def independent_cases(n: int, n_hairless: int) -> list[Case]:
     return out
 
 
+def _capture(rng: np.random.Generator, sweep: bool) -> dict[str, Any]:
+    """A held-out render's optics and capture settings; ``sweep``: at 3-12 um/px, not the rig's."""
+    return {
+        "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
+        "nominal": float(rng.uniform(3.0, 12.0)) if sweep else 5.1667,
+        "z": float(rng.uniform(-0.1, 0.1)),
+        "light": "parallel" if rng.random() < 0.2 else "cross",
+        "duty": float(rng.uniform(0.5, 0.85)),
+        "exposure_us": int(rng.integers(6500, 10000)),
+    }
+
+
 def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
     """``n`` held-out twin renders: a quarter at 3-12 um/px, a quarter rich (empty openings,
     long or mixed hair, dense); every other one in a random look (a style seed). Then
@@ -97,12 +109,7 @@ def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
             "seed": TWIN_SEED_BASE + i,
             "scalp": scalp,
             "rich": rich,
-            "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
-            "nominal": float(rng.uniform(3.0, 12.0)) if sweep else 5.1667,
-            "z": float(rng.uniform(-0.1, 0.1)),
-            "light": "parallel" if rng.random() < 0.2 else "cross",
-            "duty": float(rng.uniform(0.5, 0.85)),
-            "exposure_us": int(rng.integers(6500, 10000)),
+            **_capture(rng, sweep),
             "style_seed": int(rng.integers(1, 2**31 - 1)) if i % 2 else None,
         }
         out.append(Case(TWIN, i, spec))
@@ -118,12 +125,7 @@ def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
             "scalp": scalp,
             "rich": False,
             "bare": True,
-            "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
-            "nominal": float(rng.uniform(3.0, 12.0)),
-            "z": float(rng.uniform(-0.1, 0.1)),
-            "light": "parallel" if rng.random() < 0.2 else "cross",
-            "duty": float(rng.uniform(0.5, 0.85)),
-            "exposure_us": int(rng.integers(6500, 10000)),
+            **_capture(rng, sweep=True),
             "style_seed": int(rng.integers(1, 2**31 - 1)),
         }
         out.append(Case(TWIN, i, spec))
