@@ -57,8 +57,8 @@ def test_colour_modes_read_the_density_of_the_rgb_image(
     img, _ = render
     rgb = decode_rgb(CONVERSIONS[kind](Image.fromarray(img)), colour=True)
     assert rgb.dtype == np.uint8 and rgb.shape == img.shape
-    # A 256-colour palette changes the pixels themselves (2.8 % of density with model 2.0.0);
-    # every other mode must convert to the same pixels' density within 2 %.
+    # A 256-colour palette changes the pixels themselves (2.8 % of density with model 2.0.0,
+    # 2.1 % with 2.1.0); every other mode must convert to the same pixels' density within 2 %.
     assert density(rgb) == pytest.approx(density(img), rel=0.05 if kind == "palette" else 0.02)
 
 

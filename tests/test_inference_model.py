@@ -73,7 +73,7 @@ def test_a_model_that_miscounts_its_check_image_is_refused(models_copy: Path) ->
     golden = man["golden"]
     assert (models_copy / golden["file"]).is_file()
     want = golden["map_sums"][0] + golden["map_sums"][1]
-    assert want > 5  # dense enough that 10 % is half a hair or more (2.0.0: 9.8 hairs)
+    assert want > 10  # dense enough that 10 % is a hair or more (2.1.0: 15.3 hairs)
     for variant in ("int8", "fp32"):  # the shipped files pass their own check
         HairModel.load(variant, models_dir=models_copy).close()
     man["golden"]["map_sums"] = [v * 1.2 for v in golden["map_sums"]]
@@ -115,9 +115,9 @@ def test_density_on_a_twin_render_is_close_to_truth(
     img, truth = capture
     m = model.analyze(img, truth["um_per_px"])
     assert m.area_cm2 == pytest.approx(truth["area_cm2"], rel=1e-6)
-    # 2.0.0 on the twin's trichoscopy look reads this dense scalp 20 % low (the model card's
-    # twin MAPE is 9.9 %, its long-hair and dense fields the worst): bounded, not solved.
-    assert m.density_per_cm2 == pytest.approx(truth["density_per_cm2"], rel=0.25)
+    # 2.1.0 on the twin's trichoscopy look reads this dense scalp 10.9 % low (2.0.0: 20 %;
+    # the model card's twin MAPE is 9.9 %): bounded, not solved.
+    assert m.density_per_cm2 == pytest.approx(truth["density_per_cm2"], rel=0.15)
     assert m.mean_diameter_um == pytest.approx(truth["mean_diameter_um"], abs=10)
     assert abs(m.vellus_fraction - truth["vellus_fraction"]) < 0.15  # sanity; see the model card
     assert m.terminal_density_per_cm2 + m.vellus_density_per_cm2 == pytest.approx(m.density_per_cm2)
