@@ -116,6 +116,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=d.negative_weight,
         help="extra weight on count mass over cut tips and shafts",
     )
+    p.add_argument(
+        "--photometric",
+        type=float,
+        default=d.photometric,
+        help="share of crops given a random colour and tone (domain randomisation)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="render processes")
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         block_weight=args.block_weight,
         aux_weight=args.aux_weight,
         negative_weight=args.negative_weight,
+        photometric=args.photometric,
         seed=args.seed,
         threads=args.threads,
         real_share=args.real_share,

@@ -115,3 +115,38 @@ def test_the_recipes_tile_margin_covers_the_nets_receptive_field() -> None:
     reach = max(first - ys.min(), ys.max() - last, first - xs.min(), xs.max() - last)
     assert reach == 43  # the shipped net's receptive radius (model card)
     assert reach <= MARGIN_PX and MARGIN_PX % STRIDE == 0
+
+
+def test_photometric_augmentation_changes_colour_and_tone_but_keeps_the_picture() -> None:
+    from inference.training.loop import photometric
+
+    rng = np.random.default_rng(3)
+    # a dark vertical bar on warm skin: where the bar is must survive any draw
+    img = np.zeros((32, 32, 3), dtype=np.uint8)
+    img[:] = (200, 150, 120)
+    img[:, 14:18] = (40, 30, 25)
+    means, greys = [], 0
+    for _ in range(200):
+        out = photometric(rng, img)
+        assert out.shape == img.shape and out.dtype == np.uint8
+        lum = out.astype(float).mean(axis=2)
+        assert lum[:, 14:18].mean() < lum[:, :10].mean() - 20  # the shaft stays darker
+        means.append(out.reshape(-1, 3).mean(0))
+        skin = out[:, :10].reshape(-1, 3).astype(float).mean(0)
+        greys += int(np.ptp(skin) < 6)
+    spread = np.std(np.array(means), axis=0)
+    assert (spread > 8).all()  # every channel varies from draw to draw
+    assert 5 <= greys <= 60  # now and then without colour (10 % of draws, plus chance)
+
+
+def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:
+    from dataclasses import asdict
+
+    from inference.training.loop import TrainSettings, _same_settings
+
+    s = TrainSettings(steps=10)
+    old = asdict(s)
+    del old["photometric"]  # saved before the setting existed: it ran at the default
+    assert _same_settings(old, s)
+    assert not _same_settings(old, TrainSettings(steps=10, photometric=0.5))
+    assert not _same_settings(asdict(TrainSettings(steps=11)), s)

@@ -40,6 +40,7 @@ class TrainSettings:
     block_weight: float = 1.0  # the 4x4-cell block-mean term
     aux_weight: float = 0.5  # predicting tips and shafts
     negative_weight: float = 0.0  # extra weight on count mass over tips and shafts (see loss_terms)
+    photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
     seed: int = 1
     threads: int = 1
     real_share: float = 0.5
@@ -55,6 +56,33 @@ def augment(rng: np.random.Generator, img: U8, tgt: F32) -> tuple[U8, F32]:
     if rng.random() < 0.5:
         img, tgt = img[:, ::-1], tgt[:, :, ::-1]
     return np.ascontiguousarray(img), np.ascontiguousarray(tgt)
+
+
+def photometric(rng: np.random.Generator, img: U8) -> U8:
+    """``img`` in a colour and tone the renderer did not draw (domain randomisation).
+
+    White-balance gains per channel, a hue rotation and a saturation change of the chroma
+    (now and then none: grey), a gamma and a contrast change, and sensor noise. Positions
+    do not move, so the crop's targets stay right. Wider than any camera's errors on
+    purpose: the model must find hairs by their shape, not by one palette.
+    """
+    x = img.astype(np.float32) / 255.0
+    x *= np.exp(rng.normal(0.0, 0.12, 3)).astype(np.float32)
+    # Chroma: luma plus two opponent axes, rotated and scaled.
+    y = x @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    c1, c2 = x[..., 0] - y, x[..., 2] - y
+    a = rng.uniform(-0.7, 0.7)  # radians, about +-40 degrees
+    sat = 0.0 if rng.random() < 0.1 else rng.uniform(0.5, 1.5)
+    r1 = sat * (np.cos(a) * c1 - np.sin(a) * c2)
+    r2 = sat * (np.sin(a) * c1 + np.cos(a) * c2)
+    g = y - (0.299 * r1 + 0.114 * r2) / 0.587  # keeps the luma
+    x = np.stack([y + r1, g, y + r2], axis=-1)
+    x = np.clip(x, 0.0, 1.0) ** np.float32(np.exp(rng.uniform(-0.4, 0.4)))
+    m = x.mean()
+    x = (x - m) * np.float32(rng.uniform(0.7, 1.3)) + m
+    x += rng.normal(0.0, rng.uniform(0.0, 0.02), x.shape).astype(np.float32)
+    out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return out
 
 
 def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
@@ -88,6 +116,11 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     negative = (cover & (counts < 0.01 * TARGET_GAIN)).float() * m
     excess = torch.relu(p[:, 0]) + torch.relu(p[:, 1])
     return loss + s.negative_weight * torch.mean(negative * excess**2)
+
+
+def _same_settings(saved: dict[str, Any], s: TrainSettings) -> bool:
+    """A checkpoint's settings are ``s``'s (a setting newer than the file: at its default)."""
+    return {**asdict(TrainSettings()), **saved} == asdict(s)
 
 
 def _gains() -> NDArray[np.float32]:
@@ -132,7 +165,7 @@ def train(
     start, avg = 0, 0.0
     if checkpoint is not None and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True)
-        if state["settings"] == asdict(s):
+        if _same_settings(state["settings"], s):
             net.load_state_dict(state["net"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
@@ -159,6 +192,9 @@ def train(
                 img, tgt = images[i], targets[i]
                 ms.append(1.0)
             img, tgt = augment(rng, img, tgt)
+            # (no draw at share 0: the data order of runs without it stays as it was)
+            if s.photometric > 0 and rng.random() < s.photometric:
+                img = photometric(rng, img)
             xs.append(normalise(img))
             ys.append(tgt)
         x = torch.from_numpy(np.stack(xs))
