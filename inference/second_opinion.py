@@ -5,8 +5,10 @@ thin structures darker (or, for grey and white hair, lighter) than the skin arou
 them to a one-pixel skeleton and counts the ends of every connected piece. On trimmed hair
 (the clinic protocol, shafts ~1 mm) most shafts lie alone or in the small V of a follicular
 unit, so ends count hairs well. Where they do not, the frame is reported *not applicable*:
-long hair lying on the scalp (shafts crowd with no skin between them) and shafts too faint
-against the skin to be found whole. Steps, all numpy/scipy on the whole frame:
+long hair lying on the scalp (shafts crowd with no skin between them), shafts too faint
+against the skin or its texture to be found whole, and shafts that differ from the skin in
+colour but hardly in brightness (the count reads luminance only: :func:`colour_only_share`).
+Steps, all numpy/scipy on the whole frame:
 
 1. luminance of ~``WORK_UM`` blocks in log units (a contrast reads the same on any skin);
 2. black and white top-hat at a scale just above the thickest shaft (``SHAFT_MAX_UM``),
@@ -55,6 +57,11 @@ CORNER_UM = 100.0  # a skeleton's direction is read this far to either side of e
 CORNER_COS = 0.4  # ... and it turns at a corner where its two arms meet at under ~134 deg
 MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applicable
 MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
+# The median shaft found below this multiple of its polarity's high threshold (set by the
+# skin's texture and noise): a vellus shaft, about half a terminal one's diameter and so about
+# half its contrast, falls under the threshold, and the count misses the vellus hairs.
+MIN_CONTRAST_OVER_THRESHOLD = 2.0
+COLOUR_BIN = 2  # the colour check works on blocks of this many of the counter's blocks
 HIGH_SIGMAS = 6.0  # hysteresis: a shaft has a pixel this many noise sigmas above the median
 LOW_SIGMAS = 3.0  # ... and extends over pixels this many sigmas above it
 MIN_CONTRAST = 0.06  # floor of the high threshold, in log units (~6 % darker or lighter)
@@ -68,6 +75,10 @@ LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
 # trimmed-hair renders (docs/model_card.md, "Second opinion").
 REVIEW_FACTOR = 1.25
 REVIEW_CENTRE = 1.1
+# Shafts the luminance count cannot see (found in colour only) over all shafts found: above
+# this share the count misses at least as many hairs, reads under 1 / REVIEW_FACTOR of itself,
+# and a network that reads right would be sent to review; the frame is not applicable.
+MAX_COLOUR_ONLY = 1.0 - 1.0 / REVIEW_FACTOR
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class SecondOpinion:
     cover: float  # share of the frame the shaft mask covers
     crowded: float  # share of the frame where shafts leave no skin between them
     contrast: float  # median contrast of the shaft pixels against the skin, log units
+    threshold: float  # the contrast a shaft must reach to be found (main polarity), log units
+    colour_only: float  # share of the shafts found in colour but not in luminance (not counted)
     mm_per_hair: float  # skeleton length over the count (0.5-0.8 mm on twin trimmed hair)
     elapsed_ms: float
 
@@ -219,33 +232,82 @@ def fill_narrow_holes(mask: Bool, max_width_px: float) -> Bool:
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def shaft_mask(response: Response, um_per_px: float) -> tuple[NDArray[np.int32], int]:
-    """Shafts, dark or light against the skin, as labelled pieces.
+def _thresholds(response: F32) -> tuple[Bool, Bool]:
+    """Pixels above the low and the high hysteresis threshold of a response."""
+    high = robust_threshold(response, HIGH_SIGMAS, MIN_CONTRAST)
+    low = max(robust_threshold(response, LOW_SIGMAS, 0.0), LOW_SHARE * high)
+    return response > low, response > high
 
-    Hysteresis: a shaft is an 8-connected region above a low threshold holding a pixel above
-    a high one (both per polarity, from the response's robust noise); narrow holes are filled
-    (:func:`fill_narrow_holes`). Returns the 8-connected pieces' labels (0 = skin) and their
-    number.
-    """
-    masks = []
-    for r in (response.dark, response.light):
-        high = robust_threshold(r, HIGH_SIGMAS, MIN_CONTRAST)
-        low = max(robust_threshold(r, LOW_SIGMAS, 0.0), LOW_SHARE * high)
-        masks.append((r > low, r > high))
-    # Where shafts crowd, the skin between dark shafts is a narrow light structure (and the
-    # reverse): there only the frame's main polarity - the one with more shaft pixels - counts.
-    minor = 1 if np.count_nonzero(masks[0][1]) >= np.count_nonzero(masks[1][1]) else 0
-    masks[minor] = (masks[minor][0] & ~response.crowded, masks[minor][1] & ~response.crowded)
-    weak = masks[0][0] | masks[1][0]
-    strong = masks[0][1] | masks[1][1]
+
+def _hysteresis(weak: Bool, strong: Bool) -> Bool:
+    """The 8-connected regions of ``weak`` that hold a pixel of ``strong``."""
     labels, n = ndimage.label(weak, structure=_EIGHT)
     keep = np.zeros(n + 1, dtype=bool)
     keep[labels[strong]] = True
     keep[0] = False
-    mask = fill_narrow_holes(keep[labels], SHAFT_MAX_UM / um_per_px)
+    out: Bool = keep[labels]
+    return out
+
+
+def shaft_mask(response: Response, um_per_px: float) -> tuple[NDArray[np.int32], int, float]:
+    """Shafts, dark or light against the skin, as labelled pieces.
+
+    Hysteresis: a shaft is an 8-connected region above a low threshold holding a pixel above
+    a high one (both per polarity, from the response's robust noise); narrow holes are filled
+    (:func:`fill_narrow_holes`). Returns the 8-connected pieces' labels (0 = skin), their
+    number and the high threshold of the frame's main polarity (log units).
+    """
+    highs = [
+        robust_threshold(r, HIGH_SIGMAS, MIN_CONTRAST) for r in (response.dark, response.light)
+    ]
+    masks = [_thresholds(r) for r in (response.dark, response.light)]
+    # Where shafts crowd, the skin between dark shafts is a narrow light structure (and the
+    # reverse): there only the frame's main polarity - the one with more shaft pixels - counts.
+    minor = 1 if np.count_nonzero(masks[0][1]) >= np.count_nonzero(masks[1][1]) else 0
+    masks[minor] = (masks[minor][0] & ~response.crowded, masks[minor][1] & ~response.crowded)
+    kept = _hysteresis(masks[0][0] | masks[1][0], masks[0][1] | masks[1][1])
+    mask = fill_narrow_holes(kept, SHAFT_MAX_UM / um_per_px)
     pieces, n = ndimage.label(mask, structure=_EIGHT)
     out: NDArray[np.int32] = pieces.astype(np.int32, copy=False)
-    return out, int(n)
+    return out, int(n), highs[1 - minor]
+
+
+def log_chromaticity(rgb: U8, bin_px: int) -> tuple[F32, F32]:
+    """Two colour-opponent images of ``bin_px`` blocks: log(R / G) and log(G / B).
+
+    They do not change with brightness (a uniform gain cancels), so a shaft seen in them
+    differs from the skin in colour: what the luminance count may not see.
+    """
+    h, w = rgb.shape[0] // bin_px * bin_px, rgb.shape[1] // bin_px * bin_px
+    blocks = rgb[:h, :w].reshape(h // bin_px, bin_px, w // bin_px, bin_px, 3)
+    mean = blocks.mean(axis=(1, 3), dtype=np.float32)
+    log = np.log(mean + np.float32(4.0))
+    return log[..., 0] - log[..., 1], log[..., 1] - log[..., 2]
+
+
+def colour_only_share(rgb: U8, seen: Bool, bin_px: int, um_per_px: float) -> float:
+    """Share of the shafts in a frame found in colour but not in luminance.
+
+    The count works on luminance. A shaft of the skin's brightness but another colour (brown
+    hair on tanned skin, grey hair on brown skin) is not in its mask at all, so its hairs go
+    uncounted however sharp the shafts it does see. Here shafts are found the same way
+    (top-hat at shaft scale, hysteresis at robust-noise multiples) in the two
+    :func:`log_chromaticity` images, on blocks of ``COLOUR_BIN`` counter blocks; what lies
+    more than a block from the luminance mask ``seen`` (the counter's blocks of ``bin_px``
+    pixels) was missed. Returns its area over that and ``seen`` together (0 when neither).
+    """
+    big = bin_px * COLOUR_BIN
+    found = np.zeros((rgb.shape[0] // big, rgb.shape[1] // big), dtype=bool)
+    for chan in log_chromaticity(rgb, big):
+        r = shaft_response(chan, um_per_px * big)
+        dark, light = _thresholds(r.dark), _thresholds(r.light)
+        found |= _hysteresis(dark[0] | light[0], dark[1] | light[1])
+    h, w = found.shape
+    near = seen[: h * COLOUR_BIN, : w * COLOUR_BIN].reshape(h, COLOUR_BIN, w, COLOUR_BIN)
+    near = ndimage.binary_dilation(near.any(axis=(1, 3)), structure=_EIGHT)
+    missed = float(np.count_nonzero(found & ~near)) / found.size
+    total = missed + float(seen.mean())
+    return missed / total if total > 0 else 0.0
 
 
 # -- thinning -----------------------------------------------------------------------------
@@ -498,8 +560,11 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     Returns:
         The count and density; ``applicable`` is False (with the reason) where the count
         cannot be trusted: shafts crowd the frame with no skin between them (long hair
-        lying on the scalp) or are too faint against the skin (the median shaft under
-        ``MIN_SHAFT_CONTRAST``), where whole hairs go unseen.
+        lying on the scalp), are too faint against the skin (the median shaft under
+        ``MIN_SHAFT_CONTRAST``, or under ``MIN_CONTRAST_OVER_THRESHOLD`` times the
+        threshold the skin's texture sets), where whole hairs go unseen, or more than
+        ``MAX_COLOUR_ONLY`` of them differ from the skin in colour only
+        (:func:`colour_only_share`), where the luminance count does not see them.
 
     Raises:
         ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
@@ -511,7 +576,7 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     um = um_per_px * bin_px
     response = shaft_response(log_luminance(rgb, bin_px), um)
     crowded = float(response.crowded.mean())
-    labels, n = shaft_mask(response, um)
+    labels, n, threshold = shaft_mask(response, um)
     mask = labels > 0
     contrast = float(np.median(np.maximum(response.dark[mask], response.light[mask]))) if n else 0.0
     skeleton = prune(thin(mask), max(1, round(PRUNE_UM / um)))
@@ -520,6 +585,7 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     count = int(hairs_per_piece(pieces, min_px).sum())
     skeleton_mm = float(pieces.length_px[pieces.length_px >= min_px].sum()) * um / 1000.0
     mm_per_hair = skeleton_mm / count if count else 0.0
+    colour_only = colour_only_share(rgb, mask, bin_px, um_per_px)
     h, w = rgb.shape[:2]
     area_cm2 = w * h * (um_per_px * 1e-4) ** 2
     reason = ""
@@ -535,6 +601,19 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
             f"{math.expm1(MIN_SHAFT_CONTRAST):.0%}): too faint for the classical count, "
             "which would miss many"
         )
+    elif colour_only > MAX_COLOUR_ONLY:
+        reason = (
+            f"{colour_only:.0%} of the shafts differ from the skin in colour but hardly in "
+            f"brightness (over {MAX_COLOUR_ONLY:.0%}): the classical count, which reads "
+            "brightness, misses their hairs"
+        )
+    elif n and contrast < MIN_CONTRAST_OVER_THRESHOLD * threshold:
+        reason = (
+            f"shafts differ from the skin by {math.expm1(contrast):.0%} (median), under "
+            f"{MIN_CONTRAST_OVER_THRESHOLD:g}x the {math.expm1(threshold):.0%} the skin's own "
+            "texture and noise let the classical count find: thin (vellus) shafts, about "
+            "half as contrasted, go unseen"
+        )
     return SecondOpinion(
         applicable=not reason,
         reason=reason,
@@ -544,6 +623,8 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
         cover=float(mask.mean()),
         crowded=crowded,
         contrast=contrast,
+        threshold=threshold,
+        colour_only=colour_only,
         mm_per_hair=mm_per_hair,
         elapsed_ms=(time.perf_counter() - t0) * 1000.0,
     )

@@ -3,11 +3,13 @@
 
     python scripts/calibrate_second_opinion.py --renders 40 --long 10
     python scripts/calibrate_second_opinion.py --look random --renders 16 --long 4
+    python scripts/calibrate_second_opinion.py --look random --start 16 --renders 32 --long 0
     python scripts/calibrate_second_opinion.py --time 15     # speed on one 2028x1520 frame
 
 Renders held-out twin captures at the rig's scale (seeds apart from training and the
 inference bench), cached under ``--cache``: ``--renders`` trimmed-hair scalps over every skin
-tone, hair colour (cycled), density and vellus share, and ``--long`` long or mixed ones, in
+tone, hair colour (cycled), density and vellus share (renders ``--start`` on: a second set of
+seeds), and ``--long`` long or mixed ones, in
 the twin's ``--look`` (legacy, trichoscopy, or random: a style seed of its own per render). On
 each it runs the shipped INT8 model and :func:`inference.second_opinion.second_opinion`, and
 prints per render and in summary:
@@ -112,6 +114,7 @@ def pcts(x: np.ndarray) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--renders", type=int, default=40, help="trimmed-hair renders")
+    p.add_argument("--start", type=int, default=0, help="first trimmed render (seed offset)")
     p.add_argument("--long", type=int, default=10, help="long and mixed renders (half each)")
     p.add_argument("--look", choices=LOOKS, default="legacy", help="the twin's look")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-second")
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with HairModel.load("int8", threads=2) as model:
-        for i in range(args.renders):
+        for i in range(args.start, args.start + args.renders):
             img, truth = render(i, "trimmed", args.cache, args.look)
             um = float(truth["um_per_px"])
             second = second_opinion(img, um)
@@ -150,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"vellus {truth['vellus_fraction']:.2f} true {true:5.1f}/cm2 net {net:5.1f} "
                 f"classical {second.density_per_cm2:5.1f} cover {second.cover:.2f} "
                 f"crowded {second.crowded:.2f} contrast {second.contrast:.2f} "
+                f"threshold {second.threshold:.2f} colour-only {second.colour_only:.2f} "
                 f"{second.mm_per_hair:.2f} mm/hair "
                 f"applicable {second.applicable} {second.elapsed_ms:.0f} ms",
                 flush=True,
@@ -172,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = np.array([r[3].applicable for r in rows])
     print(f"\n{args.look} look: {len(rows)} trimmed renders, {int(ok.sum())} applicable")
     print(f"classical / truth, all:      {pcts(classical / true)}")
-    print(f"classical / truth, applicable: {pcts(classical[ok] / true[ok])}")
+    if ok.any():
+        print(f"classical / truth, applicable: {pcts(classical[ok] / true[ok])}")
     print(f"net / truth:                 {pcts(net / true)}")
-    print(f"net / classical (applicable): {pcts(net[ok] / classical[ok])}")
+    if ok.any():
+        print(f"net / classical (applicable): {pcts(net[ok] / classical[ok])}")
     pairs = [(n, r[3]) for n, r in zip(net, rows, strict=True) if r[3].applicable]
     for c in CENTRES:
         for f in FACTORS:

@@ -12,6 +12,9 @@ from scipy import ndimage
 
 from dermocap.errors import ImageError
 from inference.second_opinion import (
+    MAX_COLOUR_ONLY,
+    MIN_CONTRAST_OVER_THRESHOLD,
+    MIN_SHAFT_CONTRAST,
     REVIEW_CENTRE,
     REVIEW_FACTOR,
     SecondOpinion,
@@ -150,19 +153,35 @@ def test_straight_curved_hollow_and_branched_pieces_have_no_corner() -> None:
 
 
 def _segments_frame(
-    n: int, seed: int, *, dark: bool = True, size: tuple[int, int] = (760, 1014)
+    n: int,
+    seed: int,
+    *,
+    dark: bool = True,
+    size: tuple[int, int] = (760, 1014),
+    colour_every: int = 0,
+    texture_60um: float = 0.03,
+    shade: float | None = None,
 ) -> tuple[NDArray[np.uint8], int]:
-    """Noisy textured skin with ``n`` straight shafts 0.5-1.2 mm long, 40-100 um thick, apart."""
+    """Noisy textured skin with ``n`` straight shafts 0.5-1.2 mm long, 40-100 um thick, apart.
+
+    Every ``colour_every``-th shaft (none when 0) has the skin's brightness but another colour
+    (greener and bluer, its luma as the skin's); the others are ``shade`` times the skin
+    (0.15 dark, 3.0 light unless told). ``texture_60um``: the skin texture's amount at ~60 um.
+    """
     rng = np.random.default_rng(seed)
     h, w = size
     um = RIG_UM_PER_PX
     skin = np.array([0.78, 0.60, 0.50]) if dark else np.array([0.30, 0.20, 0.15])
     # skin texture as the twin's: 5 % at ~0.3 mm and 3 % at ~60 um, plus sensor noise below
     texture = 1.0
-    for sigma_um, amount in ((300.0, 0.05), (60.0, 0.03)):
+    for sigma_um, amount in ((300.0, 0.05), (60.0, texture_60um)):
         field = ndimage.gaussian_filter(rng.normal(0, 1, (h, w)), sigma_um / um)
         texture = texture + amount * field / field.std()
     img = skin[None, None, :] * np.asarray(texture)[..., None]
+    # a shaft of the skin's luma (gamma-encoded, as the counter reads it) but another hue
+    enc = skin ** (1 / 2.2) + 0.12 * np.array([-1.0, 0.299 / 0.587, 0.0])
+    iso = np.clip(enc, 0, 1) ** 2.2
+    shaft = skin * (shade if shade is not None else 0.15 if dark else 3.0)
     placed: list[tuple[NDArray[np.float64], float]] = []
     tries = 0
     while len(placed) < n and tries < 10_000:
@@ -191,7 +210,8 @@ def _segments_frame(
         d = np.hypot(x0 + t * ax - xx, y0 + t * ay - yy)
         cover = np.clip(radius - d + 0.5, 0, 1)[..., None]
         box = img[by0:by1, bx0:bx1]
-        img[by0:by1, bx0:bx1] = box * (1 - cover) + cover * skin * (0.15 if dark else 3.0)
+        colour = iso if colour_every and len(placed) % colour_every == 0 else shaft
+        img[by0:by1, bx0:bx1] = box * (1 - cover) + cover * colour
     img = img + rng.normal(0, 0.01, img.shape)
     rgb = (np.clip(img, 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
     return rgb, len(placed)
@@ -206,6 +226,22 @@ def test_counts_straight_segments_on_noisy_skin(n: int, seed: int, dark: bool) -
     assert abs(got.count - n) <= max(1, round(0.08 * n))
     area_cm2 = rgb.shape[0] * rgb.shape[1] * (RIG_UM_PER_PX * 1e-4) ** 2
     assert got.density_per_cm2 == pytest.approx(got.count / area_cm2, rel=0.02)
+
+
+def test_shafts_seen_in_colour_only_are_not_applicable() -> None:
+    # Half the shafts have the skin's brightness but another colour: the luminance count
+    # reads only the others, about half the truth, from sharp shafts (contrast well above
+    # the faint limit), so the frame passed before the colour check.
+    rgb, placed = _segments_frame(30, 7, colour_every=2)
+    assert placed == 30
+    got = second_opinion(rgb, RIG_UM_PER_PX)
+    assert got.count <= 0.6 * placed and got.contrast > 0.3
+    assert not got.applicable
+    assert "colour" in got.reason and got.colour_only > MAX_COLOUR_ONLY
+    assert review_flags(placed / 0.6, got) == []
+    # the same frame with every shaft dark: nothing in colour only, applicable
+    plain = second_opinion(_segments_frame(30, 7)[0], RIG_UM_PER_PX)
+    assert plain.applicable and plain.colour_only < 0.05
 
 
 def test_bare_noisy_skin_counts_nothing() -> None:
@@ -259,6 +295,43 @@ def test_faint_hair_is_not_applicable() -> None:
     assert "too faint" in got.reason and got.contrast < 0.15
 
 
+def test_shafts_faint_against_the_skin_texture_are_not_applicable() -> None:
+    # Calibration render 16 of the twin's random look (scripts/calibrate_second_opinion.py,
+    # make_case(16, "trimmed", "random")): a skin of strong cell texture raises the threshold
+    # to ~0.21 and a third of the hairs are vellus; the counter read 0.51 of the truth from
+    # shafts of median contrast 0.28, which passed the absolute faint limit (0.15).
+    cfg = SimConfig.model_validate(
+        {
+            "scalp": {
+                "skin_tone": 0.6757699406085658,
+                "hair_colour": "brown",
+                "density_per_cm2": 310.85095712192947,
+                "vellus_fraction": 0.3358005294182452,
+                "hair_length": "trimmed",
+                "empty_follicle_fraction": 0.04735233286054079,
+                "look": "random",
+            },
+            "optics": {"um_per_px_error": -0.009203231122348464},
+        }
+    )
+    req = RenderRequest(
+        seed=8_000_016,
+        light="cross",
+        duty=0.822662125631086,
+        exposure_us=7204,
+        z_offset_mm=-0.047795359119518356,
+        noise_seed=16,
+        style_seed=8_500_016,
+    )
+    rgb, truth = render_capture(cfg, req)
+    got = second_opinion(rgb, truth["um_per_px"])
+    assert got.density_per_cm2 < 0.7 * truth["density_per_cm2"]
+    assert got.contrast > MIN_SHAFT_CONTRAST and got.colour_only < MAX_COLOUR_ONLY
+    assert not got.applicable
+    assert "texture" in got.reason
+    assert got.contrast < MIN_CONTRAST_OVER_THRESHOLD * got.threshold
+
+
 def test_long_hair_is_not_applicable() -> None:
     rgb, truth = _render("long", 8_100_010, density_per_cm2=160.0)
     got = second_opinion(rgb, truth["um_per_px"])
@@ -284,6 +357,8 @@ def _opinion(density: float, applicable: bool = True) -> SecondOpinion:
         cover=0.1,
         crowded=0.0,
         contrast=1.0,
+        threshold=0.06,
+        colour_only=0.0,
         mm_per_hair=1.0,
         elapsed_ms=1.0,
     )
