@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -232,11 +233,11 @@ def fill_narrow_holes(mask: Bool, max_width_px: float) -> Bool:
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def _thresholds(response: F32) -> tuple[Bool, Bool]:
-    """Pixels above the low and the high hysteresis threshold of a response."""
+def _thresholds(response: F32) -> tuple[Bool, Bool, float]:
+    """Pixels above the low and the high hysteresis threshold of a response, and the high one."""
     high = robust_threshold(response, HIGH_SIGMAS, MIN_CONTRAST)
     low = max(robust_threshold(response, LOW_SIGMAS, 0.0), LOW_SHARE * high)
-    return response > low, response > high
+    return response > low, response > high, high
 
 
 def _hysteresis(weak: Bool, strong: Bool) -> Bool:
@@ -257,19 +258,17 @@ def shaft_mask(response: Response, um_per_px: float) -> tuple[NDArray[np.int32],
     (:func:`fill_narrow_holes`). Returns the 8-connected pieces' labels (0 = skin), their
     number and the high threshold of the frame's main polarity (log units).
     """
-    highs = [
-        robust_threshold(r, HIGH_SIGMAS, MIN_CONTRAST) for r in (response.dark, response.light)
-    ]
     masks = [_thresholds(r) for r in (response.dark, response.light)]
     # Where shafts crowd, the skin between dark shafts is a narrow light structure (and the
     # reverse): there only the frame's main polarity - the one with more shaft pixels - counts.
     minor = 1 if np.count_nonzero(masks[0][1]) >= np.count_nonzero(masks[1][1]) else 0
-    masks[minor] = (masks[minor][0] & ~response.crowded, masks[minor][1] & ~response.crowded)
+    weak_m, strong_m, high_m = masks[minor]
+    masks[minor] = (weak_m & ~response.crowded, strong_m & ~response.crowded, high_m)
     kept = _hysteresis(masks[0][0] | masks[1][0], masks[0][1] | masks[1][1])
     mask = fill_narrow_holes(kept, SHAFT_MAX_UM / um_per_px)
     pieces, n = ndimage.label(mask, structure=_EIGHT)
     out: NDArray[np.int32] = pieces.astype(np.int32, copy=False)
-    return out, int(n), highs[1 - minor]
+    return out, int(n), masks[1 - minor][2]
 
 
 def log_chromaticity(rgb: U8, bin_px: int) -> tuple[F32, F32]:
@@ -279,8 +278,17 @@ def log_chromaticity(rgb: U8, bin_px: int) -> tuple[F32, F32]:
     differs from the skin in colour: what the luminance count may not see.
     """
     h, w = rgb.shape[0] // bin_px * bin_px, rgb.shape[1] // bin_px * bin_px
-    blocks = rgb[:h, :w].reshape(h // bin_px, bin_px, w // bin_px, bin_px, 3)
-    mean = blocks.mean(axis=(1, 3), dtype=np.float32)
+    # Block sums as strided integer adds: exact, and ~8x faster than a float mean over a
+    # reshaped view (2028x1520 in blocks of 2: 14 against 110 ms).
+    wide = np.uint16 if bin_px * bin_px * 255 <= 0xFFFF else np.uint32
+    x: NDArray[np.unsignedinteger[Any]] = rgb[:h, :w].astype(wide)
+    rows = x[0::bin_px].copy()
+    for i in range(1, bin_px):
+        rows += x[i::bin_px]
+    sums = rows[:, 0::bin_px].copy()
+    for j in range(1, bin_px):
+        sums += rows[:, j::bin_px]
+    mean = sums.astype(np.float32) / np.float32(bin_px * bin_px)
     log = np.log(mean + np.float32(4.0))
     return log[..., 0] - log[..., 1], log[..., 1] - log[..., 2]
 

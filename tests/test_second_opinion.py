@@ -428,3 +428,19 @@ def test_a_result_the_second_opinion_contradicts_is_flagged_never_changed() -> N
     assert not ok.review and ok.review_reasons == []
     off = agree.analyze(img, RIG_UM_PER_PX, review_factor=None)
     assert off.second_opinion is None and not off.review
+
+
+@pytest.mark.parametrize("bin_px", [1, 2, 3, 17])
+def test_log_chromaticity_block_means_are_exact_at_any_block_size(bin_px: int) -> None:
+    from inference.second_opinion import log_chromaticity
+
+    shape = (5 * bin_px + bin_px - 1, 7 * bin_px + bin_px // 2, 3)  # ragged edges dropped
+    rgb = np.random.default_rng(bin_px).integers(0, 256, shape)
+    rgb = rgb.astype(np.uint8)
+    rg, gb = log_chromaticity(rgb, bin_px)
+    h, w = 5 * bin_px, 7 * bin_px
+    mean = rgb[:h, :w].reshape(5, bin_px, 7, bin_px, 3).astype(np.float64).mean(axis=(1, 3))
+    log = np.log(mean + 4.0)
+    assert rg.shape == (5, 7)
+    np.testing.assert_allclose(rg, log[..., 0] - log[..., 1], atol=1e-5)
+    np.testing.assert_allclose(gb, log[..., 1] - log[..., 2], atol=1e-5)
