@@ -146,6 +146,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="save the run's state here as it goes; a run with the same settings resumes it",
     )
     p.add_argument(
+        "--float-head",
+        action="store_true",
+        help="keep the 1x1 head conv in float in the INT8 file (see quantize_qdq)",
+    )
+    p.add_argument(
         "--quantize-only",
         action="store_true",
         help="no training: remake the INT8 file and manifest from --out's FP32 file",
@@ -216,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         export_fp32(net, args.out, export_settings())
     calib = calibration_inputs(recipe, args.calib_worlds)
-    write_int8_and_manifest(args.out, calib, golden_image(), training, export_settings())
+    if args.float_head:
+        training = {**training, "float_head": True}
+    write_int8_and_manifest(
+        args.out, calib, golden_image(), training, export_settings(), float_head=args.float_head
+    )
     print(f"wrote {args.out} in {time.monotonic() - t0:.0f} s")
     return 0

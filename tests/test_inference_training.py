@@ -58,6 +58,28 @@ def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path, body: str)
             assert m.info.sha256 == man["models"][variant]["sha256"]
             r = m.analyze(np.full((120, 160, 3), 128, dtype=np.uint8), um_per_px=8.0)
             assert r.model_name == "dermocap-hair-density"
+    if body != "plain":
+        return
+    # --float-head remakes the INT8 file with the 1x1 head conv left in float
+    int8 = out / "hair_density_int8.onnx"
+    assert _head_is_quantised(int8)
+    rc = main(["--quantize-only", "--float-head", "--calib-worlds", "1", "--out", str(out)])
+    assert rc == 0
+    assert not _head_is_quantised(int8)
+    man = json.loads((out / MANIFEST_NAME).read_text())
+    assert man["training"]["float_head"] is True
+    with HairModel.load(str(int8), threads=1) as m:
+        assert m.info.sha256 == man["models"]["int8"]["sha256"]
+
+
+def _head_is_quantised(path: Path) -> bool:
+    """Whether the last conv of an ONNX file takes its weights through a DequantizeLinear."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    head = [n for n in graph.node if n.op_type == "Conv"][-1]
+    made_by = {o: n.op_type for n in graph.node for o in n.output}
+    return made_by.get(head.input[1]) == "DequantizeLinear"
 
 
 def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Path) -> None:
