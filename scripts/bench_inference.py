@@ -29,7 +29,7 @@ import numpy as np
 
 from inference import HairModel
 from sim.config import OpticsConfig, SimConfig
-from sim.scalp import hair_colour_names
+from sim.generality.cases import capture_settings, held_out_scalp
 from sim.tools import RenderRequest, render_capture
 
 SEED_BASE = 7_000_000  # training uses seed * 1_000_003 + i for i < worlds (1e6..)
@@ -40,28 +40,9 @@ def make_case(i: int, sweep: bool) -> Case:
     """Scalp, optics and request of held-out render ``i``."""
     rng = np.random.default_rng([SEED_BASE, i, int(sweep)])
     rich = (not sweep) and i % 4 == 3
-    scalp = {
-        "skin_tone": float(rng.uniform(0, 1)),
-        "hair_colour": hair_colour_names()[int(rng.integers(7))],
-        "density_per_cm2": float(rng.uniform(200, 320) if rich else rng.uniform(40, 320)),
-        "vellus_fraction": float(rng.uniform(0.05, 0.40)),
-        "hair_length": ("long", "mixed")[int(rng.integers(2))]
-        if rich
-        else ("trimmed", "long", "mixed")[int(rng.integers(3))],
-        "empty_follicle_fraction": float(rng.uniform(0.3, 0.5) if rich else rng.uniform(0, 0.3)),
-    }
-    return {
-        "i": i,
-        "sweep": sweep,
-        "rich": rich,
-        "scalp": scalp,
-        "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
-        "nominal": float(rng.uniform(3.0, 10.0)) if sweep else 5.1667,
-        "z": float(rng.uniform(-0.1, 0.1)),
-        "light": "parallel" if rng.random() < 0.2 else "cross",
-        "duty": float(rng.uniform(0.5, 0.85)),
-        "exposure_us": int(rng.integers(6500, 10000)),
-    }
+    scalp = held_out_scalp(rng, rich)
+    capture = capture_settings(rng, sweep, sweep_max_um=10.0)
+    return {"i": i, "sweep": sweep, "rich": rich, "scalp": scalp, **capture}
 
 
 def render_case(args: tuple[Case, str]) -> str:

@@ -72,11 +72,29 @@ def independent_cases(n: int, n_hairless: int) -> list[Case]:
     return out
 
 
-def _capture(rng: np.random.Generator, sweep: bool) -> dict[str, Any]:
-    """A held-out render's optics and capture settings; ``sweep``: at 3-12 um/px, not the rig's."""
+def held_out_scalp(rng: np.random.Generator, rich: bool) -> dict[str, Any]:
+    """A held-out twin scalp with hair: any skin, colour, density, vellus share and length;
+    ``rich``: long or mixed hair at >= 200 hairs/cm2 with 30-50 % empty openings."""
+    return {
+        "skin_tone": float(rng.uniform(0, 1)),
+        "hair_colour": hair_colour_names()[int(rng.integers(7))],
+        "density_per_cm2": float(rng.uniform(200, 320) if rich else rng.uniform(40, 320)),
+        "vellus_fraction": float(rng.uniform(0.05, 0.40)),
+        "hair_length": ("long", "mixed")[int(rng.integers(2))]
+        if rich
+        else ("trimmed", "long", "mixed")[int(rng.integers(3))],
+        "empty_follicle_fraction": float(rng.uniform(0.3, 0.5) if rich else rng.uniform(0, 0.3)),
+    }
+
+
+def capture_settings(
+    rng: np.random.Generator, sweep: bool, sweep_max_um: float = 12.0
+) -> dict[str, Any]:
+    """A held-out render's optics and capture settings; ``sweep``: at 3 to ``sweep_max_um``
+    um/px, not the rig's 5.17."""
     return {
         "um_per_px_error": float(rng.uniform(-0.05, 0.05)),
-        "nominal": float(rng.uniform(3.0, 12.0)) if sweep else 5.1667,
+        "nominal": float(rng.uniform(3.0, sweep_max_um)) if sweep else 5.1667,
         "z": float(rng.uniform(-0.1, 0.1)),
         "light": "parallel" if rng.random() < 0.2 else "cross",
         "duty": float(rng.uniform(0.5, 0.85)),
@@ -93,23 +111,12 @@ def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
         rng = np.random.default_rng([0x7F1A, i])
         sweep = i % 4 == 1
         rich = i % 4 == 3
-        scalp = {
-            "skin_tone": float(rng.uniform(0, 1)),
-            "hair_colour": hair_colour_names()[int(rng.integers(7))],
-            "density_per_cm2": float(rng.uniform(200, 320) if rich else rng.uniform(40, 320)),
-            "vellus_fraction": float(rng.uniform(0.05, 0.40)),
-            "hair_length": ("long", "mixed")[int(rng.integers(2))]
-            if rich
-            else ("trimmed", "long", "mixed")[int(rng.integers(3))],
-            "empty_follicle_fraction": float(
-                rng.uniform(0.3, 0.5) if rich else rng.uniform(0, 0.3)
-            ),
-        }
+        scalp = held_out_scalp(rng, rich)
         spec = {
             "seed": TWIN_SEED_BASE + i,
             "scalp": scalp,
             "rich": rich,
-            **_capture(rng, sweep),
+            **capture_settings(rng, sweep),
             "style_seed": int(rng.integers(1, 2**31 - 1)) if i % 2 else None,
         }
         out.append(Case(TWIN, i, spec))
@@ -125,7 +132,7 @@ def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
             "scalp": scalp,
             "rich": False,
             "bare": True,
-            **_capture(rng, sweep=True),
+            **capture_settings(rng, sweep=True),
             "style_seed": int(rng.integers(1, 2**31 - 1)),
         }
         out.append(Case(TWIN, i, spec))
