@@ -9,10 +9,9 @@
 Renders held-out twin captures at the rig's scale (seeds apart from training and the
 inference bench), cached under ``--cache``: ``--renders`` trimmed-hair scalps over every skin
 tone, hair colour (cycled), density and vellus share (renders ``--start`` on: a second set of
-seeds), and ``--long`` long or mixed ones, in
-the twin's ``--look`` (legacy, trichoscopy, or random: a style seed of its own per render). On
-each it runs the shipped INT8 model and :func:`inference.second_opinion.second_opinion`, and
-prints per render and in summary:
+seeds), and ``--long`` long or mixed ones, in the twin's ``--look`` (legacy, trichoscopy, or
+random: a style seed of its own per render). On each it runs the shipped INT8 model and
+:func:`inference.second_opinion.second_opinion`, and prints per render and in summary:
 
 * the classical count over the truth, on all frames and on those it calls applicable;
 * the ratio net / classical: median, 5th and 95th percentile;
@@ -122,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         "--time", type=int, default=0, metavar="N", help="only time N runs on trimmed render 16"
     )
     args = p.parse_args(argv)
+    if min(args.start, args.renders, args.long, args.time) < 0:
+        p.error("--start, --renders, --long and --time take a count: 0 or more")
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.time:
         img, truth = render(16, "trimmed", args.cache, args.look)

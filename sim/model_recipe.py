@@ -156,6 +156,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="no training: remake the INT8 file and manifest from --out's FP32 file",
     )
     args = p.parse_args(argv)
+    if not 0.0 <= args.photometric <= 1.0:
+        p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 

@@ -172,3 +172,14 @@ def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:
     assert _same_settings(old, s)
     assert not _same_settings(old, TrainSettings(steps=10, photometric=0.5))
     assert not _same_settings(asdict(TrainSettings(steps=11)), s)
+
+
+def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sim.model_recipe import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--photometric", "1.5"])
+    assert exc.value.code == 2
+    assert "share of crops, 0 to 1" in capsys.readouterr().err
