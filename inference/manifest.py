@@ -48,6 +48,18 @@ class Golden(BaseModel):
         0.1, gt=0.0, le=1.0, description="Largest relative difference of the hair count accepted"
     )
 
+    @property
+    def hairs(self) -> float:
+        """FP32's hair count on the check image (terminal plus vellus)."""
+        return self.map_sums[0] + self.map_sums[1]
+
+    def accepts(self, hairs: float) -> bool:
+        """Whether a file's count on the check image is close enough to FP32's.
+
+        Relative, but never tighter than a tenth of a hair (an untrained net counts ~0).
+        """
+        return abs(hairs - self.hairs) <= self.tolerance * max(self.hairs, 1.0)
+
 
 class Manifest(BaseModel):
     """What the runtime needs to know about a model besides its weights."""

@@ -29,6 +29,7 @@ from inference.manifest import MANIFEST_NAME
 from inference.preprocess import native_size, normalise, resample
 from inference.training import (
     ExportSettings,
+    QuantizationError,
     TrainSettings,
     export_fp32,
     load_real_dir,
@@ -225,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     calib = calibration_inputs(recipe, args.calib_worlds)
     if args.float_head:
         training = {**training, "float_head": True}
-    write_int8_and_manifest(
-        args.out, calib, golden_image(), training, export_settings(), float_head=args.float_head
-    )
+    try:
+        write_int8_and_manifest(
+            args.out, calib, golden_image(), training, export_settings(), float_head=args.float_head
+        )
+    except QuantizationError as exc:
+        print(f"{args.out}: {exc}", file=sys.stderr)
+        return 3
     print(f"wrote {args.out} in {time.monotonic() - t0:.0f} s")
     return 0

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 
 from inference import HairModel
-from inference.manifest import MANIFEST_NAME
+from inference.manifest import MANIFEST_NAME, Golden
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("body", ["plain", "separable"])
-def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path, body: str) -> None:
+def test_a_few_training_steps_export_a_loadable_model(
+    tmp_path: Path, body: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("tqdm")
     from sim.model_recipe import main
@@ -68,6 +70,24 @@ def test_a_few_training_steps_export_a_loadable_model(tmp_path: Path, body: str)
     assert not _head_is_quantised(int8)
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["training"]["float_head"] is True
+    with HairModel.load(str(int8), threads=1) as m:
+        assert m.info.sha256 == man["models"]["int8"]["sha256"]
+    # An INT8 file that would fail its own load-time check is refused at build time, and
+    # the folder keeps the files that load: here FP32's recorded answer is made 5 hairs off.
+    import inference.training.export as export
+
+    real_record = export.golden_record
+
+    def off_by_five(out: Path, fp32: Path, image: np.ndarray) -> Golden:
+        g = real_record(out, fp32, image)
+        return g.model_copy(update={"map_sums": (g.map_sums[0] + 5.0, *g.map_sums[1:])})
+
+    monkeypatch.setattr(export, "golden_record", off_by_five)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    rc = main(["--quantize-only", "--calib-worlds", "1", "--out", str(out)])
+    assert rc == 3
+    assert "would refuse to load" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     with HairModel.load(str(int8), threads=1) as m:
         assert m.info.sha256 == man["models"]["int8"]["sha256"]
 

@@ -9,6 +9,7 @@ only; torch is imported by the functions that use it.
 
 from inference.training.export import (
     ExportSettings,
+    QuantizationError,
     export_fp32,
     golden_record,
     quantize_qdq,
@@ -21,6 +22,7 @@ from inference.training.realdata import load_real_dir, random_crop
 __all__ = [
     "NET_SHAPE",
     "ExportSettings",
+    "QuantizationError",
     "TrainSettings",
     "export_fp32",
     "golden_record",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from dermocap.fsutil import sha256_file
+from dermocap.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries
 from inference.preprocess import normalise
 from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
@@ -80,6 +82,19 @@ def export_fp32(net: Any, out: Path, settings: ExportSettings) -> Path:
     return fp32
 
 
+class QuantizationError(RuntimeError):
+    """The INT8 file would fail its own load-time self-check: it was not written."""
+
+
+def _check_count(model: Path, image: U8) -> float:
+    """The hair count (terminal plus vellus map sums) of an ONNX file on ``image``."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    maps = sess.run(None, {"image": normalise(image)[None]})[0][0]
+    return float(maps[0].sum() + maps[1].sum())
+
+
 def golden_record(out: Path, fp32: Path, image: U8) -> Golden:
     """Write the self-check image and FP32's answer on it (the manifest's ``golden``).
 
@@ -89,7 +104,9 @@ def golden_record(out: Path, fp32: Path, image: U8) -> Golden:
     import onnxruntime as ort
 
     path = out / GOLDEN_NAME
-    Image.fromarray(np.ascontiguousarray(image), "RGB").save(path, format="PNG")
+    png = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image), "RGB").save(png, format="PNG")
+    atomic_write_bytes(path, png.getvalue())
     sess = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
     maps = sess.run(None, {"image": normalise(image)[None]})[0][0]
     sums = (float(maps[0].sum()), float(maps[1].sum()), float(maps[2].sum()))
@@ -161,7 +178,13 @@ def write_int8_and_manifest(
 ) -> Manifest:
     """The INT8 file from ``out``'s FP32 one (metadata carried over), the golden image and
     ``manifest.json`` with every file's SHA-256 and the ``training`` record (``float_head``:
-    see :func:`quantize_qdq`)."""
+    see :func:`quantize_qdq`).
+
+    Raises:
+        QuantizationError: the new INT8 file counts the check image beyond the tolerance
+            :meth:`HairModel.self_check` allows, so it would refuse to load. The previous
+            INT8 file and manifest are then left as they were.
+    """
     import onnx
 
     fp32 = out / FP32_NAME
@@ -170,13 +193,29 @@ def write_int8_and_manifest(
         raise FileNotFoundError(f"{fp32} not found: train first")
     meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
     golden = golden_record(out, fp32, golden_image)
-    quantize_qdq(fp32, int8, calib, float_head=float_head)
-    m8 = onnx.load(str(int8))
-    del m8.metadata_props[:]
-    for k, v in meta.items():
-        entry = m8.metadata_props.add()
-        entry.key, entry.value = k, v
-    onnx.save(m8, str(int8))
+    new = int8.with_name(f".{int8.stem}_new.onnx")
+    try:
+        quantize_qdq(fp32, new, calib, float_head=float_head)
+        m8 = onnx.load(str(new))
+        del m8.metadata_props[:]
+        for k, v in meta.items():
+            entry = m8.metadata_props.add()
+            entry.key, entry.value = k, v
+        onnx.save(m8, str(new))
+        got = _check_count(new, golden_image)
+        if not golden.accepts(got):
+            raise QuantizationError(
+                f"the INT8 file counts {got:.2f} hairs on the check image where the FP32 file "
+                f"counts {golden.hairs:.2f}, beyond the {golden.tolerance:.0%} the runtime "
+                f"accepts: it would refuse to load, so {int8} was left as it was. The FP32 "
+                f"file is complete; remake the INT8 one with --quantize-only and "
+                f"--float-head or more --calib-worlds, or ship FP32 only"
+            )
+        with open(new, "rb") as fh:
+            os.fsync(fh.fileno())
+        new.replace(int8)
+    finally:
+        new.unlink(missing_ok=True)
     manifest = Manifest(
         name=meta.get("name", settings.name),
         version=meta.get("version", settings.version),
@@ -189,7 +228,7 @@ def write_int8_and_manifest(
         training=training,
         golden=golden,
     )
-    (out / MANIFEST_NAME).write_text(
-        json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n"
+    atomic_write_text(
+        out / MANIFEST_NAME, json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n"
     )
     return manifest
