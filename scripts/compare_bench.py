@@ -1,0 +1,16 @@
+#!/usr/bin/env python3
+"""Compare two bench runs image by image: a candidate model (B) against a reference (A).
+
+    python scripts/bench_generality.py --models-dir SHIPPED --n 40 --repeats 0 --json A.json
+    python scripts/bench_generality.py --models-dir CANDIDATE --n 40 --repeats 0 --json B.json
+    python scripts/compare_bench.py A.json B.json
+
+Prints, per generator, both density MAPEs, the mean per-image difference of the absolute
+errors with its standard error, and whether that difference is beyond two standard errors.
+Choose models on the twin's row; the independent generator only judges a choice made.
+"""
+
+from sim.generality.compare import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
