@@ -24,6 +24,8 @@ from mqtt_fixtures import (
     watching,
 )
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from dermocap.ids import uuid7
@@ -185,3 +187,64 @@ def test_the_acl_grants_each_user_only_its_topics(
     b, files = recipe_broker
     code = raw_publish(b, files, user, topic)
     assert (code < 0x80) == allowed, hex(code)
+
+
+def test_the_dashboard_away_gets_more_than_mosquittos_default_queue(
+    recipe_broker: tuple[Broker, Path],
+) -> None:
+    """1,500 results while the dashboard's session is offline: Mosquitto's default queue
+    (1,000) would silently drop 500 of them; the recipe's keeps them all."""
+    b, files = recipe_broker
+    n = 1500
+    topic = "dermocap/v1/rig-01/results"
+
+    def client(user: str, client_id: str) -> mqtt.Client:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        c.username_pw_set(user, USERS[user])
+        c.tls_set(ca_certs=str(files / "ca.crt"))
+        return c
+
+    session = Properties(PacketTypes.CONNECT)
+    session.SessionExpiryInterval = 3600
+    subscribed = threading.Event()
+    dash = client("dashboard", "dash-queue")
+    dash.on_subscribe = lambda *a: subscribed.set()
+    dash.connect("127.0.0.1", b.port, clean_start=True, properties=session)
+    dash.loop_start()
+    dash.subscribe("dermocap/v1/#", qos=1)
+    assert subscribed.wait(10)
+    dash.disconnect()  # the session, with its subscription, stays on the broker
+    dash.loop_stop()
+
+    acked = threading.Semaphore(0)
+    rig = client("rig-01", "rig-01-queue")
+    rig.on_publish = lambda *a: acked.release()
+    rig.connect("127.0.0.1", b.port)
+    rig.loop_start()
+    try:
+        for i in range(n):
+            rig.publish(topic, f'{{"i": {i}}}'.encode(), qos=1)
+        for _ in range(n):  # every one acknowledged: queued for the dashboard by now
+            assert acked.acquire(timeout=30)
+    finally:
+        rig.disconnect()
+        rig.loop_stop()
+
+    got: set[bytes] = set()
+    all_in = threading.Event()
+
+    def on_message(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        got.add(msg.payload)
+        if len(got) == n:
+            all_in.set()
+
+    back = client("dashboard", "dash-queue")
+    back.on_message = on_message
+    back.connect("127.0.0.1", b.port, clean_start=False, properties=session)
+    back.loop_start()
+    try:
+        all_in.wait(60)
+    finally:
+        back.disconnect()
+        back.loop_stop()
+    assert len(got) == n
