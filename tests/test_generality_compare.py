@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from sim.generality.compare import NotComparable, main, paired, report
+from sim.generality.compare import NotComparable, log_slope, main, paired, report
 
 
 def _run(reads: dict[str, tuple[str, float, float]]) -> dict[str, object]:
@@ -82,3 +83,14 @@ def test_the_script_prints_the_table_and_refuses_bad_files(
     assert "different images" in capsys.readouterr().err
     assert main([str(fa), str(tmp_path / "missing.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_the_log_slope_sees_a_compressed_reader() -> None:
+    true = [50.0, 100.0, 200.0, 300.0]
+    assert log_slope(true, [2 * t for t in true]) == pytest.approx(1.0)  # biased, not compressed
+    squeezed = [100.0 * (t / 100.0) ** 0.8 for t in true]
+    assert log_slope(true, squeezed) == pytest.approx(0.8)
+    assert math.isnan(log_slope(true[:2], true[:2]))  # too few points
+    a = _run(_reads([0.0] * 6, bare=0.0))
+    (row,) = paired(a, a)
+    assert row.slope_a == pytest.approx(1.0) and row.slope_b == pytest.approx(1.0)

@@ -40,12 +40,30 @@ class Paired:
     bare_n: int
     bare_mean_a: float | None  # hairs/cm2 read on bare skin
     bare_mean_b: float | None
+    # d log(read) / d log(true) over the images with hairs: 1 when reads scale with the
+    # truth; below 1, dense scalps read low and sparse ones high, and a treatment's change
+    # reads smaller than it is (a true +14 % reads as 1.14**slope - 1)
+    slope_a: float = math.nan
+    slope_b: float = math.nan
 
     @property
     def verdict(self) -> str:
         if self.n < 2 or abs(self.diff) <= NOISE_SE * self.se:
             return "within noise"
         return "b better" if self.diff < 0 else "b worse"
+
+
+def log_slope(true: list[float], read: list[float]) -> float:
+    """Least-squares slope of log(read) on log(true) (pairs with both > 0; nan under 3)."""
+    pts = [(math.log(t), math.log(r)) for t, r in zip(true, read, strict=True) if t > 0 and r > 0]
+    if len(pts) < 3:
+        return math.nan
+    mx = statistics.fmean(x for x, _ in pts)
+    my = statistics.fmean(y for _, y in pts)
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    if sxx == 0:
+        return math.nan
+    return sum((x - mx) * (y - my) for x, y in pts) / sxx
 
 
 def _by_image(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -68,6 +86,7 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
     out = []
     for gen in sorted({im["generator"] for im in ia.values()}):
         da, db, bare_a, bare_b = [], [], [], []
+        trues, reads_a, reads_b = [], [], []
         for name, x in ia.items():
             if x["generator"] != gen:
                 continue
@@ -82,6 +101,9 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
             if t > 0:
                 da.append(100.0 * abs(ra / t - 1))
                 db.append(100.0 * abs(rb / t - 1))
+                trues.append(t)
+                reads_a.append(ra)
+                reads_b.append(rb)
             else:
                 bare_a.append(ra)
                 bare_b.append(rb)
@@ -98,6 +120,8 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
                 bare_n=len(bare_a),
                 bare_mean_a=statistics.fmean(bare_a) if bare_a else None,
                 bare_mean_b=statistics.fmean(bare_b) if bare_b else None,
+                slope_a=log_slope(trues, reads_a),
+                slope_b=log_slope(trues, reads_b),
             )
         )
     return out
@@ -111,13 +135,15 @@ def report(rows: list[Paired], name_a: str = "a", name_b: str = "b") -> str:
     """The comparison as a table (MAPE in %, bare skin in hairs/cm2)."""
     head = (
         f"{'generator':12s} {'n':>3s} {'MAPE ' + name_a:>14s} {'MAPE ' + name_b:>14s} "
-        f"{'b - a':>7s} {'SE':>5s}  {'verdict':12s}  bare skin mean a / b"
+        f"{'b - a':>7s} {'SE':>5s}  {'verdict':12s}  {'log-slope a / b':>15s}  "
+        "bare skin mean a / b"
     )
     lines = [head]
     for r in rows:
         lines.append(
             f"{r.generator:12s} {r.n:3d} {r.mape_a:14.1f} {r.mape_b:14.1f} {r.diff:+7.1f} "
-            f"{r.se:5.1f}  {r.verdict:12s}  {_f(r.bare_mean_a)} / {_f(r.bare_mean_b)} "
+            f"{r.se:5.1f}  {r.verdict:12s}  {r.slope_a:6.3f} / {r.slope_b:6.3f}  "
+            f"{_f(r.bare_mean_a)} / {_f(r.bare_mean_b)} "
             f"(n={r.bare_n})"
         )
     return "\n".join(lines)
