@@ -90,6 +90,12 @@ def test_a_few_training_steps_export_a_loadable_model(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     with HairModel.load(str(int8), threads=1) as m:
         assert m.info.sha256 == man["models"]["int8"]["sha256"]
+    int8.unlink()  # a first build: nothing is written in its place
+    assert main(["--quantize-only", "--calib-worlds", "1", "--out", str(out)]) == 3
+    assert "was not written" in capsys.readouterr().err
+    assert not int8.exists() and sorted(p.name for p in out.iterdir()) == sorted(
+        n for n in before if n != int8.name
+    )
 
 
 def _head_is_quantised(path: Path) -> bool:

@@ -207,9 +207,10 @@ def write_int8_and_manifest(
             raise QuantizationError(
                 f"the INT8 file counts {got:.2f} hairs on the check image where the FP32 file "
                 f"counts {golden.hairs:.2f}, beyond the {golden.tolerance:.0%} the runtime "
-                f"accepts: it would refuse to load, so {int8} was left as it was. The FP32 "
-                f"file is complete; remake the INT8 one with --quantize-only and "
-                f"--float-head or more --calib-worlds, or ship FP32 only"
+                f"accepts: it would refuse to load, so {int8} was "
+                f"{'left as it was' if int8.is_file() else 'not written'}. The FP32 file is "
+                "complete; remake the INT8 one with --quantize-only and --float-head or "
+                "more --calib-worlds, or ship FP32 only"
             )
         with open(new, "rb") as fh:
             os.fsync(fh.fileno())
