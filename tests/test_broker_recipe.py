@@ -94,13 +94,19 @@ def link(
     return MqttLink(cfg, device, ob, credentials=creds(files, user, password))
 
 
+def raw_client(files: Path, user: str, client_id: str) -> mqtt.Client:
+    """A paho MQTT v5 client logging in as ``user`` over the recipe's TLS."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.username_pw_set(user, USERS[user])
+    c.tls_set(ca_certs=str(files / "ca.crt"))
+    return c
+
+
 def raw_publish(b: Broker, files: Path, user: str, topic: str) -> int:
     """Publish one QoS 1 message as ``user``; the PUBACK reason code."""
     got: list[ReasonCode] = []
     done = threading.Event()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{user}", protocol=mqtt.MQTTv5)
-    c.username_pw_set(user, USERS[user])
-    c.tls_set(ca_certs=str(files / "ca.crt"))
+    c = raw_client(files, user, f"raw-{user}")
     c.on_publish = lambda cl, u, mid, rc, p: (got.append(rc), done.set())
     c.connect("127.0.0.1", b.port)
     c.loop_start()
@@ -198,16 +204,10 @@ def test_the_dashboard_away_gets_more_than_mosquittos_default_queue(
     n = 1500
     topic = "dermocap/v1/rig-01/results"
 
-    def client(user: str, client_id: str) -> mqtt.Client:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        c.username_pw_set(user, USERS[user])
-        c.tls_set(ca_certs=str(files / "ca.crt"))
-        return c
-
     session = Properties(PacketTypes.CONNECT)
     session.SessionExpiryInterval = 3600
     subscribed = threading.Event()
-    dash = client("dashboard", "dash-queue")
+    dash = raw_client(files, "dashboard", "dash-queue")
     dash.on_subscribe = lambda *a: subscribed.set()
     dash.connect("127.0.0.1", b.port, clean_start=True, properties=session)
     dash.loop_start()
@@ -217,7 +217,7 @@ def test_the_dashboard_away_gets_more_than_mosquittos_default_queue(
     dash.loop_stop()
 
     acked = threading.Semaphore(0)
-    rig = client("rig-01", "rig-01-queue")
+    rig = raw_client(files, "rig-01", "rig-01-queue")
     rig.on_publish = lambda *a: acked.release()
     rig.connect("127.0.0.1", b.port)
     rig.loop_start()
@@ -238,7 +238,7 @@ def test_the_dashboard_away_gets_more_than_mosquittos_default_queue(
         if len(got) == n:
             all_in.set()
 
-    back = client("dashboard", "dash-queue")
+    back = raw_client(files, "dashboard", "dash-queue")
     back.on_message = on_message
     back.connect("127.0.0.1", b.port, clean_start=False, properties=session)
     back.loop_start()

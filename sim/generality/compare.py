@@ -58,12 +58,10 @@ def log_slope(true: list[float], read: list[float]) -> float:
     pts = [(math.log(t), math.log(r)) for t, r in zip(true, read, strict=True) if t > 0 and r > 0]
     if len(pts) < 3:
         return math.nan
-    mx = statistics.fmean(x for x, _ in pts)
-    my = statistics.fmean(y for _, y in pts)
-    sxx = sum((x - mx) ** 2 for x, _ in pts)
-    if sxx == 0:
+    try:
+        return statistics.linear_regression(*zip(*pts, strict=True)).slope
+    except statistics.StatisticsError:  # every true density the same
         return math.nan
-    return sum((x - mx) * (y - my) for x, y in pts) / sxx
 
 
 def _by_image(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
