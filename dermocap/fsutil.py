@@ -39,8 +39,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, never_overwrite: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically and durably.
+def atomic_write_bytes(
+    path: Path, data: bytes, *, never_overwrite: bool = False, mode: int = 0o600
+) -> None:
+    """Write ``data`` to ``path`` atomically and durably, readable by its owner only unless
+    ``mode`` says otherwise (model files, which the service user reads, are 0o644).
 
     Raises:
         DiskFullError: the disk (or quota) is full; no partial file is left.
@@ -54,6 +57,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, never_overwrite: bool = False
     tmp = Path(tmp_name)
     try:
         try:
+            if mode != 0o600:  # mkstemp's own
+                os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -83,9 +88,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, never_overwrite: bool = False
         raise StorageError(f"could not write {path}: {exc.strerror or exc}") from exc
 
 
-def atomic_write_text(path: Path, text: str, *, never_overwrite: bool = False) -> None:
+def atomic_write_text(
+    path: Path, text: str, *, never_overwrite: bool = False, mode: int = 0o600
+) -> None:
     """Write UTF-8 text atomically; see :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"), never_overwrite=never_overwrite)
+    atomic_write_bytes(path, text.encode("utf-8"), never_overwrite=never_overwrite, mode=mode)
 
 
 def atomic_write_json(path: Path, obj: Any, *, never_overwrite: bool = False) -> None:

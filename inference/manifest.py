@@ -56,9 +56,10 @@ class Golden(BaseModel):
     def accepts(self, hairs: float) -> bool:
         """Whether a file's count on the check image is close enough to FP32's.
 
-        Relative, but never tighter than a tenth of a hair (an untrained net counts ~0).
+        Relative to the size of FP32's count, never tighter than a tenth of a hair (an untrained
+        net counts near 0, of either sign).
         """
-        return abs(hairs - self.hairs) <= self.tolerance * max(self.hairs, 1.0)
+        return abs(hairs - self.hairs) <= self.tolerance * max(abs(self.hairs), 1.0)
 
 
 class Manifest(BaseModel):

@@ -50,7 +50,7 @@ STRIDE = 4
 MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
 CROP_PX = 192  # native pixels a side of one training sample
 GOLDEN_SEED = 3  # the self-check image's scalp (`dermocap sim render --seed 3`)
-GOLDEN_PX = 256  # its side, native pixels
+GOLDEN_PX = 768  # its side, native pixels: ~100 hairs, so INT8 noise of a few hairs is <10 %
 WORLDS = 1000  # random scalps of the shipped training set (the --worlds default)
 CALIB_SEED_BASE = 10**9  # INT8 calibration scalps, apart from training's
 ROOT = Path(__file__).resolve().parent.parent

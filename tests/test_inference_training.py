@@ -47,6 +47,8 @@ def test_a_few_training_steps_export_a_loadable_model(
     assert rc == 0
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["training"]["steps"] == 3
+    for name in (MANIFEST_NAME, man["golden"]["file"]):  # the service's user reads them
+        assert (out / name).stat().st_mode & 0o044 == 0o044, name
     assert f"--body {body}" in man["training"]["command"]
     import onnx  # the body is what was asked for: separable has depthwise convs (group > 1)
 
@@ -73,16 +75,20 @@ def test_a_few_training_steps_export_a_loadable_model(
     with HairModel.load(str(int8), threads=1) as m:
         assert m.info.sha256 == man["models"]["int8"]["sha256"]
     # An INT8 file that would fail its own load-time check is refused at build time, and
-    # the folder keeps the files that load: here FP32's recorded answer is made 5 hairs off.
+    # the folder keeps the files that load: here FP32's recorded answer is made 5 hairs off,
+    # on another check image than the folder's (which must not be replaced either).
     import inference.training.export as export
+    import sim.model_recipe as recipe
 
     real_record = export.golden_record
 
-    def off_by_five(out: Path, fp32: Path, image: np.ndarray) -> Golden:
-        g = real_record(out, fp32, image)
-        return g.model_copy(update={"map_sums": (g.map_sums[0] + 5.0, *g.map_sums[1:])})
+    def off_by_five(fp32: Path, image: np.ndarray) -> tuple[Golden, bytes]:
+        g, png = real_record(fp32, image)
+        return g.model_copy(update={"map_sums": (g.map_sums[0] + 5.0, *g.map_sums[1:])}), png
 
     monkeypatch.setattr(export, "golden_record", off_by_five)
+    other = np.ascontiguousarray(recipe.golden_image()[:200, :200])
+    monkeypatch.setattr(recipe, "golden_image", lambda: other)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     rc = main(["--quantize-only", "--calib-worlds", "1", "--out", str(out)])
     assert rc == 3

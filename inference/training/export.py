@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -14,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from dermocap.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
+from dermocap.fsutil import atomic_write_bytes, atomic_write_text
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries
 from inference.preprocess import normalise
 from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
@@ -95,22 +96,23 @@ def _check_count(model: Path, image: U8) -> float:
     return float(maps[0].sum() + maps[1].sum())
 
 
-def golden_record(out: Path, fp32: Path, image: U8) -> Golden:
-    """Write the self-check image and FP32's answer on it (the manifest's ``golden``).
+def golden_record(fp32: Path, image: U8) -> tuple[Golden, bytes]:
+    """The self-check image as PNG bytes and FP32's answer on it (the manifest's ``golden``).
 
     ``image`` is at the model's native scale: the runtime's resampling is not part of
-    the check, the network and its kernels are.
+    the check, the network and its kernels are. Nothing is written: the caller writes the
+    PNG once the INT8 file has passed, so a refused build leaves the folder as it was.
     """
     import onnxruntime as ort
 
-    path = out / GOLDEN_NAME
     png = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image), "RGB").save(png, format="PNG")
-    atomic_write_bytes(path, png.getvalue())
+    data = png.getvalue()
     sess = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
     maps = sess.run(None, {"image": normalise(image)[None]})[0][0]
     sums = (float(maps[0].sum()), float(maps[1].sum()), float(maps[2].sum()))
-    return Golden(file=path.name, sha256=sha256_file(path), map_sums=sums)
+    sha = hashlib.sha256(data).hexdigest()
+    return Golden(file=GOLDEN_NAME, sha256=sha, map_sums=sums), data
 
 
 def quantize_qdq(fp32: Path, int8: Path, calib: list[F32], *, float_head: bool = False) -> None:
@@ -183,7 +185,7 @@ def write_int8_and_manifest(
     Raises:
         QuantizationError: the new INT8 file counts the check image beyond the tolerance
             :meth:`HairModel.self_check` allows, so it would refuse to load. The previous
-            INT8 file and manifest are then left as they were.
+            INT8 file, check image and manifest are then left as they were.
     """
     import onnx
 
@@ -192,7 +194,7 @@ def write_int8_and_manifest(
     if not fp32.is_file():
         raise FileNotFoundError(f"{fp32} not found: train first")
     meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
-    golden = golden_record(out, fp32, golden_image)
+    golden, png = golden_record(fp32, golden_image)
     new = int8.with_name(f".{int8.stem}_new.onnx")
     try:
         quantize_qdq(fp32, new, calib, float_head=float_head)
@@ -217,6 +219,9 @@ def write_int8_and_manifest(
         new.replace(int8)
     finally:
         new.unlink(missing_ok=True)
+    # The INT8 file, the check image, then the manifest that names both: a build stopped in
+    # between leaves a folder that refuses to load (SHA-256 mismatch) until it is rerun.
+    atomic_write_bytes(out / GOLDEN_NAME, png, mode=0o644)
     manifest = Manifest(
         name=meta.get("name", settings.name),
         version=meta.get("version", settings.version),
@@ -230,6 +235,8 @@ def write_int8_and_manifest(
         golden=golden,
     )
     atomic_write_text(
-        out / MANIFEST_NAME, json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n"
+        out / MANIFEST_NAME,
+        json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n",
+        mode=0o644,
     )
     return manifest
