@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,7 +37,7 @@ from inference.preprocess import (
     tile_input,
 )
 from inference.runtime import MapRuntime, OnnxMapRuntime
-from inference.second_opinion import REVIEW_FACTOR, review_flags, second_opinion
+from inference.second_opinion import REVIEW_FACTOR, SecondOpinion, review_flags, second_opinion
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,8 @@ class HairModel(Closeable):
         info: the model's identity and input contract.
         tile_px: largest tile side in native pixels.
         min_unit_mass: hairs a density peak must hold to count as a unit.
-        threads: threads that resample the frame (the runtime has its own).
+        threads: threads that resample the frame (the runtime has its own); with more than
+            one, the classical second opinion runs on a thread of its own beside the network.
     """
 
     def __init__(
@@ -158,6 +159,11 @@ class HairModel(Closeable):
         self.threads = max(1, threads)
         # Threads for the bands of frame_input, kept: starting them per frame costs ms.
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+        # The classical second opinion runs here while the network runs (onnxruntime and
+        # most of numpy/scipy release the GIL); with one thread it runs after the network.
+        self._opinion = (
+            ThreadPoolExecutor(1, thread_name_prefix="second-opinion") if self.threads > 1 else None
+        )
 
     @classmethod
     def load(
@@ -243,8 +249,9 @@ class HairModel(Closeable):
     def close(self) -> None:
         """Release the runtime and the threads; idempotent."""
         self.runtime.close()
-        if self._pool is not None:
-            self._pool.shutdown()
+        for pool in (self._pool, self._opinion):
+            if pool is not None:
+                pool.shutdown()
 
     # -- running -----------------------------------------------------------------------
     def predict_maps(self, rgb: NDArray[np.uint8], um_per_px: float) -> tuple[F32, float]:
@@ -296,7 +303,16 @@ class HairModel(Closeable):
         """
         t_start = time.perf_counter()
         _check_vellus(vellus_threshold_um)
-        maps, net_ms = self.predict_maps(rgb, um_per_px)
+        check_input(rgb, um_per_px)
+        pending: Future[SecondOpinion] | None = None
+        if review_factor is not None and self._opinion is not None:
+            pending = self._opinion.submit(second_opinion, rgb, um_per_px)
+        try:
+            maps, net_ms = self.predict_maps(rgb, um_per_px)
+        except BaseException:
+            if pending is not None and not pending.cancel():
+                pending.exception()  # wait: not left running into the next frame
+            raise
         info = self.info
         h, w = rgb.shape[:2]
         area_cm2 = w * h * (um_per_px * 1e-4) ** 2
@@ -331,7 +347,7 @@ class HairModel(Closeable):
         second: SecondOpinionSummary | None = None
         reasons: list[str] = []
         if review_factor is not None:
-            opinion = second_opinion(rgb, um_per_px)
+            opinion = pending.result() if pending is not None else second_opinion(rgb, um_per_px)
             second = SecondOpinionSummary(
                 applicable=opinion.applicable,
                 reason=opinion.reason,

@@ -137,6 +137,27 @@ def main(argv: list[str] | None = None) -> int:
             f"{statistics.median(cpu):.0f} ms (min {min(cpu):.0f}), wall median "
             f"{statistics.median(wall):.0f} ms (min {min(wall):.0f})"
         )
+        # Whole analyze (INT8, 2 threads), interleaved: the network alone, the second opinion
+        # after it, and as analyze runs it, beside it on a thread of its own.
+        um = float(truth["um_per_px"])
+        net, after, beside = [], [], []
+        with HairModel.load("int8", threads=2) as model:
+            model.analyze(img, um)
+            for _ in range(args.time):
+                w0 = time.perf_counter()
+                model.analyze(img, um, review_factor=None)
+                net.append(1000 * (time.perf_counter() - w0))
+                second_opinion(img, um)
+                after.append(1000 * (time.perf_counter() - w0))
+                w0 = time.perf_counter()
+                model.analyze(img, um)
+                beside.append(1000 * (time.perf_counter() - w0))
+        med = statistics.median
+        print(
+            f"whole analyze, wall medians: network alone {med(net):.0f} ms, with the second "
+            f"opinion after it {med(after):.0f} ms, beside it (as analyze runs) "
+            f"{med(beside):.0f} ms: {med(beside) / med(after):.2f}x"
+        )
         return 0
 
     rows = []

@@ -444,3 +444,64 @@ def test_log_chromaticity_block_means_are_exact_at_any_block_size(bin_px: int) -
     assert rg.shape == (5, 7)
     np.testing.assert_allclose(rg, log[..., 0] - log[..., 1], atol=1e-5)
     np.testing.assert_allclose(gb, log[..., 1] - log[..., 2], atol=1e-5)
+
+
+def test_with_threads_the_second_opinion_runs_beside_the_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reached by construction: the second opinion waits for the network to start and the
+    network for the second opinion, so only a run side by side finishes."""
+    import threading
+    from pathlib import Path
+
+    import inference.model as model_module
+    from inference.model import HairModel, ModelSpec
+    from inference.runtime import FunctionRuntime
+
+    img, _ = _segments_frame(25, seed=7)
+    both = threading.Barrier(2, timeout=60)
+    seen: list[str] = []
+    real = model_module.second_opinion
+
+    def opinion(rgb: Any, um_per_px: float) -> Any:
+        seen.append(threading.current_thread().name)
+        both.wait()
+        return real(rgb, um_per_px)
+
+    def net(batch: Any) -> Any:
+        both.wait()
+        return np.zeros((batch.shape[0], 3, batch.shape[2] // 4, batch.shape[3] // 4), np.float32)
+
+    monkeypatch.setattr(model_module, "second_opinion", opinion)
+    info = ModelSpec("fake", "0", "0" * 64, Path("fake.onnx"), 8.0, 4, 8, 100.0, 30.0)
+    with HairModel(FunctionRuntime(net), info, tile_px=4096, threads=2) as model:
+        side_by_side = model.analyze(img, RIG_UM_PER_PX)
+    assert seen and seen[0].startswith("second-opinion")
+    assert side_by_side.second_opinion is not None
+    # The same numbers as one after the other (one thread), where nothing waits.
+    monkeypatch.setattr(model_module, "second_opinion", real)
+
+    def plain(batch: Any) -> Any:
+        return np.zeros((batch.shape[0], 3, batch.shape[2] // 4, batch.shape[3] // 4), np.float32)
+
+    with HairModel(FunctionRuntime(plain), info, tile_px=4096, threads=1) as model:
+        alone = model.analyze(img, RIG_UM_PER_PX)
+    assert alone.second_opinion == side_by_side.second_opinion
+    # A network that fails leaves no second opinion running into the next frame: it was
+    # either cancelled before it started or waited for.
+    started, finished = threading.Event(), threading.Event()
+
+    def tracked(rgb: Any, um_per_px: float) -> Any:
+        started.set()
+        out = real(rgb, um_per_px)
+        finished.set()
+        return out
+
+    def broken(batch: Any) -> Any:
+        raise RuntimeError("kernel fault")
+
+    monkeypatch.setattr(model_module, "second_opinion", tracked)
+    with HairModel(FunctionRuntime(broken), info, tile_px=4096, threads=2) as model:
+        with pytest.raises(Exception, match="kernel fault"):
+            model.analyze(img, RIG_UM_PER_PX)
+        assert started.is_set() == finished.is_set()
