@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from dermocap.errors import StorageError
 from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
 from sync.trust import installation_id
@@ -232,3 +233,59 @@ def test_a_session_taken_over_stops_the_link(tmp_path: Path) -> None:
                 server.accept()[0].close()
     finally:
         server.close()
+
+
+def test_an_installation_id_stays_on_its_computer_and_a_copy_elsewhere_gets_its_own(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sync.trust import INSTALLATION_FILE, machine_identity
+
+    first = installation_id(tmp_path, machine="a" * 16)
+    assert installation_id(tmp_path, machine="a" * 16) == first  # a restart keeps it
+    # the same folder on another computer: an SD card cloned for a second rig
+    with caplog.at_level("WARNING", logger="sync.trust"):
+        cloned = installation_id(tmp_path, machine="b" * 16)
+    assert cloned != first and "another computer" in caplog.text
+    assert installation_id(tmp_path, machine="b" * 16) == cloned
+    # a file of an older version (the id alone) is kept and given this computer's digest
+    path = tmp_path / INSTALLATION_FILE
+    path.write_text("0123456789abcdef\n")
+    assert installation_id(tmp_path, machine="c" * 16) == "0123456789abcdef"
+    assert path.read_text() == f"0123456789abcdef {'c' * 16}\n"
+    # a computer with nothing to identify it keeps whatever id it finds
+    assert installation_id(tmp_path, machine="") == "0123456789abcdef"
+    path.write_text("0123456789abcdef not-a-digest\n")
+    with pytest.raises(StorageError, match="remove it"):
+        installation_id(tmp_path, machine="c" * 16)
+    # the digest comes from the first readable source; none readable: ""
+    serial = tmp_path / "serial-number"
+    serial.write_bytes(b"10000000abcdef01\0")
+    other = tmp_path / "machine-id"
+    other.write_text("f" * 32 + "\n")
+    got = machine_identity((tmp_path / "absent", serial, other))
+    assert len(got) == 16 and got == machine_identity((serial,)) != machine_identity((other,))
+    assert machine_identity((tmp_path / "absent",)) == ""
+
+
+def test_a_cloned_sd_card_on_a_second_rig_is_seen_as_a_second_rig(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two Pis from one card image: same device_id, a copy of the same state folder."""
+    import shutil
+
+    import sync.trust as trust
+
+    (tmp_path / "a").mkdir()
+    monkeypatch.setattr(trust, "machine_identity", lambda: "a" * 16)
+    first = installation_id(tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the card, cloned
+    with Outbox(tmp_path / "a" / "o.db") as oa, MqttLink(link_config(broker), "rig-01", oa) as a:
+        assert a.connected.wait(10) and a.installation == first
+        monkeypatch.setattr(trust, "machine_identity", lambda: "b" * 16)  # the other Pi
+        with (
+            Outbox(tmp_path / "b" / "o.db") as ob,
+            MqttLink(link_config(broker), "rig-01", ob) as b,
+        ):
+            assert b.installation != first
+            assert wait(lambda: a.fault is not None and b.fault is not None, 20), (a.fault, b.fault)
+            assert "rig.device_id" in str(b.fault)
