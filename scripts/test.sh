@@ -25,9 +25,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   python3 -m venv .venv
 fi
-echo "== installing dermocap with the dev and train extras"
+echo "== installing dermocap with the dev and train extras (versions of requirements/test.txt)"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,train]'
+.venv/bin/python -m pip install -q -e '.[dev,train]' -c requirements/test.txt
 
 export PATH="$PWD/.venv/bin:/usr/sbin:$PATH"
 echo "== ruff check"
