@@ -138,7 +138,9 @@ class HairModel(Closeable):
         tile_px: largest tile side in native pixels.
         min_unit_mass: hairs a density peak must hold to count as a unit.
         threads: threads that resample the frame (the runtime has its own); with more than
-            one, the classical second opinion runs on a thread of its own beside the network.
+            one, the classical second opinion runs on a thread of its own beside the network
+            (so up to ``threads`` + 1 are busy). Second opinions of concurrent
+            :meth:`analyze` calls run one at a time.
     """
 
     def __init__(
@@ -308,11 +310,25 @@ class HairModel(Closeable):
         if review_factor is not None and self._opinion is not None:
             pending = self._opinion.submit(second_opinion, rgb, um_per_px)
         try:
-            maps, net_ms = self.predict_maps(rgb, um_per_px)
-        except BaseException:
+            return self._measure(
+                rgb, um_per_px, vellus_threshold_um, review_factor, pending, t_start
+            )
+        finally:
+            # Whatever went wrong, no second opinion is left running into the next frame.
             if pending is not None and not pending.cancel():
-                pending.exception()  # wait: not left running into the next frame
-            raise
+                pending.exception()
+
+    def _measure(
+        self,
+        rgb: NDArray[np.uint8],
+        um_per_px: float,
+        vellus_threshold_um: float,
+        review_factor: float | None,
+        pending: Future[SecondOpinion] | None,
+        t_start: float,
+    ) -> HairMetrics:
+        """:meth:`analyze` once the second opinion (``pending``, if any) has been started."""
+        maps, net_ms = self.predict_maps(rgb, um_per_px)
         info = self.info
         h, w = rgb.shape[:2]
         area_cm2 = w * h * (um_per_px * 1e-4) ** 2
