@@ -7,8 +7,10 @@ without a reason; newer brokers send DISCONNECT 0x8E (Session taken over). So ev
 message carries the rig's *installation id* (random, kept in its state folder): a retained
 or live ``online``/``error`` status of another installation on the rig's own status topic
 means a second rig, and the link stops instead of fighting. A restart of the same rig (same
-folder) keeps its id, so its own earlier ``online`` is no conflict. A copy of the folder on another
-computer (a cloned SD card) gets an id of its own (:func:`installation_id`).
+folder) keeps its id, so its own earlier ``online`` is no conflict. A copy of the folder on
+another computer (a cloned SD card) takes an id of its own (:func:`installation_id`); copies
+made of a card from before that rule, whose file names no computer, keep one shared id until
+each is given its own (remove ``installation-id`` on one of them).
 """
 
 from __future__ import annotations
@@ -34,69 +36,116 @@ RC_SESSION_TAKEN_OVER = 0x8E
 _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
-MACHINE_SOURCES = (
-    Path("/sys/firmware/devicetree/base/serial-number"),  # a Raspberry Pi's SoC serial
-    Path("/etc/machine-id"),  # elsewhere (copied with a disk image, so second best)
-)
+IDENTITY_KINDS = ("serial", "machine-id")  # strongest first: the first both sides know decides
+_KIND = re.compile(r"^(serial|machine-id)=([0-9a-f]{16})$")
 
 
-def machine_identity(sources: tuple[Path, ...] = MACHINE_SOURCES) -> str:
-    """A short digest of what identifies this computer (its first readable source), or ""."""
-    for path in sources:
+def _serial(root: Path) -> str:
+    """The board's serial number as systemd/install.sh reads it: device tree, else
+    /proc/cpuinfo; "" when absent or all zeros (a VM, a board without one)."""
+    raw = ""
+    try:
+        raw = (root / "sys/firmware/devicetree/base/serial-number").read_bytes().decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        pass
+    if not raw.strip("\0 \n"):
         try:
-            raw = path.read_bytes().strip(b"\0\n\t ")
+            cpuinfo = (root / "proc/cpuinfo").read_text(encoding="ascii", errors="replace")
         except OSError:
-            continue
-        if raw:
-            return hashlib.sha256(b"dermocap installation\0" + raw).hexdigest()[:16]
-    return ""
+            cpuinfo = ""
+        found = re.search(r"^Serial\s*:\s*(\S+)", cpuinfo, re.MULTILINE)
+        raw = found.group(1) if found else ""
+    serial = "".join(c for c in raw.lower() if c in "0123456789abcdef")
+    return serial if serial.strip("0") else ""
 
 
-def _write_id(path: Path, machine: str, *, never_overwrite: bool) -> None:
-    text = f"{secrets.token_hex(8)} {machine}".strip() + "\n"
-    atomic_write_bytes(path, text.encode("ascii"), never_overwrite=never_overwrite)
+def machine_identities(root: Path = Path("/")) -> dict[str, str]:
+    """Digests of what identifies this computer, by kind (``IDENTITY_KINDS``): the board's
+    serial (a Raspberry Pi's SoC serial; not copied with an SD card) and /etc/machine-id
+    (copied with a disk image, so second best). Unreadable ones are left out."""
+    values = {"serial": _serial(root)}
+    try:
+        values["machine-id"] = (root / "etc/machine-id").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        pass
+    return {
+        kind: hashlib.sha256(f"dermocap installation\0{kind}\0{v}".encode()).hexdigest()[:16]
+        for kind, v in values.items()
+        if v
+    }
 
 
-def installation_id(folder: Path, machine: str | None = None) -> str:
+def _parse(path: Path, text: str) -> tuple[str, dict[str, str]]:
+    ident, *tokens = text.split()
+    made_on: dict[str, str] = {}
+    for token in tokens:
+        m = _KIND.fullmatch(token)
+        if m is None:
+            break
+        made_on[m.group(1)] = m.group(2)
+    else:
+        if _ID.fullmatch(ident):
+            return ident, made_on
+    raise StorageError(f"{path} is not an installation id: remove it to make a new one")
+
+
+def _format(ident: str, made_on: dict[str, str]) -> bytes:
+    kinds = [f"{k}={made_on[k]}" for k in IDENTITY_KINDS if k in made_on]
+    return (" ".join([ident, *kinds]) + "\n").encode("ascii")
+
+
+def installation_id(folder: Path, machine: dict[str, str] | None = None) -> str:
     """The installation id kept in ``folder`` (16 hex digits), made on first use.
 
-    The file also holds a digest of the computer it was made on (:func:`machine_identity`,
+    The file also keeps digests of the computer it was made on (:func:`machine_identities`,
     or ``machine``). A state folder copied to another computer - an SD card cloned to set up
-    a second rig - would otherwise give both rigs one id, and neither would see the other;
-    there the id is made anew, with a warning. A file of an older version (the id alone) is
-    kept and given this computer's digest.
+    a second rig - would otherwise give both rigs one id, and neither would see the other.
+    The strongest identity both the file and this computer know decides: where it differs
+    the folder is a copy, and this computer's id is derived from the copied one and its own
+    identity (the same in every process, on every start, whether or not the file can be
+    rewritten), with a warning. An identity unreadable here (a container without /sys) is
+    no evidence either way. A file of an older version (the id alone) is kept and given this
+    computer's digests, as is a file missing one this computer now has; those writes are
+    best effort.
 
     Raises:
-        StorageError: the file cannot be read or written.
+        StorageError: the file cannot be read, is not an installation id, or cannot be
+            created.
     """
     path = Path(folder) / INSTALLATION_FILE
-    here = machine_identity() if machine is None else machine
-    for _ in range(3):
+    here = machine_identities() if machine is None else machine
+    for _ in range(2):
         try:
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
+            data = _format(secrets.token_hex(8), here)
             try:
-                _write_id(path, here, never_overwrite=True)
+                atomic_write_bytes(path, data, never_overwrite=True)
             except FileExistsError:
                 pass  # made by a concurrent first use: read that one
             continue
         except (OSError, UnicodeDecodeError) as exc:
             raise StorageError(f"cannot read the installation id {path}: {exc}") from exc
-        ident, _, made_on = text.partition(" ")
-        if not _ID.fullmatch(ident) or not (made_on == "" or _ID.fullmatch(made_on)):
-            raise StorageError(f"{path} is not an installation id: remove it to make a new one")
-        if made_on == here:
-            return ident
-        if made_on and here:
+        ident, made_on = _parse(path, text) if text else ("", {})
+        if not ident:
+            raise StorageError(f"{path} is empty: remove it to make a new one")
+        known = [k for k in IDENTITY_KINDS if k in made_on and k in here]
+        if known and made_on[known[0]] != here[known[0]]:
             log.warning(
                 "%s was made on another computer (a copied SD card or state folder): this rig "
-                "gets an installation id of its own",
+                "takes an installation id of its own",
                 path,
             )
-            _write_id(path, here, never_overwrite=False)
-            continue
-        if here:  # an older file, or a computer that had no identity to read
-            atomic_write_bytes(path, f"{ident} {here}\n".encode("ascii"))
+            seed = "\0".join([ident, *(f"{k}={here[k]}" for k in IDENTITY_KINDS if k in here)])
+            ident, made_on = hashlib.sha256(seed.encode()).hexdigest()[:16], {}
+        merged = {**made_on, **here}
+        if merged != made_on:
+            try:
+                atomic_write_bytes(path, _format(ident, merged))
+            except StorageError as exc:
+                log.warning(
+                    "could not record this computer in %s (%s); it keeps id %s", path, exc, ident
+                )
         return ident
     raise StorageError(f"cannot create the installation id {path}")
 

@@ -236,35 +236,63 @@ def test_a_session_taken_over_stops_the_link(tmp_path: Path) -> None:
 
 
 def test_an_installation_id_stays_on_its_computer_and_a_copy_elsewhere_gets_its_own(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sync.trust import INSTALLATION_FILE, machine_identity
+    from sync.trust import INSTALLATION_FILE
 
-    first = installation_id(tmp_path, machine="a" * 16)
-    assert installation_id(tmp_path, machine="a" * 16) == first  # a restart keeps it
-    # the same folder on another computer: an SD card cloned for a second rig
-    with caplog.at_level("WARNING", logger="sync.trust"):
-        cloned = installation_id(tmp_path, machine="b" * 16)
-    assert cloned != first and "another computer" in caplog.text
-    assert installation_id(tmp_path, machine="b" * 16) == cloned
-    # a file of an older version (the id alone) is kept and given this computer's digest
+    pi_a = {"serial": "a" * 16, "machine-id": "1" * 16}
+    pi_b = {"serial": "b" * 16, "machine-id": "1" * 16}  # cloned card: same machine-id
+    first = installation_id(tmp_path, machine=pi_a)
+    assert installation_id(tmp_path, machine=pi_a) == first  # a restart keeps it
+    # the OS made a new machine-id, or a container hides the serial: still this computer
+    assert installation_id(tmp_path, machine={**pi_a, "machine-id": "2" * 16}) == first
+    assert installation_id(tmp_path, machine={"machine-id": "2" * 16}) == first
+    # the same folder on another board: an SD card cloned for a second rig
     path = tmp_path / INSTALLATION_FILE
+    card = path.read_bytes()
+    with caplog.at_level("WARNING", logger="sync.trust"):
+        cloned = installation_id(tmp_path, machine=pi_b)
+    assert cloned != first and "another computer" in caplog.text
+    assert installation_id(tmp_path, machine=pi_b) == cloned
+    # derived, not drawn: every process on that board agrees, even where the file could not
+    # be rewritten
+    import sync.trust as trust
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise StorageError("disk full")
+
+    path.write_bytes(card)
+    monkeypatch.setattr(trust, "atomic_write_bytes", full)
+    assert installation_id(tmp_path, machine=pi_b) == cloned
+    assert path.read_bytes() == card
+    monkeypatch.undo()
+    # a file of an older version (the id alone) is kept and given this computer's digests
     path.write_text("0123456789abcdef\n")
-    assert installation_id(tmp_path, machine="c" * 16) == "0123456789abcdef"
-    assert path.read_text() == f"0123456789abcdef {'c' * 16}\n"
-    # a computer with nothing to identify it keeps whatever id it finds
-    assert installation_id(tmp_path, machine="") == "0123456789abcdef"
-    path.write_text("0123456789abcdef not-a-digest\n")
-    with pytest.raises(StorageError, match="remove it"):
-        installation_id(tmp_path, machine="c" * 16)
-    # the digest comes from the first readable source; none readable: ""
-    serial = tmp_path / "serial-number"
-    serial.write_bytes(b"10000000abcdef01\0")
-    other = tmp_path / "machine-id"
-    other.write_text("f" * 32 + "\n")
-    got = machine_identity((tmp_path / "absent", serial, other))
-    assert len(got) == 16 and got == machine_identity((serial,)) != machine_identity((other,))
-    assert machine_identity((tmp_path / "absent",)) == ""
+    assert installation_id(tmp_path, machine=pi_a) == "0123456789abcdef"
+    assert path.read_text() == f"0123456789abcdef serial={'a' * 16} machine-id={'1' * 16}\n"
+    for bad in ("0123456789abcdef serial=zz\n", "not-an-id\n", "\n"):
+        path.write_text(bad)
+        with pytest.raises(StorageError, match="remove it"):
+            installation_id(tmp_path, machine=pi_a)
+
+
+def test_machine_identities_read_the_board_serial_as_the_installer_does(tmp_path: Path) -> None:
+    from sync.trust import machine_identities
+
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "etc").mkdir()
+    assert machine_identities(tmp_path) == {}
+    (tmp_path / "etc/machine-id").write_text("f" * 32 + "\n")
+    (tmp_path / "proc/cpuinfo").write_text("processor\t: 0\nSerial\t\t: 10000000ABCDEF01\n")
+    from_cpuinfo = machine_identities(tmp_path)
+    assert sorted(from_cpuinfo) == ["machine-id", "serial"]
+    tree = tmp_path / "sys/firmware/devicetree/base"
+    tree.mkdir(parents=True)
+    (tree / "serial-number").write_bytes(b"10000000abcdef01\0")
+    assert machine_identities(tmp_path) == from_cpuinfo  # the same serial, either source
+    (tree / "serial-number").write_bytes(b"0000000000000000\0")  # a VM: no serial there
+    (tmp_path / "proc/cpuinfo").write_text("Serial\t\t: 0000000000000000\n")
+    assert sorted(machine_identities(tmp_path)) == ["machine-id"]
 
 
 def test_a_cloned_sd_card_on_a_second_rig_is_seen_as_a_second_rig(
@@ -276,12 +304,12 @@ def test_a_cloned_sd_card_on_a_second_rig_is_seen_as_a_second_rig(
     import sync.trust as trust
 
     (tmp_path / "a").mkdir()
-    monkeypatch.setattr(trust, "machine_identity", lambda: "a" * 16)
+    monkeypatch.setattr(trust, "machine_identities", lambda: {"serial": "a" * 16})
     first = installation_id(tmp_path / "a")
     shutil.copytree(tmp_path / "a", tmp_path / "b")  # the card, cloned
     with Outbox(tmp_path / "a" / "o.db") as oa, MqttLink(link_config(broker), "rig-01", oa) as a:
         assert a.connected.wait(10) and a.installation == first
-        monkeypatch.setattr(trust, "machine_identity", lambda: "b" * 16)  # the other Pi
+        monkeypatch.setattr(trust, "machine_identities", lambda: {"serial": "b" * 16})  # Pi 2
         with (
             Outbox(tmp_path / "b" / "o.db") as ob,
             MqttLink(link_config(broker), "rig-01", ob) as b,
