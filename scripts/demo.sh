@@ -13,6 +13,6 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
     --no-install-recommends mosquitto >/dev/null) || echo "(no mosquitto: results stay in the outbox)"
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q -e . -c requirements/test.txt  # the tested versions
+PIP_CONSTRAINT="$PWD/requirements/test.txt" .venv/bin/python -m pip install -q -e .  # tested versions
 export PATH="$PWD/.venv/bin:/usr/sbin:$PATH"
 exec dermocap demo "$@"

@@ -17,7 +17,7 @@ for pair in bookworm:3.11:2_36 trixie:3.13:2_40; do
     --output-file "requirements/$release.lock"
   echo "requirements/$release.lock: $(grep -c '==' "requirements/$release.lock") packages"
 done
-# The tested versions (scripts/test.sh and scripts/demo.sh install with
+# The tested versions (scripts/test.sh and scripts/demo.sh install with them as
 # -c requirements/test.txt): every dependency of the dev and train extras, one resolution for any platform and Python >= 3.11,
 # so a new release of a linter or a library cannot turn a fresh clone's tests red overnight.
 # No hashes: the CPU build of torch comes from a local index on some machines.

@@ -27,7 +27,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "== installing dermocap with the dev and train extras (versions of requirements/test.txt)"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev,train]' -c requirements/test.txt
+# PIP_CONSTRAINT, not -c: it reaches the isolated build of dermocap itself (setuptools) too
+PIP_CONSTRAINT="$PWD/requirements/test.txt" .venv/bin/python -m pip install -q -e '.[dev,train]'
 
 export PATH="$PWD/.venv/bin:/usr/sbin:$PATH"
 echo "== ruff check"
