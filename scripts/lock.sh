@@ -18,9 +18,10 @@ for pair in bookworm:3.11:2_36 trixie:3.13:2_40; do
   echo "requirements/$release.lock: $(grep -c '==' "requirements/$release.lock") packages"
 done
 # The tested versions (scripts/test.sh and scripts/demo.sh install with them as
-# -c requirements/test.txt): every dependency of the dev and train extras, one resolution for any platform and Python >= 3.11,
-# so a new release of a linter or a library cannot turn a fresh clone's tests red overnight.
-# No hashes: the CPU build of torch comes from a local index on some machines.
+# PIP_CONSTRAINT): every dependency of the dev and train extras, one resolution for any
+# platform and Python >= 3.11, so a new release of a linter or a library cannot turn a fresh
+# clone's tests red overnight. No hashes: the CPU build of torch comes from a local index on
+# some machines.
 .venv/bin/uv pip compile pyproject.toml -q --extra dev --extra train --universal \
   --python-version 3.11 --custom-compile-command "bash scripts/lock.sh" \
   --output-file requirements/test.txt
