@@ -95,10 +95,12 @@ def atomic_write_text(
     atomic_write_bytes(path, text.encode("utf-8"), never_overwrite=never_overwrite, mode=mode)
 
 
-def atomic_write_json(path: Path, obj: Any, *, never_overwrite: bool = False) -> None:
-    """Write ``obj`` as indented, key-sorted JSON atomically."""
+def atomic_write_json(
+    path: Path, obj: Any, *, never_overwrite: bool = False, mode: int = 0o600
+) -> None:
+    """Write ``obj`` as indented, key-sorted JSON atomically; see :func:`atomic_write_bytes`."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_text(path, text, never_overwrite=never_overwrite)
+    atomic_write_text(path, text, never_overwrite=never_overwrite, mode=mode)
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from dermocap.fsutil import atomic_write_bytes, atomic_write_text
+from dermocap.fsutil import atomic_write_bytes, atomic_write_json
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries
 from inference.preprocess import normalise
 from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
@@ -234,9 +233,5 @@ def write_int8_and_manifest(
         training=training,
         golden=golden,
     )
-    atomic_write_text(
-        out / MANIFEST_NAME,
-        json.dumps(manifest.model_dump(), indent=2, sort_keys=True) + "\n",
-        mode=0o644,
-    )
+    atomic_write_json(out / MANIFEST_NAME, manifest.model_dump(), mode=0o644)
     return manifest
