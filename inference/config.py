@@ -17,7 +17,13 @@ class InferenceConfig(Section):
     model: str = Field(
         "int8", min_length=1, description="'int8', 'fp32', or a path to an .onnx file"
     )
-    threads: int = Field(2, ge=1, le=16, description="onnxruntime intra-op threads (Pi 5: 4)")
+    threads: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="onnxruntime intra-op threads and resampling bands; above 1 the second "
+        "opinion runs on one more thread beside the network (Pi 5: 4)",
+    )
     vellus_threshold_um: float = Field(
         30.0,
         gt=0.0,

@@ -4,7 +4,8 @@
     python scripts/calibrate_second_opinion.py --renders 40 --long 10
     python scripts/calibrate_second_opinion.py --look random --renders 16 --long 4
     python scripts/calibrate_second_opinion.py --look random --start 16 --renders 32 --long 0
-    python scripts/calibrate_second_opinion.py --time 15     # speed on one 2028x1520 frame
+    python scripts/calibrate_second_opinion.py --time 15     # speed on one 2028x1520 frame,
+                                        # and a whole analyze with it after / beside the net
 
 Renders held-out twin captures at the rig's scale (seeds apart from training and the
 inference bench), cached under ``--cache``: ``--renders`` trimmed-hair scalps over every skin

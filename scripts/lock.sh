@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Regenerate the lock files systemd/install.sh installs from (pip install --require-hashes -r),
-# one per Raspberry Pi OS release, for 64-bit ARM: dermocap's runtime dependencies from
-# pyproject.toml under requirements/<release>.in, every version pinned with the SHA-256 of
-# each of its files. Run after changing a dependency; commit the .lock files with the release.
+# Regenerate the pinned versions: the lock files systemd/install.sh installs from (pip install
+# --require-hashes -r), one per Raspberry Pi OS release, for 64-bit ARM: dermocap's runtime
+# dependencies from pyproject.toml under requirements/<release>.in, every version pinned with
+# the SHA-256 of each of its files; and requirements/test.txt, the tested versions that
+# scripts/test.sh and scripts/demo.sh install (below). Run after changing a dependency; commit
+# requirements/*.lock and requirements/test.txt with the release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv

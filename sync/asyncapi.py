@@ -7,7 +7,7 @@ resolvable, for validating payloads.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +170,13 @@ def render(document: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write the document to ``argv[0]`` or sync/asyncapi.yaml."""
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DOCUMENT_PATH
+    """Write the document to the path given or sync/asyncapi.yaml."""
+    p = argparse.ArgumentParser(
+        prog="python -m sync.asyncapi",
+        description="Write the AsyncAPI contract generated from sync/models.py.",
+    )
+    p.add_argument("path", nargs="?", type=Path, default=DOCUMENT_PATH, help="output file")
+    path: Path = p.parse_args(argv).path
     path.write_text(render(build_document()), encoding="utf-8")
     print(f"wrote {path}")
     return 0

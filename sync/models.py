@@ -83,8 +83,9 @@ class StatusMessage(Message):
     installation: str | None = Field(
         None,
         pattern=r"^[0-9a-f]{16}$",
-        description="Random id of the rig's installation (its state folder): two under one "
-        "device_id mean two rigs share it",
+        description="Id of the rig's installation (its state folder on this computer: random "
+        "when made, derived anew when the folder was copied from another computer): two under "
+        "one device_id mean two rigs share it",
     )
     detail: str | None = Field(None, max_length=300, description="Why, for state error")
 

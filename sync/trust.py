@@ -4,7 +4,7 @@ rig with the same device_id, and the one namespace replies may go to.
 Two rigs configured with one ``device_id`` share the MQTT client id: each connect takes the
 other's session over, and both reconnect forever. Mosquitto 2.0 closes the older connection
 without a reason; newer brokers send DISCONNECT 0x8E (Session taken over). So every status
-message carries the rig's *installation id* (random, kept in its state folder): a retained
+message carries the rig's *installation id* (random when made, kept in its state folder): a retained
 or live ``online``/``error`` status of another installation on the rig's own status topic
 means a second rig, and the link stops instead of fighting. A restart of the same rig (same
 folder) keeps its id, so its own earlier ``online`` is no conflict. A copy of the folder on
