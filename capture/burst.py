@@ -143,9 +143,15 @@ class Burst:
                 measures.append(FrameMeasures(sharpness, brightness, spec, noise, shift))
             kept = self.frames[k]
             assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
+            checks, image = self._checks[1], self._image[1]
+            # Each measure's future holds this burst in its done callback (_speculate): left
+            # in place, the burst and its futures form a cycle that keeps the final image and
+            # every frame's spectrum (~20 MB a mode on a rig) until Python's cycle collector
+            # happens to run, often into the next site's capture. Nothing needs them now.
             self.frames = [None] * n
-            self._first = None
-            return k, kept, measures, self._checks[1], self._image[1]
+            self.measuring, self._light = [], []
+            self._first = self._image = self._checks = None
+            return k, kept, measures, checks, image
 
 
 def _light_job(

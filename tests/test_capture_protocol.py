@@ -450,6 +450,48 @@ def test_burst_keeps_the_sharpest_frame_whatever_was_started_early(blurs: list[f
     assert started[-1] == k
 
 
+def test_a_settled_burst_frees_its_images_without_the_cycle_collector() -> None:
+    """Once the caller lets go of what settle() returned, the final image and the frames'
+    spectra are freed by reference counting: a burst whose futures hold it in their done
+    callbacks used to keep them until Python's cycle collector ran (into the next site)."""
+    import gc
+    import weakref
+    from concurrent.futures import ThreadPoolExecutor
+
+    from capture.burst import Burst
+    from capture.config import QCConfig
+    from capture.qc import frame_checks
+
+    cfg = QCConfig()
+    frames = _burst_frames([3.0, 0.0, 1.5])
+    made: list[weakref.ref[Any]] = []
+
+    def image(px: Any) -> tuple[Any, bytes]:
+        out = px.copy()  # a new array, as the flat-field division makes
+        made.append(weakref.ref(out))
+        return out, b"jpeg"
+
+    def checks(px: Any, noise: Any) -> Any:
+        return frame_checks(px, noise, cfg=cfg)
+
+    gc.collect()
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            burst = Burst(pool, len(frames), checks, image)
+            for f in frames:
+                burst.add(f)
+            settled = burst.settle()
+            spectra = [weakref.ref(m.motion_spectrum) for m in settled[2]]
+            settled[4].result()
+        assert made and all(r() is not None for r in made[-1:])
+        del burst, settled, f, frames
+        assert [r() for r in made] == [None] * len(made)
+        assert [r() for r in spectra] == [None] * len(spectra)
+    finally:
+        gc.enable()
+
+
 def test_a_site_that_fails_after_its_first_mode_leaves_nothing_stored(
     calibrated: tuple[Rig, CaptureSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
