@@ -29,12 +29,12 @@ from inference.postprocess import (
 from inference.preprocess import (
     F32,
     check_input,
-    frame_input,
+    frame_native,
     native_size,
+    native_tile_input,
     normalise,
     plan_tiles,
     stitch,
-    tile_input,
 )
 from inference.runtime import MapRuntime, OnnxMapRuntime
 from inference.second_opinion import REVIEW_FACTOR, SecondOpinion, review_flags, second_opinion
@@ -159,7 +159,7 @@ class HairModel(Closeable):
         self.tile_px = tile_px - tile_px % info.stride
         self.min_unit_mass = min_unit_mass
         self.threads = max(1, threads)
-        # Threads for the bands of frame_input, kept: starting them per frame costs ms.
+        # Threads for the bands of frame_native, kept: starting them per frame costs ms.
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         # The classical second opinion runs here while the network runs (onnxruntime and
         # most of numpy/scipy release the GIL); with one thread it runs after the network.
@@ -266,12 +266,12 @@ class HairModel(Closeable):
         info = self.info
         h, w = rgb.shape[:2]
         nw, nh = native_size(w, h, um_per_px, info.native_um_per_px, info.stride)
-        padded = frame_input(rgb, nw, nh, info.margin_px, threads=self.threads, pool=self._pool)
+        native = frame_native(rgb, nw, nh, threads=self.threads, pool=self._pool)
         tiles = plan_tiles(nh, nw, self.tile_px, info.stride)
         outs: list[F32] = []
         net_s = 0.0
         for t in tiles:
-            x = np.ascontiguousarray(tile_input(padded, t, info.margin_px)[None])
+            x = native_tile_input(native, t, info.margin_px)
             t0 = time.perf_counter()
             outs.append(self.runtime.run(x)[0])
             net_s += time.perf_counter() - t0

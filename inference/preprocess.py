@@ -83,49 +83,40 @@ def normalise(rgb: NDArray[np.generic]) -> F32:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def frame_input(
+def frame_native(
     rgb: NDArray[np.uint8],
     width: int,
     height: int,
-    margin_px: int,
     *,
     threads: int = 1,
     pool: Executor | None = None,
-) -> F32:
-    """``pad_frame(normalise(resample(rgb, width, height)), margin_px)`` of a uint8 RGB frame.
+) -> NDArray[np.uint8]:
+    """A uint8 RGB frame resampled to ``width`` x ``height`` (the model's native scale).
 
-    The same result, faster, which the rig's full frame needs on every analysis: the
-    output rows are cut into ``threads`` bands, each resampled on its own thread (Pillow
-    releases the GIL; its ``box`` reads the source rows the filter needs beyond the band
-    too) and normalised in place into one padded buffer, without float copies between.
-    The calling thread does the first band, ``pool`` (made for the call if None) the others.
-    With one thread the result is equal to the bit; with more, the bands' float offsets
-    move a few pixels by one grey level (Pillow rounds its filter weights to fixed point).
+    Kept in 8 bits (a float copy of a rig frame at native scale is 18 MB; this is 4) and
+    normalised tile by tile (:func:`native_tile_input`). The output rows are cut into
+    ``threads`` bands, each resampled on its own thread (Pillow releases the GIL; its
+    ``box`` reads the source rows the filter needs beyond the band too). The calling thread
+    does the first band, ``pool`` (made for the call if None) the others. With one thread
+    the result is :func:`resample`'s to the bit; with more, the bands' float offsets move a
+    few pixels by one grey level (Pillow rounds its filter weights to fixed point).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (h, w, 3) uint8 RGB image, got {rgb.dtype} {rgb.shape}")
     if width < 1 or height < 1:
         raise ValueError(f"target size must be positive, got {width}x{height}")
     h, w = rgb.shape[:2]
-    m = margin_px
-    out = np.zeros((3, height + 2 * m, width + 2 * m), dtype=np.float32)
-    same = (width, height) == (w, h)
-    im = None if same else Image.fromarray(np.ascontiguousarray(rgb))
+    if (width, height) == (w, h):
+        return rgb
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    im = Image.fromarray(np.ascontiguousarray(rgb))
     parts = max(1, min(threads, height // 64))
     cuts = [round(i * height / parts) for i in range(parts + 1)]
 
     def band(i: int) -> None:
         y0, y1 = cuts[i], cuts[i + 1]
-        if im is None:
-            src = rgb[y0:y1]
-        else:
-            box = (0.0, y0 * h / height, float(w), y1 * h / height)
-            src = np.asarray(im.resize((width, y1 - y0), Image.Resampling.BILINEAR, box=box))
-        x = out[:, m + y0 : m + y1, m : m + width]
-        x[...] = src.transpose(2, 0, 1)
-        x *= np.float32(1.0 / 255.0)  # the operations of normalise(), in place
-        x -= np.float32(NORM_MEAN)
-        x *= np.float32(1.0 / NORM_STD)
+        box = (0.0, y0 * h / height, float(w), y1 * h / height)
+        out[y0:y1] = np.asarray(im.resize((width, y1 - y0), Image.Resampling.BILINEAR, box=box))
 
     if parts == 1:
         band(0)
@@ -137,6 +128,32 @@ def frame_input(
         job.result()
     if pool is None:
         ex.shutdown()
+    return out
+
+
+def _normalise_into(x: F32, src: NDArray[np.uint8]) -> None:
+    """The operations of :func:`normalise`, in place: (h, w, 3) uint8 into (3, h, w) float."""
+    x[...] = src.transpose(2, 0, 1)
+    x *= np.float32(1.0 / 255.0)
+    x -= np.float32(NORM_MEAN)
+    x *= np.float32(1.0 / NORM_STD)
+
+
+def frame_input(
+    rgb: NDArray[np.uint8],
+    width: int,
+    height: int,
+    margin_px: int,
+    *,
+    threads: int = 1,
+    pool: Executor | None = None,
+) -> F32:
+    """``pad_frame(normalise(resample(rgb, width, height)), margin_px)`` of a uint8 RGB frame,
+    without float copies between (the resampling as in :func:`frame_native`)."""
+    native = frame_native(rgb, width, height, threads=threads, pool=pool)
+    m = margin_px
+    out = np.zeros((3, height + 2 * m, width + 2 * m), dtype=np.float32)
+    _normalise_into(out[:, m : m + height, m : m + width], native)
     return out
 
 
@@ -186,6 +203,22 @@ def tile_input(padded: F32, tile: Tile, margin_px: int) -> F32:
     ``padded`` is the frame after :func:`pad_frame` with the same margin.
     """
     return padded[:, tile.y0 : tile.y1 + 2 * margin_px, tile.x0 : tile.x1 + 2 * margin_px]
+
+
+def native_tile_input(native: NDArray[np.uint8], tile: Tile, margin_px: int) -> F32:
+    """The (1, 3, h, w) model input of one tile of a :func:`frame_native` frame: its core plus
+    ``margin_px`` of context each side, zeros (mid-grey) beyond the frame's edges.
+
+    Equal to the bit to ``tile_input(frame_input(...), tile, margin_px)[None]``, but only the
+    tile is ever in float.
+    """
+    m = margin_px
+    fh, fw = native.shape[:2]
+    y0, y1, x0, x1 = tile.y0 - m, tile.y1 + m, tile.x0 - m, tile.x1 + m
+    out = np.zeros((1, 3, y1 - y0, x1 - x0), dtype=np.float32)
+    sy0, sy1, sx0, sx1 = max(0, y0), min(fh, y1), max(0, x0), min(fw, x1)
+    _normalise_into(out[0, :, sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0], native[sy0:sy1, sx0:sx1])
+    return out
 
 
 def stitch(

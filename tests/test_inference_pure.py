@@ -11,7 +11,9 @@ from inference.model import HairModel, ModelSpec
 from inference.postprocess import find_peaks, integrate, unit_shares, unit_sizes, window_sum
 from inference.preprocess import (
     frame_input,
+    frame_native,
     native_size,
+    native_tile_input,
     normalise,
     pad_frame,
     plan_tiles,
@@ -62,6 +64,30 @@ def test_frame_input_is_resample_normalise_pad_in_one_pass(width: int, height: i
     assert np.abs(banded - want).max() <= 1.01 / 255 / 0.25  # at most one grey level
     with pytest.raises(ValueError):
         frame_input(rgb.astype(np.float32), width, height, 8)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "threads"), [(160, 120, 1), (200, 152, 1), (124, 92, 2)]
+)
+def test_tile_inputs_from_the_8_bit_frame_equal_the_padded_float_frame(
+    width: int, height: int, threads: int
+) -> None:
+    """The runtime normalises one tile at a time from the resampled 8-bit frame: the same
+    bits as cutting tiles from the padded float frame, edges and a frame already at the
+    native size included, with a fraction of the memory."""
+    rgb = np.random.default_rng(5).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    padded = frame_input(rgb, width, height, 8, threads=threads)
+    native = frame_native(rgb, width, height, threads=threads)
+    assert native.dtype == np.uint8 and native.shape == (height, width, 3)
+    if (width, height) == (160, 120):
+        assert native is rgb  # nothing to resample, nothing copied
+    tiles = plan_tiles(height, width, 48, 4)
+    assert len(tiles) > 4
+    for t in tiles:
+        want = np.ascontiguousarray(tile_input(padded, t, 8)[None])
+        got = native_tile_input(native, t, 8)
+        assert got.flags.c_contiguous and got.dtype == np.float32
+        assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize(("h", "w", "core"), [(96, 160, 64), (100, 52, 1024), (36, 36, 8)])
