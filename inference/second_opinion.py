@@ -52,6 +52,7 @@ SHAFT_MAX_UM = 130.0  # thicker than any terminal shaft (40-120 um): the top-hat
 WORK_UM = 9.0  # the counter works on blocks of about this size (2x2 at the rig's 5.2 um/px)
 POOL_UM = 30.0  # the skin background is estimated on blocks of about this size
 DARK_GREYS = 4.0  # grey levels added before a log: dark noise is not contrast
+LUMINANCE_BAND_BYTES = 1 << 20  # float work per band of log_luminance
 SMOOTH_UM = 8.0  # Gaussian sigma before the top-hat: sensor noise, not shafts
 PRUNE_UM = 130.0  # spurs shorter than this (a thick shaft's width) are not ends
 MIN_PIECE_UM = 200.0  # shorter skeleton pieces are texture, openings or dust
@@ -123,12 +124,19 @@ def log_luminance(rgb: U8, bin_px: int) -> F32:
     Log units make a contrast read the same on light and dark skin and under the
     vignetting's fall-off.
     """
-    rows = _row_sums(rgb, bin_px)
     # Columns of a block and the colour weights in one product: (h', w', 3b) @ (3b,).
     weights = np.tile(np.array([0.299, 0.587, 0.114], dtype=np.float32), bin_px)
-    y = rows.reshape(rows.shape[0], -1, 3 * bin_px).astype(np.float32) @ weights
-    y *= np.float32(1.0 / bin_px**2)
-    out: F32 = np.log(y + np.float32(DARK_GREYS))
+    h, w = rgb.shape[0] // bin_px, rgb.shape[1] // bin_px
+    out: F32 = np.empty((h, w), dtype=np.float32)
+    # In bands of block rows: a float copy of the whole frame's row sums would be ~2x the
+    # frame (18 MB for a rig frame), held while the network runs beside it.
+    band = max(1, LUMINANCE_BAND_BYTES // max(1, 4 * 3 * bin_px * w))
+    for r in range(0, h, band):
+        rows = _row_sums(rgb[r * bin_px : (r + band) * bin_px], bin_px)
+        y = rows.reshape(rows.shape[0], w, 3 * bin_px).astype(np.float32) @ weights
+        y *= np.float32(1.0 / bin_px**2)
+        y += np.float32(DARK_GREYS)
+        np.log(y, out=out[r : r + rows.shape[0]])
     return out
 
 

@@ -19,6 +19,7 @@ from inference.second_opinion import (
     REVIEW_FACTOR,
     SecondOpinion,
     hairs_per_piece,
+    log_luminance,
     prune,
     review_flags,
     second_opinion,
@@ -41,6 +42,24 @@ def _pieces_of(mask: NDArray[np.bool_]) -> tuple[list[int], list[int]]:
     labels, n = ndimage.label(skel, structure=np.ones((3, 3), dtype=bool))
     p = skeleton_pieces(skel, labels.astype(np.int32), n)
     return p.ends.tolist(), p.length_px.tolist()
+
+
+@pytest.mark.parametrize("bin_px", [1, 2, 3])
+def test_log_luminance_in_bands_equals_the_block_mean_formula(
+    bin_px: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worked in bands of block rows (a small float copy at a time): the result is that of
+    the whole frame at once, ragged edges cropped, however the bands fall."""
+    rgb = np.random.default_rng(bin_px).integers(0, 256, (157, 203, 3), dtype=np.uint8)
+    h, w = 157 // bin_px, 203 // bin_px
+    blocks = rgb[: h * bin_px, : w * bin_px].astype(np.float64)
+    means = blocks.reshape(h, bin_px, w, bin_px, 3).mean(axis=(1, 3))
+    want = np.log(means @ np.array([0.299, 0.587, 0.114]) + 4.0)
+    whole = log_luminance(rgb, bin_px)
+    assert whole.shape == (h, w) and whole.dtype == np.float32
+    assert np.abs(whole - want).max() < 1e-5
+    monkeypatch.setattr("inference.second_opinion.LUMINANCE_BAND_BYTES", 1)  # one row a band
+    assert np.array_equal(log_luminance(rgb, bin_px), whole)
 
 
 def test_thinning_leaves_one_pixel_lines_with_their_ends() -> None:
