@@ -98,7 +98,7 @@ def frame_native(
     ``threads`` bands, each resampled on its own thread (Pillow releases the GIL; its
     ``box`` reads the source rows the filter needs beyond the band too). The calling thread
     does the first band, ``pool`` (made for the call if None) the others. With one thread
-    the result is :func:`resample`'s to the bit; with more, the bands' float offsets move a
+    its values are :func:`resample`'s to the bit; with more, the bands' float offsets move a
     few pixels by one grey level (Pillow rounds its filter weights to fixed point).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:

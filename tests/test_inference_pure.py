@@ -67,7 +67,7 @@ def test_frame_input_is_resample_normalise_pad_in_one_pass(width: int, height: i
 
 
 @pytest.mark.parametrize(
-    ("width", "height", "threads"), [(160, 120, 1), (200, 152, 1), (124, 92, 2)]
+    ("width", "height", "threads"), [(160, 120, 1), (200, 152, 1), (248, 184, 2)]
 )
 def test_tile_inputs_from_the_8_bit_frame_equal_the_padded_float_frame(
     width: int, height: int, threads: int
