@@ -129,29 +129,37 @@ class Burst:
         self,
     ) -> tuple[int, Frame, list[FrameMeasures], Future[FrameChecks], Future[tuple[U8, bytes]]]:
         """Wait for every measure and fix the kept frame: its index, the frame, the burst's
-        measures, and the futures of its checks and final image. Drops the other frames."""
+        measures, and the futures of its checks and final image. Drops the other frames.
+
+        Raises:
+            RuntimeError: the burst was settled already.
+        """
+        if self._settled:
+            raise RuntimeError("this burst is settled already")
         wait(self.measuring)
         wait(self._light)
         with self._lock:
             self._settled = True
-            n = len(self.measuring)
-            k = self._lead(n)  # raises what a measure raised
-            self._start(k, n)
-            measures = []
-            for sharp, light in zip(self.measuring, self._light, strict=True):
-                (sharpness, noise), (brightness, spec, shift) = sharp.result(), light.result()
-                measures.append(FrameMeasures(sharpness, brightness, spec, noise, shift))
-            kept = self.frames[k]
-            assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
-            checks, image = self._checks[1], self._image[1]
-            # Each measure's future holds this burst in its done callback (_speculate): left
-            # in place, the burst and its futures form a cycle that keeps the final image and
-            # every frame's spectrum (~20 MB a mode on a rig) until Python's cycle collector
-            # happens to run, often into the next site's capture. Nothing needs them now.
-            self.frames = [None] * n
-            self.measuring, self._light = [], []
-            self._first = self._image = self._checks = None
-            return k, kept, measures, checks, image
+            try:
+                n = len(self.measuring)
+                k = self._lead(n)  # raises what a measure raised
+                self._start(k, n)
+                measures = []
+                for sharp, light in zip(self.measuring, self._light, strict=True):
+                    (sharpness, noise), (brightness, spec, shift) = sharp.result(), light.result()
+                    measures.append(FrameMeasures(sharpness, brightness, spec, noise, shift))
+                kept = self.frames[k]
+                assert kept is not None and self._image is not None and self._checks is not None  # noqa: S101
+                return k, kept, measures, self._checks[1], self._image[1]
+            finally:
+                # Each measure's future holds this burst in its done callback (_speculate):
+                # left in place, the burst and its futures form a cycle that keeps the final
+                # image and every frame's spectrum (~20 MB a mode on a rig) until Python's
+                # cycle collector happens to run, often into the next site's capture.
+                # Nothing needs them now, whether the burst settled or failed.
+                self.frames = [None] * len(self.frames)
+                self.measuring, self._light = [], []
+                self._first = self._image = self._checks = None
 
 
 def _light_job(

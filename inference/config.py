@@ -11,6 +11,9 @@ MAX_VELLUS_THRESHOLD_UM = 200.0
 """The thickest vellus threshold accepted (um): terminal scalp hairs are 60-120 um."""
 
 
+DEFAULT_TILE_PX = 768  # largest tile side, native pixels (see InferenceConfig.tile_px)
+
+
 class InferenceConfig(Section):
     """The on-device hair density model."""
 
@@ -32,12 +35,12 @@ class InferenceConfig(Section):
     )
     overlay: bool = Field(True, description="Write an overlay image marking every detected hair")
     tile_px: int = Field(
-        768,
+        DEFAULT_TILE_PX,
         ge=64,
         le=8192,
         description=(
             "Largest tile side, in model-native pixels; smaller tiles use less memory "
-            "(768: the rig's frame in four tiles, ~17 MB less at the service's peak than "
+            "(768: the rig's frame in four tiles, ~17 MB less at the network's peak than "
             "two of 1024, for ~10 % more network time)"
         ),
     )

@@ -16,7 +16,7 @@ from dermocap.errors import ImageError, ModelError
 from dermocap.fsutil import sha256_file
 from dermocap.images import decode_rgb
 from dermocap.resource import Closeable
-from inference.config import MAX_VELLUS_THRESHOLD_UM, InferenceConfig
+from inference.config import DEFAULT_TILE_PX, MAX_VELLUS_THRESHOLD_UM, InferenceConfig
 from inference.manifest import MANIFEST_NAME, Golden, Manifest, read_manifest
 from inference.metrics import EmergencePoint, HairMetrics, SecondOpinionSummary
 from inference.postprocess import (
@@ -148,7 +148,7 @@ class HairModel(Closeable):
         runtime: MapRuntime,
         info: ModelSpec,
         *,
-        tile_px: int = 1024,
+        tile_px: int = DEFAULT_TILE_PX,
         min_unit_mass: float = 0.5,
         threads: int = 1,
     ) -> None:
@@ -173,7 +173,7 @@ class HairModel(Closeable):
         spec: str = "int8",
         *,
         threads: int = 2,
-        tile_px: int = 1024,
+        tile_px: int = DEFAULT_TILE_PX,
         min_unit_mass: float = 0.5,
         models_dir: Path | None = None,
     ) -> HairModel:

@@ -91,7 +91,8 @@ def frame_native(
     threads: int = 1,
     pool: Executor | None = None,
 ) -> NDArray[np.uint8]:
-    """A uint8 RGB frame resampled to ``width`` x ``height`` (the model's native scale).
+    """A uint8 RGB frame resampled to ``width`` x ``height`` (the model's native scale);
+    ``rgb`` itself, not a copy, when it has that size already (read it, do not write to it).
 
     Kept in 8 bits (a float copy of a rig frame at native scale is 18 MB; this is 4) and
     normalised tile by tile (:func:`native_tile_input`). The output rows are cut into

@@ -7,8 +7,9 @@ Each candidate is the shipped net's layout (two stride-2 3x3 convs, a body of 3x
 with the given dilations, a 1x1 head of 3 maps) with untrained weights, exported to ONNX and
 quantised exactly as ``scripts/train_model.py`` does (quant_pre_process, QDQ, per-channel
 7-bit weights, uint8 activations). The input is one rig frame at the model's native scale
-(1244x932 native pixels), cut into the runtime's tiles (``--tile-px``, default 1024 as
-``inference.tile_px``: two tiles, each with its 32 px margins), so only the network is
+(1244x932 native pixels), cut into the runtime's tiles (``--tile-px``, default
+``inference.tile_px``: 768 since model 2.1.0, four tiles; 1024, two tiles, when the
+figures in the model card were taken, each with its 32 px margins), so only the network is
 timed: the same figure as bench_inference's "network". The tiling matters: FP32 ran a
 depthwise body much faster on the two tiles than on one whole-frame input. Speed does not
 depend on what the weights learnt, so this says which shapes can meet issue 4's latency
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from inference.config import DEFAULT_TILE_PX
 from inference.targets import N_MAPS
 from inference.training import make_net, quantize_qdq
 
@@ -125,7 +127,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--reps", type=int, default=3, help="interleaved rounds (median taken)")
     ap.add_argument("--only", nargs="*", default=None, help="candidate names to time")
-    ap.add_argument("--tile-px", type=int, default=1024, help="largest tile side, as the runtime")
+    ap.add_argument(
+        "--tile-px", type=int, default=DEFAULT_TILE_PX, help="largest tile side, as the runtime"
+    )
     args = ap.parse_args()
     names = args.only or list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]

@@ -484,10 +484,12 @@ def test_a_settled_burst_frees_its_images_without_the_cycle_collector() -> None:
             settled = burst.settle()
             spectra = [weakref.ref(m.motion_spectrum) for m in settled[2]]
             settled[4].result()
+            with pytest.raises(RuntimeError, match="settled already"):
+                burst.settle()
         assert made and all(r() is not None for r in made[-1:])
         del burst, settled, f, frames
-        assert [r() for r in made] == [None] * len(made)
-        assert [r() for r in spectra] == [None] * len(spectra)
+        assert all(r() is None for r in made), "a final image outlived its burst"
+        assert all(r() is None for r in spectra), "a frame's spectrum outlived its burst"
     finally:
         gc.enable()
 
