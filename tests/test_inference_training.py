@@ -150,7 +150,7 @@ def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Pat
 
 def test_the_recipes_tile_margin_covers_the_nets_receptive_field() -> None:
     """A tile's context must reach as far as any input pixel can change an output cell."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     from inference.training.net import make_net
     from sim.model_recipe import MARGIN_PX, STRIDE
@@ -209,6 +209,7 @@ def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:
 def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    pytest.importorskip("torch")  # the recipe's options come with the train extra
     from sim.model_recipe import main
 
     with pytest.raises(SystemExit) as exc:
