@@ -73,14 +73,21 @@ def resample(img: NDArray[np.generic], width: int, height: int) -> F32:
     return out[..., 0] if img.ndim == 2 else out
 
 
+def _normalise_into(x: F32, src: NDArray[np.generic]) -> None:
+    """:func:`normalise` in place: (h, w, 3) RGB into a (3, h, w) float32 view."""
+    x[...] = src.transpose(2, 0, 1)
+    x *= np.float32(1.0 / 255.0)
+    x -= np.float32(NORM_MEAN)
+    x *= np.float32(1.0 / NORM_STD)
+
+
 def normalise(rgb: NDArray[np.generic]) -> F32:
     """(h, w, 3) RGB in 0..255 to the model's (3, h, w) float32 input."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an (h, w, 3) RGB image, got shape {rgb.shape}")
-    x = rgb.astype(np.float32) * np.float32(1.0 / 255.0)
-    x -= np.float32(NORM_MEAN)
-    x *= np.float32(1.0 / NORM_STD)
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
+    x = np.empty((3, rgb.shape[0], rgb.shape[1]), dtype=np.float32)
+    _normalise_into(x, rgb)
+    return x
 
 
 def frame_native(
@@ -129,32 +136,6 @@ def frame_native(
         job.result()
     if pool is None:
         ex.shutdown()
-    return out
-
-
-def _normalise_into(x: F32, src: NDArray[np.uint8]) -> None:
-    """The operations of :func:`normalise`, in place: (h, w, 3) uint8 into (3, h, w) float."""
-    x[...] = src.transpose(2, 0, 1)
-    x *= np.float32(1.0 / 255.0)
-    x -= np.float32(NORM_MEAN)
-    x *= np.float32(1.0 / NORM_STD)
-
-
-def frame_input(
-    rgb: NDArray[np.uint8],
-    width: int,
-    height: int,
-    margin_px: int,
-    *,
-    threads: int = 1,
-    pool: Executor | None = None,
-) -> F32:
-    """``pad_frame(normalise(resample(rgb, width, height)), margin_px)`` of a uint8 RGB frame,
-    without float copies between (the resampling as in :func:`frame_native`)."""
-    native = frame_native(rgb, width, height, threads=threads, pool=pool)
-    m = margin_px
-    out = np.zeros((3, height + 2 * m, width + 2 * m), dtype=np.float32)
-    _normalise_into(out[:, m : m + height, m : m + width], native)
     return out
 
 
@@ -210,8 +191,8 @@ def native_tile_input(native: NDArray[np.uint8], tile: Tile, margin_px: int) -> 
     """The (1, 3, h, w) model input of one tile of a :func:`frame_native` frame: its core plus
     ``margin_px`` of context each side, zeros (mid-grey) beyond the frame's edges.
 
-    Equal to the bit to ``tile_input(frame_input(...), tile, margin_px)[None]``, but only the
-    tile is ever in float.
+    Equal to the bit to ``tile_input(pad_frame(normalise(native), margin_px), tile,
+    margin_px)[None]``, but only the tile is ever in float.
     """
     m = margin_px
     fh, fw = native.shape[:2]

@@ -10,7 +10,6 @@ import pytest
 from inference.model import HairModel, ModelSpec
 from inference.postprocess import find_peaks, integrate, unit_shares, unit_sizes, window_sum
 from inference.preprocess import (
-    frame_input,
     frame_native,
     native_size,
     native_tile_input,
@@ -54,16 +53,16 @@ def test_normalise_is_channels_first_and_centred() -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), [(122, 92), (200, 150), (331, 250), (160, 120)])
-def test_frame_input_is_resample_normalise_pad_in_one_pass(width: int, height: int) -> None:
+def test_frame_native_is_resample_in_8_bits(width: int, height: int) -> None:
     rgb = np.random.default_rng(3).integers(0, 256, (120, 160, 3), dtype=np.uint8)
     rgb[40:60] = 30  # edges, where the filter's weights matter
     want = pad_frame(normalise(resample(rgb, width, height)), 8)
-    assert np.array_equal(frame_input(rgb, width, height, 8), want)
-    banded = frame_input(rgb, width, height, 8, threads=2)
+    assert np.array_equal(pad_frame(normalise(frame_native(rgb, width, height)), 8), want)
+    banded = pad_frame(normalise(frame_native(rgb, width, height, threads=2)), 8)
     assert banded.shape == want.shape
     assert np.abs(banded - want).max() <= 1.01 / 255 / 0.25  # at most one grey level
     with pytest.raises(ValueError):
-        frame_input(rgb.astype(np.float32), width, height, 8)  # type: ignore[arg-type]
+        frame_native(rgb.astype(np.float32), width, height)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -76,8 +75,8 @@ def test_tile_inputs_from_the_8_bit_frame_equal_the_padded_float_frame(
     bits as cutting tiles from the padded float frame, edges and a frame already at the
     native size included, with a fraction of the memory."""
     rgb = np.random.default_rng(5).integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    padded = frame_input(rgb, width, height, 8, threads=threads)
     native = frame_native(rgb, width, height, threads=threads)
+    padded = pad_frame(normalise(native), 8)
     assert native.dtype == np.uint8 and native.shape == (height, width, 3)
     if (width, height) == (160, 120):
         assert native is rgb  # nothing to resample, nothing copied
