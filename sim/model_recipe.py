@@ -118,6 +118,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="extra weight on count mass over cut tips and shafts",
     )
     p.add_argument(
+        "--count-weight",
+        type=float,
+        default=d.count_weight,
+        help="weight of the crop's whole count (relative L1; pushes out even excess on bare skin)",
+    )
+    p.add_argument(
         "--photometric",
         type=float,
         default=d.photometric,
@@ -179,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         block_weight=args.block_weight,
         aux_weight=args.aux_weight,
         negative_weight=args.negative_weight,
+        count_weight=args.count_weight,
         photometric=args.photometric,
         seed=args.seed,
         threads=args.threads,

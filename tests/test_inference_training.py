@@ -216,3 +216,43 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         main(["--photometric", "1.5"])
     assert exc.value.code == 2
     assert "share of crops, 0 to 1" in capsys.readouterr().err
+
+
+def test_the_count_term_prices_an_even_excess_that_the_cell_terms_barely_see() -> None:
+    """0.0002 hairs in every cell of bare skin is ~20 hairs/cm2 read: the per-cell and block
+    MSE terms cost almost nothing for it, the count term costs it like a missed hair."""
+    torch = pytest.importorskip("torch")
+    from inference.targets import N_TRAIN_MAPS
+    from inference.training.loop import (
+        COUNT_FLOOR_HAIRS,
+        TARGET_GAIN,
+        TrainSettings,
+        loss_terms,
+    )
+
+    cells = 44
+    y = torch.zeros(2, N_TRAIN_MAPS, cells, cells)  # two bare crops
+    excess = torch.zeros_like(y)
+    excess[:, 0] = 0.0002 * TARGET_GAIN  # gained units, as the net predicts them
+    excess.requires_grad_(True)
+    mask = torch.ones(2)
+    plain = loss_terms(excess, y, mask, TrainSettings())
+    counted = loss_terms(excess, y, mask, TrainSettings(count_weight=1.0))
+    read = 0.0002 * cells * cells  # hairs read on each crop
+    assert plain.item() < 1e-3
+    assert (counted - plain).item() == pytest.approx(read / COUNT_FLOOR_HAIRS, rel=1e-4)
+    # Its pull on a cell does not shrink with the excess (an L1 of the sum): every cell of
+    # the count maps is pushed down alike, the vellus map as much as the terminal one.
+    (grad,) = torch.autograd.grad(counted - plain, excess)
+    assert torch.allclose(grad[:, 0], grad[0, 0, 0, 0]) and grad[0, 0, 0, 0].item() > 0
+    assert torch.equal(grad[:, 0], grad[:, 1])
+    assert float(grad[:, 2:].abs().max()) == 0.0  # diameters and the aux maps are not counts
+    # A crop that reads its true count costs nothing, however its cells disagree.
+    y2 = torch.zeros(1, N_TRAIN_MAPS, cells, cells)
+    y2[0, 0, 10, 10] = 3 * TARGET_GAIN
+    p2 = torch.zeros_like(y2)
+    p2[0, 1, 30, 30] = 3 * TARGET_GAIN
+    s = TrainSettings(count_weight=1.0)
+    assert float(loss_terms(p2, y2, torch.ones(1), s)) == pytest.approx(
+        float(loss_terms(p2, y2, torch.ones(1), TrainSettings()))
+    )
