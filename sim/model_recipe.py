@@ -37,6 +37,7 @@ from inference.training import (
     write_int8_and_manifest,
 )
 from inference.training.export import FP32_NAME
+from inference.training.loop import COUNT_NORMS
 from sim.config import SimConfig
 from sim.dataset import CROPS_PER_WORLD, Recipe, build_dataset, world_samples
 from sim.tools import RenderRequest, render_capture
@@ -121,7 +122,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--count-weight",
         type=float,
         default=d.count_weight,
-        help="weight of the crop's whole count (relative L1; pushes out even excess on bare skin)",
+        help="weight of the error of a crop's whole count (pushes out an even excess)",
+    )
+    p.add_argument(
+        "--count-norm",
+        choices=COUNT_NORMS,
+        default=d.count_norm,
+        help="how the count error is priced (see inference.training.loop.loss_terms)",
     )
     p.add_argument(
         "--photometric",
@@ -186,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         aux_weight=args.aux_weight,
         negative_weight=args.negative_weight,
         count_weight=args.count_weight,
+        count_norm=args.count_norm,
         photometric=args.photometric,
         seed=args.seed,
         threads=args.threads,

@@ -220,15 +220,10 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
 
 def test_the_count_term_prices_an_even_excess_that_the_cell_terms_barely_see() -> None:
     """0.0002 hairs in every cell of bare skin is ~20 hairs/cm2 read: the per-cell and block
-    MSE terms cost almost nothing for it, the count term costs it like a missed hair."""
+    MSE terms cost almost nothing for it, the count term costs the crop's whole excess."""
     torch = pytest.importorskip("torch")
     from inference.targets import N_TRAIN_MAPS
-    from inference.training.loop import (
-        COUNT_FLOOR_HAIRS,
-        TARGET_GAIN,
-        TrainSettings,
-        loss_terms,
-    )
+    from inference.training.loop import TARGET_GAIN, TrainSettings, loss_terms
 
     cells = 44
     y = torch.zeros(2, N_TRAIN_MAPS, cells, cells)  # two bare crops
@@ -240,19 +235,46 @@ def test_the_count_term_prices_an_even_excess_that_the_cell_terms_barely_see() -
     counted = loss_terms(excess, y, mask, TrainSettings(count_weight=1.0))
     read = 0.0002 * cells * cells  # hairs read on each crop
     assert plain.item() < 1e-3
-    assert (counted - plain).item() == pytest.approx(read / COUNT_FLOOR_HAIRS, rel=1e-4)
-    # Its pull on a cell does not shrink with the excess (an L1 of the sum): every cell of
-    # the count maps is pushed down alike, the vellus map as much as the terminal one.
-    (grad,) = torch.autograd.grad(counted - plain, excess)
-    assert torch.allclose(grad[:, 0], grad[0, 0, 0, 0]) and grad[0, 0, 0, 0].item() > 0
-    assert torch.equal(grad[:, 0], grad[:, 1])
-    assert float(grad[:, 2:].abs().max()) == 0.0  # diameters and the aux maps are not counts
-    # A crop that reads its true count costs nothing, however its cells disagree.
+    assert (counted - plain).item() == pytest.approx(read**2, rel=1e-4)
+    # Its pull is shared by every cell of the count maps alike, the vellus map's as much
+    # as the terminal one's, and is far stronger than the cell terms' own.
+    (extra,) = torch.autograd.grad(counted - plain, excess, retain_graph=True)
+    (cell,) = torch.autograd.grad(plain, excess)
+    assert torch.allclose(extra[:, 0], extra[0, 0, 0, 0]) and extra[0, 0, 0, 0].item() > 0
+    assert torch.equal(extra[:, 0], extra[:, 1])
+    assert extra[:, 2:].abs().max().item() == 0.0  # diameters and the aux maps are not counts
+    assert extra[0, 0, 0, 0].item() > 10 * cell[0, 0, 0, 0].item()
+    # A crop that reads its true count costs nothing more, however its cells disagree.
     y2 = torch.zeros(1, N_TRAIN_MAPS, cells, cells)
     y2[0, 0, 10, 10] = 3 * TARGET_GAIN
     p2 = torch.zeros_like(y2)
     p2[0, 1, 30, 30] = 3 * TARGET_GAIN
     s = TrainSettings(count_weight=1.0)
-    assert float(loss_terms(p2, y2, torch.ones(1), s)) == pytest.approx(
-        float(loss_terms(p2, y2, torch.ones(1), TrainSettings()))
+    assert loss_terms(p2, y2, torch.ones(1), s).item() == pytest.approx(
+        loss_terms(p2, y2, torch.ones(1), TrainSettings()).item()
     )
+
+
+@pytest.mark.parametrize(
+    ("norm", "bare", "dense"),
+    [("square", 0.25, 4.0), ("abs", 0.5, 2.0), ("relative", 0.5, 2.0 / 11.0)],
+)
+def test_each_count_norm_prices_a_crops_miss_as_documented(
+    norm: str, bare: float, dense: float
+) -> None:
+    """A bare crop read as 0.5 hairs, and a crop of 10 hairs read as 12."""
+    torch = pytest.importorskip("torch")
+    from inference.targets import N_TRAIN_MAPS
+    from inference.training.loop import TARGET_GAIN, TrainSettings, loss_terms
+
+    def extra(true: float, read: float) -> float:
+        y = torch.zeros(1, N_TRAIN_MAPS, 8, 8)
+        y[0, 0, 2, 2] = true * TARGET_GAIN
+        p = torch.zeros_like(y)
+        p[0, 0, 2, 2] = read * TARGET_GAIN
+        mask = torch.ones(1)
+        s = TrainSettings(count_weight=1.0, count_norm=norm)
+        return (loss_terms(p, y, mask, s) - loss_terms(p, y, mask, TrainSettings())).item()
+
+    assert extra(0.0, 0.5) == pytest.approx(bare, rel=1e-4)  # float32 sums
+    assert extra(10.0, 12.0) == pytest.approx(dense, rel=1e-4)

@@ -26,7 +26,7 @@ TARGET_GAIN = 100.0
 SHAFT_GAIN = 10.0  # the shaft map is 0/1 per cell
 BLOCK_CELLS = 4  # cells a side of the blocks of the count term of the loss
 BORDER_CELLS = 2  # cells at the crop edge: the net lacks context there
-COUNT_FLOOR_HAIRS = 1.0  # added to a crop's true count in the relative count term
+COUNT_NORMS = ("square", "abs", "relative")  # TrainSettings.count_norm
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class TrainSettings:
     block_weight: float = 1.0  # the 4x4-cell block-mean term
     aux_weight: float = 0.5  # predicting tips and shafts
     negative_weight: float = 0.0  # extra weight on count mass over tips and shafts (see loss_terms)
-    count_weight: float = 0.0  # the crop's whole count, relative L1 (see loss_terms)
+    count_weight: float = 0.0  # the crop's whole count (see loss_terms)
+    count_norm: str = "square"  # how its error is priced: square, abs or relative
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
     seed: int = 1
     threads: int = 1
@@ -100,12 +101,15 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
       unsure where along a shaft the hair emerges: at weight 4 the count maps collapsed to
       nothing within 500 steps, at weight 1 they read 0.28x the truth after 1,750 steps.
       The tip and shaft maps themselves are what teaches the body to tell them apart.
-    * the crop's count (``count_weight``, default 0): the absolute error of the crop's
-      summed count maps over its true count plus ``COUNT_FLOOR_HAIRS``. The terms above are
-      blind to a small even excess: 0.0002 hairs in every cell of bare skin costs 4e-8 per
-      cell, yet sums to ~20 hairs/cm². An L1 on the sum has the same pull at any size, so
-      that excess is pushed out. Divided by the true count it weighs a crop's error as the
-      clinic's relative error does, and on bare skin every hair read costs the full weight.
+    * the crop's count (``count_weight``, default 0): the error of the crop's summed count
+      maps, in hairs, priced by ``count_norm`` (``COUNT_NORMS``). The cell and block terms
+      are blind to a small even excess: 0.0002 hairs in every cell of bare skin costs
+      (0.0002 x TARGET_GAIN)^2 = 4e-4 a cell, yet sums to ~20 hairs/cm^2 and ~0.4 hairs
+      over a bare training crop. ``square`` keeps the mean as the optimum (unbiased) but its
+      pull on that 0.4 is small beside the hair crops' errors; ``abs`` pulls as hard on any
+      error (optimum: the median); ``relative`` divides by the true count plus one, so a
+      bare crop's excess weighs like a whole crop's miss (optimum below the mean: it reads
+      low). What each did to 2.1.0 in a fine-tune: model card, "A count term".
     """
     import torch
 
@@ -118,10 +122,17 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     aux = pred[:, [TIP_MAP, SHAFT_MAP]] - y[:, [TIP_MAP, SHAFT_MAP]]
     loss = loss + s.aux_weight * torch.mean((aux**2) * m[:, None])
     if s.count_weight:
-        p_count = (p[:, 0] + p[:, 1]).sum(dim=(1, 2))
-        t_count = (t[:, 0] + t[:, 1]).sum(dim=(1, 2))
-        floor = COUNT_FLOOR_HAIRS * TARGET_GAIN
-        loss = loss + s.count_weight * torch.mean((p_count - t_count).abs() / (t_count + floor))
+        true = (t[:, 0] + t[:, 1]).sum(dim=(1, 2)) / TARGET_GAIN
+        miss = (p[:, 0] + p[:, 1]).sum(dim=(1, 2)) / TARGET_GAIN - true
+        if s.count_norm == "square":
+            price = miss**2
+        elif s.count_norm == "abs":
+            price = miss.abs()
+        elif s.count_norm == "relative":
+            price = miss.abs() / (true + 1.0)
+        else:
+            raise ValueError(f"count_norm {s.count_norm!r} is not one of {COUNT_NORMS}")
+        loss = loss + s.count_weight * torch.mean(price)
     if s.negative_weight == 0:  # the default: no masks to build on every step
         return loss
     counts = t[:, 0] + t[:, 1]
