@@ -37,7 +37,7 @@ from inference.training import (
     write_int8_and_manifest,
 )
 from inference.training.export import FP32_NAME
-from inference.training.loop import COUNT_NORMS
+from inference.training.loop import COUNT_NORMS, count_ratio, scale_counts
 from sim.config import SimConfig
 from sim.dataset import CROPS_PER_WORLD, Recipe, build_dataset, world_samples
 from sim.tools import RenderRequest, render_capture
@@ -129,6 +129,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         choices=COUNT_NORMS,
         default=d.count_norm,
         help="how the count error is priced (see inference.training.loop.loss_terms)",
+    )
+    p.add_argument(
+        "--fit-count-gain",
+        action="store_true",
+        help="after training, scale the count maps so that they sum to the truth over the "
+        "interiors of a quarter of the training crops (see inference.training.loop.count_ratio)",
     )
     p.add_argument(
         "--photometric",
@@ -236,6 +242,13 @@ def main(argv: list[str] | None = None) -> int:
                 init_onnx=args.init_onnx,
                 checkpoint=args.checkpoint,
                 progress=progress,
+            )
+        if args.fit_count_gain:
+            ratio = count_ratio(net, images[::4], targets[::4], MARGIN_PX // STRIDE)
+            scale_counts(net, 1.0 / ratio)
+            training["count_gain"] = round(1.0 / ratio, 6)
+            print(
+                f"read/true in the training crops' interiors {ratio:.4f}: counts x {1 / ratio:.4f}"
             )
         export_fp32(net, args.out, export_settings())
     calib = calibration_inputs(recipe, args.calib_worlds)

@@ -278,3 +278,33 @@ def test_each_count_norm_prices_a_crops_miss_as_documented(
 
     assert extra(0.0, 0.5) == pytest.approx(bare, rel=1e-4)  # float32 sums
     assert extra(10.0, 12.0) == pytest.approx(dense, rel=1e-4)
+
+
+def test_a_fitted_count_gain_makes_the_crops_read_their_truth_and_leaves_diameters() -> None:
+    torch = pytest.importorskip("torch")
+    from inference.preprocess import normalise
+    from inference.targets import N_TRAIN_MAPS
+    from inference.training.loop import count_ratio, scale_counts
+    from inference.training.net import make_net
+
+    torch.manual_seed(0)
+    net = make_net(8).eval()
+    with torch.no_grad():
+        net.head.bias[:3] = 50.0  # an even excess, as an untrained net might read
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    targets = np.zeros((6, N_TRAIN_MAPS, 16, 16), dtype=np.float32)
+    targets[:, 0, 5:11, 5:11] = 0.01  # 0.36 hairs in each crop's interior
+    x = torch.from_numpy(np.stack([normalise(im) for im in images]))
+    before = net(x).detach()
+    ratio = count_ratio(net, images, targets, margin_cells=4, batch=4)
+    assert ratio > 1.5
+    scale_counts(net, 1 / ratio)
+    assert count_ratio(net, images, targets, margin_cells=4) == pytest.approx(1.0, rel=1e-4)
+    after = net(x).detach()
+    assert torch.allclose(after[:, :2], before[:, :2] / ratio, rtol=1e-4, atol=1e-3)
+    assert torch.equal(after[:, 2:], before[:, 2:])  # diameters and the aux maps
+    with pytest.raises(ValueError, match="nothing of the crops"):
+        count_ratio(net, images, targets, margin_cells=8)
+    with pytest.raises(ValueError, match="no hairs"):
+        count_ratio(net, images, np.zeros_like(targets), margin_cells=4)
