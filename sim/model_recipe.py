@@ -178,6 +178,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0.0 <= args.photometric <= 1.0:
         p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
+    if args.count_weight < 0:
+        p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
+    if args.fit_count_gain and args.quantize_only:
+        p.error("--fit-count-gain scales a net just trained: leave out --quantize-only")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 

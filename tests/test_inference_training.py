@@ -218,6 +218,25 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
     assert "share of crops, 0 to 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--count-weight", "-1"], "a weight, 0 or more"),
+        (["--fit-count-gain", "--quantize-only"], "leave out --quantize-only"),
+    ],
+)
+def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    from sim.model_recipe import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert says in capsys.readouterr().err
+
+
 def test_the_count_term_prices_an_even_excess_that_the_cell_terms_barely_see() -> None:
     """0.0002 hairs in every cell of bare skin is ~20 hairs/cm2 read: the per-cell and block
     MSE terms cost almost nothing for it, the count term costs the crop's whole excess."""

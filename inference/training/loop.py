@@ -278,7 +278,8 @@ def count_ratio(net: Any, images: U8, targets: F32, margin_cells: int, batch: in
     """What ``net`` (eval mode, gained head) reads over what is true, summed over the count
     maps of training crops (native images and their training targets), in each crop's
     interior only: ``margin_cells`` cells from the edge on, where the net has the whole
-    context a tile of the runtime gives it (near a crop's edge it reads ~3 % less)."""
+    context a tile of the runtime gives it (nearer the edge it reads less: 2.1.0 reads 0.90x
+    with the loss's 2-cell border, 0.97x on interiors 11 cells in)."""
     import torch
 
     if margin_cells * 2 >= targets.shape[-1]:
