@@ -14,8 +14,10 @@ The independent generator (:mod:`sim.heldout`) judges the result and is never us
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -26,7 +28,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from inference.manifest import MANIFEST_NAME
+from inference.model import HairModel, ModelSpec
 from inference.preprocess import native_size, normalise, resample
+from inference.runtime import OnnxMapRuntime
+from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
 from inference.training import (
     ExportSettings,
     QuantizationError,
@@ -38,8 +43,8 @@ from inference.training import (
 )
 from inference.training.export import FP32_NAME
 from inference.training.loop import COUNT_NORMS, count_ratio, scale_counts
-from sim.config import SimConfig
-from sim.dataset import CROPS_PER_WORLD, Recipe, build_dataset, world_samples
+from sim.config import ScalpConfig, SimConfig
+from sim.dataset import CROPS_PER_WORLD, Recipe, build_dataset, random_scalp, world_samples
 from sim.tools import RenderRequest, render_capture
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,11 @@ GOLDEN_SEED = 3  # the self-check image's scalp (`dermocap sim render --seed 3`)
 GOLDEN_PX = 768  # its side, native pixels: ~100 hairs, so INT8 noise of a few hairs is <10 %
 WORLDS = 1000  # random scalps of the shipped training set (the --worlds default)
 CALIB_SEED_BASE = 10**9  # INT8 calibration scalps, apart from training's
+# Frames the count gain is fitted on (--fit-count-gain frames): apart from training's scalps
+# (seed * 1_000_003 + i), INT8 calibration's, bench_inference's (7e6..) and the generality
+# bench's twin rows (9e6..).
+GAIN_SEED_BASE = 8_000_000
+GAIN_FRAMES = 40  # the --gain-frames default
 ROOT = Path(__file__).resolve().parent.parent
 
 U8 = NDArray[np.uint8]
@@ -88,6 +98,56 @@ def calibration_inputs(recipe: Recipe, worlds: int) -> list[F32]:
             calib.append(normalise(img)[None])
     rng.shuffle(calib)
     return calib
+
+
+def gain_frame(i: int) -> tuple[U8, float, float]:
+    """The ``i``-th frame a count gain is fitted on: a whole rig frame (2028x1520) of a
+    scalp drawn from training's range (:func:`sim.dataset.random_scalp`), every other one in
+    a random look (the rest in the twin's default look), one in four at 3-12 um/px (the rest
+    at the rig's scale). Returns (frame, true um/px, true density per cm2)."""
+    seed = GAIN_SEED_BASE + i
+    rng = np.random.default_rng([seed, 0x6A17])
+    scalp = random_scalp(rng, seed).model_copy(update={"extent_mm": ScalpConfig().extent_mm})
+    cfg = SimConfig()
+    req = RenderRequest(
+        seed=seed,
+        nominal_um_per_px=float(rng.uniform(3.0, 12.0))
+        if i % 4 == 1
+        else RenderRequest.nominal_um_per_px,
+        noise_seed=seed,
+        style_seed=int(rng.integers(1, 2**31 - 1)) if i % 2 else None,
+    )
+    frame, truth = render_capture(cfg.model_copy(update={"scalp": scalp}), req)
+    return frame, float(truth["um_per_px"]), float(truth["density_per_cm2"])
+
+
+def frame_ratios(net: Any, frames: int, threads: int, workers: int = 1) -> list[float]:
+    """What ``net`` (a trained net, not changed) reads over the true density on each of
+    ``frames`` gain frames (:func:`gain_frame`), through the runtime's whole analyze of its
+    FP32 file: tiling, resampling and all, as a clinic's frame is read."""
+    with tempfile.TemporaryDirectory(prefix="dermocap-gain-") as tmp:
+        fp32 = export_fp32(copy.deepcopy(net), Path(tmp), export_settings())
+        spec = ModelSpec(
+            NAME,
+            VERSION,
+            "",
+            fp32,
+            NATIVE_UM_PER_PX,
+            STRIDE,
+            MARGIN_PX,
+            DIAMETER_SCALE_UM,
+            VELLUS_SPLIT_UM,
+        )
+        ctx = multiprocessing.get_context("spawn")
+        with (
+            HairModel(OnnxMapRuntime(fp32, threads=threads), spec, threads=threads) as model,
+            ctx.Pool(max(1, workers)) as pool,
+        ):
+            ratios = []
+            for img, upp, density in pool.imap(gain_frame, range(frames)):
+                read = model.analyze(img, upp, review_factor=None).density_per_cm2
+                ratios.append(read / density)
+    return ratios
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -132,9 +192,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--fit-count-gain",
-        action="store_true",
+        nargs="?",
+        const="crops",
+        default=None,
+        choices=("crops", "frames"),
         help="after training, scale the count maps so that they sum to the truth over the "
-        "interiors of a quarter of the training crops (see inference.training.loop.count_ratio)",
+        "interiors of a quarter of the training crops (crops, the default; see "
+        "inference.training.loop.count_ratio), or so that the median frame of --gain-frames "
+        "whole twin frames reads its true density (frames; see gain_frame)",
+    )
+    p.add_argument(
+        "--gain-frames",
+        type=int,
+        default=GAIN_FRAMES,
+        help="twin frames a frames gain is fitted on",
     )
     p.add_argument(
         "--photometric",
@@ -182,6 +253,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
     if args.fit_count_gain and args.quantize_only:
         p.error("--fit-count-gain scales a net just trained: leave out --quantize-only")
+    if args.gain_frames < 1:
+        p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
@@ -247,13 +320,24 @@ def main(argv: list[str] | None = None) -> int:
                 checkpoint=args.checkpoint,
                 progress=progress,
             )
-        if args.fit_count_gain:
+        if args.fit_count_gain == "frames":
+            ratios = frame_ratios(net, args.gain_frames, args.threads, args.workers)
+            ratio = float(np.median(ratios))
+            training["count_gain_fit"] = {"on": "frames", "frames": args.gain_frames}
+            print(
+                f"read/true on {len(ratios)} twin frames: median {ratio:.4f}, mean "
+                f"{np.mean(ratios):.4f}, quartiles {np.percentile(ratios, 25):.4f}-"
+                f"{np.percentile(ratios, 75):.4f}: counts x {1 / ratio:.4f}"
+            )
+        elif args.fit_count_gain == "crops":
             ratio = count_ratio(net, images[::4], targets[::4], MARGIN_PX // STRIDE)
-            scale_counts(net, 1.0 / ratio)
-            training["count_gain"] = round(1.0 / ratio, 6)
+            training["count_gain_fit"] = {"on": "crops"}
             print(
                 f"read/true in the training crops' interiors {ratio:.4f}: counts x {1 / ratio:.4f}"
             )
+        if args.fit_count_gain:
+            scale_counts(net, 1.0 / ratio)
+            training["count_gain"] = round(1.0 / ratio, 6)
         export_fp32(net, args.out, export_settings())
     calib = calibration_inputs(recipe, args.calib_worlds)
     if args.float_head:

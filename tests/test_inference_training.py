@@ -223,6 +223,8 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
     [
         (["--count-weight", "-1"], "a weight, 0 or more"),
         (["--fit-count-gain", "--quantize-only"], "leave out --quantize-only"),
+        (["--fit-count-gain", "frames", "--quantize-only"], "leave out --quantize-only"),
+        (["--fit-count-gain", "frames", "--gain-frames", "0"], "1 or more (got 0)"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -327,3 +329,24 @@ def test_a_fitted_count_gain_makes_the_crops_read_their_truth_and_leaves_diamete
         count_ratio(net, images, targets, margin_cells=8)
     with pytest.raises(ValueError, match="no hairs"):
         count_ratio(net, images, np.zeros_like(targets), margin_cells=4)
+
+
+@pytest.mark.slow
+def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
+    torch = pytest.importorskip("torch")
+    from inference.training.loop import scale_counts
+    from inference.training.net import make_net
+    from sim.model_recipe import frame_ratios
+
+    torch.manual_seed(0)
+    net = make_net(8).eval()
+    with torch.no_grad():
+        net.head.bias[:2] = 30.0  # an even excess, as an untrained net might read
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    (ratio,) = frame_ratios(net, frames=1, threads=1)
+    assert ratio > 1.5  # the excess reads as hairs over the whole frame
+    # the net itself is not touched: the frames were read through an exported copy
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in weights.items())
+    scale_counts(net, 1 / ratio)
+    (after,) = frame_ratios(net, frames=1, threads=1)
+    assert after == pytest.approx(1.0, rel=1e-3)
