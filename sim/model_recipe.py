@@ -21,12 +21,14 @@ import multiprocessing
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from dermocap.fsutil import sha256_file
 from inference.manifest import MANIFEST_NAME
 from inference.model import HairModel, ModelSpec
 from inference.preprocess import native_size, normalise, resample
@@ -50,7 +52,7 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 NAME = "dermocap-hair-density"
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
 MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
@@ -121,10 +123,17 @@ def gain_frame(i: int) -> tuple[U8, float, float]:
     return frame, float(truth["um_per_px"]), float(truth["density_per_cm2"])
 
 
-def frame_ratios(net: Any, frames: int, threads: int, workers: int = 1) -> list[float]:
+def frame_ratios(
+    net: Any,
+    frames: int,
+    threads: int,
+    workers: int = 1,
+    progress: Callable[[int], Any] | None = None,
+) -> list[float]:
     """What ``net`` (a trained net, not changed) reads over the true density on each of
     ``frames`` gain frames (:func:`gain_frame`), through the runtime's whole analyze of its
-    FP32 file: tiling, resampling and all, as a clinic's frame is read."""
+    FP32 file: tiling, resampling and all, as a clinic's frame is read. ``progress`` gets 1
+    per frame read."""
     with tempfile.TemporaryDirectory(prefix="dermocap-gain-") as tmp:
         fp32 = export_fp32(copy.deepcopy(net), Path(tmp), export_settings())
         spec = ModelSpec(
@@ -147,6 +156,8 @@ def frame_ratios(net: Any, frames: int, threads: int, workers: int = 1) -> list[
             for img, upp, density in pool.imap(gain_frame, range(frames)):
                 read = model.analyze(img, upp, review_factor=None).density_per_cm2
                 ratios.append(read / density)
+                if progress is not None:
+                    progress(1)
     return ratios
 
 
@@ -253,6 +264,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
     if args.fit_count_gain and args.quantize_only:
         p.error("--fit-count-gain scales a net just trained: leave out --quantize-only")
+    if args.init_onnx is not None and not args.init_onnx.is_file():
+        p.error(f"--init-onnx {args.init_onnx}: no such file (an FP32 .onnx the recipe wrote)")
     if args.gain_frames < 1:
         p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -292,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         "synthetic_samples": args.worlds * CROPS_PER_WORLD,
         "real_dir": bool(args.real_dir),
     }
+    if args.init_onnx is not None and not args.quantize_only:
+        # which file a fine-tune started from, so that a rebuild can check it has the same one
+        training["init_onnx_sha256"] = sha256_file(args.init_onnx)
     if args.quantize_only:
         old = args.out / MANIFEST_NAME
         if old.is_file():  # the FP32 file is the training run's: keep its record
@@ -321,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                 progress=progress,
             )
         if args.fit_count_gain == "frames":
-            ratios = frame_ratios(net, args.gain_frames, args.threads, args.workers)
+            with tqdm(total=args.gain_frames, desc="gain frames", unit="frame") as bar:
+                ratios = frame_ratios(net, args.gain_frames, args.threads, args.workers, bar.update)
             ratio = float(np.median(ratios))
             training["count_gain_fit"] = {"on": "frames", "frames": args.gain_frames}
             print(
