@@ -285,3 +285,16 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     twin = out["figures"]["twin"]["int8"]
     assert twin["all"]["hairless_n"] == 1 and twin["all"]["n_with_hairs"] == 0
     assert twin["hair_length=hairless"]["hairless_max_per_cm2"] is not None
+
+
+def test_the_bench_cache_key_follows_drawing_code_not_the_training_recipe(tmp_path: Path) -> None:
+    from sim.generality.cases import _source_key
+
+    for name in ("render.py", "model_recipe.py", "dataset.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    key = _source_key(tmp_path)
+    for name in ("model_recipe.py", "dataset.py"):
+        (tmp_path / name).write_text("x = 2  # a new training option\n")
+    assert _source_key(tmp_path) == key
+    (tmp_path / "render.py").write_text("x = 2  # a changed drawing\n")
+    assert _source_key(tmp_path) != key

@@ -139,12 +139,17 @@ def twin_cases(n: int, n_bare: int = 0) -> list[Case]:
     return out
 
 
+# Modules of sim/ and sim/heldout/ that draw nothing a bench image holds: scoring and the
+# training recipe (a new training option must not make the bench render every image again).
+NOT_DRAWING = frozenset({"metrics.py", "model_recipe.py", "dataset.py"})
+
+
 def _source_key(*folders: Path) -> str:
     """Short hash of the generator's source, so a changed generator never reuses a cache."""
     h = hashlib.sha256()
     for folder in folders:
         for f in sorted(folder.glob("*.py")):
-            if f.name == "metrics.py":  # scoring, not drawing
+            if f.name in NOT_DRAWING:
                 continue
             h.update(f.name.encode())
             h.update(f.read_bytes())
