@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from capture import metrics as m
+from capture.qc import mean_brightness
 from capture.registration import align, field_overlap, phase_correlation, rotate
 from capture.relocation import describe
 
@@ -120,6 +121,59 @@ def test_flat_field_in_display_space_equals_the_linear_round_trip() -> None:
     assert np.count_nonzero(diff) < 0.02 * diff.size
     # the corners (darkest in the field) are brightened, the centre nearly untouched
     assert out[0, 0].astype(int).sum() >= img[0, 0].astype(int).sum()
+
+
+def _flat_field_whole_map(img: np.ndarray, coef: tuple[float, float]) -> np.ndarray:
+    # The definition, with a gain for every pixel of the frame (what apply_flat_field cached
+    # before it kept a quarter of the map): the same float32 operations, the whole frame.
+    h, w = img.shape[:2]
+    a, b = np.float32(coef[0]), np.float32(coef[1])
+    x = ((np.arange(w) - (w - 1) / 2) / ((w - 1) / 2 or 1)).astype(np.float32) ** 2
+    y = ((np.arange(h) - (h - 1) / 2) / ((h - 1) / 2 or 1)).astype(np.float32) ** 2
+    r2 = (x[None, :] + y[:, None]) * np.float32(0.5)
+    f = np.clip(r2 * a + r2 * r2 * b + np.float32(1.0), 0.05, 2.0).astype(np.float32)
+    gain = np.power(f, np.float32(-1.0 / m.DISPLAY_GAMMA))
+    v = img.astype(np.float32) * gain[..., None] + np.float32(0.5)
+    return np.clip(v, 0.0, 255.0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(90, 120), (91, 121), (1, 7), (6, 1), (33, 2)])
+@pytest.mark.parametrize("band_rows", [None, 1, 4, 45, 1000])
+def test_flat_field_from_a_quarter_map_equals_the_whole_map(
+    shape: tuple[int, int], band_rows: int | None
+) -> None:
+    # Every pixel, in every band (those across the centre row too), gets its own gain, to
+    # the bit: mirrored rows and columns, odd sizes with their centre line.
+    rng = np.random.default_rng(11)
+    img = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
+    for coef in ((-0.35, 0.05), (-0.9, 0.3), (0.4, -0.2)):
+        want = _flat_field_whole_map(img, coef)
+        assert np.array_equal(m.apply_flat_field(img, coef, band_rows=band_rows), want)
+
+
+@pytest.mark.parametrize("shape", [(203, 150), (260, 37), (9, 5)])
+@pytest.mark.parametrize("band_rows", [1, 6, 64, 256])
+def test_banded_channel_sum_measures_equal_the_whole_sum_ones(
+    shape: tuple[int, int], band_rows: int
+) -> None:
+    # The burst's measures make the channel sum a band at a time: the same numbers.
+    rng = np.random.default_rng(13)
+    img = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
+    whole = m.channel_sum(img)
+    assert m.channel_sum_sharpness(img, band_rows=band_rows) == m.sharpness(
+        whole, band_rows=band_rows
+    )
+    for factor in (1, 3, 4):
+        banded = m.bin_channel_sum(img, factor, band_rows=band_rows)
+        assert np.array_equal(banded, m.bin_image(whole, factor))
+
+
+def test_mean_brightness_counts_every_value_of_a_large_frame() -> None:
+    # An even number of values (counted in pairs), more than two of mean_brightness's
+    # chunks, and a partial last chunk.
+    img = np.random.default_rng(17).integers(0, 256, size=(614, 701, 3), dtype=np.uint8)
+    counts = np.bincount(img.reshape(-1), minlength=256)
+    assert mean_brightness(img) == float(counts @ m.LINEAR_LUT) / img.size
 
 
 @pytest.mark.parametrize("pitch_px", [47.4, 97.3, 189.7])
