@@ -1,9 +1,11 @@
 """The shipped hair model's recipe: the twin's training data into :mod:`inference.training`.
 
-``python scripts/train_model.py`` runs :func:`main`; its defaults are the shipped
-settings and the manifest records the command. Steps: (1) render random scalps in random
-looks (:mod:`sim.dataset`, cached in chunks that resume), (2) train with a fixed seed and
-checkpoints that resume (``--checkpoint``), (3) export FP32 ONNX, (4) INT8 static QDQ
+``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of
+2.1.0's from-scratch run, which the shipped 2.2.0 fine-tunes with the options
+``scripts/rebuild_model.sh`` gives; the manifest records the command. Steps: (1) render
+random scalps in random looks (:mod:`sim.dataset`, cached in chunks that resume), (2) train
+with a fixed seed and checkpoints that resume (``--checkpoint``), then, if asked, fit one
+count gain (``--fit-count-gain``), (3) export FP32 ONNX, (4) INT8 static QDQ
 quantisation calibrated on further twin crops, (5) the golden self-check image and
 ``manifest.json`` with SHA-256s. Deterministic with one torch thread: run twice on one
 kind of machine, it writes byte-identical files.
