@@ -42,6 +42,7 @@ from inference.training import (
     TrainSettings,
     export_fp32,
     load_real_dir,
+    set_count_gain,
     train,
     write_int8_and_manifest,
 )
@@ -125,6 +126,23 @@ def gain_frame(i: int) -> tuple[U8, float, float]:
     return frame, float(truth["um_per_px"]), float(truth["density_per_cm2"])
 
 
+def read_gain_frames(
+    model: HairModel, frames: int, workers: int = 1, progress: Callable[[int], Any] | None = None
+) -> list[float]:
+    """What ``model`` reads over the true density on each of ``frames`` gain frames
+    (:func:`gain_frame`), through its whole analyze: tiling, resampling and all, as a clinic's
+    frame is read. ``progress`` gets 1 per frame read."""
+    ctx = multiprocessing.get_context("spawn")
+    ratios = []
+    with ctx.Pool(max(1, workers)) as pool:
+        for img, upp, density in pool.imap(gain_frame, range(frames)):
+            read = model.analyze(img, upp, review_factor=None).density_per_cm2
+            ratios.append(read / density)
+            if progress is not None:
+                progress(1)
+    return ratios
+
+
 def frame_ratios(
     net: Any,
     frames: int,
@@ -132,10 +150,8 @@ def frame_ratios(
     workers: int = 1,
     progress: Callable[[int], Any] | None = None,
 ) -> list[float]:
-    """What ``net`` (a trained net, not changed) reads over the true density on each of
-    ``frames`` gain frames (:func:`gain_frame`), through the runtime's whole analyze of its
-    FP32 file: tiling, resampling and all, as a clinic's frame is read. ``progress`` gets 1
-    per frame read."""
+    """:func:`read_gain_frames` of ``net`` (a trained net, not changed) through the FP32 file
+    of a copy of it."""
     with tempfile.TemporaryDirectory(prefix="dermocap-gain-") as tmp:
         fp32 = export_fp32(copy.deepcopy(net), Path(tmp), export_settings())
         spec = ModelSpec(
@@ -149,18 +165,33 @@ def frame_ratios(
             DIAMETER_SCALE_UM,
             VELLUS_SPLIT_UM,
         )
-        ctx = multiprocessing.get_context("spawn")
-        with (
-            HairModel(OnnxMapRuntime(fp32, threads=threads), spec, threads=threads) as model,
-            ctx.Pool(max(1, workers)) as pool,
-        ):
-            ratios = []
-            for img, upp, density in pool.imap(gain_frame, range(frames)):
-                read = model.analyze(img, upp, review_factor=None).density_per_cm2
-                ratios.append(read / density)
-                if progress is not None:
-                    progress(1)
-    return ratios
+        with HairModel(OnnxMapRuntime(fp32, threads=threads), spec, threads=threads) as model:
+            return read_gain_frames(model, frames, workers, progress)
+
+
+def fit_int8_gain(out: Path, frames: int, threads: int, workers: int) -> float:
+    """Fit and record the count gain of ``out``'s INT8 file on the gain frames: what its
+    FP32 file's gain did for the FP32 file (quantisation reads a few % lower; model card,
+    2.2.0). Returns the gain."""
+    from tqdm import tqdm
+
+    with (
+        HairModel.load("int8", threads=threads, models_dir=out) as model,
+        tqdm(total=frames, desc="INT8 gain frames", unit="frame") as bar,
+    ):
+        ratios = read_gain_frames(model, frames, workers, bar.update)
+    ratio = float(np.median(ratios))
+    if not 0.5 <= ratio <= 2.0:
+        raise QuantizationError(
+            f"the INT8 file reads {ratio:.3f} of the truth on the gain frames where its FP32 "
+            "file was fitted to 1: its quantisation is broken, so no gain is recorded. Remake "
+            "it with --quantize-only and --float-head or more --calib-worlds, or ship FP32"
+        )
+    set_count_gain(out, "int8", 1.0 / ratio)
+    print(
+        f"INT8 read/true on {len(ratios)} twin frames: median {ratio:.4f}: counts x {1 / ratio:.4f}"
+    )
+    return 1.0 / ratio
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -342,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
             with tqdm(total=args.gain_frames, desc="gain frames", unit="frame") as bar:
                 ratios = frame_ratios(net, args.gain_frames, args.threads, args.workers, bar.update)
             ratio = float(np.median(ratios))
+            if ratio <= 0:
+                print("the net reads no hairs on the gain frames: train it longer", file=sys.stderr)
+                return 3
             training["count_gain_fit"] = {"on": "frames", "frames": args.gain_frames}
             print(
                 f"read/true on {len(ratios)} twin frames: median {ratio:.4f}, mean "
@@ -368,5 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     except QuantizationError as exc:
         print(f"{args.out}: {exc}", file=sys.stderr)
         return 3
+    fit = training.get("count_gain_fit", {})
+    if fit.get("on") == "frames":  # a remade INT8 file (--quantize-only) is fitted again too
+        try:
+            fit_int8_gain(args.out, int(fit["frames"]), args.threads, args.workers)
+        except QuantizationError as exc:
+            print(f"{args.out}: {exc} (its INT8 file stays, without a gain)", file=sys.stderr)
+            return 3
     print(f"wrote {args.out} in {time.monotonic() - t0:.0f} s")
     return 0

@@ -350,3 +350,30 @@ def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
     scale_counts(net, 1 / ratio)
     (after,) = frame_ratios(net, frames=1, threads=1)
     assert after == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_the_int8_gain_makes_the_int8_file_read_the_gain_frame_as_fp32_was_fitted(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("torch")
+    import shutil
+
+    from inference.model import packaged_models_dir
+    from sim.model_recipe import fit_int8_gain, gain_frame
+
+    out = tmp_path / "models"
+    shutil.copytree(packaged_models_dir(), out)
+    img, upp, density = gain_frame(0)
+    with HairModel.load("int8", threads=1, models_dir=out) as m:
+        before = m.analyze(img, upp, review_factor=None)
+    gain = fit_int8_gain(out, frames=1, threads=1, workers=1)
+    man = json.loads((out / MANIFEST_NAME).read_text())
+    assert man["models"]["int8"]["count_gain"] == pytest.approx(gain, abs=1e-6)
+    assert gain == pytest.approx(density / before.density_per_cm2, rel=1e-5)
+    assert man["models"]["fp32"]["count_gain"] == 1.0  # the FP32 file's gain is in its weights
+    with HairModel.load("int8", threads=1, models_dir=out) as m:  # its self-check still passes
+        after = m.analyze(img, upp, review_factor=None)
+    assert after.density_per_cm2 == pytest.approx(density, rel=1e-5)
+    # the summed diameters are not scaled: mean diameters move by 1 / gain
+    assert after.mean_diameter_um == pytest.approx(before.mean_diameter_um / gain, rel=1e-4)

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from dermocap.fsutil import atomic_write_bytes, atomic_write_json
-from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries
+from inference.manifest import MANIFEST_NAME, Golden, Manifest, model_entries, read_manifest
 from inference.preprocess import normalise
 from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
 from inference.training.loop import TARGET_GAIN
@@ -235,3 +235,12 @@ def write_int8_and_manifest(
     )
     atomic_write_json(out / MANIFEST_NAME, manifest.model_dump(), mode=0o644)
     return manifest
+
+
+def set_count_gain(out: Path, variant: str, gain: float) -> None:
+    """Record ``gain`` for ``variant``'s file in ``out``'s manifest (atomically)."""
+    m = read_manifest(out / MANIFEST_NAME)
+    entry = m.models[variant].model_copy(update={"count_gain": round(gain, 6)})
+    m = m.model_copy(update={"models": {**m.models, variant: entry}})
+    m = Manifest.model_validate(m.model_dump())  # the range check of count_gain
+    atomic_write_json(out / MANIFEST_NAME, m.model_dump(), mode=0o644)
