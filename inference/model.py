@@ -394,6 +394,7 @@ class HairModel(Closeable):
             model_name=info.name,
             model_version=info.version,
             model_sha256=info.sha256,
+            model_count_gain=info.count_gain,
             inference_ms=round(net_ms, 2),
             total_ms=round((time.perf_counter() - t_start) * 1000.0, 2),
             runtime_version=self.runtime.version,

@@ -186,6 +186,12 @@ class ModelInfo(_Model):
         None, max_length=64, description="Engine and version that ran the network"
     )
     numpy: str | None = Field(None, max_length=32, description="numpy version of the analysis")
+    count_gain: float | None = Field(
+        None,
+        ge=0.5,
+        le=2.0,
+        description="Gain the model's manifest puts on the file's count maps (1: none)",
+    )
 
 
 class SecondOpinion(_Model):
