@@ -100,7 +100,7 @@ def result_payload(
             "name": metrics.model_name,
             "version": metrics.model_version,
             "sha256": metrics.model_sha256,
-            "count_gain": metrics.model_count_gain,
+            "output_gain": metrics.model_output_gain,
             "runtime": metrics.runtime_version,
             "numpy": metrics.numpy_version,
         },

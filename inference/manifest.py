@@ -7,7 +7,7 @@
      "native_um_per_px": 8.0, "stride": 4, "margin_px": 32,
      "diameter_scale_um": 100.0, "vellus_split_um": 30.0,
      "models": {"int8": {"file": "hair_density_int8.onnx", "sha256": "...",
-                         "count_gain": 1.04},
+                         "output_gain": 1.04},
                 "fp32": {"file": "hair_density_fp32.onnx", "sha256": "..."}}}
 """
 
@@ -33,13 +33,14 @@ class ModelFile(BaseModel):
     file: str = Field(min_length=1, description="File name, relative to the manifest")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, hex")
     size_bytes: int = Field(ge=0, description="Size of the file")
-    count_gain: float = Field(
+    output_gain: float = Field(
         1.0,
         ge=0.5,
         le=2.0,
-        description="Multiplies this file's two count maps at run time (1: none): fitted on "
-        "frames through the file's own analyze, so that an INT8 file whose quantisation reads "
-        "a few % below its FP32 file reads the same (docs/model_card.md, 2.2.0)",
+        description="Multiplies this file's three output maps at run time (1: none), so its "
+        "mean diameters stay as it reads them: fitted on frames through the file's own "
+        "analyze, so that an INT8 file whose quantisation shrinks its outputs a few % reads "
+        "the densities its FP32 file was fitted to (docs/model_card.md, 2.2.0)",
     )
 
 

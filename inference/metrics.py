@@ -38,8 +38,8 @@ class HairMetrics(HairMeasures):
     model_name: str = Field(description="Model name from its manifest")
     model_version: str = Field(description="Model version from its manifest")
     model_sha256: str = Field(description="SHA-256 of the ONNX file that ran")
-    model_count_gain: float = Field(
-        1.0, description="Gain its manifest puts on that file's count maps (1: none)"
+    model_output_gain: float = Field(
+        1.0, description="Gain its manifest puts on that file's output maps (1: none)"
     )
     inference_ms: float = Field(ge=0.0, description="Time in the network (all tiles)")
     total_ms: float = Field(ge=0.0, description="Time of the whole analysis incl. resampling")

@@ -62,11 +62,11 @@ class ModelSpec:
     margin_px: int
     diameter_scale_um: float
     vellus_split_um: float
-    count_gain: float = 1.0  # the file's gain on its two count maps (manifest)
+    output_gain: float = 1.0  # the file's gain on its three output maps (manifest)
 
 
 def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelSpec:
-    gains = [e.count_gain for e in m.models.values() if e.file == path.name]
+    gains = [e.output_gain for e in m.models.values() if e.file == path.name]
     return ModelSpec(
         name=m.name,
         version=m.version,
@@ -77,7 +77,7 @@ def _info_from_manifest(m: Manifest, path: Path, sha: str) -> ModelSpec:
         margin_px=m.margin_px,
         diameter_scale_um=m.diameter_scale_um,
         vellus_split_um=m.vellus_split_um,
-        count_gain=gains[0] if gains else 1.0,
+        output_gain=gains[0] if gains else 1.0,
     )
 
 
@@ -262,8 +262,8 @@ class HairModel(Closeable):
     def predict_maps(self, rgb: NDArray[np.uint8], um_per_px: float) -> tuple[F32, float]:
         """The stitched (3, h/stride, w/stride) maps of a frame at native scale, and ms in the net.
 
-        The file's count gain (manifest, :attr:`ModelSpec.count_gain`) is applied to the two
-        count maps here; the load-time self-check compares the raw maps.
+        The file's output gain (manifest, :attr:`ModelSpec.output_gain`) is applied to the
+        three maps here; the load-time self-check compares the raw maps.
 
         Raises:
             ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
@@ -282,8 +282,8 @@ class HairModel(Closeable):
             outs.append(self.runtime.run(x)[0])
             net_s += time.perf_counter() - t0
         maps = stitch(outs, tiles, nh, nw, info.margin_px, info.stride)
-        if info.count_gain != 1.0:
-            maps[:2] *= np.float32(info.count_gain)
+        if info.output_gain != 1.0:
+            maps *= np.float32(info.output_gain)
         return maps, net_s * 1000.0
 
     def analyze(
@@ -394,7 +394,7 @@ class HairModel(Closeable):
             model_name=info.name,
             model_version=info.version,
             model_sha256=info.sha256,
-            model_count_gain=info.count_gain,
+            model_output_gain=info.output_gain,
             inference_ms=round(net_ms, 2),
             total_ms=round((time.perf_counter() - t_start) * 1000.0, 2),
             runtime_version=self.runtime.version,

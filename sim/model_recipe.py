@@ -42,7 +42,7 @@ from inference.training import (
     TrainSettings,
     export_fp32,
     load_real_dir,
-    set_count_gain,
+    set_output_gain,
     train,
     write_int8_and_manifest,
 )
@@ -170,9 +170,9 @@ def frame_ratios(
 
 
 def fit_int8_gain(out: Path, frames: int, threads: int, workers: int) -> float:
-    """Fit and record the count gain of ``out``'s INT8 file on the gain frames: what its
-    FP32 file's gain did for the FP32 file (quantisation reads a few % lower; model card,
-    2.2.0). Returns the gain."""
+    """Fit and record the output gain of ``out``'s INT8 file on the gain frames, so that it
+    reads them as its FP32 file was fitted to (its quantisation shrinks all three output
+    maps a few %; model card, 2.2.0). Returns the gain."""
     from tqdm import tqdm
 
     with (
@@ -180,6 +180,7 @@ def fit_int8_gain(out: Path, frames: int, threads: int, workers: int) -> float:
         tqdm(total=frames, desc="INT8 gain frames", unit="frame") as bar,
     ):
         ratios = read_gain_frames(model, frames, workers, bar.update)
+        gain = model.info.output_gain  # 1 for a file just written; else refitted over it
     ratio = float(np.median(ratios))
     if not 0.5 <= ratio <= 2.0:
         raise QuantizationError(
@@ -187,11 +188,9 @@ def fit_int8_gain(out: Path, frames: int, threads: int, workers: int) -> float:
             "file was fitted to 1: its quantisation is broken, so no gain is recorded. Remake "
             "it with --quantize-only and --float-head or more --calib-worlds, or ship FP32"
         )
-    set_count_gain(out, "int8", 1.0 / ratio)
-    print(
-        f"INT8 read/true on {len(ratios)} twin frames: median {ratio:.4f}: counts x {1 / ratio:.4f}"
-    )
-    return 1.0 / ratio
+    set_output_gain(out, "int8", gain / ratio)
+    print(f"INT8 read/true on {len(ratios)} twin frames: median {ratio:.4f}: x {1 / ratio:.4f}")
+    return gain / ratio
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

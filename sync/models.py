@@ -186,11 +186,11 @@ class ModelInfo(_Model):
         None, max_length=64, description="Engine and version that ran the network"
     )
     numpy: str | None = Field(None, max_length=32, description="numpy version of the analysis")
-    count_gain: float | None = Field(
+    output_gain: float | None = Field(
         None,
         ge=0.5,
         le=2.0,
-        description="Gain the model's manifest puts on the file's count maps (1: none)",
+        description="Gain the model's manifest puts on the file's output maps (1: none)",
     )
 
 

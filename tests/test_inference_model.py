@@ -159,21 +159,21 @@ def test_another_vellus_threshold_uses_the_unit_diameters(
     assert low.vellus_fraction == 0.0 and high.vellus_fraction == 1.0
 
 
-def test_a_files_count_gain_scales_its_counts_and_a_wild_one_is_refused(
+def test_a_files_output_gain_scales_its_counts_and_a_wild_one_is_refused(
     models_copy: Path, capture: tuple[np.ndarray, dict[str, Any]]
 ) -> None:
     img, truth = capture
     with HairModel.load("int8", threads=1, models_dir=models_copy) as m:
-        gain = m.info.count_gain
+        gain = m.info.output_gain
         before = m.analyze(img, truth["um_per_px"], review_factor=None)
     man = json.loads((models_copy / MANIFEST_NAME).read_text())
-    man["models"]["int8"]["count_gain"] = gain * 1.25
+    man["models"]["int8"]["output_gain"] = gain * 1.25
     (models_copy / MANIFEST_NAME).write_text(json.dumps(man))
     with HairModel.load("int8", threads=1, models_dir=models_copy) as m:
         after = m.analyze(img, truth["um_per_px"], review_factor=None)
     assert after.density_per_cm2 == pytest.approx(before.density_per_cm2 * 1.25, rel=1e-5)
-    assert after.mean_diameter_um == pytest.approx(before.mean_diameter_um / 1.25, rel=1e-4)
-    man["models"]["int8"]["count_gain"] = 3.0
+    assert after.mean_diameter_um == pytest.approx(before.mean_diameter_um, rel=1e-4)
+    man["models"]["int8"]["output_gain"] = 3.0
     (models_copy / MANIFEST_NAME).write_text(json.dumps(man))
-    with pytest.raises(ModelError, match="count_gain"):
+    with pytest.raises(ModelError, match="output_gain"):
         HairModel.load("int8", threads=1, models_dir=models_copy)

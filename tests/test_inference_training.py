@@ -369,11 +369,13 @@ def test_the_int8_gain_makes_the_int8_file_read_the_gain_frame_as_fp32_was_fitte
         before = m.analyze(img, upp, review_factor=None)
     gain = fit_int8_gain(out, frames=1, threads=1, workers=1)
     man = json.loads((out / MANIFEST_NAME).read_text())
-    assert man["models"]["int8"]["count_gain"] == pytest.approx(gain, abs=1e-6)
-    assert gain == pytest.approx(density / before.density_per_cm2, rel=1e-5)
-    assert man["models"]["fp32"]["count_gain"] == 1.0  # the FP32 file's gain is in its weights
+    assert man["models"]["int8"]["output_gain"] == pytest.approx(gain, abs=1e-6)
+    # packaged 2.2.0 already has a gain: the fit is over it, not instead of it
+    old = json.loads((packaged_models_dir() / MANIFEST_NAME).read_text())["models"]["int8"]
+    assert gain == pytest.approx(old["output_gain"] * density / before.density_per_cm2, rel=1e-5)
+    assert man["models"]["fp32"]["output_gain"] == 1.0  # the FP32 file's gain is in its weights
     with HairModel.load("int8", threads=1, models_dir=out) as m:  # its self-check still passes
         after = m.analyze(img, upp, review_factor=None)
     assert after.density_per_cm2 == pytest.approx(density, rel=1e-5)
-    # the summed diameters are not scaled: mean diameters move by 1 / gain
-    assert after.mean_diameter_um == pytest.approx(before.mean_diameter_um / gain, rel=1e-4)
+    # the summed diameters are scaled alike: mean diameters stay as the file reads them
+    assert after.mean_diameter_um == pytest.approx(before.mean_diameter_um, rel=1e-4)

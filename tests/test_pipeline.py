@@ -152,8 +152,8 @@ def test_result_payload_is_a_valid_result_message(captured: Captured) -> None:
     assert msg.metrics.hair_count == metrics.hair_count
     assert msg.metrics.density_per_cm2 == pytest.approx(metrics.density_per_cm2, abs=1e-4)
     assert msg.model.sha256 == captured.app.model.info.sha256
-    # the manifest's gain on the file's counts travels with the result (2.2.0's INT8: ~1.05)
-    assert msg.model.count_gain == captured.app.model.info.count_gain != 1.0
+    # the manifest's gain on the file's outputs travels with the result (2.2.0's INT8: ~1.05)
+    assert msg.model.output_gain == captured.app.model.info.output_gain != 1.0
     # Both images, named, hashed and sized as stored (and as the files on disk are).
     folder = captured.state / "captures" / "P00042" / "vertex" / "baseline"
     assert [i.name for i in msg.images] == [rec["image"]["file"], related[0]["image"]["file"]]

@@ -13,7 +13,7 @@ from inference.training.export import (
     export_fp32,
     golden_record,
     quantize_qdq,
-    set_count_gain,
+    set_output_gain,
     write_int8_and_manifest,
 )
 from inference.training.loop import TrainSettings, train
@@ -32,7 +32,7 @@ __all__ = [
     "make_net",
     "quantize_qdq",
     "random_crop",
-    "set_count_gain",
+    "set_output_gain",
     "train",
     "write_int8_and_manifest",
 ]

@@ -237,10 +237,10 @@ def write_int8_and_manifest(
     return manifest
 
 
-def set_count_gain(out: Path, variant: str, gain: float) -> None:
+def set_output_gain(out: Path, variant: str, gain: float) -> None:
     """Record ``gain`` for ``variant``'s file in ``out``'s manifest (atomically)."""
     m = read_manifest(out / MANIFEST_NAME)
-    entry = m.models[variant].model_copy(update={"count_gain": round(gain, 6)})
+    entry = m.models[variant].model_copy(update={"output_gain": round(gain, 6)})
     m = m.model_copy(update={"models": {**m.models, variant: entry}})
-    m = Manifest.model_validate(m.model_dump())  # the range check of count_gain
+    m = Manifest.model_validate(m.model_dump())  # the range check of output_gain
     atomic_write_json(out / MANIFEST_NAME, m.model_dump(), mode=0o644)
