@@ -126,28 +126,42 @@ def gain_frame(i: int) -> tuple[U8, float, float]:
     return frame, float(truth["um_per_px"]), float(truth["density_per_cm2"])
 
 
-def read_gain_frames(
-    model: HairModel, frames: int, workers: int = 1, progress: Callable[[int], Any] | None = None
-) -> list[float]:
-    """What ``model`` reads over the true density on each of ``frames`` gain frames
-    (:func:`gain_frame`), through its whole analyze: tiling, resampling and all, as a clinic's
-    frame is read. ``progress`` gets 1 per frame read."""
+GainFrame = tuple[U8, float, float]  # (frame, true um/px, true density per cm2)
+
+
+def gain_frames(frames: int, workers: int = 1) -> list[GainFrame]:
+    """The first ``frames`` gain frames (:func:`gain_frame`), rendered on ``workers``
+    processes; rendered once per run and read by both the FP32 and the INT8 fit."""
+    from tqdm import tqdm
+
     ctx = multiprocessing.get_context("spawn")
-    ratios = []
     with ctx.Pool(max(1, workers)) as pool:
-        for img, upp, density in pool.imap(gain_frame, range(frames)):
-            read = model.analyze(img, upp, review_factor=None).density_per_cm2
-            ratios.append(read / density)
-            if progress is not None:
-                progress(1)
+        return list(
+            tqdm(
+                pool.imap(gain_frame, range(frames)), total=frames, desc="gain frames", unit="frame"
+            )
+        )
+
+
+def read_gain_frames(
+    model: HairModel, frames: list[GainFrame], progress: Callable[[int], Any] | None = None
+) -> list[float]:
+    """What ``model`` reads over the true density on each of ``frames`` (:func:`gain_frames`),
+    through its whole analyze: tiling, resampling and all, as a clinic's frame is read.
+    ``progress`` gets 1 per frame read."""
+    ratios = []
+    for img, upp, density in frames:
+        read = model.analyze(img, upp, review_factor=None).density_per_cm2
+        ratios.append(read / density)
+        if progress is not None:
+            progress(1)
     return ratios
 
 
 def frame_ratios(
     net: Any,
-    frames: int,
+    frames: list[GainFrame],
     threads: int,
-    workers: int = 1,
     progress: Callable[[int], Any] | None = None,
 ) -> list[float]:
     """:func:`read_gain_frames` of ``net`` (a trained net, not changed) through the FP32 file
@@ -166,10 +180,10 @@ def frame_ratios(
             VELLUS_SPLIT_UM,
         )
         with HairModel(OnnxMapRuntime(fp32, threads=threads), spec, threads=threads) as model:
-            return read_gain_frames(model, frames, workers, progress)
+            return read_gain_frames(model, frames, progress)
 
 
-def fit_int8_gain(out: Path, frames: int, threads: int, workers: int) -> float:
+def fit_int8_gain(out: Path, frames: list[GainFrame], threads: int) -> float:
     """Fit and record the output gain of ``out``'s INT8 file on the gain frames, so that it
     reads them as its FP32 file was fitted to (its quantisation shrinks all three output
     maps a few %; model card, 2.2.0). Returns the gain."""
@@ -177,9 +191,9 @@ def fit_int8_gain(out: Path, frames: int, threads: int, workers: int) -> float:
 
     with (
         HairModel.load("int8", threads=threads, models_dir=out) as model,
-        tqdm(total=frames, desc="INT8 gain frames", unit="frame") as bar,
+        tqdm(total=len(frames), desc="INT8 gain frames", unit="frame") as bar,
     ):
-        ratios = read_gain_frames(model, frames, workers, bar.update)
+        ratios = read_gain_frames(model, frames, bar.update)
         gain = model.info.output_gain  # 1 for a file just written; else refitted over it
     ratio = float(np.median(ratios))
     if not 0.5 <= ratio <= 2.0:
@@ -340,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.init_onnx is not None and not args.quantize_only:
         # which file a fine-tune started from, so that a rebuild can check it has the same one
         training["init_onnx_sha256"] = sha256_file(args.init_onnx)
+    frames: list[GainFrame] | None = None  # the gain frames, once rendered
     if args.quantize_only:
         old = args.out / MANIFEST_NAME
         if old.is_file():  # the FP32 file is the training run's: keep its record
@@ -369,8 +384,9 @@ def main(argv: list[str] | None = None) -> int:
                 progress=progress,
             )
         if args.fit_count_gain == "frames":
-            with tqdm(total=args.gain_frames, desc="gain frames", unit="frame") as bar:
-                ratios = frame_ratios(net, args.gain_frames, args.threads, args.workers, bar.update)
+            frames = gain_frames(args.gain_frames, args.workers)
+            with tqdm(total=len(frames), desc="FP32 gain frames", unit="frame") as bar:
+                ratios = frame_ratios(net, frames, args.threads, bar.update)
             ratio = float(np.median(ratios))
             if ratio <= 0:
                 print("the net reads no hairs on the gain frames: train it longer", file=sys.stderr)
@@ -403,8 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     fit = training.get("count_gain_fit", {})
     if fit.get("on") == "frames":  # a remade INT8 file (--quantize-only) is fitted again too
+        if frames is None:  # --quantize-only: the frames are rendered here
+            frames = gain_frames(int(fit["frames"]), args.workers)
         try:
-            fit_int8_gain(args.out, int(fit["frames"]), args.threads, args.workers)
+            fit_int8_gain(args.out, frames, args.threads)
         except QuantizationError as exc:
             print(f"{args.out}: {exc} (its INT8 file stays, without a gain)", file=sys.stderr)
             return 3

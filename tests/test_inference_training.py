@@ -336,19 +336,20 @@ def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
     torch = pytest.importorskip("torch")
     from inference.training.loop import scale_counts
     from inference.training.net import make_net
-    from sim.model_recipe import frame_ratios
+    from sim.model_recipe import frame_ratios, gain_frames
 
     torch.manual_seed(0)
     net = make_net(8).eval()
     with torch.no_grad():
         net.head.bias[:2] = 30.0  # an even excess, as an untrained net might read
     weights = {k: v.clone() for k, v in net.state_dict().items()}
-    (ratio,) = frame_ratios(net, frames=1, threads=1)
+    frames = gain_frames(1)
+    (ratio,) = frame_ratios(net, frames, threads=1)
     assert ratio > 1.5  # the excess reads as hairs over the whole frame
     # the net itself is not touched: the frames were read through an exported copy
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in weights.items())
     scale_counts(net, 1 / ratio)
-    (after,) = frame_ratios(net, frames=1, threads=1)
+    (after,) = frame_ratios(net, frames, threads=1)
     assert after == pytest.approx(1.0, rel=1e-3)
 
 
@@ -367,7 +368,7 @@ def test_the_int8_gain_makes_the_int8_file_read_the_gain_frame_as_fp32_was_fitte
     img, upp, density = gain_frame(0)
     with HairModel.load("int8", threads=1, models_dir=out) as m:
         before = m.analyze(img, upp, review_factor=None)
-    gain = fit_int8_gain(out, frames=1, threads=1, workers=1)
+    gain = fit_int8_gain(out, [(img, upp, density)], threads=1)
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["models"]["int8"]["output_gain"] == pytest.approx(gain, abs=1e-6)
     # packaged 2.2.0 already has a gain: the fit is over it, not instead of it
