@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
-from sim.heldout import generate
-from sim.heldout.params import tone_bin
+from sim.heldout.generate import render as render_independent
+from sim.heldout.params import draw_params, tone_bin
 from sim.render import View
 from sim.scalp import generate_scalp, hair_colour_names
 from sim.tools import RenderRequest, render_capture
@@ -201,14 +201,16 @@ def _render_twin(spec: dict[str, Any]) -> tuple[NDArray[np.uint8], dict[str, Any
         duty=spec["duty"],
         exposure_us=spec["exposure_us"],
         z_offset_mm=spec["z"],
-        noise_seed=spec["seed"],
+        noise_seed=spec.get("noise_seed", spec["seed"]),
         style_seed=spec["style_seed"],
-        density_factor=0.0 if spec.get("bare") else 1.0,
+        density_factor=0.0 if spec.get("bare") else spec.get("density_factor", 1.0),
     )
     img, truth = render_capture(cfg, req)
     if spec.get("bare"):
         truth["tips"] = []  # no hairs, no ends
         return img, truth
+    if spec.get("density_factor", 1.0) != 1.0:
+        return img, truth  # a regrown scalp (a later visit): scored on density alone
     # the world the twin drew, from the scalp config the truth records
     ends = twin_ends(generate_scalp(ScalpConfig.model_validate(truth["scalp"])), truth)
     if ends is not None:
@@ -273,13 +275,17 @@ def build(args: tuple[Case, str]) -> str:
         return str(path)
     if case.generator == INDEPENDENT:
         s = case.spec
-        img, truth = generate(
+        p = draw_params(
             s["seed"],
             um_per_px=s["um_per_px"],
             width=s["width"],
             height=s["height"],
             hairless=s["hairless"],
         )
+        if "density_factor" in s:  # the same look at another density (a later visit)
+            p = p.with_(density_per_cm2=p.density_per_cm2 * float(s["density_factor"]))
+        # another render seed: the same look with its hairs and skin drawn afresh
+        img, truth = render_independent(int(s.get("render_seed", s["seed"])), p)
     else:
         img, truth = _render_twin(case.spec)
     path.parent.mkdir(parents=True, exist_ok=True)

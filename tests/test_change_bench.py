@@ -1,0 +1,133 @@
+"""The change bench (sim/generality/change.py): pairs of visits and how their error is scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.generality.cases import INDEPENDENT, TWIN, Case, build, load
+from sim.generality.change import (
+    FACTORS,
+    LIMIT_POINTS,
+    change_figures,
+    change_pairs,
+    pair_error,
+    summarise,
+    verdict,
+)
+
+
+def test_pair_error_is_the_read_change_minus_the_true_change_in_points() -> None:
+    e = pair_error(true_before=200.0, true_after=240.0, read_before=180.0, read_after=207.0)
+    assert e["true_change_pct"] == pytest.approx(20.0)
+    assert e["read_change_pct"] == pytest.approx(15.0)
+    assert e["error_points"] == pytest.approx(-5.0)
+    # a model that is 10 % off at both visits reads the change right
+    same = pair_error(200.0, 220.0, 180.0, 198.0)
+    assert same["error_points"] == pytest.approx(0.0)
+    # nothing read at the first visit: no finite change, never "within the limit"
+    assert pair_error(200.0, 220.0, 0.0, 10.0)["error_points"] == float("inf")
+
+
+def test_summary_gives_spread_bias_limit_count_and_response() -> None:
+    true = [0.0, 10.0, 20.0, -10.0] * 3
+    read = [0.8 * t + 1.0 for t in true]  # reads 80 % of every change, 1 point high
+    err = [r - t for r, t in zip(read, true, strict=True)]
+    s = summarise(err, true, read)
+    assert s["n"] == 12
+    assert s["response"] == pytest.approx(0.8)
+    assert s["bias_points"] == pytest.approx(np.mean(err))
+    assert s["worst_abs_points"] == pytest.approx(3.0)  # -10 % read as -7 %, +20 % as +17 %
+    assert s["within_limit"] == sum(abs(e) <= LIMIT_POINTS for e in err)
+    # one factor alone has no spread of true changes to fit a response on
+    assert summarise([1.0, -1.0], [10.0, 10.5], [11.0, 9.5])["response"] is None
+    assert summarise([], [], []) == {"n": 0}
+
+
+def _row(gen: str, factor: float, err: float, length: str) -> dict:
+    true = 100.0 * (factor - 1.0)
+    cell = {"error_points": err, "true_change_pct": true, "read_change_pct": true + err}
+    return {
+        "generator": gen,
+        "factor": factor,
+        "labels": {"hair_length": length, "skin_tone": "light"},
+        "int8": cell,
+        "fp32": cell,
+    }
+
+
+def test_figures_group_by_factor_and_label_and_the_verdict_names_the_worst_generator() -> None:
+    rows = [
+        _row(TWIN, 1.0, 0.5, "long"),
+        _row(TWIN, 1.2, -1.5, "trimmed"),
+        _row(INDEPENDENT, 1.1, 6.0, "long"),
+        _row(INDEPENDENT, 0.9, -1.0, "long"),
+    ]
+    figs = change_figures(rows)
+    assert figs[TWIN]["int8"]["all"]["n"] == 2
+    assert figs[TWIN]["int8"]["factor=1.2"]["bias_points"] == pytest.approx(-1.5)
+    assert figs[INDEPENDENT]["int8"]["hair_length=long"]["worst_abs_points"] == pytest.approx(6.0)
+    assert "hair_colour=black" not in figs[TWIN]["int8"]  # only labels the rows carry
+    v = verdict(figs)
+    assert v["worst_generator"] == INDEPENDENT and v["value"] == pytest.approx(6.0)
+    assert not v["met"]
+    assert verdict(change_figures(rows[:2]))["met"]
+
+
+def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
+    pairs = change_pairs(5)
+    assert [p.before.generator for p in pairs] == [INDEPENDENT] * 5 + [TWIN] * 5
+    assert [p.factor for p in pairs[:5]] == [FACTORS[i % len(FACTORS)] for i in range(5)]
+    for p in pairs:
+        changed = {k for k in p.after.spec if p.after.spec.get(k) != p.before.spec.get(k)}
+        extra = "noise_seed" if p.before.generator == TWIN else "render_seed"
+        assert changed == {"density_factor", extra}
+        assert p.after.spec["density_factor"] == p.factor
+    assert len({p.name for p in pairs}) == len(pairs)
+
+
+def test_an_independent_follow_up_keeps_the_look_at_the_factor_times_the_density(
+    tmp_path: Path,
+) -> None:
+    spec = {"seed": 123, "um_per_px": 6.0, "width": 320, "height": 240, "hairless": False}
+    before = Case(INDEPENDENT, 0, spec)
+    after = Case(INDEPENDENT, 0, {**spec, "density_factor": 1.2, "render_seed": 500_123})
+    img_b, tb = load(build((before, str(tmp_path))))
+    img_a, ta = load(build((after, str(tmp_path))))
+    assert not np.array_equal(img_b, img_a)  # hairs and skin drawn afresh
+    pb, pa = tb["params"], ta["params"]
+    assert pa["density_per_cm2"] == pytest.approx(1.2 * pb["density_per_cm2"])
+    assert {k for k in pb if pb[k] != pa[k]} == {"density_per_cm2"}  # the same look
+    assert ta["factors"]["hair_colour"] == tb["factors"]["hair_colour"]
+
+
+@pytest.mark.slow
+def test_a_twin_follow_up_is_the_same_scalp_regrown(tmp_path: Path) -> None:
+    pairs = [p for p in change_pairs(3) if p.before.generator == TWIN and p.factor == 1.2]
+    p = pairs[0]
+    img_b, tb = load(build((p.before, str(tmp_path))))
+    img_a, ta = load(build((p.after, str(tmp_path))))
+    before = {(h["x_px"], h["y_px"]) for h in tb["hairs"]}
+    after = {(h["x_px"], h["y_px"]) for h in ta["hairs"]}
+    assert before <= after  # every hair of the first visit is still there
+    # 1.2x the hairs over the whole scalp; a frame's share of the new ones varies
+    assert 1.0 < len(after) / len(before) < 1.5
+    assert ta["density_per_cm2"] / tb["density_per_cm2"] == pytest.approx(len(after) / len(before))
+    assert tb["um_per_px"] == ta["um_per_px"] and img_b.shape == img_a.shape
+
+
+@pytest.mark.slow
+def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
+    from sim.generality.change import run_change
+
+    out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
+    assert set(out["figures"]) == {TWIN, INDEPENDENT}
+    assert len(out["pairs"]) == 2 and len(list(tmp_path.glob("*.npz"))) == 4
+    twin = out["pairs"][1]
+    assert twin["generator"] == TWIN and twin["factor"] == 1.0
+    # a stable site photographed twice: only sensor noise between the visits
+    assert abs(twin["int8"]["error_points"]) < 3.0
+    assert "== twin: change between two visits" in out["text"]
+    assert out["verdict"]["target"].startswith("change at every site within 2 points")
