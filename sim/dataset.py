@@ -56,6 +56,7 @@ class Recipe:
     crop_px: int
     seed: int
     worlds: int
+    regrow_share: float = 0.0  # share of hair-bearing scalps regrown or thinned (see below)
 
 
 def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
@@ -209,6 +210,8 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
     if rng.random() < HAIRLESS_SHARE:
         world = regrow(world, 0.0)  # bare skin: every opening empty, no hair
+    elif recipe.regrow_share > 0:
+        world = _maybe_regrown(world, seed, recipe.regrow_share)
     style = random_style(np.random.default_rng([seed, 0x57E]))
     legacy = rng.random() < LEGACY_SHARE
     if legacy:
@@ -251,6 +254,22 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     return out
 
 
+def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
+    """With probability ``share``, the scalp months later: 1.1-1.6x the hairs (new ones in
+    empty openings, then 3- and 4-hair units) in 7 of 10, 0.6-0.9x in the rest.
+
+    A drawn scalp has the unit make-up of its density; a treated one has more hairs per
+    opening and more than the drawn range (a regrown 320 is 500). A model trained without
+    them reads a follow-up's new hairs short (``scripts/bench_change.py``). Its own random
+    stream, so the other choices of the world stay as they were.
+    """
+    rng = np.random.default_rng([seed, 0x6E6])
+    if rng.random() >= share:
+        return world
+    factor = float(rng.uniform(1.1, 1.6) if rng.random() < 0.7 else rng.uniform(0.6, 0.9))
+    return regrow(world, factor, seed=int(rng.integers(2**31 - 1)))
+
+
 def _chunk(args: tuple[int, int, Recipe]) -> tuple[U8, F32]:
     start, stop, recipe = args
     samples = [s for i in range(start, stop) for s in world_samples(world_seed(recipe, i), recipe)]
@@ -275,7 +294,7 @@ def build_dataset(
     """
     tag = (
         f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
-        f"-st{recipe.stride}"
+        f"-st{recipe.stride}" + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
     )
     folder = cache / tag
     folder.mkdir(parents=True, exist_ok=True)

@@ -270,6 +270,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=d.photometric,
         help="share of crops given a random colour and tone (domain randomisation)",
     )
+    p.add_argument(
+        "--regrow-share",
+        type=float,
+        default=0.0,
+        help="share of training scalps regrown 1.1-1.6x or thinned 0.6-0.9x (treated scalps: "
+        "more hairs per opening; see sim.dataset)",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="render processes")
@@ -306,6 +313,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0.0 <= args.photometric <= 1.0:
         p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
+    if not 0.0 <= args.regrow_share <= 1.0:
+        p.error(f"--regrow-share is a share of scalps, 0 to 1 (got {args.regrow_share:g})")
     if args.count_weight < 0:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
     if args.fit_count_gain and args.quantize_only:
@@ -324,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse(argv)
     t0 = time.monotonic()
-    recipe = Recipe(NATIVE_UM_PER_PX, STRIDE, CROP_PX, args.seed, args.worlds)
+    recipe = Recipe(NATIVE_UM_PER_PX, STRIDE, CROP_PX, args.seed, args.worlds, args.regrow_share)
     settings = TrainSettings(
         steps=args.steps,
         batch=args.batch,
@@ -349,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "steps": args.steps,
         "synthetic_samples": args.worlds * CROPS_PER_WORLD,
+        **({"regrow_share": args.regrow_share} if args.regrow_share > 0 else {}),
         "real_dir": bool(args.real_dir),
     }
     if args.init_onnx is not None and not args.quantize_only:

@@ -225,6 +225,7 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--fit-count-gain", "--quantize-only"], "leave out --quantize-only"),
         (["--fit-count-gain", "frames", "--quantize-only"], "leave out --quantize-only"),
         (["--fit-count-gain", "frames", "--gain-frames", "0"], "1 or more (got 0)"),
+        (["--regrow-share", "1.5"], "a share of scalps, 0 to 1 (got 1.5)"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -380,3 +381,32 @@ def test_the_int8_gain_makes_the_int8_file_read_the_gain_frame_as_fp32_was_fitte
     assert after.density_per_cm2 == pytest.approx(density, rel=1e-5)
     # the summed diameters are scaled alike: mean diameters stay as the file reads them
     assert after.mean_diameter_um == pytest.approx(before.mean_diameter_um, rel=1e-4)
+
+
+def test_a_regrown_training_scalp_keeps_its_openings_and_changes_its_hairs_in_range() -> None:
+    from sim.dataset import _maybe_regrown, random_scalp
+    from sim.scalp import generate_scalp
+
+    rng = np.random.default_rng(5)
+    world = generate_scalp(random_scalp(rng, 5).model_copy(update={"extent_mm": 6.0}))
+    n = len(world.hairs)
+    assert _maybe_regrown(world, 11, 0.0) is world  # share 0: the data set of before
+    factors = []
+    for seed in range(12):
+        w = _maybe_regrown(world, seed, 1.0)
+        assert len(w.follicles.hair_count) == len(world.follicles.hair_count)
+        assert int(w.follicles.hair_count.sum()) == len(w.hairs)
+        factors.append(len(w.hairs) / n)
+    f = np.array(factors)
+    assert ((f > 1.08) & (f < 1.62) | (f > 0.58) & (f < 0.92)).all()
+    assert (f > 1).any() and (f < 1).any()  # both treated and thinning scalps
+
+
+def test_a_regrown_data_set_is_cached_apart_from_the_plain_one(tmp_path: Path) -> None:
+    from sim.dataset import Recipe, build_dataset
+
+    plain = Recipe(8.0, 4, 32, 1, 1)
+    build_dataset(tmp_path, plain)
+    build_dataset(tmp_path, Recipe(8.0, 4, 32, 1, 1, 0.5))
+    tags = sorted(d.name for d in tmp_path.iterdir())
+    assert len(tags) == 2 and tags[1] == tags[0] + "-rg0.5"
