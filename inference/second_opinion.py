@@ -59,6 +59,14 @@ MIN_PIECE_UM = 200.0  # shorter skeleton pieces are texture, openings or dust
 CORNER_UM = 100.0  # a skeleton's direction is read this far to either side of each pixel
 CORNER_COS = 0.4  # ... and it turns at a corner where its two arms meet at under ~134 deg
 MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applicable
+# More of the frame crowded than this: long hair lies over the skin as a mat and hides the
+# emergence points under it, so the network's count, and above all its change between visits,
+# reads low. Every result is flagged, whatever the two counts say. Chosen on the change
+# bench's twin pairs (scripts/bench_change.py, model 2.2.0): at sites crowded over 0.6 a
+# regrowth or loss read 0.42 of its true size (worst site 17.6 points off), at the others
+# 0.90 (worst 7.0). No trimmed or bare frame of either generality-bench generator crowds
+# over 0.41. docs/model_card.md, "The change bench".
+HIDDEN_CROWDED = 0.6
 MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
 # The median shaft found below this multiple of its polarity's high threshold (set by the
 # skin's texture and noise): a vellus shaft, about half a terminal one's diameter and so about
@@ -659,10 +667,12 @@ def review_flags(
     factor: float = REVIEW_FACTOR,
     centre: float = REVIEW_CENTRE,
 ) -> list[str]:
-    """Reasons to ask a person to look at a result; empty when the two counts agree.
+    """Reasons to ask a person to look at a result; empty when there are none.
 
-    The network's density is compared with the classical one only on an applicable frame;
-    they disagree when their ratio lies outside ``[centre / factor, centre * factor]``.
+    Two kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
+    emergence points are hidden, whatever either count says), and, on an applicable frame
+    only, the network's and the classical density disagreeing: their ratio outside
+    ``[centre / factor, centre * factor]``.
 
     Raises:
         ValueError: ``factor`` is not above 1, ``centre`` not positive, or a density is
@@ -674,9 +684,21 @@ def review_flags(
         raise ValueError(f"review centre {centre} must be positive")
     if net_density_per_cm2 < 0 or second.density_per_cm2 < 0:
         raise ValueError("densities must not be negative")
-    if not second.applicable:
-        return []
-    net, classical = net_density_per_cm2, second.density_per_cm2
+    reasons = []
+    if second.crowded > HIDDEN_CROWDED:
+        reasons.append(
+            f"long hair lies over {second.crowded:.0%} of the frame (over "
+            f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the density, and its "
+            "change between visits, read low. Clip the site to about 1 mm (the trichogram "
+            "protocol) and capture it again"
+        )
+    if second.applicable:
+        reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
+    return reasons
+
+
+def _disagreement(net: float, classical: float, factor: float, centre: float) -> list[str]:
+    """The reason the two densities disagree beyond the band, or none."""
     high, low = centre * factor, centre / factor
     limit = f"(review outside {low:.2f}-{high:.2f}x)"
     if net > high * classical:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -12,6 +13,7 @@ from scipy import ndimage
 
 from dermocap.errors import ImageError
 from inference.second_opinion import (
+    HIDDEN_CROWDED,
     MAX_COLOUR_ONLY,
     MIN_CONTRAST_OVER_THRESHOLD,
     MIN_SHAFT_CONTRAST,
@@ -356,7 +358,29 @@ def test_long_hair_is_not_applicable() -> None:
     got = second_opinion(rgb, truth["um_per_px"])
     assert not got.applicable
     assert "long hair" in got.reason
-    assert review_flags(3 * got.density_per_cm2 + 100, got) == []
+    # no disagreement is flagged on a count that does not apply; a mat is, whatever the counts
+    flags = review_flags(3 * got.density_per_cm2 + 100, got)
+    assert flags == review_flags(got.density_per_cm2, got)
+    assert bool(flags) == (got.crowded > HIDDEN_CROWDED)
+
+
+def test_dense_long_hair_is_flagged_as_a_mat_hiding_its_openings() -> None:
+    rgb, truth = _render("long", 8_100_011, "trichoscopy", density_per_cm2=280.0)
+    got = second_opinion(rgb, truth["um_per_px"])
+    assert got.crowded > HIDDEN_CROWDED
+    flags = review_flags(truth["density_per_cm2"], got)
+    assert len(flags) == 1 and "hides the openings" in flags[0] and "Clip the site" in flags[0]
+    trimmed, t = _render("trimmed", 8_100_012, "trichoscopy", density_per_cm2=280.0)
+    assert second_opinion(trimmed, t["um_per_px"]).crowded < HIDDEN_CROWDED
+
+
+def test_a_mat_is_flagged_beside_a_disagreement_and_on_its_own() -> None:
+    mat = dataclasses.replace(_opinion(100.0), crowded=HIDDEN_CROWDED + 0.05)
+    assert len(review_flags(100.0 * REVIEW_CENTRE, mat)) == 1
+    both = review_flags(300.0, mat)
+    assert len(both) == 2 and "hides the openings" in both[0] and "model reads" in both[1]
+    edge = dataclasses.replace(_opinion(100.0), crowded=HIDDEN_CROWDED)
+    assert review_flags(100.0 * REVIEW_CENTRE, edge) == []
 
 
 def test_bad_input_is_refused() -> None:

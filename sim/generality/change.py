@@ -14,6 +14,9 @@ error moves with the density does not. This bench measures that directly, per ge
   its hairs and skin drawn afresh. The geometry is not held, so each pair also carries the
   scatter between two hair patterns: a harder test than a relocated site.
 
+Each pair is also grouped by whether either visit's result carries the hair-mat review flag
+(``mat=flagged``: long hair over ``HIDDEN_CROWDED`` of the frame) or not (``mat=clear``).
+
 Factors cycle through :data:`FACTORS`: a stable site, the 10-20 % effects treatments are
 judged by, and a loss. The error of a pair is ``100 * (read_after / read_before -
 true_after / true_before)`` in percentage points, the truths counted in each frame.
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from inference import HairModel
+from inference.second_opinion import HIDDEN_CROWDED, second_opinion
 from sim.generality.bench import VARIANTS, build_all, load_models
 from sim.generality.cases import (
     INDEPENDENT,
@@ -45,7 +49,7 @@ log = logging.getLogger(__name__)
 FACTORS = (1.0, 1.1, 1.2, 0.9)
 LIMIT_POINTS = 2.0  # issue 14: the change at each treated site within 2 points of the truth
 NEW_DRAW_OFFSET = 500_000  # a follow-up's sensor noise (twin) or hair draw (independent)
-GROUP_FAMILIES = ("hair_length", "skin_tone", "hair_colour")
+GROUP_FAMILIES = ("hair_length", "skin_tone", "hair_colour", "mat")
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,13 @@ def read_density(model: HairModel, path: str) -> tuple[float, float, dict[str, A
     return float(truth["density_per_cm2"]), float(m.density_per_cm2), truth
 
 
+def matted(path: str) -> bool:
+    """Whether a result of this image is flagged for long hair hiding its openings
+    (``inference.second_opinion.HIDDEN_CROWDED``)."""
+    img, truth = load(path)
+    return second_opinion(img, float(truth["um_per_px"])).crowded > HIDDEN_CROWDED
+
+
 def run_change(
     *, models_dir: Any, n: int, workers: int, threads: int, cache_dir: Any
 ) -> dict[str, Any]:
@@ -142,7 +153,8 @@ def run_change(
                 ta, ra, _ = read_density(model, fa)
                 row[v] = pair_error(tb, ta, rb, ra) | {"read_before": rb, "read_after": ra}
             row["true_before"], row["true_after"] = tb, ta
-            row["labels"] = labels(p.before, truth)
+            mat = matted(fb) or matted(fa)
+            row["labels"] = labels(p.before, truth) | {"mat": "flagged" if mat else "clear"}
             rows.append(row)
             if (k + 1) % 10 == 0 or k + 1 == len(pairs):
                 log.info("pairs %d/%d (%.0f s)", k + 1, len(pairs), time.monotonic() - t0)
