@@ -54,7 +54,8 @@ class InferenceConfig(Section):
         True,
         description=(
             "Run the classical shaft counter beside the network (trimmed-hair frames) and flag"
-            " a result for review when the two disagree"
+            " a result for review when the two disagree, or when long hair mats the frame and"
+            " hides the openings"
         ),
     )
     review_factor: float = Field(
