@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -155,12 +156,19 @@ def patterns_markdown() -> str:
 
 
 class StatusIndicator(Closeable):
-    """Shows one named pattern at a time on the RGB LED and plays its beeps."""
+    """Shows one named pattern at a time on the RGB LED and plays its beeps.
+
+    Safe to call from several threads (the service's capture, analysis and event threads
+    all change the light): gpiozero's devices are not. Its ``blink()`` makes a thread and then
+    starts it, and a ``color`` set from another thread in between joins the thread that has
+    not started yet and raises, killing the caller. One lock serialises every change.
+    """
 
     def __init__(self, cfg: StatusConfig, *, pin_factory: Any) -> None:
         self._cfg = cfg
         self._current: str | None = None
         self._closed = False
+        self._lock = threading.Lock()
         self._buzzer: Any = None
         self._led: Any = RGBLED(
             cfg.red_pin,
@@ -197,20 +205,24 @@ class StatusIndicator(Closeable):
             raise ValueError(
                 f"unknown status pattern {name!r}; known: {', '.join(sorted(PATTERNS))}"
             )
-        if self._closed:
-            return
         on, alt = self._rgb(pattern.colour), self._rgb(pattern.alt_colour)
-        if pattern.style == "steady":
-            self._led.color = on
-        elif pattern.style == "blink":
-            self._led.blink(
-                on_time=pattern.on_s, off_time=pattern.off_s, on_color=on, off_color=alt
-            )
-        else:
-            self._led.pulse(
-                fade_in_time=pattern.on_s, fade_out_time=pattern.off_s, on_color=on, off_color=alt
-            )
-        self._current = name
+        with self._lock:
+            if self._closed:
+                return
+            if pattern.style == "steady":
+                self._led.color = on
+            elif pattern.style == "blink":
+                self._led.blink(
+                    on_time=pattern.on_s, off_time=pattern.off_s, on_color=on, off_color=alt
+                )
+            else:
+                self._led.pulse(
+                    fade_in_time=pattern.on_s,
+                    fade_out_time=pattern.off_s,
+                    on_color=on,
+                    off_color=alt,
+                )
+            self._current = name
         log.debug("status %s", name)
         if pattern.beep is not None:
             self.beep(pattern.beep)
@@ -227,15 +239,19 @@ class StatusIndicator(Closeable):
             if pattern not in BEEPS:
                 raise ValueError(f"unknown beep {pattern!r}; known: {', '.join(sorted(BEEPS))}")
             pattern = BEEPS[pattern]
-        if self._closed or not self._cfg.sound:
+        if not self._cfg.sound:
             return
-        self._buzzer.blink(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.count)
+        with self._lock:
+            if self._closed:
+                return
+            self._buzzer.blink(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.count)
 
     def close(self) -> None:
         """Switch light and buzzer off and free their pins; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        for device in (self._buzzer, self._led):
-            if device is not None:
-                device.close()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for device in (self._buzzer, self._led):
+                if device is not None:
+                    device.close()

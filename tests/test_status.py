@@ -182,3 +182,45 @@ def test_led_drift_has_a_pattern_of_its_own(factory: MockFactory, status: Status
 def test_readme_table_is_the_pattern_table() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert patterns_markdown() in readme
+
+
+def test_a_pattern_set_from_another_thread_waits_for_a_blink_being_started(
+    status: StatusIndicator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service changes the light from its capture, analysis and event threads. gpiozero's
+    blink() makes its thread, then starts it; a colour set in between joins the unstarted
+    thread and raises (CI saw it kill the analysis thread). Reached by construction: the
+    blink's thread start is held until the second thread has tried to set a colour."""
+    from gpiozero.threads import GPIOThread
+
+    starting, release = threading.Event(), threading.Event()
+    real_start = GPIOThread.start
+
+    def held_start(self: GPIOThread) -> None:
+        if not starting.is_set():
+            starting.set()
+            assert release.wait(10.0)
+        real_start(self)
+
+    monkeypatch.setattr(GPIOThread, "start", held_start)
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            status.show(name)
+        except BaseException as exc:  # the failure under test, kept for the main thread
+            errors.append(exc)
+
+    blinker = threading.Thread(target=run, args=("qc_failed",))  # a blink
+    blinker.start()
+    assert starting.wait(10.0)  # its blink thread is made, not yet started
+    setter = threading.Thread(target=run, args=("ready",))  # a steady colour
+    setter.start()
+    setter.join(0.3)  # with the lock it waits for the blink; without, it has raised by now
+    still_waiting = setter.is_alive()
+    release.set()
+    blinker.join(10.0)
+    setter.join(10.0)
+    assert errors == []
+    assert still_waiting
+    assert status.current == "ready"  # the later call wins, as the service expects
