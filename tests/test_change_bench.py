@@ -82,25 +82,44 @@ def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     assert [p.factor for p in pairs[:5]] == [FACTORS[i % len(FACTORS)] for i in range(5)]
     for p in pairs:
         changed = {k for k in p.after.spec if p.after.spec.get(k) != p.before.spec.get(k)}
-        extra = "noise_seed" if p.before.generator == TWIN else "render_seed"
-        assert changed == {"density_factor", extra}
-        assert p.after.spec["density_factor"] == p.factor
+        if p.before.generator == TWIN:
+            assert changed == {"density_factor", "noise_seed"}
+            assert p.after.spec["density_factor"] == p.factor
+        else:
+            assert changed == {"regrow", "regrow_seed"}
+            assert p.after.spec["regrow"] == p.factor
     assert len({p.name for p in pairs}) == len(pairs)
 
 
-def test_an_independent_follow_up_keeps_the_look_at_the_factor_times_the_density(
-    tmp_path: Path,
-) -> None:
-    spec = {"seed": 123, "um_per_px": 6.0, "width": 320, "height": 240, "hairless": False}
-    before = Case(INDEPENDENT, 0, spec)
-    after = Case(INDEPENDENT, 0, {**spec, "density_factor": 1.2, "render_seed": 500_123})
-    img_b, tb = load(build((before, str(tmp_path))))
-    img_a, ta = load(build((after, str(tmp_path))))
-    assert not np.array_equal(img_b, img_a)  # hairs and skin drawn afresh
-    pb, pa = tb["params"], ta["params"]
-    assert pa["density_per_cm2"] == pytest.approx(1.2 * pb["density_per_cm2"])
-    assert {k for k in pb if pb[k] != pa[k]} == {"density_per_cm2"}  # the same look
-    assert ta["factors"]["hair_colour"] == tb["factors"]["hair_colour"]
+def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(tmp_path: Path) -> None:
+    spec = {"seed": 123, "um_per_px": 8.0, "width": 640, "height": 480, "hairless": False}
+    img_b, tb = load(build((Case(INDEPENDENT, 0, spec), str(tmp_path))))
+    before = {(h["x_px"], h["y_px"]) for h in tb["hairs"]}
+    for factor in (1.3, 0.7):
+        later = {**spec, "regrow": factor, "regrow_seed": 500_123}
+        img_a, ta = load(build((Case(INDEPENDENT, 0, later), str(tmp_path))))
+        after = {(h["x_px"], h["y_px"]) for h in ta["hairs"]}
+        assert not np.array_equal(img_b, img_a)
+        assert ta["params"] == tb["params"]  # the same look
+        if factor > 1:
+            assert before < after  # every hair still there, and new ones
+        else:
+            assert after < before  # some shed, none new
+        assert len(after) / len(before) == pytest.approx(factor, abs=0.2)
+
+
+def test_an_independent_regrowth_leaves_everything_else_of_the_site_as_it_was() -> None:
+    from sim.heldout.generate import render
+    from sim.heldout.params import draw_params
+
+    p = draw_params(321, um_per_px=6.0, width=256, height=192).with_(noise=0.0)
+    first, t1 = render(321, p)
+    again, t2 = render(321, p, (1.0, 9))  # a visit with nothing changed and no sensor noise
+    assert np.array_equal(first, again) and t1 == t2
+    grown, t3 = render(321, p, (1.5, 9))
+    changed = np.abs(grown.astype(int) - first.astype(int)).max(axis=2) > 0
+    assert 0 < changed.mean() < 0.6  # new shafts over the old picture, not a new picture
+    assert t3["hair_count"] > t1["hair_count"]
 
 
 @pytest.mark.slow

@@ -282,10 +282,9 @@ def build(args: tuple[Case, str]) -> str:
             height=s["height"],
             hairless=s["hairless"],
         )
-        if "density_factor" in s:  # the same look at another density (a later visit)
-            p = p.with_(density_per_cm2=p.density_per_cm2 * float(s["density_factor"]))
-        # another render seed: the same look with its hairs and skin drawn afresh
-        img, truth = render_independent(int(s.get("render_seed", s["seed"])), p)
+        # a later visit of the same site: its hairs regrown or shed, its noise new
+        later = (float(s["regrow"]), int(s["regrow_seed"])) if "regrow" in s else None
+        img, truth = render_independent(int(s["seed"]), p, later)
     else:
         img, truth = _render_twin(case.spec)
     path.parent.mkdir(parents=True, exist_ok=True)

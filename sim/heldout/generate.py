@@ -9,7 +9,16 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter
 
-from sim.heldout.hairs import Shafts, Units, draw_shaft, is_vellus, place
+from sim.heldout.hairs import (
+    Shafts,
+    Units,
+    draw_shaft,
+    is_vellus,
+    join,
+    place,
+    regrow,
+    subset,
+)
 from sim.heldout.marks import draw_dots, draw_flakes, draw_openings, draw_vessels
 from sim.heldout.params import END_STYLES, Params, draw_params
 from sim.heldout.skin import lighting, skin_field
@@ -58,10 +67,24 @@ def generate(
     return render(seed, p)
 
 
-def render(seed: int, p: Params) -> tuple[NDArray[np.uint8], dict[str, Any]]:
-    """Draw the image that ``p`` describes (``seed`` drives the per-shape randomness)."""
+def render(
+    seed: int, p: Params, regrown: tuple[float, int] | None = None
+) -> tuple[NDArray[np.uint8], dict[str, Any]]:
+    """Draw the image that ``p`` describes (``seed`` drives the per-shape randomness).
+
+    ``regrown = (factor, seed2)``: the same site at a later visit, with ``factor`` times the
+    hairs (:func:`~sim.heldout.hairs.regrow`, its own random stream from ``seed2``). Skin,
+    openings, marks, lighting and every kept hair are drawn as in the first visit; new hairs
+    are drawn over the old ones, shed ones are left out, and the sensor noise is new.
+    """
     rng = np.random.default_rng([0x5CA1, seed])
     units, shafts = place(rng, p)
+    keep = np.ones(len(shafts), dtype=bool)
+    new: Shafts | None = None
+    later = rng
+    if regrown is not None:
+        later = np.random.default_rng([0x6E6, regrown[1]])
+        units_after, keep, new = regrow(later, p, units, shafts, regrown[0])
     ss = 3 if p.um_per_px > 6.0 else 2
     skin = skin_field(rng, p)
     canvas = Image.fromarray(np.rint(skin * 255).astype(np.uint8)).resize(
@@ -72,8 +95,14 @@ def render(seed: int, p: Params) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     draw_flakes(draw, rng, p, ss, 0.5)
     draw_openings(draw, rng, units, p, ss)
     draw_dots(draw, rng, p, ss)
+    # A shed hair is drawn where nothing shows, so that the others' strokes stay the same.
+    nowhere = ImageDraw.Draw(Image.new("RGB", (1, 1)), "RGBA")
     for i in rng.permutation(len(shafts)):
-        draw_shaft(draw, shafts, int(i), rng, ss=ss, um_per_px=p.um_per_px, shading=p.shading)
+        on = draw if keep[i] else nowhere
+        draw_shaft(on, shafts, int(i), rng, ss=ss, um_per_px=p.um_per_px, shading=p.shading)
+    if new is not None:
+        for i in later.permutation(len(new)):
+            draw_shaft(draw, new, int(i), later, ss=ss, um_per_px=p.um_per_px, shading=p.shading)
     draw_flakes(draw, rng, p, ss, 0.5)
     del draw
     small = canvas.reduce(ss)
@@ -81,9 +110,9 @@ def render(seed: int, p: Params) -> tuple[NDArray[np.uint8], dict[str, Any]]:
         small = small.filter(ImageFilter.GaussianBlur(p.blur_px))
     img = np.asarray(small, dtype=np.float32) / 255.0
     img = img * lighting(rng, p)[..., None]
-    if p.noise > 0:
-        grain = rng.standard_normal((p.height, p.width, 1)) * 0.8
-        grain = grain + rng.standard_normal((p.height, p.width, 3)) * 0.4
+    if p.noise > 0:  # a later visit: new sensor noise
+        grain = later.standard_normal((p.height, p.width, 1)) * 0.8
+        grain = grain + later.standard_normal((p.height, p.width, 3)) * 0.4
         img = img + (p.noise * grain).astype(np.float32)
     out = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
     if p.jpeg_quality:
@@ -92,7 +121,9 @@ def render(seed: int, p: Params) -> tuple[NDArray[np.uint8], dict[str, Any]]:
         buf.seek(0)
         with Image.open(buf) as im:
             out = np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    return out, truth(p, shafts, units)
+    if new is None:
+        return out, truth(p, shafts, units)
+    return out, truth(p, join(subset(shafts, keep), new), units_after)
 
 
 def _inside(xy: NDArray[np.float64], w: int, h: int) -> NDArray[np.bool_]:

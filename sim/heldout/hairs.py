@@ -28,6 +28,7 @@ class Units:
 
     xy: F64  # (n, 2)
     hairs: I64  # 0 for an empty opening
+    angle: F64  # direction its hairs leave in (radians, image axes), before per-hair scatter
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,6 @@ def place(rng: np.random.Generator, p: Params) -> tuple[Units, Shafts]:
     empty = np.zeros(len(xy), dtype=bool)
     empty[rng.permutation(len(xy))[:n_empty]] = True
     counts = np.where(empty, 0, sizes).astype(np.int64)
-    units = Units(xy=xy, hairs=counts)
-
     unit = np.repeat(np.arange(len(xy)), counts).astype(np.int64)
     n = unit.shape[0]
     # emergence: the unit's opening, hairs of one unit a few um apart
@@ -136,7 +135,16 @@ def place(rng: np.random.Generator, p: Params) -> tuple[Units, Shafts]:
     vx = (1 - p.whorl) * math.cos(flow) + p.whorl * np.cos(swirl)
     vy = (1 - p.whorl) * math.sin(flow) + p.whorl * np.sin(swirl)
     unit_ang = np.arctan2(vy, vx) + rng.normal(0.0, 0.3, len(xy))
-    ang = unit_ang[unit] + rng.normal(0.0, 0.18, n)
+    units = Units(xy=xy, hairs=counts, angle=unit_ang)
+    shafts = _grow(rng, p, root, unit, unit_ang[unit])
+    return units, subset(shafts, _near_frame(shafts, p))
+
+
+def _grow(rng: np.random.Generator, p: Params, root: F64, unit: I64, unit_ang: F64) -> Shafts:
+    """Hairs emerging at ``root`` from openings ``unit`` that leave at about ``unit_ang``."""
+    upp = p.um_per_px
+    n = len(unit)
+    ang = unit_ang + rng.normal(0.0, 0.18, n)
     cross = rng.random(n) < 0.1
     ang[cross] = rng.uniform(0, 2 * math.pi, int(cross.sum()))
 
@@ -168,7 +176,7 @@ def place(rng: np.random.Generator, p: Params) -> tuple[Units, Shafts]:
     mix = rng.uniform(0.35, 0.65, n)[:, None]
     rgb = np.where(vellus[:, None], (1 - mix) * rgb + mix * skin[None, :], rgb)
     alpha = np.where(vellus, rng.uniform(0.55, 0.9, n), rng.uniform(0.92, 1.0, n))
-    shafts = Shafts(
+    return Shafts(
         ctrl=ctrl,
         diameter_um=diameter,
         length_um=length,
@@ -179,15 +187,74 @@ def place(rng: np.random.Generator, p: Params) -> tuple[Units, Shafts]:
         natural=natural,
         unit=unit,
     )
-    # keep the shafts whose hull (the control points) comes near the frame
-    pad = 130.0 / upp
-    lo, hi = ctrl.min(axis=1), ctrl.max(axis=1)
-    near = (hi[:, 0] > -pad) & (lo[:, 0] < p.width + pad) & (hi[:, 1] > -pad)
+
+
+def _near_frame(s: Shafts, p: Params) -> B:
+    """The shafts whose hull (the control points) comes near the frame."""
+    pad = 130.0 / p.um_per_px
+    lo, hi = s.ctrl.min(axis=1), s.ctrl.max(axis=1)
+    near: B = (hi[:, 0] > -pad) & (lo[:, 0] < p.width + pad) & (hi[:, 1] > -pad)
     near &= lo[:, 1] < p.height + pad
-    return units, _subset(shafts, near)
+    return near
 
 
-def _subset(s: Shafts, keep: B) -> Shafts:
+def regrow(
+    rng: np.random.Generator, p: Params, units: Units, shafts: Shafts, factor: float
+) -> tuple[Units, B, Shafts]:
+    """The same site months later with ``factor`` times the hairs near the frame.
+
+    Every opening and kept hair stays where it was. ``factor > 1``: new hairs wake in empty
+    openings first, then join units of up to 4 (``round((factor - 1) * hairs)`` of them,
+    drawn like the others); ``factor < 1``: that share of the hairs near the frame is shed
+    at random. Returns the units with their new counts, which of ``shafts`` are kept, and the
+    new shafts (near the frame). ``rng`` is a stream of its own, so the baseline's drawing is
+    unchanged.
+    """
+    if not 0.2 <= factor <= 3.0:
+        raise ValueError(f"regrowth factor {factor} outside 0.2-3.0")
+    counts = units.hairs.copy()
+    keep = np.ones(len(shafts), dtype=bool)
+    none = subset(shafts, np.zeros(len(shafts), dtype=bool))
+    if factor < 1.0:
+        shed = rng.choice(len(shafts), size=round((1.0 - factor) * len(shafts)), replace=False)
+        keep[shed] = False
+        np.subtract.at(counts, shafts.unit[shed], 1)
+        return Units(units.xy, counts, units.angle), keep, none
+    add = round((factor - 1.0) * int(counts.sum()))
+    empty = list(rng.permutation(np.flatnonzero(counts == 0)))
+    woke: list[int] = []
+    while len(woke) < add:
+        if empty:
+            u = int(empty.pop())
+        else:
+            room = np.flatnonzero(counts < 4)
+            if room.size == 0:
+                break
+            u = int(rng.choice(room))
+        woke.append(u)
+        counts[u] += 1
+    unit = np.array(woke, dtype=np.int64)
+    root = units.xy[unit] + rng.normal(0.0, 8.0 / p.um_per_px, (len(unit), 2))
+    new = _grow(rng, p, root, unit, units.angle[unit])
+    return Units(units.xy, counts, units.angle), keep, subset(new, _near_frame(new, p))
+
+
+def join(a: Shafts, b: Shafts) -> Shafts:
+    """The shafts of ``a`` then those of ``b``."""
+    return Shafts(
+        ctrl=np.concatenate([a.ctrl, b.ctrl]),
+        diameter_um=np.concatenate([a.diameter_um, b.diameter_um]),
+        length_um=np.concatenate([a.length_um, b.length_um]),
+        rgb=np.concatenate([a.rgb, b.rgb]),
+        alpha=np.concatenate([a.alpha, b.alpha]),
+        end=np.concatenate([a.end, b.end]),
+        trimmed=np.concatenate([a.trimmed, b.trimmed]),
+        natural=np.concatenate([a.natural, b.natural]),
+        unit=np.concatenate([a.unit, b.unit]),
+    )
+
+
+def subset(s: Shafts, keep: B) -> Shafts:
     return Shafts(
         ctrl=s.ctrl[keep],
         diameter_um=s.diameter_um[keep],
