@@ -60,12 +60,13 @@ CORNER_UM = 100.0  # a skeleton's direction is read this far to either side of e
 CORNER_COS = 0.4  # ... and it turns at a corner where its two arms meet at under ~134 deg
 MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applicable
 # More of the frame crowded than this: long hair lies over the skin as a mat and hides the
-# emergence points under it, so the network's count, and above all its change between visits,
-# reads low. Every result is flagged, whatever the two counts say. Chosen on the change
-# bench's twin pairs (scripts/bench_change.py, model 2.2.0): at sites crowded over 0.6 a
-# regrowth or loss read 0.42 of its true size (worst site 17.6 points off), at the others
-# 0.90 (worst 7.0). No trimmed or bare frame of either generality-bench generator crowds
-# over 0.41. docs/model_card.md, "The change bench".
+# emergence points under it, so the network's count cannot be trusted and a change between
+# visits reads smaller than it is. Every result is flagged, whatever the two counts say.
+# Chosen on the change bench's twin pairs (scripts/bench_change.py, model 2.2.0): at sites
+# crowded over 0.6 a regrowth or loss read 0.42 of its true size (worst site 17.6 points
+# off), at the others 0.90 (worst 7.0). The independent generator's same-site pairs split
+# far less (0.58 against 0.64). No trimmed or bare frame of either generality-bench
+# generator crowds over 0.41. docs/model_card.md, "Second opinion".
 HIDDEN_CROWDED = 0.6
 MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
 # The median shaft found below this multiple of its polarity's high threshold (set by the
@@ -688,9 +689,9 @@ def review_flags(
     if second.crowded > HIDDEN_CROWDED:
         reasons.append(
             f"long hair lies over {second.crowded:.0%} of the frame (over "
-            f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the density, and its "
-            "change between visits, read low. Clip the site to about 1 mm (the trichogram "
-            "protocol) and capture it again"
+            f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
+            "trusted, and a change between visits reads smaller than it is. Clip the site to "
+            "about 1 mm (the trichogram protocol) and capture it again"
         )
     if second.applicable:
         reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
