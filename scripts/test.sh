@@ -26,7 +26,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 echo "== installing dermocap with the dev and train extras (versions of requirements/test.txt)"
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# pip itself pinned too: a new pip release must not change what CI does unannounced
+.venv/bin/python -m pip install -q 'pip==26.3' >/dev/null
 # PIP_CONSTRAINT, not -c: it reaches the isolated build of dermocap itself (setuptools) too
 PIP_CONSTRAINT="$PWD/requirements/test.txt" .venv/bin/python -m pip install -q -e '.[dev,train]'
 
