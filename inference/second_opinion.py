@@ -686,7 +686,7 @@ def review_flags(
     if net_density_per_cm2 < 0 or second.density_per_cm2 < 0:
         raise ValueError("densities must not be negative")
     reasons = []
-    if second.crowded > HIDDEN_CROWDED:
+    if hides_openings(second):
         reasons.append(
             f"long hair lies over {second.crowded:.0%} of the frame (over "
             f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
@@ -696,6 +696,11 @@ def review_flags(
     if second.applicable:
         reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
     return reasons
+
+
+def hides_openings(second: SecondOpinion) -> bool:
+    """Long hair mats the frame (crowded over ``HIDDEN_CROWDED``): a review reason of its own."""
+    return second.crowded > HIDDEN_CROWDED
 
 
 def _disagreement(net: float, classical: float, factor: float, centre: float) -> list[str]:

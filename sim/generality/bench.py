@@ -211,10 +211,10 @@ def target_values(figs: dict[str, Any], gen: str) -> dict[str, tuple[float | Non
     return {
         TARGETS[0].name: (a["density_mape_pct"], ""),
         TARGETS[1].name: (worst_m, worst_g),
-        TARGETS[2].name: (a["hairless_max_per_cm2"], f"mean {_fmt(a['hairless_mean_per_cm2'])}"),
+        TARGETS[2].name: (a["hairless_max_per_cm2"], f"mean {fmt(a['hairless_mean_per_cm2'])}"),
         TARGETS[3].name: (a["tips_detected_pct"], f"of {a['tips']} tips"),
-        TARGETS[4].name: (a["terminal_recall"], f"any det. near: {_fmt(a['terminal_near'], 3)}"),
-        TARGETS[5].name: (a["vellus_recall"], f"any det. near: {_fmt(a['vellus_near'], 3)}"),
+        TARGETS[4].name: (a["terminal_recall"], f"any det. near: {fmt(a['terminal_near'], 3)}"),
+        TARGETS[5].name: (a["vellus_recall"], f"any det. near: {fmt(a['vellus_near'], 3)}"),
         TARGETS[6].name: (a["diameter_mae_um"], ""),
         TARGETS[7].name: (a["vellus_fraction_ae"], ""),
         TARGETS[8].name: (gap, ""),
@@ -256,7 +256,8 @@ def judge(figs: dict[str, Any]) -> list[dict[str, Any]]:
 # -- printing --------------------------------------------------------------------------------
 
 
-def _fmt(x: float | None, nd: int = 2) -> str:
+def fmt(x: float | None, nd: int = 2) -> str:
+    """A figure with ``nd`` decimals, "-" for none."""
     return "-" if x is None else f"{x:.{nd}f}"
 
 
@@ -279,12 +280,12 @@ def table(gen: str, figs: dict[str, Any]) -> str:
         f = i8[g]
         f32 = fp.get(g, {}).get("density_mape_pct")
         lines.append(
-            f"{g:26s} {f['n']:4d} {_fmt(f['density_mape_pct']):>8s} "
-            f"{_fmt(f['density_bias_pct']):>8s} {_fmt(f32):>8s} "
-            f"{_fmt(f['tips_detected_pct'], 1):>7s} {_fmt(f['terminal_recall'], 3):>6s} "
-            f"{_fmt(f['vellus_recall'], 3):>6s} {_fmt(f['diameter_mae_um']):>7s} "
-            f"{_fmt(f['vellus_fraction_ae'], 3):>6s} {_fmt(f['hairless_mean_per_cm2'], 1):>9s} "
-            f"{_fmt(f['hairless_max_per_cm2'], 1):>8s}"
+            f"{g:26s} {f['n']:4d} {fmt(f['density_mape_pct']):>8s} "
+            f"{fmt(f['density_bias_pct']):>8s} {fmt(f32):>8s} "
+            f"{fmt(f['tips_detected_pct'], 1):>7s} {fmt(f['terminal_recall'], 3):>6s} "
+            f"{fmt(f['vellus_recall'], 3):>6s} {fmt(f['diameter_mae_um']):>7s} "
+            f"{fmt(f['vellus_fraction_ae'], 3):>6s} {fmt(f['hairless_mean_per_cm2'], 1):>9s} "
+            f"{fmt(f['hairless_max_per_cm2'], 1):>8s}"
         )
     return "\n".join(lines)
 
@@ -296,7 +297,7 @@ def verdict_lines(verdicts: list[dict[str, Any]], lat: dict[str, float] | None) 
         parts = []
         for gen, g in v["generators"].items():
             note = f" [{g['note']}]" if g["note"] else ""
-            parts.append(f"{gen} {_fmt(g['value'], 3)} (limit {g['limit']:g}){note}")
+            parts.append(f"{gen} {fmt(g['value'], 3)} (limit {g['limit']:g}){note}")
         met = {True: "met", False: "NOT MET", None: "-"}[v["met"]]
         worst = v["worst_generator"] or "-"
         lines.append(f"{v['target']:38s} worst: {worst:11s} {met:7s} | " + "; ".join(parts))

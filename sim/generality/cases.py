@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
-from sim.heldout.generate import render as render_independent
-from sim.heldout.params import draw_params, tone_bin
+from sim.heldout import generate
+from sim.heldout.params import tone_bin
 from sim.render import View
 from sim.scalp import generate_scalp, hair_colour_names
 from sim.tools import RenderRequest, render_capture
@@ -275,16 +275,16 @@ def build(args: tuple[Case, str]) -> str:
         return str(path)
     if case.generator == INDEPENDENT:
         s = case.spec
-        p = draw_params(
+        # a later visit of the same site: its hairs regrown or shed, its noise new
+        later = (float(s["regrow"]), int(s["regrow_seed"])) if "regrow" in s else None
+        img, truth = generate(
             s["seed"],
             um_per_px=s["um_per_px"],
             width=s["width"],
             height=s["height"],
             hairless=s["hairless"],
+            regrown=later,
         )
-        # a later visit of the same site: its hairs regrown or shed, its noise new
-        later = (float(s["regrow"]), int(s["regrow_seed"])) if "regrow" in s else None
-        img, truth = render_independent(int(s["seed"]), p, later)
     else:
         img, truth = _render_twin(case.spec)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from inference import HairModel
-from inference.second_opinion import HIDDEN_CROWDED, second_opinion
-from sim.generality.bench import VARIANTS, build_all, load_models
+from inference.second_opinion import hides_openings, second_opinion
+from sim.generality.bench import VARIANTS, build_all, fmt, load_models
 from sim.generality.cases import (
     INDEPENDENT,
     TWIN,
@@ -117,18 +117,20 @@ def summarise(errors: list[float], true: list[float], read: list[float]) -> dict
     }
 
 
-def read_density(model: HairModel, path: str) -> tuple[float, float, dict[str, Any]]:
-    """(true density, read density, truth) of one cached image; no second opinion."""
+def read_image(path: str, models: dict[str, HairModel]) -> dict[str, Any]:
+    """One cached image, read once: its truth, each model's density (no second opinion in
+    the models) and whether its result would carry the hair-mat review reason
+    (:func:`inference.second_opinion.hides_openings`)."""
     img, truth = load(path)
-    m = model.analyze(img, float(truth["um_per_px"]), review_factor=None)
-    return float(truth["density_per_cm2"]), float(m.density_per_cm2), truth
-
-
-def matted(path: str) -> bool:
-    """Whether a result of this image is flagged for long hair hiding its openings
-    (``inference.second_opinion.HIDDEN_CROWDED``)."""
-    img, truth = load(path)
-    return second_opinion(img, float(truth["um_per_px"])).crowded > HIDDEN_CROWDED
+    upp = float(truth["um_per_px"])
+    return {
+        "truth": truth,
+        "read": {
+            v: float(m.analyze(img, upp, review_factor=None).density_per_cm2)
+            for v, m in models.items()
+        },
+        "matted": hides_openings(second_opinion(img, upp)),
+    }
 
 
 def run_change(
@@ -149,13 +151,15 @@ def run_change(
                 "generator": p.before.generator,
                 "factor": p.factor,
             }
-            for v, model in models.items():
-                tb, rb, truth = read_density(model, fb)
-                ta, ra, _ = read_density(model, fa)
+            b, a = read_image(fb, models), read_image(fa, models)
+            tb = float(b["truth"]["density_per_cm2"])
+            ta = float(a["truth"]["density_per_cm2"])
+            for v in models:
+                rb, ra = b["read"][v], a["read"][v]
                 row[v] = pair_error(tb, ta, rb, ra) | {"read_before": rb, "read_after": ra}
             row["true_before"], row["true_after"] = tb, ta
-            mat = matted(fb) or matted(fa)
-            row["labels"] = labels(p.before, truth) | {"mat": "flagged" if mat else "clear"}
+            mat = b["matted"] or a["matted"]
+            row["labels"] = labels(p.before, b["truth"]) | {"mat": "flagged" if mat else "clear"}
             rows.append(row)
             if (k + 1) % 10 == 0 or k + 1 == len(pairs):
                 log.info("pairs %d/%d (%.0f s)", k + 1, len(pairs), time.monotonic() - t0)
@@ -181,13 +185,13 @@ def change_figures(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, 
         mine = [r for r in rows if r["generator"] == gen]
         if not mine:
             continue
+        groups: dict[str, list[dict[str, Any]]] = {"all": mine}
+        for r in mine:
+            groups.setdefault(f"factor={r['factor']:g}", []).append(r)
+            for fam in GROUP_FAMILIES:
+                if fam in r["labels"]:
+                    groups.setdefault(f"{fam}={r['labels'][fam]}", []).append(r)
         for v in VARIANTS:
-            groups: dict[str, list[dict[str, Any]]] = {"all": mine}
-            for r in mine:
-                groups.setdefault(f"factor={r['factor']:g}", []).append(r)
-                for fam in GROUP_FAMILIES:
-                    if fam in r["labels"]:
-                        groups.setdefault(f"{fam}={r['labels'][fam]}", []).append(r)
             out.setdefault(gen, {})[v] = {
                 g: summarise(
                     [r[v]["error_points"] for r in rs],
@@ -212,10 +216,6 @@ def verdict(figs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
-def _f(x: float | None, nd: int = 2) -> str:
-    return "-" if x is None else f"{x:.{nd}f}"
-
-
 def change_text(figs: dict[str, dict[str, dict[str, Any]]]) -> str:
     """One table per generator (INT8, with FP32's mean |error| beside it) and the verdict."""
     parts = []
@@ -229,10 +229,10 @@ def change_text(figs: dict[str, dict[str, dict[str, Any]]]) -> str:
         for g in order:
             a, b = f["int8"][g], f["fp32"][g]
             lines.append(
-                f"{g:26s} {a['n']:3d} {_f(a['mean_abs_points']):>8s} "
-                f"{_f(a['p90_abs_points']):>7s} {_f(a['worst_abs_points']):>6s} "
+                f"{g:26s} {a['n']:3d} {fmt(a['mean_abs_points']):>8s} "
+                f"{fmt(a['p90_abs_points']):>7s} {fmt(a['worst_abs_points']):>6s} "
                 f"{a['bias_points']:+6.2f} {a['within_limit']:>2d}/{a['n']:<2d} "
-                f"{_f(a['response'], 3):>8s} {_f(b['mean_abs_points']):>11s}"
+                f"{fmt(a['response'], 3):>8s} {fmt(b['mean_abs_points']):>11s}"
             )
         parts.append("\n".join(lines))
     v = verdict(figs)

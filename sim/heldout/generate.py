@@ -35,6 +35,7 @@ def generate(
     width: int,
     height: int,
     hairless: bool = False,
+    regrown: tuple[float, int] | None = None,
     **overrides: Any,
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     """One RGB image of scalp that shares no drawing code with the twin, and its truth.
@@ -44,6 +45,7 @@ def generate(
         um_per_px: scale of the image, 2-15 um per pixel.
         width, height: image size in pixels, 32-4096.
         hairless: no hairs at all (textured skin with openings, dots and flakes).
+        regrown: ``(factor, seed2)``: the same site at a later visit (see :func:`render`).
         overrides: fields of :class:`~sim.heldout.params.Params` to set instead of drawing
             them (e.g. ``hair_length="long"``, ``hair_colour="dyed_black"``).
 
@@ -55,7 +57,8 @@ def generate(
         (emergence points up to 200 um outside the frame), ``factors`` and ``params``.
 
     Raises:
-        ValueError: a scale or size outside those ranges, or an unknown override.
+        ValueError: a scale or size outside those ranges, an unknown override, or a
+            regrowth factor outside 0.2-3.
     """
     if not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
         raise ValueError(f"um_per_px {um_per_px} outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}")
@@ -64,7 +67,7 @@ def generate(
     p = draw_params(seed, um_per_px=um_per_px, width=width, height=height, hairless=hairless)
     if overrides:
         p = p.with_(**overrides)
-    return render(seed, p)
+    return render(seed, p, regrown)
 
 
 def render(
@@ -81,7 +84,7 @@ def render(
     units, shafts = place(rng, p)
     keep = np.ones(len(shafts), dtype=bool)
     new: Shafts | None = None
-    later = rng
+    units_after, later = units, rng
     if regrown is not None:
         later = np.random.default_rng([0x6E6, regrown[1]])
         units_after, keep, new = regrow(later, p, units, shafts, regrown[0])
@@ -121,9 +124,8 @@ def render(
         buf.seek(0)
         with Image.open(buf) as im:
             out = np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    if new is None:
-        return out, truth(p, shafts, units)
-    return out, truth(p, join(subset(shafts, keep), new), units_after)
+    seen = shafts if new is None else join(subset(shafts, keep), new)
+    return out, truth(p, seen, units_after)
 
 
 def _inside(xy: NDArray[np.float64], w: int, h: int) -> NDArray[np.bool_]:

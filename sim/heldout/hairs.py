@@ -9,7 +9,7 @@ field. Cut ends are square, oblique, frayed (split into strands) or tapered.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -214,12 +214,11 @@ def regrow(
         raise ValueError(f"regrowth factor {factor} outside 0.2-3.0")
     counts = units.hairs.copy()
     keep = np.ones(len(shafts), dtype=bool)
-    none = subset(shafts, np.zeros(len(shafts), dtype=bool))
     if factor < 1.0:
         shed = rng.choice(len(shafts), size=round((1.0 - factor) * len(shafts)), replace=False)
         keep[shed] = False
         np.subtract.at(counts, shafts.unit[shed], 1)
-        return Units(units.xy, counts, units.angle), keep, none
+        return replace(units, hairs=counts), keep, subset(shafts, np.zeros_like(keep))
     add = round((factor - 1.0) * int(counts.sum()))
     empty = list(rng.permutation(np.flatnonzero(counts == 0)))
     woke: list[int] = []
@@ -236,36 +235,20 @@ def regrow(
     unit = np.array(woke, dtype=np.int64)
     root = units.xy[unit] + rng.normal(0.0, 8.0 / p.um_per_px, (len(unit), 2))
     new = _grow(rng, p, root, unit, units.angle[unit])
-    return Units(units.xy, counts, units.angle), keep, subset(new, _near_frame(new, p))
+    return replace(units, hairs=counts), keep, subset(new, _near_frame(new, p))
 
 
 def join(a: Shafts, b: Shafts) -> Shafts:
     """The shafts of ``a`` then those of ``b``."""
-    return Shafts(
-        ctrl=np.concatenate([a.ctrl, b.ctrl]),
-        diameter_um=np.concatenate([a.diameter_um, b.diameter_um]),
-        length_um=np.concatenate([a.length_um, b.length_um]),
-        rgb=np.concatenate([a.rgb, b.rgb]),
-        alpha=np.concatenate([a.alpha, b.alpha]),
-        end=np.concatenate([a.end, b.end]),
-        trimmed=np.concatenate([a.trimmed, b.trimmed]),
-        natural=np.concatenate([a.natural, b.natural]),
-        unit=np.concatenate([a.unit, b.unit]),
-    )
+    return Shafts(**{f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in _FIELDS})
 
 
 def subset(s: Shafts, keep: B) -> Shafts:
-    return Shafts(
-        ctrl=s.ctrl[keep],
-        diameter_um=s.diameter_um[keep],
-        length_um=s.length_um[keep],
-        rgb=s.rgb[keep],
-        alpha=s.alpha[keep],
-        end=s.end[keep],
-        trimmed=s.trimmed[keep],
-        natural=s.natural[keep],
-        unit=s.unit[keep],
-    )
+    """The shafts of ``s`` where ``keep`` is true."""
+    return Shafts(**{f: getattr(s, f)[keep] for f in _FIELDS})
+
+
+_FIELDS = tuple(f.name for f in fields(Shafts))
 
 
 def _bezier(ctrl: F64, t: F64) -> tuple[F64, F64]:
