@@ -42,6 +42,7 @@ from inference.config import InferenceConfig
 from inference.metrics import HairMetrics
 from inference.model import HairModel
 from inference.overlay import save_overlay
+from inference.second_opinion import crowded_share, mats_the_frame
 from sync.models import content_type
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,7 @@ class RigPipeline:
             (c for c in res.captures if c.record.lighting_mode == self.analysis_mode),
             res.captures[0],
         )
+        hair_mat = self._hair_mat(main.frame, main.record.um_per_px)
         t1 = time.monotonic()
         return CaptureOutcome(
             capture_id=main.capture_id,
@@ -222,7 +224,17 @@ class RigPipeline:
             related=[c.record for c in res.captures if c is not main],
             frame=main.frame,
             analysis=early[0] if early else None,
+            hair_mat=hair_mat,
         )
+
+    def _hair_mat(self, frame: NDArray[np.uint8] | None, um_per_px: float) -> float | None:
+        """The crowded share of the analysed frame when long hair mats it, else None: told
+        to the technician now, while the cone is still on the site, not after analysis
+        (where the result's review reason says the same to the clinic)."""
+        if not self.cfg.second_opinion or frame is None:
+            return None
+        crowded = crowded_share(frame, um_per_px)
+        return crowded if mats_the_frame(crowded) else None
 
     # -- analysis ------------------------------------------------------------------------
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:

@@ -11,8 +11,8 @@ Threads and who owns what:
 * the sync link (sync/) owns the MQTT client on its own thread.
 
 States: starting, idle, focusing, capturing, analysing, queued, calibrating, error,
-stopping. The status light always shows one pattern (ready, busy, qc_failed, error,
-offline); ``STATUS=`` carries a one-line summary for ``systemctl status``.
+stopping. The status light always shows one pattern (ready, busy, qc_failed, clip_site,
+error, offline); ``STATUS=`` carries a one-line summary for ``systemctl status``.
 """
 
 from __future__ import annotations
@@ -67,6 +67,10 @@ class CaptureOutcome:
     analysis: Any = None
     """A ``concurrent.futures.Future`` of the model's metrics, when the pipeline started the
     model already (during the capture of the site's other lighting modes)."""
+    hair_mat: float | None = None
+    """The share of the frame long hair covers with no skin between shafts, when it is over
+    what hides the openings (:func:`inference.second_opinion.mats_the_frame`): the site
+    should be clipped and captured again. ``None``: no mat (or not checked)."""
 
 
 class Pipeline(Protocol):
@@ -167,6 +171,7 @@ class Service:
         self._capture_busy = threading.Event()
         self._cancel = threading.Event()
         self._qc_failed = False
+        self._clip_site = False  # the last site's hair mats the frame: clip and retake
         self._worker_beat: dict[str, float] = {}
         self._threads: list[threading.Thread] = []
         self.results: list[dict[str, Any]] = []  # summaries, newest last (for the demo)
@@ -210,6 +215,8 @@ class Service:
             pattern = "error"
         elif self._qc_failed and self.state in (State.IDLE, State.ANALYSING, State.QUEUED):
             pattern = "qc_failed"
+        elif self._clip_site and self.state in (State.IDLE, State.ANALYSING, State.QUEUED):
+            pattern = "clip_site"
         else:
             pattern = _PATTERN[self.state]
             if pattern == "ready" and not self.is_online():
@@ -282,6 +289,21 @@ class Service:
             self._capture_done(State.IDLE)
             return
         self._qc_failed = False
+        self._clip_site = outcome.hair_mat is not None
+        if outcome.hair_mat is not None:
+            detail = (
+                f"long hair lies over {outcome.hair_mat:.0%} of the frame and hides the "
+                "openings: clip the site to about 1 mm and capture it again (a hold steps back "
+                "to it)"
+            )
+            log.warning("site %s: %s", item.site, detail)
+            self._safe_event(
+                "clip_site",
+                capture_id=outcome.capture_id,
+                subject=item.subject,
+                site=item.site,
+                detail=detail,
+            )
         self.worklist.advance(item)
         self.captures_taken += 1
         # State first: an analysis that finishes at once then leaves QUEUED, not ANALYSING.
@@ -410,7 +432,7 @@ class Service:
                 log.info("button pressed while busy: ignored")
                 return
             item = self.worklist.current()
-            self._qc_failed = False
+            self._qc_failed = self._clip_site = False
             self._set_state(State.FOCUSING)
             self._captures.put(item)
         elif kind == "hold":
@@ -422,6 +444,7 @@ class Service:
                 self._safe_event("retake")
                 self._set_state(State.IDLE)
             else:
+                self._clip_site = False  # clipped (or not): the site is captured again
                 back = self.worklist.step_back()
                 self._safe_event("retake", site=back.site if back else None)
                 self._set_state(State.IDLE)

@@ -58,6 +58,7 @@ BEEPS: Mapping[str, Beep] = MappingProxyType(
         "chirp": Beep(on_s=0.03),
         "short": Beep(on_s=0.08),
         "double": Beep(on_s=0.08, off_s=0.12, count=2),
+        "triple": Beep(on_s=0.08, off_s=0.12, count=3),
         "long": Beep(on_s=0.8),
     }
 )
@@ -109,6 +110,12 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             Pattern(
                 "qc_failed", AMBER, "blink", "Image not good enough: retake this site",
                 on_s=0.3, off_s=0.3, beep=BEEPS["double"],
+            ),
+            Pattern(
+                "clip_site", AMBER, "blink",
+                "Long hair hides the openings: clip the site to about 1 mm, then hold to "
+                "capture it again (a press goes on to the next site)",
+                on_s=0.6, off_s=0.6, alt_colour=PURPLE, beep=BEEPS["triple"],
             ),
             Pattern(
                 "led_drift", AMBER, "blink",

@@ -582,6 +582,26 @@ def hairs_per_piece(pieces: Pieces, min_length_px: float) -> I64:
     return out
 
 
+def _response(rgb: U8, um_per_px: float) -> tuple[Response, int]:
+    """:func:`shaft_response` of a checked frame at the working scale, and the bin (pixels a
+    side) that makes it."""
+    check_input(rgb, um_per_px)
+    # Shafts are >= 8 px wide at the rig's 5 um/px: blocks of about WORK_UM lose none.
+    bin_px = max(1, round(WORK_UM / um_per_px))
+    return shaft_response(log_luminance(rgb, bin_px), um_per_px * bin_px), bin_px
+
+
+def crowded_share(rgb: U8, um_per_px: float) -> float:
+    """The share of a frame where shafts leave no skin between them (``SecondOpinion.crowded``)
+    alone: about a tenth of the whole :func:`second_opinion`, so that capture can tell the
+    technician of a hair mat (:func:`mats_the_frame`) while the cone is still on the site.
+
+    Raises:
+        ImageError: as :func:`second_opinion`.
+    """
+    return float(_response(rgb, um_per_px)[0].crowded.mean())
+
+
 def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     """Count hairs in a trimmed-hair frame the classical way.
 
@@ -602,11 +622,8 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
         ImageError: not an (h, w, 3) uint8 image, or a scale outside 0.5-50 um/px.
     """
     t0 = time.perf_counter()
-    check_input(rgb, um_per_px)
-    # Shafts are >= 8 px wide at the rig's 5 um/px: blocks of about WORK_UM lose none.
-    bin_px = max(1, round(WORK_UM / um_per_px))
+    response, bin_px = _response(rgb, um_per_px)
     um = um_per_px * bin_px
-    response = shaft_response(log_luminance(rgb, bin_px), um)
     crowded = float(response.crowded.mean())
     labels, n, threshold = shaft_mask(response, um)
     mask = labels > 0
@@ -700,7 +717,13 @@ def review_flags(
 
 def hides_openings(second: SecondOpinion) -> bool:
     """Long hair mats the frame (crowded over ``HIDDEN_CROWDED``): a review reason of its own."""
-    return second.crowded > HIDDEN_CROWDED
+    return mats_the_frame(second.crowded)
+
+
+def mats_the_frame(crowded: float) -> bool:
+    """A crowded share (:func:`crowded_share`) over ``HIDDEN_CROWDED``: long hair lies over
+    the skin as a mat and hides the openings. The one place the rule lives."""
+    return crowded > HIDDEN_CROWDED
 
 
 def _disagreement(net: float, classical: float, factor: float, centre: float) -> list[str]:

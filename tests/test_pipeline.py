@@ -26,6 +26,7 @@ from device.pipeline import RigPipeline, result_payload
 from device.serve import ServeApp
 from device.service import CaptureOutcome
 from device.worklist import WorkItem
+from inference.second_opinion import HIDDEN_CROWDED
 from sync import SyncConfig, SyncService
 from sync.models import ResultMessage, validate_message
 
@@ -362,6 +363,32 @@ def test_discard_removes_every_file_of_the_site(captured: Captured, restarted: R
         n for rec in other for n in (rec["image"]["file"], f"{rec['capture_id']}.json")
     )
     assert r.pipeline.pending_recoveries()[0].capture_id == other[0]["capture_id"]
+
+
+def test_a_matted_site_is_told_at_capture_and_a_clipped_one_is_not(
+    captured: Captured, tmp_path: Path
+) -> None:
+    """The hair mat is measured on the stored frame before the capture returns (the
+    technician still has the cone on the site); the module's site is the twin's default
+    trimmed one."""
+    assert captured.outcome.hair_mat is None
+    cfg = DermocapConfig.model_validate(
+        {
+            **SMALL,
+            # cross-polarised only: long hair's sheen fails the parallel mode's glare check
+            "capture": {"lighting_modes": ["cross"]},
+            "sim": {
+                "scalp": {"hair_length": "long", "density_per_cm2": 280.0, "look": "trichoscopy"}
+            },
+        }
+    )
+    with ServeApp(cfg, state_dir=tmp_path, environ={}) as app:
+        app.prepare()
+        outcome = app.pipeline.capture(ITEM, lambda s: None)
+        metrics = app.pipeline.analyze(outcome)
+    assert outcome.hair_mat is not None and outcome.hair_mat > HIDDEN_CROWDED
+    # the result says the same to the clinic, from the whole second opinion
+    assert metrics["review"] and any("hides the openings" in r for r in metrics["review_reasons"])
 
 
 def test_the_model_starts_on_the_stored_pixels_while_the_other_modes_are_captured(

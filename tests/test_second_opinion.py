@@ -20,8 +20,10 @@ from inference.second_opinion import (
     REVIEW_CENTRE,
     REVIEW_FACTOR,
     SecondOpinion,
+    crowded_share,
     hairs_per_piece,
     log_luminance,
+    mats_the_frame,
     prune,
     review_flags,
     second_opinion,
@@ -368,6 +370,9 @@ def test_dense_long_hair_is_flagged_as_a_mat_hiding_its_openings() -> None:
     rgb, truth = _render("long", 8_100_011, "trichoscopy", density_per_cm2=280.0)
     got = second_opinion(rgb, truth["um_per_px"])
     assert got.crowded > HIDDEN_CROWDED
+    # what capture measures alone, to tell the technician at once, is the same figure
+    assert crowded_share(rgb, truth["um_per_px"]) == got.crowded
+    assert mats_the_frame(got.crowded) and not mats_the_frame(HIDDEN_CROWDED)
     flags = review_flags(truth["density_per_cm2"], got)
     assert len(flags) == 1 and "hides the openings" in flags[0] and "Clip the site" in flags[0]
     trimmed, t = _render("trimmed", 8_100_012, "trichoscopy", density_per_cm2=280.0)
@@ -388,6 +393,8 @@ def test_bad_input_is_refused() -> None:
         second_opinion(np.zeros((100, 100), dtype=np.uint8), RIG_UM_PER_PX)  # type: ignore[arg-type]
     with pytest.raises(ImageError):
         second_opinion(np.zeros((100, 100, 3), dtype=np.uint8), 0.0)
+    with pytest.raises(ImageError):
+        crowded_share(np.zeros((100, 100, 3), dtype=np.uint8), 0.0)
 
 
 def _opinion(density: float, applicable: bool = True) -> SecondOpinion:

@@ -33,6 +33,7 @@ class ScriptedPipeline:
         self.tmp = tmp
         self.fail_qc_next = False
         self.review_next = False
+        self.mat_next = False  # the next site's frame is matted with long hair
         self.captured: list[WorkItem] = []
         self.finished: list[str] = []
         self.discarded: list[str] = []
@@ -61,7 +62,9 @@ class ScriptedPipeline:
             lighting_mode="cross",
             um_per_px=5.27,
         )
-        return CaptureOutcome(cid, item, record, img, 5.27, time.monotonic())
+        mat = 0.8 if self.mat_next else None
+        self.mat_next = False
+        return CaptureOutcome(cid, item, record, img, 5.27, time.monotonic(), hair_mat=mat)
 
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
         return {
@@ -180,6 +183,41 @@ def test_qc_failure_shows_and_a_press_retakes_the_same_site(parts: Any) -> None:
     svc.on_press()
     wait_for(lambda: len(svc.results) == 1)
     assert svc.results[0]["site"] == "frontal"
+
+
+def test_a_matted_site_asks_for_a_clip_and_a_hold_captures_it_again(parts: Any) -> None:
+    svc, status, sync, pipe, _ = parts
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "ready")
+    pipe.mat_next = True
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1)  # kept and analysed as any other site
+    assert status.current == "clip_site"  # still shown once the result is in
+    assert svc.worklist.current().site == "vertex"
+    events = [json.loads(e.payload) for e in sync.outbox.since(0) if e.topic == "events"]
+    clip = [e for e in events if e["type"] == "clip_site"]
+    assert len(clip) == 1 and clip[0]["capture_id"] == svc.results[0]["capture_id"]
+    assert clip[0]["site"] == "frontal" and "80%" in clip[0]["detail"]
+    assert "clip the site" in clip[0]["detail"]
+    svc.on_hold()  # clipped: the same site again
+    wait_for(lambda: svc.worklist.current().site == "frontal")
+    wait_for(lambda: status.current == "ready")
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2)
+    assert svc.results[1]["site"] == "frontal"
+    wait_for(lambda: status.current == "ready")  # a clipped site: no mat, no clip light
+
+
+def test_a_press_after_a_clip_request_goes_on_to_the_next_site(parts: Any) -> None:
+    svc, status, _, pipe, _ = parts
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    pipe.mat_next = True
+    svc.on_press()
+    wait_for(lambda: status.current == "clip_site")
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2)
+    assert [r["site"] for r in svc.results] == ["frontal", "vertex"]
+    wait_for(lambda: status.current == "ready")
 
 
 def test_hold_steps_back_for_a_retake(parts: Any) -> None:
