@@ -11,6 +11,7 @@ The independent test generator (:mod:`sim.heldout`) is never used here.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import math
@@ -45,6 +46,8 @@ LONG_CENTRE_MM = 2.0  # crops of it are centred within this of its middle
 LEGACY_SHARE = 0.1  # share of crops in the twin's legacy look (pale shafts, dark openings)
 HAIRLESS_SHARE = 0.12  # share of scalps with no hair at all: textured skin only
 CHUNK_WORLDS = 25  # worlds per cache file
+PAIR_CROPS = 3  # before-and-after pairs per world of a pair set (pair_samples)
+PAIR_SEED_OFFSET = 600_000  # pair worlds' seeds: world_seed + this, apart from the singles'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Recipe:
     seed: int
     worlds: int
     regrow_share: float = 0.0  # share of hair-bearing scalps regrown or thinned (see below)
+    pairs: bool = False  # a set of before-and-after pairs (pair_samples), not single crops
 
 
 def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
@@ -216,42 +220,80 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     legacy = rng.random() < LEGACY_SHARE
     if legacy:
         style = Style()
-    crop = recipe.crop_px
-    out: list[tuple[U8, F32]] = []
-    for _ in range(CROPS_PER_WORLD):
-        upp = float(rng.uniform(*UM_PER_PX_RANGE))
-        render_px = round(crop * recipe.native_um_per_px / upp)
-        upp_true = crop * recipe.native_um_per_px / render_px
-        # Long hair: crops near the centre of its larger patch, so shafts come from all sides.
-        lim = world.extent_mm / 2 - 1.5 if world.extent_mm <= 14.0 else LONG_CENTRE_MM
-        view = View(
-            float(rng.uniform(-lim, lim)),
-            float(rng.uniform(-lim, lim)),
-            float(rng.uniform(0, 360)),
-            upp_true,
-            render_px,
-            render_px,
-        )
-        frame = (1520 * render_px / crop, 2028 * render_px / crop)
-        local = view_world(world, view)
-        img = render_view(local, view, style, rng, frame_px=(int(frame[0]), int(frame[1])))
-        nat = resample(img, crop, crop)
-        f = crop / render_px
-        x, y, d, tips, shafts = _geometry(local, view, 4 * recipe.stride / f)
+    return [
+        _sample(view_world(world, view), view, style, rng, recipe)
+        for view in (_view(world, rng, recipe) for _ in range(CROPS_PER_WORLD))
+    ]
 
-        tip_xy = _native(np.array(tips, dtype=np.float64).reshape(-1, 2), f)
-        tgt = training_targets(
-            _native(x, f),
-            _native(y, f),
-            d,
-            tip_xy,
-            [_native(s, f) for s in shafts],
-            crop,
-            crop,
-            recipe.stride,
-        )
-        out.append((np.clip(nat + 0.5, 0, 255).astype(np.uint8), tgt))
+
+def pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
+    """``PAIR_CROPS`` before-and-after pairs of one hair-bearing world: each the same view
+    of the scalp and of the same scalp regrown or thinned (:func:`pair_factor`), in the same
+    look, optics and sensor noise, so that only the hairs differ. Each item is (images
+    (2, crop, crop, 3), target maps (2, maps, cells, cells)): the training loop's pair term
+    prices the ratio of the two reads against the true ratio."""
+    rng = np.random.default_rng([seed, 0x9A1])
+    before = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
+    after = regrow(before, pair_factor(rng), seed=int(rng.integers(2**31 - 1)))
+    style = random_style(np.random.default_rng([seed, 0x57E]))
+    out: list[tuple[U8, F32]] = []
+    for _ in range(PAIR_CROPS):
+        view = _view(before, rng, recipe)
+        state = copy.deepcopy(rng.bit_generator.state)
+        a = _sample(view_world(before, view), view, style, rng, recipe)
+        rng.bit_generator.state = state  # the same optics and noise draws for the follow-up
+        b = _sample(view_world(after, view), view, style, rng, recipe)
+        out.append((np.stack([a[0], b[0]]), np.stack([a[1], b[1]])))
     return out
+
+
+def pair_factor(rng: np.random.Generator) -> float:
+    """A treatment's effect for a training pair: 1.05-1.6x in 7 of 10, else 0.6-0.95x."""
+    return float(rng.uniform(1.05, 1.6) if rng.random() < 0.7 else rng.uniform(0.6, 0.95))
+
+
+def _view(world: ScalpWorld, rng: np.random.Generator, recipe: Recipe) -> View:
+    """A random crop's view of ``world``: scale 3-12 um/px, place and turn."""
+    crop = recipe.crop_px
+    upp = float(rng.uniform(*UM_PER_PX_RANGE))
+    render_px = round(crop * recipe.native_um_per_px / upp)
+    upp_true = crop * recipe.native_um_per_px / render_px
+    # Long hair: crops near the centre of its larger patch, so shafts come from all sides.
+    lim = world.extent_mm / 2 - 1.5 if world.extent_mm <= 14.0 else LONG_CENTRE_MM
+    return View(
+        float(rng.uniform(-lim, lim)),
+        float(rng.uniform(-lim, lim)),
+        float(rng.uniform(0, 360)),
+        upp_true,
+        render_px,
+        render_px,
+    )
+
+
+def _sample(
+    local: ScalpWorld, view: View, style: Style, rng: np.random.Generator, recipe: Recipe
+) -> tuple[U8, F32]:
+    """One sample (native image, training target maps) of ``view`` (``local``: the world's
+    hairs that reach it, :func:`view_world`)."""
+    crop = recipe.crop_px
+    render_px = view.width
+    frame = (1520 * render_px / crop, 2028 * render_px / crop)
+    img = render_view(local, view, style, rng, frame_px=(int(frame[0]), int(frame[1])))
+    nat = resample(img, crop, crop)
+    f = crop / render_px
+    x, y, d, tips, shafts = _geometry(local, view, 4 * recipe.stride / f)
+    tip_xy = _native(np.array(tips, dtype=np.float64).reshape(-1, 2), f)
+    tgt = training_targets(
+        _native(x, f),
+        _native(y, f),
+        d,
+        tip_xy,
+        [_native(s, f) for s in shafts],
+        crop,
+        crop,
+        recipe.stride,
+    )
+    return np.clip(nat + 0.5, 0, 255).astype(np.uint8), tgt
 
 
 def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
@@ -272,7 +314,16 @@ def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
 
 def _chunk(args: tuple[int, int, Recipe]) -> tuple[U8, F32]:
     start, stop, recipe = args
-    samples = [s for i in range(start, stop) for s in world_samples(world_seed(recipe, i), recipe)]
+    if recipe.pairs:
+        samples = [
+            s
+            for i in range(start, stop)
+            for s in pair_samples(world_seed(recipe, i) + PAIR_SEED_OFFSET, recipe)
+        ]
+    else:
+        samples = [
+            s for i in range(start, stop) for s in world_samples(world_seed(recipe, i), recipe)
+        ]
     return np.stack([s[0] for s in samples]), np.stack([s[1] for s in samples])
 
 
@@ -287,14 +338,17 @@ def build_dataset(
     workers: int = 1,
     progress: Callable[[int], Any] | None = None,
 ) -> tuple[U8, F32]:
-    """Render (or load from cache) ``recipe.worlds * CROPS_PER_WORLD`` samples.
+    """Render (or load from cache) ``recipe.worlds * CROPS_PER_WORLD`` samples (with
+    ``recipe.pairs``: ``recipe.worlds * PAIR_CROPS`` pairs, each stacked before and after).
 
     Chunks of :data:`CHUNK_WORLDS` worlds are cached as they finish (written atomically),
     so a render that stopped resumes where it was. ``progress`` gets the crops done.
     """
     tag = (
         f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
-        f"-st{recipe.stride}" + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
+        f"-st{recipe.stride}"
+        + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
+        + ("-pairs" if recipe.pairs else "")
     )
     folder = cache / tag
     folder.mkdir(parents=True, exist_ok=True)
@@ -308,7 +362,8 @@ def build_dataset(
 
     todo = [c for c in chunks if not path(c).exists()]
     if progress is not None:
-        progress((len(chunks) - len(todo)) * CHUNK_WORLDS * CROPS_PER_WORLD)
+        per_world = PAIR_CROPS if recipe.pairs else CROPS_PER_WORLD
+        progress((len(chunks) - len(todo)) * CHUNK_WORLDS * per_world)
 
     def save(c: tuple[int, int, Recipe], data: tuple[U8, F32]) -> None:
         tmp = path(c).with_suffix(".tmp.npz")
@@ -333,6 +388,6 @@ def build_dataset(
             targets.append(z["targets"])
     img_all = np.concatenate(images)
     tgt_all = np.concatenate(targets)
-    if tgt_all.shape[1] != N_TRAIN_MAPS:
+    if tgt_all.shape[-3] != N_TRAIN_MAPS:
         raise ValueError(f"{folder}: targets of another version; delete the folder")
     return img_all, tgt_all

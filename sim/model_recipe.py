@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -49,7 +50,14 @@ from inference.training import (
 from inference.training.export import FP32_NAME
 from inference.training.loop import COUNT_NORMS, count_ratio, scale_counts
 from sim.config import ScalpConfig, SimConfig
-from sim.dataset import CROPS_PER_WORLD, Recipe, build_dataset, random_scalp, world_samples
+from sim.dataset import (
+    CROPS_PER_WORLD,
+    PAIR_CROPS,
+    Recipe,
+    build_dataset,
+    random_scalp,
+    world_samples,
+)
 from sim.tools import RenderRequest, render_capture
 
 log = logging.getLogger(__name__)
@@ -69,6 +77,7 @@ CALIB_SEED_BASE = 10**9  # INT8 calibration scalps, apart from training's
 # bench's twin rows (9e6..).
 GAIN_SEED_BASE = 8_000_000
 GAIN_FRAMES = 40  # the --gain-frames default
+PAIR_WORLDS = 400  # scalps of before-and-after pairs (the --pair-worlds default)
 ROOT = Path(__file__).resolve().parent.parent
 
 U8 = NDArray[np.uint8]
@@ -277,6 +286,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="share of training scalps regrown 1.1-1.6x or thinned 0.6-0.9x (treated scalps: "
         "more hairs per opening; see sim.dataset)",
     )
+    p.add_argument(
+        "--pair-weight",
+        type=float,
+        default=d.pair_weight,
+        help="weight of the change between visits: before-and-after pairs of one crop, the "
+        "ratio of the two reads priced against the true ratio (see loop.pair_term); 0: none",
+    )
+    p.add_argument(
+        "--pair-share",
+        type=float,
+        default=d.pair_share,
+        help="share of each batch's crops that come as pairs (with --pair-weight)",
+    )
+    p.add_argument(
+        "--pair-worlds", type=int, default=PAIR_WORLDS, help="scalps the pairs are rendered of"
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="render processes")
@@ -315,6 +340,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
     if not 0.0 <= args.regrow_share <= 1.0:
         p.error(f"--regrow-share is a share of scalps, 0 to 1 (got {args.regrow_share:g})")
+    if args.pair_weight < 0:
+        p.error(f"--pair-weight is a weight, 0 or more (got {args.pair_weight:g})")
+    if not 0.0 < args.pair_share <= 1.0:
+        p.error(f"--pair-share is a share of a batch, over 0 and up to 1 (got {args.pair_share:g})")
+    if args.pair_weight > 0 and args.pair_worlds < 1:
+        p.error(f"--pair-worlds is a number of scalps, 1 or more (got {args.pair_worlds})")
     if args.count_weight < 0:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
     if args.fit_count_gain and args.quantize_only:
@@ -346,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         count_weight=args.count_weight,
         count_norm=args.count_norm,
         photometric=args.photometric,
+        pair_weight=args.pair_weight,
+        pair_share=args.pair_share,
         seed=args.seed,
         threads=args.threads,
         real_share=args.real_share,
@@ -359,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps,
         "synthetic_samples": args.worlds * CROPS_PER_WORLD,
         **({"regrow_share": args.regrow_share} if args.regrow_share > 0 else {}),
+        **(
+            {"pair_weight": args.pair_weight, "pair_share": args.pair_share}
+            | {"pair_samples": args.pair_worlds * PAIR_CROPS}
+            if args.pair_weight > 0
+            else {}
+        ),
         "real_dir": bool(args.real_dir),
     }
     if args.init_onnx is not None and not args.quantize_only:
@@ -376,6 +415,11 @@ def main(argv: list[str] | None = None) -> int:
         with tqdm(total=args.worlds * CROPS_PER_WORLD, desc="render", unit="crop") as bar:
             images, targets = build_dataset(args.cache, recipe, args.workers, bar.update)
         real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE) if args.real_dir else None
+        pairs = None
+        if args.pair_weight > 0:
+            pair_recipe = dataclasses.replace(recipe, worlds=args.pair_worlds, pairs=True)
+            with tqdm(total=args.pair_worlds * PAIR_CROPS, desc="render pairs", unit="pair") as bar:
+                pairs = build_dataset(args.cache, pair_recipe, args.workers, bar.update)
         with tqdm(total=args.steps, desc="train", unit="step") as bar:
 
             def progress(step: int, loss: float) -> None:
@@ -389,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                 targets,
                 settings,
                 real=real,
+                pairs=pairs,
                 init_onnx=args.init_onnx,
                 checkpoint=args.checkpoint,
                 progress=progress,

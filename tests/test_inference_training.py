@@ -226,6 +226,9 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--fit-count-gain", "frames", "--quantize-only"], "leave out --quantize-only"),
         (["--fit-count-gain", "frames", "--gain-frames", "0"], "1 or more (got 0)"),
         (["--regrow-share", "1.5"], "a share of scalps, 0 to 1 (got 1.5)"),
+        (["--pair-weight", "-2"], "--pair-weight is a weight, 0 or more (got -2)"),
+        (["--pair-share", "0"], "over 0 and up to 1 (got 0)"),
+        (["--pair-weight", "1", "--pair-worlds", "0"], "1 or more (got 0)"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -410,3 +413,79 @@ def test_a_regrown_data_set_is_cached_apart_from_the_plain_one(tmp_path: Path) -
     build_dataset(tmp_path, Recipe(8.0, 4, 32, 1, 1, 0.5))
     tags = sorted(d.name for d in tmp_path.iterdir())
     assert len(tags) == 2 and tags[1] == tags[0] + "-rg0.5"
+
+
+def test_a_training_pair_differs_in_its_hairs_only() -> None:
+    """Before and after share the view, look, optics and noise: with no change the two
+    images are the same bytes; with a change the targets' counts move with the factor."""
+    import sim.dataset as ds
+
+    recipe = ds.Recipe(8.0, 4, 192, 1, 1)  # the shipped crop: a few hairs each
+    factors = []
+    for world in (0, 3):  # a regrowth and a thinning
+        seed = ds.world_seed(recipe, world) + ds.PAIR_SEED_OFFSET
+        pairs = ds.pair_samples(seed, recipe)
+        assert len(pairs) == ds.PAIR_CROPS
+        for img, tgt in pairs:
+            assert img.shape == (2, 192, 192, 3) and img.dtype == np.uint8
+            assert tgt.shape[0] == 2 and tgt.shape[-1] == 192 // 4
+        rng = np.random.default_rng([seed, 0x9A1])
+        ds.random_scalp(rng, seed)  # the draws pair_samples makes before the factor
+        factors.append(ds.pair_factor(rng))
+        before = sum(float(t[0, :2].sum()) for _, t in pairs)
+        after = sum(float(t[1, :2].sum()) for _, t in pairs)
+        assert (after > before) == (factors[-1] > 1.0), (world, before, after)
+    assert min(factors) < 1.0 < max(factors)
+
+
+def test_a_pair_with_no_change_renders_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.dataset as ds
+
+    recipe = ds.Recipe(8.0, 4, 64, 1, 1)
+    monkeypatch.setattr(ds, "pair_factor", lambda rng: 1.0)
+    for img, tgt in ds.pair_samples(ds.world_seed(recipe, 1) + ds.PAIR_SEED_OFFSET, recipe):
+        assert np.array_equal(img[0], img[1]) and np.array_equal(tgt[0], tgt[1])
+
+
+def test_the_pair_term_prices_a_change_read_short_and_not_a_shared_error() -> None:
+    torch = pytest.importorskip("torch")
+    from inference.targets import N_TRAIN_MAPS
+    from inference.training.loop import TARGET_GAIN, pair_term
+
+    def crops(*counts: float) -> object:
+        t = torch.zeros(len(counts), N_TRAIN_MAPS, 8, 8)
+        for i, c in enumerate(counts):
+            t[i, 0, 3, 3] = c * TARGET_GAIN
+        return t
+
+    truth = crops(4.0, 6.0)  # a regrowth of 4 to 6 hairs
+    assert pair_term(crops(4.0, 6.0), truth).item() == pytest.approx(0.0, abs=1e-9)
+    # a shared 1.25x error changes the ratio of (n + 1) only a little; a change read short,
+    # the same 4 -> 5 as what the cell terms would call one missed hair, costs far more
+    shared = pair_term(crops(5.0, 7.5), truth).item()
+    short = crops(4.0, 5.0).requires_grad_(True)
+    cost = pair_term(short, truth)
+    assert cost.item() == pytest.approx(float(np.log(7 / 5) - np.log(6 / 5)) ** 2, rel=1e-5)
+    assert cost.item() > 10 * shared
+    (grad,) = torch.autograd.grad(cost, short)
+    assert grad[1, 0, 3, 3].item() < 0 < grad[0, 0, 3, 3].item()  # more after, less before
+    assert grad[:, 2:].abs().max().item() == 0.0
+
+
+def test_pairs_fill_their_share_of_a_batch_and_a_share_over_it_is_refused(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("torch")
+    from inference.training.loop import TrainSettings, train
+    from sim.dataset import Recipe, build_dataset
+
+    images, targets = build_dataset(tmp_path, Recipe(8.0, 4, 64, 1, 1))
+    pairs = build_dataset(tmp_path, Recipe(8.0, 4, 64, 1, 1, pairs=True))
+    assert sorted(d.name for d in tmp_path.iterdir())[1].endswith("-pairs")
+    assert pairs[0].shape[1] == 2 and pairs[1].shape[1] == 2
+    base = TrainSettings(steps=2, batch=4, width=8, crop_px=64, pair_weight=1.0, pair_share=0.5)
+    seen: list[float] = []
+    train(images, targets, base, pairs=pairs, progress=lambda step, loss: seen.append(loss))
+    assert len(seen) == 2 and all(np.isfinite(seen))
+    with pytest.raises(ValueError, match="over a whole batch"):
+        train(images, targets, TrainSettings(**{**base.__dict__, "pair_share": 1.5}), pairs=pairs)

@@ -44,6 +44,8 @@ class TrainSettings:
     count_weight: float = 0.0  # the crop's whole count (see loss_terms)
     count_norm: str = "square"  # how its error is priced: square, abs or relative
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
+    pair_weight: float = 0.0  # the change between two visits of one crop (see pair_term)
+    pair_share: float = 0.25  # share of a batch's crops that come as pairs (with pair_weight)
     seed: int = 1
     threads: int = 1
     real_share: float = 0.5
@@ -142,6 +144,33 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     return loss + s.negative_weight * torch.mean(negative * excess**2)
 
 
+def pair_term(pred: Any, y: Any) -> Any:
+    """The change between visits, priced: ``pred`` and ``y`` (torch, gained, border cut)
+    hold before-and-after pairs of crops in turn (0 and 1, 2 and 3, ...). The squared error
+    of log((read after + 1) / (read before + 1)) against the same of the true counts, in
+    hairs: the ratio the clinic reads as a treatment's effect, with one hair added to each
+    side so that a crop of a few hairs is not priced as if it were a frame. The cell and
+    count terms price each crop alone; an error shared by both crops of a pair costs nothing
+    here, one that grows with the regrowth (new hairs under old shafts read short) does.
+    """
+    import torch
+
+    read = (pred[:, 0] + pred[:, 1]).sum(dim=(1, 2)).clamp(min=0.0) / TARGET_GAIN
+    true = (y[:, 0] + y[:, 1]).sum(dim=(1, 2)) / TARGET_GAIN
+    change = torch.log1p(read[1::2]) - torch.log1p(read[0::2])
+    return torch.mean((change - (torch.log1p(true[1::2]) - torch.log1p(true[0::2]))) ** 2)
+
+
+def augment_pair(rng: np.random.Generator, img: U8, tgt: F32) -> tuple[U8, F32]:
+    """:func:`augment` of a pair (images (2, h, w, 3), targets (2, maps, cells, cells)),
+    both turned and flipped alike."""
+    k = int(rng.integers(4))
+    img, tgt = np.rot90(img, k, axes=(1, 2)), np.rot90(tgt, k, axes=(2, 3))
+    if rng.random() < 0.5:
+        img, tgt = img[:, :, ::-1], tgt[:, :, :, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(tgt)
+
+
 def _same_settings(saved: dict[str, Any], s: TrainSettings) -> bool:
     """A checkpoint's settings are ``s``'s (a setting newer than the file: at its default)."""
     return {**asdict(TrainSettings()), **saved} == asdict(s)
@@ -159,6 +188,7 @@ def train(
     settings: TrainSettings,
     *,
     real: list[tuple[U8, F32]] | None = None,
+    pairs: tuple[U8, F32] | None = None,
     init_onnx: Path | None = None,
     checkpoint: Path | None = None,
     progress: Callable[[int, float], Any] | None = None,
@@ -168,8 +198,10 @@ def train(
     With ``checkpoint`` the run saves its whole state (weights, optimiser, schedule, data
     order) there every ``checkpoint_every`` steps, atomically, and resumes from it when the
     file exists and was made with the same settings. ``init_onnx`` starts from an exported
-    FP32 model (BatchNorm then stays frozen). ``progress(step, smoothed_loss)`` is called
-    after every step.
+    FP32 model (BatchNorm then stays frozen). ``pairs`` (before-and-after pairs,
+    :func:`sim.dataset.pair_samples`) with ``settings.pair_weight`` fill ``pair_share`` of
+    each batch and add :func:`pair_term`. ``progress(step, smoothed_loss)`` is called after
+    every step.
     """
     import torch
 
@@ -201,12 +233,18 @@ def train(
             log.warning("%s was made with other settings: starting afresh", checkpoint)
     gains = torch.from_numpy(_gains())[None, :, None, None]
     b = slice(BORDER_CELLS, -BORDER_CELLS)
+    n_pairs = round(s.batch * s.pair_share / 2) if pairs is not None and s.pair_weight > 0 else 0
+    if n_pairs * 2 > s.batch:
+        raise ValueError(f"pair_share {s.pair_share} is over a whole batch of {s.batch} crops")
+    if n_pairs and pairs is not None and not len(pairs[0]):
+        raise ValueError("pair_weight is set but the pair set is empty")
+    pair_images, pair_targets = pairs if pairs is not None else (images[:0], targets[:0])
     net.train()
     if frozen_bn:
         freeze_batchnorm(net)
     for step in range(start, s.steps):
         xs, ys, ms = [], [], []
-        for _ in range(s.batch):
+        for _ in range(s.batch - 2 * n_pairs):
             if real and rng.random() < s.real_share:
                 r_img, r_tgt = real[int(rng.integers(len(real)))]
                 img, tgt = random_crop(rng, r_img, r_tgt, s.crop_px, s.stride)
@@ -221,10 +259,22 @@ def train(
                 img = photometric(rng, img)
             xs.append(normalise(img))
             ys.append(tgt)
+        for _ in range(n_pairs):  # last in the batch, before and after in turn
+            i = int(rng.integers(len(pair_images)))
+            p_img, p_tgt = augment_pair(rng, pair_images[i], pair_targets[i])
+            if s.photometric > 0 and rng.random() < s.photometric:
+                look = int(rng.integers(2**63))  # one colour and tone for both visits
+                p_img = np.stack([photometric(np.random.default_rng(look), im) for im in p_img])
+            xs.extend(normalise(im) for im in p_img)
+            ys.extend(p_tgt)
+            ms.extend((1.0, 1.0))
         x = torch.from_numpy(np.stack(xs))
         y = torch.from_numpy(np.stack(ys)) * gains
         pred = net(x)
         loss = loss_terms(pred[:, :, b, b], y[:, :, b, b], torch.tensor(ms), s)
+        if n_pairs:
+            tail = slice(s.batch - 2 * n_pairs, s.batch)
+            loss = loss + s.pair_weight * pair_term(pred[tail, :, b, b], y[tail, :, b, b])
         opt.zero_grad()
         loss.backward()
         opt.step()
