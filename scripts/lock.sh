@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
-[ -x .venv/bin/uv ] || .venv/bin/python -m pip install -q uv
+UV_VERSION=0.13.9  # pinned: another uv may resolve or write the lock files differently
+if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  .venv/bin/python -m pip install -q "uv==$UV_VERSION"
+fi
 # release:python  (bookworm ships Python 3.11, trixie 3.13; glibc 2.36 and 2.41, which uv names up to 2_40)
 for pair in bookworm:3.11:2_36 trixie:3.13:2_40; do
   IFS=: read -r release python glibc <<<"$pair"
