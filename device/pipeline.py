@@ -32,6 +32,7 @@ from capture.record import CaptureRecord, StoredSite, outbox_entries, scan_unkno
 from dermocap.errors import (
     CaptureError,
     DermocapError,
+    ImageError,
     QualityCheckFailed,
     StorageError,
 )
@@ -233,7 +234,11 @@ class RigPipeline:
         (where the result's review reason says the same to the clinic)."""
         if not self.cfg.second_opinion or frame is None:
             return None
-        crowded = crowded_share(frame, um_per_px)
+        try:
+            crowded = crowded_share(frame, um_per_px)
+        except ImageError as exc:  # the site is stored: its analysis will say the same
+            log.warning("hair mat not checked: %s", exc)
+            return None
         return crowded if mats_the_frame(crowded) else None
 
     # -- analysis ------------------------------------------------------------------------

@@ -118,8 +118,8 @@ class Outlet(Protocol):
 
 class StatusLight(Protocol):
     """The technician-facing status light (device.status.StatusIndicator): named patterns
-    ('ready', 'busy', 'qc_failed', 'error', 'offline', 'calibrating'). Only the service
-    shows anything on it."""
+    ('ready', 'busy', 'qc_failed', 'clip_site', 'error', 'offline', 'calibrating'). Only the
+    service shows anything on it; showing the pattern already shown changes nothing."""
 
     def show(self, name: str) -> None: ...
 
@@ -289,7 +289,10 @@ class Service:
             self._capture_done(State.IDLE)
             return
         self._qc_failed = False
-        self._clip_site = outcome.hair_mat is not None
+        # A hold retakes the site only while the list it came from is still the one loaded.
+        self._clip_site = (
+            outcome.hair_mat is not None and item.generation == self.worklist.generation
+        )
         if outcome.hair_mat is not None:
             detail = (
                 f"long hair lies over {outcome.hair_mat:.0%} of the frame and hides the "
@@ -449,6 +452,7 @@ class Service:
                 self._safe_event("retake", site=back.site if back else None)
                 self._set_state(State.IDLE)
         elif kind == "worklist":
+            self._qc_failed = self._clip_site = False  # a new list: its first site is next
             item = self.worklist.current()
             self._safe_event("worklist_loaded", subject=item.subject, site=item.site)
             if self.state in (State.QUEUED, State.IDLE, State.ERROR):

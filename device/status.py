@@ -202,7 +202,8 @@ class StatusIndicator(Closeable):
         return (r * b, g * b, bl * b)
 
     def show(self, name: str) -> None:
-        """Show pattern ``name`` (see :data:`PATTERNS`) and play its beeps.
+        """Show pattern ``name`` (see :data:`PATTERNS`) and play its beeps; nothing when it is
+        the pattern shown already.
 
         Raises:
             ValueError: ``name`` is not a known pattern.
@@ -214,7 +215,11 @@ class StatusIndicator(Closeable):
             )
         on, alt = self._rgb(pattern.colour), self._rgb(pattern.alt_colour)
         with self._lock:
-            if self._closed:
+            if self._closed or name == self._current:
+                # Already shown: the service re-shows its pattern on every turn of its loop
+                # (online may have changed). Starting a blink again would cut it short every
+                # turn (a 1 s blink on a 0.5 s loop never shows its second colour) and replay
+                # its beeps: a qc_failed rig beeping twice every half second.
                 return
             if pattern.style == "steady":
                 self._led.color = on

@@ -38,6 +38,7 @@ class Worklist:
         self._sites: list[str] = []
         self._index = 0
         self._adhoc_counter = 0
+        self._last_adhoc = False  # the last site captured of this list was an ad-hoc one
         self._generation = 0  # counts loads: an item of an older list never moves this one
 
     def load(self, subject: str, visit: str, sites: list[str]) -> None:
@@ -52,6 +53,7 @@ class Worklist:
             self.rule.key(subject, site, visit)
         with self._lock:
             self.subject, self.visit, self._sites, self._index = subject, visit, list(sites), 0
+            self._last_adhoc = False
             self._generation += 1
 
     def load_file(self, path: Path) -> None:
@@ -84,17 +86,32 @@ class Worklist:
                 return
             if item.adhoc:
                 self._adhoc_counter += 1
+                self._last_adhoc = True
             elif self._index < len(self._sites) and self._sites[self._index] == item.site:
                 self._index += 1
+                self._last_adhoc = False
 
     def step_back(self) -> WorkItem | None:
-        """Retake: the next press captures the previous site again."""
+        """Retake: the next press captures the previous site again (the last ad-hoc site,
+        when that was the last one captured)."""
         with self._lock:
+            if self._last_adhoc:
+                self._last_adhoc = False
+                self._adhoc_counter -= 1
+                site = f"adhoc-{self._adhoc_counter + 1}"
+                return WorkItem(self.subject, self.visit, site, True, generation=self._generation)
             if self._index == 0:
                 return None
             self._index -= 1
             site = self._sites[self._index]
             return WorkItem(self.subject, self.visit, site, generation=self._generation)
+
+    @property
+    def generation(self) -> int:
+        """How many lists were loaded: an item of an older one (``WorkItem.generation``) is
+        no longer this list's."""
+        with self._lock:
+            return self._generation
 
     @property
     def remaining(self) -> list[str]:

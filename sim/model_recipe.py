@@ -417,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE) if args.real_dir else None
         pairs = None
         if args.pair_weight > 0:
-            pair_recipe = dataclasses.replace(recipe, worlds=args.pair_worlds, pairs=True)
+            pair_recipe = dataclasses.replace(
+                recipe, worlds=args.pair_worlds, regrow_share=0.0, pairs=True
+            )
             with tqdm(total=args.pair_worlds * PAIR_CROPS, desc="render pairs", unit="pair") as bar:
                 pairs = build_dataset(args.cache, pair_recipe, args.workers, bar.update)
         with tqdm(total=args.steps, desc="train", unit="step") as bar:

@@ -489,3 +489,21 @@ def test_pairs_fill_their_share_of_a_batch_and_a_share_over_it_is_refused(
     assert len(seen) == 2 and all(np.isfinite(seen))
     with pytest.raises(ValueError, match="over a whole batch"):
         train(images, targets, TrainSettings(**{**base.__dict__, "pair_share": 1.5}), pairs=pairs)
+    with pytest.raises(ValueError, match="makes no pair"):  # 4 x 0.25 / 2 rounds to 0
+        train(images, targets, TrainSettings(**{**base.__dict__, "pair_share": 0.25}), pairs=pairs)
+    with pytest.raises(ValueError, match="no pairs were given"):
+        train(images, targets, base)
+
+
+def test_pairs_without_a_pair_weight_change_nothing(tmp_path: Path) -> None:
+    """A run with pairs at hand but weight 0 is the run without them, to the bit."""
+    torch = pytest.importorskip("torch")
+    from inference.training.loop import TrainSettings, train
+    from sim.dataset import Recipe, build_dataset
+
+    images, targets = build_dataset(tmp_path, Recipe(8.0, 4, 64, 1, 1))
+    pairs = build_dataset(tmp_path, Recipe(8.0, 4, 64, 1, 1, pairs=True))
+    s = TrainSettings(steps=2, batch=4, width=8, crop_px=64)
+    a, b = train(images, targets, s), train(images, targets, s, pairs=pairs)
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name

@@ -220,6 +220,33 @@ def test_a_press_after_a_clip_request_goes_on_to_the_next_site(parts: Any) -> No
     wait_for(lambda: status.current == "ready")
 
 
+def test_a_matted_ad_hoc_site_is_the_one_a_hold_captures_again(parts: Any) -> None:
+    svc, status, _, pipe, _ = parts
+    wait_for(lambda: status.current == "ready")
+    svc.on_press()  # no worklist: ad-hoc sites
+    wait_for(lambda: len(svc.results) == 1)
+    pipe.mat_next = True
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 2 and status.current == "clip_site")
+    assert svc.results[1]["site"] == "adhoc-2"
+    svc.on_hold()
+    wait_for(lambda: svc.worklist.current().site == "adhoc-2")
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 3)
+    assert svc.results[2]["site"] == "adhoc-2"
+
+
+def test_a_new_worklist_puts_out_the_clip_light(parts: Any) -> None:
+    svc, status, _, pipe, _ = parts
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    pipe.mat_next = True
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1 and status.current == "clip_site")
+    svc.set_worklist("P00124", "baseline", ["occipital"])
+    wait_for(lambda: status.current == "ready")
+    assert svc.worklist.current().site == "occipital"
+
+
 def test_hold_steps_back_for_a_retake(parts: Any) -> None:
     svc, _, _, _, _ = parts
     svc.set_worklist("P00123", "3m", ["frontal", "vertex"])

@@ -121,3 +121,21 @@ def test_a_clinic_pattern_applies_where_ids_enter() -> None:
         wl.load("S-0042", "baseline", ["vertex"])  # the rule admits it; this clinic does not
     wl.load("P00042", "baseline", ["vertex"])
     assert wl.current().subject == "P00042"
+
+
+def test_a_hold_after_an_ad_hoc_site_retakes_that_site() -> None:
+    wl = Worklist()
+    wl.load("P00123", "3m", ["frontal"])
+    wl.advance(wl.current())
+    first = wl.current()
+    assert first.adhoc and first.site == "adhoc-1"
+    wl.advance(first)
+    assert wl.current().site == "adhoc-2"
+    back = wl.step_back()
+    assert back is not None and back.site == "adhoc-1" and back.adhoc
+    assert wl.current().site == "adhoc-1"  # the same ad-hoc site, not the list's last
+    back = wl.step_back()  # a second hold: the list's last site
+    assert back is not None and back.site == "frontal" and wl.current().site == "frontal"
+    gen = wl.generation
+    wl.load("P00124", "baseline", ["vertex"])
+    assert wl.generation == gen + 1 and wl.step_back() is None

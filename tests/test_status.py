@@ -224,3 +224,22 @@ def test_a_pattern_set_from_another_thread_waits_for_a_blink_being_started(
     assert errors == []
     assert still_waiting
     assert status.current == "ready"  # the later call wins, as the service expects
+
+
+def test_showing_the_pattern_shown_already_neither_restarts_it_nor_beeps(
+    status: StatusIndicator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service re-shows its pattern on every turn of its loop (0.5 s): a blink started
+    again each time never shows its second colour, and its beeps would repeat."""
+    calls: list[str] = []
+    led_blink, buzz_blink = status._led.blink, status._buzzer.blink
+    monkeypatch.setattr(status._led, "blink", lambda **kw: (calls.append("led"), led_blink(**kw)))
+    monkeypatch.setattr(
+        status._buzzer, "blink", lambda **kw: (calls.append("beep"), buzz_blink(**kw))
+    )
+    for _ in range(3):
+        status.show("clip_site")
+    assert calls == ["led", "beep"]
+    status.show("ready")
+    status.show("clip_site")  # shown anew after another pattern: blinks and beeps again
+    assert calls == ["led", "beep", "led", "beep"]

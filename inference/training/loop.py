@@ -233,11 +233,16 @@ def train(
             log.warning("%s was made with other settings: starting afresh", checkpoint)
     gains = torch.from_numpy(_gains())[None, :, None, None]
     b = slice(BORDER_CELLS, -BORDER_CELLS)
-    n_pairs = round(s.batch * s.pair_share / 2) if pairs is not None and s.pair_weight > 0 else 0
+    n_pairs = round(s.batch * s.pair_share / 2) if s.pair_weight > 0 else 0
     if n_pairs * 2 > s.batch:
         raise ValueError(f"pair_share {s.pair_share} is over a whole batch of {s.batch} crops")
-    if n_pairs and pairs is not None and not len(pairs[0]):
-        raise ValueError("pair_weight is set but the pair set is empty")
+    if s.pair_weight > 0 and n_pairs == 0:
+        raise ValueError(
+            f"pair_share {s.pair_share} of a batch of {s.batch} crops makes no pair: raise "
+            "the share or the batch, or set pair_weight 0"
+        )
+    if n_pairs and (pairs is None or not len(pairs[0])):
+        raise ValueError("pair_weight is set but no pairs were given (sim.dataset.pair_samples)")
     pair_images, pair_targets = pairs if pairs is not None else (images[:0], targets[:0])
     net.train()
     if frozen_bn:
