@@ -47,6 +47,7 @@ LEGACY_SHARE = 0.1  # share of crops in the twin's legacy look (pale shafts, dar
 HAIRLESS_SHARE = 0.12  # share of scalps with no hair at all: textured skin only
 CHUNK_WORLDS = 25  # worlds per cache file
 PAIR_CROPS = 3  # before-and-after pairs per world of a pair set (pair_samples)
+PAIRS_VERSION = 2  # bump when a pair's pixels or targets change (2: bare-skin pairs)
 PAIR_SEED_OFFSET = 600_000  # pair worlds' seeds: world_seed + this, apart from the singles'
 
 
@@ -227,14 +228,18 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
 
 
 def pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
-    """``PAIR_CROPS`` before-and-after pairs of one hair-bearing world: each the same view
-    of the scalp and of the same scalp regrown or thinned (:func:`pair_factor`), in the same
-    look, optics and sensor noise, so that only the hairs differ. Each item is (images
+    """``PAIR_CROPS`` before-and-after pairs of one world: each the same view of the scalp
+    and of the same scalp regrown or thinned (:func:`pair_factor`), in the same look, optics
+    and sensor noise, so that only the hairs differ. One world in ``HAIRLESS_SHARE`` is bare
+    skin at both visits, so that pairs hold bare crops as often as single samples do (without
+    them, a batch with pairs held a quarter fewer). Each item is (images
     (2, crop, crop, 3), target maps (2, maps, cells, cells)): the training loop's pair term
     prices the ratio of the two reads against the true ratio."""
     rng = np.random.default_rng([seed, 0x9A1])
     before = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
     after = regrow(before, pair_factor(rng), seed=int(rng.integers(2**31 - 1)))
+    if rng.random() < HAIRLESS_SHARE:  # bare skin stays bare: as many bare crops as singles
+        before = after = regrow(before, 0.0)
     style = random_style(np.random.default_rng([seed, 0x57E]))
     out: list[tuple[U8, F32]] = []
     for _ in range(PAIR_CROPS):
@@ -348,7 +353,7 @@ def build_dataset(
         f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
         f"-st{recipe.stride}"
         + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
-        + ("-pairs" if recipe.pairs else "")
+        + (f"-pairs{PAIRS_VERSION}" if recipe.pairs else "")
     )
     folder = cache / tag
     folder.mkdir(parents=True, exist_ok=True)
