@@ -168,6 +168,9 @@ class Service:
         self._captures: queue.Queue[WorkItem | None] = queue.Queue()
         self._analyses: queue.Queue[CaptureOutcome | None] = queue.Queue()
         self._lock = threading.Lock()
+        # Choosing a pattern and showing it, as one step: the capture, analysis and main
+        # threads all show one, and a choice made from older flags must not land last.
+        self._show_lock = threading.Lock()
         self._capture_busy = threading.Event()
         self._cancel = threading.Event()
         self._qc_failed = False
@@ -211,6 +214,10 @@ class Service:
         self._show()
 
     def _show(self) -> None:
+        with self._show_lock:
+            self.status.show(self._pattern())
+
+    def _pattern(self) -> str:
         if self.state is State.ERROR:
             pattern = "error"
         elif self._qc_failed and self.state in (State.IDLE, State.ANALYSING, State.QUEUED):
@@ -223,7 +230,7 @@ class Service:
                 pattern = "offline"
             elif pattern == "ready" and self.led_drift():
                 pattern = "led_drift"  # ready, but the rings drifted past the warning
-        self.status.show(pattern)
+        return pattern
 
     def summary(self) -> str:
         item = self.worklist.current()
