@@ -69,11 +69,10 @@ class Worklist:
     def current(self) -> WorkItem:
         """The item the next press captures (an ad-hoc site when the list is done or empty)."""
         with self._lock:
-            g = self._generation
             if self._index < len(self._sites):
-                return WorkItem(self.subject, self.visit, self._sites[self._index], generation=g)
-            adhoc = f"adhoc-{self._adhoc_counter + 1}"
-            return WorkItem(self.subject, self.visit, adhoc, True, generation=g)
+                site = self._sites[self._index]
+                return WorkItem(self.subject, self.visit, site, generation=self._generation)
+            return self._adhoc_item()
 
     def advance(self, item: WorkItem) -> None:
         """``item`` was captured: move past it, if it is still the list's current site.
@@ -98,13 +97,17 @@ class Worklist:
             if self._last_adhoc:
                 self._last_adhoc = False
                 self._adhoc_counter -= 1
-                site = f"adhoc-{self._adhoc_counter + 1}"
-                return WorkItem(self.subject, self.visit, site, True, generation=self._generation)
+                return self._adhoc_item()
             if self._index == 0:
                 return None
             self._index -= 1
             site = self._sites[self._index]
             return WorkItem(self.subject, self.visit, site, generation=self._generation)
+
+    def _adhoc_item(self) -> WorkItem:
+        """The next ad-hoc site (the caller holds the lock)."""
+        site = f"adhoc-{self._adhoc_counter + 1}"
+        return WorkItem(self.subject, self.visit, site, True, generation=self._generation)
 
     @property
     def generation(self) -> int:

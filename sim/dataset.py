@@ -319,16 +319,8 @@ def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
 
 def _chunk(args: tuple[int, int, Recipe]) -> tuple[U8, F32]:
     start, stop, recipe = args
-    if recipe.pairs:
-        samples = [
-            s
-            for i in range(start, stop)
-            for s in pair_samples(world_seed(recipe, i) + PAIR_SEED_OFFSET, recipe)
-        ]
-    else:
-        samples = [
-            s for i in range(start, stop) for s in world_samples(world_seed(recipe, i), recipe)
-        ]
+    make, offset = (pair_samples, PAIR_SEED_OFFSET) if recipe.pairs else (world_samples, 0)
+    samples = [s for i in range(start, stop) for s in make(world_seed(recipe, i) + offset, recipe)]
     return np.stack([s[0] for s in samples]), np.stack([s[1] for s in samples])
 
 

@@ -55,11 +55,13 @@ class TrainSettings:
 
 
 def augment(rng: np.random.Generator, img: U8, tgt: F32) -> tuple[U8, F32]:
-    """Flips and quarter turns (the physics has no preferred direction)."""
+    """Flips and quarter turns (the physics has no preferred direction), of one sample
+    (image (h, w, 3), targets (maps, cells, cells)) or of a pair stacked before and after
+    (image (2, h, w, 3), targets (2, maps, cells, cells)), both visits turned alike."""
     k = int(rng.integers(4))
-    img, tgt = np.rot90(img, k, axes=(0, 1)), np.rot90(tgt, k, axes=(1, 2))
+    img, tgt = np.rot90(img, k, axes=(-3, -2)), np.rot90(tgt, k, axes=(-2, -1))
     if rng.random() < 0.5:
-        img, tgt = img[:, ::-1], tgt[:, :, ::-1]
+        img, tgt = np.flip(img, axis=-2), np.flip(tgt, axis=-1)
     return np.ascontiguousarray(img), np.ascontiguousarray(tgt)
 
 
@@ -161,16 +163,6 @@ def pair_term(pred: Any, y: Any) -> Any:
     return torch.mean((change - (torch.log1p(true[1::2]) - torch.log1p(true[0::2]))) ** 2)
 
 
-def augment_pair(rng: np.random.Generator, img: U8, tgt: F32) -> tuple[U8, F32]:
-    """:func:`augment` of a pair (images (2, h, w, 3), targets (2, maps, cells, cells)),
-    both turned and flipped alike."""
-    k = int(rng.integers(4))
-    img, tgt = np.rot90(img, k, axes=(1, 2)), np.rot90(tgt, k, axes=(2, 3))
-    if rng.random() < 0.5:
-        img, tgt = img[:, :, ::-1], tgt[:, :, :, ::-1]
-    return np.ascontiguousarray(img), np.ascontiguousarray(tgt)
-
-
 def _same_settings(saved: dict[str, Any], s: TrainSettings) -> bool:
     """A checkpoint's settings are ``s``'s (a setting newer than the file: at its default)."""
     return {**asdict(TrainSettings()), **saved} == asdict(s)
@@ -266,7 +258,7 @@ def train(
             ys.append(tgt)
         for _ in range(n_pairs):  # last in the batch, before and after in turn
             i = int(rng.integers(len(pair_images)))
-            p_img, p_tgt = augment_pair(rng, pair_images[i], pair_targets[i])
+            p_img, p_tgt = augment(rng, pair_images[i], pair_targets[i])
             if s.photometric > 0 and rng.random() < s.photometric:
                 look = int(rng.integers(2**63))  # one colour and tone for both visits
                 p_img = np.stack([photometric(np.random.default_rng(look), im) for im in p_img])
