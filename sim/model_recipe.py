@@ -36,6 +36,7 @@ from inference.manifest import MANIFEST_NAME
 from inference.model import HairModel, ModelSpec
 from inference.preprocess import native_size, normalise, resample
 from inference.runtime import OnnxMapRuntime
+from inference.second_opinion import crowded_share, mats_the_frame
 from inference.targets import DIAMETER_SCALE_UM, VELLUS_SPLIT_UM
 from inference.training import (
     ExportSettings,
@@ -300,6 +301,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="share of each batch's crops that come as pairs (with --pair-weight)",
     )
     p.add_argument(
+        "--pair-visible",
+        action="store_true",
+        help="price the change only on pairs where neither visit's crop is a hair mat "
+        "(inference.second_opinion.mats_the_frame), as the rig asks for such a site clipped",
+    )
+    p.add_argument(
         "--pair-worlds", type=int, default=PAIR_WORLDS, help="scalps the pairs are rendered of"
     )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
@@ -346,6 +353,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--pair-share is a share of a batch, over 0 and up to 1 (got {args.pair_share:g})")
     if args.pair_weight > 0 and args.pair_worlds < 1:
         p.error(f"--pair-worlds is a number of scalps, 1 or more (got {args.pair_worlds})")
+    if args.pair_visible and args.pair_weight <= 0:
+        p.error("--pair-visible chooses the pairs of the pair term: give --pair-weight too")
     if args.count_weight < 0:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
     if args.fit_count_gain and args.quantize_only:
@@ -356,6 +365,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
+
+
+def visible_pairs(images: U8, targets: F32) -> tuple[U8, F32]:
+    """The before-and-after pairs (:func:`sim.dataset.pair_samples`) where neither visit's
+    crop is a hair mat (:func:`inference.second_opinion.mats_the_frame`). The rig asks for
+    a matted site to be clipped before it is measured, so the change the clinic reads comes
+    from frames like these; a pair term priced under a mat teaches the net to count the
+    shafts that cover the skin, which costs the level (model card, "A pair term")."""
+    keep = [
+        i
+        for i in range(len(images))
+        if not any(mats_the_frame(crowded_share(c, NATIVE_UM_PER_PX)) for c in images[i])
+    ]
+    return images[keep], targets[keep]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         photometric=args.photometric,
         pair_weight=args.pair_weight,
         pair_share=args.pair_share,
+        pair_visible=args.pair_visible and args.pair_weight > 0,
         seed=args.seed,
         threads=args.threads,
         real_share=args.real_share,
@@ -422,6 +446,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             with tqdm(total=args.pair_worlds * PAIR_CROPS, desc="render pairs", unit="pair") as bar:
                 pairs = build_dataset(args.cache, pair_recipe, args.workers, bar.update)
+            if args.pair_visible:
+                pairs = visible_pairs(*pairs)
+                training["pair_visible"] = len(pairs[0])
+                print(f"{len(pairs[0])} of {args.pair_worlds * PAIR_CROPS} pairs hold no hair mat")
         with tqdm(total=args.steps, desc="train", unit="step") as bar:
 
             def progress(step: int, loss: float) -> None:

@@ -229,6 +229,7 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--pair-weight", "-2"], "--pair-weight is a weight, 0 or more (got -2)"),
         (["--pair-share", "0"], "over 0 and up to 1 (got 0)"),
         (["--pair-weight", "1", "--pair-worlds", "0"], "1 or more (got 0)"),
+        (["--pair-visible"], "give --pair-weight too"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -503,6 +504,25 @@ def test_pairs_fill_their_share_of_a_batch_and_a_share_over_it_is_refused(
         train(images, targets, TrainSettings(**{**base.__dict__, "pair_share": 0.25}), pairs=pairs)
     with pytest.raises(ValueError, match="no pairs were given"):
         train(images, targets, base)
+
+
+def test_visible_pairs_drop_a_pair_with_a_hair_mat_at_either_visit() -> None:
+    """Bare skin at both visits stays; a mat before or after (dark shafts crossing the whole
+    crop, as long hair lies) drops the pair, its targets with it."""
+    from sim.model_recipe import visible_pairs
+
+    skin = np.full((192, 192, 3), (200, 160, 140), np.uint8)
+    mat = skin.copy()
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:192, :192]
+    for _ in range(40):
+        a, c = rng.uniform(0, np.pi), rng.uniform(-150, 150)
+        mat[np.abs(np.cos(a) * (xx - 96) + np.sin(a) * (yy - 96) - c) < 4] = (40, 30, 25)
+    images = np.stack([np.stack(p) for p in [(skin, skin), (skin, mat), (mat, skin), (skin, skin)]])
+    targets = np.arange(4, dtype=np.float32).reshape(4, 1, 1, 1, 1) * np.ones((4, 2, 1, 1, 1))
+    kept_images, kept_targets = visible_pairs(images, targets.astype(np.float32))
+    assert kept_images.shape == (2, 2, 192, 192, 3)
+    assert kept_targets[:, 0, 0, 0, 0].tolist() == [0.0, 3.0]
 
 
 def test_pairs_without_a_pair_weight_change_nothing(tmp_path: Path) -> None:
