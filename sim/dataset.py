@@ -49,6 +49,8 @@ CHUNK_WORLDS = 25  # worlds per cache file
 PAIR_CROPS = 3  # before-and-after pairs per world of a pair set (pair_samples)
 PAIRS_VERSION = 2  # bump when a pair's pixels or targets change (2: bare-skin pairs)
 PAIR_SEED_OFFSET = 600_000  # pair worlds' seeds: world_seed + this, apart from the singles'
+STYLE_PAIRS_VERSION = 1  # bump when a style pair's pixels or targets change
+STYLE_PAIR_SEED_OFFSET = 700_000  # style pair worlds' seeds, apart from both of the above
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Recipe:
     worlds: int
     regrow_share: float = 0.0  # share of hair-bearing scalps regrown or thinned (see below)
     pairs: bool = False  # a set of before-and-after pairs (pair_samples), not single crops
+    style_pairs: bool = False  # with pairs: two looks of one crop (style_pair_samples)
 
 
 def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
@@ -252,6 +255,31 @@ def pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     return out
 
 
+def style_pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
+    """``PAIR_CROPS`` pairs of one world, each the same view of the same hairs in two looks:
+    two styles drawn apart (each the legacy look in ``LEGACY_SHARE``), and optics, light and
+    sensor noise drawn apart, so that only the appearance differs and the two target maps
+    are the same. The pair term (:func:`inference.training.loop.pair_term`) then prices any
+    difference between the two reads: a count that follows how dark the shafts or openings
+    are, or the skin's texture, rather than how many hairs there are. Bare skin in
+    ``HAIRLESS_SHARE`` of worlds, as for single samples."""
+    rng = np.random.default_rng([seed, 0x5D1])
+    world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
+    if rng.random() < HAIRLESS_SHARE:
+        world = regrow(world, 0.0)
+    looks = [
+        Style() if rng.random() < LEGACY_SHARE else random_style(np.random.default_rng([seed, k]))
+        for k in (0x57E, 0x57F)
+    ]
+    out: list[tuple[U8, F32]] = []
+    for _ in range(PAIR_CROPS):
+        view = _view(world, rng, recipe)
+        local = view_world(world, view)
+        a, b = (_sample(local, view, look, rng, recipe) for look in looks)
+        out.append((np.stack([a[0], b[0]]), np.stack([a[1], b[1]])))
+    return out
+
+
 def pair_factor(rng: np.random.Generator) -> float:
     """A treatment's effect for a training pair: 1.05-1.6x in 7 of 10, else 0.6-0.95x."""
     return float(rng.uniform(1.05, 1.6) if rng.random() < 0.7 else rng.uniform(0.6, 0.95))
@@ -319,7 +347,13 @@ def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
 
 def _chunk(args: tuple[int, int, Recipe]) -> tuple[U8, F32]:
     start, stop, recipe = args
-    make, offset = (pair_samples, PAIR_SEED_OFFSET) if recipe.pairs else (world_samples, 0)
+    make, offset = (
+        (style_pair_samples, STYLE_PAIR_SEED_OFFSET)
+        if recipe.pairs and recipe.style_pairs
+        else (pair_samples, PAIR_SEED_OFFSET)
+        if recipe.pairs
+        else (world_samples, 0)
+    )
     samples = [s for i in range(start, stop) for s in make(world_seed(recipe, i) + offset, recipe)]
     return np.stack([s[0] for s in samples]), np.stack([s[1] for s in samples])
 
@@ -345,7 +379,13 @@ def build_dataset(
         f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
         f"-st{recipe.stride}"
         + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
-        + (f"-pairs{PAIRS_VERSION}" if recipe.pairs else "")
+        + (
+            f"-stylepairs{STYLE_PAIRS_VERSION}"
+            if recipe.pairs and recipe.style_pairs
+            else f"-pairs{PAIRS_VERSION}"
+            if recipe.pairs
+            else ""
+        )
     )
     folder = cache / tag
     folder.mkdir(parents=True, exist_ok=True)

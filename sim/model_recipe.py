@@ -309,6 +309,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--pair-worlds", type=int, default=PAIR_WORLDS, help="scalps the pairs are rendered of"
     )
+    p.add_argument(
+        "--style-pair-worlds",
+        type=int,
+        default=0,
+        help="scalps of style pairs added to the pair term: one crop in two looks, whose "
+        "reads should agree (sim.dataset.style_pair_samples); 0: none",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="render processes")
@@ -351,8 +358,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--pair-weight is a weight, 0 or more (got {args.pair_weight:g})")
     if not 0.0 < args.pair_share <= 1.0:
         p.error(f"--pair-share is a share of a batch, over 0 and up to 1 (got {args.pair_share:g})")
-    if args.pair_weight > 0 and args.pair_worlds < 1:
-        p.error(f"--pair-worlds is a number of scalps, 1 or more (got {args.pair_worlds})")
+    if args.pair_worlds < 0 or args.style_pair_worlds < 0:
+        p.error("--pair-worlds and --style-pair-worlds are numbers of scalps, 0 or more")
+    if args.pair_weight > 0 and args.pair_worlds + args.style_pair_worlds < 1:
+        p.error(
+            "--pair-weight prices pairs: give --pair-worlds or --style-pair-worlds 1 or more "
+            f"(got {args.pair_worlds} and {args.style_pair_worlds})"
+        )
+    if args.style_pair_worlds > 0 and args.pair_weight <= 0:
+        p.error("--style-pair-worlds adds pairs to the pair term: give --pair-weight too")
     if args.pair_visible and args.pair_weight <= 0:
         p.error("--pair-visible chooses the pairs of the pair term: give --pair-weight too")
     if args.count_weight < 0:
@@ -365,6 +379,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
+
+
+def _pairs(args: argparse.Namespace, recipe: Recipe, training: dict[str, Any]) -> tuple[U8, F32]:
+    """The pair term's pairs: before-and-after pairs (only those with no hair mat with
+    ``--pair-visible``), then style pairs; rendered or loaded from the cache."""
+    from tqdm import tqdm
+
+    sets: list[tuple[U8, F32]] = []
+    for worlds, style, what in (
+        (args.pair_worlds, False, "pairs"),
+        (args.style_pair_worlds, True, "style pairs"),
+    ):
+        if worlds < 1:
+            continue
+        r = dataclasses.replace(
+            recipe, worlds=worlds, regrow_share=0.0, pairs=True, style_pairs=style
+        )
+        with tqdm(total=worlds * PAIR_CROPS, desc=f"render {what}", unit="pair") as bar:
+            got = build_dataset(args.cache, r, args.workers, bar.update)
+        if args.pair_visible and not style:
+            got = visible_pairs(*got)
+            training["pair_visible"] = len(got[0])
+            print(f"{len(got[0])} of {worlds * PAIR_CROPS} pairs hold no hair mat")
+        sets.append(got)
+    return np.concatenate([s[0] for s in sets]), np.concatenate([s[1] for s in sets])
 
 
 def visible_pairs(images: U8, targets: F32) -> tuple[U8, F32]:
@@ -419,6 +458,11 @@ def main(argv: list[str] | None = None) -> int:
         **(
             {"pair_weight": args.pair_weight, "pair_share": args.pair_share}
             | {"pair_samples": args.pair_worlds * PAIR_CROPS}
+            | (
+                {"style_pair_samples": args.style_pair_worlds * PAIR_CROPS}
+                if args.style_pair_worlds > 0
+                else {}
+            )
             if args.pair_weight > 0
             else {}
         ),
@@ -441,15 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE) if args.real_dir else None
         pairs = None
         if args.pair_weight > 0:
-            pair_recipe = dataclasses.replace(
-                recipe, worlds=args.pair_worlds, regrow_share=0.0, pairs=True
-            )
-            with tqdm(total=args.pair_worlds * PAIR_CROPS, desc="render pairs", unit="pair") as bar:
-                pairs = build_dataset(args.cache, pair_recipe, args.workers, bar.update)
-            if args.pair_visible:
-                pairs = visible_pairs(*pairs)
-                training["pair_visible"] = len(pairs[0])
-                print(f"{len(pairs[0])} of {args.pair_worlds * PAIR_CROPS} pairs hold no hair mat")
+            pairs = _pairs(args, recipe, training)
         with tqdm(total=args.steps, desc="train", unit="step") as bar:
 
             def progress(step: int, loss: float) -> None:

@@ -228,8 +228,10 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--regrow-share", "1.5"], "a share of scalps, 0 to 1 (got 1.5)"),
         (["--pair-weight", "-2"], "--pair-weight is a weight, 0 or more (got -2)"),
         (["--pair-share", "0"], "over 0 and up to 1 (got 0)"),
-        (["--pair-weight", "1", "--pair-worlds", "0"], "1 or more (got 0)"),
+        (["--pair-weight", "1", "--pair-worlds", "0"], "1 or more (got 0 and 0)"),
         (["--pair-visible"], "give --pair-weight too"),
+        (["--style-pair-worlds", "3"], "give --pair-weight too"),
+        (["--pair-weight", "1", "--pair-worlds", "-1"], "numbers of scalps, 0 or more"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -523,6 +525,19 @@ def test_visible_pairs_drop_a_pair_with_a_hair_mat_at_either_visit() -> None:
     kept_images, kept_targets = visible_pairs(images, targets.astype(np.float32))
     assert kept_images.shape == (2, 2, 192, 192, 3)
     assert kept_targets[:, 0, 0, 0, 0].tolist() == [0.0, 3.0]
+
+
+def test_style_pairs_are_one_crop_in_two_looks() -> None:
+    """The same hairs (the same target maps) in two appearances: the pair term's true ratio
+    is 1, so any difference between the two reads is priced."""
+    from sim.dataset import PAIR_CROPS, Recipe, style_pair_samples
+
+    pairs = style_pair_samples(1_000_000 + 700_000, Recipe(8.0, 4, 64, 1, 1, pairs=True))
+    assert len(pairs) == PAIR_CROPS
+    for img, tgt in pairs:
+        assert img.shape == (2, 64, 64, 3) and tgt.shape[0] == 2
+        np.testing.assert_array_equal(tgt[0], tgt[1])
+        assert np.abs(img[0].astype(int) - img[1].astype(int)).mean() > 2.0
 
 
 def test_pairs_without_a_pair_weight_change_nothing(tmp_path: Path) -> None:
