@@ -149,6 +149,11 @@ class CalibrationConfig(Section):
     compensate_drift: bool = Field(
         True, description="Trim the LED intensity at session start to undo a measured drift"
     )
+    daily_light_check: bool = Field(
+        True,
+        description="The service asks for the reference target before the day's first "
+        "capture and checks the LED output on it (device/lightcheck.py); a hold skips it",
+    )
 
 
 class RelocationConfig(Section):

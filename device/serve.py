@@ -38,6 +38,7 @@ from dermocap.sitekey import SiteRule
 from dermocap.statelock import StateDirLock
 from device.capture_cmds import calibrate_on_target, capture_session
 from device.config import DermocapConfig, load_config
+from device.lightcheck import LightCheck
 from device.notify import Notifier
 from device.pipeline import RigPipeline
 from device.rig import build_rig
@@ -141,6 +142,11 @@ class ServeApp(Closeable):
                 worklist=Worklist(SiteRule(cfg.capture.subject_pattern)),
                 is_online=self._online,
                 led_drift=self._led_drifted,
+                light_check=LightCheck(
+                    self.session,
+                    self.state_dir,
+                    enabled=cfg.capture.calibration.daily_light_check,
+                ),
                 sync_fault=lambda: self.sync.fault,
                 loop_period_s=loop_period_s,
             )

@@ -12,7 +12,10 @@ Threads and who owns what:
 
 States: starting, idle, focusing, capturing, analysing, queued, calibrating, error,
 stopping. The status light always shows one pattern (ready, busy, qc_failed, clip_site,
-error, offline); ``STATUS=`` carries a one-line summary for ``systemctl status``.
+light_check, error, offline); ``STATUS=`` carries a one-line summary for ``systemctl status``.
+
+The day's first press runs the light check (device/lightcheck.py) on the capture worker,
+with the reference target under the cone, instead of a capture; a hold skips it for the day.
 """
 
 from __future__ import annotations
@@ -116,10 +119,31 @@ class Outlet(Protocol):
     def event(self, type_: str, **fields: Any) -> Any: ...
 
 
+class DailyCheck(Protocol):
+    """The daily light check (device.lightcheck.LightCheck)."""
+
+    def due(self) -> bool:
+        """Today's check is still to be done (cheap: asked on every turn of the loop)."""
+        ...
+
+    def run(self) -> tuple[str, dict[str, Any]]:
+        """Run it (target under the cone): a summary and figures. Raises DermocapError."""
+        ...
+
+    def skip(self) -> None:
+        """Not now (no target at hand): not asked again until the service restarts."""
+        ...
+
+
+# A capture worker's job that is not a site: the daily light check.
+_LIGHT_CHECK = "light_check"
+
+
 class StatusLight(Protocol):
     """The technician-facing status light (device.status.StatusIndicator): named patterns
-    ('ready', 'busy', 'qc_failed', 'clip_site', 'error', 'offline', 'calibrating'). Only the
-    service shows anything on it; showing the pattern already shown changes nothing."""
+    ('ready', 'busy', 'qc_failed', 'clip_site', 'light_check', 'error', 'offline',
+    'calibrating'). Only the service shows anything on it; showing the pattern already shown
+    changes nothing."""
 
     def show(self, name: str) -> None: ...
 
@@ -151,6 +175,7 @@ class Service:
         is_online: Callable[[], bool] = lambda: True,
         sync_fault: Callable[[], str | None] = lambda: None,
         led_drift: Callable[[], bool] = lambda: False,
+        light_check: DailyCheck | None = None,
         loop_period_s: float = 0.5,
     ) -> None:
         self.pipeline = pipeline
@@ -161,11 +186,12 @@ class Service:
         self.is_online = is_online
         self.sync_fault = sync_fault
         self.led_drift = led_drift
+        self.light_check = light_check
         self._fault_shown: str | None = None
         self.loop_period_s = loop_period_s
         self.state = State.STARTING
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._captures: queue.Queue[WorkItem | None] = queue.Queue()
+        self._captures: queue.Queue[WorkItem | str | None] = queue.Queue()
         self._analyses: queue.Queue[CaptureOutcome | None] = queue.Queue()
         self._lock = threading.Lock()
         # Choosing a pattern and showing it, as one step: the capture, analysis and main
@@ -224,6 +250,8 @@ class Service:
             pattern = "qc_failed"
         elif self._clip_site and self.state in (State.IDLE, State.ANALYSING, State.QUEUED):
             pattern = "clip_site"
+        elif self.state in (State.IDLE, State.ANALYSING, State.QUEUED) and self._check_due():
+            pattern = "light_check"
         else:
             pattern = _PATTERN[self.state]
             if pattern == "ready" and not self.is_online():
@@ -231,6 +259,12 @@ class Service:
             elif pattern == "ready" and self.led_drift():
                 pattern = "led_drift"  # ready, but the rings drifted past the warning
         return pattern
+
+    def _check_due(self) -> bool:
+        """A press runs the light check: it is due and no retake is being asked for."""
+        if self.light_check is None or self._qc_failed or self._clip_site:
+            return False
+        return self.light_check.due()
 
     def summary(self) -> str:
         item = self.worklist.current()
@@ -255,9 +289,29 @@ class Service:
             self._capture_busy.set()
             self._cancel.clear()
             try:
-                self._run_capture(item)
+                if isinstance(item, str):
+                    self._run_light_check()
+                else:
+                    self._run_capture(item)
             finally:
                 self._capture_busy.clear()
+
+    def _run_light_check(self) -> None:
+        if self.light_check is None:  # only queued with one
+            self._capture_done(State.IDLE)
+            return
+        try:
+            summary, data = self.light_check.run()
+        except DermocapError as exc:
+            self._capture_busy.clear()
+            self._fail(
+                f"light check failed: {exc} (if the reference target was not under the cone, "
+                "put it there and press again)"
+            )
+            return
+        log.info("light check: %s", summary)
+        self._safe_event("light_check", detail=summary[:400], data=data)
+        self._capture_done(State.IDLE)
 
     def _run_capture(self, item: WorkItem) -> None:
         self._safe_event("capture_started", subject=item.subject, site=item.site)
@@ -441,6 +495,10 @@ class Service:
             if self._capture_busy.is_set() or not self._captures.empty():
                 log.info("button pressed while busy: ignored")
                 return
+            if self._check_due():  # the target is under the cone: check the light first
+                self._set_state(State.CALIBRATING)
+                self._captures.put(_LIGHT_CHECK)
+                return
             item = self.worklist.current()
             self._qc_failed = self._clip_site = False
             self._set_state(State.FOCUSING)
@@ -453,6 +511,8 @@ class Service:
                 self._qc_failed = False  # a hold after a QC failure: retake the same site
                 self._safe_event("retake")
                 self._set_state(State.IDLE)
+            elif self.light_check is not None and self._check_due():
+                self._skip_light_check(self.light_check)
             else:
                 self._clip_site = False  # clipped (or not): the site is captured again
                 back = self.worklist.step_back()
@@ -464,6 +524,15 @@ class Service:
             self._safe_event("worklist_loaded", subject=item.subject, site=item.site)
             if self.state in (State.QUEUED, State.IDLE, State.ERROR):
                 self._set_state(State.IDLE)
+
+    def _skip_light_check(self, check: DailyCheck) -> None:
+        log.warning(
+            "light check skipped: captures go on with the light unchecked (restart the service "
+            "to be asked again, with the reference target at hand)"
+        )
+        check.skip()
+        self._safe_event("light_check_skipped", detail="no reference target at hand")
+        self._set_state(State.IDLE)
 
     def run(self, stop: threading.Event, *, ready_status: str = "ready") -> None:
         """Serve until ``stop`` is set; READY=1 is sent once the loop is about to turn."""

@@ -118,6 +118,12 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 on_s=0.6, off_s=0.6, alt_colour=PURPLE, beep=BEEPS["triple"],
             ),
             Pattern(
+                "light_check", WHITE, "blink",
+                "Daily light check: put the reference target under the cone and press (hold: "
+                "not now)",
+                on_s=0.5, off_s=0.5, alt_colour=CYAN, beep=BEEPS["short"],
+            ),
+            Pattern(
                 "led_drift", AMBER, "blink",
                 "Light output drifted since calibration (compensated): recalibrate soon",
                 on_s=1.0, off_s=1.0, alt_colour=WHITE, beep=BEEPS["short"],

@@ -14,7 +14,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from capture.record import CaptureRecord
-from dermocap.errors import ConfigError, QualityCheckFailed
+from dermocap.errors import CaptureError, ConfigError, QualityCheckFailed
 from dermocap.ids import uuid7
 from device.config import StatusConfig
 from device.notify import Notifier
@@ -91,9 +91,51 @@ class ScriptedPipeline:
         return []
 
 
+class ScriptedLightCheck:
+    """The daily light check: due until run or skipped; told to fail as a drifted ring does."""
+
+    def __init__(self) -> None:
+        self.is_due = True
+        self.fail_next = False
+        self.runs = 0
+        self.skips = 0
+
+    def due(self) -> bool:
+        return self.is_due
+
+    def run(self) -> tuple[str, dict[str, Any]]:
+        self.runs += 1
+        if self.fail_next:
+            self.fail_next = False
+            raise CaptureError(
+                "LED output is -45% off the calibration c1: recalibrate the rig on the "
+                "reference target (`dermocap calibrate`)"
+            )
+        self.is_due = False
+        return "light output -2.0% since calibration c1", {"drift": -0.02, "warned": False}
+
+    def skip(self) -> None:
+        self.skips += 1
+        self.is_due = False
+
+
 @pytest.fixture
 def parts(
     tmp_path: Path,
+) -> Iterator[tuple[Service, StatusIndicator, SyncService, ScriptedPipeline, threading.Event]]:
+    yield from _running(tmp_path)
+
+
+@pytest.fixture
+def light(tmp_path: Path) -> Iterator[tuple[Service, StatusIndicator, SyncService, Any, Any]]:
+    """A running service whose daily light check is due."""
+    check = ScriptedLightCheck()
+    for svc, status, sync, pipe, _ in _running(tmp_path, light_check=check):
+        yield svc, status, sync, pipe, check
+
+
+def _running(
+    tmp_path: Path, **kw: Any
 ) -> Iterator[tuple[Service, StatusIndicator, SyncService, ScriptedPipeline, threading.Event]]:
     factory = MockFactory(pin_class=MockPWMPin)
     status = StatusIndicator(StatusConfig(), pin_factory=factory)
@@ -101,7 +143,7 @@ def parts(
     sync.start()
     pipe = ScriptedPipeline(tmp_path)
     svc = Service(
-        pipeline=pipe, outlet=sync, status=status, notifier=Notifier({}), loop_period_s=0.05
+        pipeline=pipe, outlet=sync, status=status, notifier=Notifier({}), loop_period_s=0.05, **kw
     )
     stop = threading.Event()
     t = threading.Thread(target=svc.run, args=(stop,), daemon=True)
@@ -245,6 +287,54 @@ def test_a_new_worklist_puts_out_the_clip_light(parts: Any) -> None:
     svc.set_worklist("P00124", "baseline", ["occipital"])
     wait_for(lambda: status.current == "ready")
     assert svc.worklist.current().site == "occipital"
+
+
+def events_of(sync: SyncService, type_: str) -> list[dict[str, Any]]:
+    events = [json.loads(e.payload) for e in sync.outbox.since(0) if e.topic == "events"]
+    return [e for e in events if e["type"] == type_]
+
+
+def test_the_days_first_press_checks_the_light_instead_of_capturing(light: Any) -> None:
+    svc, status, sync, pipe, check = light
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "light_check")
+    svc.on_press()  # the target is under the cone
+    wait_for(lambda: status.current == "ready")
+    assert check.runs == 1 and pipe.captured == []
+    (ev,) = events_of(sync, "light_check")
+    assert ev["detail"] == "light output -2.0% since calibration c1"
+    assert ev["data"] == {"drift": -0.02, "warned": False}
+    svc.on_press()  # the cone on the first site
+    wait_for(lambda: len(svc.results) == 1)
+    assert svc.results[0]["site"] == "frontal" and check.runs == 1
+
+
+def test_a_hold_skips_the_light_check_and_steps_back_nowhere(light: Any) -> None:
+    svc, status, sync, _, check = light
+    svc.set_worklist("P00123", "3m", ["frontal", "vertex"])
+    wait_for(lambda: status.current == "light_check")
+    svc.on_hold()
+    wait_for(lambda: status.current == "ready")
+    assert check.skips == 1 and check.runs == 0
+    assert len(events_of(sync, "light_check_skipped")) == 1
+    assert events_of(sync, "retake") == []
+    svc.on_press()
+    wait_for(lambda: len(svc.results) == 1)
+    assert svc.results[0]["site"] == "frontal"
+
+
+def test_a_failed_light_check_is_an_error_and_a_press_checks_again(light: Any) -> None:
+    svc, status, sync, pipe, check = light
+    check.fail_next = True
+    wait_for(lambda: status.current == "light_check")
+    svc.on_press()
+    wait_for(lambda: status.current == "error")
+    (err,) = events_of(sync, "error")
+    assert err["detail"].startswith("light check failed: LED output is -45%")
+    assert "put it there and press again" in err["detail"]
+    svc.on_press()  # acknowledged: the check again, not a capture
+    wait_for(lambda: check.runs == 2 and status.current == "ready")
+    assert pipe.captured == [] and len(events_of(sync, "light_check")) == 1
 
 
 def test_hold_steps_back_for_a_retake(parts: Any) -> None:
