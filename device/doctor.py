@@ -28,6 +28,7 @@ from capture import CaptureSession
 from dermocap.errors import CameraError, ConfigError, DermocapError, HardwareError
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig, load_config
+from device.lightcheck import LightCheck
 from device.rig import Rig, build_rig
 from inference.model import HairModel
 from sync.credentials import Credentials, check_credentials
@@ -192,10 +193,16 @@ class Doctor:
         if age > self.max_calibration_age:
             limit = self.max_calibration_age.total_seconds() / 86400
             return Check("calibration", False, f"{days:.0f} days old (limit {limit:g})", fix)
+        last = LightCheck(session, self.state_dir).last_checked()  # the service's daily one
+        light = (
+            f"; light last checked {last[0]:%Y-%m-%d} ({last[1]:+.1%})"
+            if last is not None
+            else "; light not checked yet"
+        )
         return Check(
             "calibration",
             True,
-            f"{cal.calibration_id}, {days:.1f} days old, {cal.um_per_px:.3f} um/px",
+            f"{cal.calibration_id}, {days:.1f} days old, {cal.um_per_px:.3f} um/px{light}",
         )
 
     def credentials(self) -> tuple[Credentials | None, Check]:

@@ -90,6 +90,17 @@ class LightCheck:
                 return False
             return self.last is None or self.last.get("date") != today.isoformat()
 
+    def last_checked(self) -> tuple[date, float] | None:
+        """The day and drift (measured / reference - 1) of the last check kept, if any."""
+        with self._lock:
+            last = self.last
+        if last is None:
+            return None
+        try:
+            return date.fromisoformat(last["date"]), float(last["drift"]["drift"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def run(self) -> tuple[str, dict[str, Any]]:
         """Measure and trim the rings on the reference target (capture worker's thread).
 

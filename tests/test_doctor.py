@@ -69,6 +69,7 @@ def test_doctor_passes_on_a_ready_twin(
     assert [line.split()[1] for line in lines] == CHECKS
     assert all(line.startswith("ok ") for line in lines)
     assert f"logged in to 127.0.0.1:{broker.port}" in out and "self-check passed" in out
+    assert "light not checked yet" in out  # the service's daily light check: not run here
 
     rc = cli_main(["--config", str(path), "doctor", "--json", "--state-dir", str(calibrated)])
     report = json.loads(capsys.readouterr().out)

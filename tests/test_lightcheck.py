@@ -69,6 +69,8 @@ def test_the_check_measures_dimmed_rings_trims_them_and_is_kept_for_the_day(
     # a restart the same day is not asked again; the next day is
     assert not LightCheck(app.session, tmp_path, today=lambda: TOMORROW).due()
     assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW + timedelta(1)).due()
+    last = LightCheck(app.session, tmp_path).last_checked()
+    assert last is not None and last[0] == TOMORROW and last[1] == pytest.approx(data["drift"])
 
 
 def test_rings_dimmed_past_the_limit_fail_the_check_and_it_stays_due(
@@ -91,3 +93,4 @@ def test_a_skip_holds_until_a_restart_and_a_bad_record_asks_again(
     (tmp_path / LIGHT_CHECK_NAME).write_text('{"date": "yesterday"')
     assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW).due()
     assert "unreadable" in caplog.text and "asked for again" in caplog.text
+    assert LightCheck(app.session, tmp_path).last_checked() is None
