@@ -330,16 +330,30 @@ class CaptureSession:
         """
         with self._lock:
             cal = self._need_calibration()
-            report = check_drift(
-                self._cam(cal.controls),
-                self._rig.lights,
-                cal,
-                preview=self.preview,
-                cfg=self.cfg.calibration,
-            )
+            try:
+                report = check_drift(
+                    self._cam(cal.controls),
+                    self._rig.lights,
+                    cal,
+                    preview=self.preview,
+                    cfg=self.cfg.calibration,
+                )
+            except BaseException:
+                self._rig.lights.off()  # a camera fault midway must not leave a ring lit
+                raise
             self.state.drift = report
             self.state.led_intensity = dict(report.led_intensity)
             return report
+
+    def use_drift(self, report: DriftReport) -> bool:
+        """Take up a drift check made earlier on this calibration (kept across a restart):
+        its trim and its warning. False, and nothing changed, for another calibration's."""
+        with self._lock:
+            if self.calibration is None or report.calibration_id != self.calibration.calibration_id:
+                return False
+            self.state.drift = report
+            self.state.led_intensity = dict(report.led_intensity)
+            return True
 
     # -- relocation --------------------------------------------------------------------------
     def baseline_for(self, subject: str, site: str) -> CaptureRecord | None:

@@ -93,6 +93,11 @@ class QualityCheckFailed(CaptureError):
         self.records: list[tuple[str, dict[str, Any]]] = records or []
 
 
+class TargetNotFound(CaptureError):
+    """The reference target is not under the cone (its grey patch is not where it should be,
+    uneven, or not grey)."""
+
+
 class TechnicianTimeout(CaptureError, TimeoutError):
     """Nobody confirmed placing the reference target or the subject within the wait."""
 

@@ -7,10 +7,12 @@ the reference target under the cone, which only the technician can put there, an
 ``dermocap serve`` cannot wait for it at start (systemd's start timeout runs meanwhile).
 So the service asks on the status light (``light_check``) before the day's first capture:
 a press with the target in place runs the check, a hold skips it (no target at hand) until
-the service restarts. A calibration made the same day counts as the day's check.
+the service restarts; not after a check that failed on drift, which only a recalibration
+mends. A calibration made the same day counts as the day's check.
 
-The last check is kept in ``state_dir/light_check.json`` (written atomically), so that a
-restart the same day does not ask again. Days are the rig's local calendar days.
+The last check is kept in ``state_dir/light_check.json`` (written atomically): a restart the
+same day does not ask again, and takes up its trim (and its ``led_drift`` warning) while the
+calibration is the one it was made on. Days are the rig's local calendar days.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from capture.calibration import DriftReport
 from capture.session import CaptureSession
+from dermocap.errors import CaptureError, DermocapError, TargetNotFound
 from dermocap.fsutil import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,15 @@ class LightCheck:
         self._lock = threading.Lock()
         self.last: dict[str, Any] | None = self._load()
         self._skipped_on: date | None = None
+        self._failed: tuple[date, str] | None = None  # a drift past drift_fail, and its message
+        if self.last is not None:
+            try:
+                kept = DriftReport.from_dict(self.last["drift"])
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("%s holds no drift report (%s): its trim is not used", self.path, exc)
+            else:
+                if session.use_drift(kept):
+                    log.info("light trim x%.3f from the check of %s", kept.trim, self.last["date"])
 
     def _load(self) -> dict[str, Any] | None:
         try:
@@ -105,13 +118,21 @@ class LightCheck:
         """Measure and trim the rings on the reference target (capture worker's thread).
 
         Returns:
-            A one-line summary, and the drift report's figures.
+            A one-line summary, and the drift report's figures (scalars, for an event).
 
         Raises:
-            CaptureError: not calibrated, or the output drifted past ``drift_fail``.
-            DiskFullError, StorageError: the check ran but could not be recorded.
+            TargetNotFound: the reference target is not under the cone.
+            CaptureError: not calibrated, or the output drifted past ``drift_fail`` (then a
+                hold cannot skip the check until it passes).
         """
-        report = self.session.check_drift()
+        try:
+            report = self.session.check_drift()
+        except TargetNotFound:
+            raise
+        except CaptureError as exc:
+            with self._lock:
+                self._failed = (self.today(), str(exc))
+            raise
         data = report.as_dict()
         entry = {
             "date": self.today().isoformat(),
@@ -119,17 +140,31 @@ class LightCheck:
             "drift": data,
         }
         with self._lock:
-            self.last = entry  # first: a failed write still stops the asking until a restart
-        atomic_write_json(self.path, entry)
+            self.last, self._failed = entry, None
+        try:
+            atomic_write_json(self.path, entry)
+        except DermocapError as exc:  # the check holds for this run; a restart asks again
+            log.warning("the light check was not kept (%s): a restart asks for it again", exc)
         summary = (
             f"light output {report.drift:+.1%} since calibration {report.calibration_id}"
             + (f", trimmed x{report.trim:.3f}" if report.trim != 1.0 else "")
             + (": recalibrate soon" if report.warned else "")
         )
-        return summary, data
+        # Event data holds scalars only: one figure per ring's trimmed intensity.
+        flat = {k: v for k, v in data.items() if k != "led_intensity"}
+        flat |= {f"led_intensity_{m}": round(v, 5) for m, v in report.led_intensity.items()}
+        return summary, flat
 
     def skip(self) -> None:
         """No target at hand: not asked again today until a restart (captures go on with
-        the light unchecked; restarting the service is how to check it later that day)."""
+        the light unchecked; restarting the service is how to check it later that day).
+
+        Raises:
+            CaptureError: today's check failed on drift: the rig must be recalibrated.
+        """
         with self._lock:
+            if self._failed is not None and self._failed[0] == self.today():
+                raise CaptureError(
+                    f"the light check cannot be skipped after it failed: {self._failed[1]}"
+                )
             self._skipped_on = self.today()

@@ -131,7 +131,8 @@ class DailyCheck(Protocol):
         ...
 
     def skip(self) -> None:
-        """Not now (no target at hand): not asked again until the service restarts."""
+        """Not now (no target at hand): not asked again until the service restarts.
+        Raises DermocapError where it may not be skipped (it failed on drift)."""
         ...
 
 
@@ -198,6 +199,7 @@ class Service:
         # threads all show one, and a choice made from older flags must not land last.
         self._show_lock = threading.Lock()
         self._capture_busy = threading.Event()
+        self._checking_light = threading.Event()  # the capture worker runs the light check
         self._cancel = threading.Event()
         self._qc_failed = False
         self._clip_site = False  # the last site's hair mats the frame: clip and retake
@@ -300,15 +302,18 @@ class Service:
         if self.light_check is None:  # only queued with one
             self._capture_done(State.IDLE)
             return
+        # Again, now that the worker is busy: an analysis that ended since the press may
+        # have shown QUEUED (and with it the light_check pattern) over the press's state.
+        self._set_state(State.CALIBRATING)
+        self._checking_light.set()
         try:
             summary, data = self.light_check.run()
         except DermocapError as exc:
             self._capture_busy.clear()
-            self._fail(
-                f"light check failed: {exc} (if the reference target was not under the cone, "
-                "put it there and press again)"
-            )
+            self._fail(f"light check failed: {exc}; then press to check again")
             return
+        finally:
+            self._checking_light.clear()
         log.info("light check: %s", summary)
         self._safe_event("light_check", detail=summary[:400], data=data)
         self._capture_done(State.IDLE)
@@ -504,7 +509,9 @@ class Service:
             self._set_state(State.FOCUSING)
             self._captures.put(item)
         elif kind == "hold":
-            if self._capture_busy.is_set():
+            if self._checking_light.is_set():
+                log.info("hold during the light check: ignored (it takes a few seconds)")
+            elif self._capture_busy.is_set():
                 self._cancel.set()
                 self._safe_event("cancel_requested")
             elif self._qc_failed:
@@ -526,11 +533,15 @@ class Service:
                 self._set_state(State.IDLE)
 
     def _skip_light_check(self, check: DailyCheck) -> None:
+        try:
+            check.skip()
+        except DermocapError as exc:
+            self._fail(str(exc))
+            return
         log.warning(
             "light check skipped: captures go on with the light unchecked (restart the service "
             "to be asked again, with the reference target at hand)"
         )
-        check.skip()
         self._safe_event("light_check_skipped", detail="no reference target at hand")
         self._set_state(State.IDLE)
 

@@ -54,6 +54,8 @@ from sim.config import ScalpConfig, SimConfig
 from sim.dataset import (
     CROPS_PER_WORLD,
     PAIR_CROPS,
+    PAIRS_VERSION,
+    STYLE_PAIRS_VERSION,
     Recipe,
     build_dataset,
     random_scalp,
@@ -303,8 +305,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--pair-visible",
         action="store_true",
-        help="price the change only on pairs where neither visit's crop is a hair mat "
-        "(inference.second_opinion.mats_the_frame), as the rig asks for such a site clipped",
+        help="price the change only on before-and-after pairs where neither visit's crop is a "
+        "hair mat (inference.second_opinion.mats_the_frame), as the rig asks for such a site "
+        "clipped; style pairs are all kept",
     )
     p.add_argument(
         "--pair-worlds", type=int, default=PAIR_WORLDS, help="scalps the pairs are rendered of"
@@ -381,6 +384,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _pair_set(args: argparse.Namespace) -> str:
+    """Which pairs a run prices (``TrainSettings.pair_set``), e.g. 'pairs2x400-visible'."""
+    if args.pair_weight <= 0:
+        return ""
+    sets = []
+    if args.pair_worlds > 0:
+        sets.append(f"pairs{PAIRS_VERSION}x{args.pair_worlds}" + "-visible" * args.pair_visible)
+    if args.style_pair_worlds > 0:
+        sets.append(f"stylepairs{STYLE_PAIRS_VERSION}x{args.style_pair_worlds}")
+    return "+".join(sets)
+
+
 def _pairs(args: argparse.Namespace, recipe: Recipe, training: dict[str, Any]) -> tuple[U8, F32]:
     """The pair term's pairs: before-and-after pairs (only those with no hair mat with
     ``--pair-visible``), then style pairs; rendered or loaded from the cache."""
@@ -441,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         photometric=args.photometric,
         pair_weight=args.pair_weight,
         pair_share=args.pair_share,
-        pair_visible=args.pair_visible and args.pair_weight > 0,
+        pair_set=_pair_set(args),
         seed=args.seed,
         threads=args.threads,
         real_share=args.real_share,

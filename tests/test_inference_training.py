@@ -527,6 +527,20 @@ def test_visible_pairs_drop_a_pair_with_a_hair_mat_at_either_visit() -> None:
     assert kept_targets[:, 0, 0, 0, 0].tolist() == [0.0, 3.0]
 
 
+def test_the_pair_set_tells_checkpoints_of_other_pairs_apart() -> None:
+    pytest.importorskip("torch")
+    from sim.model_recipe import _pair_set, parse
+
+    assert _pair_set(parse([])) == ""
+    assert _pair_set(parse(["--pair-weight", "5"])) == "pairs2x400"
+    got = parse(["--pair-weight", "5", "--pair-visible", "--style-pair-worlds", "3"])
+    assert _pair_set(got) == "pairs2x400-visible+stylepairs1x3"
+    assert (
+        _pair_set(parse(["--pair-weight", "5", "--pair-worlds", "0", "--style-pair-worlds", "9"]))
+        == "stylepairs1x9"
+    )
+
+
 def test_style_pairs_are_one_crop_in_two_looks() -> None:
     """The same hairs (the same target maps) in two appearances: the pair term's true ratio
     is 1, so any difference between the two reads is priced."""

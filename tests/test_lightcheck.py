@@ -5,13 +5,16 @@ the twin's hand, the record kept in the state folder."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
-from dermocap.errors import CaptureError
+from dermocap.errors import CaptureError, TargetNotFound
+from device.capture_cmds import capture_session
 from device.config import DermocapConfig
 from device.lightcheck import LIGHT_CHECK_NAME, LightCheck
 from device.serve import ServeApp
@@ -71,6 +74,15 @@ def test_the_check_measures_dimmed_rings_trims_them_and_is_kept_for_the_day(
     assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW + timedelta(1)).due()
     last = LightCheck(app.session, tmp_path).last_checked()
     assert last is not None and last[0] == TOMORROW and last[1] == pytest.approx(data["drift"])
+    # a restarted service takes up the kept trim and its warning on the same calibration
+    fresh = capture_session(app.rig, app.state_dir)
+    assert fresh.state.drift is None
+    LightCheck(fresh, tmp_path, today=lambda: TOMORROW)
+    assert fresh.state.drift is not None and fresh.state.drift.warned
+    assert fresh.state.led_intensity == pytest.approx(kept["drift"]["led_intensity"])
+    assert data["led_intensity_cross"] == pytest.approx(
+        kept["drift"]["led_intensity"]["cross"], abs=1e-5
+    )
 
 
 def test_rings_dimmed_past_the_limit_fail_the_check_and_it_stays_due(
@@ -81,6 +93,22 @@ def test_rings_dimmed_past_the_limit_fail_the_check_and_it_stays_due(
     with pytest.raises(CaptureError, match="recalibrate"):
         check.run()
     assert check.due() and not (tmp_path / LIGHT_CHECK_NAME).exists()
+    with pytest.raises(CaptureError, match="cannot be skipped after it failed"):
+        check.skip()  # only a recalibration mends it
+    assert check.due()
+    assert app.rig.lighting.levels.cross == 0 and app.rig.lighting.levels.parallel == 0
+
+
+def test_a_press_with_the_scalp_under_the_cone_is_no_check(app: ServeApp, tmp_path: Path) -> None:
+    """The technician's habit is to press with the cone on the site: the skin under it is
+    not the grey patch, and must neither pass nor trim the rings."""
+    before = dict(app.session.state.led_intensity)
+    check = LightCheck(app.session, tmp_path, today=lambda: TOMORROW)
+    with pytest.raises(TargetNotFound, match="not under the cone"):
+        check.run()
+    assert check.due() and app.session.state.led_intensity == before
+    check.skip()  # no target at hand: allowed
+    assert not check.due()
 
 
 def test_a_skip_holds_until_a_restart_and_a_bad_record_asks_again(
@@ -94,3 +122,41 @@ def test_a_skip_holds_until_a_restart_and_a_bad_record_asks_again(
     assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW).due()
     assert "unreadable" in caplog.text and "asked for again" in caplog.text
     assert LightCheck(app.session, tmp_path).last_checked() is None
+
+
+def test_the_service_asks_checks_and_then_captures_on_the_twin(tmp_path: Path) -> None:
+    """The whole flow through a running service, its real light check and the twin: the
+    light asks, the hand puts the target down and presses, the dimmed rings are measured
+    and trimmed, the light says so; then the cone goes back on the site and a press
+    captures it, its record carrying the check."""
+    with ServeApp(DermocapConfig.model_validate(SMALL), state_dir=tmp_path, environ={}) as app:
+        app.prepare()
+        assert app.service.light_check is not None
+        app.service.light_check.today = lambda: TOMORROW  # type: ignore[attr-defined]
+        hand = TwinTechnician.of(app.rig.technician)
+        stop = threading.Event()
+        runner = threading.Thread(target=app.service.run, args=(stop,), daemon=True)
+        runner.start()
+        try:
+            wait_for(lambda: app.rig.status.current == "light_check", timeout_s=30)
+            hand.place_target()
+            hand.twin.led_efficiency *= 0.9
+            app.service.on_press()
+            wait_for(lambda: app.rig.status.current == "led_drift", timeout_s=60)  # trimmed
+            (ev,) = events(app, "light_check")
+            assert ev["data"]["warned"] and "recalibrate soon" in ev["detail"]
+            assert app.service.results == []  # the press checked the light: no capture
+            hand.place_subject()
+            app.service.on_press()
+            wait_for(lambda: len(app.service.results) == 1, timeout_s=120)
+            record = app.service.results[0]["record"]
+            assert record.drift is not None and record.drift["trim"] > 1.05
+        finally:
+            stop.set()
+            runner.join(30)
+            app.service.drain(60)
+
+
+def events(app: ServeApp, type_: str) -> list[dict[str, object]]:
+    out = [json.loads(e.payload) for e in app.sync.outbox.since(0) if e.topic == "events"]
+    return [e for e in out if e["type"] == type_]

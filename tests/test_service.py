@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
+from waiting import wait_for
 
 from capture.record import CaptureRecord
 from dermocap.errors import CaptureError, ConfigError, QualityCheckFailed
@@ -92,21 +93,28 @@ class ScriptedPipeline:
 
 
 class ScriptedLightCheck:
-    """The daily light check: due until run or skipped; told to fail as a drifted ring does."""
+    """The daily light check: due until run or skipped; told to fail as a drifted ring does
+    (then it cannot be skipped); ``gate`` holds a check in progress."""
 
     def __init__(self) -> None:
         self.is_due = True
         self.fail_next = False
+        self.failed = False
         self.runs = 0
         self.skips = 0
+        self.running = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
 
     def due(self) -> bool:
         return self.is_due
 
     def run(self) -> tuple[str, dict[str, Any]]:
         self.runs += 1
+        self.running.set()
+        self.gate.wait(5)
         if self.fail_next:
-            self.fail_next = False
+            self.fail_next, self.failed = False, True
             raise CaptureError(
                 "LED output is -45% off the calibration c1: recalibrate the rig on the "
                 "reference target (`dermocap calibrate`)"
@@ -115,6 +123,8 @@ class ScriptedLightCheck:
         return "light output -2.0% since calibration c1", {"drift": -0.02, "warned": False}
 
     def skip(self) -> None:
+        if self.failed:
+            raise CaptureError("the light check cannot be skipped after it failed: recalibrate")
         self.skips += 1
         self.is_due = False
 
@@ -155,15 +165,6 @@ def _running(
     sync.close()
     status.close()
     factory.close()
-
-
-def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 def test_press_captures_worklist_items_in_order(parts: Any) -> None:
@@ -331,10 +332,32 @@ def test_a_failed_light_check_is_an_error_and_a_press_checks_again(light: Any) -
     wait_for(lambda: status.current == "error")
     (err,) = events_of(sync, "error")
     assert err["detail"].startswith("light check failed: LED output is -45%")
-    assert "put it there and press again" in err["detail"]
+    assert err["detail"].endswith("then press to check again")
+    svc.on_hold()  # a ring 45 % off cannot be skipped: the error again, no skip
+    wait_for(lambda: len(events_of(sync, "error")) == 2)
+    assert status.current == "error" and check.skips == 0
+    assert "cannot be skipped" in events_of(sync, "error")[1]["detail"]
     svc.on_press()  # acknowledged: the check again, not a capture
     wait_for(lambda: check.runs == 2 and status.current == "ready")
     assert pipe.captured == [] and len(events_of(sync, "light_check")) == 1
+
+
+def test_a_hold_during_the_light_check_cancels_nothing(light: Any) -> None:
+    svc, status, sync, _, check = light
+    check.gate.clear()
+    wait_for(lambda: status.current == "light_check")
+    svc.on_press()
+    assert check.running.wait(5)
+    svc.on_hold()
+    svc.on_press()  # both while the check runs
+    # One thread handles events in order: once the worklist's event is out, so are both.
+    svc.set_worklist("P00123", "3m", ["frontal"])
+    wait_for(lambda: len(events_of(sync, "worklist_loaded")) == 1)
+    assert status.current == "calibrating" and check.runs == 1
+    check.gate.set()
+    wait_for(lambda: status.current == "ready")
+    assert events_of(sync, "cancel_requested") == [] and check.skips == 0
+    assert len(events_of(sync, "light_check")) == 1
 
 
 def test_hold_steps_back_for_a_retake(parts: Any) -> None:

@@ -46,7 +46,7 @@ class TrainSettings:
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
     pair_weight: float = 0.0  # the change between two visits of one crop (see pair_term)
     pair_share: float = 0.25  # share of a batch's crops that come as pairs (with pair_weight)
-    pair_visible: bool = False  # the pairs hold no hair mat (recorded: tells checkpoints apart)
+    pair_set: str = ""  # which pairs were given (recorded: tells checkpoints apart)
     seed: int = 1
     threads: int = 1
     real_share: float = 0.5
