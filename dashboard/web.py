@@ -283,6 +283,9 @@ def _rig_view(r: dict[str, Any]) -> dict[str, Any]:
         if t.get("calibration_age_s") is None
         else float(t["calibration_age_s"]) / 3600,
         "led_drift_pct": t.get("led_drift_pct"),
+        "light_check_age_h": None
+        if t.get("light_check_age_s") is None
+        else float(t["light_check_age_s"]) / 3600,
         "density_cv": t.get("repeatability_density_cv"),
     }
 

@@ -103,6 +103,20 @@ class LightCheck:
                 return False
             return self.last is None or self.last.get("date") != today.isoformat()
 
+    def checked_at(self) -> datetime | None:
+        """When the last check kept was made (UTC), if it is this calibration's."""
+        cal = self.session.calibration
+        with self._lock:
+            last = self.last
+        if last is None or cal is None:
+            return None
+        try:
+            if last["drift"]["calibration_id"] != cal.calibration_id:
+                return None
+            return datetime.strptime(last["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def last_checked(self) -> tuple[date, float] | None:
         """The day and drift (measured / reference - 1) of the last check kept, if any."""
         with self._lock:

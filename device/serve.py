@@ -123,6 +123,9 @@ class ServeApp(Closeable):
             )
             self._stack.callback(self.sync.close)
             self.session = capture_session(self.rig, self.state_dir)
+            self.light_check = LightCheck(
+                self.session, self.state_dir, enabled=cfg.capture.calibration.daily_light_check
+            )
             self.pipeline = RigPipeline(
                 session=self.session,
                 model=self.model,
@@ -142,11 +145,7 @@ class ServeApp(Closeable):
                 worklist=Worklist(SiteRule(cfg.capture.subject_pattern)),
                 is_online=self._online,
                 led_drift=self._led_drifted,
-                light_check=LightCheck(
-                    self.session,
-                    self.state_dir,
-                    enabled=cfg.capture.calibration.daily_light_check,
-                ),
+                light_check=self.light_check,
                 sync_fault=lambda: self.sync.fault,
                 loop_period_s=loop_period_s,
             )
@@ -191,6 +190,9 @@ class ServeApp(Closeable):
                 out["calibration_age_s"] = max(0.0, (datetime.now(UTC) - made).total_seconds())
         if drift is not None:
             out["led_drift_pct"] = max(-100.0, min(100.0, drift.drift * 100.0))
+        checked = self.light_check.checked_at()
+        if checked is not None:
+            out["light_check_age_s"] = max(0.0, (datetime.now(UTC) - checked).total_seconds())
         out["repeatability_density_cv"] = published_density_cv(self.state_dir)
         return out
 

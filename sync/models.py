@@ -103,6 +103,12 @@ class TelemetryMessage(Message):
     cpu_temp_c: float | None = Field(None, ge=-40, le=150)
     calibration_age_s: float | None = Field(None, ge=0)
     led_drift_pct: float | None = Field(None, ge=-100, le=100)
+    light_check_age_s: float | None = Field(
+        None,
+        ge=0,
+        description="Since the rig's last daily light check on the reference target "
+        "(docs/service.md); null: none kept since its calibration",
+    )
     repeatability_density_cv: float | None = Field(
         None,
         ge=0,

@@ -80,6 +80,7 @@ def fill(store: Store, device_id: str = "rig-01", subject: str = "P00042") -> li
             last_seq=0,
             calibration_age_s=7200,
             led_drift_pct=-1.5,
+            light_check_age_s=5400,
             repeatability_density_cv=0.03,
         ),
     )

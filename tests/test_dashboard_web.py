@@ -243,8 +243,9 @@ def test_rigs_page_shows_what_the_rig_published(store: Store) -> None:
     row = html.split('<td class="text">rig-01</td>')[1].split("</tr>")[0]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
     assert cells[0] == "online" and cells[2] == "12" and cells[3] == "2"  # results, queued
-    assert cells[4] == "2.0 h" and cells[5] == "-1.5 %" and cells[6] == "3.0 %"
-    assert "error: stage did not home: check the limit switch" in cells[9]
+    assert cells[4] == "2.0 h" and cells[5] == "-1.5 %" and cells[6] == "1.5 h ago"
+    assert cells[7] == "3.0 %"
+    assert "error: stage did not home: check the limit switch" in cells[10]
 
 
 def test_trend_science() -> None:

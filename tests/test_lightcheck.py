@@ -139,6 +139,7 @@ def test_the_service_asks_checks_and_then_captures_on_the_twin(tmp_path: Path) -
         runner.start()
         try:
             wait_for(lambda: app.rig.status.current == "light_check", timeout_s=30)
+            assert "light_check_age_s" not in app._telemetry()  # none since calibration
             hand.place_target()
             hand.twin.led_efficiency *= 0.9
             app.service.on_press()
@@ -146,6 +147,7 @@ def test_the_service_asks_checks_and_then_captures_on_the_twin(tmp_path: Path) -
             (ev,) = events(app, "light_check")
             assert ev["data"]["warned"] and "recalibrate soon" in ev["detail"]
             assert app.service.results == []  # the press checked the light: no capture
+            assert 0 <= app._telemetry()["light_check_age_s"] < 600  # for the dashboard
             hand.place_subject()
             app.service.on_press()
             wait_for(lambda: len(app.service.results) == 1, timeout_s=120)
