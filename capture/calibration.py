@@ -138,6 +138,9 @@ def patch_level(img: U8) -> tuple[float, tuple[float, float, float], float]:
 MAX_PATCH_UNEVENNESS = 0.08
 MAX_DRIFT_PATCH_UNEVENNESS = 0.25
 MAX_PATCH_TINT = 0.1  # largest |red / green - 1| and |blue / green - 1| at calibrated gains
+# A ring lit at its calibrated intensity that adds less than this share of the calibrated
+# patch's LED light gives none: dead (skin or dense black hair under it still reflect 20 %+).
+DEAD_RING_SHARE = 0.05
 
 
 def _bounded(ratio: float, max_ratio: float) -> float:
@@ -374,6 +377,13 @@ def check_drift(
     measured, (r, g, b), uneven = patch_level(cam.capture().array)
     g = max(g, 1e-6)
     ref = cal.preview_grey_level
+    if measured - ambient < DEAD_RING_SHARE * max(ref - ambient, 1e-6):
+        lights.off()  # before the target test: a dark patch is no patch, but this is the ring
+        raise CaptureError(
+            f"the {first} ring gives almost no light ({measured:.3f} lit against "
+            f"{ambient:.3f} dark; calibrated {ref:.3f}): check its cable and driver or replace "
+            "it, then recalibrate the rig (`dermocap calibrate`)"
+        )
     tint = max(abs(r / g - 1), abs(b / g - 1))
     if uneven > MAX_DRIFT_PATCH_UNEVENNESS or tint > MAX_PATCH_TINT:
         lights.off()

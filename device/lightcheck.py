@@ -8,11 +8,14 @@ the reference target under the cone, which only the technician can put there, an
 So the service asks on the status light (``light_check``) before the day's first capture:
 a press with the target in place runs the check, a hold skips it (no target at hand) until
 the service restarts; not after a check that failed on drift, which only a recalibration
-mends. A calibration made the same day counts as the day's check.
+mends (the failure is kept, so a restart does not forget it). A calibration made the same day
+counts as the day's check.
 
 The last check is kept in ``state_dir/light_check.json`` (written atomically): a restart the
 same day does not ask again, and takes up its trim (and its ``led_drift`` warning) while the
-calibration is the one it was made on. Days are the rig's local calendar days.
+calibration is the one it was made on. Days are the rig's local calendar days. The file
+holds ``date``, ``at`` and ``drift`` (the drift report) of the last check that passed, and
+``failure`` (``calibration_id``, ``at``, ``message``) of a later one that failed on drift.
 """
 
 from __future__ import annotations
@@ -60,11 +63,10 @@ class LightCheck:
         self._lock = threading.Lock()
         self.last: dict[str, Any] | None = self._load()
         self._skipped_on: date | None = None
-        self._failed: tuple[date, str] | None = None  # a drift past drift_fail, and its message
-        if self.last is not None:
+        if self.last is not None and "drift" in self.last:
             try:
                 kept = DriftReport.from_dict(self.last["drift"])
-            except (KeyError, TypeError, ValueError) as exc:
+            except (TypeError, ValueError) as exc:
                 log.warning("%s holds no drift report (%s): its trim is not used", self.path, exc)
             else:
                 if session.use_drift(kept):
@@ -72,9 +74,10 @@ class LightCheck:
 
     def _load(self) -> dict[str, Any] | None:
         try:
-            d = json.loads(self.path.read_text(encoding="utf-8"))
-            date.fromisoformat(d["date"])
-            return dict(d)
+            d = dict(json.loads(self.path.read_text(encoding="utf-8")))
+            if "date" in d:
+                date.fromisoformat(d["date"])
+            return d
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -101,7 +104,20 @@ class LightCheck:
         with self._lock:
             if self._skipped_on == today:
                 return False
-            return self.last is None or self.last.get("date") != today.isoformat()
+            last = self.last or {}
+            return "drift" not in last or last.get("date") != today.isoformat()
+
+    def failure(self) -> str | None:
+        """Why the last check on this calibration failed on drift (kept across restarts),
+        until a check passes or the rig is recalibrated; None otherwise."""
+        cal = self.session.calibration
+        with self._lock:
+            failed = (self.last or {}).get("failure")
+        if cal is None or not isinstance(failed, dict):
+            return None
+        if failed.get("calibration_id") != cal.calibration_id:
+            return None
+        return str(failed.get("message", "the LED output drifted past drift_fail"))
 
     def checked_at(self) -> datetime | None:
         """When the last check kept was made (UTC), if it is this calibration's."""
@@ -139,26 +155,24 @@ class LightCheck:
             CaptureError: not calibrated, or the output drifted past ``drift_fail`` (then a
                 hold cannot skip the check until it passes).
         """
+        cal = self.session.calibration
         try:
             report = self.session.check_drift()
         except TargetNotFound:
             raise
         except CaptureError as exc:
-            with self._lock:
-                self._failed = (self.today(), str(exc))
+            if cal is not None:  # failed on drift: kept, so that no hold skips it, even later
+                failure = {"calibration_id": cal.calibration_id, "at": _now(), "message": str(exc)}
+                with self._lock:
+                    entry = {**(self.last or {}), "failure": failure}
+                    self.last = entry
+                self._keep(entry)
             raise
         data = report.as_dict()
-        entry = {
-            "date": self.today().isoformat(),
-            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "drift": data,
-        }
+        entry = {"date": self.today().isoformat(), "at": _now(), "drift": data}
         with self._lock:
-            self.last, self._failed = entry, None
-        try:
-            atomic_write_json(self.path, entry)
-        except DermocapError as exc:  # the check holds for this run; a restart asks again
-            log.warning("the light check was not kept (%s): a restart asks for it again", exc)
+            self.last = entry  # a check that passed ends a failure
+        self._keep(entry)
         summary = (
             f"light output {report.drift:+.1%} since calibration {report.calibration_id}"
             + (f", trimmed x{report.trim:.3f}" if report.trim != 1.0 else "")
@@ -174,11 +188,21 @@ class LightCheck:
         the light unchecked; restarting the service is how to check it later that day).
 
         Raises:
-            CaptureError: today's check failed on drift: the rig must be recalibrated.
+            CaptureError: the last check on this calibration failed on drift: the rig must
+                be recalibrated.
         """
+        failed = self.failure()
+        if failed is not None:
+            raise CaptureError(f"the light check cannot be skipped after it failed: {failed}")
         with self._lock:
-            if self._failed is not None and self._failed[0] == self.today():
-                raise CaptureError(
-                    f"the light check cannot be skipped after it failed: {self._failed[1]}"
-                )
             self._skipped_on = self.today()
+
+    def _keep(self, entry: dict[str, Any]) -> None:
+        try:
+            atomic_write_json(self.path, entry)
+        except DermocapError as exc:  # it holds for this run; a restart asks again
+            log.warning("the light check was not kept (%s): a restart asks for it again", exc)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from capture.record import CaptureRecord, outbox_entries
-from dermocap.errors import DermocapError, DiskFullError, QualityCheckFailed
+from dermocap.errors import DermocapError, DiskFullError, QualityCheckFailed, TargetNotFound
 from device.notify import Notifier
 from device.worklist import WorkItem, Worklist
 
@@ -199,7 +199,7 @@ class Service:
         # threads all show one, and a choice made from older flags must not land last.
         self._show_lock = threading.Lock()
         self._capture_busy = threading.Event()
-        self._checking_light = threading.Event()  # the capture worker runs the light check
+        self._checking_light = threading.Event()  # a light check is queued or running
         self._cancel = threading.Event()
         self._qc_failed = False
         self._clip_site = False  # the last site's hair mats the frame: clip and retake
@@ -300,17 +300,20 @@ class Service:
 
     def _run_light_check(self) -> None:
         if self.light_check is None:  # only queued with one
+            self._checking_light.clear()
             self._capture_done(State.IDLE)
             return
         # Again, now that the worker is busy: an analysis that ended since the press may
         # have shown QUEUED (and with it the light_check pattern) over the press's state.
         self._set_state(State.CALIBRATING)
-        self._checking_light.set()
         try:
             summary, data = self.light_check.run()
         except DermocapError as exc:
             self._capture_busy.clear()
-            self._fail(f"light check failed: {exc}; then press to check again")
+            # No target: put it down and press. A drifted or dead ring needs recalibrating
+            # first (the message says how), and a camera fault the usual acknowledging press.
+            again = "; then press to check again" if isinstance(exc, TargetNotFound) else ""
+            self._fail(f"light check failed: {exc}{again}")
             return
         finally:
             self._checking_light.clear()
@@ -457,7 +460,14 @@ class Service:
             }
         )
         if self._captures.empty() and not self._capture_busy.is_set():
-            self._set_state(State.QUEUED)
+            # Only from ANALYSING: an error, or a light check the capture worker has begun,
+            # since the analysis started must not be shown over.
+            with self._lock:
+                queued = self.state is State.ANALYSING
+                if queued:
+                    self.state = State.QUEUED
+            if queued:
+                self._show()
 
     def _fail(self, message: str) -> None:
         log.error("%s", message)
@@ -501,6 +511,7 @@ class Service:
                 log.info("button pressed while busy: ignored")
                 return
             if self._check_due():  # the target is under the cone: check the light first
+                self._checking_light.set()  # from now: a hold while it waits changes nothing
                 self._set_state(State.CALIBRATING)
                 self._captures.put(_LIGHT_CHECK)
                 return

@@ -422,7 +422,12 @@ class MqttLink(Startable):
         if now - self._last_telemetry < self.config.telemetry_interval_s:
             return
         self._last_telemetry = now
-        extra = self._telemetry() if self._telemetry is not None else {}
+        extra: dict[str, Any] = {}
+        if self._telemetry is not None:
+            try:
+                extra = self._telemetry()
+            except Exception:  # the service's figures must never stop the link
+                log.exception("the service's telemetry figures failed: sending the link's")
         msg = telemetry_message(self.outbox, now - self._started_at, extra)
         self._publish_ephemeral(
             f"{self.prefix}/telemetry",

@@ -9,11 +9,12 @@ import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from waiting import wait_for
 
-from dermocap.errors import CaptureError, TargetNotFound
+from dermocap.errors import CameraTimeout, CaptureError, TargetNotFound
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig
 from device.lightcheck import LIGHT_CHECK_NAME, LightCheck
@@ -92,10 +93,72 @@ def test_rings_dimmed_past_the_limit_fail_the_check_and_it_stays_due(
     hand.twin.led_efficiency *= 0.5
     with pytest.raises(CaptureError, match="recalibrate"):
         check.run()
-    assert check.due() and not (tmp_path / LIGHT_CHECK_NAME).exists()
+    assert check.due()
+    kept = json.loads((tmp_path / LIGHT_CHECK_NAME).read_text())
+    assert "drift" not in kept and "recalibrate" in kept["failure"]["message"]  # kept too
     with pytest.raises(CaptureError, match="cannot be skipped after it failed"):
         check.skip()  # only a recalibration mends it
     assert check.due()
+    assert app.rig.lighting.levels.cross == 0 and app.rig.lighting.levels.parallel == 0
+
+
+def test_a_dead_ring_fails_on_drift_and_a_restart_does_not_forget_it(
+    app: ServeApp, hand: TwinTechnician, tmp_path: Path
+) -> None:
+    """A ring that gives no light leaves only room light on the patch: that is not "no
+    target" (which a hold may skip) but a failure only a recalibration mends, kept across
+    a restart until a check passes."""
+    check = LightCheck(app.session, tmp_path, today=lambda: TOMORROW)
+    hand.twin.led_efficiency = 0.0
+    with pytest.raises(CaptureError, match="gives almost no light") as exc:
+        check.run()
+    assert not isinstance(exc.value, TargetNotFound)
+    restarted = LightCheck(app.session, tmp_path, today=lambda: TOMORROW)
+    assert restarted.due() and "gives almost no light" in (restarted.failure() or "")
+    with pytest.raises(CaptureError, match="cannot be skipped"):
+        restarted.skip()
+    hand.twin.led_efficiency = 1.0  # mended; a check that passes ends the failure
+    restarted.run()
+    assert restarted.failure() is None and not restarted.due()
+    assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW).failure() is None
+
+
+def test_a_kept_check_of_another_calibration_is_not_taken_up(app: ServeApp, tmp_path: Path) -> None:
+    assert app.session.calibration is not None
+    report = {
+        "calibration_id": "another-calibration",
+        "reference_level": 0.4,
+        "measured_level": 0.3,
+        "ambient_level": 0.0,
+        "drift": -0.25,
+        "trim": 1.33,
+        "led_intensity": {"cross": 0.9, "parallel": 0.9},
+        "warned": True,
+        "corrected_level": 0.4,
+    }
+    kept = {"date": TODAY.isoformat(), "at": "2026-01-01T08:00:00Z", "drift": report}
+    (tmp_path / LIGHT_CHECK_NAME).write_text(json.dumps(kept))
+    fresh = capture_session(app.rig, app.state_dir)
+    check = LightCheck(fresh, tmp_path, today=lambda: TOMORROW)
+    assert fresh.state.drift is None and check.checked_at() is None
+    assert fresh.state.led_intensity != report["led_intensity"]
+    report["calibration_id"] = app.session.calibration.calibration_id  # its own: taken up
+    (tmp_path / LIGHT_CHECK_NAME).write_text(json.dumps(kept))
+    LightCheck(fresh, tmp_path, today=lambda: TOMORROW)
+    assert fresh.state.drift is not None and fresh.state.drift.trim == pytest.approx(1.33)
+
+
+def test_a_camera_fault_midway_leaves_no_ring_lit(
+    app: ServeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def faulty(cam: object, lights: Any, *args: object, **kw: object) -> None:
+        lights.set("cross", 0.7)  # lit for the patch, then the camera stops answering
+        raise CameraTimeout("no frame within 2 s")
+
+    monkeypatch.setattr("capture.session.check_drift", faulty)
+    fresh = capture_session(app.rig, app.state_dir)
+    with pytest.raises(CameraTimeout):
+        LightCheck(fresh, tmp_path, today=lambda: TOMORROW).run()
     assert app.rig.lighting.levels.cross == 0 and app.rig.lighting.levels.parallel == 0
 
 

@@ -15,7 +15,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from waiting import wait_for
 
 from capture.record import CaptureRecord
-from dermocap.errors import CaptureError, ConfigError, QualityCheckFailed
+from dermocap.errors import CaptureError, ConfigError, QualityCheckFailed, TargetNotFound
 from dermocap.ids import uuid7
 from device.config import StatusConfig
 from device.notify import Notifier
@@ -40,6 +40,8 @@ class ScriptedPipeline:
         self.discarded: list[str] = []
         self.gate = threading.Event()
         self.gate.set()
+        self.analysis_gate = threading.Event()  # holds analyses while clear
+        self.analysis_gate.set()
 
     def capture(self, item: WorkItem, on_phase: Callable[[State], None]) -> CaptureOutcome:
         on_phase(State.FOCUSING)
@@ -68,6 +70,7 @@ class ScriptedPipeline:
         return CaptureOutcome(cid, item, record, img, 5.27, time.monotonic(), hair_mat=mat)
 
     def analyze(self, outcome: CaptureOutcome) -> dict[str, Any]:
+        self.analysis_gate.wait(10)
         return {
             "subject": outcome.item.subject,
             "site": outcome.item.site,
@@ -99,6 +102,7 @@ class ScriptedLightCheck:
     def __init__(self) -> None:
         self.is_due = True
         self.fail_next = False
+        self.no_target_next = False
         self.failed = False
         self.runs = 0
         self.skips = 0
@@ -113,6 +117,9 @@ class ScriptedLightCheck:
         self.runs += 1
         self.running.set()
         self.gate.wait(5)
+        if self.no_target_next:
+            self.no_target_next = False
+            raise TargetNotFound("the reference target is not under the cone")
         if self.fail_next:
             self.fail_next, self.failed = False, True
             raise CaptureError(
@@ -326,20 +333,42 @@ def test_a_hold_skips_the_light_check_and_steps_back_nowhere(light: Any) -> None
 
 def test_a_failed_light_check_is_an_error_and_a_press_checks_again(light: Any) -> None:
     svc, status, sync, pipe, check = light
-    check.fail_next = True
+    check.no_target_next = True
     wait_for(lambda: status.current == "light_check")
-    svc.on_press()
+    svc.on_press()  # the cone on the scalp, out of habit
     wait_for(lambda: status.current == "error")
     (err,) = events_of(sync, "error")
-    assert err["detail"].startswith("light check failed: LED output is -45%")
-    assert err["detail"].endswith("then press to check again")
-    svc.on_hold()  # a ring 45 % off cannot be skipped: the error again, no skip
+    assert err["detail"] == (
+        "light check failed: the reference target is not under the cone; then press to check again"
+    )
+    check.fail_next = True
+    svc.on_press()  # acknowledged: the check again, now on the target, and 45 % off
     wait_for(lambda: len(events_of(sync, "error")) == 2)
+    err = events_of(sync, "error")[1]
+    assert err["detail"].startswith("light check failed: LED output is -45%")
+    assert err["detail"].endswith("(`dermocap calibrate`)")  # no "press again": recalibrate
+    svc.on_hold()  # a ring 45 % off cannot be skipped: the error again, no skip
+    wait_for(lambda: len(events_of(sync, "error")) == 3)
     assert status.current == "error" and check.skips == 0
-    assert "cannot be skipped" in events_of(sync, "error")[1]["detail"]
-    svc.on_press()  # acknowledged: the check again, not a capture
-    wait_for(lambda: check.runs == 2 and status.current == "ready")
+    assert "cannot be skipped" in events_of(sync, "error")[2]["detail"]
+    svc.on_press()  # acknowledged (recalibrated, say): the check again, not a capture
+    wait_for(lambda: check.runs == 3 and status.current == "ready")
     assert pipe.captured == [] and len(events_of(sync, "light_check")) == 1
+
+
+def test_an_analysis_ending_after_a_failed_check_leaves_the_error_shown(light: Any) -> None:
+    svc, status, _, pipe, check = light
+    check.is_due = False
+    pipe.analysis_gate.clear()
+    svc.on_press()  # a site, its analysis held
+    wait_for(lambda: svc.state is State.ANALYSING and pipe.captured != [])
+    check.is_due = check.fail_next = True
+    svc.on_press()
+    wait_for(lambda: status.current == "error")
+    pipe.analysis_gate.set()
+    wait_for(lambda: len(svc.results) == 1)
+    wait_for(lambda: svc._analyses.empty())
+    assert svc.state is State.ERROR and status.current == "error"
 
 
 def test_a_hold_during_the_light_check_cancels_nothing(light: Any) -> None:
@@ -371,17 +400,17 @@ def test_hold_steps_back_for_a_retake(parts: Any) -> None:
 
 
 def test_hold_during_capture_cancels_it(parts: Any) -> None:
-    svc, _, _, pipe, _ = parts
+    svc, _, sync, pipe, _ = parts
     pipe.gate.clear()
     svc.on_press()
     wait_for(lambda: svc.state is State.FOCUSING)
     svc.on_hold()
-    time.sleep(0.2)
+    wait_for(lambda: len(events_of(sync, "cancel_requested")) == 1)  # the hold was taken
     pipe.gate.set()
+    wait_for(lambda: len(pipe.discarded) == 1)  # the stored files of a cancelled capture go
     wait_for(lambda: svc.state is State.IDLE)
-    time.sleep(0.2)
-    assert svc.results == []
-    assert len(pipe.discarded) == 1  # the stored files of a cancelled capture are removed
+    assert svc.results == [] and pipe.captured[0].site == "adhoc-1"
+    assert len(events_of(sync, "capture_cancelled")) == 1  # and no analysis was queued
 
 
 def test_worklist_refuses_names() -> None:
