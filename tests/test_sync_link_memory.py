@@ -145,6 +145,23 @@ def test_telemetry_carries_the_outbox_and_the_service_fields(outbox: Outbox) -> 
     assert body["last_seq"] == 1 and body["dead_letters"] == 0
 
 
+def test_a_failing_telemetry_callback_sends_the_links_figures_and_the_link_lives(
+    outbox: Outbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = InMemoryBroker()
+
+    def broken() -> dict[str, object]:
+        raise KeyError("calibration")
+
+    add_results(outbox, 2)
+    with MqttLink(config(), DEVICE, outbox, connection=broker.connection, telemetry=broken) as link:
+        until(lambda: bool(broker.messages(f"{PREFIX}/telemetry")))
+        until(link.drained)  # the link thread goes on: both results delivered
+    body = json.loads(broker.messages(f"{PREFIX}/telemetry")[0].payload)
+    assert body["last_seq"] == 2 and body.get("led_drift_pct") is None
+    assert "telemetry figures failed" in caplog.text
+
+
 def test_a_lost_link_leaves_its_will_and_comes_back_online(outbox: Outbox) -> None:
     clock = ManualClock()
     broker = InMemoryBroker(clock=clock)
