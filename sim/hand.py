@@ -180,6 +180,9 @@ class TwinHand(Startable):
             "scalp": self._scalp,
             "regrow": self._regrow,
             "truth": lambda r: {"truth": _without_hairs(self.twin.truth())},
+            # the reference target under the cone and back (the daily light check)
+            "target": lambda r: self._under_cone("target"),
+            "subject": lambda r: self._under_cone("subject"),
         }
 
     def start(self) -> None:
@@ -244,6 +247,10 @@ class TwinHand(Startable):
             target=self.hand.press_button, args=(hold_s,), name="twin-press", daemon=True
         ).start()
         return {"pressed_s": hold_s}
+
+    def _under_cone(self, what: str) -> dict[str, Any]:
+        (self.hand.place_target if what == "target" else self.hand.place_subject)()
+        return {"under_cone": what}
 
     def _nudge(self, r: dict[str, Any]) -> dict[str, Any]:
         self.twin.nudge(

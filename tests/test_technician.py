@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from device.config import ButtonConfig, DermocapConfig, StatusConfig
 from device.rig import build_rig
 from device.status import StatusIndicator
 from device.technician import ButtonTechnician, TerminalTechnician
-from sim.hand import TwinTechnician
+from sim.hand import TwinHand, TwinTechnician
 from sim.render import CalibrationTarget
 
 GUIDANCE = Guidance(
@@ -189,6 +190,17 @@ def test_twin_hand_changes_the_scene_at_once() -> None:
         hand.follow(GUIDANCE)
         assert hand.twin.pose[:2] == pytest.approx((0.4, -0.2))
         assert "twin_true_um_per_px" in hand.known_truth()
+
+
+def test_twin_hand_socket_puts_the_target_under_the_cone_and_back() -> None:
+    """What a scripted technician sends a running twin (`dermocap serve --sim`) for the
+    daily light check; handled as the socket's thread does, without the socket."""
+    for s in _twin():
+        socket_hand = TwinHand(Path("unused.sock"), s.extra["hand"])
+        assert socket_hand.handle(b'{"do": "target"}') == {"ok": True, "under_cone": "target"}
+        assert isinstance(s.extra["hand"].twin.scene, CalibrationTarget)
+        assert socket_hand.handle(b'{"do": "subject"}')["under_cone"] == "subject"
+        assert not isinstance(s.extra["hand"].twin.scene, CalibrationTarget)
 
 
 def test_button_technician_prompts_on_the_light_and_takes_the_press(
