@@ -10,7 +10,6 @@ record. :class:`~capture.session.CaptureSession` runs them.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from capture.record import BurstSummary, CaptureRecord, RecordedQC
 from capture.registration import Spectrum
 from capture.relocation import Guidance
 from dermocap import __version__
+from dermocap.clock import utc_stamp
 from dermocap.ids import uuid7
 
 U8 = NDArray[np.uint8]
@@ -225,7 +225,7 @@ class KeptMode:
         return CaptureRecord(
             capture_id=str(uuid7()),
             site_capture_id=s.site_capture_id,
-            captured_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            captured_at=utc_stamp(),
             device_id=s.device_id,
             subject=s.subject,
             site=s.site,

@@ -9,7 +9,6 @@ white on it, fits the vignetting, and measures um/px from the grid.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from capture.metrics import (
     white_balance_gains,
 )
 from dermocap import __version__
+from dermocap.clock import utc_stamp
 from dermocap.errors import CaptureError, TargetNotFound
 from dermocap.ids import uuid7
 
@@ -276,7 +276,7 @@ def calibrate_on_target(
     lights.off()
     cal = Calibration(
         calibration_id=str(uuid7()),
-        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        created_at=utc_stamp(),
         exposure_us=controls.exposure_us,
         analogue_gain=round(controls.analogue_gain, 4),
         colour_gains=(round(controls.colour_gains[0], 4), round(controls.colour_gains[1], 4)),

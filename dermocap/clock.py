@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Protocol
+
+# How the rig writes a moment in its records: UTC to the second, e.g. 2026-12-03T08:15:00Z.
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class Clock(Protocol):
@@ -52,3 +56,17 @@ class FastClock:
         if seconds > 0:
             with self._lock:
                 self._offset += seconds
+
+
+def utc_stamp(at: datetime | None = None) -> str:
+    """``at`` (default: now) as the rig's record time stamp, e.g. ``2026-12-03T08:15:00Z``."""
+    return (at or datetime.now(UTC)).astimezone(UTC).strftime(STAMP)
+
+
+def parse_utc_stamp(text: str) -> datetime:
+    """An aware UTC datetime from a record time stamp made by :func:`utc_stamp`.
+
+    Raises:
+        ValueError: ``text`` is not in that form.
+    """
+    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capture import CaptureSession
+from dermocap.clock import parse_utc_stamp
 from dermocap.errors import CameraError, ConfigError, DermocapError, HardwareError
 from device.capture_cmds import capture_session
 from device.config import DermocapConfig, load_config
@@ -178,7 +179,7 @@ class Doctor:
         if cal is None:
             return Check("calibration", False, f"no calibration in {self.state_dir}", fix)
         try:
-            made = datetime.strptime(cal.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            made = parse_utc_stamp(cal.created_at)
         except ValueError:
             return Check("calibration", False, f"unreadable date {cal.created_at!r}", fix)
         age = self.now() - made
@@ -193,9 +194,9 @@ class Doctor:
         if age > self.max_calibration_age:
             limit = self.max_calibration_age.total_seconds() / 86400
             return Check("calibration", False, f"{days:.0f} days old (limit {limit:g})", fix)
-        last = LightCheck(session, self.state_dir).last_checked()  # the service's daily one
+        last = LightCheck(session, self.state_dir).last_check()  # the service's daily one
         light = (
-            f"; light last checked {last[0]:%Y-%m-%d} ({last[1]:+.1%})"
+            f"; light last checked {last.day:%Y-%m-%d} ({last.drift:+.1%})"
             if last is not None
             else "; light not checked yet"
         )

@@ -24,18 +24,30 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from capture.calibration import DriftReport
 from capture.session import CaptureSession
+from dermocap.clock import parse_utc_stamp, utc_stamp
 from dermocap.errors import CaptureError, DermocapError, TargetNotFound
 from dermocap.fsutil import atomic_write_json
 
 log = logging.getLogger(__name__)
 
 LIGHT_CHECK_NAME = "light_check.json"
+
+
+@dataclass(frozen=True)
+class LastCheck:
+    """The last light check that passed: its local ``day``, when (``at``, UTC), and the
+    ``drift`` it measured (measured / reference - 1)."""
+
+    day: date
+    at: datetime
+    drift: float
 
 
 class LightCheck:
@@ -89,7 +101,7 @@ class LightCheck:
         if cal is None:
             return None
         try:
-            made = datetime.strptime(cal.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            made = parse_utc_stamp(cal.created_at)
         except ValueError:
             return None  # an odd time stamp: not today's, so the check is asked for
         return made.astimezone().date()
@@ -119,8 +131,9 @@ class LightCheck:
             return None
         return str(failed.get("message", "the LED output drifted past drift_fail"))
 
-    def checked_at(self) -> datetime | None:
-        """When the last check kept was made (UTC), if it is this calibration's."""
+    def last_check(self) -> LastCheck | None:
+        """The last check kept, if it was made on this calibration (an earlier calibration's
+        check says nothing of the rings as they are calibrated now)."""
         cal = self.session.calibration
         with self._lock:
             last = self.last
@@ -129,18 +142,11 @@ class LightCheck:
         try:
             if last["drift"]["calibration_id"] != cal.calibration_id:
                 return None
-            return datetime.strptime(last["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def last_checked(self) -> tuple[date, float] | None:
-        """The day and drift (measured / reference - 1) of the last check kept, if any."""
-        with self._lock:
-            last = self.last
-        if last is None:
-            return None
-        try:
-            return date.fromisoformat(last["date"]), float(last["drift"]["drift"])
+            return LastCheck(
+                day=date.fromisoformat(last["date"]),
+                at=parse_utc_stamp(last["at"]),
+                drift=float(last["drift"]["drift"]),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -162,14 +168,18 @@ class LightCheck:
             raise
         except CaptureError as exc:
             if cal is not None:  # failed on drift: kept, so that no hold skips it, even later
-                failure = {"calibration_id": cal.calibration_id, "at": _now(), "message": str(exc)}
+                failure = {
+                    "calibration_id": cal.calibration_id,
+                    "at": utc_stamp(),
+                    "message": str(exc),
+                }
                 with self._lock:
                     entry = {**(self.last or {}), "failure": failure}
                     self.last = entry
                 self._keep(entry)
             raise
         data = report.as_dict()
-        entry = {"date": self.today().isoformat(), "at": _now(), "drift": data}
+        entry = {"date": self.today().isoformat(), "at": utc_stamp(), "drift": data}
         with self._lock:
             self.last = entry  # a check that passed ends a failure
         self._keep(entry)
@@ -202,7 +212,3 @@ class LightCheck:
             atomic_write_json(self.path, entry)
         except DermocapError as exc:  # it holds for this run; a restart asks again
             log.warning("the light check was not kept (%s): a restart asks for it again", exc)
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

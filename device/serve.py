@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from capture import Guidance
 from capture.repeatability import published_density_cv
-from dermocap.clock import Clock
+from dermocap.clock import Clock, parse_utc_stamp
 from dermocap.errors import CommandError, ConfigError, TechnicianTimeout
 from dermocap.resource import Closeable
 from dermocap.sitekey import SiteRule
@@ -186,13 +186,13 @@ class ServeApp(Closeable):
         out: dict[str, Any] = {}
         if cal is not None:
             with contextlib.suppress(ValueError):
-                made = datetime.strptime(cal.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+                made = parse_utc_stamp(cal.created_at)
                 out["calibration_age_s"] = max(0.0, (datetime.now(UTC) - made).total_seconds())
         if drift is not None:
             out["led_drift_pct"] = max(-100.0, min(100.0, drift.drift * 100.0))
-        checked = self.light_check.checked_at()
+        checked = self.light_check.last_check()
         if checked is not None:
-            out["light_check_age_s"] = max(0.0, (datetime.now(UTC) - checked).total_seconds())
+            out["light_check_age_s"] = max(0.0, (datetime.now(UTC) - checked.at).total_seconds())
         out["repeatability_density_cv"] = published_density_cv(self.state_dir)
         return out
 

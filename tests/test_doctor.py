@@ -4,6 +4,7 @@ names what to do for each thing that is not."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from mqtt_fixtures import Broker, make_broker
 from device.cli import main as cli_main
 from device.config import DermocapConfig, to_toml
 from device.doctor import Check, Doctor
+from device.lightcheck import LIGHT_CHECK_NAME
 from sync import SyncConfig
 
 CHECKS = [
@@ -133,3 +135,26 @@ def test_install_and_readme_run_doctor_and_list_every_check() -> None:
     for name in CHECKS:
         assert f"| `{name}` |" in readme, name
     assert "dermocap-rig doctor; then" in (root / "systemd" / "install.sh").read_text()
+
+
+def test_doctor_reports_the_light_check_of_this_calibration_only(
+    tmp_path: Path, broker: Broker, calibrated: Path
+) -> None:
+    """The service's daily light check shows on the calibration line, but not one made on an
+    earlier calibration: it says nothing of the rings as they are calibrated now."""
+    state = tmp_path / "state"
+    shutil.copytree(calibrated, state)
+    current = json.loads(next(state.rglob("current.json")).read_text())["calibration_id"]
+    cfg = DermocapConfig(sync=SyncConfig(port=broker.port))
+
+    def kept(calibration_id: str) -> None:
+        drift = {"calibration_id": calibration_id, "drift": -0.031}
+        entry = {"date": "2026-11-30", "at": "2026-11-30T07:58:00Z", "drift": drift}
+        (state / LIGHT_CHECK_NAME).write_text(json.dumps(entry))
+
+    kept(current)
+    line = doctor(cfg, state)["calibration"]
+    assert line.ok and "light last checked 2026-11-30 (-3.1%)" in line.detail
+    kept("an-earlier-calibration")
+    line = doctor(cfg, state)["calibration"]
+    assert line.ok and "light not checked yet" in line.detail

@@ -73,8 +73,8 @@ def test_the_check_measures_dimmed_rings_trims_them_and_is_kept_for_the_day(
     # a restart the same day is not asked again; the next day is
     assert not LightCheck(app.session, tmp_path, today=lambda: TOMORROW).due()
     assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW + timedelta(1)).due()
-    last = LightCheck(app.session, tmp_path).last_checked()
-    assert last is not None and last[0] == TOMORROW and last[1] == pytest.approx(data["drift"])
+    last = LightCheck(app.session, tmp_path).last_check()
+    assert last is not None and last.day == TOMORROW and last.drift == pytest.approx(data["drift"])
     # a restarted service takes up the kept trim and its warning on the same calibration
     fresh = capture_session(app.rig, app.state_dir)
     assert fresh.state.drift is None
@@ -140,7 +140,7 @@ def test_a_kept_check_of_another_calibration_is_not_taken_up(app: ServeApp, tmp_
     (tmp_path / LIGHT_CHECK_NAME).write_text(json.dumps(kept))
     fresh = capture_session(app.rig, app.state_dir)
     check = LightCheck(fresh, tmp_path, today=lambda: TOMORROW)
-    assert fresh.state.drift is None and check.checked_at() is None
+    assert fresh.state.drift is None and check.last_check() is None
     assert fresh.state.led_intensity != report["led_intensity"]
     report["calibration_id"] = app.session.calibration.calibration_id  # its own: taken up
     (tmp_path / LIGHT_CHECK_NAME).write_text(json.dumps(kept))
@@ -184,7 +184,7 @@ def test_a_skip_holds_until_a_restart_and_a_bad_record_asks_again(
     (tmp_path / LIGHT_CHECK_NAME).write_text('{"date": "yesterday"')
     assert LightCheck(app.session, tmp_path, today=lambda: TOMORROW).due()
     assert "unreadable" in caplog.text and "asked for again" in caplog.text
-    assert LightCheck(app.session, tmp_path).last_checked() is None
+    assert LightCheck(app.session, tmp_path).last_check() is None
 
 
 def test_the_service_asks_checks_and_then_captures_on_the_twin(tmp_path: Path) -> None:
