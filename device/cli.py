@@ -101,6 +101,26 @@ def cmd_sim_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim_hand(args: argparse.Namespace) -> int:
+    """Play the technician on a running twin: send one request to its hand socket."""
+    from sim.hand import HAND_SOCKET, hand
+
+    request: dict[str, object] = {"do": args.action}
+    for item in args.fields:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"not KEY=VALUE: {item!r} (e.g. s=1.5, density_per_cm2=150)", file=sys.stderr)
+            return 2
+        try:
+            request[key] = json.loads(value)
+        except json.JSONDecodeError:
+            request[key] = value  # a word, e.g. hair_length=long
+    state_dir = Path(args.state_dir) if args.state_dir else _load(args).rig.resolved_state_dir()
+    reply = hand(state_dir / HAND_SOCKET, request)
+    print(json.dumps(reply, indent=2))
+    return 0 if reply.get("ok") else 1
+
+
 # -- parser -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -144,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--hair-length", choices=["trimmed", "long", "mixed"])
     r.add_argument("--empty-follicle-fraction", type=float, help="0..0.5")
     r.set_defaults(func=cmd_sim_render)
+    h = ssub.add_parser(
+        "hand",
+        help="play the technician on `dermocap serve --sim`: press, hold, target, light, ...",
+        description="Send one request to the hand of a twin service running on the same "
+        "state folder, and print its reply (exit 1 when it refuses). Actions: press; "
+        "hold s=1.5; target (the reference target under the cone); subject (the scalp "
+        "again); light (what the status light shows and means); nudge dx_mm=0.4 dy_mm=0 "
+        "drot_deg=2; place x_mm=0 y_mm=0 rotation_deg=0; scalp density_per_cm2=150 (another "
+        "subject); regrow factor=1.2 (months later); truth (ground truth of the view).",
+    )
+    h.add_argument("action", help="press, hold, target, subject, light, nudge, place, ...")
+    h.add_argument("fields", nargs="*", metavar="KEY=VALUE", help="the action's fields")
+    h.add_argument("--state-dir", help="the service's state folder (default: config)")
+    h.set_defaults(func=cmd_sim_hand)
 
     for register in _extra_commands():
         register(sub)

@@ -160,7 +160,7 @@ def build_rig(
             technician = twin_hand
             if hand_dir is not None:
                 hand_socket = Path(hand_dir) / HAND_SOCKET
-                stack.enter_context(TwinHand(hand_socket, twin_hand))
+                stack.enter_context(TwinHand(hand_socket, twin_hand, light=status.describe))
         elif interactive:
             technician = TerminalTechnician(sys.stdin, sys.stderr)
         else:

@@ -202,6 +202,14 @@ class StatusIndicator(Closeable):
         """Name of the pattern shown, or ``None`` before the first :meth:`show`."""
         return self._current
 
+    def describe(self) -> dict[str, str | None]:
+        """What a technician sees: the pattern's name, how the light looks, what it means."""
+        name = self._current
+        pattern = PATTERNS.get(name) if name is not None else None
+        if pattern is None:
+            return {"pattern": name, "light": "off", "meaning": "the service is not running"}
+        return {"pattern": name, "light": pattern.describe_light(), "meaning": pattern.meaning}
+
     def _rgb(self, colour: Colour) -> RGB:
         b = self._cfg.brightness
         r, g, bl = colour.rgb

@@ -18,6 +18,9 @@ to the sender's own bound socket::
     {"do": "scalp", "density_per_cm2": 150}  another subject's scalp
     {"do": "regrow", "factor": 1.2}          the same scalp months later, 1.2x the hairs
     {"do": "truth"}                          ground truth of the current view
+    {"do": "target"}                         the reference target under the cone (light check)
+    {"do": "subject"}                        the subject's scalp under the cone again
+    {"do": "light"}                          what the status light shows, and what it means
 
 Replies are ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``.
 """
@@ -165,9 +168,16 @@ class TwinTechnician(Technician):
 class TwinHand(Startable):
     """Serves hand requests on a UNIX datagram socket at ``path`` (one thread)."""
 
-    def __init__(self, path: Path, hand: TwinTechnician) -> None:
+    def __init__(
+        self,
+        path: Path,
+        hand: TwinTechnician,
+        light: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        """``light`` tells what the status light shows (the rig's wiring passes it in)."""
         self.path = Path(path)
         self.hand = hand
+        self.light = light
         self.twin = hand.twin
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -183,6 +193,7 @@ class TwinHand(Startable):
             # the reference target under the cone and back (the daily light check)
             "target": lambda r: self._under_cone("target"),
             "subject": lambda r: self._under_cone("subject"),
+            "light": self._light,
         }
 
     def start(self) -> None:
@@ -251,6 +262,11 @@ class TwinHand(Startable):
     def _under_cone(self, what: str) -> dict[str, Any]:
         (self.hand.place_target if what == "target" else self.hand.place_subject)()
         return {"under_cone": what}
+
+    def _light(self, r: dict[str, Any]) -> dict[str, Any]:
+        if self.light is None:
+            raise ValueError("this hand has no status light to look at")
+        return self.light()
 
     def _nudge(self, r: dict[str, Any]) -> dict[str, Any]:
         self.twin.nudge(

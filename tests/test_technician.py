@@ -8,6 +8,7 @@ technician reads prepared lines, and the twin's hand needs nobody.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,12 @@ from capture.relocation import Guidance
 from capture.technician import Technician
 from dermocap.errors import TechnicianTimeout
 from device.button import CaptureButton
+from device.cli import main as cli_main
 from device.config import ButtonConfig, DermocapConfig, StatusConfig
 from device.rig import build_rig
 from device.status import StatusIndicator
 from device.technician import ButtonTechnician, TerminalTechnician
-from sim.hand import TwinHand, TwinTechnician
+from sim.hand import HAND_SOCKET, TwinHand, TwinTechnician
 from sim.render import CalibrationTarget
 
 GUIDANCE = Guidance(
@@ -245,3 +247,36 @@ def test_terminal_technician_prompts_on_its_stream() -> None:
         out = s.extra["out"].getvalue()
         assert "reference target" in out and GUIDANCE.text in out
         assert out.count("press Enter when done") == 2
+
+
+def test_sim_hand_command_plays_the_technician_through_the_socket(
+    tmp_path: Path, factory: MockFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dermocap sim hand` as a newcomer exploring `dermocap serve --sim` uses it: the light
+    says what it asks, the target goes under the cone, a hold is pressed; bad input says why."""
+    status = StatusIndicator(StatusConfig(), pin_factory=factory)
+    status.show("light_check")
+    for s in _twin():
+        twin_hand: TwinTechnician = s.extra["hand"]
+        with TwinHand(tmp_path / HAND_SOCKET, twin_hand, light=status.describe):
+
+            def run(*args: str) -> tuple[int, dict[str, Any]]:
+                rc = cli_main(["sim", "hand", *args, "--state-dir", str(tmp_path)])
+                out = capsys.readouterr().out
+                return rc, json.loads(out) if out else {}
+
+            rc, reply = run("light")
+            assert rc == 0 and reply["pattern"] == "light_check"
+            assert "white/cyan blinking" in reply["light"]
+            assert "put the reference target under the cone" in reply["meaning"]
+            assert run("target") == (0, {"ok": True, "under_cone": "target"})
+            assert isinstance(twin_hand.twin.scene, CalibrationTarget)
+            assert run("hold", "s=0.01") == (0, {"ok": True, "pressed_s": 0.01})
+            rc, reply = run("scalp", "hair_length=curly")  # a word the twin refuses
+            assert rc == 1 and "bad scalp change" in reply["error"]
+            assert cli_main(["sim", "hand", "hold", "s", "--state-dir", str(tmp_path)]) == 2
+            assert "not KEY=VALUE" in capsys.readouterr().err
+    status.close()
+    # no service on that state folder: says what to check
+    assert cli_main(["sim", "hand", "light", "--state-dir", str(tmp_path)]) == 1
+    assert "is `dermocap serve` running on the twin?" in capsys.readouterr().err
