@@ -65,6 +65,7 @@ class Recipe:
     regrow_share: float = 0.0  # share of hair-bearing scalps regrown or thinned (see below)
     pairs: bool = False  # a set of before-and-after pairs (pair_samples), not single crops
     style_pairs: bool = False  # with pairs: two looks of one crop (style_pair_samples)
+    style_regrow: bool = False  # with style pairs: the second look's scalp regrown too
 
 
 def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
@@ -262,7 +263,12 @@ def style_pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     are the same. The pair term (:func:`inference.training.loop.pair_term`) then prices any
     difference between the two reads: a count that follows how dark the shafts or openings
     are, or the skin's texture, rather than how many hairs there are. Bare skin in
-    ``HAIRLESS_SHARE`` of worlds, as for single samples."""
+    ``HAIRLESS_SHARE`` of worlds, as for single samples.
+
+    With ``recipe.style_regrow`` the second look's scalp is also regrown or thinned
+    (:func:`pair_factor`): a true ratio of 1 lets a net that reads every crop nearer the
+    middle (a flatter read) pay nothing, a true ratio of 0.6-1.6 prices that flattening
+    as the before-and-after pairs do, while the look still changes between the two."""
     rng = np.random.default_rng([seed, 0x5D1])
     world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
     if rng.random() < HAIRLESS_SHARE:
@@ -271,11 +277,15 @@ def style_pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
         Style() if rng.random() < LEGACY_SHARE else random_style(np.random.default_rng([seed, k]))
         for k in (0x57E, 0x57F)
     ]
+    later = world
+    if recipe.style_regrow:  # its own stream: the plain style pairs' draws stay as they were
+        grow = np.random.default_rng([seed, 0x5D2])
+        later = regrow(world, pair_factor(grow), seed=int(grow.integers(2**31 - 1)))
     out: list[tuple[U8, F32]] = []
     for _ in range(PAIR_CROPS):
         view = _view(world, rng, recipe)
-        local = view_world(world, view)
-        a, b = (_sample(local, view, look, rng, recipe) for look in looks)
+        a = _sample(view_world(world, view), view, looks[0], rng, recipe)
+        b = _sample(view_world(later, view), view, looks[1], rng, recipe)
         out.append((np.stack([a[0], b[0]]), np.stack([a[1], b[1]])))
     return out
 
@@ -380,7 +390,7 @@ def build_dataset(
         f"-st{recipe.stride}"
         + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
         + (
-            f"-stylepairs{STYLE_PAIRS_VERSION}"
+            f"-stylepairs{STYLE_PAIRS_VERSION}" + "-rg" * recipe.style_regrow
             if recipe.pairs and recipe.style_pairs
             else f"-pairs{PAIRS_VERSION}"
             if recipe.pairs

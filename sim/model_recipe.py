@@ -319,6 +319,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="scalps of style pairs added to the pair term: one crop in two looks, whose "
         "reads should agree (sim.dataset.style_pair_samples); 0: none",
     )
+    p.add_argument(
+        "--style-pair-regrow",
+        action="store_true",
+        help="style pairs whose second look is also of the scalp regrown or thinned "
+        "(0.6-1.6x), so that reading every crop flatter is priced as the change it misses",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of everything")
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="render processes")
@@ -370,6 +376,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         )
     if args.style_pair_worlds > 0 and args.pair_weight <= 0:
         p.error("--style-pair-worlds adds pairs to the pair term: give --pair-weight too")
+    if args.style_pair_regrow and args.style_pair_worlds < 1:
+        p.error("--style-pair-regrow changes the style pairs: give --style-pair-worlds too")
     if args.pair_visible and args.pair_weight <= 0:
         p.error("--pair-visible chooses the pairs of the pair term: give --pair-weight too")
     if args.count_weight < 0:
@@ -392,7 +400,10 @@ def _pair_set(args: argparse.Namespace) -> str:
     if args.pair_worlds > 0:
         sets.append(f"pairs{PAIRS_VERSION}x{args.pair_worlds}" + "-visible" * args.pair_visible)
     if args.style_pair_worlds > 0:
-        sets.append(f"stylepairs{STYLE_PAIRS_VERSION}x{args.style_pair_worlds}")
+        sets.append(
+            f"stylepairs{STYLE_PAIRS_VERSION}x{args.style_pair_worlds}"
+            + "-regrown" * args.style_pair_regrow
+        )
     return "+".join(sets)
 
 
@@ -409,7 +420,12 @@ def _pairs(args: argparse.Namespace, recipe: Recipe, training: dict[str, Any]) -
         if worlds < 1:
             continue
         r = dataclasses.replace(
-            recipe, worlds=worlds, regrow_share=0.0, pairs=True, style_pairs=style
+            recipe,
+            worlds=worlds,
+            regrow_share=0.0,
+            pairs=True,
+            style_pairs=style,
+            style_regrow=style and args.style_pair_regrow,
         )
         with tqdm(total=worlds * PAIR_CROPS, desc=f"render {what}", unit="pair") as bar:
             got = build_dataset(args.cache, r, args.workers, bar.update)

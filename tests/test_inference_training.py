@@ -539,6 +539,8 @@ def test_the_pair_set_tells_checkpoints_of_other_pairs_apart() -> None:
         _pair_set(parse(["--pair-weight", "5", "--pair-worlds", "0", "--style-pair-worlds", "9"]))
         == "stylepairs1x9"
     )
+    got = parse(["--pair-weight", "1", "--style-pair-worlds", "9", "--style-pair-regrow"])
+    assert _pair_set(got) == "pairs2x400+stylepairs1x9-regrown"
 
 
 def test_style_pairs_are_one_crop_in_two_looks() -> None:
@@ -552,6 +554,22 @@ def test_style_pairs_are_one_crop_in_two_looks() -> None:
         assert img.shape == (2, 64, 64, 3) and tgt.shape[0] == 2
         np.testing.assert_array_equal(tgt[0], tgt[1])
         assert np.abs(img[0].astype(int) - img[1].astype(int)).mean() > 2.0
+
+
+def test_regrown_style_pairs_change_the_look_and_the_hairs() -> None:
+    """With style_regrow the second look is of the scalp regrown or thinned: the true
+    ratio is no longer 1, so a flatter read is priced; the first look is the plain pair's."""
+    from sim.dataset import Recipe, style_pair_samples
+
+    seed = 1_000_000 + 700_000
+    plain = style_pair_samples(seed, Recipe(8.0, 4, 64, 1, 1, pairs=True, style_pairs=True))
+    grown = style_pair_samples(
+        seed, Recipe(8.0, 4, 64, 1, 1, pairs=True, style_pairs=True, style_regrow=True)
+    )
+    assert any(not np.array_equal(g[1][0], g[1][1]) for g in grown)  # the hairs changed
+    for (pi, pt), (gi, gt) in zip(plain, grown, strict=True):
+        np.testing.assert_array_equal(pi[0], gi[0])  # the first visit as before
+        np.testing.assert_array_equal(pt[0], gt[0])
 
 
 def test_pairs_without_a_pair_weight_change_nothing(tmp_path: Path) -> None:
