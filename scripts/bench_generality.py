@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Judge a hair model beyond the twin: the independent generator and held-out twin renders.
+"""Judge a hair model beyond the twin: two independent generators and held-out twin renders.
 
     python scripts/bench_generality.py --models-dir inference/models --n 40 --json out.json
 
-Runs INT8 and FP32 of ``--models-dir`` over images of the independent generator
-(``sim/heldout``, which shares no drawing code with the twin) and over twin renders with
+Runs INT8 and FP32 of ``--models-dir`` over images of the independent generators
+(``sim/heldout`` and ``sim/blind``, neither sharing drawing code with the twin, nor with each
+other; ``--generators`` picks some) and over twin renders with
 held-out seeds, bare skin included in both, prints one table per generator and a "worst generator"
 line per release target (issue 14), and times INT8's whole analyze of a 2028x1520 frame
 against the baseline's INT8 (default: the shipped 1.0.0 files, read from git), interleaved.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from dermocap.fsutil import atomic_write_json
 from sim.generality import BASELINE_COMMIT, baseline_from_git, run
+from sim.generality.cases import add_generators_option, chosen_generators
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=10, help="latency runs per model (0: none)")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-gen")
     p.add_argument("--json", type=Path, default=None, help="write every figure here")
+    add_generators_option(p)
     args = p.parse_args(argv)
+    generators = chosen_generators(p, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     n_hairless = max(4, args.n // 4) if args.hairless is None else args.hairless
     n_twin = args.n if args.twin is None else args.twin
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             repeats=args.repeats,
             cache_dir=args.cache,
+            generators=generators,
         )
     print(out["text"])
     if args.json is not None:

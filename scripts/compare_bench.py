@@ -7,7 +7,7 @@
 
 Prints, per generator, both density MAPEs, the mean per-image difference of the absolute
 errors with its standard error, and whether that difference is beyond two standard errors.
-Choose models on the twin's row; the independent generator only judges a choice made.
+Choose models on the twin's row; the independent generators only judge a choice made.
 """
 
 from sim.generality.compare import main

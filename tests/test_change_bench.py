@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.generality.cases import INDEPENDENT, TWIN, Case, build, load
+from sim.generality.cases import (
+    BLIND,
+    INDEPENDENT,
+    INDEPENDENT_GENERATORS,
+    TWIN,
+    Case,
+    build,
+    load,
+)
 from sim.generality.change import (
     FACTORS,
     LIMIT_POINTS,
@@ -78,8 +86,10 @@ def test_figures_group_by_factor_and_label_and_the_verdict_names_the_worst_gener
 
 def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     pairs = change_pairs(5)
-    assert [p.before.generator for p in pairs] == [INDEPENDENT] * 5 + [TWIN] * 5
-    assert [p.factor for p in pairs[:5]] == [FACTORS[i % len(FACTORS)] for i in range(5)]
+    assert [p.before.generator for p in pairs] == [INDEPENDENT] * 5 + [BLIND] * 5 + [TWIN] * 5
+    for k in range(3):
+        got = [p.factor for p in pairs[5 * k : 5 * k + 5]]
+        assert got == [FACTORS[i % len(FACTORS)] for i in range(5)]
     for p in pairs:
         changed = {k for k in p.after.spec if p.after.spec.get(k) != p.before.spec.get(k)}
         if p.before.generator == TWIN:
@@ -91,13 +101,16 @@ def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     assert len({p.name for p in pairs}) == len(pairs)
 
 
-def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(tmp_path: Path) -> None:
+@pytest.mark.parametrize("generator", INDEPENDENT_GENERATORS)
+def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(
+    tmp_path: Path, generator: str
+) -> None:
     spec = {"seed": 123, "um_per_px": 8.0, "width": 640, "height": 480, "hairless": False}
-    img_b, tb = load(build((Case(INDEPENDENT, 0, spec), str(tmp_path))))
+    img_b, tb = load(build((Case(generator, 0, spec), str(tmp_path))))
     before = {(h["x_px"], h["y_px"]) for h in tb["hairs"]}
     for factor in (1.3, 0.7):
         later = {**spec, "regrow": factor, "regrow_seed": 500_123}
-        img_a, ta = load(build((Case(INDEPENDENT, 0, later), str(tmp_path))))
+        img_a, ta = load(build((Case(generator, 0, later), str(tmp_path))))
         after = {(h["x_px"], h["y_px"]) for h in ta["hairs"]}
         assert not np.array_equal(img_b, img_a)
         assert ta["params"] == tb["params"]  # the same look
@@ -142,9 +155,9 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
     from sim.generality.change import run_change
 
     out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
-    assert set(out["figures"]) == {TWIN, INDEPENDENT}
-    assert len(out["pairs"]) == 2 and len(list(tmp_path.glob("*.npz"))) == 4
-    twin = out["pairs"][1]
+    assert set(out["figures"]) == {TWIN, INDEPENDENT, BLIND}
+    assert len(out["pairs"]) == 3 and len(list(tmp_path.glob("*.npz"))) == 6
+    twin = out["pairs"][2]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits
     assert abs(twin["int8"]["error_points"]) < 3.0

@@ -57,6 +57,14 @@ def test_a_consistent_gain_is_seen_and_a_scattered_one_is_not() -> None:
     assert "within noise" in report([row])
 
 
+def test_a_generator_only_one_run_holds_is_left_out() -> None:
+    """A run from before a generator was added still compares on the generators both hold."""
+    a = _run(_reads([0.1] * 6, bare=1.0))
+    b = _run(_reads([0.05] * 6, bare=1.0) | {"blind-0000": ("blind", 150.0, 120.0)})
+    (row,) = paired(a, b)
+    assert row.generator == "twin" and row.n == 6 and row.diff == pytest.approx(-5.0)
+
+
 def test_runs_on_different_images_are_refused() -> None:
     a = _run(_reads([0.1] * 6, bare=1.0))
     fewer = json.loads(json.dumps(a))
@@ -75,7 +83,7 @@ def test_the_script_prints_the_table_and_refuses_bad_files(
     fa, fb, junk = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "junk.json"
     fa.write_text(json.dumps(_run(_reads([0.2] * 6, bare=10.0))))
     fb.write_text(json.dumps(_run(_reads([0.1] * 6, bare=4.0))))
-    junk.write_text('{"images": [{"image": "x"}]}')
+    junk.write_text('{"images": [{"image": "x", "generator": "twin"}]}')
     assert main([str(fa), str(fb)]) == 0
     out = capsys.readouterr().out
     assert "twin" in out and "b better" in out and "10.0 / 4.0" in out

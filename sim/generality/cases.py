@@ -6,6 +6,7 @@ Seeds: the twin rows use scalp seeds from 9,000,000, disjoint from training (1,0
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
@@ -20,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
+from sim import blind, heldout
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
-from sim.heldout import generate
 from sim.heldout.params import tone_bin
 from sim.render import View
 from sim.scalp import generate_scalp, hair_colour_names
@@ -30,8 +31,16 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 TWIN_SEED_BASE = 9_000_000
-INDEPENDENT = "independent"
+INDEPENDENT = "independent"  # sim/heldout: heldout-1
+BLIND = "blind"  # sim/blind: blind-1, written without reading the twin or sim/heldout
 TWIN = "twin"
+# Generators that share no drawing code with the twin: evaluation only, never training,
+# calibration or choosing checkpoints. Each has its own package, seeds and image sizes.
+INDEPENDENT_GENERATORS = (INDEPENDENT, BLIND)
+_PACKAGES = {INDEPENDENT: "heldout", BLIND: "blind"}
+_GENERATE = {INDEPENDENT: heldout.generate, BLIND: blind.generate}
+# (seed base, spec stream key): heldout-1's are those of its first benches (caches stay valid)
+_SEEDS = {INDEPENDENT: (50_000, 0xBE7C), BLIND: (80_000, 0xB11D)}
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",
@@ -54,21 +63,43 @@ class Case:
         return f"{self.generator}-{self.index:04d}"
 
 
-def independent_cases(n: int, n_hairless: int) -> list[Case]:
-    """``n`` images with hairs and ``n_hairless`` bare ones, 3-12 um/px, 6-10 mm wide."""
+def add_generators_option(p: argparse.ArgumentParser) -> None:
+    """A bench script's ``--generators`` option (read it with :func:`chosen_generators`)."""
+    p.add_argument(
+        "--generators",
+        default=",".join(INDEPENDENT_GENERATORS),
+        help="independent generators beside the twin, comma-separated (default: every one: "
+        + ", ".join(INDEPENDENT_GENERATORS)
+        + ")",
+    )
+
+
+def chosen_generators(p: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, ...]:
+    """The independent generators ``--generators`` names (exits 2 naming an unknown one)."""
+    generators = tuple(g for g in str(args.generators).split(",") if g)
+    unknown = sorted(set(generators) - set(INDEPENDENT_GENERATORS))
+    if unknown:
+        p.error(f"unknown generator(s) {unknown}: choose from {list(INDEPENDENT_GENERATORS)}")
+    return generators
+
+
+def independent_cases(n: int, n_hairless: int, generator: str = INDEPENDENT) -> list[Case]:
+    """``n`` images with hairs and ``n_hairless`` bare ones, 3-12 um/px, 6-10 mm wide, of
+    one of :data:`INDEPENDENT_GENERATORS`."""
+    base, key = _SEEDS[generator]
     out = []
     for i in range(n + n_hairless):
-        rng = np.random.default_rng([0xBE7C, i])
+        rng = np.random.default_rng([key, i])
         upp = float(rng.uniform(3.0, 12.0))
         width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
         spec = {
-            "seed": 50_000 + i,
+            "seed": base + i,
             "um_per_px": upp,
             "width": width,
             "height": round(width * 0.75),
             "hairless": i >= n,
         }
-        out.append(Case(INDEPENDENT, i, spec))
+        out.append(Case(generator, i, spec))
     return out
 
 
@@ -159,8 +190,8 @@ def _source_key(*folders: Path) -> str:
 def cache_path(case: Case, cache_dir: Path) -> Path:
     """Where a case's image and truth are cached (keyed by the generator's source)."""
     sim_dir = Path(__file__).resolve().parent.parent
-    if case.generator == INDEPENDENT:
-        source = _source_key(sim_dir / "heldout")
+    if case.generator in INDEPENDENT_GENERATORS:
+        source = _source_key(sim_dir / _PACKAGES[case.generator])
     else:  # the twin, and this module, which adds the shaft ends to its truth
         source = _source_key(sim_dir) + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     spec = json.dumps(case.spec, sort_keys=True).encode()
@@ -170,7 +201,7 @@ def cache_path(case: Case, cache_dir: Path) -> Path:
 
 def labels(case: Case, truth: dict[str, Any]) -> dict[str, str]:
     """Group labels of a case (factor -> value)."""
-    if case.generator == INDEPENDENT:
+    if case.generator in INDEPENDENT_GENERATORS:
         return dict(truth["factors"])
     scalp = case.spec["scalp"]
     upp = float(truth["um_per_px"])
@@ -273,11 +304,11 @@ def build(args: tuple[Case, str]) -> str:
     path = cache_path(case, Path(folder))
     if path.exists():
         return str(path)
-    if case.generator == INDEPENDENT:
+    if case.generator in INDEPENDENT_GENERATORS:
         s = case.spec
         # a later visit of the same site: its hairs regrown or shed, its noise new
         later = (float(s["regrow"]), int(s["regrow_seed"])) if "regrow" in s else None
-        img, truth = generate(
+        img, truth = _GENERATE[case.generator](
             s["seed"],
             um_per_px=s["um_per_px"],
             width=s["width"],

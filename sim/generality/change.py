@@ -14,6 +14,10 @@ error moves with the density does not. This bench measures that directly, per ge
   lighting and every kept hair as before; new hairs wake in empty openings first, then join
   units of up to 4, drawn over the old ones; a loss sheds hairs at random), with new sensor
   noise. It shares no code with the twin's regrowth.
+- **blind pairs**: the same with the second independent generator (``sim/blind``, its own
+  regrowth: every kept hair, the skin and marks as before, new hairs in units and new
+  openings, a loss sheds at random; the frame's count follows the factor only roughly, and
+  the truth counted in each frame is what is scored).
 
 Each pair is also grouped by whether either visit's result carries the hair-mat review flag
 (``mat=flagged``: long hair over ``HIDDEN_CROWDED`` of the frame) or not (``mat=clear``).
@@ -36,7 +40,7 @@ from inference import HairModel
 from inference.second_opinion import hides_openings, second_opinion
 from sim.generality.bench import VARIANTS, build_all, fmt, load_models
 from sim.generality.cases import (
-    INDEPENDENT,
+    INDEPENDENT_GENERATORS,
     TWIN,
     Case,
     independent_cases,
@@ -66,10 +70,12 @@ class Pair:
         return f"{self.before.name}x{self.factor:g}"
 
 
-def change_pairs(n: int) -> list[Pair]:
-    """``n`` pairs per generator, factors in turn from :data:`FACTORS`."""
+def change_pairs(n: int, generators: tuple[str, ...] = INDEPENDENT_GENERATORS) -> list[Pair]:
+    """``n`` pairs per generator (the twin and ``generators``), factors in turn from
+    :data:`FACTORS`."""
     out = []
-    for c in independent_cases(n, 0) + twin_cases(n):
+    cases = [c for g in generators for c in independent_cases(n, 0, g)] + twin_cases(n)
+    for c in cases:
         f = FACTORS[c.index % len(FACTORS)]
         later = int(c.spec["seed"]) + LATER_SEED_OFFSET
         if c.generator == TWIN:
@@ -134,10 +140,19 @@ def read_image(path: str, models: dict[str, HairModel]) -> dict[str, Any]:
 
 
 def run_change(
-    *, models_dir: Any, n: int, workers: int, threads: int, cache_dir: Any
+    *,
+    models_dir: Any,
+    n: int,
+    workers: int,
+    threads: int,
+    cache_dir: Any,
+    generators: tuple[str, ...] = INDEPENDENT_GENERATORS,
 ) -> dict[str, Any]:
-    """The whole change bench; every figure (JSON-ready) with the printed report under "text"."""
-    pairs = change_pairs(n)
+    """The whole change bench; every figure (JSON-ready) with the printed report under "text".
+
+    ``generators``: the independent generators to run (default: every one) besides the twin.
+    """
+    pairs = change_pairs(n, generators)
     cases = [c for p in pairs for c in (p.before, p.after)]
     files = build_all(cases, cache_dir, workers)
     models = load_models(models_dir, threads)
@@ -181,7 +196,7 @@ def run_change(
 def change_figures(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
     """generator -> variant -> group ("all", "factor=1.1", "hair_length=long", ...) -> figures."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for gen in (TWIN, INDEPENDENT):
+    for gen in (TWIN, *INDEPENDENT_GENERATORS):
         mine = [r for r in rows if r["generator"] == gen]
         if not mine:
             continue

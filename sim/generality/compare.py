@@ -69,12 +69,17 @@ def _by_image(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[Paired]:
-    """Per generator, the density error of run ``b`` against run ``a`` on the same images.
+    """Per generator, the density error of run ``b`` against run ``a`` on the same images;
+    a generator that only one of the runs holds is left out.
 
     Raises:
         NotComparable: the runs' image names or true densities differ.
     """
     ia, ib = _by_image(a), _by_image(b)
+    # a generator only one run has (a run from before it, or --generators) is left out
+    common = {x["generator"] for x in ia.values()} & {y["generator"] for y in ib.values()}
+    ia = {k: x for k, x in ia.items() if x["generator"] in common}
+    ib = {k: y for k, y in ib.items() if y["generator"] in common}
     if ia.keys() != ib.keys():
         only = sorted(ia.keys() ^ ib.keys())
         raise NotComparable(
@@ -170,5 +175,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not a bench_generality.py --json file (missing {exc})", file=sys.stderr)
         return 2
     print(report(rows, args.a.stem, args.b.stem))
-    print("Choose models on the twin's row; the independent generator only judges a choice made.")
+    print("Choose models on the twin's row; the independent generators only judge a choice made.")
     return 0
