@@ -87,6 +87,11 @@ LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
 # trimmed-hair renders (docs/model_card.md, "Second opinion").
 REVIEW_FACTOR = 1.25
 REVIEW_CENTRE = 1.1
+# More hairs per cm2 than a human scalp holds (healthy scalps read about 150-350 in
+# trichoscopy; the twin and both independent generators draw at most 330): a read above
+# this is something else counted as hair (flakes, scale, dots, texture), whatever the
+# classical count can say. A review reason of its own, applicable frame or not.
+MAX_PLAUSIBLE_DENSITY = 500.0
 # Shafts the luminance count cannot see (found in colour only) over all shafts found: above
 # this share the count misses at least as many hairs, reads under 1 / REVIEW_FACTOR of itself,
 # and a network that reads right would be sent to review; the frame is not applicable.
@@ -687,10 +692,11 @@ def review_flags(
 ) -> list[str]:
     """Reasons to ask a person to look at a result; empty when there are none.
 
-    Two kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
-    emergence points are hidden, whatever either count says), and, on an applicable frame
-    only, the network's and the classical density disagreeing: their ratio outside
-    ``[centre / factor, centre * factor]``.
+    Three kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
+    emergence points are hidden, whatever either count says); a network density above
+    ``MAX_PLAUSIBLE_DENSITY`` (more than a scalp holds: something else was counted); and, on
+    an applicable frame only, the network's and the classical density disagreeing: their
+    ratio outside ``[centre / factor, centre * factor]``.
 
     Raises:
         ValueError: ``factor`` is not above 1, ``centre`` not positive, or a density is
@@ -709,6 +715,12 @@ def review_flags(
             f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
             "trusted, and a change between visits reads smaller than it is. Clip the site to "
             "about 1 mm (the trichogram protocol) and capture it again"
+        )
+    if net_density_per_cm2 > MAX_PLAUSIBLE_DENSITY:
+        reasons.append(
+            f"the model reads {net_density_per_cm2:.0f} hairs/cm2, more than a scalp holds "
+            f"(over {MAX_PLAUSIBLE_DENSITY:.0f}): check the frame for flakes, scale, dots or "
+            "skin texture read as hairs, and capture it again"
         )
     if second.applicable:
         reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)

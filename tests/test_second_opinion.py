@@ -15,6 +15,7 @@ from dermocap.errors import ImageError
 from inference.second_opinion import (
     HIDDEN_CROWDED,
     MAX_COLOUR_ONLY,
+    MAX_PLAUSIBLE_DENSITY,
     MIN_CONTRAST_OVER_THRESHOLD,
     MIN_SHAFT_CONTRAST,
     REVIEW_CENTRE,
@@ -361,9 +362,23 @@ def test_long_hair_is_not_applicable() -> None:
     assert not got.applicable
     assert "long hair" in got.reason
     # no disagreement is flagged on a count that does not apply; a mat is, whatever the counts
-    flags = review_flags(3 * got.density_per_cm2 + 100, got)
+    flags = review_flags(min(3 * got.density_per_cm2 + 100, MAX_PLAUSIBLE_DENSITY), got)
     assert flags == review_flags(got.density_per_cm2, got)
     assert bool(flags) == (got.crowded > HIDDEN_CROWDED)
+
+
+def test_a_density_no_scalp_holds_is_sent_to_review_applicable_or_not() -> None:
+    """Bare skin with flakes read as 600 hairs/cm2: the classical count does not apply
+    there (it sees the flakes too), yet no scalp holds that many hairs."""
+    rgb, truth = _render("long", 8_100_010, density_per_cm2=160.0)
+    got = second_opinion(rgb, truth["um_per_px"])
+    assert not got.applicable
+    (reason,) = [r for r in review_flags(600.0, got) if "more than a scalp holds" in r]
+    assert "600 hairs/cm2" in reason and "capture it again" in reason
+    assert not [r for r in review_flags(MAX_PLAUSIBLE_DENSITY, got) if "scalp holds" in r]
+    # both counts agree: still sent
+    fine = dataclasses.replace(got, applicable=True, density_per_cm2=550.0)
+    assert any("more than a scalp holds" in r for r in review_flags(600.0, fine))
 
 
 def test_dense_long_hair_is_flagged_as_a_mat_hiding_its_openings() -> None:
