@@ -102,6 +102,22 @@ def _is_trimmed_zone(params: dict[str, Any], frame: Frame, x: F64, y: F64) -> B:
     return out
 
 
+def _slots(unit_rows: I64) -> F64:
+    """Each hair's place across its unit, centred on the opening: -0.5 and 0.5 for a pair,
+    -1, 0 and 1 for three (hairs of one unit in this draw, in order)."""
+    n = len(unit_rows)
+    order = np.argsort(unit_rows, kind="stable")
+    ordered = unit_rows[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(ordered)) + 1] if n else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, n])
+    rank = np.empty(n, dtype=np.float64)
+    rank[order] = np.arange(n) - np.repeat(starts, sizes)
+    k = np.empty(n, dtype=np.float64)
+    k[order] = np.repeat(sizes, sizes)
+    out: F64 = rank - 0.5 * (k - 1.0)
+    return out
+
+
 def make_hairs(
     rng: np.random.Generator,
     params: dict[str, Any],
@@ -113,14 +129,18 @@ def make_hairs(
     """Draw one hair for every entry of ``unit_rows`` (row indices into ``units``)."""
     n = len(unit_rows)
     ux, uy, uth = units.x[unit_rows], units.y[unit_rows], units.theta[unit_rows]
-    spread = np.minimum(25.0, 0.35 * units.size[unit_rows])
-    rad = spread * np.sqrt(rng.random(n))
-    ang = rng.uniform(0.0, 2.0 * math.pi, n)
-    x = ux + rad * np.cos(ang)
-    y = uy + rad * np.sin(ang)
-    fan = math.radians(float(params["fan_deg"]))
-    theta = uth + rng.uniform(-0.5, 0.5, n) * fan + rng.normal(0.0, math.radians(3.0), n)
     diameter, pig_factor = _diameters(rng, params, n, new_growth)
+    # Solid shafts cannot share space: the hairs of a unit leave its opening side by side
+    # (across the unit's direction, a shaft's width apart) and fan apart from there.
+    slot = _slots(unit_rows).astype(np.float64)
+    if new_growth:  # beside the unit's hairs already there, on either side
+        slot = slot + rng.choice([-1.0, 1.0], n) * (1.0 + np.abs(slot))
+    pitch = np.maximum(diameter, 20.0) * rng.uniform(1.0, 1.25, n)
+    across = uth + 0.5 * math.pi
+    x = ux + slot * pitch * np.cos(across) + rng.normal(0.0, 3.0, n)
+    y = uy + slot * pitch * np.sin(across) + rng.normal(0.0, 3.0, n)
+    fan = math.radians(float(params["fan_deg"]))
+    theta = uth + slot * 0.5 * fan + rng.normal(0.0, math.radians(3.0), n)
     vellus = diameter < 30.0
     trimmed = _is_trimmed_zone(params, frame, x, y)
 
