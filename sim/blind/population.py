@@ -272,6 +272,19 @@ def regrow(
     if len(rows_new) < n_rest:  # not enough: top up the first new units
         extra = np.arange(n_rest - len(rows_new)) % max(n_units_new, 1) + len(units)
         rows_new = np.concatenate([rows_new, extra])
+    # a new opening that got no hair is not drawn (it would read as a new empty follicle)
+    used, rows_new = np.unique(rows_new - len(units), return_inverse=True)
+    new_units = Units(
+        ident=new_units.ident[used],
+        x=new_units.x[used],
+        y=new_units.y[used],
+        theta=new_units.theta[used],
+        size=new_units.size[used],
+        style=new_units.style[used],
+        halo=new_units.halo[used],
+        depth=new_units.depth[used],
+    )
+    rows_new = rows_new + len(units)
     all_units = concat(units, new_units)
     rows = np.concatenate([rows_old, rows_new]).astype(np.int64)
     added = make_hairs(rng, params, frame, all_units, rows, new_growth=True)
