@@ -19,6 +19,7 @@ rig's relocation needs.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -211,6 +212,29 @@ def value_noise(gx: F64, gy: F64, cell_mm: float, seed: int, salt: int) -> F32:
     return out
 
 
+def _flake_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
+    out: F32 = value_noise(gx, gy, cell_mm, seed, 7) * 0.7 + value_noise(
+        gx, gy, cell_mm * 0.35, seed, 8
+    ) * np.float32(0.3)
+    return out
+
+
+@functools.cache
+def _flake_quantiles() -> tuple[F64, F64]:
+    """The flake noise's distribution (it does not depend on the cell size), sampled once."""
+    g = np.linspace(0.0, 80.0, 400)
+    gx, gy = np.meshgrid(g, g)
+    n = np.sort(_flake_noise(gx.ravel(), gy.ravel(), 1.0, 12345).astype(np.float64))
+    share_above = 1.0 - (np.arange(n.size) + 0.5) / n.size
+    return share_above[::-1].copy(), n[::-1].copy()
+
+
+def flake_threshold(cover: float) -> float:
+    """The flake noise level above which ``cover`` of the skin lies (0..1)."""
+    share, level = _flake_quantiles()
+    return float(np.interp(cover, share, level))
+
+
 def cell_edges(gx: F64, gy: F64, cell_mm: float, seed: int, salt: int) -> F32:
     """Distance (mm) to the nearest border of a jittered-point Voronoi tiling (a honeycomb)."""
     fx, fy = gx / cell_mm, gy / cell_mm
@@ -285,9 +309,10 @@ def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> 
         img *= 1.0 - (style.vessel_amp * line)[..., None] * absorb[None, None, :]
     if style.flake_cover > 0:
         cell = style.flake_um / 1000.0
-        n = value_noise(gx, gy, cell, s, 7) * 0.7 + value_noise(gx, gy, cell * 0.35, s, 8) * 0.3
-        # Threshold the noise at its quantile for the cover (noise is roughly uniform-ish).
-        thr = 1.0 - 2.0 * style.flake_cover * 1.6
+        n = _flake_noise(gx, gy, cell, s)
+        # The noise's own quantile for the cover, the same everywhere (world-anchored): a
+        # flake stays where it is from crop to crop and visit to visit.
+        thr = flake_threshold(style.flake_cover)
         soft = max(0.05, mm_per_px / cell)
         cover = np.clip((n - thr) / soft, 0.0, 1.0).astype(np.float32) * 0.8
         flake = np.asarray([0.86, 0.84, 0.80], dtype=np.float32)

@@ -109,3 +109,19 @@ def test_hairless_skin_has_no_hairs_and_no_tips() -> None:
     assert truth["hair_count"] == 0
     assert truth["tips"] == []
     assert int(world.follicles.hair_count.sum()) == 0
+
+
+@pytest.mark.parametrize("cover", [0.02, 0.1, 0.15])
+def test_flakes_cover_the_share_of_skin_the_style_names(cover: float) -> None:
+    """flake_cover is the share of skin under flakes, wherever the crop lies (the noise's
+    own quantile, not a guess at its shape: the old guess drew 0.11 as 1.5 %)."""
+    from sim.appearance import Style, skin_texture
+
+    style = Style(flake_cover=cover, flake_um=200.0, seed=7)
+    for x0 in (0.0, 37.0):  # two crops of one scalp, 6 x 6 mm at 10 um/px
+        g = np.arange(600) * 0.01 + 0.005
+        gx, gy = np.meshgrid(g + x0, g)
+        img = np.full((600, 600, 3), 0.3, dtype=np.float32)
+        skin_texture(img, gx, gy, style, 0.01)
+        flaked = float((img.mean(axis=2) > 0.5).mean())
+        assert flaked == pytest.approx(cover, rel=0.5)
