@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from generator_checks import foreign_imports
 
 from sim.blind import GENERATOR, generate
 
@@ -230,19 +230,6 @@ def test_bad_arguments_raise(kwargs: dict[str, Any]) -> None:
 
 
 def test_imports_nothing_from_the_other_generators() -> None:
-    files = sorted(BLIND_DIR.glob("*.py"))
-    assert files
-    for path in files:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                assert node.level == 0, f"{path.name}: relative import"
-                names = [node.module or ""]
-            for name in names:
-                top = name.split(".")[0]
-                assert top not in ("dermocap", "inference"), f"{path.name} imports {name}"
-                if top == "sim":
-                    assert name.startswith("sim.blind"), f"{path.name} imports {name}"
+    assert foreign_imports(BLIND_DIR, "sim.blind") == []
+    # the check can fail: seen as another package, blind-1's own imports are foreign
+    assert any("imports sim.blind." in f for f in foreign_imports(BLIND_DIR, "sim.blind2"))

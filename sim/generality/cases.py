@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
-from sim import blind, heldout
+from sim import blind, blind2, heldout
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout.params import tone_bin
 from sim.render import View
@@ -33,14 +33,15 @@ log = logging.getLogger(__name__)
 TWIN_SEED_BASE = 9_000_000
 INDEPENDENT = "independent"  # sim/heldout: heldout-1
 BLIND = "blind"  # sim/blind: blind-1, written without reading the twin or sim/heldout
+BLIND2 = "blind2"  # sim/blind2: blind-2, written without reading any of the others
 TWIN = "twin"
 # Generators that share no drawing code with the twin: evaluation only, never training,
 # calibration or choosing checkpoints. Each has its own package, seeds and image sizes.
-INDEPENDENT_GENERATORS = (INDEPENDENT, BLIND)
-_PACKAGES = {INDEPENDENT: "heldout", BLIND: "blind"}
-_GENERATE = {INDEPENDENT: heldout.generate, BLIND: blind.generate}
+INDEPENDENT_GENERATORS = (INDEPENDENT, BLIND, BLIND2)
+_PACKAGES = {INDEPENDENT: "heldout", BLIND: "blind", BLIND2: "blind2"}
+_GENERATE = {INDEPENDENT: heldout.generate, BLIND: blind.generate, BLIND2: blind2.generate}
 # (seed base, spec stream key): heldout-1's are those of its first benches (caches stay valid)
-_SEEDS = {INDEPENDENT: (50_000, 0xBE7C), BLIND: (80_000, 0xB11D)}
+_SEEDS = {INDEPENDENT: (50_000, 0xBE7C), BLIND: (80_000, 0xB11D), BLIND2: (110_000, 0xB112)}
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",
