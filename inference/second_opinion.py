@@ -88,7 +88,7 @@ LOW_SHARE = 0.7  # the low threshold is at least this share of the high one
 REVIEW_FACTOR = 1.25
 REVIEW_CENTRE = 1.1
 # More hairs per cm2 than a human scalp holds (healthy scalps read about 150-350 in
-# trichoscopy; the twin and both independent generators draw at most 330): a read above
+# trichoscopy; the twin and every independent generator draw scalps of at most 330): a read above
 # this is something else counted as hair (flakes, scale, dots, texture), whatever the
 # classical count can say. A review reason of its own, applicable frame or not.
 MAX_PLAUSIBLE_DENSITY = 500.0

@@ -13,6 +13,7 @@ import logging
 import math
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,29 @@ INDEPENDENT = "independent"  # sim/heldout: heldout-1
 BLIND = "blind"  # sim/blind: blind-1, written without reading the twin or sim/heldout
 BLIND2 = "blind2"  # sim/blind2: blind-2, written without reading any of the others
 TWIN = "twin"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """An independent generator: its package under sim/ (whose source keys the image cache),
+    its ``generate``, and the seeds of its bench images (base, and the key of the stream
+    that draws each image's scale and size)."""
+
+    package: str
+    generate: Callable[..., tuple[NDArray[np.uint8], dict[str, Any]]]
+    seed_base: int
+    stream_key: int
+
+
 # Generators that share no drawing code with the twin: evaluation only, never training,
-# calibration or choosing checkpoints. Each has its own package, seeds and image sizes.
-INDEPENDENT_GENERATORS = (INDEPENDENT, BLIND, BLIND2)
-_PACKAGES = {INDEPENDENT: "heldout", BLIND: "blind", BLIND2: "blind2"}
-_GENERATE = {INDEPENDENT: heldout.generate, BLIND: blind.generate, BLIND2: blind2.generate}
-# (seed base, spec stream key): heldout-1's are those of its first benches (caches stay valid)
-_SEEDS = {INDEPENDENT: (50_000, 0xBE7C), BLIND: (80_000, 0xB11D), BLIND2: (110_000, 0xB112)}
+# calibration or choosing checkpoints. heldout-1's seeds are those of its first benches (its
+# cached images stay valid).
+_SOURCES = {
+    INDEPENDENT: _Source("heldout", heldout.generate, 50_000, 0xBE7C),
+    BLIND: _Source("blind", blind.generate, 80_000, 0xB11D),
+    BLIND2: _Source("blind2", blind2.generate, 110_000, 0xB112),
+}
+INDEPENDENT_GENERATORS = tuple(_SOURCES)
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",
@@ -87,14 +104,14 @@ def chosen_generators(p: argparse.ArgumentParser, args: argparse.Namespace) -> t
 def independent_cases(n: int, n_hairless: int, generator: str = INDEPENDENT) -> list[Case]:
     """``n`` images with hairs and ``n_hairless`` bare ones, 3-12 um/px, 6-10 mm wide, of
     one of :data:`INDEPENDENT_GENERATORS`."""
-    base, key = _SEEDS[generator]
+    source = _SOURCES[generator]
     out = []
     for i in range(n + n_hairless):
-        rng = np.random.default_rng([key, i])
+        rng = np.random.default_rng([source.stream_key, i])
         upp = float(rng.uniform(3.0, 12.0))
         width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
         spec = {
-            "seed": base + i,
+            "seed": source.seed_base + i,
             "um_per_px": upp,
             "width": width,
             "height": round(width * 0.75),
@@ -192,7 +209,7 @@ def cache_path(case: Case, cache_dir: Path) -> Path:
     """Where a case's image and truth are cached (keyed by the generator's source)."""
     sim_dir = Path(__file__).resolve().parent.parent
     if case.generator in INDEPENDENT_GENERATORS:
-        source = _source_key(sim_dir / _PACKAGES[case.generator])
+        source = _source_key(sim_dir / _SOURCES[case.generator].package)
     else:  # the twin, and this module, which adds the shaft ends to its truth
         source = _source_key(sim_dir) + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     spec = json.dumps(case.spec, sort_keys=True).encode()
@@ -309,7 +326,7 @@ def build(args: tuple[Case, str]) -> str:
         s = case.spec
         # a later visit of the same site: its hairs regrown or shed, its noise new
         later = (float(s["regrow"]), int(s["regrow_seed"])) if "regrow" in s else None
-        img, truth = _GENERATE[case.generator](
+        img, truth = _SOURCES[case.generator].generate(
             s["seed"],
             um_per_px=s["um_per_px"],
             width=s["width"],

@@ -14,10 +14,10 @@ error moves with the density does not. This bench measures that directly, per ge
   lighting and every kept hair as before; new hairs wake in empty openings first, then join
   units of up to 4, drawn over the old ones; a loss sheds hairs at random), with new sensor
   noise. It shares no code with the twin's regrowth.
-- **blind pairs**: the same with the second independent generator (``sim/blind``, its own
-  regrowth: every kept hair, the skin and marks as before, new hairs in units and new
-  openings, a loss sheds at random; the frame's count follows the factor only roughly, and
-  the truth counted in each frame is what is scored).
+- **blind and blind2 pairs**: the same with the other independent generators (``sim/blind``,
+  ``sim/blind2``), each regrowing in its own way (the kept hairs, skin and marks as before,
+  new hairs in existing and new openings, a loss sheds at random); a frame's count follows
+  the factor only roughly, and the truth counted in each frame is what is scored.
 
 Each pair is also grouped by whether either visit's result carries the hair-mat review flag
 (``mat=flagged``: long hair over ``HIDDEN_CROWDED`` of the frame) or not (``mat=clear``).
@@ -38,15 +38,13 @@ import numpy as np
 
 from inference import HairModel
 from inference.second_opinion import hides_openings, second_opinion
-from sim.generality.bench import VARIANTS, build_all, fmt, load_models
+from sim.generality.bench import VARIANTS, build_all, fmt, load_models, make_cases
 from sim.generality.cases import (
     INDEPENDENT_GENERATORS,
     TWIN,
     Case,
-    independent_cases,
     labels,
     load,
-    twin_cases,
 )
 
 log = logging.getLogger(__name__)
@@ -74,8 +72,7 @@ def change_pairs(n: int, generators: tuple[str, ...] = INDEPENDENT_GENERATORS) -
     """``n`` pairs per generator (the twin and ``generators``), factors in turn from
     :data:`FACTORS`."""
     out = []
-    cases = [c for g in generators for c in independent_cases(n, 0, g)] + twin_cases(n)
-    for c in cases:
+    for c in make_cases(n, 0, n, generators):
         f = FACTORS[c.index % len(FACTORS)]
         later = int(c.spec["seed"]) + LATER_SEED_OFFSET
         if c.generator == TWIN:
