@@ -19,6 +19,7 @@ rig's relocation needs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ class Style:
     white_dot_gain: float = 0.0  # how much lighter a dot is (share of the way to white)
     flake_cover: float = 0.0  # share of skin under whitish scale and flakes
     flake_um: float = 200.0
+    scale_cover: float = 0.0  # share of the frame under large ragged scale lying over hairs too
+    scale_um: float = 600.0  # the scale patches' size
+    scale_opacity: float = 0.7  # how much of what lies beneath a scale patch hides (0..1)
     vessel_amp: float = 0.0  # red of thin, winding vessels
     vessel_um: float = 500.0  # scale of their windings
     halo: float = 0.0  # peripilar halo around openings with hairs: < 0 darker, > 0 lighter
@@ -58,6 +62,7 @@ class Style:
     shaft_luminance_ratio: float | None = None  # terminal shaft / skin luminance; None: as drawn
     cylinder: float = 0.35  # 0 flat shading .. 0.5 strongly rounded shafts
     shine: float = 0.9  # specular ridge under the non-polarised ring
+    shaft_alpha: float = 0.95  # terminal shafts' opacity: < 0.95 translucent (skin shows through)
     end: EndShape | Literal["mixed"] = "round"  # cut ends of trimmed hairs
     # openings
     opening_visibility: float = 1.0  # 0 invisible .. 1 the dark dimple of a follicle opening
@@ -124,7 +129,7 @@ def random_style(rng: np.random.Generator) -> Style:
         ratio = None
     else:
         ratio = float(np.exp(u(math.log(0.35), math.log(1.6))))
-    return Style(
+    style = Style(
         skin_gain_rgb=(
             float(gains[0] * jitter[0]),
             float(gains[1] * jitter[1]),
@@ -151,6 +156,23 @@ def random_style(rng: np.random.Generator) -> Style:
         empty_yellow=float(u(0.0, 1.0)),
         seed=int(rng.integers(2**31 - 1)),
     )
+    # Drawn after every earlier field, so the looks drawn before these existed stay as they
+    # were and gain only what follows: large ragged scale over skin and hairs, translucent
+    # and pale shafts (near the skin's own luminance), a strong pigment network.
+    if rng.random() < 0.3:
+        style = dataclasses.replace(
+            style,
+            scale_cover=float(u(0.03, 0.22)),
+            scale_um=float(np.exp(u(math.log(250.0), math.log(1500.0)))),
+            scale_opacity=float(u(0.35, 0.85)),
+        )
+    if rng.random() < 0.3:
+        style = dataclasses.replace(style, shaft_alpha=float(u(0.35, 0.9)))
+    if rng.random() < 0.2:
+        style = dataclasses.replace(style, shaft_luminance_ratio=float(u(0.6, 1.15)))
+    if rng.random() < 0.15:
+        style = dataclasses.replace(style, pigment_net_amp=float(u(0.3, 0.5)))
+    return style
 
 
 def style_for(look: str, style_seed: int = 0) -> Style:
@@ -233,6 +255,55 @@ def flake_threshold(cover: float) -> float:
     """The flake noise level above which ``cover`` of the skin lies (0..1)."""
     share, level = _flake_quantiles()
     return float(np.interp(cover, share, level))
+
+
+def _scale_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
+    """Ragged-edged blobs: three octaves of value noise on a domain warped by a fourth."""
+    wx = value_noise(gx, gy, cell_mm * 0.5, seed, 31) * (0.25 * cell_mm)
+    wy = value_noise(gx, gy, cell_mm * 0.5, seed, 32) * (0.25 * cell_mm)
+    x, y = gx + wx, gy + wy
+    out: F32 = (
+        value_noise(x, y, cell_mm, seed, 33) * np.float32(0.55)
+        + value_noise(x, y, cell_mm * 0.4, seed, 34) * np.float32(0.3)
+        + value_noise(x, y, cell_mm * 0.15, seed, 35) * np.float32(0.15)
+    )
+    return out
+
+
+@functools.cache
+def _scale_quantiles() -> tuple[F64, F64]:
+    """The scale noise's distribution (independent of the cell size), sampled once."""
+    g = np.linspace(0.0, 80.0, 400)
+    gx, gy = np.meshgrid(g, g)
+    n = np.sort(_scale_noise(gx.ravel(), gy.ravel(), 1.0, 12345).astype(np.float64))
+    share_above = 1.0 - (np.arange(n.size) + 0.5) / n.size
+    return share_above[::-1].copy(), n[::-1].copy()
+
+
+def scale_over(img: F32, spec: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> None:
+    """Lay the style's large ragged scale patches over skin and shafts alike, in place.
+
+    Whitish keratin plates ``scale_um`` across covering ``scale_cover`` of the skin (the
+    noise's own quantile, world-anchored like every texture), translucent by
+    ``scale_opacity`` with a mottled thickness, a bright core and a thin shadow where a
+    lifted edge stands off the skin. A hair beneath one is still a hair: fainter, not gone.
+    """
+    if style.scale_cover <= 0:
+        return
+    cell = style.scale_um / 1000.0
+    n = _scale_noise(gx, gy, cell, style.seed)
+    share, level = _scale_quantiles()
+    thr = float(np.interp(style.scale_cover, share, level))
+    soft = max(0.02, mm_per_px / cell)
+    inside = np.clip((n - thr) / soft, 0.0, 1.0)
+    thick = 0.75 + 0.25 * value_noise(gx, gy, max(cell * 0.08, mm_per_px), style.seed, 36)
+    alpha = (inside * thick * style.scale_opacity).astype(np.float32)
+    rim = np.clip(1.0 - np.abs(n - thr + soft) / soft, 0.0, 1.0) * (inside < 1.0)
+    img *= (1.0 - 0.25 * style.scale_opacity * rim).astype(np.float32)[..., None]
+    colour = np.asarray([0.88, 0.86, 0.79], dtype=np.float32)
+    img *= 1.0 - alpha[..., None]
+    img += alpha[..., None] * colour[None, None, :]
+    spec *= 1.0 - alpha
 
 
 def cell_edges(gx: F64, gy: F64, cell_mm: float, seed: int, salt: int) -> F32:

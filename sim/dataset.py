@@ -38,12 +38,13 @@ U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-DATASET_VERSION = "synth-v6"  # bump when a sample's pixels or targets change (v6: flake cover)
+DATASET_VERSION = "synth-v7"  # bump when a sample's pixels or targets change (v7: scale, stubs)
 CROPS_PER_WORLD = 6
 UM_PER_PX_RANGE = (3.0, 12.0)
 LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
 LONG_CENTRE_MM = 2.0  # crops of it are centred within this of its middle
 LEGACY_SHARE = 0.1  # share of crops in the twin's legacy look (pale shafts, dark openings)
+STUBBLE_SHARE = 0.15  # share of scalps whose trimmed hairs are short stubs (_maybe_stubble)
 HAIRLESS_SHARE = 0.12  # share of scalps with no hair at all: textured skin only
 CHUNK_WORLDS = 25  # worlds per cache file
 PAIR_CROPS = 3  # before-and-after pairs per world of a pair set (pair_samples)
@@ -217,6 +218,7 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     """``CROPS_PER_WORLD`` samples (native image, training target maps) from one world."""
     rng = np.random.default_rng([seed, 7919])
     world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
+    world = _maybe_stubble(world, seed)
     if rng.random() < HAIRLESS_SHARE:
         world = regrow(world, 0.0)  # bare skin: every opening empty, no hair
     elif recipe.regrow_share > 0:
@@ -241,6 +243,7 @@ def pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     prices the ratio of the two reads against the true ratio."""
     rng = np.random.default_rng([seed, 0x9A1])
     before = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
+    before = _maybe_stubble(before, seed)
     after = regrow(before, pair_factor(rng), seed=int(rng.integers(2**31 - 1)))
     if rng.random() < HAIRLESS_SHARE:  # bare skin stays bare: as many bare crops as singles
         before = after = regrow(before, 0.0)
@@ -271,6 +274,7 @@ def style_pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     as the before-and-after pairs do, while the look still changes between the two."""
     rng = np.random.default_rng([seed, 0x5D1])
     world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
+    world = _maybe_stubble(world, seed)
     if rng.random() < HAIRLESS_SHARE:
         world = regrow(world, 0.0)
     looks = [
@@ -337,6 +341,20 @@ def _sample(
         recipe.stride,
     )
     return np.clip(nat + 0.5, 0, 255).astype(np.uint8), tgt
+
+
+def _maybe_stubble(world: ScalpWorld, seed: int) -> ScalpWorld:
+    """With probability ``STUBBLE_SHARE``, the trimmed hairs shaved days ago: stubs of
+    60-450 um, barely longer than they are thick (a cut end a few diameters from its
+    opening, often with no opening to see). Its own random stream, so the other choices of
+    the world stay as they were."""
+    rng = np.random.default_rng([seed, 0x57B])
+    if rng.random() >= STUBBLE_SHARE or not world.hairs.trimmed.any():
+        return world
+    h = world.hairs
+    short = rng.uniform(0.06, 0.45, len(h))
+    length = np.where(h.trimmed, np.minimum(h.length_mm, short), h.length_mm)
+    return dataclasses.replace(world, hairs=dataclasses.replace(h, length_mm=length))
 
 
 def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:

@@ -20,6 +20,7 @@ from sim.appearance import (
     LEGACY,
     EndShape,
     Style,
+    scale_over,
     shaft_gain,
     skin_texture,
     stamp_dots,
@@ -296,6 +297,8 @@ class ScalpScene:
             pts = shaft_points(w, int(i), view)
             d_px = float(hs.diameter_um[i]) / view.um_per_px
             opacity = 0.95 if hs.diameter_um[i] >= VELLUS_THRESHOLD_UM else 0.75
+            if st.shaft_alpha != 0.95:  # a translucent look: every shaft in proportion
+                opacity *= st.shaft_alpha / 0.95
             if d_px < 1.0:
                 opacity *= d_px
             rgb = np.minimum(hs.rgb[i] * gain, 0.95)
@@ -311,6 +314,9 @@ class ScalpScene:
                 end=st.end_of(int(i)) if hs.trimmed[i] else "round",
                 end_seed=st.seed * 7 + int(i),
             )
+        if st.scale_cover > 0:
+            gx, gy = view.grid()
+            scale_over(img, spec, gx, gy, st, s)
         return np.clip(img, 0.0, 1.0), np.clip(spec, 0.0, 1.0)
 
     def truth(self, view: View) -> dict[str, Any]:

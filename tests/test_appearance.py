@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, training_targets
-from sim.appearance import LEGACY, TRICHOSCOPY, random_style, style_for
+from sim.appearance import END_SHAPES, LEGACY, TRICHOSCOPY, random_style, style_for
 from sim.config import ScalpConfig
 from sim.render import ScalpScene, View, cut_tips, scalp_truth, shaft_points
 from sim.scalp import generate_scalp, regrow
@@ -125,3 +125,69 @@ def test_flakes_cover_the_share_of_skin_the_style_names(cover: float) -> None:
         skin_texture(img, gx, gy, style, 0.01)
         flaked = float((img.mean(axis=2) > 0.5).mean())
         assert flaked == pytest.approx(cover, rel=0.5)
+
+
+def _scaled(cover: float):  # type: ignore[no-untyped-def]
+    """8 x 8 mm of skin at 10 um/px with a dark shaft down the middle, under scale."""
+    from sim.appearance import Style, scale_over
+
+    style = Style(scale_cover=cover, scale_um=800.0, scale_opacity=0.6, seed=3)
+    g = np.arange(800) * 0.01 + 0.005
+    gx, gy = np.meshgrid(g, g)
+    img = np.full((800, 800, 3), 0.3, dtype=np.float32)
+    img[:, 400:403] = 0.02
+    spec = np.ones((800, 800), dtype=np.float32)
+    scale_over(img, spec, gx, gy, style, 0.01)
+    return img, spec
+
+
+@pytest.mark.parametrize("cover", [0.05, 0.2])
+def test_scale_covers_the_share_of_the_frame_its_style_names(cover: float) -> None:
+    img, _ = _scaled(cover)
+    scaled = img[:, :300].mean(axis=2) > 0.45
+    assert float(scaled.mean()) == pytest.approx(cover, rel=0.5)
+
+
+def test_scale_lies_over_the_shafts_and_leaves_them_fainter_not_gone() -> None:
+    img, spec = _scaled(0.2)
+    # the shaft's pixels under thick scale, with the skin beside them under it too
+    rows = (spec[:, 401] < 0.6) & (spec[:, 405] < 0.6)
+    assert rows.sum() > 10
+    under = img[rows, 401].mean(axis=1)
+    beside = img[rows, 405].mean(axis=1)
+    assert float(under.min()) > 0.2  # whitened by the scale over it (bare: 0.02)
+    assert bool((under < beside - 0.05).all())  # the hair still shows through
+
+
+def test_a_translucent_look_lets_the_skin_through_its_shafts() -> None:
+    world = _one_hair_world()
+    view = View(0.3, 0.0, 0.0, 5.0, 160, 60)
+    solid, _ = ScalpScene(world, LEGACY).reflectance(view)
+    glass, _ = ScalpScene(world, dataclasses.replace(LEGACY, shaft_alpha=0.4)).reflectance(view)
+    axis = solid[30, 40:100].mean(), glass[30, 40:100].mean()
+    skin = float(solid[5, 40:100].mean())
+    assert axis[0] < axis[1] < skin
+    assert (axis[1] - axis[0]) / (skin - axis[0]) == pytest.approx(1 - 0.4 / 0.95, abs=0.1)
+
+
+def test_random_looks_draw_scale_and_translucent_shafts_and_keep_their_earlier_draws() -> None:
+    looks = [random_style(np.random.default_rng(k)) for k in range(200)]
+    assert 0.15 < np.mean([s.scale_cover > 0 for s in looks]) < 0.45
+    assert 0.15 < np.mean([s.shaft_alpha < 0.95 for s in looks]) < 0.45
+    assert max(s.scale_cover for s in looks) > 0.15
+    # drawn after every earlier field: a look keeps its skin and ends as before
+    assert all(s.speckle_um >= 10.0 and s.end in (*END_SHAPES, "mixed") for s in looks)
+
+
+def test_a_stubbled_training_scalp_keeps_its_hairs_and_shortens_the_trimmed_ones() -> None:
+    import sim.dataset as ds
+
+    world = generate_scalp(ScalpConfig(seed=8, hair_length="mixed", extent_mm=14.0))
+    stubbled = [ds._maybe_stubble(world, s) for s in range(60)]
+    changed = [w for w in stubbled if w is not world]
+    assert 0 < len(changed) < 20  # about STUBBLE_SHARE of scalps
+    h, w = world.hairs, changed[0].hairs
+    np.testing.assert_array_equal(h.x_mm, w.x_mm)
+    np.testing.assert_array_equal(h.length_mm[~h.trimmed], w.length_mm[~h.trimmed])
+    assert float(w.length_mm[h.trimmed].max()) <= 0.45
+    assert float(w.length_mm[h.trimmed].min()) >= 0.06
