@@ -10,6 +10,7 @@ import pytest
 from sim.generality.cases import (
     BLIND,
     BLIND2,
+    BLIND3,
     INDEPENDENT,
     INDEPENDENT_GENERATORS,
     TWIN,
@@ -87,9 +88,9 @@ def test_figures_group_by_factor_and_label_and_the_verdict_names_the_worst_gener
 
 def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     pairs = change_pairs(5)
-    gens = [INDEPENDENT] * 5 + [BLIND] * 5 + [BLIND2] * 5 + [TWIN] * 5
+    gens = [INDEPENDENT] * 5 + [BLIND] * 5 + [BLIND2] * 5 + [BLIND3] * 5 + [TWIN] * 5
     assert [p.before.generator for p in pairs] == gens
-    for k in range(4):
+    for k in range(5):
         got = [p.factor for p in pairs[5 * k : 5 * k + 5]]
         assert got == [FACTORS[i % len(FACTORS)] for i in range(5)]
     for p in pairs:
@@ -157,9 +158,9 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
     from sim.generality.change import run_change
 
     out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
-    assert set(out["figures"]) == {TWIN, INDEPENDENT, BLIND, BLIND2}
-    assert len(out["pairs"]) == 4 and len(list(tmp_path.glob("*.npz"))) == 8
-    twin = out["pairs"][3]
+    assert set(out["figures"]) == {TWIN, INDEPENDENT, BLIND, BLIND2, BLIND3}
+    assert len(out["pairs"]) == 5 and len(list(tmp_path.glob("*.npz"))) == 10
+    twin = out["pairs"][4]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits
     assert abs(twin["int8"]["error_points"]) < 3.0
