@@ -177,3 +177,102 @@ def test_emergence_is_where_the_drawn_shaft_leaves_the_skin() -> None:
         assert d.min() < 1e-9  # a drawn shaft crosses z = 0 exactly there
         below = at_skin[np.argmin(d)] - 1  # and the segment before it runs under the skin
         assert sh.z0[below] < 0.0 and sh.hair[below] == sh.hair[at_skin[np.argmin(d)]]
+
+
+# Looks of dark skin (a mend after review): the honeycomb network is thin, soft, faint and
+# patchy, and an empty follicle opening is never a dark dot (a "black dot" is a broken hair).
+_CLEAN: dict[str, Any] = {
+    "polarised": True,  # no glints: the median below would count the skin between them
+    "full_well": 20000.0,
+    "read_noise": 0.0005,
+    "jpeg": False,
+    "ink_mark": False,
+    "micropigmentation": False,
+    "ruler_edge": False,
+    "pigment_blotches": False,
+    "vessels": False,
+    "flakes": False,
+    "crusts": False,
+    "blur_px": 0.0,
+    "field_blur_px": 0.0,
+    "focus_um": 0.0,
+    "motion_blur": False,
+}
+
+
+def _luma(img: np.ndarray) -> np.ndarray:
+    return np.asarray(np.asarray(img, dtype=np.float32).mean(axis=2))
+
+
+def _dark_share(img: np.ndarray, upp: float) -> float:
+    """Share of pixels more than 12 % darker than the median of the 0.3 mm around them."""
+    from scipy import ndimage
+
+    luma = _luma(img)
+    med = ndimage.median_filter(luma, size=max(3, round(300.0 / upp) | 1))
+    return float(np.mean(luma < 0.88 * med))
+
+
+@pytest.mark.parametrize(("seed", "upp"), [(41, 4.0), (42, 7.0), (43, 11.0)])
+def test_honeycomb_is_thin_and_faint(seed: int, upp: float) -> None:
+    kw: dict[str, Any] = {"um_per_px": upp, "width": 240, "height": 180, "hairless": True}
+    kw.update(_CLEAN, skin_tone=0.95, honeycomb_strength=1.0)
+    on, _ = generate(seed, honeycomb=True, **kw)
+    off, _ = generate(seed, honeycomb=False, **kw)
+    assert not np.array_equal(on, off)  # the network is there
+    # it darkens only a few pixels by more than 12 %, about as few as bare skin does
+    assert _dark_share(on, upp) < _dark_share(off, upp) + 0.03
+    assert _dark_share(on, upp) < 0.04
+    # its walls are at most about 15 % darker than the same skin without it
+    darker = 1.0 - _luma(on) / np.maximum(_luma(off), 1.0)
+    assert np.percentile(darker, 99.5) < 0.18
+    assert np.mean(darker > 0.03) < 0.2  # thin walls, in patches: not the whole frame
+
+
+def _opening_contrast(seed: int, upp: float, w: int, h: int, over: dict[str, Any]) -> np.ndarray:
+    """1 - (centre luma of each empty opening) / (median luma of the skin around it)."""
+    from sim.blind2 import _rng, follicles
+    from sim.blind2.frame import Frame
+    from sim.blind2.look import draw_look
+
+    img, t = generate(seed, um_per_px=upp, width=w, height=h, hairless=True, **over)
+    look = draw_look(_rng(seed, 1), over)
+    frame = Frame(w, h, upp, look.num("distortion"))
+    sites, _ = follicles.baseline(_rng(seed, 2), look, frame, True)
+    ox, oy = frame.distort(sites["x"], sites["y"])
+    luma = _luma(img)
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = []
+    for k in np.flatnonzero(sites["kind"] == 1):
+        r = max(sites["radius_um"][k] / upp, 1.0)
+        x, y = ox[k], oy[k]
+        if not (3 * r + 2 < x < w - 3 * r - 2 and 3 * r + 2 < y < h - 3 * r - 2):
+            continue
+        d = np.hypot(xx - x, yy - y)
+        centre = luma[d <= max(0.5 * r, 0.75)].mean()
+        out.append(1.0 - centre / np.median(luma[(d >= 1.8 * r) & (d <= 3.0 * r)]))
+    assert t["hair_count"] == 0 and t["empty_follicles"] >= len(out)
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("tone", "upp", "w", "h"), [(0.9, 5.0, 480, 360), (0.6, 9.0, 320, 240), (0.1, 7.0, 400, 300)]
+)
+def test_empty_openings_are_not_dark_dots(tone: float, upp: float, w: int, h: int) -> None:
+    over = dict(_CLEAN, skin_tone=tone, opening_visibility=1.0, white_dots=False)
+    over.update(density_per_cm2=300.0, density_gradient=0.0)
+    over.update(yellow_dots=False, pit_depth_um=60.0, furrow_depth_um=20.0, honeycomb=False)
+    c = _opening_contrast(50, upp, w, h, over)
+    assert c.size >= 5
+    assert np.median(c) < 0.1  # shallow pits, about skin-coloured
+    assert c.max() < 0.25  # none reads as a black dot
+
+
+def test_empty_openings_on_dark_skin_can_be_white_dots() -> None:
+    over = dict(_CLEAN, skin_tone=0.98, opening_visibility=1.0, white_dots=True)
+    over.update(density_per_cm2=300.0, density_gradient=0.0)
+    over.update(yellow_dots=False, honeycomb=False)
+    c = _opening_contrast(51, 8.0, 400, 300, over)
+    assert c.size >= 5
+    assert np.mean(c < 0.0) > 0.6  # most are paler than the skin around them
+    assert c.max() < 0.25

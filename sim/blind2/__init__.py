@@ -7,6 +7,15 @@ down on the skin; a ring light with or without a cross-polariser shades both;
 hairs are rasterised analytically (exact pixel coverage of each segment) and
 composited by height; then a lens and a phone-like sensor make the file.
 
+Two looks follow trichoscopy of real scalps rather than what is easy to draw.
+The honeycomb pigment network of darker skin has thin (about 10-20 um),
+soft, faint walls (at most about 15 % darker) around 110-230 um cells, in
+patches.  An empty follicle opening is a shallow, barely shadowed pit, a
+yellow dot, or (on darker skin) a pinpoint white dot, never a dark dot: a
+dark round dot is a hair broken at the skin surface (a "black dot"), which a
+hair counter rightly counts, and blind-2 draws no black dots at all, so every
+dark dot-like thing in its images is a hair in the truth.
+
 ``generate(seed, um_per_px=..., width=..., height=...)`` returns the RGB image
 and a truth dict.  See :func:`generate`.
 """

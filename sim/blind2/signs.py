@@ -22,6 +22,8 @@ from sim.blind2.raster import Fragments, discs, noise, rectangles, splat, splat_
 from sim.blind2.skin import Canvas, angle_noise, curve, ink_absorption
 
 Arr = NDArray[Any]
+PIT_DARK = 0.2  # an empty opening's shadow, relative to a hair-bearing opening's
+PIT_WHITE_MAX = 0.9  # share of empty openings seen as white dots on the darkest skin
 
 
 def _ragged(f: Fragments, rows: Arr, amps: Arr, phases: Arr) -> Arr:
@@ -34,7 +36,15 @@ def _ragged(f: Fragments, rows: Arr, amps: Arr, phases: Arr) -> Arr:
 
 
 def openings(rng: np.random.Generator, look: Look, cv: Canvas, sites: Table) -> None:
-    """Pits, dark openings, peripilar halos, scale collars and yellow dots."""
+    """Pits, peripilar halos, scale collars, yellow dots and white-dot openings.
+
+    An opening with hairs keeps its darker funnel.  An empty opening never shows
+    as a dark dot (a dark round dot is a hair broken at the surface, a "black
+    dot", and blind-2 draws none): it is a shallow, skin-coloured pit only a
+    little shadowed, a yellow dot (a sebum/keratin plug) when the image has
+    yellow dots, or, on darker skin with pinpoint white dots, a white dot (a
+    pale, melanin-free spot 30-60 um across).
+    """
     fr = cv.frame
     h, w, upp = fr.height, fr.width, fr.upp
     n_all = sites["x"].size
@@ -46,6 +56,15 @@ def openings(rng: np.random.Generator, look: Look, cv: Canvas, sites: Table) -> 
     yellow_all = (sites["kind"] == 1) & (sites["yellow"] > 0.5) & look.on("yellow_dots")
     halo_on = look.on("peripilar_sign") or look.num("erythema") > 0.3
     collar_all &= unit_all
+    # empty openings (drawn after the draws above, so those stay as they were)
+    empty_all = sites["kind"] == 1
+    p_white = PIT_WHITE_MAX * np.clip((look.num("skin_tone") - 0.4) / 0.3, 0.0, 1.0)
+    white_all = empty_all & ~yellow_all & (rng.uniform(size=n_all) < p_white)
+    white_all &= look.on("white_dots")
+    dot_all = np.clip(rng.uniform(0.35, 0.7, n_all) * sites["radius_um"], 15.0, 30.0)
+    shallow = np.minimum(0.5 * (look.num("furrow_depth_um") + 5.0), 0.35 * sites["radius_um"])
+    shallow = np.where(white_all, 0.3, 1.0) * shallow
+    depth_all = np.where(empty_all, np.minimum(depth_all, shallow), depth_all)
     ox, oy = fr.distort(sites["x"], sites["y"])
     r_px = np.maximum(sites["radius_um"] / upp, 0.35)
     cx = ox - 0.25 * r_px * np.cos(sites["dir"])
@@ -63,7 +82,8 @@ def openings(rng: np.random.Generator, look: Look, cv: Canvas, sites: Table) -> 
     bowl = np.clip(1.0 - d * d, 0.0, 1.0) ** 2
     unit = unit_all[i]
     cv.floor -= splat(f, depth_all[i] * bowl, h, w)
-    dark = sites["vis"][i] * bowl
+    shadow = np.where(white_all[i] | yellow_all[i], 0.0, PIT_DARK)
+    dark = sites["vis"][i] * bowl * np.where(empty_all[i], shadow, 1.0)
     if look.on("peripilar_sign"):
         halo = np.exp(-np.square((d - 1.5) / 0.55)) * unit
         cv.mel += splat(f, 0.5 * (0.15 + cv.mel.mean()) * halo, h, w)
@@ -82,7 +102,14 @@ def openings(rng: np.random.Generator, look: Look, cv: Canvas, sites: Table) -> 
         plug = collar * 0.4 * th * np.clip((1.2 - dj) * 2.0, 0.0, 1.0) + yellow_all[j] * 25.0 * dome
         cv.yellow += splat(sub, plug, h, w)
         cv.lift += splat(sub, collar * 4.0 * np.clip(dj - 1.0, 0.0, 1.0) * edge, h, w)
-        dark[ragged] -= yellow_all[j] * 0.8 * bowl[ragged]
+    white = white_all[i]
+    if white.any():
+        sub = Fragments(f.item[white], f.pix[white], f.u[white], f.v[white])
+        j = i[white]
+        spot = np.clip(dot_all[j] / upp + 0.5 - d[white] * r_px[j], 0.0, 1.0)
+        pale = np.minimum(splat(sub, spot, h, w), 1.0)
+        cv.mel *= 1.0 - 0.8 * pale
+        cv.white += 6.0 * pale
     cv.dark += splat(f, dark, h, w)
 
 

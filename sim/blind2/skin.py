@@ -36,6 +36,7 @@ PLATES = {  # absorption K (1/um, RGB), scattering S (1/um)
 }
 SURFACE = 0.015
 DARK_TINT = (0.8, 0.9, 0.95)  # what an opening's shadow and contents take out
+HONEYCOMB_GAIN = 0.2  # relative melanin added on a honeycomb wall at full strength
 
 
 @dataclass
@@ -95,9 +96,7 @@ def base_layers(rng: np.random.Generator, look: Look, cv: Canvas) -> None:
     c_m = 0.06 + 1.4 * tone**1.5
     cv.mel[:] = c_m * (1.0 + 0.12 * nz(2500.0) + 0.05 * nz(300.0))
     if look.on("honeycomb"):
-        net = cells(170.0, 40.0, 1.1) * np.clip(0.7 + 0.5 * nz(600.0), 0.0, 1.0)
-        net = blur(net, 15.0 / upp)
-        cv.mel *= 1.0 + look.num("honeycomb_strength") * (1.1 * net - 0.25)
+        cv.mel *= honeycomb(rng.spawn(1)[0], look, f)
     if look.on("pigment_blotches"):
         blot = np.clip((nz(1500.0) - 0.9) * 2.0, 0.0, 1.0)
         cv.mel *= 1.0 + 1.2 * blot * (1.0 + 0.3 * nz(200.0))
@@ -118,6 +117,29 @@ def base_layers(rng: np.random.Generator, look: Look, cv: Canvas) -> None:
     cv.shine[:] = (
         look.num("skin_shine") * (1.0 + 3.0 * sebum * patches) * (1.0 - 0.6 * major) * glint
     )
+
+
+def honeycomb(rng: np.random.Generator, look: Look, f: Frame) -> Arr:
+    """Melanin factor (about 1) of the honeycomb pigment network of darker scalps.
+
+    In trichoscopy of Fitzpatrick IV-VI scalps the network is brown hyperchromic
+    lines around paler (hypochromic) cells: the lines are thin and soft-edged
+    (about 10-25 um across, far narrower than a terminal shaft), only a few to
+    about 15 % darker than the cells, the cells 100-250 um wide, and the network
+    comes and goes in patches rather than covering the frame.  It is drawn with
+    its own generator (spawned by the caller, so the other skin draws do not
+    depend on it).
+    """
+    h, w, upp = f.height, f.width, f.upp
+    cell = float(rng.uniform(110.0, 230.0))
+    line = float(rng.uniform(6.0, 11.0))  # Gaussian 1/e half width: 10-18 um at half height
+    stretch, angle = float(rng.uniform(1.0, 1.25)), float(rng.uniform(0.0, math.pi))
+    net = cell_lines(rng, h, w, cell / upp, line / upp, stretch, angle)
+    broken = np.clip(0.55 + 0.6 * noise(rng, h, w, 0.8 * cell / upp), 0.0, 1.0)
+    net = blur(net * broken, max(5.0 / upp, 0.6))  # soft edges: the pigment lies deeper
+    patches = np.clip(0.3 + 1.2 * noise(rng, h, w, 900.0 / upp), 0.0, 1.0)
+    amp = HONEYCOMB_GAIN * look.num("honeycomb_strength") * patches
+    return np.asarray(1.0 + amp * (net - 0.12), dtype=np.float32)
 
 
 def km_layer(k: Arr, s: Arr, d: Arr, below: Arr) -> tuple[Arr, Arr]:
