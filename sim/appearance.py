@@ -55,6 +55,10 @@ class Style:
     scale_cover: float = 0.0  # share of the frame under large ragged scale lying over hairs too
     scale_um: float = 600.0  # the scale patches' size
     scale_opacity: float = 0.7  # how much of what lies beneath a scale patch hides (0..1)
+    furrow_amp: float = 0.0  # darkening along meandering skin creases (relief, not pigment)
+    furrow_um: float = 400.0  # scale of the creases' windings
+    glint_per_mm2: float = 0.0  # pinpoint specular glints of the skin's surface (parallel light)
+    ink_dots_per_mm2: float = 0.0  # tattoo or ink dots marking a site (100-500 um, blue-black)
     vessel_amp: float = 0.0  # red of thin, winding vessels
     vessel_um: float = 500.0  # scale of their windings
     halo: float = 0.0  # peripilar halo around openings with hairs: < 0 darker, > 0 lighter
@@ -172,6 +176,16 @@ def random_style(rng: np.random.Generator) -> Style:
         style = dataclasses.replace(style, shaft_luminance_ratio=float(u(0.6, 1.15)))
     if rng.random() < 0.15:
         style = dataclasses.replace(style, pigment_net_amp=float(u(0.3, 0.5)))
+    # synth-v8, drawn after all of the above: skin creases, glints and ink marks.
+    if rng.random() < 0.4:
+        style = dataclasses.replace(
+            style, furrow_amp=float(u(0.05, 0.35)), furrow_um=float(u(150.0, 900.0))
+        )
+    if rng.random() < 0.3:
+        glints = float(np.exp(u(math.log(5.0), math.log(150.0))))
+        style = dataclasses.replace(style, glint_per_mm2=glints)
+    if rng.random() < 0.1:
+        style = dataclasses.replace(style, ink_dots_per_mm2=float(u(0.01, 0.08)))
     return style
 
 
@@ -324,6 +338,12 @@ def cell_edges(gx: F64, gy: F64, cell_mm: float, seed: int, salt: int) -> F32:
     return out
 
 
+def point_hash(pts: F64, seed: int, salt: int) -> F64:
+    """A uniform 0..1 value per world point (mm, to the micrometre), fixed by seed and salt."""
+    q = np.round(pts * 1000.0).astype(np.int64)
+    return _hash01(q[:, 0], q[:, 1], seed, salt)
+
+
 def world_points(
     x0: float, y0: float, x1: float, y1: float, per_mm2: float, seed: int, salt: int
 ) -> F64:
@@ -370,6 +390,17 @@ def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> 
         net = np.exp(-((edge / width) ** 2)).astype(np.float32)
         brown = np.asarray([0.55, 0.42, 0.33], dtype=np.float32)
         img *= 1.0 - (style.pigment_net_amp * net)[..., None] * (1.0 - brown)[None, None, :]
+    if style.furrow_amp > 0:
+        # Creases meander where a smooth noise crosses zero, at two scales, fading in and out
+        # along their length; the skin beside a crease is a little lighter (its relief).
+        scale = style.furrow_um / 1000.0
+        crease = np.zeros(gx.shape, dtype=np.float32)
+        for k, f in enumerate((1.0, 0.45)):
+            n = value_noise(gx, gy, scale * f, s, 40 + 2 * k)
+            width = max(0.015, mm_per_px / (scale * f) * 0.6)
+            fade = np.clip(value_noise(gx, gy, scale * f * 2.0, s, 41 + 2 * k) + 0.4, 0.0, 1.0)
+            crease = np.maximum(crease, (np.exp(-((n / width) ** 2)) * fade).astype(np.float32))
+        img *= (1.0 - style.furrow_amp * crease)[..., None]
     if style.vessel_amp > 0:
         scale = style.vessel_um / 1000.0
         n = value_noise(gx, gy, scale, s, 5)

@@ -20,6 +20,7 @@ from sim.appearance import (
     LEGACY,
     EndShape,
     Style,
+    point_hash,
     scale_over,
     shaft_gain,
     skin_texture,
@@ -265,6 +266,20 @@ class ScalpScene:
             white = np.minimum(skin * 1.6 + 0.25, 0.95)
             dots = np.stack([du, dv], axis=1)
             stamp_dots(img, dots, st.white_dot_radius_um / view.um_per_px, st.white_dot_gain, white)
+        x0, x1, y0, y1 = gx.min(), gx.max(), gy.min(), gy.max()
+        if st.ink_dots_per_mm2 > 0:  # marks on the skin, world-anchored like the skin
+            pts = world_points(x0, y0, x1, y1, st.ink_dots_per_mm2, st.seed, 51)
+            du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
+            size = point_hash(pts, st.seed, 52)  # each dot's own size, whichever view sees it
+            ink = np.array([0.10, 0.12, 0.20])
+            for a, b, z in zip(du, dv, size, strict=True):
+                r_px = (50.0 + 200.0 * float(z)) / view.um_per_px
+                stamp_dots(img, np.array([[a, b]]), r_px, 0.8, ink, 1.5)
+        if st.glint_per_mm2 > 0:  # pinpoint glints of the skin's surface: specular only
+            pts = world_points(x0, y0, x1, y1, st.glint_per_mm2, st.seed, 61)
+            du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
+            dots = np.stack([du, dv], axis=1)
+            stamp_dots(spec[..., None], dots, 6.0 / view.um_per_px, 0.9, np.array([1.0]))
         del gx, gy
 
         # Follicle openings: a darker, slightly warm dimple (as visible as the style says);

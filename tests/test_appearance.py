@@ -191,3 +191,23 @@ def test_a_stubbled_training_scalp_keeps_its_hairs_and_shortens_the_trimmed_ones
     np.testing.assert_array_equal(h.length_mm[~h.trimmed], w.length_mm[~h.trimmed])
     assert float(w.length_mm[h.trimmed].max()) <= 0.45
     assert float(w.length_mm[h.trimmed].min()) >= 0.06
+
+
+def test_creases_ink_and_glints_are_drawn_where_the_style_says_and_stay_on_the_scalp() -> None:
+    """synth-v8's skin creases darken thin lines of skin, ink dots are large dark marks, and
+    glints are specular only; each holds its place on the scalp from view to view."""
+    world = regrow(generate_scalp(ScalpConfig(seed=2, extent_mm=14.0)), 0.0)
+    plain = dataclasses.replace(LEGACY, seed=9)
+    marked = dataclasses.replace(
+        plain, furrow_amp=0.3, furrow_um=300.0, glint_per_mm2=80.0, ink_dots_per_mm2=0.5
+    )
+    view = View(0.0, 0.0, 0.0, 6.0, 400, 300)
+    a, sa = ScalpScene(world, plain).reflectance(view)
+    b, sb = ScalpScene(world, marked).reflectance(view)
+    ratio = b.mean(axis=2) / a.mean(axis=2)
+    assert 0.005 < float((ratio < 0.85).mean()) < 0.4  # creases and ink: some skin, not all
+    assert float(ratio.min()) < 0.4  # an ink dot is dark
+    assert float((sb > sa + 0.3).mean()) > 0.001  # glints in the specular map
+    moved = View(60 * 6.0 / 1000.0, 0.0, 0.0, 6.0, 400, 300)
+    c, _ = ScalpScene(world, marked).reflectance(moved)
+    np.testing.assert_allclose(b[:, 60:], c[:, :-60], atol=2e-4)
