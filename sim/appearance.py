@@ -57,6 +57,7 @@ class Style:
     scale_opacity: float = 0.7  # how much of what lies beneath a scale patch hides (0..1)
     furrow_amp: float = 0.0  # darkening along meandering skin creases (relief, not pigment)
     furrow_um: float = 400.0  # scale of the creases' windings
+    furrow_width_um: float = 35.0  # a crease's width on the skin
     glint_per_mm2: float = 0.0  # pinpoint specular glints of the skin's surface (parallel light)
     ink_dots_per_mm2: float = 0.0  # tattoo or ink dots marking a site (100-500 um, blue-black)
     vessel_amp: float = 0.0  # red of thin, winding vessels
@@ -160,9 +161,11 @@ def random_style(rng: np.random.Generator) -> Style:
         empty_yellow=float(u(0.0, 1.0)),
         seed=int(rng.integers(2**31 - 1)),
     )
-    # Drawn after every earlier field, so the looks drawn before these existed stay as they
-    # were and gain only what follows: large ragged scale over skin and hairs, translucent
-    # and pale shafts (near the skin's own luminance), a strong pigment network.
+    # Drawn after every earlier field, so the random stream of the looks drawn before these
+    # existed is as it was: each look keeps its draws and gains large ragged scale over skin
+    # and hairs and translucent shafts; in a fifth of looks pale shafts (near the skin's own
+    # luminance) and in 15 % a strong pigment network replace the contrast and network
+    # amplitude drawn above.
     if rng.random() < 0.3:
         style = dataclasses.replace(
             style,
@@ -176,16 +179,19 @@ def random_style(rng: np.random.Generator) -> Style:
         style = dataclasses.replace(style, shaft_luminance_ratio=float(u(0.6, 1.15)))
     if rng.random() < 0.15:
         style = dataclasses.replace(style, pigment_net_amp=float(u(0.3, 0.5)))
-    # synth-v8, drawn after all of the above: skin creases, glints and ink marks.
+    # synth-v9, drawn after all of the above: skin creases, glints and ink marks.
     if rng.random() < 0.4:
         style = dataclasses.replace(
-            style, furrow_amp=float(u(0.05, 0.35)), furrow_um=float(u(150.0, 900.0))
+            style,
+            furrow_amp=float(u(0.05, 0.3)),
+            furrow_um=float(u(150.0, 900.0)),
+            furrow_width_um=float(u(20.0, 60.0)),
         )
     if rng.random() < 0.3:
-        glints = float(np.exp(u(math.log(5.0), math.log(150.0))))
+        glints = float(np.exp(u(math.log(5.0), math.log(60.0))))
         style = dataclasses.replace(style, glint_per_mm2=glints)
-    if rng.random() < 0.1:
-        style = dataclasses.replace(style, ink_dots_per_mm2=float(u(0.01, 0.08)))
+    if rng.random() < 0.1:  # one or a few marks a site
+        style = dataclasses.replace(style, ink_dots_per_mm2=float(u(0.005, 0.02)))
     return style
 
 
@@ -392,12 +398,14 @@ def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> 
         img *= 1.0 - (style.pigment_net_amp * net)[..., None] * (1.0 - brown)[None, None, :]
     if style.furrow_amp > 0:
         # Creases meander where a smooth noise crosses zero, at two scales, fading in and out
-        # along their length; the skin beside a crease is a little lighter (its relief).
+        # along their length, ``furrow_width_um`` wide on the skin at any magnification (the
+        # noise climbs about 2 per cell from its zero line; a pixel is the floor).
         scale = style.furrow_um / 1000.0
         crease = np.zeros(gx.shape, dtype=np.float32)
         for k, f in enumerate((1.0, 0.45)):
             n = value_noise(gx, gy, scale * f, s, 40 + 2 * k)
-            width = max(0.015, mm_per_px / (scale * f) * 0.6)
+            half_mm = max(style.furrow_width_um / 2000.0, 0.6 * mm_per_px)
+            width = half_mm * 2.0 / (scale * f)
             fade = np.clip(value_noise(gx, gy, scale * f * 2.0, s, 41 + 2 * k) + 0.4, 0.0, 1.0)
             crease = np.maximum(crease, (np.exp(-((n / width) ** 2)) * fade).astype(np.float32))
         img *= (1.0 - style.furrow_amp * crease)[..., None]

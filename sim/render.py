@@ -205,7 +205,9 @@ def _end_factor(
         fray = 0.6 * radius_px * (np.sin(lateral * k1 + ph[0]) + 0.6 * np.sin(lateral * k2 + ph[1]))
         cut = along + np.abs(fray) - 0.3 * radius_px
     else:  # tapered: the radius falls to a point over the last few diameters
-        taper = max(4.0 * radius_px, 3.0)
+        # over the last few diameters, and at most half a short stub (a shaved stub is blunt)
+        length = float(np.hypot(*np.diff(pts, axis=0).T).sum())
+        taper = min(max(4.0 * radius_px, 3.0), max(0.5 * length, 1.0))
         frac = np.clip(-along / taper, 0.0, 1.0)
         narrowed = np.clip(radius_px * frac - d + 0.5, 0.0, 1.0)
         full = np.clip(radius_px - d + 0.5, 1e-6, 1.0)
@@ -259,27 +261,28 @@ class ScalpScene:
         s = view.mm_per_px
         skin_texture(img, gx, gy, st, s)
         skin = w.skin * np.asarray(st.skin_gain_rgb)
+        x0, x1, y0, y1 = gx.min(), gx.max(), gy.min(), gy.max()
+
+        def points(per_mm2: float, reach_mm: float, salt: int) -> F64:
+            """World-anchored points whose discs (``reach_mm``) touch the view."""
+            m = reach_mm + 2 * view.mm_per_px
+            return world_points(x0 - m, y0 - m, x1 + m, y1 + m, per_mm2, st.seed, salt)
+
         if st.white_dots_per_mm2 > 0:
-            x0, x1, y0, y1 = gx.min(), gx.max(), gy.min(), gy.max()
-            pts = world_points(x0, y0, x1, y1, st.white_dots_per_mm2, st.seed, 21)
+            pts = points(st.white_dots_per_mm2, st.white_dot_radius_um / 1000.0, 21)
             du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
             white = np.minimum(skin * 1.6 + 0.25, 0.95)
             dots = np.stack([du, dv], axis=1)
             stamp_dots(img, dots, st.white_dot_radius_um / view.um_per_px, st.white_dot_gain, white)
-        x0, x1, y0, y1 = gx.min(), gx.max(), gy.min(), gy.max()
-        if st.ink_dots_per_mm2 > 0:  # marks on the skin, world-anchored like the skin
-            pts = world_points(x0, y0, x1, y1, st.ink_dots_per_mm2, st.seed, 51)
+        if st.ink_dots_per_mm2 > 0:  # a site's tattoo or ink marks: dermal, blue-grey, blurred
+            pts = points(st.ink_dots_per_mm2, 0.4, 51)
             du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
             size = point_hash(pts, st.seed, 52)  # each dot's own size, whichever view sees it
-            ink = np.array([0.10, 0.12, 0.20])
+            ink = np.array([0.22, 0.25, 0.33])
+            feather = 25.0 / view.um_per_px
             for a, b, z in zip(du, dv, size, strict=True):
-                r_px = (50.0 + 200.0 * float(z)) / view.um_per_px
-                stamp_dots(img, np.array([[a, b]]), r_px, 0.8, ink, 1.5)
-        if st.glint_per_mm2 > 0:  # pinpoint glints of the skin's surface: specular only
-            pts = world_points(x0, y0, x1, y1, st.glint_per_mm2, st.seed, 61)
-            du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
-            dots = np.stack([du, dv], axis=1)
-            stamp_dots(spec[..., None], dots, 6.0 / view.um_per_px, 0.9, np.array([1.0]))
+                r_px = (150.0 + 150.0 * float(z)) / view.um_per_px
+                stamp_dots(img, np.array([[a, b]]), r_px, 0.7, ink, feather)
         del gx, gy
 
         # Follicle openings: a darker, slightly warm dimple (as visible as the style says);
@@ -287,8 +290,10 @@ class ScalpScene:
         f = w.follicles
         fu, fv = view.world_to_pixel(f.x_mm, f.y_mm)
         vis = st.opening_visibility
+        reach = 2.4 * float(f.radius_mm.max(initial=0.0)) / s + 2.0  # a halo's radius
+        reach = max(reach, 20.0)
         for i in np.flatnonzero(
-            (fu > -20) & (fu < view.width + 20) & (fv > -20) & (fv < view.height + 20)
+            (fu > -reach) & (fu < view.width + reach) & (fv > -reach) & (fv < view.height + reach)
         ):
             r = float(f.radius_mm[i]) / s
             pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
@@ -329,6 +334,11 @@ class ScalpScene:
                 end=st.end_of(int(i)) if hs.trimmed[i] else "round",
                 end_seed=st.seed * 7 + int(i),
             )
+        if st.glint_per_mm2 > 0:  # pinpoint glints of the skin's surface: specular only
+            pts = points(st.glint_per_mm2, 0.006, 61)
+            du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
+            dots = np.stack([du, dv], axis=1)
+            stamp_dots(spec[..., None], dots, 6.0 / view.um_per_px, 0.9, np.array([1.0]))
         if st.scale_cover > 0:
             gx, gy = view.grid()
             scale_over(img, spec, gx, gy, st, s)
