@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -261,20 +262,28 @@ def _flake_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
     return out
 
 
+NoiseField = Callable[[F64, F64, float, int], F32]
+
+
 @functools.cache
-def _flake_quantiles() -> tuple[F64, F64]:
-    """The flake noise's distribution (it does not depend on the cell size), sampled once."""
+def _quantiles(noise: NoiseField) -> tuple[F64, F64]:
+    """A noise field's distribution (it does not depend on the cell size), sampled once."""
     g = np.linspace(0.0, 80.0, 400)
     gx, gy = np.meshgrid(g, g)
-    n = np.sort(_flake_noise(gx.ravel(), gy.ravel(), 1.0, 12345).astype(np.float64))
+    n = np.sort(noise(gx.ravel(), gy.ravel(), 1.0, 12345).astype(np.float64))
     share_above = 1.0 - (np.arange(n.size) + 0.5) / n.size
     return share_above[::-1].copy(), n[::-1].copy()
 
 
+def cover_threshold(noise: NoiseField, cover: float) -> float:
+    """The level of ``noise`` above which ``cover`` of the skin lies (0..1)."""
+    share, level = _quantiles(noise)
+    return float(np.interp(cover, share, level))
+
+
 def flake_threshold(cover: float) -> float:
     """The flake noise level above which ``cover`` of the skin lies (0..1)."""
-    share, level = _flake_quantiles()
-    return float(np.interp(cover, share, level))
+    return cover_threshold(_flake_noise, cover)
 
 
 def _scale_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
@@ -290,16 +299,6 @@ def _scale_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
     return out
 
 
-@functools.cache
-def _scale_quantiles() -> tuple[F64, F64]:
-    """The scale noise's distribution (independent of the cell size), sampled once."""
-    g = np.linspace(0.0, 80.0, 400)
-    gx, gy = np.meshgrid(g, g)
-    n = np.sort(_scale_noise(gx.ravel(), gy.ravel(), 1.0, 12345).astype(np.float64))
-    share_above = 1.0 - (np.arange(n.size) + 0.5) / n.size
-    return share_above[::-1].copy(), n[::-1].copy()
-
-
 def scale_over(img: F32, spec: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> None:
     """Lay the style's large ragged scale patches over skin and shafts alike, in place.
 
@@ -312,8 +311,7 @@ def scale_over(img: F32, spec: F32, gx: F64, gy: F64, style: Style, mm_per_px: f
         return
     cell = style.scale_um / 1000.0
     n = _scale_noise(gx, gy, cell, style.seed)
-    share, level = _scale_quantiles()
-    thr = float(np.interp(style.scale_cover, share, level))
+    thr = cover_threshold(_scale_noise, style.scale_cover)
     soft = max(0.02, mm_per_px / cell)
     inside = np.clip((n - thr) / soft, 0.0, 1.0)
     thick = 0.75 + 0.25 * value_noise(gx, gy, max(cell * 0.08, mm_per_px), style.seed, 36)
