@@ -42,6 +42,7 @@ from inference.training import (
     ExportSettings,
     QuantizationError,
     TrainSettings,
+    blend_with_onnx,
     export_fp32,
     load_real_dir,
     set_output_gain,
@@ -49,7 +50,7 @@ from inference.training import (
     write_int8_and_manifest,
 )
 from inference.training.export import FP32_NAME
-from inference.training.loop import COUNT_NORMS, count_ratio, scale_counts
+from inference.training.loop import COUNT_NORMS, TARGET_GAIN, count_ratio, scale_counts
 from sim.config import ScalpConfig, SimConfig
 from sim.dataset import (
     CROPS_PER_WORLD,
@@ -349,6 +350,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="save the run's state here as it goes; a run with the same settings resumes it",
     )
     p.add_argument(
+        "--blend",
+        type=float,
+        default=1.0,
+        help="with --init-onnx: export BLEND x the trained weights + (1 - BLEND) x the start's, "
+        "before the count gain is fitted (weight-space ensembling, WiSE-FT; 1: the trained net)",
+    )
+    p.add_argument(
         "--float-head",
         action="store_true",
         help="keep the 1x1 head conv in float in the INT8 file (see quantize_qdq)",
@@ -384,6 +392,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
     if args.fit_count_gain and args.quantize_only:
         p.error("--fit-count-gain scales a net just trained: leave out --quantize-only")
+    if not 0.0 < args.blend <= 1.0:
+        p.error(f"--blend is the trained net's share, over 0 and up to 1 (got {args.blend:g})")
+    if args.blend < 1.0 and (args.init_onnx is None or args.quantize_only):
+        p.error("--blend mixes a fine-tune with its start: give --init-onnx and train")
     if args.init_onnx is not None and not args.init_onnx.is_file():
         p.error(f"--init-onnx {args.init_onnx}: no such file (an FP32 .onnx the recipe wrote)")
     if args.gain_frames < 1:
@@ -535,6 +547,10 @@ def main(argv: list[str] | None = None) -> int:
                 checkpoint=args.checkpoint,
                 progress=progress,
             )
+        if args.blend < 1.0:  # parse() made sure of --init-onnx
+            blend_with_onnx(net, args.init_onnx, args.blend, head_gain=TARGET_GAIN)
+            training["blend"] = args.blend
+            print(f"blended: {args.blend:g} x the trained net + {1 - args.blend:g} x the start")
         if args.fit_count_gain == "frames":
             frames = gain_frames(args.gain_frames, args.workers)
             with tqdm(total=len(frames), desc="FP32 gain frames", unit="frame") as bar:

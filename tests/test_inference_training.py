@@ -232,6 +232,9 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--pair-visible"], "give --pair-weight too"),
         (["--style-pair-worlds", "3"], "give --pair-weight too"),
         (["--pair-weight", "1", "--pair-worlds", "-1"], "numbers of scalps, 0 or more"),
+        (["--blend", "0"], "over 0 and up to 1 (got 0)"),
+        (["--blend", "1.5"], "over 0 and up to 1 (got 1.5)"),
+        (["--blend", "0.5"], "give --init-onnx and train"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -336,6 +339,39 @@ def test_a_fitted_count_gain_makes_the_crops_read_their_truth_and_leaves_diamete
         count_ratio(net, images, targets, margin_cells=8)
     with pytest.raises(ValueError, match="no hairs"):
         count_ratio(net, images, np.zeros_like(targets), margin_cells=4)
+
+
+def test_a_blend_lies_between_the_fine_tune_and_the_file_it_started_from() -> None:
+    torch = pytest.importorskip("torch")
+    from inference.model import packaged_models_dir
+    from inference.training.loop import TARGET_GAIN
+    from inference.training.net import blend_with_onnx, load_onnx_weights, make_net
+
+    start = packaged_models_dir() / "hair_density_fp32.onnx"
+    torch.manual_seed(0)
+    net = make_net().eval()
+    load_onnx_weights(net, start, head_gain=TARGET_GAIN)
+    loaded = {k: v.clone() for k, v in net.state_dict().items()}
+    with torch.no_grad():  # a fine-tune's drift, on every trained tensor and the aux maps
+        for p in net.parameters():
+            p.add_(torch.randn_like(p))
+    tuned = {k: v.clone() for k, v in net.state_dict().items()}
+    blend_with_onnx(net, start, 0.25, head_gain=TARGET_GAIN)
+    mixed = net.state_dict()
+    n_file = 3  # the file's head maps; the training-only maps beyond them stay the fine-tune's
+    for k, v in mixed.items():
+        if not v.is_floating_point():  # BatchNorm's batch counters
+            assert torch.equal(v, tuned[k]), k
+            continue
+        want = 0.25 * tuned[k] + 0.75 * loaded[k]
+        if k.startswith("head."):
+            assert torch.allclose(v[:n_file], want[:n_file], atol=1e-5), k
+            assert torch.equal(v[n_file:], tuned[k][n_file:]), k
+        else:
+            assert torch.allclose(v, want, atol=1e-5), k
+    assert not torch.equal(mixed["head.weight"], tuned["head.weight"])
+    with pytest.raises(ValueError, match="must be in"):
+        blend_with_onnx(net, start, 1.5)
 
 
 @pytest.mark.slow

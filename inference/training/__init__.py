@@ -17,7 +17,7 @@ from inference.training.export import (
     write_int8_and_manifest,
 )
 from inference.training.loop import TrainSettings, train
-from inference.training.net import NET_SHAPE, load_onnx_weights, make_net
+from inference.training.net import NET_SHAPE, blend_with_onnx, load_onnx_weights, make_net
 from inference.training.realdata import load_real_dir, random_crop
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ExportSettings",
     "QuantizationError",
     "TrainSettings",
+    "blend_with_onnx",
     "export_fp32",
     "golden_record",
     "load_onnx_weights",

@@ -115,6 +115,27 @@ def load_onnx_weights(net: Any, onnx_path: Path, head_gain: float = 1.0) -> None
             bn.running_var.fill_(1.0 - bn.eps)  # type: ignore[union-attr]
 
 
+def blend_with_onnx(net: Any, onnx_path: Path, share: float, head_gain: float = 1.0) -> None:
+    """Weight-space ensembling (WiSE-FT): make ``net`` ``share`` x its own weights plus
+    (1 - ``share``) x those of the FP32 file it was fine-tuned from (read as
+    :func:`load_onnx_weights` reads it), in place. Head maps the file lacks stay ``net``'s.
+    Fine-tunes that widen what a net has seen lose some of what its start knew; halfway
+    between the two keeps more of both (Wortsman et al., CVPR 2022)."""
+    import torch
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share {share} must be in [0, 1]")
+    trained = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    load_onnx_weights(net, onnx_path, head_gain=head_gain)
+    start = net.state_dict()
+    with torch.no_grad():
+        mixed = {
+            k: share * v + (1.0 - share) * start[k] if v.is_floating_point() else v
+            for k, v in trained.items()
+        }
+    net.load_state_dict(mixed)
+
+
 def freeze_batchnorm(net: Any) -> None:
     """Put every BatchNorm in eval mode (running statistics fixed, affine still trained)."""
     from torch import nn
