@@ -20,6 +20,7 @@ import copy
 import dataclasses
 import json
 import logging
+import math
 import multiprocessing
 import sys
 import tempfile
@@ -50,7 +51,13 @@ from inference.training import (
     write_int8_and_manifest,
 )
 from inference.training.export import FP32_NAME
-from inference.training.loop import COUNT_NORMS, TARGET_GAIN, count_ratio, scale_counts
+from inference.training.loop import (
+    COUNT_NORMS,
+    TARGET_GAIN,
+    count_ratio,
+    scale_counts,
+    scale_diameters,
+)
 from sim.config import ScalpConfig, SimConfig
 from sim.dataset import (
     CROPS_PER_WORLD,
@@ -118,11 +125,12 @@ def calibration_inputs(recipe: Recipe, worlds: int) -> list[F32]:
     return calib
 
 
-def gain_frame(i: int) -> tuple[U8, float, float]:
+def gain_frame(i: int) -> tuple[U8, float, float, float]:
     """The ``i``-th frame a count gain is fitted on: a whole rig frame (2028x1520) of a
     scalp drawn from training's range (:func:`sim.dataset.random_scalp`), every other one in
     a random look (the rest in the twin's default look), one in four at 3-12 um/px (the rest
-    at the rig's scale). Returns (frame, true um/px, true density per cm2)."""
+    at the rig's scale). Returns (frame, true um/px, true density per cm2, true mean
+    diameter in um)."""
     seed = GAIN_SEED_BASE + i
     rng = np.random.default_rng([seed, 0x6A17])
     scalp = random_scalp(rng, seed).model_copy(update={"extent_mm": ScalpConfig().extent_mm})
@@ -136,10 +144,19 @@ def gain_frame(i: int) -> tuple[U8, float, float]:
         style_seed=int(rng.integers(1, 2**31 - 1)) if i % 2 else None,
     )
     frame, truth = render_capture(cfg.model_copy(update={"scalp": scalp}), req)
-    return frame, float(truth["um_per_px"]), float(truth["density_per_cm2"])
+    return (
+        frame,
+        float(truth["um_per_px"]),
+        float(truth["density_per_cm2"]),
+        float(truth["mean_diameter_um"]),
+    )
 
 
-GainFrame = tuple[U8, float, float]  # (frame, true um/px, true density per cm2)
+# (frame, true um/px, true density per cm2, true mean diameter um)
+GainFrame = tuple[U8, float, float, float]
+# what a model reads over the truth on one gain frame: (density, mean diameter; nan where
+# the frame has no hair or the model reads none)
+FrameRead = tuple[float, float]
 
 
 def gain_frames(frames: int, workers: int = 1) -> list[GainFrame]:
@@ -158,17 +175,23 @@ def gain_frames(frames: int, workers: int = 1) -> list[GainFrame]:
 
 def read_gain_frames(
     model: HairModel, frames: list[GainFrame], progress: Callable[[int], Any] | None = None
-) -> list[float]:
-    """What ``model`` reads over the true density on each of ``frames`` (:func:`gain_frames`),
-    through its whole analyze: tiling, resampling and all, as a clinic's frame is read.
-    ``progress`` gets 1 per frame read."""
-    ratios = []
-    for img, upp, density in frames:
-        read = model.analyze(img, upp, review_factor=None).density_per_cm2
-        ratios.append(read / density)
+) -> list[FrameRead]:
+    """What ``model`` reads over the true density and mean diameter on each of ``frames``
+    (:func:`gain_frames`), through its whole analyze: tiling, resampling and all, as a
+    clinic's frame is read. ``progress`` gets 1 per frame read."""
+    reads: list[FrameRead] = []
+    for img, upp, density, diameter in frames:
+        read = model.analyze(img, upp, review_factor=None)
+        seen = read.density_per_cm2 > 0 and diameter > 0
+        reads.append(
+            (
+                read.density_per_cm2 / density,
+                read.mean_diameter_um / diameter if seen else math.nan,
+            )
+        )
         if progress is not None:
             progress(1)
-    return ratios
+    return reads
 
 
 def frame_ratios(
@@ -176,7 +199,7 @@ def frame_ratios(
     frames: list[GainFrame],
     threads: int,
     progress: Callable[[int], Any] | None = None,
-) -> list[float]:
+) -> list[FrameRead]:
     """:func:`read_gain_frames` of ``net`` (a trained net, not changed) through the FP32 file
     of a copy of it."""
     with tempfile.TemporaryDirectory(prefix="dermocap-gain-") as tmp:
@@ -206,7 +229,7 @@ def fit_int8_gain(out: Path, frames: list[GainFrame], threads: int) -> float:
         HairModel.load("int8", threads=threads, models_dir=out) as model,
         tqdm(total=len(frames), desc="INT8 gain frames", unit="frame") as bar,
     ):
-        ratios = read_gain_frames(model, frames, bar.update)
+        ratios = [r for r, _ in read_gain_frames(model, frames, bar.update)]
         gain = model.info.output_gain  # 1 for a file just written; else refitted over it
     ratio = float(np.median(ratios))
     if not 0.5 <= ratio <= 2.0:
@@ -350,6 +373,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="save the run's state here as it goes; a run with the same settings resumes it",
     )
     p.add_argument(
+        "--fit-diameter-gain",
+        action="store_true",
+        help="after the count gain, scale the summed-diameter map so that the median gain "
+        "frame reads its true mean diameter (needs --fit-count-gain frames)",
+    )
+    p.add_argument(
         "--blend",
         type=float,
         default=1.0,
@@ -390,6 +419,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error("--pair-visible chooses the pairs of the pair term: give --pair-weight too")
     if args.count_weight < 0:
         p.error(f"--count-weight is a weight, 0 or more (got {args.count_weight:g})")
+    if args.fit_diameter_gain and args.fit_count_gain != "frames":
+        p.error("--fit-diameter-gain is fitted on the gain frames: give --fit-count-gain frames")
     if args.fit_count_gain and args.quantize_only:
         p.error("--fit-count-gain scales a net just trained: leave out --quantize-only")
     if not 0.0 < args.blend <= 1.0:
@@ -515,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         # which file a fine-tune started from, so that a rebuild can check it has the same one
         training["init_onnx_sha256"] = sha256_file(args.init_onnx)
     frames: list[GainFrame] | None = None  # the gain frames, once rendered
+    reads: list[FrameRead] = []  # what the trained net reads on them
     if args.quantize_only:
         old = args.out / MANIFEST_NAME
         if old.is_file():  # the FP32 file is the training run's: keep its record
@@ -554,7 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.fit_count_gain == "frames":
             frames = gain_frames(args.gain_frames, args.workers)
             with tqdm(total=len(frames), desc="FP32 gain frames", unit="frame") as bar:
-                ratios = frame_ratios(net, frames, args.threads, bar.update)
+                reads = frame_ratios(net, frames, args.threads, bar.update)
+            ratios = [r for r, _ in reads]
             ratio = float(np.median(ratios))
             if ratio <= 0:
                 print("the net reads no hairs on the gain frames: train it longer", file=sys.stderr)
@@ -574,6 +607,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.fit_count_gain:
             scale_counts(net, 1.0 / ratio)
             training["count_gain"] = round(1.0 / ratio, 6)
+        if args.fit_diameter_gain:  # parse() made sure the frames were read above
+            # the count gain moved every mean diameter read by ``ratio``
+            diam = [d * ratio for _, d in reads if math.isfinite(d)]
+            if not diam:
+                print("the net reads no hairs on the gain frames: train it longer", file=sys.stderr)
+                return 3
+            d_ratio = float(np.median(diam))
+            scale_diameters(net, 1.0 / d_ratio)
+            training["diameter_gain"] = round(1.0 / d_ratio, 6)
+            print(f"mean diameter read/true on {len(diam)} twin frames: median {d_ratio:.4f}")
         export_fp32(net, args.out, export_settings())
     calib = calibration_inputs(recipe, args.calib_worlds)
     if args.float_head:

@@ -232,6 +232,8 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--pair-visible"], "give --pair-weight too"),
         (["--style-pair-worlds", "3"], "give --pair-weight too"),
         (["--pair-weight", "1", "--pair-worlds", "-1"], "numbers of scalps, 0 or more"),
+        (["--fit-diameter-gain"], "give --fit-count-gain frames"),
+        (["--fit-diameter-gain", "--fit-count-gain", "crops"], "give --fit-count-gain frames"),
         (["--blend", "0"], "over 0 and up to 1 (got 0)"),
         (["--blend", "1.5"], "over 0 and up to 1 (got 1.5)"),
         (["--blend", "0.5"], "give --init-onnx and train"),
@@ -377,7 +379,7 @@ def test_a_blend_lies_between_the_fine_tune_and_the_file_it_started_from() -> No
 @pytest.mark.slow
 def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
     torch = pytest.importorskip("torch")
-    from inference.training.loop import scale_counts
+    from inference.training.loop import scale_counts, scale_diameters
     from inference.training.net import make_net
     from sim.model_recipe import frame_ratios, gain_frames
 
@@ -387,13 +389,20 @@ def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
         net.head.bias[:2] = 30.0  # an even excess, as an untrained net might read
     weights = {k: v.clone() for k, v in net.state_dict().items()}
     frames = gain_frames(1)
-    (ratio,) = frame_ratios(net, frames, threads=1)
+    ((ratio, diam),) = frame_ratios(net, frames, threads=1)
     assert ratio > 1.5  # the excess reads as hairs over the whole frame
     # the net itself is not touched: the frames were read through an exported copy
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in weights.items())
     scale_counts(net, 1 / ratio)
-    (after,) = frame_ratios(net, frames, threads=1)
+    ((after, diam_after),) = frame_ratios(net, frames, threads=1)
     assert after == pytest.approx(1.0, rel=1e-3)
+    # fewer hairs read, the same summed diameters: each mean diameter moves by the gain
+    assert diam_after == pytest.approx(diam * ratio, rel=1e-3)
+    assert abs(diam_after - 1.0) > 0.05  # so the diameter gain below has work to do
+    scale_diameters(net, 1 / diam_after)
+    ((again, diam_fitted),) = frame_ratios(net, frames, threads=1)
+    assert again == pytest.approx(1.0, rel=1e-3)  # the counts stay as fitted
+    assert diam_fitted == pytest.approx(1.0, rel=1e-3)
 
 
 @pytest.mark.slow
@@ -408,10 +417,10 @@ def test_the_int8_gain_makes_the_int8_file_read_the_gain_frame_as_fp32_was_fitte
 
     out = tmp_path / "models"
     shutil.copytree(packaged_models_dir(), out)
-    img, upp, density = gain_frame(0)
+    img, upp, density, diameter = gain_frame(0)
     with HairModel.load("int8", threads=1, models_dir=out) as m:
         before = m.analyze(img, upp, review_factor=None)
-    gain = fit_int8_gain(out, [(img, upp, density)], threads=1)
+    gain = fit_int8_gain(out, [(img, upp, density, diameter)], threads=1)
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["models"]["int8"]["output_gain"] == pytest.approx(gain, abs=1e-6)
     # packaged 2.2.0 already has a gain: the fit is over it, not instead of it

@@ -344,6 +344,16 @@ def count_ratio(net: Any, images: U8, targets: F32, margin_cells: int, batch: in
     return read / true
 
 
+def scale_diameters(net: Any, factor: float) -> None:
+    """Multiply ``net``'s summed-diameter map by ``factor``, in place: every mean diameter
+    it reads moves by ``factor``, its counts not at all."""
+    import torch
+
+    with torch.no_grad():
+        net.head.weight[2] *= factor
+        net.head.bias[2] *= factor
+
+
 def scale_counts(net: Any, factor: float) -> None:
     """Multiply ``net``'s two count maps (terminal, vellus) by ``factor``, in place; the
     summed-diameter map is left as it is, so mean diameters move by 1 / ``factor``."""
