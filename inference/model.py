@@ -370,6 +370,7 @@ class HairModel(Closeable):
         density = hairs / area_cm2
         second: SecondOpinionSummary | None = None
         reasons: list[str] = []
+        mean_diameter = tot.diameter_um_sum / hairs if hairs > 0 else 0.0
         if review_factor is not None:
             opinion = pending.result() if pending is not None else second_opinion(rgb, um_per_px)
             second = SecondOpinionSummary(
@@ -377,7 +378,9 @@ class HairModel(Closeable):
                 reason=opinion.reason,
                 density_per_cm2=round(opinion.density_per_cm2, 2),
             )
-            reasons = review_flags(density, opinion, review_factor)
+            reasons = review_flags(
+                density, opinion, review_factor, net_mean_diameter_um=mean_diameter
+            )
         return HairMetrics(
             hair_count=round(hairs),
             density_per_cm2=density,
@@ -385,7 +388,7 @@ class HairModel(Closeable):
             vellus_density_per_cm2=hairs * vellus_share / area_cm2,
             vellus_fraction=min(1.0, max(0.0, vellus_share)),
             vellus_threshold_um=vellus_threshold_um,
-            mean_diameter_um=tot.diameter_um_sum / hairs if hairs > 0 else 0.0,
+            mean_diameter_um=mean_diameter,
             cumulative_thickness_mm_per_cm2=tot.diameter_um_sum / 1000.0 / area_cm2,
             area_cm2=area_cm2,
             follicular_units_per_cm2=len(peaks) / area_cm2,

@@ -92,6 +92,11 @@ REVIEW_CENTRE = 1.1
 # this is something else counted as hair (flakes, scale, dots, texture), whatever the
 # classical count can say. A review reason of its own, applicable frame or not.
 MAX_PLAUSIBLE_DENSITY = 500.0
+# A mean shaft diameter thicker than scalp hair (terminal shafts are about 40-120 um, the
+# coarsest near 150-180): a read above this counted something else, or too little hair to
+# measure (blind-1's faint blurred blond hair read 0.6 hairs/cm2 of 60 at 1185 um). A review
+# reason of its own, like the density limit.
+MAX_PLAUSIBLE_DIAMETER_UM = 200.0
 # Shafts the luminance count cannot see (found in colour only) over all shafts found: above
 # this share the count misses at least as many hairs, reads under 1 / REVIEW_FACTOR of itself,
 # and a network that reads right would be sent to review; the frame is not applicable.
@@ -689,14 +694,18 @@ def review_flags(
     second: SecondOpinion,
     factor: float = REVIEW_FACTOR,
     centre: float = REVIEW_CENTRE,
+    *,
+    net_mean_diameter_um: float | None = None,
 ) -> list[str]:
     """Reasons to ask a person to look at a result; empty when there are none.
 
-    Three kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
+    Four kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
     emergence points are hidden, whatever either count says); a network density above
-    ``MAX_PLAUSIBLE_DENSITY`` (more than a scalp holds: something else was counted); and, on
-    an applicable frame only, the network's and the classical density disagreeing: their
-    ratio outside ``[centre / factor, centre * factor]``.
+    ``MAX_PLAUSIBLE_DENSITY`` (more than a scalp holds: something else was counted); a
+    network mean diameter (when given, and hairs are read) above
+    ``MAX_PLAUSIBLE_DIAMETER_UM`` (no scalp hair is that thick); and, on an applicable frame
+    only, the network's and the classical density disagreeing: their ratio outside
+    ``[centre / factor, centre * factor]``.
 
     Raises:
         ValueError: ``factor`` is not above 1, ``centre`` not positive, or a density is
@@ -721,6 +730,17 @@ def review_flags(
             f"the model reads {net_density_per_cm2:.0f} hairs/cm2, more than a scalp holds "
             f"(over {MAX_PLAUSIBLE_DENSITY:.0f}): check the frame for flakes, scale, dots or "
             "skin texture read as hairs, and capture it again"
+        )
+    if (
+        net_mean_diameter_um is not None
+        and net_density_per_cm2 > 0
+        and net_mean_diameter_um > MAX_PLAUSIBLE_DIAMETER_UM
+    ):
+        reasons.append(
+            f"the model's hairs average {net_mean_diameter_um:.0f} um across, thicker than "
+            f"any scalp hair (over {MAX_PLAUSIBLE_DIAMETER_UM:.0f} um): it counted something "
+            "else, or too little hair to measure. Check focus and contrast (faint, blond or "
+            "blurred hair is missed) and capture it again"
         )
     if second.applicable:
         reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)

@@ -16,6 +16,7 @@ from inference.second_opinion import (
     HIDDEN_CROWDED,
     MAX_COLOUR_ONLY,
     MAX_PLAUSIBLE_DENSITY,
+    MAX_PLAUSIBLE_DIAMETER_UM,
     MIN_CONTRAST_OVER_THRESHOLD,
     MIN_SHAFT_CONTRAST,
     REVIEW_CENTRE,
@@ -392,6 +393,20 @@ def test_a_density_no_scalp_holds_is_sent_to_review_applicable_or_not() -> None:
     assert any("more than a scalp holds" in r for r in review_flags(600.0, fine))
 
 
+def test_a_mean_diameter_no_scalp_hair_has_is_sent_to_review() -> None:
+    """blind-1's faint, blurred blond hair: the model read 0.6 hairs/cm2 of 60, at a mean
+    diameter of 1185 um, and nothing said so."""
+    second = _opinion(0.0, applicable=False)
+    (reason,) = review_flags(0.6, second, net_mean_diameter_um=1185.0)
+    assert "1185 um across" in reason and "capture it again" in reason
+    limit = MAX_PLAUSIBLE_DIAMETER_UM
+    assert review_flags(0.6, second, net_mean_diameter_um=limit) == []
+    assert review_flags(0.6, second) == []  # no diameter given: not judged
+    assert review_flags(0.0, second, net_mean_diameter_um=0.0) == []  # no hair read
+    both = review_flags(600.0, second, net_mean_diameter_um=limit + 1)
+    assert len(both) == 2
+
+
 def test_dense_long_hair_is_flagged_as_a_mat_hiding_its_openings() -> None:
     rgb, truth = _render("long", 8_100_011, "trichoscopy", density_per_cm2=280.0)
     got = second_opinion(rgb, truth["um_per_px"])
@@ -504,6 +519,26 @@ def test_a_result_the_second_opinion_contradicts_is_flagged_never_changed() -> N
     assert not ok.review and ok.review_reasons == []
     off = agree.analyze(img, RIG_UM_PER_PX, review_factor=None)
     assert off.second_opinion is None and not off.review
+
+
+def test_a_result_of_hairs_thicker_than_any_scalps_is_flagged() -> None:
+    from pathlib import Path
+
+    from inference.model import HairModel, ModelSpec
+    from inference.runtime import FunctionRuntime
+
+    img, _ = _segments_frame(25, seed=7)
+
+    def net(batch: Any) -> Any:  # a few hairs a frame, each read 600 um across
+        out = np.zeros((batch.shape[0], 3, batch.shape[2] // 4, batch.shape[3] // 4), np.float32)
+        out[:, 0] = 0.01
+        out[:, 2] = 0.01 * 600.0 / 100.0  # map 2: summed diameter / 100 um
+        return out
+
+    info = ModelSpec("fake", "0", "0" * 64, Path("fake.onnx"), 8.0, 4, 8, 100.0, 30.0)
+    m = HairModel(FunctionRuntime(net), info, tile_px=4096).analyze(img, RIG_UM_PER_PX)
+    assert m.mean_diameter_um == pytest.approx(600.0, rel=0.01)  # reported as read
+    assert m.review and any("600 um across" in r for r in m.review_reasons)
 
 
 @pytest.mark.parametrize("bin_px", [1, 2, 3, 17])
