@@ -1,16 +1,19 @@
 """The shipped hair model's recipe: the twin's training data into :mod:`inference.training`.
 
 ``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of
-2.1.0's from-scratch run, which the shipped 2.2.0 fine-tunes with the options
-``scripts/rebuild_model.sh`` gives; the manifest records the command. Steps: (1) render
+2.1.0's from-scratch run, which 2.2.0 fine-tuned and the shipped 2.3.0 fine-tunes again and
+blends back halfway (``--blend``), with the options ``scripts/rebuild_model.sh`` gives; the
+manifest records the command. Steps: (1) render
 random scalps in random looks (:mod:`sim.dataset`, cached in chunks that resume), (2) train
-with a fixed seed and checkpoints that resume (``--checkpoint``), then, if asked, fit one
-count gain (``--fit-count-gain``), (3) export FP32 ONNX, (4) INT8 static QDQ
-quantisation calibrated on further twin crops, (5) the golden self-check image and
+with a fixed seed and checkpoints that resume (``--checkpoint``), then, if asked, blend back
+toward the start (``--blend``) and fit one count gain (``--fit-count-gain``) and a diameter
+gain (``--fit-diameter-gain``), (3) export FP32 ONNX, (4) INT8 static QDQ quantisation
+calibrated on further twin crops, (5) the golden self-check image and
 ``manifest.json`` with SHA-256s. Deterministic with one torch thread: run twice on one
 kind of machine, it writes byte-identical files.
 
-The independent generator (:mod:`sim.heldout`) judges the result and is never used here.
+The independent generators (:mod:`sim.heldout`, :mod:`sim.blind` and the others) judge the
+result and are never used here.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 NAME = "dermocap-hair-density"
-VERSION = "2.2.0"
+VERSION = "2.3.0"
 NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
 MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
