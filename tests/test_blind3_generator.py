@@ -91,6 +91,28 @@ def test_hairless() -> None:
     assert t["factors"]["hair_length"] == "hairless"
 
 
+def test_black_dots_are_counted_as_hairs_where_drawn_and_never_on_bare_skin() -> None:
+    """One rule for every generator: a black dot (a hair broken at the skin's surface) is a
+    hair in its follicle, so the truth counts it, at a dark dot of the image."""
+    kw: dict[str, Any] = {"um_per_px": 8.0, "width": 1500, "height": 1125, "black_dots": True}
+    img, t = generate(33, density_per_cm2=5.0, **kw)
+    dots = [
+        (h, s) for h, s in zip(t["hairs"], t["shafts"], strict=True) if s["kind"] == "black_dot"
+    ]
+    assert dots, "a site with black dots shows some"
+    assert t["visit"]["hair_kinds_in_frame"]["black_dot"] == len(dots)
+    assert t["density_per_cm2"] == pytest.approx(len(t["hairs"]) / _area_cm2(t))
+    luma = _luma(img)
+    for h, _ in dots:
+        assert 40 <= h["diameter_um"] <= 90
+        x, y = round(h["x_px"]), round(h["y_px"])
+        r = round(h["diameter_um"] / kw["um_per_px"])  # around it: three radii
+        around = luma[max(0, y - 3 * r) : y + 3 * r + 1, max(0, x - 3 * r) : x + 3 * r + 1]
+        assert luma[y, x] < np.median(around) - 12, "the dot is drawn dark where counted"
+    _, bare = generate(33, hairless=True, **kw)
+    assert bare["hairs"] == []
+
+
 def _site(**kw: Any) -> tuple[np.ndarray[Any, Any], dict[str, Any]]:
     return generate(
         21,

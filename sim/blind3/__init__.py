@@ -5,6 +5,9 @@ Hairs are Catmull-Rom strokes rasterised by signed distance with analytic covera
 shaded-cylinder look (:mod:`sim.blind3.strokes`); the scalp is CIELAB colour with Worley,
 Gabor and B-spline noise (:mod:`sim.blind3.skin`); flakes, bubbles and glare lie on top
 (:mod:`sim.blind3.surface`); a photographic path (:mod:`sim.blind3.camera`) ends in JPEG.
+
+Black dots (hairs broken at the skin's surface, on some sites) count as hairs in the truth,
+each at its dot's diameter; a hairless frame has none.
 """
 
 from __future__ import annotations
@@ -180,6 +183,13 @@ def _truth(
                     "diameter_um": float(hr.diameter_um),
                 }
             )
+    # A black dot is a pigmented hair broken at the skin's surface: a hair in its follicle,
+    # counted as one (its diameter that of the dot), as the other generators count them.
+    for u in world.units:
+        if u.kind == "black" and -0.5 <= u.x < w - 0.5 and -0.5 <= u.y < h - 0.5:
+            hairs.append({"x_px": float(u.x), "y_px": float(u.y), "diameter_um": 2.0 * u.radius_um})
+            kinds["black_dot"] = kinds.get("black_dot", 0) + 1
+            shafts.append({"angle_rad": 0.0, "length_px": 0.0, "kind": "black_dot", "end": "dot"})
     area_cm2 = w * h * (upp * 1e-4) ** 2
     diam = [x["diameter_um"] for x in hairs]
     q = int(look["jpeg_quality"])

@@ -253,7 +253,7 @@ def plant(
         if kind == "yellow":
             r_um *= float(rng.uniform(1.0, 2.2))
         units.append(Unit(ux, uy, kind, r_um))
-    if look["black_dots"]:
+    if look["black_dots"] and not hairless:  # black dots are hairs: none on bare skin
         n_black = int(rng.integers(2, 12) * area_cm2 / 1.0)
         for ux, uy in rng.uniform([x0, y0], [x1, y1], size=(n_black, 2)):
             units.append(Unit(float(ux), float(uy), "black", float(rng.uniform(20, 45))))
