@@ -11,6 +11,7 @@ from sim.generality.cases import (
     BLIND,
     BLIND2,
     BLIND3,
+    BLIND4,
     INDEPENDENT,
     INDEPENDENT_GENERATORS,
     TWIN,
@@ -88,7 +89,8 @@ def test_figures_group_by_factor_and_label_and_the_verdict_names_the_worst_gener
 
 def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     pairs = change_pairs(5)
-    gens = [INDEPENDENT] * 5 + [BLIND] * 5 + [BLIND2] * 5 + [BLIND3] * 5 + [TWIN] * 5
+    gens = [INDEPENDENT] * 5 + [BLIND] * 5 + [BLIND2] * 5 + [BLIND3] * 5 + [BLIND4] * 5
+    gens += [TWIN] * 5
     assert [p.before.generator for p in pairs] == gens
     for k in range(5):
         got = [p.factor for p in pairs[5 * k : 5 * k + 5]]
@@ -117,6 +119,9 @@ def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(
         after = {(h["x_px"], h["y_px"]) for h in ta["hairs"]}
         assert not np.array_equal(img_b, img_a)
         assert ta["params"] == tb["params"]  # the same look
+        if generator == BLIND4:  # re-positioned each visit: the frame moves over the site
+            assert len(after) / len(before) == pytest.approx(factor, abs=0.25)
+            continue
         if factor > 1:
             assert before < after  # every hair still there, and new ones
         else:
@@ -158,9 +163,9 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
     from sim.generality.change import run_change
 
     out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
-    assert set(out["figures"]) == {TWIN, INDEPENDENT, BLIND, BLIND2, BLIND3}
-    assert len(out["pairs"]) == 5 and len(list(tmp_path.glob("*.npz"))) == 10
-    twin = out["pairs"][4]
+    assert set(out["figures"]) == {TWIN, INDEPENDENT, BLIND, BLIND2, BLIND3, BLIND4}
+    assert len(out["pairs"]) == 6 and len(list(tmp_path.glob("*.npz"))) == 12
+    twin = out["pairs"][5]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits
     assert abs(twin["int8"]["error_points"]) < 3.0

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
-from sim import blind, blind2, blind3, heldout
+from sim import blind, blind2, blind3, blind4, heldout
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout.params import tone_bin
 from sim.render import View
@@ -36,6 +36,7 @@ INDEPENDENT = "independent"  # sim/heldout: heldout-1
 BLIND = "blind"  # sim/blind: blind-1, written without reading the twin or sim/heldout
 BLIND2 = "blind2"  # sim/blind2: blind-2, written without reading any of the others
 BLIND3 = "blind3"  # sim/blind3: blind-3, written after the twin's synth-v7 looks, apart too
+BLIND4 = "blind4"  # sim/blind4: blind-4, written after synth-v9 and model 2.3.0's choice, apart
 TWIN = "twin"
 
 
@@ -59,6 +60,7 @@ _SOURCES = {
     BLIND: _Source("blind", blind.generate, 80_000, 0xB11D),
     BLIND2: _Source("blind2", blind2.generate, 110_000, 0xB112),
     BLIND3: _Source("blind3", blind3.generate, 140_000, 0xB113),
+    BLIND4: _Source("blind4", blind4.generate, 170_000, 0xB114),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
