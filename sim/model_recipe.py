@@ -611,11 +611,10 @@ def main(argv: list[str] | None = None) -> int:
             scale_counts(net, 1.0 / ratio)
             training["count_gain"] = round(1.0 / ratio, 6)
         if args.fit_diameter_gain:  # parse() made sure the frames were read above
-            # the count gain moved every mean diameter read by ``ratio``
+            # the count gain moved every mean diameter read by ``ratio``; a median ratio over 0
+            # (checked above) means hairs were read on half the frames at least, so ``diam``
+            # is never empty
             diam = [d * ratio for _, d in reads if math.isfinite(d)]
-            if not diam:
-                print("the net reads no hairs on the gain frames: train it longer", file=sys.stderr)
-                return 3
             d_ratio = float(np.median(diam))
             scale_diameters(net, 1.0 / d_ratio)
             training["diameter_gain"] = round(1.0 / d_ratio, 6)

@@ -346,6 +346,7 @@ def test_a_fitted_count_gain_makes_the_crops_read_their_truth_and_leaves_diamete
 def test_a_blend_lies_between_the_fine_tune_and_the_file_it_started_from() -> None:
     torch = pytest.importorskip("torch")
     from inference.model import packaged_models_dir
+    from inference.targets import N_MAPS
     from inference.training.loop import TARGET_GAIN
     from inference.training.net import blend_with_onnx, load_onnx_weights, make_net
 
@@ -360,7 +361,7 @@ def test_a_blend_lies_between_the_fine_tune_and_the_file_it_started_from() -> No
     tuned = {k: v.clone() for k, v in net.state_dict().items()}
     blend_with_onnx(net, start, 0.25, head_gain=TARGET_GAIN)
     mixed = net.state_dict()
-    n_file = 3  # the file's head maps; the training-only maps beyond them stay the fine-tune's
+    n_file = N_MAPS  # the file's head maps; the training-only maps beyond stay the fine-tune's
     for k, v in mixed.items():
         if not v.is_floating_point():  # BatchNorm's batch counters
             assert torch.equal(v, tuned[k]), k
