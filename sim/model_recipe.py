@@ -72,6 +72,7 @@ from sim.dataset import (
     random_scalp,
     world_samples,
 )
+from sim.generality.train_frames import INDEX_NAME
 from sim.tools import RenderRequest, render_capture
 
 log = logging.getLogger(__name__)
@@ -545,6 +546,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "real_dir": bool(args.real_dir),
     }
+    if args.real_dir is not None and (args.real_dir / INDEX_NAME).is_file():
+        # frames of the training generators (scripts/export_generator_frames.py): which ones
+        training["generator_frames"] = json.loads((args.real_dir / INDEX_NAME).read_text())
     if args.init_onnx is not None and not args.quantize_only:
         # which file a fine-tune started from, so that a rebuild can check it has the same one
         training["init_onnx_sha256"] = sha256_file(args.init_onnx)

@@ -52,9 +52,10 @@ class _Source:
     stream_key: int
 
 
-# Generators that share no drawing code with the twin: evaluation only, never training,
-# calibration or choosing checkpoints. heldout-1's seeds are those of its first benches (its
-# cached images stay valid).
+# Generators that share no drawing code with the twin. heldout-1 and blind-4 are evaluation
+# only, never training, calibration or choosing checkpoints; since the 2.4.0 round blind-1,
+# blind-2 and blind-3 also give training frames, of other seeds (sim/generality/train_frames.py).
+# heldout-1's seeds are those of its first benches (its cached images stay valid).
 _SOURCES = {
     INDEPENDENT: _Source("heldout", heldout.generate, 50_000, 0xBE7C),
     BLIND: _Source("blind", blind.generate, 80_000, 0xB11D),

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Write training frames of the training generators (blind-1, blind-2, blind-3) for a fine-tune.
+
+    python scripts/export_generator_frames.py --out /tmp/dermocap-train/generators --n 300
+
+then ``python scripts/train_model.py ... --real-dir /tmp/dermocap-train/generators``. The
+held-out judges (heldout-1, blind-4) are refused: see ``sim/generality/train_frames.py``.
+Frames already written by the same generator source are kept (a rerun resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from sim.generality.train_frames import TRAINING_GENERATORS, export
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="folder of NAME.png + NAME.json")
+    p.add_argument("--n", type=int, default=300, help="frames with hairs per generator")
+    p.add_argument("--hairless", type=int, default=30, help="bare frames per generator")
+    p.add_argument(
+        "--generators",
+        default=",".join(TRAINING_GENERATORS),
+        help=f"comma-separated, of {', '.join(TRAINING_GENERATORS)} (default: all)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="rendering processes")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    generators = tuple(g for g in str(args.generators).split(",") if g)
+    try:
+        index = export(generators, args.n, args.hairless, args.out, args.workers)
+    except ValueError as exc:
+        print(f"export_generator_frames: {exc}", file=sys.stderr)
+        return 2
+    print(f"{index['count']} frames of {', '.join(generators)} in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

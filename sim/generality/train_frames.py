@@ -1,0 +1,162 @@
+"""Frames of other renderers for training: three of the independent generators, never the judges.
+
+Since the 2.4.0 round the model trains on the twin and on frames of blind-1, blind-2 and
+blind-3 (:data:`TRAINING_GENERATORS`), each drawing hairs and skin its own way, so that no
+one renderer's look is all the net knows. heldout-1 and blind-4 (:data:`HELD_OUT_GENERATORS`)
+stay evaluation only: never training, calibration or choosing checkpoints, and a release is
+judged by the worst of them. :func:`export` refuses them.
+
+Frames go out in the fine-tuning format of :func:`inference.training.realdata.load_real_dir`
+(``NAME.png`` + ``NAME.json`` listing every emergence point), so a fine-tune takes them with
+``--real-dir``. Their seeds (from :data:`SEED_BASE`) and scale draws (their own stream) are
+disjoint from every bench image's. ``frames.idx`` (JSON) records what the folder holds; a frame
+whose generator's source changed since it was written is written again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import multiprocessing as mp
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from dermocap.fsutil import atomic_write_bytes, atomic_write_json
+from sim.generality.cases import (
+    _SOURCES,
+    BLIND,
+    BLIND2,
+    BLIND3,
+    BLIND4,
+    INDEPENDENT,
+    INDEPENDENT_GENERATORS,
+    _source_key,
+)
+
+log = logging.getLogger(__name__)
+
+TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3)
+HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4)
+SEED_BASE = 3_000_000  # plus the generator's bench seed base: far from every bench seed
+STREAM_KEY = 0x7EA1  # with the generator's stream key: scale and size draws of their own
+INDEX_NAME = "frames.idx"  # JSON; not *.json, which the fine-tuning format reads as a frame
+
+
+def training_specs(generator: str, n: int, n_hairless: int) -> list[dict[str, Any]]:
+    """``n`` frames with hairs and ``n_hairless`` bare ones of a training generator: 3-12
+    um/px, 6-10 mm wide (the bench's ranges), seeds of their own.
+
+    Raises:
+        ValueError: ``generator`` is a held-out judge or unknown.
+    """
+    if generator not in TRAINING_GENERATORS:
+        why = "unknown"
+        if generator in INDEPENDENT_GENERATORS:
+            why = "a held-out judge: training on it would leave no clean one"
+        raise ValueError(
+            f"{generator!r} is not a training generator ({why}): "
+            f"choose from {list(TRAINING_GENERATORS)}"
+        )
+    source = _SOURCES[generator]
+    out = []
+    for i in range(n + n_hairless):
+        rng = np.random.default_rng([STREAM_KEY, source.stream_key, i])
+        upp = float(rng.uniform(3.0, 12.0))
+        width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
+        out.append(
+            {
+                "generator": generator,
+                "name": f"{generator}-{i:04d}",
+                "seed": SEED_BASE + source.seed_base + i,
+                "um_per_px": upp,
+                "width": width,
+                "height": round(width * 0.75),
+                "hairless": i >= n,
+            }
+        )
+    return out
+
+
+def _key(generator: str) -> str:
+    sim_dir = Path(__file__).resolve().parent.parent
+    return _source_key(sim_dir / _SOURCES[generator].package)
+
+
+def _write(job: tuple[dict[str, Any], str, str]) -> str:
+    """Render one frame and write its PNG, then its annotation (the pair's last file)."""
+    spec, folder, key = job
+    out = Path(folder)
+    ann_path = out / f"{spec['name']}.json"
+    if ann_path.is_file() and json.loads(ann_path.read_text()).get("source_key") == key:
+        return str(spec["name"])
+    img, truth = _SOURCES[spec["generator"]].generate(
+        spec["seed"],
+        um_per_px=spec["um_per_px"],
+        width=spec["width"],
+        height=spec["height"],
+        hairless=spec["hairless"],
+    )
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", compress_level=1)
+    atomic_write_bytes(out / f"{spec['name']}.png", buf.getvalue(), mode=0o644)
+    ann = {
+        "um_per_px": float(truth["um_per_px"]),
+        "hairs": [
+            {"x_px": h["x_px"], "y_px": h["y_px"], "diameter_um": h["diameter_um"]}
+            for h in truth["hairs"]
+        ],
+        "generator": spec["generator"],
+        "seed": spec["seed"],
+        "source_key": key,
+        "factors": truth.get("factors", {}),
+    }
+    atomic_write_json(ann_path, ann, mode=0o644)
+    return str(spec["name"])
+
+
+def export(
+    generators: tuple[str, ...], n: int, n_hairless: int, out: Path, workers: int = 1
+) -> dict[str, Any]:
+    """Write (or keep, when already written by the same generator source) ``n`` frames with
+    hairs and ``n_hairless`` bare ones of each of ``generators`` into ``out``; returns the
+    index it writes to ``out/frames.idx``.
+
+    Raises:
+        ValueError: a generator is a held-out judge or unknown, or ``n`` is negative.
+    """
+    if n < 0 or n_hairless < 0 or n + n_hairless == 0:
+        raise ValueError(f"frames per generator must be at least 1 (got {n} + {n_hairless})")
+    specs = [s for g in generators for s in training_specs(g, n, n_hairless)]
+    keys = {g: _key(g) for g in generators}
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {s["name"] for s in specs}
+    for old in sorted(out.glob("*.json")):  # frames of an earlier export not asked for now
+        if old.stem not in wanted and "source_key" in json.loads(old.read_text()):
+            old.unlink()
+            old.with_suffix(".png").unlink(missing_ok=True)
+    jobs = [(s, str(out), keys[s["generator"]]) for s in specs]
+    t0 = time.monotonic()
+    if workers <= 1:
+        done = [_write(j) for j in jobs]
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            done = []
+            for k, name in enumerate(pool.imap(_write, jobs), 1):
+                done.append(name)
+                if k % 50 == 0:
+                    log.info("frames %d/%d (%.0f s)", k, len(jobs), time.monotonic() - t0)
+    index = {
+        "generators": {
+            g: {"frames": n, "hairless": n_hairless, "source_key": keys[g]} for g in generators
+        },
+        "seed_base": SEED_BASE,
+        "held_out": list(HELD_OUT_GENERATORS),
+        "count": len(done),
+    }
+    atomic_write_json(out / INDEX_NAME, index, mode=0o644)
+    return index

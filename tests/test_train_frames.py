@@ -1,0 +1,128 @@
+"""Frames of the training generators (sim/generality/train_frames.py), in the fine-tuning format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.training.realdata import load_real_dir
+from sim.generality.cases import INDEPENDENT_GENERATORS, independent_cases
+from sim.generality.change import LATER_SEED_OFFSET
+from sim.generality.train_frames import (
+    HELD_OUT_GENERATORS,
+    INDEX_NAME,
+    TRAINING_GENERATORS,
+    export,
+    training_specs,
+)
+from sim.model_recipe import NATIVE_UM_PER_PX, STRIDE
+
+
+def test_every_generator_is_either_a_training_source_or_a_held_out_judge() -> None:
+    assert set(TRAINING_GENERATORS) | set(HELD_OUT_GENERATORS) == set(INDEPENDENT_GENERATORS)
+    assert not set(TRAINING_GENERATORS) & set(HELD_OUT_GENERATORS)
+    assert HELD_OUT_GENERATORS  # a release is judged by the worst of them
+
+
+@pytest.mark.parametrize("generator", HELD_OUT_GENERATORS)
+def test_a_held_out_judge_is_refused(generator: str) -> None:
+    with pytest.raises(ValueError, match="held-out judge"):
+        training_specs(generator, 3, 1)
+
+
+def test_an_unknown_generator_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="'nope' is not a training generator"):
+        training_specs("nope", 3, 1)
+
+
+@pytest.mark.parametrize("generator", TRAINING_GENERATORS)
+def test_training_seeds_are_none_of_the_benches(generator: str) -> None:
+    train = {s["seed"] for s in training_specs(generator, 2000, 200)}
+    bench = {c.spec["seed"] for c in independent_cases(2000, 200, generator)}
+    later = {s + LATER_SEED_OFFSET for s in bench}  # the change bench's follow-up visits
+    assert len(train) == 2200
+    assert not train & (bench | later)
+
+
+def test_the_scales_span_the_bench_range_with_bare_frames_last() -> None:
+    specs = training_specs(TRAINING_GENERATORS[0], 200, 20)
+    upp = np.array([s["um_per_px"] for s in specs])
+    assert upp.min() < 3.5 and upp.max() > 11.5 and ((upp >= 3) & (upp <= 12)).all()
+    assert [s["hairless"] for s in specs] == [False] * 200 + [True] * 20
+    # not the bench's draws: another stream
+    bench = [c.spec["um_per_px"] for c in independent_cases(200, 20, TRAINING_GENERATORS[0])]
+    assert not np.allclose(upp, bench)
+
+
+def test_exported_frames_load_as_fine_tuning_samples_with_their_hairs(tmp_path: Path) -> None:
+    index = export((TRAINING_GENERATORS[0],), 1, 1, tmp_path)
+    assert index["count"] == 2 and json.loads((tmp_path / INDEX_NAME).read_text()) == index
+    samples = load_real_dir(tmp_path, NATIVE_UM_PER_PX, STRIDE)
+    assert len(samples) == 2  # the index is not taken for a frame
+    anns = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    (img, tgt), (bare_img, bare_tgt) = samples
+    hairs = len(anns[0]["hairs"])
+    assert hairs > 5 and not anns[1]["hairs"]
+    # every hair's Gaussian, less the share of those near the edge that falls outside
+    assert 0.85 * hairs <= float(tgt[0].sum() + tgt[1].sum()) <= hairs + 1e-3
+    assert float(np.abs(bare_tgt).sum()) == 0.0
+    assert img.dtype == np.uint8 and img.shape[2] == 3 and bare_img.std() > 1.0
+    # drawn at the frame's own scale, loaded at the net's native scale
+    spec = training_specs(TRAINING_GENERATORS[0], 1, 1)[0]
+    native_w = spec["width"] * spec["um_per_px"] / NATIVE_UM_PER_PX
+    assert img.shape[1] == pytest.approx(native_w, abs=STRIDE)
+
+
+def test_a_rerun_keeps_written_frames_and_drops_those_no_longer_asked_for(
+    tmp_path: Path,
+) -> None:
+    gen = TRAINING_GENERATORS[0]
+    export((gen,), 2, 0, tmp_path)
+    first = tmp_path / f"{gen}-0000.png"
+    mtime = first.stat().st_mtime_ns
+    (tmp_path / "clinic-0001.json").write_text('{"um_per_px": 5, "hairs": []}')
+    export((gen,), 1, 0, tmp_path)
+    assert first.stat().st_mtime_ns == mtime  # kept, not drawn again
+    assert not (tmp_path / f"{gen}-0001.png").exists()
+    assert not (tmp_path / f"{gen}-0001.json").exists()
+    assert (tmp_path / "clinic-0001.json").exists()  # not ours: never touched
+
+
+def test_the_script_refuses_a_judge_with_a_clear_message(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "export_generator_frames.py"
+    out = tmp_path / "frames"
+    r = subprocess.run(
+        [sys.executable, str(script), "--out", str(out), "--generators", "blind4", "--n", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert "'blind4' is not a training generator (a held-out judge" in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_fine_tune_on_exported_frames_records_which_generators_trained_it(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("tqdm")
+    from inference.manifest import MANIFEST_NAME
+    from sim.model_recipe import main
+
+    frames = tmp_path / "frames"
+    export((TRAINING_GENERATORS[1],), 1, 0, frames)
+    out = tmp_path / "models"
+    args = ["--steps", "2", "--batch", "2", "--worlds", "1", "--calib-worlds", "1"]
+    args += ["--workers", "1", "--width", "8", "--out", str(out), "--cache", str(tmp_path / "c")]
+    assert main([*args, "--real-dir", str(frames), "--real-share", "0.5"]) == 0
+    training = json.loads((out / MANIFEST_NAME).read_text())["training"]
+    assert training["real_dir"] is True
+    assert list(training["generator_frames"]["generators"]) == [TRAINING_GENERATORS[1]]
+    assert training["generator_frames"]["held_out"] == list(HELD_OUT_GENERATORS)
