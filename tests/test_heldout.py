@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.generality.bench import judge
+from sim.generality.bench import judge, verdict_lines
 from sim.heldout import draw_params, generate
 from sim.heldout.hairs import place
 from sim.heldout.metrics import Tally, match_emergence, score, tips_detected
@@ -223,6 +223,8 @@ def test_judge_names_the_worst_generator_against_its_own_limit() -> None:
     v = {x["target"]: x for x in judge(data)}
     # twin 6 % over its 5 % limit (1.2x) is worse than independent 9 % under its 10 %
     assert v["density MAPE all, %"]["worst_generator"] == "twin"
+    # the release's judges are the held-out generators alone: the twin trains the model
+    assert v["density MAPE all, %"]["worst_held_out"] == "independent"
     assert v["density MAPE all, %"]["met"] is False
     worst = v["density MAPE worst group, %"]["generators"]["independent"]
     assert worst["value"] == 12.0 and worst["note"] == "hair_length=long"  # scale: not judged
@@ -230,6 +232,14 @@ def test_judge_names_the_worst_generator_against_its_own_limit() -> None:
     gap = v["|INT8 - FP32| density MAPE, points"]["generators"]
     assert gap["independent"]["value"] == pytest.approx(2.0) and gap["twin"]["met"] is True
     assert v["hairless skin read, max hairs/cm2"]["met"] is None
+    assert v["hairless skin read, max hairs/cm2"]["worst_held_out"] is None
+    data["blind4"] = {"int8": figs(30.0, 40.0, 0.5), "fp32": figs(30.0, 40.0, 0.5)}
+    data["blind"] = {"int8": figs(90.0, 99.0, 0.1), "fp32": figs(90.0, 99.0, 0.1)}
+    v = {x["target"]: x for x in judge(data)}
+    assert v["density MAPE all, %"]["worst_generator"] == "blind"  # gives training frames
+    assert v["density MAPE all, %"]["worst_held_out"] == "blind4"
+    text = verdict_lines(judge(data), None)
+    assert "held-out: blind4" in text and "blind* 90.000" in text and "blind4 30.000" in text
 
 
 def test_twin_tips_follow_its_shafts_and_refuse_a_changed_twin() -> None:

@@ -19,7 +19,9 @@ import numpy as np
 
 from inference import HairModel
 from sim.generality.cases import (
+    HELD_OUT_GENERATORS,
     INDEPENDENT_GENERATORS,
+    TRAINING_GENERATORS,
     TWIN,
     Case,
     build,
@@ -230,11 +232,14 @@ def target_values(figs: dict[str, Any], gen: str) -> dict[str, tuple[float | Non
 
 
 def judge(figs: dict[str, Any]) -> list[dict[str, Any]]:
-    """For every target: each generator's value, the worst generator, and whether all pass."""
+    """For every target: each generator's value, the worst generator, the worst of the
+    held-out judges (:data:`HELD_OUT_GENERATORS`: what a release is judged by, as the others
+    give training frames or are the twin), and whether all pass."""
     out = []
     for t in TARGETS:
         per_gen: dict[str, Any] = {}
         worst: tuple[str, float] | None = None
+        worst_held: tuple[str, float] | None = None
         for gen in figs:
             value, note = target_values(figs, gen)[t.name]
             limit = t.limits[gen]
@@ -249,12 +254,15 @@ def judge(figs: dict[str, Any]) -> list[dict[str, Any]]:
                 badness = limit / max(value, 1e-9) if t.higher_is_better else value / limit
                 if worst is None or badness > worst[1]:
                     worst = (gen, badness)
+                if gen in HELD_OUT_GENERATORS and (worst_held is None or badness > worst_held[1]):
+                    worst_held = (gen, badness)
         known = [g["met"] for g in per_gen.values() if g["met"] is not None]
         out.append(
             {
                 "target": t.name,
                 "generators": per_gen,
                 "worst_generator": worst[0] if worst else None,
+                "worst_held_out": worst_held[0] if worst_held else None,
                 "met": all(known) if known else None,
             }
         )
@@ -300,15 +308,24 @@ def table(gen: str, figs: dict[str, Any]) -> str:
 
 def verdict_lines(verdicts: list[dict[str, Any]], lat: dict[str, float] | None) -> str:
     """The final "worst generator" line per target."""
-    lines = ["== worst generator per target (INT8)"]
+    lines = [
+        "== worst generator per target (INT8; held-out: the worst of "
+        + ", ".join(HELD_OUT_GENERATORS)
+        + ", which never train the model; * marks a generator that gives training frames)"
+    ]
     for v in verdicts:
         parts = []
         for gen, g in v["generators"].items():
             note = f" [{g['note']}]" if g["note"] else ""
-            parts.append(f"{gen} {fmt(g['value'], 3)} (limit {g['limit']:g}){note}")
+            star = "*" if gen in TRAINING_GENERATORS else ""
+            parts.append(f"{gen}{star} {fmt(g['value'], 3)} (limit {g['limit']:g}){note}")
         met = {True: "met", False: "NOT MET", None: "-"}[v["met"]]
         worst = v["worst_generator"] or "-"
-        lines.append(f"{v['target']:38s} worst: {worst:11s} {met:7s} | " + "; ".join(parts))
+        held = v["worst_held_out"] or "-"
+        lines.append(
+            f"{v['target']:38s} worst: {worst:11s} held-out: {held:11s} {met:7s} | "
+            + "; ".join(parts)
+        )
     if lat is not None:
         met = "met" if lat["ratio"] <= 1.25 else "NOT MET"
         lines.append(

@@ -64,6 +64,8 @@ _SOURCES = {
     BLIND4: _Source("blind4", blind4.generate, 170_000, 0xB114),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
+TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3)  # give training frames too (train_frames.py)
+HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4)  # never: a release is judged by their worst
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",

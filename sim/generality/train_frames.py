@@ -29,19 +29,14 @@ from PIL import Image
 from dermocap.fsutil import atomic_write_bytes, atomic_write_json
 from sim.generality.cases import (
     _SOURCES,
-    BLIND,
-    BLIND2,
-    BLIND3,
-    BLIND4,
-    INDEPENDENT,
+    HELD_OUT_GENERATORS,
     INDEPENDENT_GENERATORS,
+    TRAINING_GENERATORS,
     _source_key,
 )
 
 log = logging.getLogger(__name__)
 
-TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3)
-HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4)
 SEED_BASE = 3_000_000  # plus the generator's bench seed base: far from every bench seed
 STREAM_KEY = 0x7EA1  # with the generator's stream key: scale and size draws of their own
 INDEX_NAME = "frames.idx"  # JSON; not *.json, which the fine-tuning format reads as a frame
