@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS
+
 NOISE_SE = 2.0  # a difference under this many standard errors is "within noise"
 
 
@@ -175,5 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not a bench_generality.py --json file (missing {exc})", file=sys.stderr)
         return 2
     print(report(rows, args.a.stem, args.b.stem))
-    print("Choose models on the twin's row; the independent generators only judge a choice made.")
+    print(
+        "Choose models on the rows of the sources that train them (the twin, "
+        + ", ".join(TRAINING_GENERATORS)
+        + "); the held-out judges ("
+        + ", ".join(HELD_OUT_GENERATORS)
+        + ") only judge a choice made."
+    )
     return 0
