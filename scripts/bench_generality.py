@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
-"""Judge a hair model beyond the twin: five independent generators and held-out twin renders.
+"""Judge a hair model beyond the twin: six independent generators and held-out twin renders.
 
     python scripts/bench_generality.py --models-dir inference/models --n 40 --json out.json
 
 Runs INT8 and FP32 of ``--models-dir`` over images of the independent generators
-(``sim/heldout``, ``sim/blind``, ``sim/blind2``, ``sim/blind3`` and ``sim/blind4``, none
-sharing drawing code with the twin or with each other; ``--generators`` picks some) and over
-twin renders with held-out seeds, bare skin included in both, prints one table per generator
-and a "worst generator" line per release target (issue 14), and times INT8's whole analyze
-of a 2028x1520 frame against the baseline's INT8 (default: the shipped 1.0.0 files, read from
-git), interleaved.
+(``sim/heldout``, ``sim/blind`` to ``sim/blind5``, none sharing drawing code with the twin or
+with each other; ``--generators`` picks some) and over twin renders with held-out seeds, bare
+skin included in both, prints one table per generator and a "worst generator" line per
+release target (issue 14), and times INT8's whole analyze of a 2028x1520 frame against the
+baseline's INT8 (default: the shipped 1.0.0 files, read from git), interleaved.
 Images are cached under ``--cache``, keyed by the generators' source.
 """
 

@@ -1,37 +1,45 @@
 #!/usr/bin/env bash
-# Rebuild the shipped hair model (2.3.0) into inference/models: 2.2.0's FP32 file, then the
-# fine-tune on the twin's synth-v9 looks blended halfway back to 2.2.0 (docs/model_card.md,
-# "2.3.0"). CPU only, ~17 min on two cores once the training renders are cached (~8 min
-# more the first time). Extra arguments go to the last step, scripts/train_model.py (e.g.
-# --out DIR to write elsewhere).
+# Rebuild the shipped hair model (2.4.0) into inference/models: 2.3.0's FP32 file, frames of
+# the three training generators (blind-1, blind-2, blind-3), then the fine-tune on the twin's
+# crops and those frames half and half (docs/model_card.md, "2.4.0"). CPU only, ~28 min on two
+# cores once the twin's training renders are cached (~8 min more the first time). Extra
+# arguments go to the last step, scripts/train_model.py (e.g. --out DIR to write elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-BASE_COMMIT=d7ba1b1  # a commit that shipped 2.2.0
-BASE_SHA=e8960ff96b67450ac54569ac7cf5c7e5659ff21ad43f50a23ba0aef02e9806f1  # its FP32 file
+BASE_COMMIT=05a3899  # a commit that shipped 2.3.0
+BASE_SHA=1b40399d40b2cacb421d3deddefb9929716bfb15fb8f40c650f7b2c0838dcb4d  # its FP32 file
 work=${TMPDIR:-/tmp}/dermocap-train
-base=$work/2.2.0/hair_density_fp32.onnx
-mkdir -p "$work/2.2.0"
+base=$work/2.3.0/hair_density_fp32.onnx
+mkdir -p "$work/2.3.0"
 if [ ! -f "$base" ]; then
   if git cat-file -e "$BASE_COMMIT:inference/models/hair_density_fp32.onnx" 2>/dev/null; then
-    echo "== 2.2.0's FP32 file from git ($BASE_COMMIT)"
+    echo "== 2.3.0's FP32 file from git ($BASE_COMMIT)"
     git show "$BASE_COMMIT:inference/models/hair_density_fp32.onnx" > "$base.tmp"
     mv "$base.tmp" "$base"
   else
-    echo "== no git history here: training 2.1.0 from scratch, then 2.2.0's fine-tune (~75 min;" \
-      "their own bytes, not the shipped files', so the result will differ a little from 2.3.0)"
+    echo "== no git history here: training 2.1.0 from scratch, then the 2.2.0 and 2.3.0" \
+      "fine-tunes (~95 min; their own bytes, not the shipped files', so the result will" \
+      "differ a little from 2.4.0)"
     "$PY" scripts/train_model.py --out "$work/2.1.0" --checkpoint "$work/2.1.0.pt" \
       --workers 2 --steps 9000 --threads 1
     "$PY" scripts/train_model.py --out "$work/2.2.0" \
       --init-onnx "$work/2.1.0/hair_density_fp32.onnx" --checkpoint "$work/2.2.0.pt" \
       --steps 3000 --lr 3e-4 --threads 1 --workers 2 --count-weight 1 --count-norm relative \
       --fit-count-gain frames
+    "$PY" scripts/train_model.py --out "$work/2.3.0" \
+      --init-onnx "$work/2.2.0/hair_density_fp32.onnx" --checkpoint "$work/2.3.0.pt" \
+      --steps 2000 --lr 3e-4 --threads 1 --workers 2 --count-weight 1 --count-norm relative \
+      --fit-count-gain frames --fit-diameter-gain --blend 0.5
   fi
 fi
 if [ "$(sha256sum "$base" | cut -d' ' -f1)" != "$BASE_SHA" ]; then
-  echo "note: $base is not the shipped 2.2.0 file (SHA-256 differs); the manifest records which"
+  echo "note: $base is not the shipped 2.3.0 file (SHA-256 differs); the manifest records which"
 fi
+echo "== frames of the training generators (heldout-1 and blind-4 are never trained on)"
+"$PY" scripts/export_generator_frames.py --out "$work/generators" --n 300 --hairless 30 \
+  --workers 2
 "$PY" scripts/train_model.py --out inference/models --init-onnx "$base" \
-  --checkpoint "$work/2.3.0.pt" --steps 2000 --lr 3e-4 --threads 1 --workers 2 \
-  --count-weight 1 --count-norm relative --fit-count-gain frames --fit-diameter-gain \
-  --blend 0.5 "$@"
+  --checkpoint "$work/2.4.0.pt" --steps 2000 --lr 3e-4 --threads 1 --workers 2 \
+  --count-weight 1 --count-norm abs --fit-count-gain frames --fit-diameter-gain \
+  --real-dir "$work/generators" --real-share 0.5 "$@"

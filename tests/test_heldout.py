@@ -292,16 +292,18 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("blind2-*.npz"))) == 2  # and the third
     assert len(list(tmp_path.glob("blind3-*.npz"))) == 2  # and the fourth
     assert len(list(tmp_path.glob("blind4-*.npz"))) == 2  # and the fifth
+    assert len(list(tmp_path.glob("blind5-*.npz"))) == 2  # and the sixth
     assert out["figures"]["blind"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind2"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind3"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind4"]["int8"]["all"]["hairless_n"] == 1
+    assert out["figures"]["blind5"]["int8"]["all"]["hairless_n"] == 1
     assert "== independent" in out["text"] and "worst generator per target" in out["text"]
     assert "== blind" in out["text"]
     assert len(out["targets"]) == 9 and out["targets"][0]["target"] == "density MAPE all, %"
-    generators = {"independent", "blind", "blind2", "blind3", "blind4", "twin"}
+    generators = {"independent", "blind", "blind2", "blind3", "blind4", "blind5", "twin"}
     assert set(out["targets"][0]["generators"]) == generators
-    assert out["latency"] is None and len(out["images"]) == 11
+    assert out["latency"] is None and len(out["images"]) == 13
     # bare skin on the twin too: one render with every hair shed, scored as hairless
     twin = out["figures"]["twin"]["int8"]
     assert twin["all"]["hairless_n"] == 1 and twin["all"]["n_with_hairs"] == 0

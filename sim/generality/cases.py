@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
-from sim import blind, blind2, blind3, blind4, heldout
+from sim import blind, blind2, blind3, blind4, blind5, heldout
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout.params import tone_bin
 from sim.render import View
@@ -37,6 +37,7 @@ BLIND = "blind"  # sim/blind: blind-1, written without reading the twin or sim/h
 BLIND2 = "blind2"  # sim/blind2: blind-2, written without reading any of the others
 BLIND3 = "blind3"  # sim/blind3: blind-3, written after the twin's synth-v7 looks, apart too
 BLIND4 = "blind4"  # sim/blind4: blind-4, written after synth-v9 and model 2.3.0's choice, apart
+BLIND5 = "blind5"  # sim/blind5: blind-5, written apart before 2.4.0's choice, benched after it
 TWIN = "twin"
 
 
@@ -52,9 +53,10 @@ class _Source:
     stream_key: int
 
 
-# Generators that share no drawing code with the twin. heldout-1 and blind-4 are evaluation
-# only, never training, calibration or choosing checkpoints; since the 2.4.0 round blind-1,
-# blind-2 and blind-3 also give training frames, of other seeds (sim/generality/train_frames.py).
+# Generators that share no drawing code with the twin. heldout-1, blind-4 and blind-5 are
+# evaluation only, never training, calibration or choosing checkpoints; since the 2.4.0
+# round blind-1, blind-2 and blind-3 also give training frames, of other seeds
+# (sim/generality/train_frames.py).
 # heldout-1's seeds are those of its first benches (its cached images stay valid).
 _SOURCES = {
     INDEPENDENT: _Source("heldout", heldout.generate, 50_000, 0xBE7C),
@@ -62,10 +64,11 @@ _SOURCES = {
     BLIND2: _Source("blind2", blind2.generate, 110_000, 0xB112),
     BLIND3: _Source("blind3", blind3.generate, 140_000, 0xB113),
     BLIND4: _Source("blind4", blind4.generate, 170_000, 0xB114),
+    BLIND5: _Source("blind5", blind5.generate, 200_000, 0xB115),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3)  # give training frames too (train_frames.py)
-HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4)  # never: a release is judged by their worst
+HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5)  # never: a release is judged by their worst
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",
