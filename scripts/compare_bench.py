@@ -8,7 +8,7 @@
 Prints, per generator, both density MAPEs, the mean per-image difference of the absolute
 errors with its standard error, and whether that difference is beyond two standard errors.
 Choose models on the rows of the sources that train them (the twin, blind-1, blind-2,
-blind-3); the held-out judges (heldout-1, blind-4) only judge a choice made.
+blind-3); the held-out judges (heldout-1, blind-4, blind-5) only judge a choice made.
 """
 
 from sim.generality.compare import main

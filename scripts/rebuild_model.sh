@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Rebuild the shipped hair model (2.4.0) into inference/models: 2.3.0's FP32 file, frames of
 # the three training generators (blind-1, blind-2, blind-3), then the fine-tune on the twin's
-# crops and those frames half and half (docs/model_card.md, "2.4.0"). CPU only, ~28 min on two
-# cores once the twin's training renders are cached (~8 min more the first time). Extra
-# arguments go to the last step, scripts/train_model.py (e.g. --out DIR to write elsewhere).
+# crops and those frames half and half (docs/model_card.md, "2.4.0"). CPU only, ~26 min on two
+# cores once the twin's training renders and the frames are cached (~17 min more the first
+# time; ~3 GB of memory for the frames). Extra arguments go to the last step,
+# scripts/train_model.py (e.g. --out DIR to write elsewhere; a clinic's own annotated images
+# go into the frames folder beside them, not as a second --real-dir, which would replace it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -36,7 +38,7 @@ fi
 if [ "$(sha256sum "$base" | cut -d' ' -f1)" != "$BASE_SHA" ]; then
   echo "note: $base is not the shipped 2.3.0 file (SHA-256 differs); the manifest records which"
 fi
-echo "== frames of the training generators (heldout-1 and blind-4 are never trained on)"
+echo "== frames of the training generators (heldout-1, blind-4 and blind-5 are never trained on)"
 "$PY" scripts/export_generator_frames.py --out "$work/generators" --n 300 --hairless 30 \
   --workers 2
 "$PY" scripts/train_model.py --out inference/models --init-onnx "$base" \

@@ -146,6 +146,28 @@ def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Pat
     assert resumed_steps == [4, 5, 6]
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+    # the same settings over other data (or frames, or another start file): never resumed
+    other_steps: list[int] = []
+    train(
+        images[::-1].copy(),
+        targets[:3].repeat(2, axis=0),
+        s,
+        checkpoint=ckpt,
+        progress=lambda k, _: other_steps.append(k),
+    )
+    assert other_steps == [1, 2, 3, 4, 5, 6]
+    real = [(images[0], targets[0])]
+    real_steps: list[int] = []
+    train(images, targets, s, real=real, checkpoint=ckpt, progress=lambda k, _: None)
+    train(
+        images,
+        targets,
+        s,
+        real=[(images[1], targets[1])],
+        checkpoint=ckpt,
+        progress=lambda k, _: real_steps.append(k),
+    )
+    assert real_steps[0] == 1
 
 
 def test_the_recipes_tile_margin_covers_the_nets_receptive_field() -> None:

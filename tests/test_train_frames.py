@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from inference.training.realdata import load_real_dir
+from sim.generality import train_frames
 from sim.generality.cases import INDEPENDENT_GENERATORS, independent_cases
 from sim.generality.change import LATER_SEED_OFFSET
 from sim.generality.train_frames import (
@@ -79,18 +81,39 @@ def test_exported_frames_load_as_fine_tuning_samples_with_their_hairs(tmp_path: 
 
 
 def test_a_rerun_keeps_written_frames_and_drops_those_no_longer_asked_for(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gen = TRAINING_GENERATORS[0]
     export((gen,), 2, 0, tmp_path)
-    first = tmp_path / f"{gen}-0000.png"
-    mtime = first.stat().st_mtime_ns
     (tmp_path / "clinic-0001.json").write_text('{"um_per_px": 5, "hairs": []}')
-    export((gen,), 1, 0, tmp_path)
-    assert first.stat().st_mtime_ns == mtime  # kept, not drawn again
+
+    def no_drawing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a frame already written was drawn again")
+
+    source = dataclasses.replace(train_frames._SOURCES[gen], generate=no_drawing)
+    monkeypatch.setitem(train_frames._SOURCES, gen, source)
+    export((gen,), 1, 0, tmp_path)  # frame 0 is kept as it is
+    assert (tmp_path / f"{gen}-0000.png").exists()
     assert not (tmp_path / f"{gen}-0001.png").exists()
     assert not (tmp_path / f"{gen}-0001.json").exists()
     assert (tmp_path / "clinic-0001.json").exists()  # not ours: never touched
+
+
+def test_a_frame_asked_for_with_other_choices_is_drawn_again(tmp_path: Path) -> None:
+    gen = TRAINING_GENERATORS[0]
+    export((gen,), 1, 1, tmp_path)  # frame 1 bare
+    assert not json.loads((tmp_path / f"{gen}-0001.json").read_text())["hairs"]
+    index = export((gen,), 2, 0, tmp_path)  # frame 1 now with hair: the same name, redrawn
+    ann = json.loads((tmp_path / f"{gen}-0001.json").read_text())
+    assert ann["hairs"] and ann["spec"]["hairless"] is False
+    assert index["generators"][gen] == {**index["generators"][gen], "frames": 2, "hairless": 0}
+
+
+def test_no_generator_is_refused_and_a_repeated_one_is_drawn_once(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="name at least one generator"):
+        export((), 1, 0, tmp_path)
+    index = export((TRAINING_GENERATORS[0], TRAINING_GENERATORS[0]), 1, 0, tmp_path)
+    assert index["count"] == 1 and list(index["generators"]) == [TRAINING_GENERATORS[0]]
 
 
 def test_the_script_refuses_a_judge_with_a_clear_message(tmp_path: Path) -> None:

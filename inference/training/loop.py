@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -169,6 +170,27 @@ def _same_settings(saved: dict[str, Any], s: TrainSettings) -> bool:
     return {**asdict(TrainSettings()), **saved} == asdict(s)
 
 
+def start_id(
+    images: U8,
+    targets: F32,
+    real: list[tuple[U8, F32]] | None,
+    pairs: tuple[U8, F32] | None,
+    init_onnx: Path | None,
+) -> str:
+    """What a run starts from, as a short digest: the start file's bytes and the shape and
+    total of every sample set (the images' sum, not their hash: cheap, and no two renders
+    or frame sets differ in both). A checkpoint made from other data or another start file
+    is not resumed, even with the same settings."""
+    h = hashlib.sha256()
+    if init_onnx is not None:
+        h.update(Path(init_onnx).read_bytes())
+    sets = [(images, targets), *(real or []), *([pairs] if pairs is not None else [])]
+    for img, tgt in sets:
+        h.update(repr((img.shape, int(img.sum(dtype=np.int64)), tgt.shape)).encode())
+        h.update(np.float64(tgt.sum(dtype=np.float64)).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _gains() -> NDArray[np.float32]:
     g = np.full(N_MAPS + 2, TARGET_GAIN, dtype=np.float32)
     g[SHAFT_MAP] = SHAFT_GAIN
@@ -212,9 +234,12 @@ def train(
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, s.steps))
     start, avg = 0, 0.0
+    origin = start_id(images, targets, real, pairs, init_onnx) if checkpoint is not None else ""
     if checkpoint is not None and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True)
-        if _same_settings(state["settings"], s):
+        if _same_settings(state["settings"], s) and state.get("start") != origin:
+            log.warning("%s started from other data or another file: starting afresh", checkpoint)
+        elif _same_settings(state["settings"], s):
             net.load_state_dict(state["net"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
@@ -283,7 +308,7 @@ def train(
             progress(step + 1, avg)
         done = step + 1
         if checkpoint is not None and (done % s.checkpoint_every == 0 or done == s.steps):
-            _save(checkpoint, net, opt, sched, rng, done, avg, s)
+            _save(checkpoint, net, opt, sched, rng, done, avg, s, origin)
     net.eval()
     return net
 
@@ -297,8 +322,10 @@ def _save(
     step: int,
     avg: float,
     s: TrainSettings,
+    origin: str,
 ) -> None:
-    """The run's whole state, written atomically (temp, fsync, rename)."""
+    """The run's whole state and what it started from (:func:`start_id`), written atomically
+    (temp, fsync, rename)."""
     import os
 
     import torch
@@ -314,6 +341,7 @@ def _save(
         "step": step,
         "avg": avg,
         "settings": asdict(s),
+        "start": origin,
     }
     with open(tmp, "wb") as fh:
         torch.save(state, fh)

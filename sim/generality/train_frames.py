@@ -2,15 +2,16 @@
 
 Since the 2.4.0 round the model trains on the twin and on frames of blind-1, blind-2 and
 blind-3 (:data:`TRAINING_GENERATORS`), each drawing hairs and skin its own way, so that no
-one renderer's look is all the net knows. heldout-1 and blind-4 (:data:`HELD_OUT_GENERATORS`)
-stay evaluation only: never training, calibration or choosing checkpoints, and a release is
-judged by the worst of them. :func:`export` refuses them.
+one renderer's look is all the net knows. heldout-1, blind-4 and blind-5
+(:data:`HELD_OUT_GENERATORS`) stay evaluation only: never training, calibration or choosing
+checkpoints, and a release is judged by the worst of them. :func:`export` refuses them.
 
 Frames go out in the fine-tuning format of :func:`inference.training.realdata.load_real_dir`
 (``NAME.png`` + ``NAME.json`` listing every emergence point), so a fine-tune takes them with
 ``--real-dir``. Their seeds (from :data:`SEED_BASE`) and scale draws (their own stream) are
 disjoint from every bench image's. ``frames.idx`` (JSON) records what the folder holds; a frame
-whose generator's source changed since it was written is written again.
+whose generator's source or choices (seed, scale, size) changed since it was written is
+written again.
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ def _write(job: tuple[dict[str, Any], str, str]) -> str:
     spec, folder, key = job
     out = Path(folder)
     ann_path = out / f"{spec['name']}.json"
-    if ann_path.is_file() and json.loads(ann_path.read_text()).get("source_key") == key:
-        return str(spec["name"])
+    if ann_path.is_file():  # kept only when drawn by the same source from the same choices
+        old = json.loads(ann_path.read_text())
+        if old.get("source_key") == key and old.get("spec") == spec:
+            return str(spec["name"])
     img, truth = _SOURCES[spec["generator"]].generate(
         spec["seed"],
         um_per_px=spec["um_per_px"],
@@ -107,6 +110,7 @@ def _write(job: tuple[dict[str, Any], str, str]) -> str:
         ],
         "generator": spec["generator"],
         "seed": spec["seed"],
+        "spec": spec,
         "source_key": key,
         "factors": truth.get("factors", {}),
     }
@@ -122,8 +126,11 @@ def export(
     index it writes to ``out/frames.idx``.
 
     Raises:
-        ValueError: a generator is a held-out judge or unknown, or ``n`` is negative.
+        ValueError: no generator, a held-out judge or an unknown one, or no frames asked for.
     """
+    generators = tuple(dict.fromkeys(generators))  # each once, in the order given
+    if not generators:
+        raise ValueError(f"name at least one generator of {list(TRAINING_GENERATORS)}")
     if n < 0 or n_hairless < 0 or n + n_hairless == 0:
         raise ValueError(f"frames per generator must be at least 1 (got {n} + {n_hairless})")
     specs = [s for g in generators for s in training_specs(g, n, n_hairless)]
