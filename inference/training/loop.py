@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dermocap.fsutil import sha256_file
 from inference.preprocess import normalise
 from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP
 from inference.training.net import freeze_batchnorm, load_onnx_weights, make_net
@@ -183,7 +184,7 @@ def start_id(
     is not resumed, even with the same settings."""
     h = hashlib.sha256()
     if init_onnx is not None:
-        h.update(Path(init_onnx).read_bytes())
+        h.update(sha256_file(Path(init_onnx)).encode())
     sets = [(images, targets), *(real or []), *([pairs] if pairs is not None else [])]
     for img, tgt in sets:
         h.update(repr((img.shape, int(img.sum(dtype=np.int64)), tgt.shape)).encode())
@@ -237,9 +238,11 @@ def train(
     origin = start_id(images, targets, real, pairs, init_onnx) if checkpoint is not None else ""
     if checkpoint is not None and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True)
-        if _same_settings(state["settings"], s) and state.get("start") != origin:
+        if not _same_settings(state["settings"], s):
+            log.warning("%s was made with other settings: starting afresh", checkpoint)
+        elif state.get("start") != origin:
             log.warning("%s started from other data or another file: starting afresh", checkpoint)
-        elif _same_settings(state["settings"], s):
+        else:
             net.load_state_dict(state["net"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
@@ -247,8 +250,6 @@ def train(
             torch.set_rng_state(state["torch_rng"])
             start, avg = int(state["step"]), float(state["avg"])
             log.info("resuming %s at step %d of %d", checkpoint, start, s.steps)
-        else:
-            log.warning("%s was made with other settings: starting afresh", checkpoint)
     gains = torch.from_numpy(_gains())[None, :, None, None]
     b = slice(BORDER_CELLS, -BORDER_CELLS)
     n_pairs = round(s.batch * s.pair_share / 2) if s.pair_weight > 0 else 0

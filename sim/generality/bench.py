@@ -238,8 +238,8 @@ def judge(figs: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for t in TARGETS:
         per_gen: dict[str, Any] = {}
-        worst: tuple[str, float] | None = None
-        worst_held: tuple[str, float] | None = None
+        # how far past (or short of) its own limit, so generators with other limits compare
+        badness: dict[str, float] = {}
         for gen in figs:
             value, note = target_values(figs, gen)[t.name]
             limit = t.limits[gen]
@@ -250,19 +250,15 @@ def judge(figs: dict[str, Any]) -> list[dict[str, Any]]:
             )
             per_gen[gen] = {"value": value, "limit": limit, "met": ok, "note": note}
             if value is not None:
-                # how far past (or short of) its own limit, so generators with other limits compare
-                badness = limit / max(value, 1e-9) if t.higher_is_better else value / limit
-                if worst is None or badness > worst[1]:
-                    worst = (gen, badness)
-                if gen in HELD_OUT_GENERATORS and (worst_held is None or badness > worst_held[1]):
-                    worst_held = (gen, badness)
+                badness[gen] = limit / max(value, 1e-9) if t.higher_is_better else value / limit
+        held = [g for g in badness if g in HELD_OUT_GENERATORS]
         known = [g["met"] for g in per_gen.values() if g["met"] is not None]
         out.append(
             {
                 "target": t.name,
                 "generators": per_gen,
-                "worst_generator": worst[0] if worst else None,
-                "worst_held_out": worst_held[0] if worst_held else None,
+                "worst_generator": max(badness, key=badness.__getitem__, default=None),
+                "worst_held_out": max(held, key=badness.__getitem__, default=None),
                 "met": all(known) if known else None,
             }
         )

@@ -118,17 +118,16 @@ def independent_cases(n: int, n_hairless: int, generator: str = INDEPENDENT) -> 
     out = []
     for i in range(n + n_hairless):
         rng = np.random.default_rng([source.stream_key, i])
-        upp = float(rng.uniform(3.0, 12.0))
-        width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
-        spec = {
-            "seed": source.seed_base + i,
-            "um_per_px": upp,
-            "width": width,
-            "height": round(width * 0.75),
-            "hairless": i >= n,
-        }
+        spec = {"seed": source.seed_base + i, **frame_size(rng), "hairless": i >= n}
         out.append(Case(generator, i, spec))
     return out
+
+
+def frame_size(rng: np.random.Generator) -> dict[str, Any]:
+    """An independent frame's scale and size: 3-12 um/px, 6-10 mm wide, 4:3."""
+    upp = float(rng.uniform(3.0, 12.0))
+    width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
+    return {"um_per_px": upp, "width": width, "height": round(width * 0.75)}
 
 
 def held_out_scalp(rng: np.random.Generator, rich: bool) -> dict[str, Any]:
@@ -215,11 +214,16 @@ def _source_key(*folders: Path) -> str:
     return h.hexdigest()[:10]
 
 
+def generator_key(generator: str) -> str:
+    """Short hash of an independent generator's source (:func:`_source_key`)."""
+    return _source_key(Path(__file__).resolve().parent.parent / _SOURCES[generator].package)
+
+
 def cache_path(case: Case, cache_dir: Path) -> Path:
     """Where a case's image and truth are cached (keyed by the generator's source)."""
     sim_dir = Path(__file__).resolve().parent.parent
     if case.generator in INDEPENDENT_GENERATORS:
-        source = _source_key(sim_dir / _SOURCES[case.generator].package)
+        source = generator_key(case.generator)
     else:  # the twin, and this module, which adds the shaft ends to its truth
         source = _source_key(sim_dir) + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     spec = json.dumps(case.spec, sort_keys=True).encode()

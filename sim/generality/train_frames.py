@@ -33,7 +33,8 @@ from sim.generality.cases import (
     HELD_OUT_GENERATORS,
     INDEPENDENT_GENERATORS,
     TRAINING_GENERATORS,
-    _source_key,
+    frame_size,
+    generator_key,
 )
 
 log = logging.getLogger(__name__)
@@ -62,25 +63,16 @@ def training_specs(generator: str, n: int, n_hairless: int) -> list[dict[str, An
     out = []
     for i in range(n + n_hairless):
         rng = np.random.default_rng([STREAM_KEY, source.stream_key, i])
-        upp = float(rng.uniform(3.0, 12.0))
-        width = int(np.clip(round(float(rng.uniform(6000.0, 10000.0)) / upp), 512, 2028))
         out.append(
             {
                 "generator": generator,
                 "name": f"{generator}-{i:04d}",
                 "seed": SEED_BASE + source.seed_base + i,
-                "um_per_px": upp,
-                "width": width,
-                "height": round(width * 0.75),
+                **frame_size(rng),
                 "hairless": i >= n,
             }
         )
     return out
-
-
-def _key(generator: str) -> str:
-    sim_dir = Path(__file__).resolve().parent.parent
-    return _source_key(sim_dir / _SOURCES[generator].package)
 
 
 def _write(job: tuple[dict[str, Any], str, str]) -> str:
@@ -134,7 +126,7 @@ def export(
     if n < 0 or n_hairless < 0 or n + n_hairless == 0:
         raise ValueError(f"frames per generator must be at least 1 (got {n} + {n_hairless})")
     specs = [s for g in generators for s in training_specs(g, n, n_hairless)]
-    keys = {g: _key(g) for g in generators}
+    keys = {g: generator_key(g) for g in generators}
     out.mkdir(parents=True, exist_ok=True)
     wanted = {s["name"] for s in specs}
     for old in sorted(out.glob("*.json")):  # frames of an earlier export not asked for now
