@@ -358,6 +358,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=d.threads, help="torch threads (1: reproducible)")
     p.add_argument("--workers", type=int, default=1, help="render processes")
     p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where the training steps run: cpu (the shipped files' way; reproducible to the "
+        "byte on one kind of machine) or cuda (a GPU: the same data and order, faster, floats "
+        "summed in another order); rendering, gains and export stay on the CPU",
+    )
+    p.add_argument(
         "--cache",
         type=Path,
         default=Path(tempfile.gettempdir()) / "dermocap-train",
@@ -436,6 +444,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--init-onnx {args.init_onnx}: no such file (an FP32 .onnx the recipe wrote)")
     if args.gain_frames < 1:
         p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
+    if args.device == "cuda" and not args.quantize_only:
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error("--device cuda: torch sees no GPU here; train with --device cpu (the default)")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
@@ -586,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
                 init_onnx=args.init_onnx,
                 checkpoint=args.checkpoint,
                 progress=progress,
+                device=args.device,
             )
         if args.blend < 1.0:  # parse() made sure of --init-onnx
             blend_with_onnx(net, args.init_onnx, args.blend, head_gain=TARGET_GAIN)

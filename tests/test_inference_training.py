@@ -273,6 +273,18 @@ def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
     assert says in capsys.readouterr().err
 
 
+def test_the_recipe_refuses_a_gpu_it_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: --device cuda is taken")
+    from sim.model_recipe import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--device", "cuda", "--steps", "1"])
+    assert exc.value.code == 2
+    assert "torch sees no GPU here; train with --device cpu" in capsys.readouterr().err
+
+
 def test_the_count_term_prices_an_even_excess_that_the_cell_terms_barely_see() -> None:
     """0.0002 hairs in every cell of bare skin is ~20 hairs/cm2 read: the per-cell and block
     MSE terms cost almost nothing for it, the count term costs the crop's whole excess."""

@@ -208,8 +208,10 @@ def train(
     init_onnx: Path | None = None,
     checkpoint: Path | None = None,
     progress: Callable[[int, float], Any] | None = None,
+    device: str = "cpu",
 ) -> Any:
-    """Train the net on samples (native crops, training target maps); returns it in eval mode.
+    """Train the net on samples (native crops, training target maps); returns it in eval mode,
+    on the CPU.
 
     With ``checkpoint`` the run saves its whole state (weights, optimiser, schedule, data
     order) there every ``checkpoint_every`` steps, atomically, and resumes from it when the
@@ -218,6 +220,11 @@ def train(
     :func:`sim.dataset.pair_samples`) with ``settings.pair_weight`` fill ``pair_share`` of
     each batch and add :func:`pair_term`. ``progress(step, smoothed_loss)`` is called after
     every step.
+
+    ``device`` is where the steps run (``"cuda"``: a GPU). The data, its order and the
+    checkpoints are the same on either (a checkpoint written on one resumes on the other); the
+    float sums are not, so a GPU run's weights differ a little from the CPU's, as a run with
+    more threads does.
     """
     import torch
 
@@ -226,18 +233,19 @@ def train(
     # more than one thread the float sums of a conv may be reordered; use threads=1.)
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
-    torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(True, warn_only=device != "cpu")
     rng = np.random.default_rng(s.seed)
     net = make_net(s.width, s.body)
     frozen_bn = init_onnx is not None
     if init_onnx is not None:
         load_onnx_weights(net, init_onnx, head_gain=TARGET_GAIN)
+    net.to(device)  # before the optimiser and a checkpoint's state: both follow the weights
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, s.steps))
     start, avg = 0, 0.0
     origin = start_id(images, targets, real, pairs, init_onnx) if checkpoint is not None else ""
     if checkpoint is not None and checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=True)
+        state = torch.load(checkpoint, weights_only=True, map_location="cpu")
         if not _same_settings(state["settings"], s):
             log.warning("%s was made with other settings: starting afresh", checkpoint)
         elif state.get("start") != origin:
@@ -250,7 +258,7 @@ def train(
             torch.set_rng_state(state["torch_rng"])
             start, avg = int(state["step"]), float(state["avg"])
             log.info("resuming %s at step %d of %d", checkpoint, start, s.steps)
-    gains = torch.from_numpy(_gains())[None, :, None, None]
+    gains = torch.from_numpy(_gains())[None, :, None, None].to(device)
     b = slice(BORDER_CELLS, -BORDER_CELLS)
     n_pairs = round(s.batch * s.pair_share / 2) if s.pair_weight > 0 else 0
     if n_pairs * 2 > s.batch:
@@ -292,10 +300,10 @@ def train(
             xs.extend(normalise(im) for im in p_img)
             ys.extend(p_tgt)
             ms.extend((1.0, 1.0))
-        x = torch.from_numpy(np.stack(xs))
-        y = torch.from_numpy(np.stack(ys)) * gains
+        x = torch.from_numpy(np.stack(xs)).to(device)
+        y = torch.from_numpy(np.stack(ys)).to(device) * gains
         pred = net(x)
-        loss = loss_terms(pred[:, :, b, b], y[:, :, b, b], torch.tensor(ms), s)
+        loss = loss_terms(pred[:, :, b, b], y[:, :, b, b], torch.tensor(ms, device=device), s)
         if n_pairs:
             tail = slice(s.batch - 2 * n_pairs, s.batch)
             loss = loss + s.pair_weight * pair_term(pred[tail, :, b, b], y[tail, :, b, b])
@@ -311,7 +319,7 @@ def train(
         if checkpoint is not None and (done % s.checkpoint_every == 0 or done == s.steps):
             _save(checkpoint, net, opt, sched, rng, done, avg, s, origin)
     net.eval()
-    return net
+    return net.cpu()
 
 
 def _save(
