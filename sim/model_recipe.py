@@ -62,6 +62,7 @@ from inference.training.loop import (
     scale_counts,
     scale_diameters,
 )
+from inference.training.realdata import random_crop
 from sim.config import ScalpConfig, SimConfig
 from sim.dataset import (
     CROPS_PER_WORLD,
@@ -119,12 +120,24 @@ def golden_image() -> U8:
     return np.ascontiguousarray(native[y0 : y0 + GOLDEN_PX, x0 : x0 + GOLDEN_PX])
 
 
-def calibration_inputs(recipe: Recipe, worlds: int) -> list[F32]:
-    """Normalised twin crops of scalps apart from training's, for INT8 calibration."""
+def calibration_inputs(
+    recipe: Recipe, worlds: int, real: list[tuple[U8, F32]] | None = None, real_crops: int = 0
+) -> list[F32]:
+    """Normalised twin crops of scalps apart from training's, for INT8 calibration, and
+    ``real_crops`` random crops of the ``real`` frames (``--calib-real``: the training
+    generators' frames, so that the activation ranges are those of other renderers too)."""
     rng = np.random.default_rng(recipe.seed + 1)
     calib: list[F32] = []
     for i in range(worlds):
         for img, _ in world_samples(CALIB_SEED_BASE + recipe.seed * 1000 + i, recipe)[:2]:
+            calib.append(normalise(img)[None])
+    if real_crops:
+        if not real:
+            raise ValueError("calibration crops of real frames asked for, but no frames given")
+        crops = np.random.default_rng([recipe.seed, 0xCA1B])
+        for _ in range(real_crops):
+            r_img, r_tgt = real[int(crops.integers(len(real)))]
+            img, _ = random_crop(crops, r_img, r_tgt, recipe.crop_px, recipe.stride)
             calib.append(normalise(img)[None])
     rng.shuffle(calib)
     return calib
@@ -264,6 +277,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--worlds", type=int, default=WORLDS, help="random scalps to render crops of")
     p.add_argument("--calib-worlds", type=int, default=40, help="scalps for INT8 calibration")
+    p.add_argument(
+        "--calib-real",
+        type=int,
+        default=0,
+        help="random crops of --real-dir's frames added to INT8 calibration (0: twin crops only)",
+    )
     p.add_argument(
         "--block-weight", type=float, default=d.block_weight, help="weight of the block-mean term"
     )
@@ -442,6 +461,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error("--blend mixes a fine-tune with its start: give --init-onnx and train")
     if args.init_onnx is not None and not args.init_onnx.is_file():
         p.error(f"--init-onnx {args.init_onnx}: no such file (an FP32 .onnx the recipe wrote)")
+    if args.calib_real < 0:
+        p.error(f"--calib-real is a number of crops, 0 or more (got {args.calib_real})")
+    if args.calib_real and args.real_dir is None:
+        p.error("--calib-real takes crops of --real-dir's frames: give --real-dir too")
     if args.gain_frames < 1:
         p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
     if args.device == "cuda" and not args.quantize_only:
@@ -567,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         # which file a fine-tune started from, so that a rebuild can check it has the same one
         training["init_onnx_sha256"] = sha256_file(args.init_onnx)
     frames: list[GainFrame] | None = None  # the gain frames, once rendered
+    real: list[tuple[U8, F32]] | None = None  # --real-dir's frames, once loaded
     reads: list[FrameRead] = []  # what the trained net reads on them
     if args.quantize_only:
         old = args.out / MANIFEST_NAME
@@ -639,7 +663,11 @@ def main(argv: list[str] | None = None) -> int:
             training["diameter_gain"] = round(1.0 / d_ratio, 6)
             print(f"mean diameter read/true on {len(diam)} twin frames: median {d_ratio:.4f}")
         export_fp32(net, args.out, export_settings())
-    calib = calibration_inputs(recipe, args.calib_worlds)
+    if args.calib_real:
+        if real is None:  # --quantize-only: the frames are loaded here
+            real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE)
+        training = {**training, "calibration_real_crops": args.calib_real}
+    calib = calibration_inputs(recipe, args.calib_worlds, real, args.calib_real)
     if args.float_head:
         training = {**training, "float_head": True}
     try:

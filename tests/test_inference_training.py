@@ -259,6 +259,8 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--blend", "0"], "over 0 and up to 1 (got 0)"),
         (["--blend", "1.5"], "over 0 and up to 1 (got 1.5)"),
         (["--blend", "0.5"], "give --init-onnx and train"),
+        (["--calib-real", "-1"], "a number of crops, 0 or more (got -1)"),
+        (["--calib-real", "80"], "give --real-dir too"),
     ],
 )
 def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
@@ -271,6 +273,27 @@ def test_the_recipe_refuses_count_options_that_would_do_nothing_or_harm(
         main(argv)
     assert exc.value.code == 2
     assert says in capsys.readouterr().err
+
+
+def test_calibration_takes_crops_of_the_training_frames_when_asked() -> None:
+    """``--calib-real N`` adds N crops of the given frames to the twin's calibration crops,
+    the same ones on every run (the INT8 file must be rebuildable)."""
+    from sim.dataset import Recipe
+    from sim.model_recipe import CROP_PX, NATIVE_UM_PER_PX, STRIDE, calibration_inputs
+
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 256, (300, 260, 3), dtype=np.uint8)
+    real = [(frame, np.zeros((5, 300 // STRIDE, 260 // STRIDE), dtype=np.float32))]
+    recipe = Recipe(NATIVE_UM_PER_PX, STRIDE, CROP_PX, 1, 0)
+    crops = calibration_inputs(recipe, 0, real, 6)
+    assert len(crops) == 6
+    assert all(c.shape == (1, 3, CROP_PX, CROP_PX) and c.dtype == np.float32 for c in crops)
+    again = calibration_inputs(recipe, 0, real, 6)
+    assert all(np.array_equal(a, b) for a, b in zip(crops, again, strict=True))
+    assert len({c.tobytes() for c in crops}) > 1  # crops from several places of the frame
+    assert calibration_inputs(recipe, 0, real, 0) == []
+    with pytest.raises(ValueError, match="no frames given"):
+        calibration_inputs(recipe, 0, None, 3)
 
 
 def test_the_recipe_refuses_a_gpu_it_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
