@@ -325,3 +325,24 @@ def test_hairs_under_the_field_stop_are_masked_not_counted() -> None:
     yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
     ring = np.hypot(xx - stop["cx"], yy - stop["cy"]) > stop["r_px"] + 4  # past the blur
     assert ring.any() and image[ring].mean() < 0.2 * image[~ring].mean()  # dark indeed
+
+
+def test_a_natural_tip_never_thins_the_root() -> None:
+    """A long hair's tapered tip thins its last millimetres, not the whole hair: at the root
+    the drawn diameter is the listed one (the review found roots of long hairs drawn at
+    0.25-0.8x when the taper was longer than the hair)."""
+    from sim.blind6.frame import _extras
+    from sim.blind6.hairs import _march, build_pool, hair_specs
+
+    tapered = 0
+    for seed in range(60):
+        sc = draw_scene(seed, 8.0, 400, 300)
+        _extras(seed, sc)
+        pool = build_pool(seed, sc)
+        for sp in hair_specs(seed, sc, pool, pool.selected(1.0)):
+            if sp.end != "taper" or sp.kind not in ("terminal", "intermediate"):
+                continue
+            tapered += 1
+            knots = _march(sp, sc, sc.extras["plate_um"])
+            assert knots[0, 4] >= 0.9 * sp.d0, (seed, sp.d0, knots[0, 4])
+    assert tapered >= 10

@@ -271,7 +271,9 @@ def _one_hair(
             end = "exit" if r[9] < 0.85 else "taper"
             if end == "taper":
                 length = lie_len
-                taper = 1500.0 + 2000.0 * r[10]
+                # a natural tip thins over its last 1.5-3.5 mm, never over the whole hair (the
+                # root keeps its listed diameter)
+                taper = min(1500.0 + 2000.0 * r[10], 0.6 * length)
         else:
             length = sc.clip_um * (0.75 + 0.5 * r[7])
             end = "cut"
