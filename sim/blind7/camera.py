@@ -65,7 +65,11 @@ class Geometry:
         return xs, ys
 
     def output_from_scene(self, xs: Arr, ys: Arr) -> tuple[Arr, Arr]:
-        """Scene raster px -> output px (green channel), the lens inverted by Newton steps."""
+        """Scene raster px -> output px (green channel), the lens inverted by Newton steps.
+
+        Past the lens's fold radius a scene point has no output pixel (the frame never shows
+        it) and Newton stops anywhere, often inside the frame: a point whose round trip misses
+        by over 1e-3 px is sent to infinity, so that no hair is listed where none is drawn."""
         cx, cy = self.centre
         c, s = np.cos(self.rot), np.sin(self.rot)
         dx = xs - self.margin - self.tx - cx
@@ -75,17 +79,20 @@ class Geometry:
         u = ui.astype(np.float64).copy()
         v = vi.astype(np.float64).copy()
         h = 1e-3
-        for _ in range(12):
+        with np.errstate(all="ignore"):  # points past the fold diverge: caught below
+            for _ in range(12):
+                fu, fv = self.ideal_from_output(u, v)
+                ru, rv = fu - ui, fv - vi
+                a1, b1 = self.ideal_from_output(u + h, v)
+                a2, b2 = self.ideal_from_output(u, v + h)
+                j11, j21 = (a1 - fu) / h, (b1 - fv) / h
+                j12, j22 = (a2 - fu) / h, (b2 - fv) / h
+                det = j11 * j22 - j12 * j21
+                u = u - (j22 * ru - j12 * rv) / det
+                v = v - (-j21 * ru + j11 * rv) / det
             fu, fv = self.ideal_from_output(u, v)
-            ru, rv = fu - ui, fv - vi
-            a1, b1 = self.ideal_from_output(u + h, v)
-            a2, b2 = self.ideal_from_output(u, v + h)
-            j11, j21 = (a1 - fu) / h, (b1 - fv) / h
-            j12, j22 = (a2 - fu) / h, (b2 - fv) / h
-            det = j11 * j22 - j12 * j21
-            u = u - (j22 * ru - j12 * rv) / det
-            v = v - (-j21 * ru + j11 * rv) / det
-        return u, v
+            lost = ~(np.hypot(fu - ui, fv - vi) <= 1e-3)
+        return np.where(lost, np.inf, u), np.where(lost, np.inf, v)
 
 
 def margin_for(width: int, height: int, cam: dict[str, Any]) -> int:
