@@ -2,8 +2,8 @@
 
 ``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of
 2.1.0's from-scratch run, which 2.2.0 fine-tuned, 2.3.0 fine-tuned again and blended back
-halfway (``--blend``), and the shipped 2.4.0 fine-tunes on the twin and on frames of three
-independent generators (``--real-dir``, ``scripts/export_generator_frames.py``), with the
+halfway (``--blend``), and 2.4.0 and the shipped 2.5.0 fine-tune on the twin and on frames
+of three independent generators (``--real-dir``, ``scripts/export_generator_frames.py``), with the
 options ``scripts/rebuild_model.sh`` gives; the manifest records the command. Steps: (1) render
 random scalps in random looks (:mod:`sim.dataset`, cached in chunks that resume), (2) train
 with a fixed seed and checkpoints that resume (``--checkpoint``), then, if asked, blend back
@@ -80,7 +80,7 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 NAME = "dermocap-hair-density"
-VERSION = "2.4.0"
+VERSION = "2.5.0"
 NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
 MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
