@@ -42,7 +42,7 @@ if [ "$(sha256sum "$base" | cut -d' ' -f1)" != "$BASE_SHA" ]; then
 fi
 echo "== frames of the training generators (heldout-1, blind-4 and blind-5 are never trained on)"
 "$PY" scripts/export_generator_frames.py --out "$work/generators" --n 300 --hairless 30 \
-  --workers 2
+  --workers 2 --generators blind,blind2,blind3  # 2.5.0's three (blind-6 and -7 came later)
 "$PY" scripts/train_model.py --out inference/models --init-onnx "$base" \
   --checkpoint "$work/2.5.0.pt" --steps 8000 --lr 1e-3 --threads 1 --workers 2 \
   --count-weight 1 --count-norm abs --fit-count-gain frames --fit-diameter-gain \

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -22,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
-from sim import blind, blind2, blind3, blind4, blind5, heldout
+from sim import blind, blind2, blind3, blind4, blind5, blind6, blind7, heldout
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout.params import tone_bin
 from sim.render import View
@@ -38,6 +39,8 @@ BLIND2 = "blind2"  # sim/blind2: blind-2, written without reading any of the oth
 BLIND3 = "blind3"  # sim/blind3: blind-3, written after the twin's synth-v7 looks, apart too
 BLIND4 = "blind4"  # sim/blind4: blind-4, written after synth-v9 and model 2.3.0's choice, apart
 BLIND5 = "blind5"  # sim/blind5: blind-5, written apart before 2.4.0's choice, benched after it
+BLIND6 = "blind6"  # sim/blind6: blind-6, written apart as a training source (2.5.0's round)
+BLIND7 = "blind7"  # sim/blind7: blind-7, written apart as a training source (2.5.0's round)
 TWIN = "twin"
 
 
@@ -56,7 +59,8 @@ class _Source:
 # Generators that share no drawing code with the twin. heldout-1, blind-4 and blind-5 are
 # evaluation only, never training, calibration or choosing checkpoints; since the 2.4.0
 # round blind-1, blind-2 and blind-3 also give training frames, of other seeds
-# (sim/generality/train_frames.py).
+# (sim/generality/train_frames.py), and blind-6 and blind-7 were written as training sources
+# in 2.5.0's round (no shipped model has trained on them yet).
 # heldout-1's seeds are those of its first benches (its cached images stay valid).
 _SOURCES = {
     INDEPENDENT: _Source("heldout", heldout.generate, 50_000, 0xBE7C),
@@ -65,9 +69,12 @@ _SOURCES = {
     BLIND3: _Source("blind3", blind3.generate, 140_000, 0xB113),
     BLIND4: _Source("blind4", blind4.generate, 170_000, 0xB114),
     BLIND5: _Source("blind5", blind5.generate, 200_000, 0xB115),
+    BLIND6: _Source("blind6", blind6.generate, 230_000, 0xB116),
+    BLIND7: _Source("blind7", blind7.generate, 260_000, 0xB117),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
-TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3)  # give training frames too (train_frames.py)
+# give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only
+TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3, BLIND6, BLIND7)
 HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5)  # never: a release is judged by their worst
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
@@ -224,8 +231,9 @@ def cache_path(case: Case, cache_dir: Path) -> Path:
     sim_dir = Path(__file__).resolve().parent.parent
     if case.generator in INDEPENDENT_GENERATORS:
         source = generator_key(case.generator)
-    else:  # the twin, and this module, which adds the shaft ends to its truth
-        source = _source_key(sim_dir) + hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    else:  # the twin, and the code here that renders its cases and adds their shaft ends
+        own = inspect.getsource(_render_twin) + inspect.getsource(twin_ends)
+        source = _source_key(sim_dir) + hashlib.sha256(own.encode()).hexdigest()
     spec = json.dumps(case.spec, sort_keys=True).encode()
     key = hashlib.sha256((source + spec.decode()).encode()).hexdigest()[:16]
     return cache_dir / f"{case.name}-{key}.npz"
