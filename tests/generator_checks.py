@@ -3,7 +3,29 @@
 from __future__ import annotations
 
 import ast
+import json
+import math
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+TRUTH_KEYS = (
+    "generator",
+    "width",
+    "height",
+    "um_per_px",
+    "hairs",
+    "density_per_cm2",
+    "mean_diameter_um",
+    "vellus_fraction",
+    "tips",
+    "emergence_outside",
+    "factors",
+    "params",
+)
+FACTOR_KEYS = {"hair_length", "hair_colour", "skin_tone", "scale", "light", "visit"}
 
 
 def foreign_imports(package_dir: Path, own: str) -> list[str]:
@@ -29,3 +51,44 @@ def foreign_imports(package_dir: Path, own: str) -> list[str]:
                 if top in ("dermocap", "inference") or (top == "sim" and not mine):
                     out.append(f"{path.name} imports {name}")
     return out
+
+
+def check_truth_contract(truth: dict[str, Any], w: int, h: int, um: float) -> None:
+    """The truth a generator owes the benches and the training frames: every key, the
+    density, mean diameter and vellus fraction from the listed hairs, hairs and tips inside
+    the frame, emergence points outside it within 200 um, and the factor labels."""
+    assert json.loads(json.dumps(truth)) == truth
+    for key in TRUTH_KEYS:
+        assert key in truth
+    assert isinstance(truth["width"], int) and isinstance(truth["height"], int)
+    assert isinstance(truth["um_per_px"], float)
+    hairs = truth["hairs"]
+    n = len(hairs)
+    assert truth["density_per_cm2"] == pytest.approx(n / (w * h * um * um * 1e-8))
+    diam = [hair["diameter_um"] for hair in hairs]
+    assert truth["mean_diameter_um"] == pytest.approx(float(np.mean(diam)) if n else 0.0)
+    assert truth["vellus_fraction"] == pytest.approx(sum(d < 30 for d in diam) / n if n else 0.0)
+    for hair in hairs:
+        assert -0.5 <= hair["x_px"] < w - 0.5
+        assert -0.5 <= hair["y_px"] < h - 0.5
+        assert 10.0 <= hair["diameter_um"] <= 120.0
+    for tip in truth["tips"]:
+        assert set(tip) >= {"x_px", "y_px", "cut", "diameter_um"}
+        assert isinstance(tip["cut"], bool)
+        assert -0.5 <= tip["x_px"] < w - 0.5
+        assert -0.5 <= tip["y_px"] < h - 0.5
+        assert tip["diameter_um"] > 0
+    for pt in truth["emergence_outside"]:
+        x, y = pt["x_px"], pt["y_px"]
+        assert not (-0.5 <= x < w - 0.5 and -0.5 <= y < h - 0.5)
+        dx = max(-0.5 - x, x - (w - 0.5), 0.0)
+        dy = max(-0.5 - y, y - (h - 0.5), 0.0)
+        assert math.hypot(dx, dy) * um <= 200.0 + 1e-6
+    f = truth["factors"]
+    assert FACTOR_KEYS <= set(f)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in f.items())
+    assert f["hair_length"] in {"trimmed", "long", "mixed", "hairless"}
+    assert f["skin_tone"] in {"light", "medium", "dark"}
+    assert f["scale"] == ("3-5" if um < 5 else "5-8" if um < 8 else "8-12")
+    assert f["visit"] in {"baseline", "follow-up"}
+    assert isinstance(truth["params"], dict) and truth["params"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from scipy import ndimage
 
 import sim.blind7
 from sim.blind7 import GENERATOR, generate
-from tests.generator_checks import foreign_imports
+from tests.generator_checks import check_truth_contract, foreign_imports
 
 SMALL: dict[str, Any] = {"um_per_px": 10.0, "width": 160, "height": 120}
 DARK_HAIR = {"black", "dark_brown", "brown", "dyed_black"}
@@ -92,59 +91,7 @@ def test_deterministic_and_seed_dependent() -> None:
 
 
 def _check_truth(truth: dict[str, Any], w: int, h: int, s: float) -> None:
-    assert json.loads(json.dumps(truth)) == truth
-    for key in (
-        "generator",
-        "width",
-        "height",
-        "um_per_px",
-        "hairs",
-        "density_per_cm2",
-        "mean_diameter_um",
-        "vellus_fraction",
-        "tips",
-        "emergence_outside",
-        "factors",
-        "params",
-    ):
-        assert key in truth
-    assert isinstance(truth["width"], int) and isinstance(truth["height"], int)
-    assert isinstance(truth["um_per_px"], float)
-    hairs = truth["hairs"]
-    n = len(hairs)
-    area = w * h * s * s * 1e-8
-    assert math.isclose(truth["density_per_cm2"], n / area, rel_tol=1e-9)
-    diam = [hh["diameter_um"] for hh in hairs]
-    if n:
-        assert math.isclose(truth["mean_diameter_um"], float(np.mean(diam)), rel_tol=1e-9)
-        assert math.isclose(truth["vellus_fraction"], float(np.mean(np.array(diam) < 30)))
-    else:
-        assert truth["mean_diameter_um"] == 0.0
-        assert truth["vellus_fraction"] == 0.0
-    for hh in hairs:
-        assert -0.5 <= hh["x_px"] < w - 0.5
-        assert -0.5 <= hh["y_px"] < h - 0.5
-        assert 10.0 <= hh["diameter_um"] <= 120.0
-    for t in truth["tips"]:
-        assert -0.5 <= t["x_px"] < w - 0.5
-        assert -0.5 <= t["y_px"] < h - 0.5
-        assert isinstance(t["cut"], bool)
-        assert t["diameter_um"] > 0
-    lim = 200.0 / s
-    for e in truth["emergence_outside"]:
-        inside = -0.5 <= e["x_px"] < w - 0.5 and -0.5 <= e["y_px"] < h - 0.5
-        assert not inside
-        dx = max(-0.5 - e["x_px"], 0.0, e["x_px"] - (w - 0.5))
-        dy = max(-0.5 - e["y_px"], 0.0, e["y_px"] - (h - 0.5))
-        assert math.hypot(dx, dy) <= lim + 1e-9
-    f = truth["factors"]
-    assert all(isinstance(k, str) and isinstance(v, str) for k, v in f.items())
-    assert f["hair_length"] in {"trimmed", "long", "mixed", "hairless"}
-    assert f["skin_tone"] in {"light", "medium", "dark"}
-    assert f["scale"] == ("3-5" if s < 5 else "5-8" if s < 8 else "8-12")
-    assert f["visit"] in {"baseline", "follow-up"}
-    assert isinstance(f["hair_colour"], str) and isinstance(f["light"], str)
-    assert isinstance(truth["params"], dict) and truth["params"]
+    check_truth_contract(truth, w, h, s)
 
 
 @pytest.mark.parametrize("seed", [1, 3, 7, 9, 12, 17, 20, 26, 33, 38])
