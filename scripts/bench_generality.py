@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Judge a hair model beyond the twin: six independent generators and held-out twin renders.
+"""Judge a hair model beyond the twin: the independent generators and held-out twin renders.
 
     python scripts/bench_generality.py --models-dir inference/models --n 40 --json out.json
 
