@@ -28,6 +28,8 @@ from sim.generality.change import (
     change_figures,
     change_pairs,
     pair_error,
+    pair_row,
+    skipped_text,
     summarise,
     verdict,
 )
@@ -43,6 +45,27 @@ def test_pair_error_is_the_read_change_minus_the_true_change_in_points() -> None
     assert same["error_points"] == pytest.approx(0.0)
     # nothing read at the first visit: no finite change, never "within the limit"
     assert pair_error(200.0, 220.0, 0.0, 10.0)["error_points"] == float("inf")
+    with pytest.raises(ValueError, match="no hair at the first visit"):
+        pair_error(0.0, 10.0, 5.0, 10.0)
+
+
+def _visit(density: float, reads: dict[str, float]) -> dict[str, object]:
+    factors = {"hair_length": "trimmed", "skin_tone": "dark", "hair_colour": "black"}
+    truth = {"density_per_cm2": density, "factors": factors, "um_per_px": 6.0}
+    return {"truth": truth, "read": reads, "matted": False}
+
+
+def test_a_site_bare_at_the_first_visit_is_left_out_and_named() -> None:
+    # blind-7 draws bald sites even among its frames asked for hair: blind7-0005 at n=40
+    p = next(q for q in change_pairs(6, (BLIND7,)) if q.before.generator == BLIND7)
+    bare = pair_row(p, _visit(0.0, {"int8": 12.0}), _visit(0.0, {"int8": 14.0}))
+    assert bare is None
+    row = pair_row(p, _visit(200.0, {"int8": 180.0}), _visit(220.0, {"int8": 207.0}))
+    assert row is not None and row["pair"] == p.name and row["generator"] == BLIND7
+    assert row["int8"]["error_points"] == pytest.approx(5.0)
+    assert row["labels"]["mat"] == "clear"
+    assert skipped_text([]) == ""
+    assert "1 pair(s)" in skipped_text([p.name]) and p.name in skipped_text([p.name])
 
 
 def test_summary_gives_spread_bias_limit_count_and_response() -> None:
@@ -177,6 +200,7 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
     independent = {INDEPENDENT, BLIND, BLIND2, BLIND3, BLIND4, BLIND5, BLIND6, BLIND7}
     assert set(out["figures"]) == {TWIN, *independent}
     assert len(out["pairs"]) == 9 and len(list(tmp_path.glob("*.npz"))) == 18
+    assert out["skipped"] == [] and "left out" not in out["text"]
     twin = out["pairs"][8]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits

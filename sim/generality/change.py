@@ -89,7 +89,14 @@ def pair_error(
     true_before: float, true_after: float, read_before: float, read_after: float
 ) -> dict[str, float]:
     """True and read change (%) of one pair and the error in points (None-free: a pair
-    whose reading before is 0 reads as an infinite change)."""
+    whose reading before is 0 reads as an infinite change).
+
+    Raises:
+        ValueError: ``true_before`` is not above 0 (a bare site has no relative change;
+            :func:`pair_row` leaves such pairs out).
+    """
+    if true_before <= 0.0:
+        raise ValueError(f"a site with no hair at the first visit has no change ({true_before})")
     true_change = 100.0 * (true_after / true_before - 1.0)
     read_change = 100.0 * (read_after / read_before - 1.0) if read_before > 0 else float("inf")
     return {
@@ -156,25 +163,17 @@ def run_change(
     files = build_all(cases, cache_dir, workers)
     models = load_models(models_dir, threads)
     rows: list[dict[str, Any]] = []
+    skipped: list[str] = []  # sites bare at the first visit: no relative change to read
     t0 = time.monotonic()
     try:
         for k, p in enumerate(pairs):
             fb, fa = files[2 * k], files[2 * k + 1]
-            row: dict[str, Any] = {
-                "pair": p.name,
-                "generator": p.before.generator,
-                "factor": p.factor,
-            }
             b, a = read_image(fb, models), read_image(fa, models)
-            tb = float(b["truth"]["density_per_cm2"])
-            ta = float(a["truth"]["density_per_cm2"])
-            for v in models:
-                rb, ra = b["read"][v], a["read"][v]
-                row[v] = pair_error(tb, ta, rb, ra) | {"read_before": rb, "read_after": ra}
-            row["true_before"], row["true_after"] = tb, ta
-            mat = b["matted"] or a["matted"]
-            row["labels"] = labels(p.before, b["truth"]) | {"mat": "flagged" if mat else "clear"}
-            rows.append(row)
+            row = pair_row(p, b, a)
+            if row is None:
+                skipped.append(p.name)
+            else:
+                rows.append(row)
             if (k + 1) % 10 == 0 or k + 1 == len(pairs):
                 log.info("pairs %d/%d (%.0f s)", k + 1, len(pairs), time.monotonic() - t0)
     finally:
@@ -188,8 +187,38 @@ def run_change(
         "figures": figs,
         "verdict": verdict(figs),
         "pairs": rows,
-        "text": change_text(figs),
+        "skipped": skipped,
+        "text": change_text(figs) + skipped_text(skipped),
     }
+
+
+def pair_row(p: Pair, b: dict[str, Any], a: dict[str, Any]) -> dict[str, Any] | None:
+    """The scored row of pair ``p`` from :func:`read_image` of each visit, or None where the
+    first visit's frame holds no hair (a generator may draw a bald site even when asked for
+    hair, as blind-7 does): a change relative to nothing is undefined, for the bench as for
+    a clinic."""
+    tb = float(b["truth"]["density_per_cm2"])
+    ta = float(a["truth"]["density_per_cm2"])
+    if tb <= 0.0:
+        return None
+    row: dict[str, Any] = {"pair": p.name, "generator": p.before.generator, "factor": p.factor}
+    for v in b["read"]:
+        rb, ra = b["read"][v], a["read"][v]
+        row[v] = pair_error(tb, ta, rb, ra) | {"read_before": rb, "read_after": ra}
+    row["true_before"], row["true_after"] = tb, ta
+    mat = b["matted"] or a["matted"]
+    row["labels"] = labels(p.before, b["truth"]) | {"mat": "flagged" if mat else "clear"}
+    return row
+
+
+def skipped_text(skipped: list[str]) -> str:
+    """The report's line on pairs left out (none: nothing)."""
+    if not skipped:
+        return ""
+    return (
+        f"\n\nleft out: {len(skipped)} pair(s) whose first frame holds no hair (bare site, "
+        f"no relative change): {', '.join(skipped)}"
+    )
 
 
 def change_figures(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
