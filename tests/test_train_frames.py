@@ -149,3 +149,49 @@ def test_a_fine_tune_on_exported_frames_records_which_generators_trained_it(
     assert training["real_dir"] is True
     assert list(training["generator_frames"]["generators"]) == [TRAINING_GENERATORS[1]]
     assert training["generator_frames"]["held_out"] == list(HELD_OUT_GENERATORS)
+
+
+def _rebuild_steps() -> tuple[list[str], list[str], dict[str, str]]:
+    """scripts/rebuild_model.sh's frames export and last training step (continuation lines
+    joined, its variables ``$base`` and ``$work`` set as the script sets them with TMPDIR
+    unset), and its other assignments."""
+    import shlex
+
+    text = (Path(__file__).parent.parent / "scripts" / "rebuild_model.sh").read_text()
+    lines = text.replace("\\\n", " ").splitlines()
+    assigned = dict(
+        line.split("#")[0].strip().split("=", 1)
+        for line in lines
+        if line[:1].isupper() and "=" in line.split()[0]
+    )
+
+    def words(marker: str) -> list[str]:
+        line = [ln for ln in lines if marker in ln][-1]
+        script = marker.split()[0]
+        line = line.replace("$base", "$work/2.3.0/hair_density_fp32.onnx")
+        line = line.replace("$work", "/tmp/dermocap-train").split("#")[0]
+        out = shlex.split(line)
+        return out[out.index(script) + 1 :]
+
+    export_args = words("scripts/export_generator_frames.py")
+    return export_args, words("scripts/train_model.py --out inference/models"), assigned
+
+
+def test_the_rebuild_script_trains_what_the_shipped_manifest_records() -> None:
+    """The shipped files' manifest records the command and frames that made them; the script a
+    newcomer runs must be that command, on those generators' frames, from that start file."""
+    from inference.manifest import MANIFEST_NAME
+
+    export_args, train_args, assigned = _rebuild_steps()
+    models = Path(__file__).parent.parent / "inference" / "models"
+    training = json.loads((models / MANIFEST_NAME).read_text())["training"]
+    recorded = training["command"].split()
+    assert recorded[:2] == ["python", "scripts/train_model.py"]
+    assert train_args == [*recorded[2:], "$@"]
+    opts = dict(zip(export_args[::2], export_args[1::2], strict=True))
+    frames = training["generator_frames"]
+    assert opts["--out"] == train_args[train_args.index("--real-dir") + 1]
+    assert opts["--generators"].split(",") == list(frames["generators"])
+    for g in frames["generators"].values():
+        assert (g["frames"], g["hairless"]) == (int(opts["--n"]), int(opts["--hairless"]))
+    assert assigned["BASE_SHA"] == training["init_onnx_sha256"]

@@ -59,8 +59,8 @@ class _Source:
 # Generators that share no drawing code with the twin. heldout-1, blind-4 and blind-5 are
 # evaluation only, never training, calibration or choosing checkpoints; since the 2.4.0
 # round blind-1, blind-2 and blind-3 also give training frames, of other seeds
-# (sim/generality/train_frames.py), and blind-6 and blind-7 were written as training sources
-# in 2.5.0's round (no shipped model has trained on them yet).
+# (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
+# 2.5.0's round, since 2.6.0.
 # heldout-1's seeds are those of its first benches (its cached images stay valid).
 _SOURCES = {
     INDEPENDENT: _Source("heldout", heldout.generate, 50_000, 0xBE7C),
@@ -73,7 +73,8 @@ _SOURCES = {
     BLIND7: _Source("blind7", blind7.generate, 260_000, 0xB117),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
-# give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only
+# give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
+# 2.6.0 on all five
 TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3, BLIND6, BLIND7)
 HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5)  # never: a release is judged by their worst
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files

@@ -1,8 +1,9 @@
 """Frames of other renderers for training: five of the independent generators, never the judges.
 
 Since the 2.4.0 round the model trains on the twin and on frames of blind-1, blind-2 and
-blind-3; blind-6 and blind-7 (written in 2.5.0's round) join them (:data:`TRAINING_GENERATORS`),
-each drawing hairs and skin its own way, so that no one renderer's look is all the net knows.
+blind-3; blind-6 and blind-7 (written in 2.5.0's round) joined them for 2.6.0
+(:data:`TRAINING_GENERATORS`), each drawing hairs and skin its own way, so that no one
+renderer's look is all the net knows.
 heldout-1, blind-4 and blind-5 (:data:`HELD_OUT_GENERATORS`) stay evaluation only: never
 training, calibration or choosing checkpoints, and a release is judged by the worst of them.
 :func:`export` refuses them.
