@@ -393,6 +393,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--real-dir", type=Path, default=None, help="annotated real images")
     p.add_argument("--real-share", type=float, default=d.real_share, help="share of real crops")
     p.add_argument(
+        "--frame-tips",
+        action="store_true",
+        help="--real-dir's frames list their cut tips: train the tip map on them too",
+    )
+    p.add_argument(
         "--init-onnx",
         type=Path,
         default=None,
@@ -465,6 +470,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--calib-real is a number of crops, 0 or more (got {args.calib_real})")
     if args.calib_real and args.real_dir is None:
         p.error("--calib-real takes crops of --real-dir's frames: give --real-dir too")
+    if args.frame_tips and args.real_dir is None:
+        p.error("--frame-tips trains on the cut tips --real-dir's frames list: give --real-dir")
     if args.gain_frames < 1:
         p.error(f"--gain-frames is a number of frames, 1 or more (got {args.gain_frames})")
     if args.device == "cuda" and not args.quantize_only:
@@ -560,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         threads=args.threads,
         real_share=args.real_share,
+        frame_tips=args.frame_tips,
         crop_px=CROP_PX,
         stride=STRIDE,
     )
@@ -582,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
             else {}
         ),
         "real_dir": bool(args.real_dir),
+        **({"frame_tips": True} if args.frame_tips else {}),
     }
     if args.real_dir is not None and (args.real_dir / INDEX_NAME).is_file():
         # frames of the training generators (scripts/export_generator_frames.py): which ones
@@ -602,7 +611,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tqdm(total=args.worlds * CROPS_PER_WORLD, desc="render", unit="crop") as bar:
             images, targets = build_dataset(args.cache, recipe, args.workers, bar.update)
-        real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE) if args.real_dir else None
+        if args.real_dir:
+            try:
+                real = load_real_dir(args.real_dir, NATIVE_UM_PER_PX, STRIDE, tips=args.frame_tips)
+            except ValueError as exc:
+                print(f"train_model: {exc}", file=sys.stderr)
+                return 2
         pairs = None
         if args.pair_weight > 0:
             pairs = _pairs(args, recipe, training)

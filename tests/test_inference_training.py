@@ -308,6 +308,40 @@ def test_the_recipe_refuses_a_gpu_it_does_not_have(capsys: pytest.CaptureFixture
     assert "torch sees no GPU here; train with --device cpu" in capsys.readouterr().err
 
 
+def test_the_aux_maps_are_priced_per_sample_and_map_as_the_mask_says() -> None:
+    """A generator frame lists its cut tips but not its shafts (--frame-tips): its tip map is
+    trained and its shaft map is not; one weight per sample still means both maps."""
+    torch = pytest.importorskip("torch")
+    from inference.targets import N_TRAIN_MAPS, SHAFT_MAP, TIP_MAP
+    from inference.training.loop import TrainSettings, loss_terms
+
+    y = torch.zeros(2, N_TRAIN_MAPS, 12, 12)
+    tip_err, shaft_err = torch.zeros_like(y), torch.zeros_like(y)
+    tip_err[:, TIP_MAP] = 1.0
+    shaft_err[:, SHAFT_MAP] = 1.0
+    s = TrainSettings()
+
+    def cost(pred: object, mask: list[object]) -> float:
+        return float(loss_terms(pred, y, torch.tensor(mask), s).item())
+
+    assert cost(tip_err, [1.0, 1.0]) == pytest.approx(cost(tip_err, [(1.0, 1.0), (1.0, 1.0)]))
+    assert cost(tip_err, [0.0, 0.0]) == cost(tip_err, [(0.0, 0.0), (0.0, 0.0)]) == 0.0
+    assert cost(tip_err, [(1.0, 0.0), (1.0, 0.0)]) == pytest.approx(cost(tip_err, [1.0, 1.0]))
+    assert cost(shaft_err, [(1.0, 0.0), (1.0, 0.0)]) == 0.0
+    assert cost(shaft_err, [(0.0, 1.0), (1.0, 0.0)]) == pytest.approx(
+        cost(shaft_err, [1.0, 1.0]) / 2
+    )
+
+
+def test_frame_tips_need_frames(capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.model_recipe import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--frame-tips", "--steps", "1"])
+    assert exc.value.code == 2
+    assert "--frame-tips trains on the cut tips --real-dir's frames list" in capsys.readouterr().err
+
+
 def test_the_count_term_prices_an_even_excess_that_the_cell_terms_barely_see() -> None:
     """0.0002 hairs in every cell of bare skin is ~20 hairs/cm2 read: the per-cell and block
     MSE terms cost almost nothing for it, the count term costs the crop's whole excess."""

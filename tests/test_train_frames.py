@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.targets import TIP_MAP
 from inference.training.realdata import load_real_dir
 from sim.generality import train_frames
 from sim.generality.cases import INDEPENDENT_GENERATORS, independent_cases
 from sim.generality.change import LATER_SEED_OFFSET
 from sim.generality.train_frames import (
+    FRAME_FORMAT,
     HELD_OUT_GENERATORS,
     INDEX_NAME,
     TRAINING_GENERATORS,
@@ -78,6 +80,62 @@ def test_exported_frames_load_as_fine_tuning_samples_with_their_hairs(tmp_path: 
     spec = training_specs(TRAINING_GENERATORS[0], 1, 1)[0]
     native_w = spec["width"] * spec["um_per_px"] / NATIVE_UM_PER_PX
     assert img.shape[1] == pytest.approx(native_w, abs=STRIDE)
+
+
+def test_exported_frames_list_their_cut_tips_which_fill_the_tip_map_when_asked(
+    tmp_path: Path,
+) -> None:
+    gen = TRAINING_GENERATORS[0]
+    export((gen,), 1, 0, tmp_path)
+    ann = json.loads((tmp_path / f"{gen}-0000.json").read_text())
+    spec = training_specs(gen, 1, 0)[0]
+    _, truth = train_frames._SOURCES[gen].generate(
+        spec["seed"],
+        um_per_px=spec["um_per_px"],
+        width=spec["width"],
+        height=spec["height"],
+        hairless=False,
+    )
+    cut = [(t["x_px"], t["y_px"]) for t in truth["tips"] if t["cut"]]
+    assert ann["format"] == FRAME_FORMAT and cut
+    assert [(t["x_px"], t["y_px"]) for t in ann["tips"]] == cut  # cut ends only, all of them
+    ((_, plain),) = load_real_dir(tmp_path, NATIVE_UM_PER_PX, STRIDE)
+    ((_, tipped),) = load_real_dir(tmp_path, NATIVE_UM_PER_PX, STRIDE, tips=True)
+    assert float(plain[TIP_MAP].sum()) == 0.0
+    assert 0.85 * len(cut) <= float(tipped[TIP_MAP].sum()) <= len(cut) + 1e-3
+    np.testing.assert_array_equal(np.delete(tipped, TIP_MAP, 0), np.delete(plain, TIP_MAP, 0))
+    # each tip's mass sits where the tip is, at the native scale
+    x, y = cut[0]
+    f = NATIVE_UM_PER_PX / spec["um_per_px"]
+    i, j = int((y + 0.5) / f // STRIDE), int((x + 0.5) / f // STRIDE)
+    assert tipped[TIP_MAP, max(i - 1, 0) : i + 2, max(j - 1, 0) : j + 2].sum() > 0.3
+
+
+def test_frames_without_tips_are_refused_by_name_when_tips_are_asked_for(
+    tmp_path: Path,
+) -> None:
+    gen = TRAINING_GENERATORS[0]
+    export((gen,), 1, 0, tmp_path)
+    path = tmp_path / f"{gen}-0000.json"
+    ann = json.loads(path.read_text())
+    del ann["tips"]
+    path.write_text(json.dumps(ann))
+    assert len(load_real_dir(tmp_path, NATIVE_UM_PER_PX, STRIDE)) == 1  # the plain load is fine
+    with pytest.raises(ValueError, match=f'{gen}-0000.json: no "tips" list'):
+        load_real_dir(tmp_path, NATIVE_UM_PER_PX, STRIDE, tips=True)
+
+
+def test_a_frame_of_an_older_format_is_drawn_again(tmp_path: Path) -> None:
+    gen = TRAINING_GENERATORS[0]
+    export((gen,), 1, 0, tmp_path)
+    path = tmp_path / f"{gen}-0000.json"
+    old = json.loads(path.read_text())
+    del old["tips"], old["format"]  # as frames were written before tips were listed
+    path.write_text(json.dumps(old))
+    export((gen,), 1, 0, tmp_path)
+    again = json.loads(path.read_text())
+    assert again["format"] == FRAME_FORMAT and again["tips"]
+    assert again["hairs"] == old["hairs"]  # the same frame, drawn again
 
 
 def test_a_rerun_keeps_written_frames_and_drops_those_no_longer_asked_for(
@@ -144,9 +202,10 @@ def test_a_fine_tune_on_exported_frames_records_which_generators_trained_it(
     out = tmp_path / "models"
     args = ["--steps", "2", "--batch", "2", "--worlds", "1", "--calib-worlds", "1"]
     args += ["--workers", "1", "--width", "8", "--out", str(out), "--cache", str(tmp_path / "c")]
-    assert main([*args, "--real-dir", str(frames), "--real-share", "0.5"]) == 0
+    real = ["--real-dir", str(frames), "--real-share", "0.5", "--frame-tips"]
+    assert main([*args, *real]) == 0
     training = json.loads((out / MANIFEST_NAME).read_text())["training"]
-    assert training["real_dir"] is True
+    assert training["real_dir"] is True and training["frame_tips"] is True
     assert list(training["generator_frames"]["generators"]) == [TRAINING_GENERATORS[1]]
     assert training["generator_frames"]["held_out"] == list(HELD_OUT_GENERATORS)
 

@@ -52,6 +52,7 @@ class TrainSettings:
     seed: int = 1
     threads: int = 1
     real_share: float = 0.5
+    frame_tips: bool = False  # real frames list their cut tips: train the tip map on them too
     crop_px: int = 192
     stride: int = 4
     checkpoint_every: int = 250
@@ -101,7 +102,8 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     * MSE per cell of the count maps plus MSE of their 4x4-cell block means: both have the
       mean as optimum, so integrals stay unbiased, and the block term weighs a missed or
       extra hair more than a misplaced one;
-    * the tip and shaft maps predicted as well (where the sample has them: ``aux_mask``);
+    * the tip and shaft maps predicted as well (where the sample has them: ``aux_mask``, one
+      weight per sample, or per sample and map as (n, 2): tip, shaft);
     * hard negatives (``negative_weight``, default 0): extra weight on count mass in cells a
       cut tip or a shaft covers with no emergence point near. The MSE above already asks for
       nothing there; weighting those cells more biases the counts down wherever the net is
@@ -125,9 +127,10 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     loss = torch.mean((p - t) ** 2) + s.block_weight * torch.mean(
         (pool(p, BLOCK_CELLS) - pool(t, BLOCK_CELLS)) ** 2
     )
-    m = aux_mask[:, None, None]
+    maps = aux_mask[:, None].expand(-1, 2) if aux_mask.dim() == 1 else aux_mask
+    m = maps.amax(dim=1)[:, None, None]  # the sample has either map
     aux = pred[:, [TIP_MAP, SHAFT_MAP]] - y[:, [TIP_MAP, SHAFT_MAP]]
-    loss = loss + s.aux_weight * torch.mean((aux**2) * m[:, None])
+    loss = loss + s.aux_weight * torch.mean((aux**2) * maps[:, :, None, None])
     if s.count_weight:
         true = (t[:, 0] + t[:, 1]).sum(dim=(1, 2)) / TARGET_GAIN
         miss = (p[:, 0] + p[:, 1]).sum(dim=(1, 2)) / TARGET_GAIN - true
@@ -280,11 +283,11 @@ def train(
             if real and rng.random() < s.real_share:
                 r_img, r_tgt = real[int(rng.integers(len(real)))]
                 img, tgt = random_crop(rng, r_img, r_tgt, s.crop_px, s.stride)
-                ms.append(0.0)
+                ms.append((1.0 if s.frame_tips else 0.0, 0.0))  # frames list no shafts
             else:
                 i = int(rng.integers(len(images)))
                 img, tgt = images[i], targets[i]
-                ms.append(1.0)
+                ms.append((1.0, 1.0))
             img, tgt = augment(rng, img, tgt)
             # (no draw at share 0: the data order of runs without it stays as it was)
             if s.photometric > 0 and rng.random() < s.photometric:
@@ -299,7 +302,7 @@ def train(
                 p_img = np.stack([photometric(np.random.default_rng(look), im) for im in p_img])
             xs.extend(normalise(im) for im in p_img)
             ys.extend(p_tgt)
-            ms.extend((1.0, 1.0))
+            ms.extend(((1.0, 1.0), (1.0, 1.0)))
         x = torch.from_numpy(np.stack(xs)).to(device)
         y = torch.from_numpy(np.stack(ys)).to(device) * gains
         pred = net(x)

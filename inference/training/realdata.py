@@ -10,19 +10,24 @@ from numpy.typing import NDArray
 
 from dermocap.images import decode_rgb
 from inference.preprocess import native_size, resample
-from inference.targets import N_TRAIN_MAPS, density_targets
+from inference.targets import N_TRAIN_MAPS, TIP_MAP, density_targets
 
 U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
 
 
-def load_real_dir(folder: Path, native_um_per_px: float, stride: int) -> list[tuple[U8, F32]]:
+def load_real_dir(
+    folder: Path, native_um_per_px: float, stride: int, *, tips: bool = False
+) -> list[tuple[U8, F32]]:
     """Native-scale images and target maps from a folder of annotated real images.
 
     Format: ``NAME.png`` (or ``.jpg``) + ``NAME.json``
     ``{"um_per_px": 5.2, "hairs": [{"x_px": .., "y_px": .., "diameter_um": ..}]}`` listing
     every emergence point (pixel coordinates, origin at the top-left pixel's centre).
-    Tips and shafts are not annotated: those maps stay 0 and carry no weight.
+    Shafts are not annotated: that map stays 0 and carries no weight. With ``tips``, every
+    file must also list its cut tips (``"tips": [{"x_px": .., "y_px": ..}]``, as
+    ``scripts/export_generator_frames.py`` writes them; none is an empty list), and they
+    fill the tip map (``TrainSettings.frame_tips`` then trains it); without, it stays 0.
     Raises ValueError naming the file when one is incomplete.
     """
     out: list[tuple[U8, F32]] = []
@@ -43,6 +48,17 @@ def load_real_dir(folder: Path, native_um_per_px: float, stride: int) -> list[tu
         d = np.array([p["diameter_um"] for p in hs], dtype=np.float64)
         tgt = np.zeros((N_TRAIN_MAPS, nh // stride, nw // stride), dtype=np.float32)
         tgt[:3] = density_targets(x, y, d, nh, nw, stride)
+        if tips:
+            if not isinstance(ann.get("tips"), list):
+                raise ValueError(
+                    f'{js}: no "tips" list (cut tips), which --frame-tips needs: export '
+                    "the frames again with scripts/export_generator_frames.py, or train "
+                    "without --frame-tips"
+                )
+            tx = (np.array([p["x_px"] for p in ann["tips"]], dtype=np.float64) + 0.5) * nw / w
+            ty = (np.array([p["y_px"] for p in ann["tips"]], dtype=np.float64) + 0.5) * nh / h
+            zero = np.zeros(len(tx))  # diameter 0: each tip's Gaussian in map 1
+            tgt[TIP_MAP] = density_targets(tx - 0.5, ty - 0.5, zero, nh, nw, stride)[1]
         out.append((nat, tgt))
     if not out:
         raise ValueError(f"{folder}: no annotated images (NAME.json + NAME.png) found")

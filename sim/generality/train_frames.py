@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 SEED_BASE = 3_000_000  # plus the generator's bench seed base: far from every bench seed
 STREAM_KEY = 0x7EA1  # with the generator's stream key: scale and size draws of their own
 INDEX_NAME = "frames.idx"  # JSON; not *.json, which the fine-tuning format reads as a frame
+# What a frame's annotation holds: 2 adds its cut tips ("tips", for --frame-tips). A frame of
+# another format is drawn again, even by the same source from the same choices.
+FRAME_FORMAT = 2
 
 
 def training_specs(generator: str, n: int, n_hairless: int) -> list[dict[str, Any]]:
@@ -84,7 +87,8 @@ def _write(job: tuple[dict[str, Any], str, str]) -> str:
     ann_path = out / f"{spec['name']}.json"
     if ann_path.is_file():  # kept only when drawn by the same source from the same choices
         old = json.loads(ann_path.read_text())
-        if old.get("source_key") == key and old.get("spec") == spec:
+        same = old.get("source_key") == key and old.get("spec") == spec
+        if same and old.get("format") == FRAME_FORMAT:
             return str(spec["name"])
     img, truth = _SOURCES[spec["generator"]].generate(
         spec["seed"],
@@ -102,6 +106,13 @@ def _write(job: tuple[dict[str, Any], str, str]) -> str:
             {"x_px": h["x_px"], "y_px": h["y_px"], "diameter_um": h["diameter_um"]}
             for h in truth["hairs"]
         ],
+        # cut ends (the truth's tips with "cut"): negatives for the count, as the twin's
+        "tips": [
+            {"x_px": t["x_px"], "y_px": t["y_px"], "diameter_um": t["diameter_um"]}
+            for t in truth["tips"]
+            if t["cut"]
+        ],
+        "format": FRAME_FORMAT,
         "generator": spec["generator"],
         "seed": spec["seed"],
         "spec": spec,
