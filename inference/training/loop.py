@@ -103,7 +103,8 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
       mean as optimum, so integrals stay unbiased, and the block term weighs a missed or
       extra hair more than a misplaced one;
     * the tip and shaft maps predicted as well (where the sample has them: ``aux_mask``, one
-      weight per sample, or per sample and map as (n, 2): tip, shaft);
+      weight per sample, or per sample and map as (n, 2): tip, shaft; with ``frame_tips`` a
+      generator frame has its tip map, and so takes the hard negatives below too);
     * hard negatives (``negative_weight``, default 0): extra weight on count mass in cells a
       cut tip or a shaft covers with no emergence point near. The MSE above already asks for
       nothing there; weighting those cells more biases the counts down wherever the net is

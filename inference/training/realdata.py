@@ -52,8 +52,9 @@ def load_real_dir(
             if not isinstance(ann.get("tips"), list):
                 raise ValueError(
                     f'{js}: no "tips" list (cut tips), which --frame-tips needs: export '
-                    "the frames again with scripts/export_generator_frames.py, or train "
-                    "without --frame-tips"
+                    "generator frames again with scripts/export_generator_frames.py; give a "
+                    "clinic's own annotated file its cut tips (an empty list if it has none, "
+                    "which marks every cell tip-free), or train without --frame-tips"
                 )
             tx = (np.array([p["x_px"] for p in ann["tips"]], dtype=np.float64) + 0.5) * nw / w
             ty = (np.array([p["y_px"] for p in ann["tips"]], dtype=np.float64) + 0.5) * nh / h
