@@ -1,20 +1,21 @@
 """The shipped hair model's recipe: the twin's training data into :mod:`inference.training`.
 
-``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of
-2.1.0's from-scratch run, which 2.2.0 fine-tuned, 2.3.0 fine-tuned again and blended back
-halfway (``--blend``), and 2.4.0 and the shipped 2.5.0 fine-tune on the twin and on frames
-of three independent generators (``--real-dir``, ``scripts/export_generator_frames.py``), with the
-options ``scripts/rebuild_model.sh`` gives; the manifest records the command. Steps: (1) render
-random scalps in random looks (:mod:`sim.dataset`, cached in chunks that resume), (2) train
-with a fixed seed and checkpoints that resume (``--checkpoint``), then, if asked, blend back
-toward the start (``--blend``) and fit one count gain (``--fit-count-gain``) and a diameter
-gain (``--fit-diameter-gain``), (3) export FP32 ONNX, (4) INT8 static QDQ quantisation
-calibrated on further twin crops, (5) the golden self-check image and
-``manifest.json`` with SHA-256s. Deterministic with one torch thread: run twice on one
-kind of machine, it writes byte-identical files.
+``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of 2.1.0's
+from-scratch run, which 2.2.0 fine-tuned, 2.3.0 fine-tuned again and blended back halfway
+(``--blend``), and 2.4.0, 2.5.0 and the shipped 2.6.0 fine-tune on the twin and on frames of
+independent generators (three, then five since 2.6.0: ``--real-dir``,
+``scripts/export_generator_frames.py``), with the options ``scripts/rebuild_model.sh`` gives;
+the manifest records the command. Steps: (1) render random scalps in random looks
+(:mod:`sim.dataset`, cached in chunks that resume), (2) train with a fixed seed and checkpoints
+that resume (``--checkpoint``), then, if asked, blend back toward the start (``--blend``) and
+fit one count gain (``--fit-count-gain``) and a diameter gain (``--fit-diameter-gain``), (3)
+export FP32 ONNX, (4) INT8 static QDQ quantisation calibrated on further twin crops, (5) the
+golden self-check image and ``manifest.json`` with SHA-256s. Deterministic with one torch
+thread: run twice on one kind of machine, it writes byte-identical files.
 
-The independent generators (:mod:`sim.heldout`, :mod:`sim.blind` and the others) judge the
-result and are never used here.
+No independent generator is imported here: the training generators' frames come in through
+``--real-dir``, and the held-out judges (:mod:`sim.heldout`, :mod:`sim.blind4`,
+:mod:`sim.blind5`) only judge the result.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from inference.targets import N_TRAIN_MAPS, TIP_MAP, density_targets
 
 U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
 
 
 def load_real_dir(
@@ -43,8 +44,7 @@ def load_real_dir(
         nw, nh = native_size(w, h, float(ann["um_per_px"]), native_um_per_px, stride)
         nat = np.clip(resample(rgb, nw, nh) + 0.5, 0, 255).astype(np.uint8)
         hs = ann["hairs"]
-        x = (np.array([p["x_px"] for p in hs], dtype=np.float64) + 0.5) * nw / w - 0.5
-        y = (np.array([p["y_px"] for p in hs], dtype=np.float64) + 0.5) * nh / h - 0.5
+        x, y = _native(hs, nw / w, nh / h)
         d = np.array([p["diameter_um"] for p in hs], dtype=np.float64)
         tgt = np.zeros((N_TRAIN_MAPS, nh // stride, nw // stride), dtype=np.float32)
         tgt[:3] = density_targets(x, y, d, nh, nw, stride)
@@ -56,14 +56,21 @@ def load_real_dir(
                     "clinic's own annotated file its cut tips (an empty list if it has none, "
                     "which marks every cell tip-free), or train without --frame-tips"
                 )
-            tx = (np.array([p["x_px"] for p in ann["tips"]], dtype=np.float64) + 0.5) * nw / w
-            ty = (np.array([p["y_px"] for p in ann["tips"]], dtype=np.float64) + 0.5) * nh / h
+            tx, ty = _native(ann["tips"], nw / w, nh / h)
             zero = np.zeros(len(tx))  # diameter 0: each tip's Gaussian in map 1
-            tgt[TIP_MAP] = density_targets(tx - 0.5, ty - 0.5, zero, nh, nw, stride)[1]
+            tgt[TIP_MAP] = density_targets(tx, ty, zero, nh, nw, stride)[1]
         out.append((nat, tgt))
     if not out:
         raise ValueError(f"{folder}: no annotated images (NAME.json + NAME.png) found")
     return out
+
+
+def _native(points: list[dict[str, float]], fx: float, fy: float) -> tuple[F64, F64]:
+    """Pixel positions in a frame scaled by ``fx``, ``fy`` into the native image (pixel
+    centres at integers in both)."""
+    x = (np.array([p["x_px"] for p in points], dtype=np.float64) + 0.5) * fx - 0.5
+    y = (np.array([p["y_px"] for p in points], dtype=np.float64) + 0.5) * fy - 0.5
+    return x, y
 
 
 def random_crop(
