@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from inference.targets import TIP_MAP
-from inference.training.realdata import load_real_dir
+from inference.training.realdata import load_real_dir, native_positions
 from sim.generality import train_frames
 from sim.generality.cases import INDEPENDENT_GENERATORS, independent_cases
 from sim.generality.change import LATER_SEED_OFFSET
@@ -109,6 +109,21 @@ def test_exported_frames_list_their_cut_tips_which_fill_the_tip_map_when_asked(
     f = NATIVE_UM_PER_PX / spec["um_per_px"]
     i, j = int((y + 0.5) / f // STRIDE), int((x + 0.5) / f // STRIDE)
     assert tipped[TIP_MAP, max(i - 1, 0) : i + 2, max(j - 1, 0) : j + 2].sum() > 0.3
+
+
+def test_frame_positions_scale_bitwise_as_2_6_0_trained_on() -> None:
+    """Positions scale as ``(x + 0.5) * nw / w - 0.5`` in that order: ``* (nw / w)`` rounds
+    differently in the last bit for about half of them, which changes the targets' sums, so a
+    checkpoint's start digest (a run would not resume) and the rebuild of the shipped files
+    (not byte-identical)."""
+    rng = np.random.default_rng(7)
+    w, h, nw, nh = 997, 743, 544, 404
+    xs, ys = rng.uniform(-0.5, w - 0.5, 3000), rng.uniform(-0.5, h - 0.5, 3000)
+    points = [{"x_px": x, "y_px": y} for x, y in zip(xs, ys, strict=True)]
+    x, y = native_positions(points, nw, w, nh, h)
+    np.testing.assert_array_equal(x, (xs + 0.5) * nw / w - 0.5)
+    np.testing.assert_array_equal(y, (ys + 0.5) * nh / h - 0.5)
+    assert ((xs + 0.5) * (nw / w) - 0.5 != x).any()  # the order is what this test holds
 
 
 def test_frames_without_tips_are_refused_by_name_when_tips_are_asked_for(

@@ -44,7 +44,7 @@ def load_real_dir(
         nw, nh = native_size(w, h, float(ann["um_per_px"]), native_um_per_px, stride)
         nat = np.clip(resample(rgb, nw, nh) + 0.5, 0, 255).astype(np.uint8)
         hs = ann["hairs"]
-        x, y = _native(hs, nw / w, nh / h)
+        x, y = native_positions(hs, nw, w, nh, h)
         d = np.array([p["diameter_um"] for p in hs], dtype=np.float64)
         tgt = np.zeros((N_TRAIN_MAPS, nh // stride, nw // stride), dtype=np.float32)
         tgt[:3] = density_targets(x, y, d, nh, nw, stride)
@@ -56,7 +56,7 @@ def load_real_dir(
                     "clinic's own annotated file its cut tips (an empty list if it has none, "
                     "which marks every cell tip-free), or train without --frame-tips"
                 )
-            tx, ty = _native(ann["tips"], nw / w, nh / h)
+            tx, ty = native_positions(ann["tips"], nw, w, nh, h)
             zero = np.zeros(len(tx))  # diameter 0: each tip's Gaussian in map 1
             tgt[TIP_MAP] = density_targets(tx, ty, zero, nh, nw, stride)[1]
         out.append((nat, tgt))
@@ -65,11 +65,15 @@ def load_real_dir(
     return out
 
 
-def _native(points: list[dict[str, float]], fx: float, fy: float) -> tuple[F64, F64]:
-    """Pixel positions in a frame scaled by ``fx``, ``fy`` into the native image (pixel
-    centres at integers in both)."""
-    x = (np.array([p["x_px"] for p in points], dtype=np.float64) + 0.5) * fx - 0.5
-    y = (np.array([p["y_px"] for p in points], dtype=np.float64) + 0.5) * fy - 0.5
+def native_positions(
+    points: list[dict[str, float]], nw: int, w: int, nh: int, h: int
+) -> tuple[F64, F64]:
+    """Pixel positions in a ``w`` x ``h`` frame scaled into the ``nw`` x ``nh`` native image
+    (pixel centres at integers in both). Computed as ``(x + 0.5) * nw / w - 0.5``, in that
+    order: the targets, and so a checkpoint's start digest and the shipped files, depend on
+    the last bit."""
+    x = (np.array([p["x_px"] for p in points], dtype=np.float64) + 0.5) * nw / w - 0.5
+    y = (np.array([p["y_px"] for p in points], dtype=np.float64) + 0.5) * nh / h - 0.5
     return x, y
 
 
