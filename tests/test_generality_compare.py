@@ -65,6 +65,14 @@ def test_a_generator_only_one_run_holds_is_left_out() -> None:
     assert row.generator == "twin" and row.n == 6 and row.diff == pytest.approx(-5.0)
 
 
+def test_a_generator_with_bare_images_only_says_so() -> None:
+    """A run with --twin 0 keeps the twin's bare images: no error to compare, only bare skin."""
+    bare = _run({"twin-bare": ("twin", 0.0, 6.0)})
+    (row,) = paired(bare, bare)
+    assert row.n == 0 and row.bare_n == 1 and row.bare_mean_b == 6.0
+    assert row.verdict == "bare only" and "bare only" in report([row])
+
+
 def test_runs_on_different_images_are_refused() -> None:
     a = _run(_reads([0.1] * 6, bare=1.0))
     fewer = json.loads(json.dumps(a))

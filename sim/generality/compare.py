@@ -50,6 +50,8 @@ class Paired:
 
     @property
     def verdict(self) -> str:
+        if self.n == 0:  # bare skin only (a run with --twin 0 keeps the twin's bare images)
+            return "bare only"
         if self.n < 2 or abs(self.diff) <= NOISE_SE * self.se:
             return "within noise"
         return "b better" if self.diff < 0 else "b worse"
