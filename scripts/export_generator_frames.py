@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Write training frames of the training generators (blind-1, blind-2, blind-3) for a fine-tune.
+"""Write training frames of the training generators (blind-1, -2, -3, -6, -7) for a fine-tune.
 
     python scripts/export_generator_frames.py --out /tmp/dermocap-train/generators --n 300
 
 then ``python scripts/train_model.py ... --real-dir /tmp/dermocap-train/generators``. The
-held-out judges (heldout-1, blind-4, blind-5) are refused: see ``sim/generality/train_frames.py``.
+held-out judges (heldout-1, blind-4, -5, -8, -9) are refused: see ``sim/generality/train_frames.py``.
 Frames already written by the same generator source are kept (a rerun resumes).
 """
 

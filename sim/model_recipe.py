@@ -2,8 +2,8 @@
 
 ``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of 2.1.0's
 from-scratch run, which 2.2.0 fine-tuned, 2.3.0 fine-tuned again and blended back halfway
-(``--blend``), and 2.4.0, 2.5.0 and the shipped 2.6.0 fine-tune on the twin and on frames of
-independent generators (three, then five since 2.6.0: ``--real-dir``,
+(``--blend``), and 2.4.0, 2.5.0, 2.6.0 and the shipped 2.7.0 fine-tune on the twin and on frames
+of independent generators (three, then five since 2.6.0: ``--real-dir``,
 ``scripts/export_generator_frames.py``), with the options ``scripts/rebuild_model.sh`` gives;
 the manifest records the command. Steps: (1) render random scalps in random looks
 (:mod:`sim.dataset`, cached in chunks that resume), (2) train with a fixed seed and checkpoints
@@ -15,7 +15,7 @@ thread: run twice on one kind of machine, it writes byte-identical files.
 
 No independent generator is imported here: the training generators' frames come in through
 ``--real-dir``, and the held-out judges (:mod:`sim.heldout`, :mod:`sim.blind4`,
-:mod:`sim.blind5`) only judge the result.
+:mod:`sim.blind5`, :mod:`sim.blind8`, :mod:`sim.blind9`) only judge the result.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def test_exported_frames_list_their_cut_tips_which_fill_the_tip_map_when_asked(
 
 def test_frame_positions_scale_bitwise_as_2_6_0_trained_on() -> None:
     """Positions scale as ``(x + 0.5) * nw / w - 0.5`` in that order: ``* (nw / w)`` rounds
-    differently in the last bit for about half of them, which changes the targets' sums, so a
+    differently in the last bit for up to about half of them (none where nw / w is exact), which changes the targets' sums, so a
     checkpoint's start digest (a run would not resume) and the rebuild of the shipped files
     (not byte-identical)."""
     rng = np.random.default_rng(7)

@@ -147,9 +147,13 @@ def report(rows: list[Paired], name_a: str = "a", name_b: str = "b") -> str:
     )
     lines = [head]
     for r in rows:
+        if r.n == 0:  # bare only: no error to print
+            mapes, slopes = f"{'-':>14s} {'-':>14s} {'-':>7s} {'-':>5s}", f"{'-':>6s} / {'-':>6s}"
+        else:
+            mapes = f"{r.mape_a:14.1f} {r.mape_b:14.1f} {r.diff:+7.1f} {r.se:5.1f}"
+            slopes = f"{r.slope_a:6.3f} / {r.slope_b:6.3f}"
         lines.append(
-            f"{r.generator:12s} {r.n:3d} {r.mape_a:14.1f} {r.mape_b:14.1f} {r.diff:+7.1f} "
-            f"{r.se:5.1f}  {r.verdict:12s}  {r.slope_a:6.3f} / {r.slope_b:6.3f}  "
+            f"{r.generator:12s} {r.n:3d} {mapes}  {r.verdict:12s}  {slopes}  "
             f"{_f(r.bare_mean_a)} / {_f(r.bare_mean_b)} "
             f"(n={r.bare_n})"
         )
