@@ -113,9 +113,9 @@ def test_exported_frames_list_their_cut_tips_which_fill_the_tip_map_when_asked(
 
 def test_frame_positions_scale_bitwise_as_2_6_0_trained_on() -> None:
     """Positions scale as ``(x + 0.5) * nw / w - 0.5`` in that order: ``* (nw / w)`` rounds
-    differently in the last bit for up to about half of them (none where nw / w is exact), which changes the targets' sums, so a
-    checkpoint's start digest (a run would not resume) and the rebuild of the shipped files
-    (not byte-identical)."""
+    differently in the last bit for up to about half of them (none where nw / w is exact),
+    which changes the targets' sums, so a checkpoint's start digest (a run would not resume)
+    and the rebuild of the shipped files (not byte-identical)."""
     rng = np.random.default_rng(7)
     w, h, nw, nh = 997, 743, 544, 404
     xs, ys = rng.uniform(-0.5, w - 0.5, 3000), rng.uniform(-0.5, h - 0.5, 3000)
