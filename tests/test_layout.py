@@ -83,6 +83,8 @@ def test_one_definition_each_of_image_decoding_the_site_rule_and_the_metric_name
         "sim/blind3/camera.py",
         "sim/blind4/optics.py",
         "sim/blind6/camera.py",
+        "sim/blind8/camera.py",
+        "sim/blind9/camera.py",
         "sim/heldout/generate.py",
     ]
     rules = [
