@@ -262,6 +262,16 @@ def _interp(a: F32, vi: I32, w1: F32, w2: F32) -> F32:
     return np.asarray(out, dtype=np.float32)
 
 
+def _raster_band(xy: F64, z: F64, ids: I32, depth: F32, y_offset: int) -> tuple[I32, F32, F32]:
+    """Rasterise triangles into one band of samples over ``depth`` (updated in place): each
+    sample's nearest triangle id (-1: none) and its barycentric weights b1, b2."""
+    tri = np.full(depth.shape, -1, np.int32)
+    b1 = np.zeros(depth.shape, np.float32)
+    b2 = np.zeros(depth.shape, np.float32)
+    rasterise(xy, z, depth, y_offset=y_offset, tri_ids=ids, tri_buf=tri, b1_buf=b1, b2_buf=b2)
+    return tri, b1, b2
+
+
 def _to_cam(p: F64, rot: float, shift: tuple[float, float], c: tuple[float, float]) -> F64:
     """Scene um to camera um (scene = R(rot) (cam - c) + c + shift)."""
     cr, sr = math.cos(rot), math.sin(rot)
@@ -646,20 +656,8 @@ def render(
         gloss = skin.grid.sample(skin.gloss, SX, SY)
         del SX, SY
         depth = zs.astype(np.float32)
-        tbuf = np.full(depth.shape, -1, np.int32)
-        b1 = np.zeros(depth.shape, np.float32)
-        b2 = np.zeros(depth.shape, np.float32)
         sel = (hy1 >= r0_ - 1) & (hy0 <= r1_ + 1)
-        rasterise(
-            hx[sel],
-            hz[sel],
-            depth,
-            y_offset=r0_,
-            tri_ids=hids[sel],
-            tri_buf=tbuf,
-            b1_buf=b1,
-            b2_buf=b2,
-        )
+        tbuf, b1, b2 = _raster_band(hx[sel], hz[sel], hids[sel], depth, r0_)
         hit = tbuf >= 0
         obj = np.full(depth.shape, -1, np.int32)
         nrm = ns.astype(np.float32)
@@ -717,29 +715,13 @@ def render(
         if len(bx):
             bsel = (by1 >= r0_ - 1) & (by0 <= r1_ + 1)
             bdepth = np.full(depth.shape, -1e9, np.float32)
-            btri = np.full(depth.shape, -1, np.int32)
-            c1 = np.zeros(depth.shape, np.float32)
-            c2 = np.zeros(depth.shape, np.float32)
-            rasterise(
-                bx[bsel],
-                bz[bsel],
-                bdepth,
-                y_offset=r0_,
-                tri_ids=bids[bsel],
-                tri_buf=btri,
-                b1_buf=c1,
-                b2_buf=c2,
-            )
+            btri, c1, c2 = _raster_band(bx[bsel], bz[bsel], bids[bsel], bdepth, r0_)
             bh = btri >= 0
             if bh.any():
                 vi = bubbles.tri[btri[bh]]
                 w1 = c1[bh][:, None]
                 w2 = c2[bh][:, None]
-                bn = (
-                    bubbles.nrm[vi[:, 0]] * (1 - w1 - w2)
-                    + bubbles.nrm[vi[:, 1]] * w1
-                    + bubbles.nrm[vi[:, 2]] * w2
-                )
+                bn = _interp(bubbles.nrm, vi, w1, w2)
                 bn /= np.linalg.norm(bn, axis=1, keepdims=True)
                 nz = np.abs(bn[:, 2])
                 trans = 0.5 + 0.5 * nz**2
