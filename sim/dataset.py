@@ -31,7 +31,7 @@ from sim.appearance import Style, random_style
 from sim.config import ScalpConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur
 from sim.render import ScalpScene, View, shaft_points
-from sim.scalp import ScalpWorld, generate_scalp, hair_colour_names, regrow
+from sim.scalp import CURLS, ScalpWorld, curl, generate_scalp, hair_colour_names, regrow
 from sim.tools import NEUTRAL_COLOUR_GAINS
 
 U8 = NDArray[np.uint8]
@@ -67,6 +67,7 @@ class Recipe:
     pairs: bool = False  # a set of before-and-after pairs (pair_samples), not single crops
     style_pairs: bool = False  # with pairs: two looks of one crop (style_pair_samples)
     style_regrow: bool = False  # with style pairs: the second look's scalp regrown too
+    curl_share: float = 0.0  # share of single-crop scalps with curled hair (_maybe_curled)
 
 
 def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
@@ -96,8 +97,10 @@ def view_world(world: ScalpWorld, view: View) -> ScalpWorld:
 def local_world(world: ScalpWorld, cx: float, cy: float, radius_mm: float) -> ScalpWorld:
     """The same world with only the hairs whose shaft reaches a disc (rendering all is slow).
 
-    The shaft is followed as the renderer draws it (angle + curvature x arc length) at 24
-    points; the 0.5 mm slack covers the chords between them and the shaft's width.
+    A straight hair's shaft is followed as the renderer draws it (angle + curvature x arc
+    length) at 24 points; the 0.5 mm slack covers the chords between them and the shaft's
+    width. A curled hair (:func:`sim.scalp.curl`) is kept if its emergence point lies within
+    its length of the disc: its shaft can reach no further.
     """
     h = world.hairs
     t = h.length_mm[:, None] * np.linspace(0.0, 1.0, 24)[None, :]
@@ -106,6 +109,10 @@ def local_world(world: ScalpWorld, cx: float, cy: float, radius_mm: float) -> Sc
     px = h.x_mm[:, None] + np.concatenate([t[:, :1] * 0, np.cumsum(dt * np.cos(ang[:, :-1]), 1)], 1)
     py = h.y_mm[:, None] + np.concatenate([t[:, :1] * 0, np.cumsum(dt * np.sin(ang[:, :-1]), 1)], 1)
     reach = np.hypot(px - cx, py - cy).min(axis=1) <= radius_mm + 0.5
+    curled = h.wave_amp_rad != 0.0
+    reach[curled] = (
+        np.hypot(h.x_mm[curled] - cx, h.y_mm[curled] - cy) <= radius_mm + h.length_mm[curled] + 0.5
+    )
     return dataclasses.replace(world, hairs=h.subset(reach))
 
 
@@ -223,6 +230,8 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
         world = regrow(world, 0.0)  # bare skin: every opening empty, no hair
     elif recipe.regrow_share > 0:
         world = _maybe_regrown(world, seed, recipe.regrow_share)
+    if recipe.curl_share > 0:
+        world = _maybe_curled(world, seed, recipe.curl_share)
     style = random_style(np.random.default_rng([seed, 0x57E]))
     legacy = rng.random() < LEGACY_SHARE
     if legacy:
@@ -373,6 +382,20 @@ def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
     return regrow(world, factor, seed=int(rng.integers(2**31 - 1)))
 
 
+def _maybe_curled(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:
+    """With probability ``share``, the scalp's hairs wavy, curly or coiled (one in three
+    each, :func:`sim.scalp.curl`): the same emergence points, so the same count targets,
+    but shafts that wind and loop across the crop. The twin's scalps are otherwise near
+    straight, and a model that never saw a coil's turns with a "not an emergence point" on
+    them reads long coiled hair two to eight times too high. Its own random stream, so the
+    other choices of the world stay as they were."""
+    rng = np.random.default_rng([seed, 0xC01])
+    if rng.random() >= share:
+        return world
+    kind = CURLS[1 + int(rng.integers(len(CURLS) - 1))]
+    return curl(world, kind, seed=int(rng.integers(2**31 - 1)))
+
+
 def _chunk(args: tuple[int, int, Recipe]) -> tuple[U8, F32]:
     start, stop, recipe = args
     make, offset = (
@@ -407,6 +430,7 @@ def build_dataset(
         f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
         f"-st{recipe.stride}"
         + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
+        + (f"-cu{recipe.curl_share:g}" if recipe.curl_share > 0 else "")
         + (
             f"-stylepairs{STYLE_PAIRS_VERSION}" + "-rg" * recipe.style_regrow
             if recipe.pairs and recipe.style_pairs

@@ -339,6 +339,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "more hairs per opening; see sim.dataset)",
     )
     p.add_argument(
+        "--curl-share",
+        type=float,
+        default=0.0,
+        help="share of training scalps whose hairs are wavy, curly or coiled (sim.scalp.curl; "
+        "the twin's scalps are otherwise near straight)",
+    )
+    p.add_argument(
         "--pair-weight",
         type=float,
         default=d.pair_weight,
@@ -438,6 +445,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
     if not 0.0 <= args.regrow_share <= 1.0:
         p.error(f"--regrow-share is a share of scalps, 0 to 1 (got {args.regrow_share:g})")
+    if not 0.0 <= args.curl_share <= 1.0:
+        p.error(f"--curl-share is a share of scalps, 0 to 1 (got {args.curl_share:g})")
     if args.pair_weight < 0:
         p.error(f"--pair-weight is a weight, 0 or more (got {args.pair_weight:g})")
     if not 0.0 < args.pair_share <= 1.0:
@@ -515,6 +524,7 @@ def _pairs(args: argparse.Namespace, recipe: Recipe, training: dict[str, Any]) -
             recipe,
             worlds=worlds,
             regrow_share=0.0,
+            curl_share=0.0,
             pairs=True,
             style_pairs=style,
             style_regrow=style and args.style_pair_regrow,
@@ -549,7 +559,15 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse(argv)
     t0 = time.monotonic()
-    recipe = Recipe(NATIVE_UM_PER_PX, STRIDE, CROP_PX, args.seed, args.worlds, args.regrow_share)
+    recipe = Recipe(
+        NATIVE_UM_PER_PX,
+        STRIDE,
+        CROP_PX,
+        args.seed,
+        args.worlds,
+        args.regrow_share,
+        curl_share=args.curl_share,
+    )
     settings = TrainSettings(
         steps=args.steps,
         batch=args.batch,
@@ -579,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps,
         "synthetic_samples": args.worlds * CROPS_PER_WORLD,
         **({"regrow_share": args.regrow_share} if args.regrow_share > 0 else {}),
+        **({"curl_share": args.curl_share} if args.curl_share > 0 else {}),
         **(
             {"pair_weight": args.pair_weight, "pair_share": args.pair_share}
             | {"pair_samples": args.pair_worlds * PAIR_CROPS}

@@ -220,18 +220,15 @@ def _end_factor(
 def shaft_points(world: ScalpWorld, i: int, view: View, step_px: float = 12.0) -> F64:
     """Pixel-space points along hair ``i``'s visible shaft, emergence point first.
 
-    The shaft's direction turns by its curvature along its length; image v points down.
+    The shaft's direction turns by its curvature along its length, and swings if the hair is
+    curled (:meth:`sim.scalp.Hairs.heading`); image v points down.
     The renderer draws these points and the truth's cut tips are their last.
     """
     hs = world.hairs
     s = view.mm_per_px
     u, v = view.world_to_pixel(hs.x_mm[i : i + 1], hs.y_mm[i : i + 1])
-    length_px = float(hs.length_mm[i]) / s
-    n = max(2, math.ceil(length_px / step_px) + 1)
-    t = np.linspace(0.0, float(hs.length_mm[i]), n)
-    ang = (
-        float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t - math.radians(view.rotation_deg)
-    )
+    t = np.linspace(0.0, float(hs.length_mm[i]), hs.shaft_steps(i, s, step_px))
+    ang = hs.heading(i, t) - math.radians(view.rotation_deg)
     dx = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.cos(ang[:-1])])) / s
     dy = np.cumsum(np.concatenate([[0.0], np.diff(t) * np.sin(ang[:-1])])) / s
     pts: F64 = np.stack([u[0] + dx, v[0] - dy], axis=1)

@@ -8,7 +8,9 @@ share one opening; some openings are empty (they are not hairs).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +40,18 @@ _SKIN_DARK = np.array([0.20, 0.13, 0.10])
 # Share of follicular units holding 1, 2, 3, 4 hairs (typical adult scalp).
 UNIT_SHARES = (0.30, 0.45, 0.20, 0.05)
 
+Curl = Literal["straight", "wavy", "curly", "coiled"]
+CURLS: tuple[Curl, ...] = ("straight", "wavy", "curly", "coiled")
+# Per curl, the ranges its hairs' heading swing (radians either way) and swing period (mm
+# of shaft) are drawn from. A swing past ~1.3 rad turns the shaft back on itself: from above,
+# a coiled hair is a chain of loops that advances little (a tight spring seen side-on).
+CURL_WAVES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "wavy": ((0.25, 0.6), (2.0, 5.0)),
+    "curly": ((0.6, 1.3), (0.8, 2.0)),
+    "coiled": ((1.3, 2.2), (0.25, 0.8)),
+}
+CURL_POINTS_PER_PERIOD = 16  # shaft points per swing period, at the least
+
 
 def skin_rgb(tone: float) -> F64:
     """Linear RGB reflectance of skin for a tone in 0 (very light) .. 1 (very dark)."""
@@ -61,6 +75,12 @@ class Hairs:
     rgb: F64  # (n, 3) linear reflectance
     trimmed: NDArray[np.bool_]
     unit_id: NDArray[np.int64]
+    # The heading also swings by wave_amp_rad * sin(2 pi t / wave_period_mm + wave_phase_rad)
+    # at arc length t (curl, below); 0 for a straight hair, whose shaft then bends only by
+    # its curvature.
+    wave_amp_rad: F64
+    wave_period_mm: F64
+    wave_phase_rad: F64
 
     def __len__(self) -> int:
         return int(self.x_mm.shape[0])
@@ -68,6 +88,26 @@ class Hairs:
     def subset(self, mask: NDArray[np.bool_]) -> Hairs:
         """The hairs ``mask`` selects (a boolean array, one entry per hair)."""
         return Hairs(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
+
+    def heading(self, i: int, t: F64) -> F64:
+        """Direction (radians, on the scalp plane) of hair ``i``'s shaft at arc lengths ``t``
+        (mm from its emergence point). Exactly ``angle + curvature * t`` for a straight hair."""
+        ang: F64 = float(self.angle_rad[i]) + float(self.curvature_per_mm[i]) * t
+        amp = float(self.wave_amp_rad[i])
+        if amp != 0.0:
+            period = float(self.wave_period_mm[i])
+            ang = ang + amp * np.sin(2.0 * np.pi * t / period + float(self.wave_phase_rad[i]))
+        return ang
+
+    def shaft_steps(self, i: int, mm_per_px: float, step_px: float) -> int:
+        """How many points trace hair ``i``'s shaft at ``step_px`` pixels apart (and at least
+        :data:`CURL_POINTS_PER_PERIOD` per swing of a curled hair)."""
+        length = float(self.length_mm[i])
+        n = max(2, math.ceil(length / mm_per_px / step_px) + 1)
+        if float(self.wave_amp_rad[i]) != 0.0:
+            period = float(self.wave_period_mm[i])
+            n = max(n, math.ceil(CURL_POINTS_PER_PERIOD * length / period) + 1)
+        return n
 
 
 @dataclass(frozen=True)
@@ -206,6 +246,9 @@ def generate_scalp(cfg: ScalpConfig) -> ScalpWorld:
         rgb=rgb,
         trimmed=trimmed,
         unit_id=hair_unit.astype(np.int64),
+        wave_amp_rad=np.zeros(n),
+        wave_period_mm=np.ones(n),
+        wave_phase_rad=np.zeros(n),
     )
     follicles = Follicles(
         x_mm=unit_xy[:, 0].copy(), y_mm=unit_xy[:, 1].copy(), radius_mm=radius, hair_count=counts
@@ -286,6 +329,9 @@ def regrow(world: ScalpWorld, factor: float, seed: int = 0) -> ScalpWorld:
             "rgb": h.rgb[donors],
             "trimmed": h.trimmed[donors],
             "unit_id": uid,
+            "wave_amp_rad": h.wave_amp_rad[donors],
+            "wave_period_mm": h.wave_period_mm[donors],
+            "wave_phase_rad": h.wave_phase_rad[donors],
         }
         new = {name: np.concatenate([fields[name], extra[name]]) for name in fields}
     radius = np.where(counts > 0, np.maximum(f.radius_mm, 0.035 + 0.012 * counts), f.radius_mm)
@@ -293,3 +339,29 @@ def regrow(world: ScalpWorld, factor: float, seed: int = 0) -> ScalpWorld:
         x_mm=f.x_mm, y_mm=f.y_mm, radius_mm=radius, hair_count=counts.astype(np.int64)
     )
     return dataclasses.replace(world, hairs=Hairs(**new), follicles=follicles)
+
+
+def curl(world: ScalpWorld, kind: Curl, seed: int = 0) -> ScalpWorld:
+    """The same scalp with its hairs ``kind`` of curl: every hair keeps its emergence point,
+    direction, length (along the shaft), diameter and colour, only its shaft's path winds.
+
+    Each hair draws its own swing and period from ``kind``'s ranges (:data:`CURL_WAVES`) and
+    a phase, from a random stream of ``seed`` of its own. Vellus hairs swing half as far.
+    ``"straight"`` returns ``world`` unchanged.
+    """
+    if kind not in CURLS:
+        raise ValueError(f"curl {kind!r} is not one of {', '.join(CURLS)}")
+    if kind == "straight":
+        return world
+    (a0, a1), (p0, p1) = CURL_WAVES[kind]
+    rng = np.random.default_rng([seed, 0xC0])
+    h = world.hairs
+    n = len(h)
+    amp = rng.uniform(a0, a1, n) * np.where(h.diameter_um < VELLUS_THRESHOLD_UM, 0.5, 1.0)
+    hairs = dataclasses.replace(
+        h,
+        wave_amp_rad=amp,
+        wave_period_mm=rng.uniform(p0, p1, n),
+        wave_phase_rad=rng.uniform(0.0, 2.0 * np.pi, n),
+    )
+    return dataclasses.replace(world, hairs=hairs)

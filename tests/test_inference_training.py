@@ -248,6 +248,7 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--fit-count-gain", "frames", "--quantize-only"], "leave out --quantize-only"),
         (["--fit-count-gain", "frames", "--gain-frames", "0"], "1 or more (got 0)"),
         (["--regrow-share", "1.5"], "a share of scalps, 0 to 1 (got 1.5)"),
+        (["--curl-share", "-0.1"], "--curl-share is a share of scalps, 0 to 1 (got -0.1)"),
         (["--pair-weight", "-2"], "--pair-weight is a weight, 0 or more (got -2)"),
         (["--pair-share", "0"], "over 0 and up to 1 (got 0)"),
         (["--pair-weight", "1", "--pair-worlds", "0"], "1 or more (got 0 and 0)"),

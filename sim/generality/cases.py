@@ -11,7 +11,6 @@ import hashlib
 import inspect
 import json
 import logging
-import math
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -300,10 +299,10 @@ def _render_twin(spec: dict[str, Any]) -> tuple[NDArray[np.uint8], dict[str, Any
 def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] | None:
     """Free shaft ends inside a twin frame and emergence points just outside it.
 
-    Follows the twin's shaft geometry (direction plus curvature, stepped as the renderer
-    steps it); a trimmed hair's end is ``cut``, a long hair's is not. Returns None, with a
-    warning, when the world's emergence points do not reproduce the truth's (the twin
-    changed): the bench then uses only the tips the twin lists itself, if any.
+    Follows the twin's shaft geometry (direction plus curvature and any curl, stepped as
+    the renderer steps it); a trimmed hair's end is ``cut``, a long hair's is not. Returns
+    None, with a warning, when the world's emergence points do not reproduce the truth's
+    (the twin changed): the bench then uses only the tips the twin lists itself, if any.
     """
     w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
     view = View(0.0, 0.0, 0.0, upp, w, h)
@@ -322,9 +321,8 @@ def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] 
         reach = length / s + 2
         if not (-reach < u[i] < w + reach and -reach < v[i] < h + reach):
             continue
-        n = max(2, math.ceil(length / s / 12.0) + 1)
-        t = np.linspace(0.0, length, n)
-        ang = float(hs.angle_rad[i]) + float(hs.curvature_per_mm[i]) * t
+        t = np.linspace(0.0, length, hs.shaft_steps(i, s, 12.0))
+        ang = hs.heading(i, t)
         ex = float(u[i]) + float(np.sum(np.diff(t) * np.cos(ang[:-1]))) / s
         ey = float(v[i]) - float(np.sum(np.diff(t) * np.sin(ang[:-1]))) / s
         if -0.5 <= ex < w - 0.5 and -0.5 <= ey < h - 0.5:
