@@ -81,7 +81,7 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 NAME = "dermocap-hair-density"
-VERSION = "2.7.0"
+VERSION = "2.8.0"
 NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
 MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
