@@ -82,6 +82,7 @@ def cmd_sim_render(args: argparse.Namespace) -> int:
         vellus_fraction=args.vellus_fraction,
         hair_length=args.hair_length,
         empty_follicle_fraction=args.empty_follicle_fraction,
+        curl=args.curl,
     )
     sim_cfg = cfg.sim.model_copy(update={"scalp": scalp})
     req = RenderRequest(
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--vellus-fraction", type=float, help="0.05..0.40")
     r.add_argument("--hair-length", choices=["trimmed", "long", "mixed"])
     r.add_argument("--empty-follicle-fraction", type=float, help="0..0.5")
+    r.add_argument("--curl", choices=["straight", "wavy", "curly", "coiled"], help="shaft shape")
     r.set_defaults(func=cmd_sim_render)
     h = ssub.add_parser(
         "hand",

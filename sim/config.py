@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from dermocap.configbase import Section
 
 HairColour = Literal["black", "dark_brown", "brown", "auburn", "blond", "grey", "white"]
+Curl = Literal["straight", "wavy", "curly", "coiled"]
 
 
 class ScalpConfig(Section):
@@ -30,6 +31,10 @@ class ScalpConfig(Section):
     )
     empty_follicle_fraction: float = Field(
         0.08, ge=0.0, le=0.5, description="Follicle openings without a hair, as share of units"
+    )
+    curl: Curl = Field(
+        "straight",
+        description="Shape of the shafts: straight, wavy, curly or coiled (sim.scalp.curl)",
     )
     extent_mm: float = Field(
         30.0, ge=12.0, le=100.0, description="Side of the square patch of scalp that exists"

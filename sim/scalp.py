@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.config import HairColour, ScalpConfig
+from sim.config import Curl, HairColour, ScalpConfig
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -40,8 +40,7 @@ _SKIN_DARK = np.array([0.20, 0.13, 0.10])
 # Share of follicular units holding 1, 2, 3, 4 hairs (typical adult scalp).
 UNIT_SHARES = (0.30, 0.45, 0.20, 0.05)
 
-Curl = Literal["straight", "wavy", "curly", "coiled"]
-CURLS: tuple[Curl, ...] = ("straight", "wavy", "curly", "coiled")
+CURLS: tuple[Curl, ...] = get_args(Curl)
 # Per curl, the ranges its hairs' heading swing (radians either way) and swing period (mm
 # of shaft) are drawn from. A swing past ~1.3 rad turns the shaft back on itself: from above,
 # a coiled hair is a chain of loops that advances little (a tight spring seen side-on).
@@ -253,7 +252,7 @@ def generate_scalp(cfg: ScalpConfig) -> ScalpWorld:
     follicles = Follicles(
         x_mm=unit_xy[:, 0].copy(), y_mm=unit_xy[:, 1].copy(), radius_mm=radius, hair_count=counts
     )
-    return ScalpWorld(
+    world = ScalpWorld(
         extent_mm=extent,
         hairs=hairs,
         follicles=follicles,
@@ -263,6 +262,7 @@ def generate_scalp(cfg: ScalpConfig) -> ScalpWorld:
         texture_mm=texture_mm,
         config=cfg,
     )
+    return curl(world, cfg.curl, seed=cfg.seed)  # straight: the world itself
 
 
 def hair_colour_names() -> tuple[HairColour, ...]:

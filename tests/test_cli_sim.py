@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -49,3 +50,17 @@ def test_sim_render_refuses_out_of_range_density(
     rc = main(["sim", "render", "--out", str(tmp_path / "x.png"), "--density", "1000"])
     assert rc == 2
     assert "density_per_cm2" in capsys.readouterr().err
+
+
+def test_sim_render_draws_coiled_hair_from_the_same_roots(tmp_path: Path) -> None:
+    # --curl winds the shafts; the truth (the emergence points) stays the straight scalp's.
+    shots = {}
+    for kind in ("straight", "coiled"):
+        out, truth = tmp_path / f"{kind}.png", tmp_path / f"{kind}.json"
+        argv = ["sim", "render", "--seed", "5", "--hair-length", "long", "--out", str(out)]
+        assert main([*argv, "--truth", str(truth), "--curl", kind]) == 0
+        shots[kind] = (np.asarray(Image.open(out)), json.loads(truth.read_text()))
+    (a, ta), (b, tb) = shots["straight"], shots["coiled"]
+    assert ta["hairs"] == tb["hairs"]
+    assert (ta["scalp"]["curl"], tb["scalp"]["curl"]) == ("straight", "coiled")
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 2.0
