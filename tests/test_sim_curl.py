@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,10 +140,8 @@ def test_a_curled_training_scalp_has_the_same_count_targets_and_other_shafts() -
     )
 
 
-def test_the_curl_share_names_its_own_cache(tmp_path: object) -> None:
-    from pathlib import Path
-
-    root = Path(str(tmp_path))
+def test_the_curl_share_names_its_own_cache(tmp_path: Path) -> None:
+    root = tmp_path
     recipe = Recipe(8.0, 4, 96, 1, 1, curl_share=0.5)
     build_dataset(root, recipe)
     assert [p.name for p in root.iterdir()] == ["synth-v9-s1-c96-u8-st4-cu0.5"]
@@ -156,3 +157,26 @@ def test_a_coil_is_traced_finely_enough_at_any_scale(world: ScalpWorld) -> None:
         b = shaft_points(coiled, i, view, step_px=0.05)[-1]
         gap_mm = float(np.hypot(*(a - b))) * view.mm_per_px
         assert gap_mm < 0.1 * float(coiled.hairs.length_mm[i])
+
+
+def test_the_twin_curl_bench_reads_each_curl_and_refuses_bad_arguments() -> None:
+    script = [
+        sys.executable,
+        str(Path(__file__).resolve().parent.parent / "scripts" / "bench_twin_curl.py"),
+    ]
+    r = subprocess.run(
+        [*script, "--n", "1", "--lengths", "trimmed"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()[1:]]
+    assert [(row[0], row[1], row[2], row[3]) for row in rows] == [
+        ("trimmed", kind, "shipped", "1") for kind in CURLS
+    ]
+    assert all(0.3 < float(row[5]) < 3.0 for row in rows)  # a read, not a placeholder
+    for bad, says in (
+        (["--model", "x"], "--model wants NAME=DIR (got 'x')"),
+        (["--n", "0"], "1 or more (got 0)"),
+        (["--lengths", "short"], "long, trimmed and mixed (got short)"),
+    ):
+        r = subprocess.run([*script, *bad], capture_output=True, text=True)
+        assert r.returncode == 2 and says in r.stderr

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Read twin frames of straight and curled hair (the same roots) with one or more models.
+
+    python scripts/bench_twin_curl.py --model shipped=inference/models --model c30=/tmp/dev3/c30
+
+For each scalp (seeds 101 on, disjoint from training's 1,000,000 on; 60-300 hairs/cm², any
+skin tone, the twin's default look, one 2028x1520 capture at ~5.2 um/px), each hair length
+and each curl (``sim.scalp.curl``), the INT8 model's density against the truth; prints MAPE
+and the median read/true per length, curl and model. The twin's curled hair trains models
+given ``--curl-share``, so this is a training source's row (model card, "After 2.8.0").
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from inference.model import HairModel
+from sim.config import SimConfig
+from sim.scalp import CURLS
+from sim.tools import RenderRequest, render_capture
+
+SEED_BASE = 101
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME=DIR",
+        help="a models folder (with manifest.json) under a name; repeat for more "
+        "(default: shipped=the packaged models)",
+    )
+    p.add_argument("--n", type=int, default=10, help="scalps per length and curl")
+    p.add_argument("--lengths", default="long,trimmed", help="hair lengths, comma-separated")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        p.error(f"--n is a number of scalps, 1 or more (got {args.n})")
+    lengths = args.lengths.split(",")
+    if not set(lengths) <= {"long", "trimmed", "mixed"}:
+        p.error(f"--lengths takes long, trimmed and mixed (got {args.lengths})")
+    args.lengths = lengths
+    models: dict[str, Path | None] = {}
+    for item in args.model or ["shipped="]:
+        name, sep, folder = item.partition("=")
+        if not sep or not name:
+            p.error(f"--model wants NAME=DIR (got {item!r})")
+        models[name] = Path(folder) if folder else None
+    args.models = models
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    models = {
+        name: HairModel.load("int8", threads=args.threads, models_dir=folder)
+        for name, folder in args.models.items()
+    }
+    reads: dict[tuple[str, str, str], list[float]] = {}
+    try:
+        for seed in range(SEED_BASE, SEED_BASE + args.n):
+            rng = np.random.default_rng(seed)
+            density, tone = float(rng.uniform(60.0, 300.0)), float(rng.uniform(0.0, 1.0))
+            for length in args.lengths:
+                for kind in CURLS:
+                    base = SimConfig()
+                    scalp = base.scalp.model_copy(
+                        update={
+                            "hair_length": length,
+                            "curl": kind,
+                            "density_per_cm2": density,
+                            "skin_tone": tone,
+                        }
+                    )
+                    cfg = base.model_copy(update={"scalp": scalp})
+                    img, truth = render_capture(cfg, RenderRequest(seed=seed, noise_seed=seed))
+                    true = float(truth["density_per_cm2"])
+                    for name, model in models.items():
+                        read = model.analyze(img, float(truth["um_per_px"])).density_per_cm2
+                        reads.setdefault((length, kind, name), []).append(read / true)
+    finally:
+        for model in models.values():
+            model.close()
+    print(f"{'length':8s} {'curl':8s} {'model':10s}  n  MAPE %  median read/true")
+    for (length, kind, name), ratios in reads.items():
+        r = np.array(ratios)
+        mape, median = float(np.mean(np.abs(r - 1.0))) * 100, float(np.median(r))
+        print(f"{length:8s} {kind:8s} {name:10s} {len(r):2d} {mape:7.1f}  {median:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
