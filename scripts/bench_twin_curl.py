@@ -40,15 +40,21 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.n < 1:
         p.error(f"--n is a number of scalps, 1 or more (got {args.n})")
+    if args.threads < 1:
+        p.error(f"--threads is a number of threads, 1 or more (got {args.threads})")
     lengths = args.lengths.split(",")
-    if not set(lengths) <= {"long", "trimmed", "mixed"}:
-        p.error(f"--lengths takes long, trimmed and mixed (got {args.lengths})")
+    if not set(lengths) <= {"long", "trimmed", "mixed"} or len(set(lengths)) != len(lengths):
+        p.error(f"--lengths takes long, trimmed and mixed, each once (got {args.lengths})")
     args.lengths = lengths
     models: dict[str, Path | None] = {}
     for item in args.model or ["shipped="]:
         name, sep, folder = item.partition("=")
         if not sep or not name:
             p.error(f"--model wants NAME=DIR (got {item!r})")
+        if name in models:
+            p.error(f"--model {name} is given twice: give each model its own name")
+        if folder and not (Path(folder) / "manifest.json").is_file():
+            p.error(f"--model {name}: {folder} holds no manifest.json (a models folder)")
         models[name] = Path(folder) if folder else None
     args.models = models
     return args
@@ -86,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         for model in models.values():
             model.close()
     print(f"{'length':8s} {'curl':8s} {'model':10s}  n  MAPE %  median read/true")
-    for (length, kind, name), ratios in reads.items():
+    for (row_length, row_curl, row_model), ratios in reads.items():
         r = np.array(ratios)
         mape, median = float(np.mean(np.abs(r - 1.0))) * 100, float(np.median(r))
-        print(f"{length:8s} {kind:8s} {name:10s} {len(r):2d} {mape:7.1f}  {median:.2f}")
+        print(
+            f"{row_length:8s} {row_curl:8s} {row_model:10s} {len(r):2d} {mape:7.1f}  {median:.2f}"
+        )
     return 0
 
 

@@ -31,7 +31,15 @@ from sim.appearance import Style, random_style
 from sim.config import ScalpConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur
 from sim.render import ScalpScene, View, shaft_points
-from sim.scalp import CURLS, ScalpWorld, curl, generate_scalp, hair_colour_names, regrow
+from sim.scalp import (
+    CURL_VERSION,
+    CURLS,
+    ScalpWorld,
+    curl,
+    generate_scalp,
+    hair_colour_names,
+    regrow,
+)
 from sim.tools import NEUTRAL_COLOUR_GAINS
 
 U8 = NDArray[np.uint8]
@@ -430,7 +438,7 @@ def build_dataset(
         f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
         f"-st{recipe.stride}"
         + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
-        + (f"-cu{recipe.curl_share:g}" if recipe.curl_share > 0 else "")
+        + (f"-cu{recipe.curl_share:g}v{CURL_VERSION}" if recipe.curl_share > 0 else "")
         + (
             f"-stylepairs{STYLE_PAIRS_VERSION}" + "-rg" * recipe.style_regrow
             if recipe.pairs and recipe.style_pairs

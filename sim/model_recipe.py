@@ -2,7 +2,7 @@
 
 ``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of 2.1.0's
 from-scratch run, which 2.2.0 fine-tuned, 2.3.0 fine-tuned again and blended back halfway
-(``--blend``), and 2.4.0, 2.5.0, 2.6.0 and the shipped 2.7.0 fine-tune on the twin and on frames
+(``--blend``), and 2.4.0 to 2.7.0 and the shipped 2.8.0 fine-tune on the twin and on frames
 of independent generators (three, then five since 2.6.0: ``--real-dir``,
 ``scripts/export_generator_frames.py``), with the options ``scripts/rebuild_model.sh`` gives;
 the manifest records the command. Steps: (1) render random scalps in random looks

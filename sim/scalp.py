@@ -50,6 +50,8 @@ CURL_WAVES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "coiled": ((1.3, 2.2), (0.25, 0.8)),
 }
 CURL_POINTS_PER_PERIOD = 16  # shaft points per swing period, at the least
+CURL_STEP_PX = 2.0  # a curled shaft is traced at this step whatever a caller asks (shaft_steps)
+CURL_VERSION = 2  # bump when a curled shaft's path changes (it names curled training caches)
 
 
 def skin_rgb(tone: float) -> F64:
@@ -99,14 +101,23 @@ class Hairs:
         return ang
 
     def shaft_steps(self, i: int, mm_per_px: float, step_px: float) -> int:
-        """How many points trace hair ``i``'s shaft at ``step_px`` pixels apart (and at least
-        :data:`CURL_POINTS_PER_PERIOD` per swing of a curled hair)."""
+        """How many points trace hair ``i``'s shaft at ``step_px`` pixels apart.
+
+        A curled hair ignores ``step_px``: it is traced at :data:`CURL_STEP_PX` and at least
+        :data:`CURL_POINTS_PER_PERIOD` points per swing, so that the renderer's shaft, the
+        training targets' shaft and tip, and the bench's free ends are one polyline (a
+        swinging heading summed at different steps ends tens of um apart)."""
         length = float(self.length_mm[i])
-        n = max(2, math.ceil(length / mm_per_px / step_px) + 1)
-        if float(self.wave_amp_rad[i]) != 0.0:
-            period = float(self.wave_period_mm[i])
-            n = max(n, math.ceil(CURL_POINTS_PER_PERIOD * length / period) + 1)
-        return n
+        if float(self.wave_amp_rad[i]) == 0.0:
+            return max(2, math.ceil(length / mm_per_px / step_px) + 1)
+        period = float(self.wave_period_mm[i])
+        if not period > 0.0:
+            raise ValueError(f"hair {i}: a curled hair needs a swing period over 0 mm")
+        return max(
+            2,
+            math.ceil(length / mm_per_px / CURL_STEP_PX) + 1,
+            math.ceil(CURL_POINTS_PER_PERIOD * length / period) + 1,
+        )
 
 
 @dataclass(frozen=True)
@@ -329,9 +340,16 @@ def regrow(world: ScalpWorld, factor: float, seed: int = 0) -> ScalpWorld:
             "rgb": h.rgb[donors],
             "trimmed": h.trimmed[donors],
             "unit_id": uid,
-            "wave_amp_rad": h.wave_amp_rad[donors],
+            # A donor's curl; a vellus hair swings half as far as a terminal one (curl()).
+            "wave_amp_rad": h.wave_amp_rad[donors]
+            * np.where(diameter < VELLUS_THRESHOLD_UM, 0.5, 1.0)
+            / np.where(h.diameter_um[donors] < VELLUS_THRESHOLD_UM, 0.5, 1.0),
             "wave_period_mm": h.wave_period_mm[donors],
-            "wave_phase_rad": h.wave_phase_rad[donors],
+            "wave_phase_rad": (
+                rng.uniform(0.0, 2.0 * np.pi, k)
+                if h.wave_amp_rad.any()
+                else h.wave_phase_rad[donors]
+            ),
         }
         new = {name: np.concatenate([fields[name], extra[name]]) for name in fields}
     radius = np.where(counts > 0, np.maximum(f.radius_mm, 0.035 + 0.012 * counts), f.radius_mm)
