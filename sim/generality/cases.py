@@ -25,7 +25,7 @@ from dermocap.errors import ModelError
 from sim import blind, blind2, blind3, blind4, blind5, blind6, blind7, blind8, blind9, heldout
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout.params import tone_bin
-from sim.render import View
+from sim.render import View, shaft_points
 from sim.scalp import generate_scalp, hair_colour_names
 from sim.tools import RenderRequest, render_capture
 
@@ -299,9 +299,9 @@ def _render_twin(spec: dict[str, Any]) -> tuple[NDArray[np.uint8], dict[str, Any
 def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] | None:
     """Free shaft ends inside a twin frame and emergence points just outside it.
 
-    Follows the twin's shaft geometry (direction plus curvature and any curl, stepped as
-    the renderer steps it); a trimmed hair's end is ``cut``, a long hair's is not. Returns
-    None, with a warning, when the world's emergence points do not reproduce the truth's
+    Each end is the last of the points the renderer draws the shaft by
+    (:func:`sim.render.shaft_points`); a trimmed hair's end is ``cut``, a long hair's is not.
+    Returns None, with a warning, when the world's emergence points do not reproduce the truth's
     (the twin changed): the bench then uses only the tips the twin lists itself, if any.
     """
     w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
@@ -321,10 +321,7 @@ def twin_ends(world: Any, truth: dict[str, Any]) -> tuple[list[Any], list[Any]] 
         reach = length / s + 2
         if not (-reach < u[i] < w + reach and -reach < v[i] < h + reach):
             continue
-        t = np.linspace(0.0, length, hs.shaft_steps(i, s, 12.0))
-        ang = hs.heading(i, t)
-        ex = float(u[i]) + float(np.sum(np.diff(t) * np.cos(ang[:-1]))) / s
-        ey = float(v[i]) - float(np.sum(np.diff(t) * np.sin(ang[:-1]))) / s
+        ex, ey = (float(c) for c in shaft_points(world, i, view)[-1])
         if -0.5 <= ex < w - 0.5 and -0.5 <= ey < h - 0.5:
             tips.append(
                 {
