@@ -253,3 +253,69 @@ def test_factor_coverage() -> None:
 
 def test_no_foreign_imports() -> None:
     assert foreign_imports(Path(sim.blind10.__file__).parent, "sim.blind10") == []
+
+
+def _hairs_of_kind(kind: str, n: int, *, long_hair: bool = False) -> list[Any]:
+    """``n`` hairs of one kind built from random draws, as the frame builds them."""
+    from sim.blind10.hairs import KINDS, build_hair
+
+    rng = np.random.default_rng(7)
+    fp = frame_params(rng)
+    fp["long_share"] = 1.0 if long_hair else 0.0
+    out = []
+    for i in range(n):
+        u = rng.uniform(0, 1, 12)
+        if long_hair:
+            u[7] = 0.0  # below long_share: a long hair
+        out.append(build_hair(0.0, 0.0, 0.3, KINDS.index(kind), u, i, fp, 8.0, False))
+    return out
+
+
+def test_cut_long_hair_is_blunt() -> None:
+    """A long hair marked cut keeps its full diameter to its end (a blunt cut), and an uncut
+    one tapers: the truth's ``cut`` flag and the drawn end agree."""
+    hairs = _hairs_of_kind("terminal", 200, long_hair=True)
+    cut = [h for h in hairs if h.cut]
+    natural = [h for h in hairs if not h.cut]
+    assert len(cut) > 20 and len(natural) > 20
+    for h in cut:
+        assert h.diam[-1] >= 0.99 * h.d0, (h.d0, h.diam[-1])
+    for h in natural:
+        assert h.diam[-1] < 0.5 * h.d0
+
+
+def test_tip_listed_where_the_drawn_shaft_ends() -> None:
+    """A tapered end thins below what a pixel shows: the listed free end is the last point
+    drawn at least ``TIP_MIN_PX`` wide, so a tip lies on the drawn shaft, not past it."""
+    from sim.blind10.frame import TIP_MIN_PX, _drawn_end
+
+    um = 15.0
+    cam = Camera(um, W, H, 5000.0, 0.0, 0.0, 0.0, 0.0, (1.0, 1.0, 1.0), 8)
+    moved = 0
+    for h in _hairs_of_kind("vellus", 60):
+        end = _drawn_end(h, cam, um)
+        assert end is not None
+        _, _, mag = cam.project(h.pts)
+        width = h.diam / um * mag
+        assert width[end] >= TIP_MIN_PX
+        assert (width[end + 1 :] < TIP_MIN_PX).all()
+        moved += end < len(h.pts) - 1
+    assert moved >= 20  # many vellus ends fade out before the centreline stops (28 of 60)
+    for h in _hairs_of_kind("terminal", 40):  # trimmed, cut: drawn to its last point
+        assert _drawn_end(h, cam, um) == len(h.pts) - 1
+
+
+def test_curl_factor_says_what_is_drawn() -> None:
+    """Only long hair winds: a trimmed frame's hair is straight whatever the frame's curl
+    draw, and a hairless frame has no curl."""
+    trimmed = hairless = 0
+    for seed in range(60):
+        _, t = _gen(seed, width=48, height=40)
+        if t["factors"]["hair_length"] == "trimmed":
+            trimmed += 1
+            assert t["factors"]["curl"] == "straight"
+        _, t0 = _gen(seed, width=48, height=40, hairless=True)
+        if seed < 5:
+            hairless += 1
+            assert t0["factors"]["curl"] == "none"
+    assert trimmed >= 5 and hairless == 5

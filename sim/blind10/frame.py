@@ -27,6 +27,19 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 LAYER_Z = (0.0, 60.0, 250.0)  # lower bounds of the three height layers (um)
 LAYER_REP = (20.0, 140.0, 420.0)  # representative heights for their defocus
+TIP_MIN_PX = 0.2  # a free end is listed where the shaft is still drawn at least this wide
+
+
+def _drawn_end(hr: Hair, cam: Camera, um: float) -> int | None:
+    """Index of a shaft's last centreline point drawn at least ``TIP_MIN_PX`` wide.
+
+    A tapered end (vellus, miniaturised, a long hair's natural tip) thins toward nothing, so
+    the listed free end is where the drawn stroke fades out, not where the centreline stops;
+    a blunt cut end is drawn full width to its last point. None when no point is that wide.
+    """
+    _, _, mag = cam.project(hr.pts)
+    wide = np.flatnonzero(hr.diam / um * mag >= TIP_MIN_PX)
+    return int(wide[-1]) if wide.size else None
 
 
 def _rng(keys: list[int]) -> np.random.Generator:
@@ -535,15 +548,16 @@ def render(
             dy = max(-0.5 - y, y - (h - 0.5), 0.0)
             if math.hypot(dx, dy) * um <= 200.0:
                 t_out.append({"x_px": x, "y_px": y})
-        if hr.tip:
-            tx_, ty_ = to_out(hr.pts[-1])
+        end = _drawn_end(hr, cam, um) if hr.tip else None
+        if end is not None:
+            tx_, ty_ = to_out(hr.pts[end])
             if inside(tx_, ty_) and not masked(tx_, ty_):
                 t_tips.append(
                     {
                         "x_px": tx_,
                         "y_px": ty_,
                         "cut": bool(hr.cut),
-                        "diameter_um": round(float(hr.diam[-1]), 3),
+                        "diameter_um": round(float(hr.diam[end]), 3),
                     }
                 )
     n = len(t_hairs)
@@ -557,7 +571,8 @@ def render(
         "scale": "3-5" if um < 5 else "5-8" if um < 8 else "8-12",
         "light": sc["light"],
         "visit": visit,
-        "curl": fp["curl"],
+        # only long hair winds (trimmed hair stands straight), and a hairless frame has none
+        "curl": "none" if hairless else "straight" if length == "trimmed" else fp["curl"],
         "field_stop": "yes" if stop_d else "no",
     }
     truth: dict[str, Any] = {

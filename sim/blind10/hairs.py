@@ -157,8 +157,9 @@ def build_hair(
         length, cut, flare = 500 + 1000 * u[6], True, 1.2
     elif u[7] < fp["long_share"]:
         lo, hi = fp["long_mm"]
-        length, long_hair, taper_from = 1000 * (lo + (hi - lo) * u[6]), True, 0.85
+        length, long_hair = 1000 * (lo + (hi - lo) * u[6]), True
         cut = u[8] < 0.3
+        taper_from = 1.0 if cut else 0.85  # a cut end is blunt: full diameter to the end
     else:
         lo, hi = fp["trim_mm"]
         length, cut = 1000 * (lo + (hi - lo) * u[6]), True
