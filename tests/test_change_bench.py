@@ -17,6 +17,7 @@ from sim.generality.cases import (
     BLIND7,
     BLIND8,
     BLIND9,
+    BLIND10,
     INDEPENDENT,
     INDEPENDENT_GENERATORS,
     TWIN,
@@ -119,7 +120,7 @@ def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     pairs = change_pairs(5)
     gens = [INDEPENDENT] * 5 + [BLIND] * 5 + [BLIND2] * 5 + [BLIND3] * 5 + [BLIND4] * 5
     gens += [BLIND5] * 5 + [BLIND6] * 5 + [BLIND7] * 5 + [BLIND8] * 5 + [BLIND9] * 5
-    gens += [TWIN] * 5
+    gens += [BLIND10] * 5 + [TWIN] * 5
     assert [p.before.generator for p in pairs] == gens
     for k in range(5):
         got = [p.factor for p in pairs[5 * k : 5 * k + 5]]
@@ -150,15 +151,16 @@ def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(
         img_a, ta = load(build((Case(generator, 0, later), str(tmp_path))))
         after = {(h["x_px"], h["y_px"]) for h in ta["hairs"]}
         assert not np.array_equal(img_b, img_a)
-        # what blind-5 to blind-9 record of the visit itself
+        # what blind-5 to blind-10 record of the visit itself
         visit = {"pose", "regrown", "hairs_in_site", "capsules", "visit", "hair_draws", "pool"}
         visit |= {"hair_kinds_in_frame", "regrown_factor"}
         visit |= {"hairs_built", "kind_counts", "segments", "volume_top_um"}  # blind-8
         visit |= {"hairs_active_in_site", "hairs_drawn", "listed_kinds"}  # blind-9
+        visit |= {"shift_x_um", "shift_y_um", "yaw_deg", "regrow_factor", "regrow_seed"}  # -10
         assert {k: v for k, v in ta["params"].items() if k not in visit} == {
             k: v for k, v in tb["params"].items() if k not in visit
         }  # the same look
-        if generator in (BLIND4, BLIND5, BLIND6, BLIND7, BLIND8, BLIND9):  # re-positioned
+        if generator in (BLIND4, BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10):  # re-positioned
             assert len(after) / len(before) == pytest.approx(factor, abs=0.25)
             continue
         if factor > 1:
@@ -203,11 +205,11 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
 
     out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
     independent = {INDEPENDENT, BLIND, BLIND2, BLIND3, BLIND4, BLIND5, BLIND6, BLIND7}
-    independent |= {BLIND8, BLIND9}
+    independent |= {BLIND8, BLIND9, BLIND10}
     assert set(out["figures"]) == {TWIN, *independent}
-    assert len(out["pairs"]) == 11 and len(list(tmp_path.glob("*.npz"))) == 22
+    assert len(out["pairs"]) == 12 and len(list(tmp_path.glob("*.npz"))) == 24
     assert out["skipped"] == [] and "left out" not in out["text"]
-    twin = out["pairs"][10]
+    twin = out["pairs"][11]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits
     assert abs(twin["int8"]["error_points"]) < 3.0

@@ -22,7 +22,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dermocap.errors import ModelError
-from sim import blind, blind2, blind3, blind4, blind5, blind6, blind7, blind8, blind9, heldout
+from sim import (
+    blind,
+    blind2,
+    blind3,
+    blind4,
+    blind5,
+    blind6,
+    blind7,
+    blind8,
+    blind9,
+    blind10,
+    heldout,
+)
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
 from sim.heldout.params import tone_bin
 from sim.render import View, shaft_points
@@ -42,6 +54,7 @@ BLIND6 = "blind6"  # sim/blind6: blind-6, written apart as a training source (2.
 BLIND7 = "blind7"  # sim/blind7: blind-7, written apart as a training source (2.5.0's round)
 BLIND8 = "blind8"  # sim/blind8: blind-8, written apart as a judge (2.7.0's round), volumetric
 BLIND9 = "blind9"  # sim/blind9: blind-9, written apart as a judge (2.7.0's round), meshes
+BLIND10 = "blind10"  # sim/blind10: blind-10, written apart as a judge (c31's round), spectral
 TWIN = "twin"
 
 
@@ -57,9 +70,10 @@ class _Source:
     stream_key: int
 
 
-# Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8 and
-# blind-9 are evaluation only, never training, calibration or choosing checkpoints (blind-8
-# and blind-9, written in 2.7.0's round, joined as sources no model had seen); since the 2.4.0
+# Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8,
+# blind-9 and blind-10 are evaluation only, never training, calibration or choosing checkpoints
+# (blind-8 and blind-9, written in 2.7.0's round, and blind-10, written after 2.8.0 shipped,
+# joined as sources no model had seen); since the 2.4.0
 # round blind-1, blind-2 and blind-3 also give training frames, of other seeds
 # (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
 # 2.5.0's round, since 2.6.0.
@@ -75,13 +89,14 @@ _SOURCES = {
     BLIND7: _Source("blind7", blind7.generate, 260_000, 0xB117),
     BLIND8: _Source("blind8", blind8.generate, 290_000, 0xB118),
     BLIND9: _Source("blind9", blind9.generate, 320_000, 0xB119),
+    BLIND10: _Source("blind10", blind10.generate, 350_000, 0xB11A),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 # give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
 # 2.6.0, 2.7.0 and 2.8.0 on all five
 TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3, BLIND6, BLIND7)
 # never trained on: a release is judged by their worst
-HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5, BLIND8, BLIND9)
+HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5, BLIND8, BLIND9, BLIND10)
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",
