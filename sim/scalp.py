@@ -52,6 +52,12 @@ CURL_WAVES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 CURL_POINTS_PER_PERIOD = 16  # shaft points per swing period, at the least
 CURL_STEP_PX = 2.0  # a curled shaft is traced at this step whatever a caller asks (shaft_steps)
 CURL_VERSION = 2  # bump when a curled shaft's path changes (it names curled training caches)
+VELLUS_SWING = 0.5  # a vellus hair's curl swings this share as far as a terminal one's
+
+
+def swing_scale(diameter_um: F64) -> F64:
+    """Each hair's share of its curl's swing by its diameter (:data:`VELLUS_SWING` if vellus)."""
+    return np.where(diameter_um < VELLUS_THRESHOLD_UM, VELLUS_SWING, 1.0)
 
 
 def skin_rgb(tone: float) -> F64:
@@ -342,8 +348,8 @@ def regrow(world: ScalpWorld, factor: float, seed: int = 0) -> ScalpWorld:
             "unit_id": uid,
             # A donor's curl; a vellus hair swings half as far as a terminal one (curl()).
             "wave_amp_rad": h.wave_amp_rad[donors]
-            * np.where(diameter < VELLUS_THRESHOLD_UM, 0.5, 1.0)
-            / np.where(h.diameter_um[donors] < VELLUS_THRESHOLD_UM, 0.5, 1.0),
+            * swing_scale(diameter)
+            / swing_scale(h.diameter_um[donors]),
             "wave_period_mm": h.wave_period_mm[donors],
             "wave_phase_rad": (
                 rng.uniform(0.0, 2.0 * np.pi, k)
@@ -375,7 +381,7 @@ def curl(world: ScalpWorld, kind: Curl, seed: int = 0) -> ScalpWorld:
     rng = np.random.default_rng([seed, 0xC0])
     h = world.hairs
     n = len(h)
-    amp = rng.uniform(a0, a1, n) * np.where(h.diameter_um < VELLUS_THRESHOLD_UM, 0.5, 1.0)
+    amp = rng.uniform(a0, a1, n) * swing_scale(h.diameter_um)
     hairs = dataclasses.replace(
         h,
         wave_amp_rad=amp,
