@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, folder in args.models.items()
     }
     reads: dict[tuple[str, str, str], list[float]] = {}
+    base = SimConfig()
     try:
         for seed in range(SEED_BASE, SEED_BASE + args.n):
             rng = np.random.default_rng(seed)
             density, tone = float(rng.uniform(60.0, 300.0)), float(rng.uniform(0.0, 1.0))
             for length in args.lengths:
                 for kind in CURLS:
-                    base = SimConfig()
                     scalp = base.scalp.model_copy(
                         update={
                             "hair_length": length,
