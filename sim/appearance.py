@@ -48,6 +48,8 @@ class Style:
     speckle_um: float = 30.0  # its grain
     pigment_net_amp: float = 0.0  # darkening along a honeycomb pigment network
     pigment_cell_um: float = 150.0  # the network's cell size
+    pigment_line_um: float | None = None  # a wall's width on the skin; None: 12 % of a cell's
+    pigment_warp: float = 0.0  # 0: straight-walled honeycomb .. 0.5: walls that meander
     white_dots_per_mm2: float = 0.0  # pinpoint white dots (follicle and sweat openings)
     white_dot_radius_um: float = 15.0
     white_dot_gain: float = 0.0  # how much lighter a dot is (share of the way to white)
@@ -193,6 +195,20 @@ def random_style(rng: np.random.Generator) -> Style:
         style = dataclasses.replace(style, glint_per_mm2=glints)
     if rng.random() < 0.1:  # one or a few marks a site
         style = dataclasses.replace(style, ink_dots_per_mm2=float(u(0.005, 0.02)))
+    # synth-v10, drawn after all of the above: in a third of looks a fine, dark network whose
+    # walls meander (the honeycomb of dark skin at its most hair-like: 6-30 um lines, down to
+    # a pixel, darkening skin by up to ~45 %), in another sixth the drawn network meanders.
+    net = rng.random()
+    if net < 0.33:
+        style = dataclasses.replace(
+            style,
+            pigment_net_amp=float(u(0.3, 0.85)),
+            pigment_cell_um=float(u(60.0, 260.0)),
+            pigment_line_um=float(np.exp(u(math.log(6.0), math.log(30.0)))),
+            pigment_warp=float(u(0.1, 0.45)),
+        )
+    elif net < 0.5 and style.pigment_net_amp > 0:
+        style = dataclasses.replace(style, pigment_warp=float(u(0.1, 0.45)))
     return style
 
 
@@ -374,6 +390,36 @@ def luminance(rgb: F64) -> F64:
     return out
 
 
+_BROWN = np.asarray([0.55, 0.42, 0.33], dtype=np.float32)[None, None, :]  # the network's pigment
+
+
+def pigment_network(gx: F64, gy: F64, style: Style, mm_per_px: float) -> F32:
+    """How strongly the pigment network darkens each pixel toward brown (0 .. its amplitude).
+
+    The walls of a Voronoi honeycomb of ``pigment_cell_um`` cells, ``pigment_line_um`` wide
+    on the skin (by default 12 % of a cell, the look of every style before synth-v10), bent
+    by ``pigment_warp``: the tiling is read through a smooth displacement of up to that
+    share of a cell, so straight walls meander and cells lose their polygon shape, as the
+    network of dark skin does. A wall narrower than 0.7 px is drawn 0.7 px wide and as much
+    fainter, so its darkening over the skin is the same at any scale (no aliased dashes).
+    """
+    cell = style.pigment_cell_um / 1000.0
+    s = style.seed
+    if style.pigment_warp > 0:
+        shift = style.pigment_warp * cell
+        gx, gy = (
+            gx + shift * value_noise(gx, gy, cell * 0.9, s, 60),
+            gy + shift * value_noise(gx, gy, cell * 0.9, s, 61),
+        )
+    half = 0.12 * cell if style.pigment_line_um is None else style.pigment_line_um / 2000.0
+    width = max(half, mm_per_px * 0.7)
+    edge = cell_edges(gx, gy, cell, s, 3)
+    amp = style.pigment_net_amp * (1.0 if style.pigment_line_um is None else half / width)
+    net = np.exp(-((edge / width) ** 2)).astype(np.float32)
+    out: F32 = amp * net
+    return out
+
+
 def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> None:
     """Apply the style's world-anchored skin micro-texture to a reflectance image in place.
 
@@ -388,12 +434,7 @@ def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> 
         n = value_noise(gx, gy, grain, s, 1) * 0.65 + value_noise(gx, gy, grain * 2.3, s, 2) * 0.35
         img *= (1.0 + style.speckle_amp * n)[..., None]
     if style.pigment_net_amp > 0:
-        cell = style.pigment_cell_um / 1000.0
-        width = max(0.12 * cell, mm_per_px * 0.7)
-        edge = cell_edges(gx, gy, cell, s, 3)
-        net = np.exp(-((edge / width) ** 2)).astype(np.float32)
-        brown = np.asarray([0.55, 0.42, 0.33], dtype=np.float32)
-        img *= 1.0 - (style.pigment_net_amp * net)[..., None] * (1.0 - brown)[None, None, :]
+        img *= 1.0 - pigment_network(gx, gy, style, mm_per_px)[..., None] * (1.0 - _BROWN)
     if style.furrow_amp > 0:
         # Creases meander where a smooth noise crosses zero, at two scales, fading in and out
         # along their length, ``furrow_width_um`` wide on the skin at any magnification (the

@@ -46,7 +46,7 @@ U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-DATASET_VERSION = "synth-v9"  # bump when a sample's pixels or targets change (v9: creases, ink)
+DATASET_VERSION = "synth-v10"  # bump when a sample's pixels or targets change (v10: networks)
 CROPS_PER_WORLD = 6
 UM_PER_PX_RANGE = (3.0, 12.0)
 LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair

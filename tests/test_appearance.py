@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, training_targets
-from sim.appearance import END_SHAPES, LEGACY, TRICHOSCOPY, random_style, style_for
+from sim.appearance import (
+    END_SHAPES,
+    LEGACY,
+    TRICHOSCOPY,
+    Style,
+    cell_edges,
+    pigment_network,
+    random_style,
+    style_for,
+)
 from sim.config import ScalpConfig
 from sim.render import ScalpScene, View, cut_tips, scalp_truth, shaft_points
 from sim.scalp import generate_scalp, regrow
@@ -242,3 +251,62 @@ def test_a_tapered_stub_still_shows_most_of_its_shaft() -> None:
         skin = float(np.median(img[..., 1]))
         area[end] = float(np.clip(skin - img[..., 1], 0, None).sum())
     assert area["tapered"] > 0.6 * area["square"]
+
+
+def _network(style: Style, upp: float, mm: float = 3.0) -> np.ndarray:
+    """The network's darkening over ``mm`` x ``mm`` of skin at ``upp`` um/px."""
+    n = round(mm * 1000 / upp)
+    g = (np.arange(n) + 0.5) * upp / 1000.0
+    gx, gy = np.meshgrid(g, g)
+    return pigment_network(gx, gy, style, upp / 1000.0)
+
+
+def test_the_honeycomb_of_earlier_looks_is_drawn_as_before() -> None:
+    """A style without a line width or warp (every look before synth-v10, the default look
+    included) darkens exactly the walls it darkened before: 12 % of a cell wide."""
+    style = dataclasses.replace(TRICHOSCOPY, pigment_net_amp=0.3, pigment_cell_um=120.0)
+    upp = 5.0
+    n = 200
+    g = (np.arange(n) + 0.5) * upp / 1000.0
+    gx, gy = np.meshgrid(g, g)
+    width = max(0.12 * 0.12, upp / 1000.0 * 0.7)
+    edge = cell_edges(gx, gy, 0.12, style.seed, 3)
+    old = 0.3 * np.exp(-((edge / width) ** 2)).astype(np.float32)
+    np.testing.assert_array_equal(pigment_network(gx, gy, style, upp / 1000.0), old)
+
+
+def test_a_fine_network_is_dark_and_as_wide_on_the_skin_at_any_magnification() -> None:
+    fine = Style(pigment_net_amp=0.8, pigment_cell_um=150.0, pigment_line_um=8.0, seed=3)
+    near = _network(fine, 3.0)
+    assert float(near.max()) > 0.7  # resolved: a dark line (~40 % darker than the skin)
+    assert 0.02 < float((near > 0.2).mean()) < 0.25  # thin walls, not a dark skin
+    # at 12 um/px the 8 um wall is under a pixel: drawn wider and fainter, the same darkening
+    far = _network(fine, 12.0)
+    assert float(far.max()) < 0.6 * float(near.max())
+    assert float(far.mean()) == pytest.approx(float(near.mean()), rel=0.15)
+
+
+def test_a_warped_network_meanders_and_stays_on_the_scalp() -> None:
+    straight = Style(pigment_net_amp=0.5, pigment_cell_um=150.0, pigment_line_um=15.0, seed=3)
+    bent = dataclasses.replace(straight, pigment_warp=0.35)
+    a, b = _network(straight, 4.0) > 0.25, _network(bent, 4.0) > 0.25
+    assert float(b.mean()) == pytest.approx(float(a.mean()), rel=0.35)  # as much wall
+    assert float((a & b).sum()) < 0.5 * float(a.sum())  # but elsewhere: the walls moved
+    # the same skin in a view moved by 40 px
+    upp = 4.0
+    g = (np.arange(300) + 0.5) * upp / 1000.0
+    gx, gy = np.meshgrid(g, g)
+    one = pigment_network(gx, gy, bent, upp / 1000.0)
+    two = pigment_network(gx + 40 * upp / 1000.0, gy, bent, upp / 1000.0)
+    np.testing.assert_allclose(one[:, 40:], two[:, :-40], atol=1e-5)
+
+
+def test_random_looks_draw_fine_meandering_networks() -> None:
+    looks = [random_style(np.random.default_rng(k)) for k in range(300)]
+    fine = [s for s in looks if s.pigment_line_um is not None]
+    assert 0.25 < len(fine) / len(looks) < 0.42
+    assert min(s.pigment_line_um or 0.0 for s in fine) < 8.0
+    assert all(s.pigment_net_amp >= 0.3 and s.pigment_warp > 0 for s in fine)
+    bent_only = [s for s in looks if s.pigment_warp > 0 and s.pigment_line_um is None]
+    assert bent_only and all(s.pigment_net_amp > 0 for s in bent_only)
+    assert TRICHOSCOPY.pigment_warp == 0 and TRICHOSCOPY.pigment_line_um is None

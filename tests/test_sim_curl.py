@@ -14,7 +14,7 @@ import pytest
 
 from inference.targets import N_MAPS
 from sim.config import ScalpConfig
-from sim.dataset import Recipe, build_dataset, local_world, world_samples
+from sim.dataset import DATASET_VERSION, Recipe, build_dataset, local_world, world_samples
 from sim.render import View, shaft_points
 from sim.scalp import CURL_VERSION, CURLS, ScalpWorld, curl, generate_scalp, regrow
 
@@ -149,7 +149,9 @@ def test_the_curl_share_names_its_own_cache(tmp_path: Path) -> None:
     root = tmp_path
     recipe = Recipe(8.0, 4, 96, 1, 1, curl_share=0.5)
     build_dataset(root, recipe)
-    assert [p.name for p in root.iterdir()] == [f"synth-v9-s1-c96-u8-st4-cu0.5v{CURL_VERSION}"]
+    assert [p.name for p in root.iterdir()] == [
+        f"{DATASET_VERSION}-s1-c96-u8-st4-cu0.5v{CURL_VERSION}"
+    ]
 
 
 def test_a_coil_is_traced_finely_enough_at_any_scale(world: ScalpWorld) -> None:
