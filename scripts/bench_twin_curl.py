@@ -8,14 +8,23 @@ skin tone, the twin's default look, one 2028x1520 capture at ~5.2 um/px), each h
 and each curl (``sim.scalp.curl``), the INT8 model's density against the truth; prints MAPE
 and the median read/true per length, curl and model. The twin's curled hair trains models
 given ``--curl-share``, so this is a training source's row (model card, "After 2.8.0").
+
+``--openings`` also prints where each model's count sits: the count maps' mass within
+``OPENING_UM`` of a follicular unit's opening (each map cell given to its nearest true
+emergence point), per hair and by the unit's hairs (1-4), and the share of the frame's mass
+further from any. A model that counts a unit's opening once whatever its hairs, or that
+makes up a miss with mass on shafts, can read a frame's total right; this table shows it.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from inference.model import HairModel
 from sim.config import SimConfig
@@ -23,6 +32,38 @@ from sim.scalp import CURLS
 from sim.tools import RenderRequest, render_capture
 
 SEED_BASE = 101
+OPENING_UM = 96.0  # three cells of the shipped net (8 um/px, stride 4): its blobs' reach
+UNIT_SIZES = (1, 2, 3, 4)
+
+
+def mass_at_openings(count: NDArray[np.float32], truth: dict[str, Any]) -> dict[str, float]:
+    """The count map ``count`` (cells over the whole frame) split by the truth's hairs: for
+    each unit size k, ``k`` (the mass within ``OPENING_UM`` of those units' hairs) and ``nk``
+    (their units); ``far``: the mass further from any hair; ``total``."""
+    hc, wc = count.shape
+    w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
+    jj, ii = np.meshgrid(np.arange(wc), np.arange(hc))
+    cells = np.stack([(jj.ravel() + 0.5) * w / wc - 0.5, (ii.ravel() + 0.5) * h / hc - 0.5], 1)
+    mass = count.ravel().astype(np.float64)
+    hairs = truth["hairs"]
+    out = {"total": float(mass.sum()), "far": float(mass.sum())}
+    for k in UNIT_SIZES:
+        out[str(k)] = out[f"n{k}"] = 0.0
+    if not hairs:
+        return out
+    roots = np.array([(hr["x_px"], hr["y_px"]) for hr in hairs])
+    dist, nearest = cKDTree(roots).query(cells)
+    near = dist * upp <= OPENING_UM
+    per_hair = np.bincount(nearest[near], weights=mass[near], minlength=len(hairs))
+    units: dict[int, list[int]] = {}
+    for i, hr in enumerate(hairs):
+        units.setdefault(int(hr["unit"]), []).append(i)
+    for members in units.values():
+        size = str(min(len(members), UNIT_SIZES[-1]))
+        out[size] += float(per_hair[members].sum())
+        out["n" + size] += 1.0
+    out["far"] = float(mass[~near].sum())
+    return out
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +78,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=10, help="scalps per length and curl")
     p.add_argument("--lengths", default="long,trimmed", help="hair lengths, comma-separated")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument(
+        "--openings",
+        action="store_true",
+        help="also print where the count sits: at openings by unit size, and elsewhere",
+    )
     args = p.parse_args(argv)
     if args.n < 1:
         p.error(f"--n is a number of scalps, 1 or more (got {args.n})")
@@ -67,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, folder in args.models.items()
     }
     reads: dict[tuple[str, str, str], list[float]] = {}
+    where: dict[tuple[str, str, str], dict[str, float]] = {}
     base = SimConfig()
     try:
         for seed in range(SEED_BASE, SEED_BASE + args.n):
@@ -88,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                     for name, model in models.items():
                         read = model.analyze(img, float(truth["um_per_px"])).density_per_cm2
                         reads.setdefault((length, kind, name), []).append(read / true)
+                        if args.openings:
+                            maps, _ = model.predict_maps(img, float(truth["um_per_px"]))
+                            split = mass_at_openings(maps[0] + maps[1], truth)
+                            acc = where.setdefault((length, kind, name), {})
+                            for key, value in split.items():
+                                acc[key] = acc.get(key, 0.0) + value
     finally:
         for model in models.values():
             model.close()
@@ -98,6 +151,20 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{row_length:8s} {row_curl:8s} {row_model:10s} {len(r):2d} {mape:7.1f}  {median:.2f}"
         )
+    if where:
+        print()
+        print(f"count within {OPENING_UM:.0f} um of an opening, per unit of k hairs (units)")
+        sizes = "  ".join(f"k={k}{'+' if k == UNIT_SIZES[-1] else ' '}      " for k in UNIT_SIZES)
+        print(f"{'length':8s} {'curl':8s} {'model':10s}  {sizes}  far %")
+        for (row_length, row_curl, row_model), acc in where.items():
+            cols = "  ".join(
+                f"{acc[str(k)] / acc['n' + str(k)]:4.2f} ({acc['n' + str(k)]:4.0f})"
+                if acc["n" + str(k)]
+                else "   - (   0)"
+                for k in UNIT_SIZES
+            )
+            far = 100 * acc["far"] / acc["total"] if acc["total"] else 0.0
+            print(f"{row_length:8s} {row_curl:8s} {row_model:10s}  {cols}  {far:5.1f}")
     return 0
 
 

@@ -4,6 +4,7 @@ emergence points, drawn and listed alike."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 import subprocess
 import sys
@@ -173,14 +174,21 @@ def test_the_twin_curl_bench_reads_each_curl_and_refuses_bad_arguments(tmp_path:
         str(Path(__file__).resolve().parent.parent / "scripts" / "bench_twin_curl.py"),
     ]
     r = subprocess.run(
-        [*script, "--n", "1", "--lengths", "trimmed"], capture_output=True, text=True
+        [*script, "--n", "1", "--lengths", "trimmed", "--openings"], capture_output=True, text=True
     )
     assert r.returncode == 0, r.stderr
-    rows = [line.split() for line in r.stdout.splitlines()[1:]]
+    reads, openings = r.stdout.split("\n\n")
+    rows = [line.split() for line in reads.splitlines()[1:]]
     assert [(row[0], row[1], row[2], row[3]) for row in rows] == [
         ("trimmed", kind, "shipped", "1") for kind in CURLS
     ]
     assert all(0.3 < float(row[5]) < 3.0 for row in rows)  # a read, not a placeholder
+    split = [line.split() for line in openings.splitlines()[2:]]
+    assert [(row[0], row[1], row[2]) for row in split] == [
+        ("trimmed", kind, "shipped") for kind in CURLS
+    ]
+    assert 0.5 < float(split[0][3]) < 1.5  # a straight single hair's opening holds ~one
+    assert 0.0 <= float(split[0][-1]) < 60.0  # most of the count near openings
     for bad, says in (
         (["--model", "x"], "--model wants NAME=DIR (got 'x')"),
         (["--n", "0"], "1 or more (got 0)"),
@@ -192,3 +200,33 @@ def test_the_twin_curl_bench_reads_each_curl_and_refuses_bad_arguments(tmp_path:
     ):
         r = subprocess.run([*script, *bad], capture_output=True, text=True)
         assert r.returncode == 2 and says in r.stderr
+
+
+def test_the_mass_at_openings_is_split_by_unit_and_the_rest_is_far() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "bench_twin_curl", Path(__file__).resolve().parent.parent / "scripts" / "bench_twin_curl.py"
+    )
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    # a 400 x 400 px frame at 8 um/px over 100 x 100 cells (4 px each): a unit of two hairs
+    # at (100, 100), one hair at (300, 300), and a blob on bare skin at (300, 80)
+    truth = {
+        "width": 400,
+        "height": 400,
+        "um_per_px": 8.0,
+        "hairs": [
+            {"x_px": 100.0, "y_px": 100.0, "unit": 7},
+            {"x_px": 101.0, "y_px": 99.0, "unit": 7},
+            {"x_px": 300.0, "y_px": 300.0, "unit": 9},
+        ],
+    }
+    count = np.zeros((100, 100), dtype=np.float32)
+    count[24:26, 24:26] = 0.45  # 1.8 at the pair's opening
+    count[74:76, 74:76] = 0.25  # 1.0 at the single hair
+    count[19:21, 74:76] = 0.125  # 0.5 far from both
+    got = bench.mass_at_openings(count, truth)
+    assert got["2"] == pytest.approx(1.8) and got["n2"] == 1
+    assert got["1"] == pytest.approx(1.0) and got["n1"] == 1
+    assert got["far"] == pytest.approx(0.5) and got["total"] == pytest.approx(3.3)
+    assert got["n3"] == got["n4"] == 0
