@@ -4,7 +4,7 @@
     python scripts/export_generator_frames.py --out /tmp/dermocap-train/generators --n 300
 
 then ``python scripts/train_model.py ... --real-dir /tmp/dermocap-train/generators``. The
-held-out judges (heldout-1, blind-4, -5, -8, -9, -10) are refused: see
+held-out judges (heldout-1, blind-4, -5, -8, -9, -10, -11) are refused: see
 ``sim/generality/train_frames.py``.
 Frames already written by the same generator source are kept (a rerun resumes).
 """

@@ -33,6 +33,7 @@ from sim import (
     blind8,
     blind9,
     blind10,
+    blind11,
     heldout,
 )
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
@@ -55,6 +56,7 @@ BLIND7 = "blind7"  # sim/blind7: blind-7, written apart as a training source (2.
 BLIND8 = "blind8"  # sim/blind8: blind-8, written apart as a judge (2.7.0's round), volumetric
 BLIND9 = "blind9"  # sim/blind9: blind-9, written apart as a judge (2.7.0's round), meshes
 BLIND10 = "blind10"  # sim/blind10: blind-10, written apart as a judge (c31's round), spectral
+BLIND11 = "blind11"  # sim/blind11: blind-11, written apart as a judge (c32's round), rods
 TWIN = "twin"
 
 
@@ -71,10 +73,11 @@ class _Source:
 
 
 # Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8,
-# blind-9 and blind-10 are evaluation only, never training, calibration or choosing checkpoints
-# (blind-8 and blind-9, written in 2.7.0's round, and blind-10, written after 2.8.0 shipped,
-# joined as sources no model had seen); since the 2.4.0
-# round blind-1, blind-2 and blind-3 also give training frames, of other seeds
+# blind-9, blind-10 and blind-11 are evaluation only, never training, calibration or choosing
+# checkpoints (blind-8 and blind-9, written in 2.7.0's round, blind-10, written after 2.8.0
+# shipped, and blind-11, written while c32 trained, joined as sources no model had seen;
+# blind-10 has since chosen between candidates, model card "A finer pigment network");
+# since the 2.4.0 round blind-1, blind-2 and blind-3 also give training frames, of other seeds
 # (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
 # 2.5.0's round, since 2.6.0.
 # heldout-1's seeds are those of its first benches (its cached images stay valid).
@@ -90,13 +93,14 @@ _SOURCES = {
     BLIND8: _Source("blind8", blind8.generate, 290_000, 0xB118),
     BLIND9: _Source("blind9", blind9.generate, 320_000, 0xB119),
     BLIND10: _Source("blind10", blind10.generate, 350_000, 0xB11A),
+    BLIND11: _Source("blind11", blind11.generate, 380_000, 0xB11B),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 # give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
 # 2.6.0, 2.7.0 and 2.8.0 on all five
 TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3, BLIND6, BLIND7)
 # never trained on: a release is judged by their worst
-HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5, BLIND8, BLIND9, BLIND10)
+HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5, BLIND8, BLIND9, BLIND10, BLIND11)
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",

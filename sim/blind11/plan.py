@@ -1,0 +1,416 @@
+"""Where the follicles are and what grows from them.
+
+Follicular openings sit on a jittered hexagonal lattice (follicles are spaced fairly
+regularly), thinned by a smooth random 'patchiness' field; each kept site is an opening
+with 1-4 hairs, or an empty opening (dark, a yellow dot, or a black dot: a hair broken at
+the surface, which has no shaft and is not counted). Thinned sites stay as hidden
+reserve sites where a follow-up visit may grow new hairs. Each hair gets its kind (trimmed
+stub, long, vellus, broken, exclamation-mark, regrowing), diameter, length, end (tapered,
+blunt, oblique or frayed), colour, curl and emergence direction."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from sim.blind11.design import COLOUR_RGB, Design
+from sim.blind11.streams import stream
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+BOOL = NDArray[np.bool_]
+
+STUB, LONG, VELLUS, BROKEN, EXCLAM, REGROW = range(6)
+TAPER, BLUNT, OBLIQUE, FRAYED = range(4)
+STRAIGHT, WAVY, CURLY, COILED = range(4)
+CURL_CODE = {"straight": STRAIGHT, "wavy": WAVY, "curly": CURLY, "coiled": COILED}
+HAIR_UNIT, EMPTY, YELLOW, BLACK_DOT = range(4)
+
+
+@dataclass
+class Openings:
+    x: F64
+    y: F64
+    kind: I64
+    n_hairs: I64
+    radius_um: F64
+    peripilar: F64
+    white_halo: BOOL
+    tilt: F64
+    reserve_x: F64
+    reserve_y: F64
+
+
+@dataclass
+class Hairs:
+    x: F64
+    y: F64
+    unit: I64
+    azimuth: F64
+    elevation: F64
+    diameter: F64
+    length: F64
+    kind: I64
+    end: I64
+    end_angle: F64
+    taper_um: F64
+    colour: F64
+    alpha: F64
+    curl: I64
+    curv_a: F64
+    curv_b: F64
+    roll: F64
+    stack: F64
+    new: BOOL
+    uid: I64  # stable identity: baseline hairs 0.., a follow-up's new hairs from 10**7
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def take(self, idx: NDArray[np.intp] | BOOL) -> Hairs:
+        return Hairs(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    @staticmethod
+    def concat(a: Hairs, b: Hairs) -> Hairs:
+        return Hairs(
+            **{f.name: np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(a)}
+        )
+
+
+def _smooth_field(
+    rng: np.random.Generator, corr_um: float, waves: int = 10
+) -> Callable[[F64, F64], F64]:
+    """A smooth random field (sum of random plane waves), unit amplitude-ish."""
+    k = rng.normal(0.0, 1.0 / corr_um, (waves, 2))
+    ph = rng.uniform(0.0, 2 * math.pi, waves)
+
+    def field(x: F64, y: F64) -> F64:
+        acc = np.zeros_like(x)
+        for i in range(waves):
+            acc += np.cos(k[i, 0] * x + k[i, 1] * y + ph[i])
+        out: F64 = acc * math.sqrt(2.0 / waves)
+        return out
+
+    return field
+
+
+def flow_azimuth(design: Design, x: F64, y: F64) -> F64:
+    """The hair stream's direction (radians) over the scalp."""
+    phi0 = math.radians(design.flow_azimuth_deg)
+    across = -x * math.sin(phi0) + y * math.cos(phi0)
+    turn = math.radians(design.flow_turn_per_mm_deg) * across / 1000.0
+    out: F64 = phi0 + 0.6 * np.tanh(turn / 0.6)
+    return out
+
+
+def make_openings(seed: int, design: Design, half_size_um: float) -> Openings:
+    rng = stream(seed, "openings")
+    mean_unit = float(np.dot(design.unit_probs, [1, 2, 3, 4]))
+    rho_u = design.density_per_cm2 * 1e-8 / max((1.0 - design.empty_share) * mean_unit, 1e-9)
+    rho_site = rho_u / design.keep_share
+    patch = _smooth_field(rng, 1500.0)
+    angle = rng.uniform(0.0, math.pi)
+    empty = np.zeros(0)
+    if rho_site * (2 * half_size_um) ** 2 < 0.5:
+        xs, ys = empty, empty
+    else:
+        a = math.sqrt(2.0 / (math.sqrt(3.0) * rho_site))
+        n = math.ceil(1.5 * half_size_um / a) + 2
+        i, j = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij")
+        u = (i + 0.5 * (j % 2)).ravel() * a + rng.uniform(0, a)
+        v = j.ravel() * a * math.sqrt(3.0) / 2.0 + rng.uniform(0, a)
+        c, s = math.cos(angle), math.sin(angle)
+        xs, ys = c * u - s * v, s * u + c * v
+        jr = a * 0.32 * np.sqrt(rng.random(xs.shape))
+        ja = rng.uniform(0, 2 * math.pi, xs.shape)
+        xs = xs + jr * np.cos(ja)
+        ys = ys + jr * np.sin(ja)
+        inside = (np.abs(xs) <= half_size_um) & (np.abs(ys) <= half_size_um)
+        xs, ys = xs[inside], ys[inside]
+    keep_p = np.clip(design.keep_share + 0.5 * design.patchiness * patch(xs, ys), 0.03, 1.0)
+    if keep_p.size:
+        # clipping biases the mean: rescale so the scalp keeps its share of follicles
+        keep_p = np.clip(keep_p * design.keep_share / float(keep_p.mean()), 0.0, 1.0)
+    keep = rng.random(xs.shape) < keep_p
+    ux, uy = xs[keep], ys[keep]
+    nu = ux.shape[0]
+    r = rng.random(nu)
+    kind = np.full(nu, HAIR_UNIT, dtype=np.int64)
+    is_empty = r < design.empty_share
+    sub = rng.random(nu)
+    kind[is_empty] = EMPTY
+    kind[is_empty & (sub < design.yellow_share)] = YELLOW
+    black = (
+        is_empty
+        & (sub >= design.yellow_share)
+        & (sub < design.yellow_share + design.black_dot_share)
+    )
+    kind[black] = BLACK_DOT
+    drawn = np.asarray(rng.choice(4, size=nu, p=np.asarray(design.unit_probs)), dtype=np.int64)
+    n_hairs = np.where(kind == HAIR_UNIT, 1 + drawn, 0).astype(np.int64)
+    radius = np.where(
+        kind == HAIR_UNIT,
+        rng.uniform(16.0, 32.0, nu) + 7.0 * n_hairs,
+        np.where(
+            kind == YELLOW,
+            rng.uniform(40.0, 140.0, nu),
+            np.where(kind == BLACK_DOT, rng.uniform(18.0, 42.0, nu), rng.uniform(20.0, 55.0, nu)),
+        ),
+    )
+    peripilar = np.where(
+        (rng.random(nu) < design.peripilar_share) & (kind == HAIR_UNIT),
+        design.peripilar_strength * rng.uniform(0.5, 1.0, nu),
+        0.0,
+    )
+    halo = (rng.random(nu) < design.white_halo_share) & (kind == HAIR_UNIT)
+    tilt = np.asarray(rng.uniform(0.0, 2 * math.pi, nu), dtype=np.float64)
+    return Openings(
+        x=ux,
+        y=uy,
+        kind=kind,
+        n_hairs=n_hairs,
+        radius_um=radius,
+        peripilar=peripilar,
+        white_halo=halo,
+        tilt=tilt,
+        reserve_x=xs[~keep],
+        reserve_y=ys[~keep],
+    )
+
+
+def _hair_colours(
+    rng: np.random.Generator, design: Design, n: int, vellus: BOOL
+) -> tuple[F64, F64]:
+    name = design.hair_colour
+    col = np.empty((n, 3))
+    alpha = np.empty(n)
+    if name == "grey":
+        white = rng.random(n) < design.grey_white_share
+        dark = np.where(rng.random(n) < 0.5, 0, 1)
+        base = np.array([COLOUR_RGB["dark_brown"], COLOUR_RGB["black"]])[dark]
+        col[:] = np.where(white[:, None], np.asarray(COLOUR_RGB["white"]), base)
+        alpha[:] = np.where(white, 0.8, 0.97)
+    else:
+        col[:] = np.asarray(COLOUR_RGB[name])
+        alpha[:] = {"white": 0.8, "blond": 0.9, "red": 0.95, "light_brown": 0.95}.get(name, 0.98)
+    col *= np.exp(rng.normal(0.0, 0.13, (n, 1)) + rng.normal(0.0, 0.03, (n, 3)))
+    # vellus hairs carry little pigment
+    fade = np.where(vellus, rng.uniform(0.35, 0.8, n), 0.0)[:, None]
+    col = col * (1 - fade) + fade * np.array([0.5, 0.42, 0.32])
+    alpha = np.where(vellus, alpha * rng.uniform(0.55, 0.85, n), alpha)
+    return np.clip(col, 0.004, 0.8), alpha
+
+
+def make_hairs(
+    rng: np.random.Generator,
+    design: Design,
+    x: F64,
+    y: F64,
+    unit: I64,
+    fan: F64,
+) -> Hairs:
+    """Draw the properties of hairs emerging at (x, y); ``fan`` is each hair's turn
+    within its follicular unit (radians)."""
+    n = x.shape[0]
+    vellus: BOOL = np.asarray(rng.random(n) < design.vellus_share, dtype=np.bool_)
+    terminal = np.clip(rng.normal(design.terminal_mean_um, design.terminal_sd_um, n), 40.0, 110.0)
+    inter = rng.random(n) < 0.08
+    d = np.where(inter, rng.uniform(30.0, 40.0, n), terminal)
+    d = np.where(vellus, rng.uniform(10.0, 29.5, n), d)
+    kind = np.full(n, LONG, dtype=np.int64)
+    if design.hair_length == "trimmed":
+        kind[:] = STUB
+    elif design.hair_length == "mixed":
+        kind[rng.random(n) < design.mixed_stub_share] = STUB
+    else:
+        rng.random(n)
+    r = rng.random(n)
+    b, e, g = design.broken_share, design.exclamation_share, design.regrow_share
+    kind[r < b] = BROKEN
+    kind[(r >= b) & (r < b + e)] = EXCLAM
+    kind[(r >= b + e) & (r < b + e + g)] = REGROW
+    stub_len = rng.uniform(*design.stub_mm, n) * 1000.0 * rng.normal(1.0, 0.06, n)
+    vel_len = rng.uniform(400.0, 2500.0, n)
+    kind = np.where(vellus & (kind != STUB), VELLUS, kind)
+    trimmed_vellus = vellus & (kind == STUB) & (vel_len < stub_len)
+    kind = np.where(trimmed_vellus, VELLUS, kind)
+    lo, hi = design.long_mm
+    long_len = np.exp(rng.uniform(math.log(lo), math.log(hi), n)) * 1000.0
+    length = np.select(
+        [kind == STUB, kind == LONG, kind == VELLUS, kind == BROKEN, kind == EXCLAM],
+        [
+            stub_len,
+            long_len,
+            vel_len,
+            rng.uniform(150.0, 2500.0, n),
+            rng.uniform(500.0, 2500.0, n),
+        ],
+        rng.uniform(150.0, 1500.0, n),
+    )
+    cm = np.asarray(design.cut_mix)
+    cut = 1 + rng.choice(3, size=n, p=cm / cm.sum())
+    blunt_long = rng.random(n) < design.long_blunt_share
+    end = np.select(
+        [kind == STUB, kind == LONG, kind == BROKEN, kind == EXCLAM],
+        [
+            cut,
+            np.where(blunt_long, BLUNT, TAPER),
+            np.where(rng.random(n) < 0.5, BLUNT, FRAYED),
+            FRAYED,
+        ],
+        TAPER,
+    ).astype(np.int64)
+    taper = np.select(
+        [kind == LONG, kind == VELLUS, kind == REGROW],
+        [np.minimum(rng.uniform(800.0, 3000.0, n), 0.5 * length), 0.45 * length, 0.7 * length],
+        0.0,
+    )
+    end_angle = rng.choice([-1.0, 1.0], n) * rng.uniform(0.35, 1.05, n)
+    colour, alpha = _hair_colours(rng, design, n, vellus)
+    elev = np.asarray(rng.normal(design.elevation_mean_deg, design.elevation_sd_deg, n))
+    elev = np.where((kind == REGROW) | (kind == EXCLAM), elev + 6.0, elev)
+    elev = np.radians(np.clip(elev, 10.0, 45.0))
+    az = flow_azimuth(design, x, y) + fan + np.radians(rng.normal(0.0, design.flow_jitter_deg, n))
+    curl = np.where(kind == LONG, CURL_CODE[design.curl], STRAIGHT).astype(np.int64)
+    curl = np.where((kind == VELLUS) & (design.curl in ("curly", "coiled")), WAVY, curl)
+    jitter = rng.normal(1.0, 0.15, n)
+    curv_a = np.select(
+        [curl == WAVY, curl == CURLY, curl == COILED],
+        [
+            design.wave_angle * 2 * math.pi / design.wave_len_um * jitter,
+            1.0 / design.helix_radius_um * jitter,
+            1.0 / design.helix_radius_um * jitter,
+        ],
+        rng.normal(0.0, 0.12, n) / 1000.0,
+    )
+    curv_b = np.select(
+        [curl == WAVY, curl == CURLY, curl == COILED],
+        [
+            design.wave_len_um * rng.normal(1.0, 0.15, n),
+            design.helix_pitch_ratio * rng.normal(1.0, 0.2, n),
+            design.helix_pitch_ratio * rng.normal(1.0, 0.2, n),
+        ],
+        0.0,
+    )
+    roll = np.where(curl == WAVY, rng.normal(0.0, 0.3, n), rng.uniform(0, 2 * math.pi, n))
+    stack = np.asarray(rng.uniform(0.0, design.stack_um, n), dtype=np.float64)
+    return Hairs(
+        x=x,
+        y=y,
+        unit=unit,
+        azimuth=az,
+        elevation=elev,
+        diameter=d,
+        length=length,
+        kind=kind,
+        end=end,
+        end_angle=end_angle,
+        taper_um=taper,
+        colour=colour,
+        alpha=alpha,
+        curl=curl,
+        curv_a=curv_a,
+        curv_b=curv_b,
+        roll=roll,
+        stack=stack,
+        new=np.zeros(n, dtype=np.bool_),
+        uid=np.arange(n, dtype=np.int64),
+    )
+
+
+def _unit_roots(
+    rng: np.random.Generator, design: Design, op: Openings, unit: I64, slot: I64, count: I64
+) -> tuple[F64, F64, F64]:
+    """Emergence points of the ``slot``-th of ``count`` hairs in openings ``unit``: close
+    together inside the opening, fanned across the hair stream."""
+    ux, uy = op.x[unit], op.y[unit]
+    phi = flow_azimuth(design, ux, uy)
+    off = (slot - (count - 1) / 2.0) * np.minimum(op.radius_um[unit] * 0.45, 22.0)
+    off = off + rng.normal(0.0, 3.0, unit.shape[0])
+    x = ux - off * np.sin(phi)
+    y = uy + off * np.cos(phi)
+    fan = (slot - (count - 1) / 2.0) * np.radians(rng.uniform(6.0, 22.0, unit.shape[0]))
+    return x, y, fan
+
+
+def baseline_hairs(seed: int, design: Design, op: Openings) -> Hairs:
+    rng = stream(seed, "hairs")
+    unit = np.repeat(np.arange(op.x.shape[0]), op.n_hairs).astype(np.int64)
+    starts = np.cumsum(op.n_hairs) - op.n_hairs
+    slot = (np.arange(unit.shape[0]) - starts[unit]).astype(np.int64)
+    x, y, fan = _unit_roots(rng, design, op, unit, slot, op.n_hairs[unit])
+    return make_hairs(rng, design, x, y, unit, fan)
+
+
+def follow_up_hairs(
+    seed: int, design: Design, op: Openings, hairs: Hairs, factor: float, seed2: int
+) -> tuple[Hairs, dict[str, int]]:
+    """The same site months later: each hair shed with probability 1 - factor, or, for a
+    factor above 1, new hairs next to randomly chosen existing ones (in their opening while
+    it has room, else in the nearest empty opening or reserve site)."""
+    rng = stream(seed, "follow-up", seed2)
+    n = len(hairs)
+    if factor <= 1.0:
+        keep = rng.random(n) < factor
+        return hairs.take(keep), {"kept": int(keep.sum()), "shed": int((~keep).sum()), "new": 0}
+    n_new = round((factor - 1.0) * n)
+    if n_new == 0 or n == 0:
+        return hairs, {"kept": n, "shed": 0, "new": 0}
+    counts = op.n_hairs.copy()
+    empties = np.flatnonzero(op.kind != HAIR_UNIT)
+    site_x = np.concatenate([op.x[empties], op.reserve_x])
+    site_y = np.concatenate([op.y[empties], op.reserve_y])
+    used = np.zeros(site_x.shape[0], dtype=np.bool_)
+    tree = cKDTree(np.stack([site_x, site_y], axis=1)) if site_x.size else None
+    parents = rng.integers(0, n, n_new)
+    join = rng.random(n_new) < 0.5
+    xs, ys, units, fans = [], [], [], []
+    for p, j in zip(parents.tolist(), join.tolist(), strict=True):
+        u = int(hairs.unit[p])
+        if j and counts[u] < 4:
+            off = float(rng.normal(0.0, 8.0))
+            phi = float(flow_azimuth(design, op.x[u : u + 1], op.y[u : u + 1])[0])
+            side = counts[u] * (1 if counts[u] % 2 else -1) * 0.5
+            shift = side * min(float(op.radius_um[u]) * 0.45, 22.0) + off
+            xs.append(float(op.x[u]) - shift * math.sin(phi))
+            ys.append(float(op.y[u]) + shift * math.cos(phi))
+            units.append(u)
+            fans.append(float(rng.normal(0.0, 0.2)))
+            counts[u] += 1
+            continue
+        placed = False
+        if tree is not None:
+            k = min(16, site_x.shape[0])
+            _, idx = tree.query([hairs.x[p], hairs.y[p]], k=k)
+            for i in np.atleast_1d(idx).tolist():
+                if not used[i]:
+                    used[i] = True
+                    xs.append(float(site_x[i]) + float(rng.normal(0.0, 3.0)))
+                    ys.append(float(site_y[i]) + float(rng.normal(0.0, 3.0)))
+                    units.append(int(empties[i]) if i < empties.size else -1)
+                    fans.append(0.0)
+                    placed = True
+                    break
+        if not placed:
+            ang = float(rng.uniform(0, 2 * math.pi))
+            dist = float(rng.uniform(60.0, 200.0))
+            xs.append(float(hairs.x[p]) + dist * math.cos(ang))
+            ys.append(float(hairs.y[p]) + dist * math.sin(ang))
+            units.append(-1)
+            fans.append(0.0)
+    new = make_hairs(
+        rng,
+        design,
+        np.asarray(xs),
+        np.asarray(ys),
+        np.asarray(units, dtype=np.int64),
+        np.asarray(fans),
+    )
+    new.new[:] = True
+    new.uid += 10**7
+    return Hairs.concat(hairs, new), {"kept": n, "shed": 0, "new": n_new}
