@@ -113,8 +113,11 @@ TRICHOSCOPY = Style(
 blunt cut ends, faint openings), as clinics photograph under the TrichoScan protocol."""
 
 
-def random_style(rng: np.random.Generator) -> Style:
-    """A look drawn from ranges wider than real scalps (see the module docstring)."""
+def random_style(rng: np.random.Generator, *, fine_networks: bool = True) -> Style:
+    """A look drawn from ranges wider than real scalps (see the module docstring).
+
+    ``fine_networks=False``: the look as synth-v9 drew it (no fine or bent networks; every
+    earlier field the same), to rebuild a model trained on those looks."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -198,7 +201,7 @@ def random_style(rng: np.random.Generator) -> Style:
     # synth-v10, drawn after all of the above: in a third of looks a fine, dark network whose
     # walls meander (the honeycomb of dark skin at its most hair-like: 6-30 um lines, down to
     # a pixel, darkening skin by up to ~45 %), in another sixth the drawn network meanders.
-    net = rng.random()
+    net = rng.random() if fine_networks else 1.0
     if net < 0.33:
         style = dataclasses.replace(
             style,

@@ -47,6 +47,7 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v10"  # bump when a sample's pixels or targets change (v10: networks)
+LOOKS = {9: "synth-v9", 10: DATASET_VERSION}  # Recipe.looks: the twin's looks of each version
 CROPS_PER_WORLD = 6
 UM_PER_PX_RANGE = (3.0, 12.0)
 LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
@@ -76,6 +77,11 @@ class Recipe:
     style_pairs: bool = False  # with pairs: two looks of one crop (style_pair_samples)
     style_regrow: bool = False  # with style pairs: the second look's scalp regrown too
     curl_share: float = 0.0  # share of single-crop scalps with curled hair (_maybe_curled)
+    looks: int = 10  # 9: synth-v9's looks (no fine pigment networks), to rebuild 2.8.0
+
+    def style(self, rng: np.random.Generator) -> Style:
+        """A random look of this recipe's version (:data:`LOOKS`)."""
+        return random_style(rng, fine_networks=self.looks >= 10)
 
 
 def random_scalp(rng: np.random.Generator, seed: int) -> ScalpConfig:
@@ -240,7 +246,7 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
         world = _maybe_regrown(world, seed, recipe.regrow_share)
     if recipe.curl_share > 0:
         world = _maybe_curled(world, seed, recipe.curl_share)
-    style = random_style(np.random.default_rng([seed, 0x57E]))
+    style = recipe.style(np.random.default_rng([seed, 0x57E]))
     legacy = rng.random() < LEGACY_SHARE
     if legacy:
         style = Style()
@@ -264,7 +270,7 @@ def pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     after = regrow(before, pair_factor(rng), seed=int(rng.integers(2**31 - 1)))
     if rng.random() < HAIRLESS_SHARE:  # bare skin stays bare: as many bare crops as singles
         before = after = regrow(before, 0.0)
-    style = random_style(np.random.default_rng([seed, 0x57E]))
+    style = recipe.style(np.random.default_rng([seed, 0x57E]))
     out: list[tuple[U8, F32]] = []
     for _ in range(PAIR_CROPS):
         view = _view(before, rng, recipe)
@@ -295,7 +301,7 @@ def style_pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     if rng.random() < HAIRLESS_SHARE:
         world = regrow(world, 0.0)
     looks = [
-        Style() if rng.random() < LEGACY_SHARE else random_style(np.random.default_rng([seed, k]))
+        Style() if rng.random() < LEGACY_SHARE else recipe.style(np.random.default_rng([seed, k]))
         for k in (0x57E, 0x57F)
     ]
     later = world
@@ -435,7 +441,7 @@ def build_dataset(
     so a render that stopped resumes where it was. ``progress`` gets the crops done.
     """
     tag = (
-        f"{DATASET_VERSION}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
+        f"{LOOKS[recipe.looks]}-s{recipe.seed}-c{recipe.crop_px}-u{recipe.native_um_per_px:g}"
         f"-st{recipe.stride}"
         + (f"-rg{recipe.regrow_share:g}" if recipe.regrow_share > 0 else "")
         + (f"-cu{recipe.curl_share:g}v{CURL_VERSION}" if recipe.curl_share > 0 else "")

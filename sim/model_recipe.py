@@ -67,6 +67,7 @@ from inference.training.realdata import random_crop
 from sim.config import ScalpConfig, SimConfig
 from sim.dataset import (
     CROPS_PER_WORLD,
+    LOOKS,
     PAIR_CROPS,
     PAIRS_VERSION,
     STYLE_PAIRS_VERSION,
@@ -346,6 +347,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "the twin's scalps are otherwise near straight)",
     )
     p.add_argument(
+        "--looks",
+        type=int,
+        choices=sorted(LOOKS),
+        default=10,
+        help="the twin's random looks of this version (synth-v10: fine pigment networks; 9: "
+        "as 2.8.0 was trained)",
+    )
+    p.add_argument(
         "--pair-weight",
         type=float,
         default=d.pair_weight,
@@ -567,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         args.worlds,
         args.regrow_share,
         curl_share=args.curl_share,
+        looks=args.looks,
     )
     settings = TrainSettings(
         steps=args.steps,
@@ -598,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         "synthetic_samples": args.worlds * CROPS_PER_WORLD,
         **({"regrow_share": args.regrow_share} if args.regrow_share > 0 else {}),
         **({"curl_share": args.curl_share} if args.curl_share > 0 else {}),
+        "looks": LOOKS[args.looks],
         **(
             {"pair_weight": args.pair_weight, "pair_share": args.pair_share}
             | {"pair_samples": args.pair_worlds * PAIR_CROPS}

@@ -310,3 +310,23 @@ def test_random_looks_draw_fine_meandering_networks() -> None:
     bent_only = [s for s in looks if s.pigment_warp > 0 and s.pigment_line_um is None]
     assert bent_only and all(s.pigment_net_amp > 0 for s in bent_only)
     assert TRICHOSCOPY.pigment_warp == 0 and TRICHOSCOPY.pigment_line_um is None
+
+
+def test_the_looks_of_synth_v9_are_drawn_again_without_fine_networks() -> None:
+    """``fine_networks=False`` gives the look synth-v9 drew (to rebuild 2.8.0): every field as
+    a synth-v10 look of the same stream, but for the network that synth-v10 drew after."""
+    changed = 0
+    for k in range(120):
+        v10 = random_style(np.random.default_rng(k))
+        v9 = random_style(np.random.default_rng(k), fine_networks=False)
+        assert v9.pigment_line_um is None and v9.pigment_warp == 0.0
+        same_net = dataclasses.replace(
+            v10,
+            pigment_net_amp=v9.pigment_net_amp,
+            pigment_cell_um=v9.pigment_cell_um,
+            pigment_line_um=None,
+            pigment_warp=0.0,
+        )
+        assert same_net == v9
+        changed += v10 != v9
+    assert 0.3 < changed / 120 < 0.65  # a third fine, a sixth bent

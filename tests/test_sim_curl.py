@@ -153,6 +153,14 @@ def test_the_curl_share_names_its_own_cache(tmp_path: Path) -> None:
     assert [p.name for p in root.iterdir()] == [
         f"{DATASET_VERSION}-s1-c96-u8-st4-cu0.5v{CURL_VERSION}"
     ]
+    # synth-v9's looks (to rebuild 2.8.0) are cached apart under their own name
+    build_dataset(root, dataclasses.replace(recipe, looks=9))
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [
+            f"{DATASET_VERSION}-s1-c96-u8-st4-cu0.5v{CURL_VERSION}",
+            f"synth-v9-s1-c96-u8-st4-cu0.5v{CURL_VERSION}",
+        ]
+    )
 
 
 def test_a_coil_is_traced_finely_enough_at_any_scale(world: ScalpWorld) -> None:
