@@ -33,9 +33,11 @@ finish the frame.
 
 Truth comes from the same geometry and the same camera mapping (weak perspective, rigid
 placement, radial distortion) as the pixels: each hair's emergence point is where its
-axis leaves the skin, each tip the projected end of the settled axis. A follow-up visit
-(``regrown``) keeps the scene and moves and turns the frame; hairs are shed or added next
-to existing ones so the count follows the factor.
+axis leaves the skin; a cut tip is the projected end of the settled axis (a cut hair keeps
+its full width to the cut), a natural tip is where its tapering stroke fades out of sight
+(a shaft that never shows lists no tip). A follow-up visit (``regrown``) keeps the scene
+and moves and turns the frame; hairs are shed, or added next to existing ones (never on
+top of one) so the count follows the factor.
 """
 
 from sim.blind11.core import GENERATOR, generate

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from sim.blind11.camera import Camera
 from sim.blind11.design import Design, make_design
-from sim.blind11.draw import REFL_MAX, Canvases, draw_hairs
+from sim.blind11.draw import REFL_MAX, Canvases, draw_hairs, visible_px
 from sim.blind11.geometry import Shafts, settle_hairs
 from sim.blind11.isp import develop
 from sim.blind11.optics import add_bubbles, blur, field_stop_mask, illuminate
@@ -33,6 +33,12 @@ GENERATOR = "blind-11"
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
 SHIFT_FRAC = 0.05
+# A tapered (natural) tip is listed where the drawn stroke fills this much of the pixel
+# it crosses (width in px, at most one, times opacity; draw.visible_px). On clean,
+# noise-free frames the last axis pixel that still differs from the hairless twin by 8
+# grey levels sits at a median of 0.32 (12 levels: 0.40): a fainter stroke reads as
+# skin, not as shaft.
+TIP_VISIBLE_PX = 0.35
 
 
 def _is_number(v: object) -> bool:
@@ -82,6 +88,11 @@ def supersampling(width: int, height: int, um: float) -> int:
 
 
 def _reduce(img: Image.Image, ss: int) -> F32:
+    """Box-reduce a canvas by ``ss``. The RGBA canvases hold premultiplied colour: Pillow
+    would weight an "RGBA" image's colour by its alpha once more (a pixel a thin stroke
+    barely covers would take the stroke's full colour), so they are reduced as "RGBa"."""
+    if ss > 1 and img.mode == "RGBA":
+        img = Image.frombuffer("RGBa", img.size, img.tobytes(), "raw", "RGBa", 0, 1)
     out: F32 = np.asarray(img.reduce(ss) if ss > 1 else img, dtype=np.float32) / np.float32(255)
     return out
 
@@ -123,6 +134,35 @@ def _factors(design: Design, um: float, hairless: bool, follow: bool, stop: bool
         "vessels": design.vessels,
         "scale_flakes": "yes" if design.scale_flakes > 0 else "no",
     }
+
+
+def _visible_ends(
+    cam: Camera, hairs: Hairs, idx: NDArray[np.intp], nodes: F64, diam: F64
+) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """Where each shaft visibly ends (pixels), its diameter there (um), and whether it has a
+    visible end at all. A cut end is the end of the axis, drawn at full width. A natural
+    (tapered) end fades out: its tip is the last point along the drawn axis where the
+    stroke still covers TIP_VISIBLE_PX of a pixel (drawn width times opacity), where an
+    annotator sees the shaft end; a shaft that never covers that much lists no tip."""
+    px, py = cam.to_px(nodes[..., 0], nodes[..., 1], nodes[..., 2])
+    last = nodes.shape[1] - 1
+    rows = np.arange(nodes.shape[0])
+    vis = visible_px(cam, hairs, idx, nodes, diam)
+    seen = vis >= TIP_VISIBLE_PX
+    k = np.where(seen.any(axis=1), last - np.argmax(seen[:, ::-1], axis=1), 0)
+    nxt = np.minimum(k + 1, last)
+    v0, v1 = vis[rows, k], vis[rows, nxt]
+    # the stroke is drawn straight and linearly narrowing between nodes: interpolate there
+    f = np.where(nxt > k, np.clip((v0 - TIP_VISIBLE_PX) / np.maximum(v0 - v1, 1e-12), 0, 1), 0)
+    taper = hairs.end[idx] == TAPER
+    f = np.where(taper, f, 0.0)
+    k = np.where(taper, k, last)
+    nxt = np.where(taper, nxt, last)
+    ex = px[rows, k] + f * (px[rows, nxt] - px[rows, k])
+    ey = py[rows, k] + f * (py[rows, nxt] - py[rows, k])
+    ed = diam[rows, k] + f * (diam[rows, nxt] - diam[rows, k])
+    ok = ~taper | seen.any(axis=1)
+    return ex, ey, ed, ok
 
 
 def _pt(x: float, y: float) -> dict[str, float]:
@@ -255,8 +295,8 @@ def generate(
     canvases = draw_hairs(cam, ss, sub, shafts, design)
     tips = []
     for idx, nodes, diam in zip(shafts.index, shafts.nodes, shafts.diam, strict=True):
-        ex, ey = cam.to_px(nodes[:, -1, 0], nodes[:, -1, 1], nodes[:, -1, 2])
-        ok = _in_frame(ex, ey, w, h)
+        ex, ey, ed, ok = _visible_ends(cam, sub, idx, nodes, diam)
+        ok &= _in_frame(ex, ey, w, h)
         if stop is not None:
             ok &= np.hypot(ex - stop[0], ey - stop[1]) <= stop[2]
         for i in np.flatnonzero(ok).tolist():
@@ -265,7 +305,7 @@ def generate(
                     "x_px": float(ex[i]),
                     "y_px": float(ey[i]),
                     "cut": bool(sub.end[idx[i]] != TAPER),
-                    "diameter_um": float(diam[i, -1]),
+                    "diameter_um": float(ed[i]),
                 }
             )
     del shafts, sub

@@ -26,6 +26,8 @@ from sim.blind11.plan import EXCLAM, FRAYED, OBLIQUE, Hairs
 F64 = NDArray[np.float64]
 REFL_MAX = 0.8  # reflectance that a premultiplied 255 stands for
 PIL_GROW = 0.45  # Pillow fills about this much wider than the exact polygon
+LIGHT_HAIR_LUM = 0.25  # a hair whose colour's luminance is above this is drawn as light
+RIM_LIGHT, RIM_DARK = 0.95, 0.84  # the rim's opacity over the core's, light and dark hairs
 
 
 @dataclass
@@ -84,6 +86,30 @@ def _draw_width(width: F64) -> tuple[F64, F64]:
     return half, gain
 
 
+def _thin(diam: F64) -> F64:
+    """Opacity factor of a thin shaft (thin hairs carry less pigment across)."""
+    out: F64 = np.clip((diam / 25.0) ** 0.5, 0.35, 1.0)
+    return out
+
+
+def _light(hairs: Hairs, idx: NDArray[np.intp]) -> NDArray[np.bool_]:
+    out: NDArray[np.bool_] = hairs.colour[idx] @ np.array([0.3, 0.59, 0.11]) > LIGHT_HAIR_LUM
+    return out
+
+
+def visible_px(cam: Camera, hairs: Hairs, idx: NDArray[np.intp], nodes: F64, diam: F64) -> F64:
+    """How much of the pixel it crosses the drawn stroke fills at each node (H, N): its
+    drawn width in output pixels (at most one) times the opacity of its rim, as draw_hairs
+    draws it (below about a subpixel Pillow fills a fixed width and the opacity is scaled
+    down to keep the covered area, so the product holds there too). A tapered end fades
+    out as this falls; a stroke wider than a pixel is as faint as its opacity."""
+    width = np.minimum(diam * cam.scale_at(nodes[..., 0], nodes[..., 1], nodes[..., 2]), 1.0)
+    rim = np.where(_light(hairs, idx), RIM_LIGHT, RIM_DARK)[:, None]
+    opacity = np.clip(hairs.alpha[idx][:, None] * _thin(diam), 0.0, 1.0) * rim
+    out: F64 = width * opacity
+    return out
+
+
 def draw_hairs(
     cam: Camera,
     ss: int,
@@ -129,7 +155,7 @@ def draw_hairs(
         col = hairs.colour[idx]
         alpha = hairs.alpha[idx]
         lum = col @ np.array([0.3, 0.59, 0.11])
-        light_hair = lum > 0.25
+        light_hair = _light(hairs, idx)
         # end shapes: oblique cut slants the last edge
         end = hairs.end[idx]
         tx, ty = ny[:, -1], -nx[:, -1]
@@ -150,7 +176,7 @@ def draw_hairs(
         core[:, 1:, 7] += by[:, 1:] * back[:, 1:]
         seg_w = 0.5 * (width[:, 1:] + width[:, :-1])
         seg_gain = 0.5 * (gain[:, 1:] + gain[:, :-1])
-        thin = np.clip((0.5 * (diam[:, 1:] + diam[:, :-1]) / 25.0) ** 0.5, 0.35, 1.0)
+        thin = _thin(0.5 * (diam[:, 1:] + diam[:, :-1]))
         nseg = x.shape[1] - 1
         s = np.linspace(0.0, 1.0, nseg)[None, :]
         uid = hairs.uid[idx]
@@ -160,7 +186,7 @@ def draw_hairs(
         a_core = np.clip(alpha[:, None] * thin * seg_gain, 0.0, 1.0)
         edge_f = np.where(light_hair, 0.6, 1.25)[:, None, None]
         core_f = np.where(light_hair, 1.05, 0.8)[:, None, None]
-        a_edge = np.where(light_hair[:, None], a_core * 0.95, a_core * 0.84)
+        a_edge = np.where(light_hair[:, None], a_core * RIM_LIGHT, a_core * RIM_DARK)
         c_edge = np.clip(col[:, None, :] * edge_f * shade[..., None], 0.0, REFL_MAX)
         c_core = np.clip(col[:, None, :] * core_f * shade[..., None], 0.0, REFL_MAX)
         a_core = np.where(light_hair[:, None], a_core * 0.85, a_core)

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.blind11.design import Design
-from sim.blind11.plan import COILED, CURLY, EXCLAM, WAVY, Hairs
+from sim.blind11.plan import COILED, CURLY, EXCLAM, TAPER, WAVY, Hairs
 from sim.blind11.rods import rest_shape, settle
 
 F64 = NDArray[np.float64]
@@ -45,7 +45,8 @@ def _diameters(hairs: Hairs, idx: NDArray[np.intp], n: int) -> F64:
     d = hairs.diameter[idx][:, None]
     s = np.linspace(0.0, 1.0, n)[None, :] * hairs.length[idx][:, None]
     rem = hairs.length[idx][:, None] - s
-    taper = hairs.taper_um[idx][:, None]
+    # a cut end (blunt, oblique, frayed) keeps the full width: only natural ends taper
+    taper = np.where(hairs.end[idx] == TAPER, hairs.taper_um[idx], 0.0)[:, None]
     tip = 0.3 * d
     frac = np.clip(rem / np.maximum(taper, 1e-6), 0.0, 1.0) ** 0.8
     out = np.where(taper > 0, tip + (d - tip) * frac, d)

@@ -270,6 +270,9 @@ def make_hairs(
         [np.minimum(rng.uniform(800.0, 3000.0, n), 0.5 * length), 0.45 * length, 0.7 * length],
         0.0,
     )
+    # only a natural end tapers: a hair cut blunt (a long hair cut short included) keeps
+    # its full width to the cut
+    taper = np.where(end == TAPER, taper, 0.0)
     end_angle = rng.choice([-1.0, 1.0], n) * rng.uniform(0.35, 1.05, n)
     colour, alpha = _hair_colours(rng, design, n, vellus)
     elev = np.asarray(rng.normal(design.elevation_mean_deg, design.elevation_sd_deg, n))
@@ -347,12 +350,79 @@ def baseline_hairs(seed: int, design: Design, op: Openings) -> Hairs:
     return make_hairs(rng, design, x, y, unit, fan)
 
 
+MIN_GAP_UM = 15.0  # closest two emergence points may be, however thin the hairs
+
+
+class _Roots:
+    """Emergence points and diameters on a coarse grid, to find free room quickly."""
+
+    CELL = 130.0  # at least the largest gap asked for: (110 + 110) / 2 um
+
+    def __init__(self, x: F64, y: F64, d: F64) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
+        for xi, yi, di in zip(x.tolist(), y.tolist(), d.tolist(), strict=True):
+            self.add(xi, yi, di)
+
+    def _key(self, x: float, y: float) -> tuple[int, int]:
+        return math.floor(x / self.CELL), math.floor(y / self.CELL)
+
+    def add(self, x: float, y: float, d: float) -> None:
+        self.cells.setdefault(self._key(x, y), []).append((x, y, d))
+
+    def free(self, x: float, y: float, d: float) -> bool:
+        """Whether a hair of diameter ``d`` may emerge at (x, y): at least
+        max((d + d_other) / 2, MIN_GAP_UM) from every root already there."""
+        cx, cy = self._key(x, y)
+        for gx in (cx - 1, cx, cx + 1):
+            for gy in (cy - 1, cy, cy + 1):
+                for ox, oy, od in self.cells.get((gx, gy), ()):
+                    if math.hypot(x - ox, y - oy) < max(0.5 * (d + od), MIN_GAP_UM):
+                        return False
+        return True
+
+
+def _room_in_unit(
+    rng: np.random.Generator,
+    design: Design,
+    op: Openings,
+    u: int,
+    count: int,
+    d: float,
+    roots: _Roots,
+) -> tuple[float, float] | None:
+    """A free emergence point for one more hair in opening ``u`` (which holds ``count``),
+    or None if the opening has no room left for a hair of diameter ``d``. The wanted place
+    is the next slot across the hair stream; failing that, the nearest free point of the
+    opening around it."""
+    ux, uy, rad = float(op.x[u]), float(op.y[u]), float(op.radius_um[u])
+    phi = float(flow_azimuth(design, op.x[u : u + 1], op.y[u : u + 1])[0])
+    side = count * (1 if count % 2 else -1) * 0.5
+    want = side * min(rad * 0.45, 22.0) + float(rng.normal(0.0, 8.0))
+    wx, wy = ux - want * math.sin(phi), uy + want * math.cos(phi)
+    turn = float(rng.uniform(0.0, 2 * math.pi))
+    # the wanted point, then rings around it (4 um apart) that still fall in the opening
+    rx, ry = [np.array([wx])], [np.array([wy])]
+    for r in np.arange(4.0, 2.0 * rad + 4.0, 4.0).tolist():
+        k = max(6, int(2 * math.pi * r / 4.0))
+        a = turn + 2 * math.pi * np.arange(k) / k
+        rx.append(wx + r * np.cos(a))
+        ry.append(wy + r * np.sin(a))
+    cx, cy = np.concatenate(rx), np.concatenate(ry)
+    inside = np.hypot(cx - ux, cy - uy) <= rad
+    for qx, qy in zip(cx[inside].tolist(), cy[inside].tolist(), strict=True):
+        if roots.free(qx, qy, d):
+            return qx, qy
+    return None
+
+
 def follow_up_hairs(
     seed: int, design: Design, op: Openings, hairs: Hairs, factor: float, seed2: int
 ) -> tuple[Hairs, dict[str, int]]:
     """The same site months later: each hair shed with probability 1 - factor, or, for a
-    factor above 1, new hairs next to randomly chosen existing ones (in their opening while
-    it has room, else in the nearest empty opening or reserve site)."""
+    factor above 1, new hairs next to randomly chosen existing ones (in a free place of
+    their opening while it has room, else in the nearest empty opening or reserve site).
+    A new hair never emerges on top of another: its root keeps at least
+    max((d1 + d2) / 2, MIN_GAP_UM) from every other."""
     rng = stream(seed, "follow-up", seed2)
     n = len(hairs)
     if factor <= 1.0:
@@ -369,48 +439,65 @@ def follow_up_hairs(
     tree = cKDTree(np.stack([site_x, site_y], axis=1)) if site_x.size else None
     parents = rng.integers(0, n, n_new)
     join = rng.random(n_new) < 0.5
+    fan0 = rng.normal(0.0, 0.2, n_new)
+    # the new hairs' properties first, at their parents' roots: how much room each needs
+    # depends on its diameter; they are moved to their own places below
+    px0, py0 = hairs.x[parents], hairs.y[parents]
+    new = make_hairs(rng, design, px0, py0, np.full(n_new, -1, dtype=np.int64), np.zeros(n_new))
+    roots = _Roots(hairs.x, hairs.y, hairs.diameter)
     xs, ys, units, fans = [], [], [], []
-    for p, j in zip(parents.tolist(), join.tolist(), strict=True):
+    for k, (p, j) in enumerate(zip(parents.tolist(), join.tolist(), strict=True)):
+        d = float(new.diameter[k])
         u = int(hairs.unit[p])
-        if j and counts[u] < 4:
-            off = float(rng.normal(0.0, 8.0))
-            phi = float(flow_azimuth(design, op.x[u : u + 1], op.y[u : u + 1])[0])
-            side = counts[u] * (1 if counts[u] % 2 else -1) * 0.5
-            shift = side * min(float(op.radius_um[u]) * 0.45, 22.0) + off
-            xs.append(float(op.x[u]) - shift * math.sin(phi))
-            ys.append(float(op.y[u]) + shift * math.cos(phi))
+        spot = None
+        if j and u >= 0 and counts[u] < 4:
+            spot = _room_in_unit(rng, design, op, u, int(counts[u]), d, roots)
+        if spot is not None:
+            xs.append(spot[0])
+            ys.append(spot[1])
             units.append(u)
-            fans.append(float(rng.normal(0.0, 0.2)))
+            fans.append(float(fan0[k]))
             counts[u] += 1
+            roots.add(spot[0], spot[1], d)
             continue
         placed = False
         if tree is not None:
-            k = min(16, site_x.shape[0])
-            _, idx = tree.query([hairs.x[p], hairs.y[p]], k=k)
+            kq = min(16, site_x.shape[0])
+            _, idx = tree.query([hairs.x[p], hairs.y[p]], k=kq)
             for i in np.atleast_1d(idx).tolist():
-                if not used[i]:
-                    used[i] = True
-                    xs.append(float(site_x[i]) + float(rng.normal(0.0, 3.0)))
-                    ys.append(float(site_y[i]) + float(rng.normal(0.0, 3.0)))
-                    units.append(int(empties[i]) if i < empties.size else -1)
-                    fans.append(0.0)
-                    placed = True
-                    break
-        if not placed:
+                if used[i]:
+                    continue
+                sx = float(site_x[i]) + float(rng.normal(0.0, 3.0))
+                sy = float(site_y[i]) + float(rng.normal(0.0, 3.0))
+                if not roots.free(sx, sy, d):
+                    continue
+                used[i] = True
+                xs.append(sx)
+                ys.append(sy)
+                units.append(int(empties[i]) if i < empties.size else -1)
+                fans.append(0.0)
+                roots.add(sx, sy, d)
+                placed = True
+                break
+        tries = 0
+        while not placed:
             ang = float(rng.uniform(0, 2 * math.pi))
-            dist = float(rng.uniform(60.0, 200.0))
-            xs.append(float(hairs.x[p]) + dist * math.cos(ang))
-            ys.append(float(hairs.y[p]) + dist * math.sin(ang))
-            units.append(-1)
-            fans.append(0.0)
-    new = make_hairs(
-        rng,
-        design,
-        np.asarray(xs),
-        np.asarray(ys),
-        np.asarray(units, dtype=np.int64),
-        np.asarray(fans),
-    )
+            dist = float(rng.uniform(60.0, 200.0 + 10.0 * tries))
+            tries += 1
+            sx = float(hairs.x[p]) + dist * math.cos(ang)
+            sy = float(hairs.y[p]) + dist * math.sin(ang)
+            if roots.free(sx, sy, d):
+                xs.append(sx)
+                ys.append(sy)
+                units.append(-1)
+                fans.append(0.0)
+                roots.add(sx, sy, d)
+                placed = True
+    fx, fy = np.asarray(xs), np.asarray(ys)
+    # the stream's direction where each new hair really emerges, and its own fan
+    new.azimuth = new.azimuth - flow_azimuth(design, px0, py0) + flow_azimuth(design, fx, fy) + fans
+    new.x, new.y = fx, fy
+    new.unit = np.asarray(units, dtype=np.int64)
     new.new[:] = True
     new.uid += 10**7
     return Hairs.concat(hairs, new), {"kept": n, "shed": 0, "new": n_new}
