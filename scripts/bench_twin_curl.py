@@ -20,50 +20,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from inference.model import HairModel
 from sim.config import SimConfig
+from sim.generality.openings import OPENING_UM, UNIT_SIZES, mass_at_openings
 from sim.scalp import CURLS
 from sim.tools import RenderRequest, render_capture
 
 SEED_BASE = 101
-OPENING_UM = 96.0  # three cells of the shipped net (8 um/px, stride 4): its blobs' reach
-UNIT_SIZES = (1, 2, 3, 4)
-
-
-def mass_at_openings(count: NDArray[np.float32], truth: dict[str, Any]) -> dict[str, float]:
-    """The count map ``count`` (cells over the whole frame) split by the truth's hairs: for
-    each unit size k, ``k`` (the mass within ``OPENING_UM`` of those units' hairs) and ``nk``
-    (their units); ``far``: the mass further from any hair; ``total``."""
-    hc, wc = count.shape
-    w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
-    jj, ii = np.meshgrid(np.arange(wc), np.arange(hc))
-    cells = np.stack([(jj.ravel() + 0.5) * w / wc - 0.5, (ii.ravel() + 0.5) * h / hc - 0.5], 1)
-    mass = count.ravel().astype(np.float64)
-    hairs = truth["hairs"]
-    out = {"total": float(mass.sum()), "far": float(mass.sum())}
-    for k in UNIT_SIZES:
-        out[str(k)] = out[f"n{k}"] = 0.0
-    if not hairs:
-        return out
-    roots = np.array([(hr["x_px"], hr["y_px"]) for hr in hairs])
-    dist, nearest = cKDTree(roots).query(cells)
-    near = dist * upp <= OPENING_UM
-    per_hair = np.bincount(nearest[near], weights=mass[near], minlength=len(hairs))
-    units: dict[int, list[int]] = {}
-    for i, hr in enumerate(hairs):
-        units.setdefault(int(hr["unit"]), []).append(i)
-    for members in units.values():
-        size = str(min(len(members), UNIT_SIZES[-1]))
-        out[size] += float(per_hair[members].sum())
-        out["n" + size] += 1.0
-    out["far"] = float(mass[~near].sum())
-    return out
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

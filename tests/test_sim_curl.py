@@ -4,7 +4,6 @@ emergence points, drawn and listed alike."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
 import subprocess
 import sys
@@ -211,12 +210,8 @@ def test_the_twin_curl_bench_reads_each_curl_and_refuses_bad_arguments(tmp_path:
 
 
 def test_the_mass_at_openings_is_split_by_unit_and_the_rest_is_far() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "bench_twin_curl", Path(__file__).resolve().parent.parent / "scripts" / "bench_twin_curl.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from sim.generality.openings import mass_at_openings
+
     # a 400 x 400 px frame at 8 um/px over 100 x 100 cells (4 px each): a unit of two hairs
     # at (100, 100), one hair at (300, 300), and a blob on bare skin at (300, 80)
     truth = {
@@ -233,7 +228,7 @@ def test_the_mass_at_openings_is_split_by_unit_and_the_rest_is_far() -> None:
     count[24:26, 24:26] = 0.45  # 1.8 at the pair's opening
     count[74:76, 74:76] = 0.25  # 1.0 at the single hair
     count[19:21, 74:76] = 0.125  # 0.5 far from both
-    got = bench.mass_at_openings(count, truth)
+    got = mass_at_openings(count, truth)
     assert got["2"] == pytest.approx(1.8) and got["n2"] == 1
     assert got["1"] == pytest.approx(1.0) and got["n1"] == 1
     assert got["far"] == pytest.approx(0.5) and got["total"] == pytest.approx(3.3)
