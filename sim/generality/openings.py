@@ -13,6 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from inference.postprocess import cell_to_pixel
+
 OPENING_UM = 96.0  # three cells of the shipped net (8 um/px, stride 4): its blobs' reach
 UNIT_SIZES = (1, 2, 3, 4)
 
@@ -23,8 +25,12 @@ def mass_at_openings(count: NDArray[np.float32], truth: dict[str, Any]) -> dict[
     (their units); ``far``: the mass further from any hair; ``total``."""
     hc, wc = count.shape
     w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
-    jj, ii = np.meshgrid(np.arange(wc), np.arange(hc))
-    cells = np.stack([(jj.ravel() + 0.5) * w / wc - 0.5, (ii.ravel() + 0.5) * h / hc - 0.5], 1)
+    jj, ii = np.meshgrid(np.arange(wc, dtype=np.float64), np.arange(hc, dtype=np.float64))
+    # cell centres in frame pixels, by the model's own rule for its peaks (a cell taken as
+    # one native pixel of w / wc frame pixels)
+    cells = np.stack(
+        [cell_to_pixel(jj.ravel(), 1, w / wc), cell_to_pixel(ii.ravel(), 1, h / hc)], 1
+    )
     mass = count.ravel().astype(np.float64)
     hairs = truth["hairs"]
     out = {"total": float(mass.sum()), "far": float(mass.sum())}
