@@ -42,6 +42,13 @@ def _one_hair_world(end_trimmed: bool = True):  # type: ignore[no-untyped-def]
     return dataclasses.replace(world, hairs=type(h)(**fields))
 
 
+def _skin_grid(upp: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """World coordinates (mm) of the pixel centres of an n x n view at ``upp`` um/px."""
+    g = (np.arange(n) + 0.5) * upp / 1000.0
+    gx, gy = np.meshgrid(g, g)
+    return gx, gy
+
+
 def test_a_style_is_fixed_by_its_seed_and_seeds_differ() -> None:
     assert style_for("random", 5) == style_for("random", 5)
     assert style_for("random", 5) != style_for("random", 6)
@@ -230,8 +237,7 @@ def test_a_crease_is_as_wide_on_the_skin_at_any_magnification() -> None:
     def dark_mm2(upp: float, width_um: float) -> float:
         style = Style(furrow_amp=0.3, furrow_um=400.0, furrow_width_um=width_um, seed=5)
         n = round(3000 / upp)  # 3 x 3 mm
-        g = (np.arange(n) + 0.5) * upp / 1000.0
-        gx, gy = np.meshgrid(g, g)
+        gx, gy = _skin_grid(upp, n)
         img = np.full((n, n, 3), 0.5, dtype=np.float32)
         skin_texture(img, gx, gy, style, upp / 1000.0)
         return float((0.5 - img[..., 1]).sum()) / 0.5 * (upp / 1000.0) ** 2
@@ -255,9 +261,7 @@ def test_a_tapered_stub_still_shows_most_of_its_shaft() -> None:
 
 def _network(style: Style, upp: float, mm: float = 3.0) -> np.ndarray:
     """The network's darkening over ``mm`` x ``mm`` of skin at ``upp`` um/px."""
-    n = round(mm * 1000 / upp)
-    g = (np.arange(n) + 0.5) * upp / 1000.0
-    gx, gy = np.meshgrid(g, g)
+    gx, gy = _skin_grid(upp, round(mm * 1000 / upp))
     return pigment_network(gx, gy, style, upp / 1000.0)
 
 
@@ -266,9 +270,7 @@ def test_the_honeycomb_of_earlier_looks_is_drawn_as_before() -> None:
     included) darkens exactly the walls it darkened before: 12 % of a cell wide."""
     style = dataclasses.replace(TRICHOSCOPY, pigment_net_amp=0.3, pigment_cell_um=120.0)
     upp = 5.0
-    n = 200
-    g = (np.arange(n) + 0.5) * upp / 1000.0
-    gx, gy = np.meshgrid(g, g)
+    gx, gy = _skin_grid(upp, 200)
     width = max(0.12 * 0.12, upp / 1000.0 * 0.7)
     edge = cell_edges(gx, gy, 0.12, style.seed, 3)
     old = 0.3 * np.exp(-((edge / width) ** 2)).astype(np.float32)
@@ -294,8 +296,7 @@ def test_a_warped_network_meanders_and_stays_on_the_scalp() -> None:
     assert float((a & b).sum()) < 0.5 * float(a.sum())  # but elsewhere: the walls moved
     # the same skin in a view moved by 40 px
     upp = 4.0
-    g = (np.arange(300) + 0.5) * upp / 1000.0
-    gx, gy = np.meshgrid(g, g)
+    gx, gy = _skin_grid(upp, 300)
     one = pigment_network(gx, gy, bent, upp / 1000.0)
     two = pigment_network(gx + 40 * upp / 1000.0, gy, bent, upp / 1000.0)
     np.testing.assert_allclose(one[:, 40:], two[:, :-40], atol=1e-5)
