@@ -287,6 +287,13 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert set(figs) == {"int8", "fp32"}
     assert figs["int8"]["all"]["n"] == 2 and figs["int8"]["all"]["hairless_n"] == 1
     assert figs["int8"]["hair_length=hairless"]["hairless_max_per_cm2"] is not None
+    # every image also sits in one band of its true density, bare skin in its own
+    bands = {g for g in figs["int8"] if g.startswith("density_band=")}
+    assert "density_band=bare" in bands and len(bands) == 2
+    assert figs["int8"]["density_band=bare"]["hairless_n"] == 1
+    rows = out["text"].split("== independent", 1)[1].split("==", 1)[0].splitlines()
+    order = [r.split()[0] for r in rows if r.startswith("density_band=")]
+    assert order[0] == "density_band=bare"
     assert len(list(tmp_path.glob("independent-*.npz"))) == 2
     assert len(list(tmp_path.glob("blind-*.npz"))) == 2  # the second independent generator
     assert len(list(tmp_path.glob("blind2-*.npz"))) == 2  # and the third
@@ -320,6 +327,26 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     twin = out["figures"]["twin"]["int8"]
     assert twin["all"]["hairless_n"] == 1 and twin["all"]["n_with_hairs"] == 0
     assert twin["hair_length=hairless"]["hairless_max_per_cm2"] is not None
+
+
+def test_density_bands_cover_every_density_once_and_print_in_order() -> None:
+    from sim.generality.bench import _order
+    from sim.generality.cases import DENSITY_BANDS, density_band
+
+    assert density_band(0.0, True) == "bare" and density_band(250.0, True) == "bare"
+    assert [density_band(d, False) for d in (0.0, 29.9, 30.0, 79.9, 80.0, 149.9, 150.0, 1e4)] == [
+        "<30",
+        "<30",
+        "30-80",
+        "30-80",
+        "80-150",
+        "80-150",
+        ">=150",
+        ">=150",
+    ]
+    groups = [f"density_band={n}" for _, n in reversed(DENSITY_BANDS)] + ["density_band=bare"]
+    printed = sorted(groups, key=_order)
+    assert printed == ["density_band=bare", *(f"density_band={n}" for _, n in DENSITY_BANDS)]
 
 
 def test_the_bench_cache_key_follows_drawing_code_not_the_training_recipe(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from inference import HairModel
 from sim.generality.cases import (
+    DENSITY_BANDS,
     HELD_OUT_GENERATORS,
     INDEPENDENT_GENERATORS,
     TRAINING_GENERATORS,
@@ -273,10 +274,13 @@ def fmt(x: float | None, nd: int = 2) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def _order(group: str) -> tuple[int, str]:
-    fam = group.split("=", 1)[0]
+_BAND_ORDER = {name: k for k, name in enumerate(["bare", *(n for _, n in DENSITY_BANDS)])}
+
+
+def _order(group: str) -> tuple[int, int, str]:
+    fam, _, value = group.partition("=")
     rank = {"all": 0, "hair_length": 1, "skin_tone": 2, "hair_colour": 3}.get(fam, 4)
-    return rank, group
+    return rank, _BAND_ORDER.get(value, 0) if fam == "density_band" else 0, group
 
 
 def table(gen: str, figs: dict[str, Any]) -> str:

@@ -264,13 +264,27 @@ def cache_path(case: Case, cache_dir: Path) -> Path:
     return cache_dir / f"{case.name}-{key}.npz"
 
 
+# True density bands (hairs/cm2, upper bounds) for the bench's "density_band" rows: on
+# near-bald frames a few hairs/cm2 read on bare skin is a large percentage, so these rows
+# tell bare-skin over-reads from counting errors.
+DENSITY_BANDS = ((30.0, "<30"), (80.0, "30-80"), (150.0, "80-150"), (float("inf"), ">=150"))
+
+
+def density_band(true_density: float, bare: bool) -> str:
+    """The :data:`DENSITY_BANDS` label of a frame's true density ("bare" for bare skin)."""
+    if bare:
+        return "bare"
+    return next(name for top, name in DENSITY_BANDS if true_density < top)
+
+
 def labels(case: Case, truth: dict[str, Any]) -> dict[str, str]:
-    """Group labels of a case (factor -> value)."""
+    """Group labels of a case (factor -> value), every generator's with its density band."""
+    bare = bool(case.spec.get("hairless") or case.spec.get("bare"))
+    band = density_band(float(truth["density_per_cm2"]), bare)
     if case.generator in INDEPENDENT_GENERATORS:
-        return dict(truth["factors"])
+        return {**truth["factors"], "density_band": band}
     scalp = case.spec["scalp"]
     upp = float(truth["um_per_px"])
-    bare = bool(case.spec.get("bare"))
     return {
         "hair_length": "hairless" if bare else str(scalp["hair_length"]),
         "hair_colour": str(scalp["hair_colour"]),
@@ -279,6 +293,7 @@ def labels(case: Case, truth: dict[str, Any]) -> dict[str, str]:
         "light": str(case.spec["light"]),
         "rich": "rich" if case.spec["rich"] else "plain",
         "style": "default" if case.spec["style_seed"] is None else "random",
+        "density_band": band,
     }
 
 
