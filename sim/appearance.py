@@ -50,6 +50,7 @@ class Style:
     pigment_cell_um: float = 150.0  # the network's cell size
     pigment_line_um: float | None = None  # a wall's width on the skin; None: 12 % of a cell's
     pigment_warp: float = 0.0  # 0: straight-walled honeycomb .. 0.5: walls that meander
+    pigment_labyrinth: bool = False  # walls along a noise's zero line: loops, no junctions
     white_dots_per_mm2: float = 0.0  # pinpoint white dots (follicle and sweat openings)
     white_dot_radius_um: float = 15.0
     white_dot_gain: float = 0.0  # how much lighter a dot is (share of the way to white)
@@ -113,11 +114,12 @@ TRICHOSCOPY = Style(
 blunt cut ends, faint openings), as clinics photograph under the TrichoScan protocol."""
 
 
-def random_style(rng: np.random.Generator, *, fine_networks: bool = True) -> Style:
+def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     """A look drawn from ranges wider than real scalps (see the module docstring).
 
-    ``fine_networks=False``: the look as synth-v9 drew it (no fine or bent networks; every
-    earlier field the same), to rebuild a model trained on those looks."""
+    ``looks`` draws the look as that version of the training set did, every earlier field the
+    same, to rebuild a model trained on those looks: 9 (synth-v9) without fine or bent
+    networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) as now."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -201,7 +203,7 @@ def random_style(rng: np.random.Generator, *, fine_networks: bool = True) -> Sty
     # synth-v10, drawn after all of the above: in a third of looks a fine, dark network whose
     # walls meander (the honeycomb of dark skin at its most hair-like: 6-30 um lines, down to
     # a pixel, darkening skin by up to ~45 %), in another sixth the drawn network meanders.
-    net = rng.random() if fine_networks else 1.0
+    net = rng.random() if looks >= 10 else 1.0
     if net < 0.33:
         style = dataclasses.replace(
             style,
@@ -212,6 +214,18 @@ def random_style(rng: np.random.Generator, *, fine_networks: bool = True) -> Sty
         )
     elif net < 0.5 and style.pigment_net_amp > 0:
         style = dataclasses.replace(style, pigment_warp=float(u(0.1, 0.45)))
+    # synth-v11, drawn last: in a quarter of looks the network is a labyrinth instead, winding
+    # pigment lines 6-50 um wide that close in loops and never meet (a honeycomb's walls meet
+    # at junctions; a labyrinth's lines, like a hair's shaft, do not), 60-300 um apart.
+    if looks >= 11 and rng.random() < 0.25:
+        style = dataclasses.replace(
+            style,
+            pigment_net_amp=float(u(0.2, 0.8)),
+            pigment_cell_um=float(u(60.0, 300.0)),
+            pigment_line_um=float(np.exp(u(math.log(6.0), math.log(50.0)))),
+            pigment_warp=0.0,
+            pigment_labyrinth=True,
+        )
     return style
 
 
@@ -405,6 +419,9 @@ def pigment_network(gx: F64, gy: F64, style: Style, mm_per_px: float) -> F32:
     share of a cell, so straight walls meander and cells lose their polygon shape, as the
     network of dark skin does. A wall narrower than 0.7 px is drawn 0.7 px wide and as much
     fainter, so its darkening over the skin is the same at any scale (no aliased dashes).
+    With ``pigment_labyrinth`` the walls follow the zero line of a smooth noise of that
+    cell size instead: winding lines that close in loops and never meet, a labyrinth rather
+    than a honeycomb.
     """
     cell = style.pigment_cell_um / 1000.0
     s = style.seed
@@ -416,7 +433,14 @@ def pigment_network(gx: F64, gy: F64, style: Style, mm_per_px: float) -> F32:
         )
     half = 0.12 * cell if style.pigment_line_um is None else style.pigment_line_um / 2000.0
     width = max(half, mm_per_px * 0.7)
-    edge = cell_edges(gx, gy, cell, s, 3)
+    edge: F32 | F64
+    if style.pigment_labyrinth:
+        # two octaves; the noise climbs about 2 per cell from its zero line, so |n| * cell / 2
+        # is about the distance to it
+        n = value_noise(gx, gy, cell, s, 62) * 0.75 + value_noise(gx, gy, cell * 0.5, s, 63) * 0.25
+        edge = np.abs(n).astype(np.float64) * (cell / 2.0)
+    else:
+        edge = cell_edges(gx, gy, cell, s, 3)
     amp = style.pigment_net_amp * (1.0 if style.pigment_line_um is None else half / width)
     net = np.exp(-((edge / width) ** 2)).astype(np.float32)
     out: F32 = amp * net

@@ -350,9 +350,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--looks",
         type=int,
         choices=sorted(LOOKS),
-        default=10,
-        help="the twin's random looks of this version (synth-v10: fine pigment networks; 9: "
-        "as 2.8.0 was trained)",
+        default=max(LOOKS),
+        help="the twin's random looks of this version (11: synth-v11, labyrinth networks; 10: "
+        "synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
     )
     p.add_argument(
         "--pair-weight",

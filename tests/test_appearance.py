@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, training_targets
 from sim.appearance import (
@@ -265,6 +266,15 @@ def _network(style: Style, upp: float, mm: float = 3.0) -> np.ndarray:
     return pigment_network(gx, gy, style, upp / 1000.0)
 
 
+def _assert_on_the_scalp(style: Style) -> None:
+    """The network is anchored to the scalp: the same skin in a view moved by 40 px."""
+    upp = 4.0
+    gx, gy = _skin_grid(upp, 300)
+    one = pigment_network(gx, gy, style, upp / 1000.0)
+    two = pigment_network(gx + 40 * upp / 1000.0, gy, style, upp / 1000.0)
+    np.testing.assert_allclose(one[:, 40:], two[:, :-40], atol=1e-5)
+
+
 def test_the_honeycomb_of_earlier_looks_is_drawn_as_before() -> None:
     """A style without a line width or warp (every look before synth-v10, the default look
     included) darkens exactly the walls it darkened before: 12 % of a cell wide."""
@@ -294,16 +304,11 @@ def test_a_warped_network_meanders_and_stays_on_the_scalp() -> None:
     a, b = _network(straight, 4.0) > 0.25, _network(bent, 4.0) > 0.25
     assert float(b.mean()) == pytest.approx(float(a.mean()), rel=0.35)  # as much wall
     assert float((a & b).sum()) < 0.5 * float(a.sum())  # but elsewhere: the walls moved
-    # the same skin in a view moved by 40 px
-    upp = 4.0
-    gx, gy = _skin_grid(upp, 300)
-    one = pigment_network(gx, gy, bent, upp / 1000.0)
-    two = pigment_network(gx + 40 * upp / 1000.0, gy, bent, upp / 1000.0)
-    np.testing.assert_allclose(one[:, 40:], two[:, :-40], atol=1e-5)
+    _assert_on_the_scalp(bent)
 
 
 def test_random_looks_draw_fine_meandering_networks() -> None:
-    looks = [random_style(np.random.default_rng(k)) for k in range(300)]
+    looks = [random_style(np.random.default_rng(k), looks=10) for k in range(300)]
     fine = [s for s in looks if s.pigment_line_um is not None]
     assert 0.25 < len(fine) / len(looks) < 0.42
     assert min(s.pigment_line_um or 0.0 for s in fine) < 8.0
@@ -314,12 +319,12 @@ def test_random_looks_draw_fine_meandering_networks() -> None:
 
 
 def test_the_looks_of_synth_v9_are_drawn_again_without_fine_networks() -> None:
-    """``fine_networks=False`` gives the look synth-v9 drew (to rebuild 2.8.0): every field as
-    a synth-v10 look of the same stream, but for the network that synth-v10 drew after."""
+    """``looks=9`` gives the look synth-v9 drew (to rebuild 2.8.0): every field as a synth-v10
+    look of the same stream, but for the network that synth-v10 drew after."""
     changed = 0
     for k in range(120):
-        v10 = random_style(np.random.default_rng(k))
-        v9 = random_style(np.random.default_rng(k), fine_networks=False)
+        v10 = random_style(np.random.default_rng(k), looks=10)
+        v9 = random_style(np.random.default_rng(k), looks=9)
         assert v9.pigment_line_um is None and v9.pigment_warp == 0.0
         same_net = dataclasses.replace(
             v10,
@@ -331,3 +336,45 @@ def test_the_looks_of_synth_v9_are_drawn_again_without_fine_networks() -> None:
         assert same_net == v9
         changed += v10 != v9
     assert 0.3 < changed / 120 < 0.65  # a third fine, a sixth bent
+
+
+def test_a_labyrinth_winds_in_lines_that_never_meet() -> None:
+    """A honeycomb's walls meet at junctions (one connected net around many closed cells); a
+    labyrinth's lines, as wide and as much of the skin, wind apart like hairs' shafts."""
+    for seed in (3, 4, 5):
+        honey = Style(pigment_net_amp=0.5, pigment_cell_um=150.0, pigment_line_um=12.0, seed=seed)
+        maze = dataclasses.replace(honey, pigment_labyrinth=True)
+        h, m = _network(honey, 4.0) > 0.25, _network(maze, 4.0) > 0.25
+        assert float(m.mean()) == pytest.approx(float(h.mean()), rel=0.4)  # as much wall
+        assert ndimage.label(h)[1] <= 3 < 6 <= ndimage.label(m)[1]  # joined vs apart
+        assert ndimage.label(~h)[1] > 3 * ndimage.label(~m)[1]  # closed cells vs few regions
+    # the same darkening at any magnification (a sub-pixel line is drawn wider and fainter)
+    near, far = _network(maze, 3.0), _network(maze, 12.0)
+    assert float(far.max()) < 0.8 * float(near.max())
+    assert float(far.mean()) == pytest.approx(float(near.mean()), rel=0.3)
+    _assert_on_the_scalp(maze)
+
+
+def test_synth_v11_draws_labyrinths_in_a_quarter_of_looks_and_keeps_v10s_draws() -> None:
+    """``looks=11`` (the default) is the synth-v10 look of the same stream but for a network
+    redrawn as a labyrinth in about a quarter of looks; ``looks=10`` rebuilds synth-v10."""
+    mazes = 0
+    for k in range(300):
+        v11 = random_style(np.random.default_rng(k))
+        v10 = random_style(np.random.default_rng(k), looks=10)
+        assert not v10.pigment_labyrinth
+        if v11.pigment_labyrinth:
+            mazes += 1
+            assert 0.2 <= v11.pigment_net_amp <= 0.8 and 60.0 <= v11.pigment_cell_um <= 300.0
+            assert v11.pigment_line_um is not None and 6.0 <= v11.pigment_line_um <= 50.0
+            v11 = dataclasses.replace(
+                v11,
+                pigment_net_amp=v10.pigment_net_amp,
+                pigment_cell_um=v10.pigment_cell_um,
+                pigment_line_um=v10.pigment_line_um,
+                pigment_warp=v10.pigment_warp,
+                pigment_labyrinth=False,
+            )
+        assert v11 == v10
+    assert 0.18 < mazes / 300 < 0.33
+    assert not TRICHOSCOPY.pigment_labyrinth
