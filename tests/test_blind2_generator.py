@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from generator_checks import foreign_imports
+from generator_checks import check_refuses_bad_arguments, foreign_imports
 
 from sim.blind2 import GENERATOR, generate
 
@@ -125,6 +125,10 @@ def test_bad_arguments(kw: dict[str, Any]) -> None:
     args.update(kw)
     with pytest.raises(ValueError):
         generate(1, **args)
+
+
+def test_shared_bad_arguments() -> None:
+    check_refuses_bad_arguments(generate, {"um_per_px": 8.0, "width": 64, "height": 48})
 
 
 def test_imports_are_own() -> None:

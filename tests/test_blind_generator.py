@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from generator_checks import foreign_imports
+from generator_checks import check_refuses_bad_arguments, foreign_imports
 
 from sim.blind import GENERATOR, generate
 
@@ -227,6 +227,10 @@ def test_regrown_none_is_the_baseline() -> None:
 def test_bad_arguments_raise(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         generate(1, **kwargs)
+
+
+def test_shared_bad_arguments_raise() -> None:
+    check_refuses_bad_arguments(generate, {"um_per_px": 5.0, "width": 64, "height": 64})
 
 
 def test_imports_nothing_from_the_other_generators() -> None:

@@ -12,6 +12,7 @@ from sim.generality.bench import judge, verdict_lines
 from sim.heldout import draw_params, generate
 from sim.heldout.hairs import place
 from sim.heldout.metrics import Tally, match_emergence, score, tips_detected
+from tests.generator_checks import check_refuses_bad_arguments
 
 HELDOUT = Path(__file__).resolve().parent.parent / "sim" / "heldout"
 FORBIDDEN = ("sim.render", "sim.scalp", "sim.optics", "sim.twin", "sim.tools")
@@ -123,6 +124,7 @@ def test_generate_refuses_bad_scale_and_fields() -> None:
         generate(1, um_per_px=40.0, width=100, height=100)
     with pytest.raises(TypeError):
         generate(1, um_per_px=5.0, width=100, height=100, no_such_field=1)
+    check_refuses_bad_arguments(generate, {"um_per_px": 8.0, "width": 64, "height": 48})
 
 
 # -- scoring --------------------------------------------------------------------------------
