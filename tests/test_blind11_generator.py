@@ -143,9 +143,7 @@ def test_bad_arguments(change: dict[str, Any], name: str) -> None:
 
 
 def test_shared_bad_arguments() -> None:
-    check_refuses_bad_arguments(
-        generate, {"um_per_px": 5.0, "width": 64, "height": 48}, names_every_argument=True
-    )
+    check_refuses_bad_arguments(generate, {"um_per_px": 5.0, "width": 64, "height": 48})
 
 
 def test_no_foreign_imports() -> None:

@@ -321,9 +321,7 @@ def test_invalid_arguments_raise(kwargs: dict[str, Any], word: str) -> None:
 
 
 def test_shared_invalid_arguments_raise() -> None:
-    check_refuses_bad_arguments(
-        generate, {"um_per_px": 5.0, "width": 64, "height": 64}, names_every_argument=True
-    )
+    check_refuses_bad_arguments(generate, {"um_per_px": 5.0, "width": 64, "height": 64})
 
 
 def test_every_listed_override_value_is_accepted() -> None:

@@ -112,9 +112,7 @@ def test_argument_errors(change: dict[str, Any], match: str) -> None:
 
 
 def test_shared_argument_errors() -> None:
-    check_refuses_bad_arguments(
-        generate, {"um_per_px": 5.0, "width": 64, "height": 48}, names_every_argument=True
-    )
+    check_refuses_bad_arguments(generate, {"um_per_px": 5.0, "width": 64, "height": 48})
 
 
 @pytest.mark.parametrize(("seed", "um"), [(0, 2.5), (1, 4.0), (2, 6.0), (5, 9.0), (8, 14.0)])

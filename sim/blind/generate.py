@@ -20,17 +20,36 @@ GENERATOR = "blind-1"
 TARGET_LUMA = 0.36
 
 
-def _check(um_per_px: float, width: int, height: int, regrown: Any) -> tuple[float, int] | None:
-    if not 2.0 <= float(um_per_px) <= 15.0:
-        raise ValueError(f"um_per_px must lie in [2, 15], not {um_per_px}")
+def _is_number(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
+
+
+def _is_count(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | np.integer) and bool(v >= 0)
+
+
+def _check(
+    seed: Any, um_per_px: Any, width: Any, height: Any, hairless: Any, regrown: Any
+) -> tuple[float, int] | None:
+    """The arguments of :func:`generate`, each refused with a ValueError naming it."""
+    if not _is_count(seed):
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    if not _is_number(um_per_px) or not 2.0 <= float(um_per_px) <= 15.0:
+        raise ValueError(f"um_per_px must lie in [2, 15], not {um_per_px!r}")
     for name, v in (("width", width), ("height", height)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 32 <= v <= 4096:
             raise ValueError(f"{name} must be an integer in [32, 4096], not {v!r}")
+    if not isinstance(hairless, bool | np.bool_):
+        raise ValueError(f"hairless must be True or False, not {hairless!r}")
     if regrown is None:
         return None
+    if not isinstance(regrown, tuple | list) or len(regrown) != 2:
+        raise ValueError(f"regrown must be a pair (factor, seed), not {regrown!r}")
     factor, seed2 = regrown
-    if not 0.2 <= float(factor) <= 3.0:
-        raise ValueError(f"regrown factor must lie in [0.2, 3], not {factor}")
+    if not _is_number(factor) or not 0.2 <= float(factor) <= 3.0:
+        raise ValueError(f"regrown factor must lie in [0.2, 3], not {factor!r}")
+    if not _is_count(seed2):
+        raise ValueError(f"regrown seed must be a non-negative integer, not {seed2!r}")
     return float(factor), int(seed2)
 
 
@@ -50,7 +69,7 @@ def generate(
     **overrides: Any,
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     """Draw one scalp close-up and its truth (see the package docstring)."""
-    again = _check(um_per_px, width, height, regrown)
+    again = _check(seed, um_per_px, width, height, hairless, regrown)
     frame = Frame(int(width), int(height), float(um_per_px))
     params = apply_overrides(draw_params(stream(seed, "params")), overrides)
     flow = Flow(params, frame, stream(seed, "flow"))

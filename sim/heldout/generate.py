@@ -57,17 +57,45 @@ def generate(
         (emergence points up to 200 um outside the frame), ``factors`` and ``params``.
 
     Raises:
-        ValueError: a scale or size outside those ranges, an unknown override, or a
-            regrowth factor outside 0.2-3.
+        ValueError: a seed that is not a non-negative integer, a scale or size outside
+            those ranges, a ``hairless`` that is not a bool, an unknown override, or a
+            ``regrown`` that is not a pair of a factor in 0.2-3 and a non-negative integer.
     """
-    if not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
-        raise ValueError(f"um_per_px {um_per_px} outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}")
-    if not (32 <= width <= 4096 and 32 <= height <= 4096):
-        raise ValueError(f"image size {width}x{height} outside 32-4096")
+    _check_arguments(seed, um_per_px, width, height, hairless, regrown)
     p = draw_params(seed, um_per_px=um_per_px, width=width, height=height, hairless=hairless)
     if overrides:
         p = p.with_(**overrides)
     return render(seed, p, regrown)
+
+
+def _is_count(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | np.integer) and bool(v >= 0)
+
+
+def _check_arguments(
+    seed: Any, um_per_px: Any, width: Any, height: Any, hairless: Any, regrown: Any
+) -> None:
+    """Refuse :func:`generate`'s bad arguments with a ValueError naming the argument."""
+    if not _is_count(seed):
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    number = not isinstance(um_per_px, bool) and isinstance(um_per_px, int | float | np.number)
+    if not number or not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
+        raise ValueError(f"um_per_px {um_per_px!r} outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}")
+    for name, v in (("width", width), ("height", height)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 32 <= v <= 4096:
+            raise ValueError(f"image {name} {v!r} is not an integer in 32-4096")
+    if not isinstance(hairless, bool | np.bool_):
+        raise ValueError(f"hairless must be True or False, not {hairless!r}")
+    if regrown is None:
+        return
+    if not isinstance(regrown, tuple | list) or len(regrown) != 2:
+        raise ValueError(f"regrown must be a pair (factor, seed), not {regrown!r}")
+    factor, seed2 = regrown
+    number = not isinstance(factor, bool) and isinstance(factor, int | float | np.number)
+    if not number or not 0.2 <= factor <= 3.0:
+        raise ValueError(f"regrown factor must be a number in 0.2-3.0, not {factor!r}")
+    if not _is_count(seed2):
+        raise ValueError(f"regrown seed must be a non-negative integer, not {seed2!r}")
 
 
 def render(
