@@ -47,8 +47,10 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (v11: labyrinths)
-# Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``)
-LOOKS = {9: "synth-v9", 10: "synth-v10", 11: DATASET_VERSION}
+# Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``);
+# 12 is a candidate's, not yet the twin's own (DEFAULT_LOOKS)
+LOOKS = {9: "synth-v9", 10: "synth-v10", 11: DATASET_VERSION, 12: "synth-v12"}
+DEFAULT_LOOKS = 11
 CROPS_PER_WORLD = 6
 UM_PER_PX_RANGE = (3.0, 12.0)
 LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
@@ -78,7 +80,7 @@ class Recipe:
     style_pairs: bool = False  # with pairs: two looks of one crop (style_pair_samples)
     style_regrow: bool = False  # with style pairs: the second look's scalp regrown too
     curl_share: float = 0.0  # share of single-crop scalps with curled hair (_maybe_curled)
-    looks: int = max(LOOKS)  # an earlier version's looks (9: synth-v9's, to rebuild 2.8.0)
+    looks: int = DEFAULT_LOOKS  # another version's looks (9: synth-v9's, to rebuild 2.8.0)
 
     def style(self, rng: np.random.Generator) -> Style:
         """A random look of this recipe's version (:data:`LOOKS`)."""

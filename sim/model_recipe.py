@@ -67,6 +67,7 @@ from inference.training.realdata import random_crop
 from sim.config import ScalpConfig, SimConfig
 from sim.dataset import (
     CROPS_PER_WORLD,
+    DEFAULT_LOOKS,
     LOOKS,
     PAIR_CROPS,
     PAIRS_VERSION,
@@ -350,9 +351,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--looks",
         type=int,
         choices=sorted(LOOKS),
-        default=max(LOOKS),
-        help="the twin's random looks of this version (11: synth-v11, labyrinth networks; 10: "
-        "synth-v10, fine pigment networks; 9: as 2.8.0 was trained; 2.9.0 on 11)",
+        default=DEFAULT_LOOKS,
+        help="the twin's random looks of this version (11, the default: synth-v11, labyrinth "
+        "networks, as 2.9.0 was trained; 12: synth-v12, deeper and thinner creases, a "
+        "candidate's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
     )
     p.add_argument(
         "--pair-weight",

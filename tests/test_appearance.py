@@ -378,3 +378,28 @@ def test_synth_v11_draws_labyrinths_in_a_quarter_of_looks_and_keeps_v10s_draws()
         assert v11 == v10
     assert 0.18 < mazes / 300 < 0.33
     assert not TRICHOSCOPY.pigment_labyrinth
+
+
+def test_synth_v12_deepens_the_creases_of_a_third_of_looks_and_is_not_yet_the_default() -> None:
+    """``looks=12`` (a candidate's) is the synth-v11 look of the same stream but for deeper,
+    thinner creases in about a third of looks; the twin's own looks stay synth-v11."""
+    from sim.dataset import DEFAULT_LOOKS, LOOKS
+
+    assert DEFAULT_LOOKS == 11 and LOOKS[12] == "synth-v12"
+    deep = 0
+    for k in range(300):
+        v12 = random_style(np.random.default_rng(k), looks=12)
+        v11 = random_style(np.random.default_rng(k))
+        assert v11 == random_style(np.random.default_rng(k), looks=11)
+        if v12 != v11:
+            deep += 1
+            assert 0.15 <= v12.furrow_amp <= 0.5 and 100.0 <= v12.furrow_um <= 900.0
+            assert 8.0 <= v12.furrow_width_um <= 60.0
+            same = dataclasses.replace(
+                v12,
+                furrow_amp=v11.furrow_amp,
+                furrow_um=v11.furrow_um,
+                furrow_width_um=v11.furrow_width_um,
+            )
+            assert same == v11
+    assert 0.25 < deep / 300 < 0.42
