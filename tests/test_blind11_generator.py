@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,20 @@ def test_listed_hairs_are_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dark >= 0.95 * seen
 
 
+def _hair_over_bald(
+    seeds: tuple[int, ...], um: float
+) -> Iterator[tuple[dict[str, Any], F64, list[tuple[float, float]]]]:
+    """Per seed, a 320x240 frame's truth, its luminance less that of the same scalp drawn
+    hairless (the drawn shafts, negative), and every listed point: roots, tips and the
+    roots just outside the frame."""
+    for seed in seeds:
+        img, truth = generate(seed, um_per_px=um, width=320, height=240)
+        bald, _ = generate(seed, um_per_px=um, width=320, height=240, hairless=True)
+        marks = [(p["x_px"], p["y_px"]) for p in truth["hairs"] + truth["tips"]]
+        marks += [(p["x_px"], p["y_px"]) for p in truth["emergence_outside"]]
+        yield truth, _lum(img) - _lum(bald), marks
+
+
 def _arcs(flags: NDArray[np.bool_]) -> int:
     """Runs of True on a circle."""
     if flags.all():
@@ -328,12 +343,7 @@ def _arcs(flags: NDArray[np.bool_]) -> int:
 def test_tips_are_where_shafts_end(monkeypatch: pytest.MonkeyPatch) -> None:
     _force(monkeypatch, hair_length="trimmed", density_per_cm2=100.0, plate_um=None, **CLEAN)
     checked = single = 0
-    for seed in (61, 62, 63, 64, 65, 66):
-        img, truth = generate(seed, um_per_px=8.0, width=320, height=240)
-        bald, _ = generate(seed, um_per_px=8.0, width=320, height=240, hairless=True)
-        diff = _lum(img) - _lum(bald)
-        marks = [(p["x_px"], p["y_px"]) for p in truth["hairs"] + truth["tips"]]
-        marks += [(p["x_px"], p["y_px"]) for p in truth["emergence_outside"]]
+    for truth, diff, marks in _hair_over_bald((61, 62, 63, 64, 65, 66), 8.0):
         for tip in truth["tips"]:
             tx, ty = tip["x_px"], tip["y_px"]
             radius = max(4.0, 1.3 * tip["diameter_um"] / 8.0)
@@ -385,12 +395,7 @@ def test_tapered_tips_are_where_the_stroke_fades(monkeypatch: pytest.MonkeyPatch
     over.update(hair_length="long", density_per_cm2=120.0, plate_um=None)
     _force(monkeypatch, full_well=1e6, read_noise=1.5, **over)
     darkest = []
-    for seed in (81, 82, 83, 84, 85, 86):
-        img, truth = generate(seed, um_per_px=10.0, width=320, height=240)
-        bald, _ = generate(seed, um_per_px=10.0, width=320, height=240, hairless=True)
-        diff = _lum(img) - _lum(bald)
-        marks = [(p["x_px"], p["y_px"]) for p in truth["hairs"] + truth["tips"]]
-        marks += [(p["x_px"], p["y_px"]) for p in truth["emergence_outside"]]
+    for truth, diff, marks in _hair_over_bald((81, 82, 83, 84, 85, 86), 10.0):
         for tip in truth["tips"]:
             tx, ty = tip["x_px"], tip["y_px"]
             if tip["cut"] or not (3 < tx < 316 and 3 < ty < 236):

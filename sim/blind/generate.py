@@ -11,17 +11,13 @@ from sim.blind.camera import bayer_capture, chromatic, defocus, finish, illumina
 from sim.blind.geometry import Flow, Frame, make_units, margin_um, region_box, take
 from sim.blind.hair import colour_luminance, composite, contrast_label, shaft_sums
 from sim.blind.noise import stream
-from sim.blind.params import apply_overrides, draw_params, factor_labels
+from sim.blind.params import apply_overrides, draw_params, factor_labels, is_number
 from sim.blind.population import centrelines, make_hairs, regrow
 from sim.blind.skin import draw_skin, finish_skin
 from sim.blind.truth import build_truth
 
 GENERATOR = "blind-1"
 TARGET_LUMA = 0.36
-
-
-def _is_number(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
 
 
 def _is_count(v: Any) -> bool:
@@ -34,7 +30,7 @@ def _check(
     """The arguments of :func:`generate`, each refused with a ValueError naming it."""
     if not _is_count(seed):
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    if not _is_number(um_per_px) or not 2.0 <= float(um_per_px) <= 15.0:
+    if not is_number(um_per_px) or not 2.0 <= float(um_per_px) <= 15.0:
         raise ValueError(f"um_per_px must lie in [2, 15], not {um_per_px!r}")
     for name, v in (("width", width), ("height", height)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 32 <= v <= 4096:
@@ -46,7 +42,7 @@ def _check(
     if not isinstance(regrown, tuple | list) or len(regrown) != 2:
         raise ValueError(f"regrown must be a pair (factor, seed), not {regrown!r}")
     factor, seed2 = regrown
-    if not _is_number(factor) or not 0.2 <= float(factor) <= 3.0:
+    if not is_number(factor) or not 0.2 <= float(factor) <= 3.0:
         raise ValueError(f"regrown factor must lie in [0.2, 3], not {factor!r}")
     if not _is_count(seed2):
         raise ValueError(f"regrown seed must be a non-negative integer, not {seed2!r}")

@@ -134,6 +134,11 @@ def draw_params(rng: np.random.Generator) -> dict[str, Any]:
     return {name: _draw_one(rng, spec) for name, spec in SPECS.items()}
 
 
+def is_number(value: Any) -> bool:
+    """A real number, not a bool (which Python counts as an int)."""
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+
+
 def check_value(name: str, value: Any) -> Any:
     """Return ``value`` as the parameter's type, or raise ValueError if it cannot be."""
     if name not in SPECS:
@@ -148,7 +153,7 @@ def check_value(name: str, value: Any) -> Any:
         if not isinstance(value, bool | np.bool_):
             raise ValueError(f"{name} must be True or False, not {value!r}")
         return bool(value)
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+    if not is_number(value):
         raise ValueError(f"{name} must be a number, not {value!r}")
     v = float(value)
     allowed_zero = spec.p_zero > 0.0 and v == 0.0

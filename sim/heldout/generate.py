@@ -68,6 +68,10 @@ def generate(
     return render(seed, p, regrown)
 
 
+def _is_number(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float | np.number)
+
+
 def _is_count(v: Any) -> bool:
     return not isinstance(v, bool) and isinstance(v, int | np.integer) and bool(v >= 0)
 
@@ -78,8 +82,7 @@ def _check_arguments(
     """Refuse :func:`generate`'s bad arguments with a ValueError naming the argument."""
     if not _is_count(seed):
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    number = not isinstance(um_per_px, bool) and isinstance(um_per_px, int | float | np.number)
-    if not number or not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
+    if not _is_number(um_per_px) or not MIN_UM_PER_PX <= um_per_px <= MAX_UM_PER_PX:
         raise ValueError(f"um_per_px {um_per_px!r} outside {MIN_UM_PER_PX}-{MAX_UM_PER_PX}")
     for name, v in (("width", width), ("height", height)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 32 <= v <= 4096:
@@ -91,8 +94,7 @@ def _check_arguments(
     if not isinstance(regrown, tuple | list) or len(regrown) != 2:
         raise ValueError(f"regrown must be a pair (factor, seed), not {regrown!r}")
     factor, seed2 = regrown
-    number = not isinstance(factor, bool) and isinstance(factor, int | float | np.number)
-    if not number or not 0.2 <= factor <= 3.0:
+    if not _is_number(factor) or not 0.2 <= factor <= 3.0:
         raise ValueError(f"regrown factor must be a number in 0.2-3.0, not {factor!r}")
     if not _is_count(seed2):
         raise ValueError(f"regrown seed must be a non-negative integer, not {seed2!r}")
