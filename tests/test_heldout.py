@@ -349,6 +349,9 @@ def test_density_bands_cover_every_density_once_and_print_in_order() -> None:
     groups = [f"density_band={n}" for _, n in reversed(DENSITY_BANDS)] + ["density_band=bare"]
     printed = sorted(groups, key=_order)
     assert printed == ["density_band=bare", *(f"density_band={n}" for _, n in DENSITY_BANDS)]
+    # printed together, among the other factors in their alphabetical place
+    mixed = sorted([*groups, "contact=yes", "light=polarised", "all"], key=_order)
+    assert mixed == ["all", "contact=yes", *printed, "light=polarised"]
 
 
 def test_the_bench_cache_key_follows_drawing_code_not_the_training_recipe(tmp_path: Path) -> None:

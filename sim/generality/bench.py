@@ -277,10 +277,10 @@ def fmt(x: float | None, nd: int = 2) -> str:
 _BAND_ORDER = {name: k for k, name in enumerate(["bare", *(n for _, n in DENSITY_BANDS)])}
 
 
-def _order(group: str) -> tuple[int, int, str]:
+def _order(group: str) -> tuple[int, str, int, str]:
     fam, _, value = group.partition("=")
     rank = {"all": 0, "hair_length": 1, "skin_tone": 2, "hair_colour": 3}.get(fam, 4)
-    return rank, _BAND_ORDER.get(value, 0) if fam == "density_band" else 0, group
+    return rank, fam, _BAND_ORDER.get(value, 0) if fam == "density_band" else 0, group
 
 
 def table(gen: str, figs: dict[str, Any]) -> str:
