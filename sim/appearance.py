@@ -62,6 +62,7 @@ class Style:
     furrow_amp: float = 0.0  # darkening along meandering skin creases (relief, not pigment)
     furrow_um: float = 400.0  # scale of the creases' windings
     furrow_width_um: float = 35.0  # a crease's width on the skin
+    furrow_shine: float = 0.0  # sebum shine along both lips of a crease (parallel light only)
     glint_per_mm2: float = 0.0  # pinpoint specular glints of the skin's surface (parallel light)
     ink_dots_per_mm2: float = 0.0  # tattoo or ink dots marking a site (100-500 um, blue-black)
     vessel_amp: float = 0.0  # red of thin, winding vessels
@@ -120,7 +121,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     ``looks`` draws the look as that version of the training set did, every earlier field the
     same, to rebuild a model trained on those looks: 9 (synth-v9) without fine or bent
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
-    (synth-v12, a candidate's, not yet the twin's) adds deeper, thinner creases."""
+    (synth-v12, a candidate's, not yet the twin's) adds deeper, thinner creases, 13 (synth-v13,
+    likewise) sebum shine along creases."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -237,6 +239,10 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             furrow_um=float(u(100.0, 900.0)),
             furrow_width_um=float(np.exp(u(math.log(8.0), math.log(60.0)))),
         )
+    # synth-v13 (a candidate's looks, drawn last): in half of the looks with creases, sebum
+    # shining along their lips under parallel light (two bright lines beside a dark one).
+    if looks >= 13 and style.furrow_amp > 0 and rng.random() < 0.5:
+        style = dataclasses.replace(style, furrow_shine=float(u(0.2, 0.9)))
     return style
 
 
@@ -458,8 +464,36 @@ def pigment_network(gx: F64, gy: F64, style: Style, mm_per_px: float) -> F32:
     return out
 
 
-def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> None:
-    """Apply the style's world-anchored skin micro-texture to a reflectance image in place.
+def creases(gx: F64, gy: F64, style: Style, mm_per_px: float) -> tuple[F32, F32]:
+    """The skin's creases (0..1, the darkening's shape) and the band along both lips of each
+    (0..1, where sebum shines under parallel light), at world coordinates in mm.
+
+    Creases meander where a smooth noise crosses zero, at two scales, fading in and out along
+    their length, ``furrow_width_um`` wide on the skin at any magnification (the noise climbs
+    about 2 per cell from its zero line; a pixel is the floor). The lips lie about one width
+    from a crease's middle, a third of its width each.
+    """
+    s = style.seed
+    scale = style.furrow_um / 1000.0
+    crease = np.zeros(gx.shape, dtype=np.float32)
+    lips = np.zeros(gx.shape, dtype=np.float32)
+    half_mm = max(style.furrow_width_um / 2000.0, 0.6 * mm_per_px)
+    for k, f in enumerate((1.0, 0.45)):
+        n = value_noise(gx, gy, scale * f, s, 40 + 2 * k)
+        width = half_mm * 2.0 / (scale * f)
+        fade = np.clip(value_noise(gx, gy, scale * f * 2.0, s, 41 + 2 * k) + 0.4, 0.0, 1.0)
+        crease = np.maximum(crease, (np.exp(-((n / width) ** 2)) * fade).astype(np.float32))
+        if style.furrow_shine > 0:
+            lip = np.exp(-(((np.abs(n) - 1.2 * width) / (0.35 * width)) ** 2)) * fade
+            lips = np.maximum(lips, lip.astype(np.float32))
+    return crease, lips
+
+
+def skin_texture(
+    img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float, spec: F32 | None = None
+) -> None:
+    """Apply the style's world-anchored skin micro-texture to a reflectance image in place
+    (and the sebum shining along creases to a specular map ``spec``, where one is given).
 
     ``gx``/``gy`` are the world coordinates (mm) of every pixel centre. Features finer than
     a pixel are averaged away by working at no less than the pixel scale.
@@ -474,18 +508,10 @@ def skin_texture(img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> 
     if style.pigment_net_amp > 0:
         img *= 1.0 - pigment_network(gx, gy, style, mm_per_px)[..., None] * (1.0 - _BROWN)
     if style.furrow_amp > 0:
-        # Creases meander where a smooth noise crosses zero, at two scales, fading in and out
-        # along their length, ``furrow_width_um`` wide on the skin at any magnification (the
-        # noise climbs about 2 per cell from its zero line; a pixel is the floor).
-        scale = style.furrow_um / 1000.0
-        crease = np.zeros(gx.shape, dtype=np.float32)
-        for k, f in enumerate((1.0, 0.45)):
-            n = value_noise(gx, gy, scale * f, s, 40 + 2 * k)
-            half_mm = max(style.furrow_width_um / 2000.0, 0.6 * mm_per_px)
-            width = half_mm * 2.0 / (scale * f)
-            fade = np.clip(value_noise(gx, gy, scale * f * 2.0, s, 41 + 2 * k) + 0.4, 0.0, 1.0)
-            crease = np.maximum(crease, (np.exp(-((n / width) ** 2)) * fade).astype(np.float32))
+        crease, lips = creases(gx, gy, style, mm_per_px)
         img *= (1.0 - style.furrow_amp * crease)[..., None]
+        if spec is not None and style.furrow_shine > 0:
+            np.maximum(spec, style.furrow_shine * lips, out=spec)
     if style.vessel_amp > 0:
         scale = style.vessel_um / 1000.0
         n = value_noise(gx, gy, scale, s, 5)

@@ -354,6 +354,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_LOOKS,
         help="the twin's random looks of this version (11, the default: synth-v11, labyrinth "
         "networks, as 2.9.0 was trained; 12: synth-v12, deeper and thinner creases, a "
+        "candidate's; 13: synth-v13, v12 with sebum shine along creases, a "
         "candidate's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
     )
     p.add_argument(

@@ -256,7 +256,7 @@ class ScalpScene:
         img = (tex[..., None] * w.skin[None, None, :].astype(np.float32)).astype(np.float32)
         spec = 0.5 * _sample(w.sheen, gx, gy, w.texture_mm, w.extent_mm)
         s = view.mm_per_px
-        skin_texture(img, gx, gy, st, s)
+        skin_texture(img, gx, gy, st, s, spec)
         skin = w.skin * np.asarray(st.skin_gain_rgb)
         x0, x1, y0, y1 = gx.min(), gx.max(), gy.min(), gy.max()
 

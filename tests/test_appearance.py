@@ -403,3 +403,41 @@ def test_synth_v12_deepens_the_creases_of_a_third_of_looks_and_is_not_yet_the_de
             )
             assert same == v11
     assert 0.25 < deep / 300 < 0.42
+
+
+def test_synth_v13_adds_crease_shine_to_v12s_looks() -> None:
+    """``looks=13`` (a candidate's) is the synth-v12 look of the same stream but for sebum
+    shine along the creases of about half the creased looks."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[13] == "synth-v13"
+    shine = creased = 0
+    for k in range(300):
+        v13 = random_style(np.random.default_rng(k), looks=13)
+        v12 = random_style(np.random.default_rng(k), looks=12)
+        creased += v13.furrow_amp > 0
+        shine += v13.furrow_shine > 0
+        assert v13.furrow_shine == 0 or (v13.furrow_amp > 0 and 0.2 <= v13.furrow_shine <= 0.9)
+        assert v12.furrow_shine == 0
+        assert dataclasses.replace(v13, furrow_shine=0.0) == v12
+    assert creased > 100 and 0.35 < shine / creased < 0.65
+
+
+def test_sebum_shines_along_the_lips_of_creases_not_in_them() -> None:
+    """Shine along creases (synth-v13) lies in the specular map beside each crease, not in
+    its middle, and the reflectance is as without it."""
+    from sim.appearance import creases, skin_texture
+
+    style = Style(furrow_amp=0.4, furrow_um=400.0, furrow_width_um=30.0, furrow_shine=0.8, seed=5)
+    gx, gy = _skin_grid(4.0, 500)
+    img = np.full((500, 500, 3), 0.5, dtype=np.float32)
+    spec = np.zeros((500, 500), dtype=np.float32)
+    skin_texture(img, gx, gy, style, 0.004, spec)
+    dull = np.full((500, 500, 3), 0.5, dtype=np.float32)
+    skin_texture(dull, gx, gy, dataclasses.replace(style, furrow_shine=0.0), 0.004)
+    np.testing.assert_array_equal(img, dull)
+    crease, _ = creases(gx, gy, style, 0.004)
+    assert float((spec > 0.4).mean()) > 0.01
+    assert float(spec[crease > 0.8].mean()) < 0.1  # the crease's floor stays dull
+    near = ndimage.maximum_filter(crease, size=9) > 0.3  # within 16 um of a crease
+    assert float(near.mean()) < 0.5 and float(near[spec > 0.5].mean()) > 0.85  # beside it
