@@ -21,10 +21,15 @@ from sim.blind11.camera import Camera
 from sim.blind11.design import make_design
 from sim.blind11.geometry import settle_hairs
 from sim.blind11.plan import (
+    BLACK_DOT,
     EXCLAM,
+    HAIR_UNIT,
     LONG,
+    MIN_GAP_UM,
     TAPER,
+    bare_openings,
     baseline_hairs,
+    black_dots,
     follow_up_hairs,
     make_openings,
 )
@@ -275,8 +280,9 @@ def test_follow_up_count_follows_the_factor(monkeypatch: pytest.MonkeyPatch, fac
         _, tf = generate(seed, **kw, regrown=(factor, 9))
         before += len(tb["hairs"])
         after += len(tf["hairs"])
-        pb = {k: v for k, v in tb["params"].items() if k != "visit"}
-        pf = {k: v for k, v in tf["params"].items() if k != "visit"}
+        moving = ("visit", "hair_kinds_in_frame")
+        pb = {k: v for k, v in tb["params"].items() if k not in moving}
+        pf = {k: v for k, v in tf["params"].items() if k not in moving}
         assert pb == pf
         assert {k: v for k, v in tb["factors"].items() if k != "visit"} == {
             k: v for k, v in tf["factors"].items() if k != "visit"
@@ -449,6 +455,161 @@ def test_field_stop_masks_hairs_and_pixels(monkeypatch: pytest.MonkeyPatch) -> N
         assert math.hypot(p["x_px"] - cx, p["y_px"] - cy) <= r
     for p in truth["emergence_masked"]:
         assert math.hypot(p["x_px"] - cx, p["y_px"] - cy) > r
+
+
+# ---------------------------------------------------------------- black dots
+
+# A black dot (a pigmented hair broken at the skin's surface, a dark round dot in its
+# opening) is a hair: the convention every generator follows since cd0376b.
+
+
+def _dot_site(
+    monkeypatch: pytest.MonkeyPatch, seed: int, black_dot_share: float, **kw: Any
+) -> tuple[NDArray[np.uint8], dict[str, Any]]:
+    """A clean 320x240 frame at 8 um/px whose empty openings (30 %) are all dark empty
+    openings (``black_dot_share`` 0) or all black dots (1). The share picks between the two
+    from the same draws: every hair, opening and look is the same either way."""
+    _force(
+        monkeypatch,
+        density_per_cm2=120.0,
+        empty_share=0.3,
+        yellow_share=0.0,
+        black_dot_share=black_dot_share,
+        **CLEAN,
+    )
+    return generate(seed, um_per_px=8.0, width=320, height=240, **kw)
+
+
+def _area_cm2(truth: dict[str, Any]) -> float:
+    return float(truth["width"] * truth["height"] * (truth["um_per_px"] * 1e-4) ** 2)
+
+
+def test_black_dots_are_listed_as_hairs_with_no_tip(monkeypatch: pytest.MonkeyPatch) -> None:
+    dots = 0
+    for seed in (91, 92, 93):
+        _, plain = _dot_site(monkeypatch, seed, 0.0)
+        _, with_dots = _dot_site(monkeypatch, seed, 1.0)
+        check_truth_contract(with_dots, 320, 240, 8.0)
+        kinds = with_dots["params"]["hair_kinds_in_frame"]
+        assert plain["params"]["hair_kinds_in_frame"]["black_dot"] == 0
+        assert set(kinds) == {
+            "stub",
+            "long",
+            "vellus",
+            "broken",
+            "exclamation",
+            "regrowing",
+            "black_dot",
+        }
+        assert sum(kinds.values()) == len(with_dots["hairs"])
+        n, k = len(plain["hairs"]), kinds["black_dot"]
+        # the same hairs, then one more hair per black dot in the frame ...
+        assert with_dots["hairs"][:n] == plain["hairs"] and len(with_dots["hairs"]) == n + k
+        for hair in with_dots["hairs"][n:]:
+            assert 36.0 <= hair["diameter_um"] <= 84.0  # the dot's diameter
+        # ... with no tip: the tips are the shafts' alone
+        assert with_dots["tips"] == plain["tips"]
+        # and counted: density, mean diameter and vellus fraction are over all of them
+        assert with_dots["density_per_cm2"] == pytest.approx((n + k) / _area_cm2(with_dots))
+        diam = [hh["diameter_um"] for hh in with_dots["hairs"]]
+        assert with_dots["mean_diameter_um"] == pytest.approx(float(np.mean(diam)))
+        outside = plain["emergence_outside"]
+        assert with_dots["emergence_outside"][: len(outside)] == outside
+        dots += k
+    assert dots >= 6
+
+
+def test_listed_black_dots_are_dark_dots_and_hairless_frames_have_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked = 0
+    for seed in (91, 92, 93):
+        img, truth = _dot_site(monkeypatch, seed, 1.0)
+        bald, bt = _dot_site(monkeypatch, seed, 1.0, hairless=True)
+        assert bt["hairs"] == [] and bt["density_per_cm2"] == 0.0
+        assert bt["emergence_outside"] == [] and bt["emergence_masked"] == []
+        assert set(bt["params"]["hair_kinds_in_frame"].values()) == {0}
+        k = truth["params"]["hair_kinds_in_frame"]["black_dot"]
+        lum, bare = _lum(img), _lum(bald)
+        for hair in truth["hairs"][len(truth["hairs"]) - k :]:
+            x, y = round(hair["x_px"]), round(hair["y_px"])
+            r = round(hair["diameter_um"] / 8.0)  # around it: three radii
+            win = (slice(max(0, y - 3 * r), y + 3 * r + 1), slice(max(0, x - 3 * r), x + 3 * r + 1))
+            # a dark dot where it is listed, well below the skin around it ...
+            assert lum[y, x] < np.median(lum[win]) - 50.0
+            # ... and on the same scalp drawn hairless, only the faint opening it leaves
+            assert bare[y, x] > np.median(bare[win]) - 25.0
+            assert bare[y, x] > lum[y, x] + 50.0
+            checked += 1
+    assert checked >= 6
+
+
+def test_a_hairless_frame_draws_no_black_dots() -> None:
+    design = dataclasses.replace(make_design(5), empty_share=0.3, black_dot_share=1.0)
+    op = make_openings(5, design, 2500.0)
+    assert np.any(op.kind == BLACK_DOT)
+    bare = bare_openings(op)
+    assert not np.any(bare.kind == BLACK_DOT)
+    # a black dot's opening is left as a hair's opening is; nothing else changes
+    assert np.all(bare.kind[op.kind == BLACK_DOT] == HAIR_UNIT)
+    assert np.array_equal(bare.kind[op.kind != BLACK_DOT], op.kind[op.kind != BLACK_DOT])
+    assert np.array_equal(bare.radius_um, op.radius_um) and np.array_equal(bare.x, op.x)
+
+
+def test_follow_up_black_dots_stay_or_grow_into_one_new_hair() -> None:
+    design = dataclasses.replace(
+        make_design(41),
+        density_per_cm2=200.0,
+        empty_share=0.3,
+        yellow_share=0.0,
+        black_dot_share=1.0,
+    )
+    op = make_openings(41, design, 4000.0)
+    base = baseline_hairs(41, design, op)
+    every = black_dots(op, base)
+    assert every.size > 10 and np.all(op.kind[every] == BLACK_DOT)
+    assert np.array_equal(every, np.flatnonzero(op.kind == BLACK_DOT))
+    # thinned: every black dot stays (never shed)
+    thinned, _ = follow_up_hairs(41, design, op, base, 0.5, 3)
+    assert np.array_equal(black_dots(op, thinned), every)
+    # regrown: a black dot a new hair grows in is that hair, listed once
+    grown, counts = follow_up_hairs(41, design, op, base, 1.3, 3)
+    kept = black_dots(op, grown)
+    assert 0 < kept.size < every.size
+    new = np.flatnonzero(grown.new)
+    for u in np.setdiff1d(every, kept).tolist():
+        gap = np.hypot(grown.x[new] - op.x[u], grown.y[new] - op.y[u])
+        assert np.any((grown.unit[new] == u) | (gap <= op.radius_um[u]))
+    for u in kept.tolist():
+        gap = np.hypot(grown.x - op.x[u], grown.y - op.y[u])
+        assert gap.min() >= MIN_GAP_UM  # no hair on top of a listed black dot
+    assert counts["new"] == new.size
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_follow_up_with_black_dots_counts_by_the_factor(
+    monkeypatch: pytest.MonkeyPatch, factor: float
+) -> None:
+    # the most black dots a design draws: 30 % of openings empty, a quarter of them dots
+    over = {"empty_share": 0.3, "yellow_share": 0.0, "black_dot_share": 0.25}
+    _force(monkeypatch, density_per_cm2=380.0, field_stop=False, **over)
+    before = after = dots = 0
+    for seed in (41, 42, 43):
+        kw: dict[str, Any] = {"um_per_px": 12.0, "width": 400, "height": 300}
+        _, tb = generate(seed, **kw)
+        _, tf = generate(seed, **kw, regrown=(factor, 9))
+        check_truth_contract(tf, 400, 300, 12.0)
+        before += len(tb["hairs"])
+        after += len(tf["hairs"])
+        dots += tb["params"]["hair_kinds_in_frame"]["black_dot"]
+        pts = np.array([[p["x_px"], p["y_px"]] for p in tf["hairs"]])
+        d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+        np.fill_diagonal(d, np.inf)
+        assert d.min() * 12.0 >= 5.0  # a new hair never listed on top of a black dot
+    assert dots >= 5
+    # black dots are never shed, and a new hair grown in one replaces it: the count
+    # follows the factor a little less than the hairs alone do, but still follows it
+    assert after / before == pytest.approx(factor, rel=0.2)
 
 
 # ---------------------------------------------------------------- variety

@@ -35,9 +35,17 @@ Truth comes from the same geometry and the same camera mapping (weak perspective
 placement, radial distortion) as the pixels: each hair's emergence point is where its
 axis leaves the skin; a cut tip is the projected end of the settled axis (a cut hair keeps
 its full width to the cut), a natural tip is where its tapering stroke fades out of sight
-(a shaft that never shows lists no tip). A follow-up visit (``regrown``) keeps the scene
-and moves and turns the frame; hairs are shed, or added next to existing ones (never on
-top of one) so the count follows the factor.
+(a shaft that never shows lists no tip). A black dot (a pigmented hair broken at or just
+above the skin's surface, a dark round dot in its follicle opening) is a hair, as every
+other generator counts it: listed in ``hairs`` at its dot's centre and diameter (36-84 um),
+with no tip, and in ``density_per_cm2``, ``mean_diameter_um`` and ``vellus_fraction``;
+``params["hair_kinds_in_frame"]`` counts the listed hairs by kind (``black_dot`` among
+them). A hairless frame has none: each black dot's opening is drawn bare, as a hair's is.
+A follow-up visit (``regrown``) keeps the scene and moves and turns the frame; hairs are
+shed, or added next to existing ones (never on top of one) so the count follows the
+factor. Black dots are never shed; a new hair grown in a black dot's opening (or inside the
+dot) is that broken hair grown again, listed once as the new hair, the dot still drawn
+around its root.
 """
 
 from sim.blind11.core import GENERATOR, generate

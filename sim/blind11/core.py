@@ -17,11 +17,15 @@ from sim.blind11.geometry import Shafts, settle_hairs
 from sim.blind11.isp import develop
 from sim.blind11.optics import add_bubbles, blur, field_stop_mask, illuminate
 from sim.blind11.plan import (
+    BLACK_DOT_NAME,
     EXCLAM,
+    KIND_NAMES,
     TAPER,
     Hairs,
     Openings,
+    bare_openings,
     baseline_hairs,
+    black_dots,
     follow_up_hairs,
     make_openings,
 )
@@ -268,8 +272,13 @@ def generate(
         }
         noise_tag = ("noise", seed2)
     cam = Camera(w, h, um, tx, ty, theta, design.k1, design.k2, design.lens_height_mm * 1000.0)
+    # a black dot (a hair broken at the skin's surface) is a hair: listed at its dot's centre
+    # and diameter, with no tip; a hairless frame has none (their openings drawn bare)
+    dots = black_dots(openings, hairs)
     if hairless:
         hairs = hairs.take(np.zeros(len(hairs), dtype=np.bool_))
+        dots = dots[:0]
+        openings = bare_openings(openings)
     stop = None
     if design.field_stop:
         cx, cy = cam.centre
@@ -278,8 +287,10 @@ def generate(
             cy + design.field_stop_dy * h,
             design.field_stop_frac * cam.half_diag_px,
         )
-    # --- truth: emergence points through the camera
-    rx, ry = cam.to_px(hairs.x, hairs.y)
+    # --- truth: emergence points through the camera (the hairs', then the black dots')
+    hx, hy = cam.to_px(hairs.x, hairs.y)
+    dx, dy = cam.to_px(openings.x[dots], openings.y[dots])
+    rx, ry = np.concatenate([hx, dx]), np.concatenate([hy, dy])
     inside = _in_frame(rx, ry, w, h)
     masked = np.zeros_like(inside)
     if stop is not None:
@@ -325,6 +336,9 @@ def generate(
     # --- truth record
     # the diameter where the shaft leaves the skin (an exclamation-mark hair is thin there)
     base_d = np.where(hairs.kind == EXCLAM, np.maximum(0.4 * hairs.diameter, 10.0), hairs.diameter)
+    base_d = np.concatenate([base_d, 2.0 * openings.radius_um[dots]])
+    names = (*KIND_NAMES, BLACK_DOT_NAME)
+    kinds = np.concatenate([hairs.kind, np.full(dots.shape[0], len(KIND_NAMES), dtype=np.int64)])
     hair_list = [
         {"x_px": float(rx[i]), "y_px": float(ry[i]), "diameter_um": float(base_d[i])}
         for i in np.flatnonzero(listed).tolist()
@@ -335,6 +349,9 @@ def generate(
     params["supersampling"] = ss
     params["hairless"] = hairless
     params["visit"] = visit
+    params["hair_kinds_in_frame"] = {
+        name: int(np.sum(kinds[listed] == k)) for k, name in enumerate(names)
+    }
     truth: dict[str, Any] = {
         "generator": GENERATOR,
         "width": w,

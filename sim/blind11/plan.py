@@ -2,17 +2,18 @@
 
 Follicular openings sit on a jittered hexagonal lattice (follicles are spaced fairly
 regularly), thinned by a smooth random 'patchiness' field; each kept site is an opening
-with 1-4 hairs, or an empty opening (dark, a yellow dot, or a black dot: a hair broken at
-the surface, which has no shaft and is not counted). Thinned sites stay as hidden
-reserve sites where a follow-up visit may grow new hairs. Each hair gets its kind (trimmed
-stub, long, vellus, broken, exclamation-mark, regrowing), diameter, length, end (tapered,
-blunt, oblique or frayed), colour, curl and emergence direction."""
+with 1-4 hairs, or an empty opening (dark, a yellow dot, or a black dot: a pigmented hair
+broken at the surface, which has no shaft but counts as a hair, at its dot's diameter, with
+no tip: :func:`black_dots`). Thinned sites stay as hidden reserve sites where a follow-up
+visit may grow new hairs. Each hair gets its kind (trimmed stub, long, vellus, broken,
+exclamation-mark, regrowing), diameter, length, end (tapered, blunt, oblique or frayed),
+colour, curl and emergence direction."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,6 +31,9 @@ TAPER, BLUNT, OBLIQUE, FRAYED = range(4)
 STRAIGHT, WAVY, CURLY, COILED = range(4)
 CURL_CODE = {"straight": STRAIGHT, "wavy": WAVY, "curly": CURLY, "coiled": COILED}
 HAIR_UNIT, EMPTY, YELLOW, BLACK_DOT = range(4)
+# the names of the hair kinds (STUB ... REGROW) in the truth's counts, and of a black dot's
+KIND_NAMES = ("stub", "long", "vellus", "broken", "exclamation", "regrowing")
+BLACK_DOT_NAME = "black_dot"
 
 
 @dataclass
@@ -181,6 +185,33 @@ def make_openings(seed: int, design: Design, half_size_um: float) -> Openings:
         reserve_x=xs[~keep],
         reserve_y=ys[~keep],
     )
+
+
+def black_dots(op: Openings, hairs: Hairs) -> I64:
+    """The openings whose black dot is a hair of this visit: every black-dot opening but
+    one a follow-up's new hair has grown in (its root in the dot's opening, or inside the
+    dot). That new hair is the broken hair grown again, listed once, as itself; the dark
+    dot is still drawn around its root. A black dot is never shed: a follow-up keeps the
+    dots of the scene, as it keeps the skin."""
+    dot = np.flatnonzero(op.kind == BLACK_DOT)
+    new = np.flatnonzero(hairs.new)
+    if dot.size == 0 or new.size == 0:
+        out: I64 = dot.astype(np.int64)
+        return out
+    taken = np.isin(dot, hairs.unit[new])
+    nearest, _ = cKDTree(np.stack([hairs.x[new], hairs.y[new]], axis=1)).query(
+        np.stack([op.x[dot], op.y[dot]], axis=1)
+    )
+    taken |= nearest <= op.radius_um[dot]
+    kept: I64 = dot[~taken].astype(np.int64)
+    return kept
+
+
+def bare_openings(op: Openings) -> Openings:
+    """The openings of a hairless frame: a black dot is a hair, so on bare skin its opening
+    is drawn as a hair's opening is, with no hair in it (no dark dot)."""
+    kind = np.where(op.kind == BLACK_DOT, HAIR_UNIT, op.kind).astype(np.int64)
+    return replace(op, kind=kind)
 
 
 def _hair_colours(
