@@ -201,6 +201,9 @@ def test_score_and_tally_give_recall_tip_rate_and_mape() -> None:
     under = Tally()
     score(truth, _read(s.true_density / 2, [])).add_to(under)
     assert under.figures()["density_bias_pct"] == pytest.approx(-50.0)
+    # and in hairs/cm2, over the images with hairs only (the bare one's read is its own row)
+    assert f["density_mae_per_cm2"] == pytest.approx(abs(6.0 - s.true_density))
+    assert under.figures()["density_mae_per_cm2"] == pytest.approx(s.true_density / 2)
     assert f["terminal_recall"] == 1.0 and f["vellus_recall"] == 0.5
     assert f["tips_detected_pct"] == pytest.approx(50.0)  # 1 of 2 tips
     assert f["hairless_max_per_cm2"] == 12.5
@@ -323,6 +326,7 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert out["figures"]["blind12"]["int8"]["all"]["hairless_n"] == 1
     assert "== independent" in out["text"] and "worst generator per target" in out["text"]
     assert "== blind" in out["text"]
+    assert "MAE /cm2" in out["text"] and figs["int8"]["all"]["density_mae_per_cm2"] is not None
     assert len(out["targets"]) == 9 and out["targets"][0]["target"] == "density MAPE all, %"
     generators = {"independent", "twin", "blind", *(f"blind{k}" for k in range(2, 13))}
     assert set(out["targets"][0]["generators"]) == generators

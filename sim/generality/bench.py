@@ -287,20 +287,22 @@ def table(gen: str, figs: dict[str, Any]) -> str:
     """One generator's table: INT8 figures per group, FP32's density MAPE beside them."""
     i8, fp = figs[gen]["int8"], figs[gen].get("fp32", {})
     head = (
-        f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'bias i8':>8s} {'MAPE f32':>8s} {'tips %':>7s} "
-        f"{'rec T':>6s} {'rec V':>6s} {'diam AE':>7s} {'vel AE':>6s} {'bare mean':>9s} "
+        f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'bias i8':>8s} {'MAPE f32':>8s} "
+        f"{'MAE /cm2':>8s} {'tips %':>7s} {'rec T':>6s} {'rec V':>6s} {'diam AE':>7s} "
+        f"{'vel AE':>6s} {'bare mean':>9s} "
         f"{'bare max':>8s}"
     )
-    lines = [f"== {gen} (INT8 unless marked; MAPE in %, bare skin in hairs/cm2)", head]
+    lines = [f"== {gen} (INT8 unless marked; MAPE in %, MAE and bare skin in hairs/cm2)", head]
     for g in sorted(i8, key=_order):
         f = i8[g]
         f32 = fp.get(g, {}).get("density_mape_pct")
         lines.append(
             f"{g:26s} {f['n']:4d} {fmt(f['density_mape_pct']):>8s} "
             f"{fmt(f['density_bias_pct']):>8s} {fmt(f32):>8s} "
-            f"{fmt(f['tips_detected_pct'], 1):>7s} {fmt(f['terminal_recall'], 3):>6s} "
-            f"{fmt(f['vellus_recall'], 3):>6s} {fmt(f['diameter_mae_um']):>7s} "
-            f"{fmt(f['vellus_fraction_ae'], 3):>6s} {fmt(f['hairless_mean_per_cm2'], 1):>9s} "
+            f"{fmt(f['density_mae_per_cm2'], 1):>8s} {fmt(f['tips_detected_pct'], 1):>7s} "
+            f"{fmt(f['terminal_recall'], 3):>6s} {fmt(f['vellus_recall'], 3):>6s} "
+            f"{fmt(f['diameter_mae_um']):>7s} {fmt(f['vellus_fraction_ae'], 3):>6s} "
+            f"{fmt(f['hairless_mean_per_cm2'], 1):>9s} "
             f"{fmt(f['hairless_max_per_cm2'], 1):>8s}"
         )
     return "\n".join(lines)
