@@ -121,8 +121,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     ``looks`` draws the look as that version of the training set did, every earlier field the
     same, to rebuild a model trained on those looks: 9 (synth-v9) without fine or bent
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
-    (synth-v12, a candidate's, not yet the twin's) adds deeper, thinner creases, 13 (synth-v13,
-    likewise) sebum shine along creases."""
+    (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13, a
+    candidate's) sebum shine along creases."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -229,7 +229,7 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             pigment_warp=0.0,
             pigment_labyrinth=True,
         )
-    # synth-v12 (a candidate's looks, drawn last): in a third of looks the skin's creases run
+    # synth-v12 (2.10.0's looks, drawn after all of the above): in a third of looks creases run
     # deeper and thinner than synth-v9 drew them (darkening 0.15-0.5, 8-60 um wide, windings
     # 100-900 um): relief lines that, like a labyrinth's, wind and meet nothing.
     if looks >= 12 and rng.random() < 0.33:
