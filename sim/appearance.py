@@ -77,6 +77,8 @@ class Style:
     # openings
     opening_visibility: float = 1.0  # 0 invisible .. 1 the dark dimple of a follicle opening
     empty_yellow: float = 1.0  # 0 .. 1: empty openings as yellow dots
+    empty_like_open: bool = False  # empty openings drawn as those with hairs (no yellow)
+    opening_dark: float = 0.0  # 0 .. 0.4: every opening's dimple darker, a shadowed pit
     seed: int = 0  # of the world-anchored texture features
 
     def end_of(self, hair_index: int) -> EndShape:
@@ -122,7 +124,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     same, to rebuild a model trained on those looks: 9 (synth-v9) without fine or bent
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
     (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13, a
-    candidate's) sebum shine along creases."""
+    candidate's) sebum shine along creases, 14 (synth-v14, a candidate's) empty openings as
+    dark as those with hairs."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -243,6 +246,18 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # shining along their lips under parallel light (two bright lines beside a dark one).
     if looks >= 13 and style.furrow_amp > 0 and rng.random() < 0.5:
         style = dataclasses.replace(style, furrow_shine=float(u(0.2, 0.9)))
+    # synth-v14 (a candidate's looks, drawn last): in 40 % of looks an empty opening is drawn
+    # as one with hairs is - as visible, as dark, no yellow - so that an opening's darkness
+    # says nothing of a hair (only a shaft leaving it does); in half of those every opening
+    # is a darker, shadowed pit. Elsewhere the twin draws empty openings paler and yellower
+    # than those with hairs, which taught its nets to count a dark dimple as a hair.
+    if looks >= 14 and rng.random() < 0.4:
+        style = dataclasses.replace(
+            style,
+            empty_like_open=True,
+            opening_visibility=float(u(0.5, 1.0)),
+            opening_dark=float(u(0.1, 0.4)) if rng.random() < 0.5 else 0.0,
+        )
     return style
 
 

@@ -294,11 +294,11 @@ class ScalpScene:
         ):
             r = float(f.radius_mm[i]) / s
             pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
-            if f.hair_count[i] > 0:
-                if st.halo != 0:
+            if f.hair_count[i] > 0 or st.empty_like_open:
+                if st.halo != 0 and f.hair_count[i] > 0:
                     halo = skin * (1.0 + st.halo) if st.halo > 0 else skin * (1.0 + st.halo * 2)
                     _stamp_polyline(img, spec, pt, 2.4 * r, np.minimum(halo, 1.0), 0.5, 0.0)
-                tint = 1.0 - vis * (1.0 - np.array([0.55, 0.45, 0.35]))
+                tint = 1.0 - vis * (1.0 - np.array([0.55, 0.45, 0.35]) * (1.0 - st.opening_dark))
                 opacity = 0.8
             else:
                 yellow = st.empty_yellow

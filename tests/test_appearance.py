@@ -441,3 +441,62 @@ def test_sebum_shines_along_the_lips_of_creases_not_in_them() -> None:
     assert float(spec[crease > 0.8].mean()) < 0.1  # the crease's floor stays dull
     near = ndimage.maximum_filter(crease, size=9) > 0.3  # within 16 um of a crease
     assert float(near.mean()) < 0.5 and float(near[spec > 0.5].mean()) > 0.85  # beside it
+
+
+def test_synth_v14_draws_empty_openings_like_those_with_hairs_in_some_looks() -> None:
+    """``looks=14`` (a candidate's) is the synth-v13 look of the same stream but, in about 40 %
+    of looks, empty openings drawn as those with hairs (half of them as darker pits)."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[14] == "synth-v14"
+    like = dark = 0
+    for k in range(300):
+        v14 = random_style(np.random.default_rng(k), looks=14)
+        v13 = random_style(np.random.default_rng(k), looks=13)
+        assert not v13.empty_like_open and v13.opening_dark == 0
+        if v14.empty_like_open:
+            like += 1
+            dark += v14.opening_dark > 0
+            assert v14.opening_visibility >= 0.5 and v14.opening_dark <= 0.4
+            v14 = dataclasses.replace(
+                v14,
+                empty_like_open=False,
+                opening_visibility=v13.opening_visibility,
+                opening_dark=0.0,
+            )
+        assert v14 == v13
+    assert 0.3 < like / 300 < 0.5 and 0.3 < dark / like < 0.7
+
+
+def test_an_empty_opening_can_look_as_dark_as_one_with_hairs() -> None:
+    """As the twin draws them by default an empty opening is paler than one with hairs (a
+    giveaway a net can learn); ``empty_like_open`` draws both alike, ``opening_dark`` both
+    darker."""
+    world = regrow(generate_scalp(ScalpConfig(seed=3, hair_length="trimmed", extent_mm=14.0)), 0.5)
+    # shafts drawn fully transparent, so an opening with hairs shows its dimple alone
+    base = dataclasses.replace(
+        LEGACY, seed=4, opening_visibility=0.8, empty_yellow=0.0, halo=0.0, shaft_alpha=0.0
+    )
+    view = View(0.0, 0.0, 0.0, 10.0, 800, 600)
+    f = world.follicles
+    u, v = view.world_to_pixel(f.x_mm, f.y_mm)
+    inside = (u > 10) & (u < 790) & (v > 10) & (v < 590)
+    rows, cols = np.round(v[inside]).astype(int), np.round(u[inside]).astype(int)
+    empty = f.hair_count[inside] == 0
+    assert empty.sum() > 5 and (~empty).sum() > 5
+    bare_world = regrow(world, 0.0)  # the same openings, every one empty: skin to compare with
+    skin, _ = ScalpScene(bare_world, dataclasses.replace(base, opening_visibility=0.0)).reflectance(
+        view
+    )
+
+    def darkness(style: Style) -> tuple[float, float]:
+        img, _ = ScalpScene(world, style).reflectance(view)
+        ratio = (img.mean(axis=2) / skin.mean(axis=2))[rows, cols]
+        return float(np.median(ratio[empty])), float(np.median(ratio[~empty]))
+
+    e, o = darkness(base)
+    assert e > o + 0.05  # by default the empty ones are paler
+    e, o = darkness(dataclasses.replace(base, empty_like_open=True))
+    assert abs(e - o) < 0.05  # alike
+    e2, _ = darkness(dataclasses.replace(base, empty_like_open=True, opening_dark=0.4))
+    assert e2 < e - 0.1  # a darker pit
