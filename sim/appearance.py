@@ -123,9 +123,9 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     ``looks`` draws the look as that version of the training set did, every earlier field the
     same, to rebuild a model trained on those looks: 9 (synth-v9) without fine or bent
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
-    (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13, a
-    candidate's) sebum shine along creases, 14 (synth-v14, a candidate's) empty openings as
-    dark as those with hairs."""
+    (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13,
+    c36's, not shipped) sebum shine along creases, 14 (synth-v14, a candidate's) synth-v12's
+    looks with empty openings as dark as those with hairs (no shine)."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -242,11 +242,15 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             furrow_um=float(u(100.0, 900.0)),
             furrow_width_um=float(np.exp(u(math.log(8.0), math.log(60.0)))),
         )
-    # synth-v13 (a candidate's looks, drawn last): in half of the looks with creases, sebum
-    # shining along their lips under parallel light (two bright lines beside a dark one).
+    # synth-v13 (c36's looks, drawn after all of the above): in half of the looks with
+    # creases, sebum shining along their lips under parallel light (two bright lines beside a
+    # dark one). c36 did not ship, so synth-v14 draws it (the stream stays) but leaves it out.
     if looks >= 13 and style.furrow_amp > 0 and rng.random() < 0.5:
-        style = dataclasses.replace(style, furrow_shine=float(u(0.2, 0.9)))
-    # synth-v14 (a candidate's looks, drawn last): in 40 % of looks an empty opening is drawn
+        shine = float(u(0.2, 0.9))
+        if looks == 13:
+            style = dataclasses.replace(style, furrow_shine=shine)
+    # synth-v14 (a candidate's looks, drawn last; no synth-v13 shine): in 40 % of looks an
+    # empty opening is drawn
     # as one with hairs is - as visible, as dark, no yellow - so that an opening's darkness
     # says nothing of a hair (only a shaft leaving it does); in half of those every opening
     # is a darker, shadowed pit. Elsewhere the twin draws empty openings paler and yellower
