@@ -304,6 +304,25 @@ def test_follow_up_slots_keep_or_add_hairs() -> None:
     assert not np.any(less & ~base) and int(less.sum()) == round(0.4 * n) == counts["kept"]
 
 
+def test_follow_up_never_grows_a_hair_on_another() -> None:
+    # slots of a unit (a thin first hair, two thick ones beside it) and slots of
+    # neighbouring units can overlap; a new hair never takes such a slot while the other
+    # holds a hair, so no two listed hairs share their emergence point
+    for seed in (300, 302):
+        d = dataclasses.replace(make_design(seed), density_per_cm2=400.0)
+        site = make_site(seed, d, 3000.0)
+        sl = site.slots
+        base = baseline(site)
+        occ, counts = follow_up(seed, site, 3.0, 7)
+        assert counts["new"] == round(3.0 * int(base.sum())) - int(base.sum())
+        idx = np.flatnonzero(occ)
+        i, j = np.triu_indices(len(idx), 1)
+        i, j = idx[i], idx[j]
+        apart = np.hypot(sl.x[i] - sl.x[j], sl.y[i] - sl.y[j]) - 0.5 * (sl.diam[i] + sl.diam[j])
+        new = ~base[i] | ~base[j]
+        assert apart[new].min() >= 0.0
+
+
 # ---------------------------------------------------------------- truth describes pixels
 
 
@@ -378,7 +397,7 @@ def test_tips_are_where_shafts_end(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_black_dots_are_hairs_without_tips(monkeypatch: pytest.MonkeyPatch) -> None:
-    over = {"black_dot_share": 0.6, "density_per_cm2": 300.0}
+    over: dict[str, Any] = {"black_dot_share": 0.6, "density_per_cm2": 300.0}
     _force(monkeypatch, **over, **CLEAN)
     img, truth = generate(71, um_per_px=8.0, width=320, height=240)
     assert truth["params"]["hair_kinds_in_frame"]["black_dot"] >= 5

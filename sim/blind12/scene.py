@@ -334,8 +334,35 @@ def follow_up(seed: int, site: Site, factor: float, seed2: int) -> tuple[B, dict
     prio = np.where(dormant, 6.0 + sl.rank, prio)
     free = np.flatnonzero(~base & np.isfinite(prio))
     order = free[np.lexsort((rng.random(len(free)), prio[free]))]
-    occ[order[: target - n]] = True
+    # a slot whose hair would stand on a hair already there (their emergence discs
+    # overlap: slots of one unit, or of neighbouring units, can come that close) stays free
+    clash = _clashes(sl)
+    need = target - n
+    for i in order.tolist():
+        if need == 0:
+            break
+        if any(occ[j] for j in clash.get(i, ())):
+            continue
+        occ[i] = True
+        need -= 1
     return occ, {"kept": n, "shed": 0, "new": int(occ.sum()) - n}
+
+
+def _clashes(sl: Slots) -> dict[int, list[int]]:
+    """For each slot, the slots whose hairs would overlap it at the emergence point."""
+    if len(sl) < 2:
+        return {}
+    reach = float(sl.diam.max())
+    pairs = cKDTree(np.stack([sl.x, sl.y], axis=1)).query_pairs(reach, output_type="ndarray")
+    out: dict[int, list[int]] = {}
+    if len(pairs) == 0:
+        return out
+    a, b = pairs[:, 0], pairs[:, 1]
+    apart = np.hypot(sl.x[a] - sl.x[b], sl.y[a] - sl.y[b]) >= 0.5 * (sl.diam[a] + sl.diam[b])
+    for i, j in pairs[~apart].tolist():
+        out.setdefault(i, []).append(j)
+        out.setdefault(j, []).append(i)
+    return out
 
 
 @dataclass(frozen=True)
