@@ -250,11 +250,11 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
         if looks == 13:
             style = dataclasses.replace(style, furrow_shine=shine)
     # synth-v14 (a candidate's looks, drawn last; no synth-v13 shine): in 40 % of looks an
-    # empty opening is drawn
-    # as one with hairs is - as visible, as dark, no yellow - so that an opening's darkness
-    # says nothing of a hair (only a shaft leaving it does); in half of those every opening
-    # is a darker, shadowed pit. Elsewhere the twin draws empty openings paler and yellower
-    # than those with hairs, which taught its nets to count a dark dimple as a hair.
+    # empty opening is drawn as one with hairs is - as visible, as dark, no yellow - so that
+    # an opening's darkness says nothing of a hair (only a shaft leaving it does); in half of
+    # those every opening is a darker, shadowed pit. Elsewhere the twin draws empty openings
+    # paler and yellower than those with hairs, which taught its nets to count a dark dimple
+    # as a hair.
     if looks >= 14 and rng.random() < 0.4:
         style = dataclasses.replace(
             style,
