@@ -274,11 +274,12 @@ def generate(
     cam = Camera(w, h, um, tx, ty, theta, design.k1, design.k2, design.lens_height_mm * 1000.0)
     # a black dot (a hair broken at the skin's surface) is a hair: listed at its dot's centre
     # and diameter, with no tip; a hairless frame has none (their openings drawn bare)
-    dots = black_dots(openings, hairs)
     if hairless:
         hairs = hairs.take(np.zeros(len(hairs), dtype=np.bool_))
-        dots = dots[:0]
+        dots = np.zeros(0, dtype=np.int64)
         openings = bare_openings(openings)
+    else:
+        dots = black_dots(openings, hairs)
     stop = None
     if design.field_stop:
         cx, cy = cam.centre
