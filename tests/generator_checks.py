@@ -142,10 +142,19 @@ def check_truth_contract(truth: dict[str, Any], w: int, h: int, um: float) -> No
     assert isinstance(truth["params"], dict) and truth["params"]
 
 
+def check_refuses(
+    generate: Callable[..., Any], ok: dict[str, Any], change: dict[str, Any], name: str
+) -> None:
+    """``change`` (a ``seed`` among its keys or not), put in place of ``generate(1, **ok)``'s
+    arguments (with which it draws a frame), raises ValueError whose message names ``name``."""
+    kwargs = {"seed": 1, **ok, **change}
+    seed = kwargs.pop("seed")
+    with pytest.raises(ValueError, match=name):
+        generate(seed, **kwargs)
+
+
 def check_refuses_bad_arguments(generate: Callable[..., Any], ok: dict[str, Any]) -> None:
     """Each of :data:`BAD_ARGUMENTS`, put in place of ``generate(1, **ok)``'s arguments
     (with which it draws a frame), raises ValueError whose message names the bad argument."""
     for seed, overrides in BAD_ARGUMENTS:
-        name = next(iter(overrides), "seed")
-        with pytest.raises(ValueError, match=name):
-            generate(seed, **{**ok, **overrides})
+        check_refuses(generate, ok, {"seed": seed, **overrides}, next(iter(overrides), "seed"))
