@@ -79,6 +79,11 @@ class Style:
     empty_yellow: float = 1.0  # 0 .. 1: empty openings as yellow dots
     empty_like_open: bool = False  # empty openings drawn as those with hairs (no yellow)
     opening_dark: float = 0.0  # 0 .. 0.4: every opening's dimple darker, a shadowed pit
+    mark_amp: float = 0.0  # darkening of dark skin marks (flecks, blotches, strokes), 0 .. 1
+    mark_um: float = 150.0  # their size (a fleck's, a blotch's; strokes wind at 2.5x it)
+    mark_cover: float = 0.0  # share of skin under flecks and blotches
+    mark_line_um: float = 0.0  # a stroke's mean width (0: none); it swells and thins along it
+    mark_rgb: tuple[float, float, float] = (0.28, 0.2, 0.15)  # the marks' pigment
     seed: int = 0  # of the world-anchored texture features
 
     def end_of(self, hair_index: int) -> EndShape:
@@ -125,7 +130,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
     (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13,
     c36's, not shipped) sebum shine along creases, 14 (synth-v14, a candidate's) synth-v12's
-    looks with empty openings as dark as those with hairs (no shine)."""
+    looks with empty openings as dark as those with hairs (no shine), 15 (synth-v15, a
+    candidate's) synth-v14's with dark skin marks: flecks, blotches and strokes."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -262,7 +268,34 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             opening_visibility=float(u(0.5, 1.0)),
             opening_dark=float(u(0.1, 0.4)) if rng.random() < 0.5 else 0.0,
         )
+    # synth-v15 (a candidate's looks, drawn last): in 35 % of looks dark skin marks - pigment
+    # flecks and blotches with soft, ragged edges (1-12 % of the skin, 30-400 um) and winding
+    # strokes whose width swells and thins along them (8-60 um on average) and that break
+    # off - darkening the skin by 30-90 % of the way to brown or grey-black. Each earlier round
+    # taught one structure that was read as hair (labyrinths, creases, pits); these are the
+    # generic kind: dark, soft-edged, of varying width and darkness, which a shaft never is.
+    if looks >= 15 and rng.random() < 0.35:
+        cover = maybe(0.75, 0.01, 0.12)
+        line = float(np.exp(u(math.log(8.0), math.log(60.0))))
+        if cover > 0 and rng.random() < 0.5:
+            line = 0.0
+        style = dataclasses.replace(
+            style,
+            mark_amp=float(u(0.3, 0.9)),
+            mark_um=float(np.exp(u(math.log(30.0), math.log(400.0)))),
+            mark_cover=cover,
+            mark_line_um=line,
+            mark_rgb=_MARK_COLOURS[int(rng.integers(len(_MARK_COLOURS)))],
+        )
     return style
+
+
+# the pigment of dark skin marks: brown-black, grey-black, dark brown (linear reflectance)
+_MARK_COLOURS: tuple[tuple[float, float, float], ...] = (
+    (0.28, 0.2, 0.15),
+    (0.22, 0.22, 0.24),
+    (0.4, 0.27, 0.18),
+)
 
 
 def style_for(look: str, style_seed: int = 0) -> Style:
@@ -508,6 +541,48 @@ def creases(gx: F64, gy: F64, style: Style, mm_per_px: float) -> tuple[F32, F32]
     return crease, lips
 
 
+def _mark_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
+    """Ragged soft blobs: two octaves of value noise on a domain warped by a third."""
+    wx = value_noise(gx, gy, cell_mm * 0.6, seed, 70) * (0.35 * cell_mm)
+    wy = value_noise(gx, gy, cell_mm * 0.6, seed, 71) * (0.35 * cell_mm)
+    x, y = gx + wx, gy + wy
+    out: F32 = value_noise(x, y, cell_mm, seed, 72) * np.float32(0.7) + value_noise(
+        x, y, cell_mm * 0.35, seed, 73
+    ) * np.float32(0.3)
+    return out
+
+
+def dark_marks(gx: F64, gy: F64, style: Style, mm_per_px: float) -> F32:
+    """Where dark skin marks lie (0..1, the darkening's shape), at world coordinates in mm.
+
+    Flecks and blotches: the warped noise above its quantile for ``mark_cover``, with edges
+    that fade over a tenth of the noise's range (never sharper than a pixel), mottled
+    inside. Strokes: the zero line of a smooth noise winding at 2.5 ``mark_um``, whose half
+    width swells and thins from a quarter to 1.75 times ``mark_line_um`` along it (fainter
+    where thinner) and that a third noise breaks into pieces. A hair's shaft keeps its width
+    and darkness along its length and has sharp edges; these do not.
+    """
+    s = style.seed
+    cell = style.mark_um / 1000.0
+    out = np.zeros(gx.shape, dtype=np.float32)
+    if style.mark_cover > 0:
+        n = _mark_noise(gx, gy, cell, s)
+        thr = cover_threshold(_mark_noise, style.mark_cover)
+        soft = max(0.12, mm_per_px / cell)
+        blot = np.clip((n - thr) / soft, 0.0, 1.0)
+        mottle = 0.7 + 0.3 * value_noise(gx, gy, max(cell * 0.2, mm_per_px), s, 74)
+        out = np.maximum(out, (blot * mottle).astype(np.float32))
+    if style.mark_line_um > 0:
+        scale = 2.5 * cell
+        m = value_noise(gx, gy, scale, s, 75).astype(np.float64)
+        along = np.clip(0.5 + value_noise(gx, gy, scale * 0.5, s, 76), 0.0, 1.0)
+        half = np.maximum(style.mark_line_um / 2000.0 * (0.25 + 1.5 * along), 0.6 * mm_per_px)
+        gate = np.clip(value_noise(gx, gy, scale * 1.5, s, 77) * 2.0 + 0.3, 0.0, 1.0)
+        line = np.exp(-((np.abs(m) * (scale / 2.0) / half) ** 2)) * gate * (0.55 + 0.45 * along)
+        out = np.maximum(out, line.astype(np.float32))
+    return out
+
+
 def skin_texture(
     img: F32, gx: F64, gy: F64, style: Style, mm_per_px: float, spec: F32 | None = None
 ) -> None:
@@ -539,6 +614,9 @@ def skin_texture(
         line = (np.exp(-((n / width) ** 2)) * gate).astype(np.float32)
         absorb = np.asarray([0.05, 0.45, 0.40], dtype=np.float32)
         img *= 1.0 - (style.vessel_amp * line)[..., None] * absorb[None, None, :]
+    if style.mark_amp > 0:
+        pigment = 1.0 - np.asarray(style.mark_rgb, dtype=np.float32)
+        img *= 1.0 - (style.mark_amp * dark_marks(gx, gy, style, mm_per_px))[..., None] * pigment
     if style.flake_cover > 0:
         cell = style.flake_um / 1000.0
         n = _flake_noise(gx, gy, cell, s)

@@ -48,7 +48,7 @@ F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (v11: labyrinths)
 # Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``);
-# 12 trained 2.10.0, 13 and 14 are candidates'; none is the twin's own (DEFAULT_LOOKS)
+# 12 trained 2.10.0, 13 to 15 are candidates'; none is the twin's own (DEFAULT_LOOKS)
 LOOKS = {
     9: "synth-v9",
     10: "synth-v10",
@@ -56,6 +56,7 @@ LOOKS = {
     12: "synth-v12",
     13: "synth-v13",
     14: "synth-v14",
+    15: "synth-v15",
 }
 DEFAULT_LOOKS = 11
 CROPS_PER_WORLD = 6

@@ -502,3 +502,85 @@ def test_an_empty_opening_can_look_as_dark_as_one_with_hairs() -> None:
     assert abs(e - o) < 0.05  # alike
     e2, _ = darkness(dataclasses.replace(base, empty_like_open=True, opening_dark=0.4))
     assert e2 < e - 0.1  # a darker pit
+
+
+def test_synth_v15_adds_dark_skin_marks_to_v14s_looks() -> None:
+    """``looks=15`` (a candidate's) is the synth-v14 look of the same stream but for dark skin
+    marks (flecks, blotches, strokes) in about 35 % of looks."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[15] == "synth-v15"
+    marked = strokes = blots = 0
+    for k in range(300):
+        v15 = random_style(np.random.default_rng(k), looks=15)
+        v14 = random_style(np.random.default_rng(k), looks=14)
+        assert v14.mark_amp == 0
+        if v15.mark_amp > 0:
+            marked += 1
+            strokes += v15.mark_line_um > 0
+            blots += v15.mark_cover > 0
+            assert 0.3 <= v15.mark_amp <= 0.9 and 30.0 <= v15.mark_um <= 400.0
+            assert v15.mark_cover > 0 or v15.mark_line_um > 0
+            v15 = dataclasses.replace(
+                v15,
+                mark_amp=0.0,
+                mark_um=150.0,
+                mark_cover=0.0,
+                mark_line_um=0.0,
+                mark_rgb=v14.mark_rgb,
+            )
+        assert v15 == v14
+    assert 0.25 < marked / 300 < 0.45 and strokes > 20 and blots > 20
+
+
+def test_dark_marks_cover_what_they_ask_and_vary_in_width_as_no_shaft_does() -> None:
+    """Blotches cover about ``mark_cover`` of the skin with soft edges; a stroke's width
+    varies along it far more than a labyrinth line's or a crease's (each of those keeps one
+    width, as a shaft does), measured as the spread of the distance to the edge along ridges."""
+    from sim.appearance import creases, dark_marks
+
+    gx, gy = _skin_grid(4.0, 600)
+
+    def width_spread(field: np.ndarray) -> float:
+        inside = field > 0.3
+        dt = ndimage.distance_transform_edt(inside)
+        ridge = (dt >= 1) & (dt == ndimage.maximum_filter(dt, size=3))
+        return float(dt[ridge].std() / dt[ridge].mean())
+
+    marks, lines, folds = [], [], []
+    for seed in range(4):
+        blot = Style(mark_amp=0.6, mark_um=120.0, mark_cover=0.08, seed=seed)
+        shape = dark_marks(gx, gy, blot, 0.004)
+        assert 0.04 < float((shape > 0).mean()) < 0.14
+        assert float(((shape > 0.05) & (shape < 0.6)).mean()) > 0.01  # soft edges
+        stroke = Style(mark_amp=0.6, mark_um=100.0, mark_line_um=30.0, seed=seed)
+        marks.append(width_spread(dark_marks(gx, gy, stroke, 0.004)))
+        lab = Style(
+            pigment_net_amp=0.6,
+            pigment_cell_um=250.0,
+            pigment_line_um=30.0,
+            pigment_labyrinth=True,
+            seed=seed,
+        )
+        lines.append(width_spread(pigment_network(gx, gy, lab, 0.004) / 0.6))
+        crease = Style(furrow_amp=0.4, furrow_um=400.0, furrow_width_um=30.0, seed=seed)
+        folds.append(width_spread(creases(gx, gy, crease, 0.004)[0]))
+    assert np.mean(marks) > max(np.mean(lines), np.mean(folds)) + 0.15
+
+
+def test_dark_marks_darken_the_skin_toward_their_pigment_and_leave_other_looks_alone() -> None:
+    from sim.appearance import dark_marks, skin_texture
+
+    gx, gy = _skin_grid(5.0, 300)
+    style = Style(mark_amp=0.8, mark_um=150.0, mark_cover=0.1, mark_line_um=20.0, seed=3)
+    img = np.full((300, 300, 3), 0.6, dtype=np.float32)
+    skin_texture(img, gx, gy, style, 0.005)
+    shape = dark_marks(gx, gy, style, 0.005)
+    core = shape > 0.9
+    assert core.mean() > 0.01
+    expect = 0.6 * (1.0 - 0.8 * shape[core, None] * (1.0 - np.asarray(style.mark_rgb)))
+    np.testing.assert_allclose(img[core], expect, rtol=1e-5)
+    assert np.all(img[shape == 0] == np.float32(0.6))
+    plain = np.full((300, 300, 3), 0.6, dtype=np.float32)
+    skin_texture(plain, gx, gy, dataclasses.replace(style, mark_amp=0.0), 0.005)
+    assert np.all(plain == np.float32(0.6))
