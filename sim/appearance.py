@@ -129,9 +129,10 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     same, to rebuild a model trained on those looks: 9 (synth-v9) without fine or bent
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
     (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13,
-    c36's, not shipped) sebum shine along creases, 14 (synth-v14, a candidate's) synth-v12's
+    c36's, not shipped) sebum shine along creases, 14 (synth-v14, c37's, not shipped) synth-v12's
     looks with empty openings as dark as those with hairs (no shine), 15 (synth-v15, a
-    candidate's) synth-v14's with dark skin marks: flecks, blotches and strokes."""
+    candidate's) synth-v12's looks with dark skin marks: flecks, blotches and strokes (no
+    synth-v14 openings)."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -255,19 +256,20 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
         shine = float(u(0.2, 0.9))
         if looks == 13:
             style = dataclasses.replace(style, furrow_shine=shine)
-    # synth-v14 (a candidate's looks, drawn last; no synth-v13 shine): in 40 % of looks an
-    # empty opening is drawn as one with hairs is - as visible, as dark, no yellow - so that
-    # an opening's darkness says nothing of a hair (only a shaft leaving it does); in half of
-    # those every opening is a darker, shadowed pit. Elsewhere the twin draws empty openings
-    # paler and yellower than those with hairs, which taught its nets to count a dark dimple
-    # as a hair.
+    # synth-v14 (c37's looks, drawn after all of the above; no synth-v13 shine): in 40 % of
+    # looks an empty opening is drawn as one with hairs is - as visible, as dark, no yellow -
+    # so that an opening's darkness says nothing of a hair (only a shaft leaving it does); in
+    # half of those every opening is a darker, shadowed pit. Elsewhere the twin draws empty
+    # openings paler and yellower than those with hairs, which taught its nets to count a
+    # dark dimple as a hair. c37 did not ship, so synth-v15 draws it (the stream stays) but
+    # leaves it out.
     if looks >= 14 and rng.random() < 0.4:
-        style = dataclasses.replace(
-            style,
-            empty_like_open=True,
-            opening_visibility=float(u(0.5, 1.0)),
-            opening_dark=float(u(0.1, 0.4)) if rng.random() < 0.5 else 0.0,
-        )
+        visibility = float(u(0.5, 1.0))
+        dark = float(u(0.1, 0.4)) if rng.random() < 0.5 else 0.0
+        if looks == 14:
+            style = dataclasses.replace(
+                style, empty_like_open=True, opening_visibility=visibility, opening_dark=dark
+            )
     # synth-v15 (a candidate's looks, drawn last): in 35 % of looks dark skin marks - pigment
     # flecks and blotches with soft, ragged edges (1-12 % of the skin, 30-400 um) and winding
     # strokes whose width swells and thins along them (8-60 um on average) and that break

@@ -356,7 +356,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "networks, as 2.9.0 was trained; 12: synth-v12, deeper and thinner creases, as "
         "2.10.0 was trained; 13: synth-v13, v12 with sebum shine along creases, a "
         "candidate's; 14: synth-v14, v12 with empty openings as dark as those with hairs, a "
-        "candidate's; 15: synth-v15, v14 with dark skin marks (flecks, blotches, strokes), a "
+        "candidate's; 15: synth-v15, v12 with dark skin marks (flecks, blotches, strokes), a "
         "candidate's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
     )
     p.add_argument(
