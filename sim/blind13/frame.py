@@ -185,7 +185,9 @@ def render(
         spec[fp.index] += gloss * fp.gloss * fp.cover
         if h.cast:
             cp = acc.footprint(cast(h, view, optics))
-            _composite(img, spec, cp.index, 0.3 * cp.cover, 0.6 * WHITE, np.full(3, 0.8, np.float32))
+            _composite(
+                img, spec, cp.index, 0.3 * cp.cover, 0.6 * WHITE, np.full(3, 0.8, np.float32)
+            )
     # flakes lying over hairs
     over = np.clip(maps.over.reshape(-1), 0.0, 0.85)[:, None]
     img = img + over * (WHITE - img)
@@ -217,6 +219,7 @@ def _truth(
             return True
         return bool(mask[min(max(round(y), 0), h_px - 1), min(max(round(x), 0), w - 1)] >= 0.5)
 
+    by_hair = {id(hair): s for hair, s in shafts}
     listed: list[dict[str, Any]] = []
     masked: list[dict[str, Any]] = []
     outside: list[dict[str, Any]] = []
@@ -233,6 +236,13 @@ def _truth(
             "colour": hair.colour,
             "lying": hair.lying,
         }
+        drawn = by_hair.get(id(hair))
+        if drawn is not None:
+            # the shaft's heading where it leaves the skin, in frame degrees (x right, y down)
+            p = drawn.pieces
+            heading = math.atan2(float(p.y1[0] - p.y0[0]), float(p.x1[0] - p.x0[0]))
+            entry["direction_deg"] = round(math.degrees(heading) % 360.0, 3)
+            entry["elevation_deg"] = round(math.degrees(hair.elevation), 3)
         if view.inside(x, y):
             (listed if visible(x, y) else masked).append(entry)
         else:
@@ -250,14 +260,16 @@ def _truth(
     n = len(listed)
     diam = [e["diameter_um"] for e in listed]
     look = site.look
-    params: dict[str, Any] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in look.items()}
+    params: dict[str, Any] = {
+        k: (round(v, 4) if isinstance(v, float) else v) for k, v in look.items()
+    }
     params.update(cam.params())
     params["site_hairs"] = base_count
     params["visit_hairs"] = len(hairs)
     if regrown is not None:
         params["regrown_factor"] = float(regrown[0])
-        params["turn_deg"] = round(math.degrees(view.angle), 3)
-        params["shift_um"] = [round(view.shift_x_um, 2), round(view.shift_y_um, 2)]
+        params["turn_deg"] = math.degrees(view.angle)
+        params["shift_um"] = [view.shift_x_um, view.shift_y_um]
     return {
         "generator": GENERATOR,
         "width": w,

@@ -30,8 +30,10 @@ _BATCH = 48  # shaft pieces evaluated together (bounds the patch memory)
 class Pieces:
     """One shaft as straight pieces in frame pixels (pixel centres at integers): ends
     ``x0, y0 -> x1, y1``, half widths ``h0, h1`` and blurs ``s0, s1`` at each end (both
-    varying linearly along the piece, so neighbours agree at their joint), and the shape of the free end on the last piece: ``slant`` (the end's along-shift per pixel
-    across: an oblique cut) and ``jag`` amplitude, frequency and phase (a frayed cut)."""
+    varying linearly along the piece, so neighbours agree at their joint), the shade of
+    each piece's pigment, and the shape of the free end on the last piece: ``slant`` (the
+    end's along-shift per pixel across: an oblique cut) and ``jag`` amplitude, frequency and
+    phase (a frayed cut)."""
 
     x0: F64
     y0: F64
@@ -166,7 +168,12 @@ def shaft_samples(
     if not out_i:
         e = np.zeros(0, np.float32)
         return np.zeros(0, np.int64), e, e, e
-    return (np.concatenate(out_i), np.concatenate(out_c), np.concatenate(out_s), np.concatenate(out_g))
+    return (
+        np.concatenate(out_i),
+        np.concatenate(out_c),
+        np.concatenate(out_s),
+        np.concatenate(out_g),
+    )
 
 
 class Accumulator:
@@ -234,8 +241,9 @@ def add_dots(
         off = np.arange(-m, m + 1, dtype=np.int64)
         ix = np.round(cx[sel]).astype(np.int64)[:, None, None] + off[None, None, :]
         iy = np.round(cy[sel]).astype(np.int64)[:, None, None] + off[None, :, None]
-        ix, iy = np.broadcast_to(ix, (len(sel), 2 * m + 1, 2 * m + 1)), np.broadcast_to(
-            iy, (len(sel), 2 * m + 1, 2 * m + 1)
+        ix, iy = (
+            np.broadcast_to(ix, (len(sel), 2 * m + 1, 2 * m + 1)),
+            np.broadcast_to(iy, (len(sel), 2 * m + 1, 2 * m + 1)),
         )
         keep = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
         k, _, _ = np.nonzero(keep)

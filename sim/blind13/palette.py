@@ -9,8 +9,6 @@ openings and shafts below the surface). Hair is a filter over what lies beneath:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 HAIR_COLOURS = (
@@ -45,7 +43,7 @@ _HAIR: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 
 def melanin_load(tone: float) -> float:
     """The skin's melanin load for a tone in [0, 1] (0 the palest)."""
-    return 0.08 + 1.6 * tone**1.3
+    return 0.08 + 1.6 * float(tone**1.3)
 
 
 def tone_name(tone: float) -> str:
@@ -58,7 +56,8 @@ def hair_optics(
 ) -> tuple[tuple[float, float, float], tuple[float, float, float], float]:
     """A shaft's reflectance, transmittance and opacity: the colour's, thinned by Beer's
     law for its diameter (vellus hairs let most light through), jittered per hair."""
-    rho0, tau0 = _HAIR[colour]
+    # a black dot is the pigmented stump left in the opening, whatever the shafts' colour
+    rho0, tau0 = _HAIR["black" if kind == "black_dot" else colour]
     jit = float(r.uniform(0.8, 1.25))
     path = diameter_um / 70.0
     if kind in ("vellus",):
@@ -72,5 +71,5 @@ def hair_optics(
     return (
         (float(rho[0]), float(rho[1]), float(rho[2])),
         (float(tau[0]), float(tau[1]), float(tau[2])),
-        float(opacity if not math.isnan(opacity) else 1.0),
+        opacity,
     )

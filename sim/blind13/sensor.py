@@ -85,7 +85,11 @@ def make_camera(r: np.random.Generator, width: int, height: int, polarised: bool
         led_gain=tuple(float(g) for g in r.uniform(0.85, 1.15, leds)),
         vignette=float(r.uniform(0.05, 0.45)),
         stop=stop,
-        mtf_px=(float(r.uniform(0.25, 0.9)), float(r.uniform(0.2, 0.6)), float(r.uniform(0.3, 1.0))),
+        mtf_px=(
+            float(r.uniform(0.25, 0.9)),
+            float(r.uniform(0.2, 0.6)),
+            float(r.uniform(0.3, 1.0)),
+        ),
         shift_px=(
             (float(r.uniform(-0.4, 0.4)), float(r.uniform(-0.4, 0.4))),
             (0.0, 0.0),
@@ -141,7 +145,8 @@ def irradiance(cam: Camera, width: int, height: int) -> F32:
         d2 = (x - lx) ** 2 + (y - ly) ** 2 + h2
         e += g * cam.ring_height / d2**1.5
     e /= float(e.mean())
-    return _fine(e / (1.0 + cam.vignette * (x * x + y * y)) ** 2, width, height)
+    lit = e / (1.0 + cam.vignette * (x * x + y * y)) ** 2
+    return _fine(lit.astype(np.float32), width, height)
 
 
 def ring_glints(cam: Camera, width: int, height: int) -> F32:

@@ -88,11 +88,15 @@ def _axis(h: Hair, n: int) -> tuple[F64, F64, F64, F64]:
     cx = np.cos(elev) * np.cos(az)
     cy = np.cos(elev) * np.sin(az)
     cz = np.sin(elev)
-    mid = lambda v: 0.5 * (v[1:] + v[:-1])  # noqa: E731
-    x = h.x_um + np.concatenate([[0.0], np.cumsum(mid(cx) * ds)])
-    y = h.y_um + np.concatenate([[0.0], np.cumsum(mid(cy) * ds)])
-    z = np.concatenate([[0.0], np.cumsum(mid(cz) * ds)])
+    x = h.x_um + np.concatenate([[0.0], np.cumsum(_mid(cx) * ds)])
+    y = h.y_um + np.concatenate([[0.0], np.cumsum(_mid(cy) * ds)])
+    z = np.concatenate([[0.0], np.cumsum(_mid(cz) * ds)])
     return x, y, z, s
+
+
+def _mid(v: F64) -> F64:
+    """Midpoints of consecutive samples (the trapezoid rule's weights)."""
+    return np.asarray(0.5 * (v[1:] + v[:-1]), np.float64)
 
 
 def _profile(h: Hair, f: F64) -> F64:
@@ -189,7 +193,9 @@ def cast(h: Hair, view: View, optics: Optics) -> Pieces:
     fx, fy = view.to_frame(x, y)
     half = np.full(4, 0.75 * h.diameter_um / um)
     sig = optics.sigma_px(z, um)
-    return Pieces(fx[:-1], fy[:-1], fx[1:], fy[1:], half[:-1], half[1:], sig[:-1], sig[1:], np.ones(3))
+    return Pieces(
+        fx[:-1], fy[:-1], fx[1:], fy[1:], half[:-1], half[1:], sig[:-1], sig[1:], np.ones(3)
+    )
 
 
 def replace_length(h: Hair, length_um: float) -> Hair:

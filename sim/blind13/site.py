@@ -142,7 +142,7 @@ def _unit_points(r: np.random.Generator, per_cm2: float, half: float) -> np.ndar
     if per_cm2 <= 0:
         return np.zeros((0, 2))
     a = math.sqrt(2.0 / (math.sqrt(3.0) * per_cm2 * 1e-8))
-    n = int(math.ceil(1.5 * half / a)) + 2
+    n = math.ceil(1.5 * half / a) + 2
     i, j = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1))
     pts = np.stack([(i + 0.5 * (j % 2)) * a, j * a * math.sqrt(3.0) / 2.0], -1).reshape(-1, 2)
     th = r.uniform(0, TAU)

@@ -21,8 +21,8 @@ from scipy import fft, ndimage
 
 from sim.blind13.gauss import F32
 from sim.blind13.palette import melanin_load
-from sim.blind13.site import Site, stream
 from sim.blind13.shafts import View
+from sim.blind13.site import Site, stream
 
 MAX_TURN = math.radians(5.0)
 MAX_SHIFT = 0.05  # of the frame's width and height
@@ -45,7 +45,7 @@ class SkinMaps:
 
 def _smooth(x: F32, lo: float, hi: float) -> F32:
     t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    return np.asarray(t * t * (3.0 - 2.0 * t), np.float32)
 
 
 class _Grid:
@@ -55,8 +55,8 @@ class _Grid:
         ext_x = 1.1 * site.half_w_um + math.sin(MAX_TURN) * site.half_h_um + 3 * cell_um
         ext_y = 1.1 * site.half_h_um + math.sin(MAX_TURN) * site.half_w_um + 3 * cell_um
         self.cell = cell_um
-        self.nx = fft.next_fast_len(max(int(math.ceil(2 * ext_x / cell_um)) + 2, 16))
-        self.ny = fft.next_fast_len(max(int(math.ceil(2 * ext_y / cell_um)) + 2, 16))
+        self.nx = fft.next_fast_len(max(math.ceil(2 * ext_x / cell_um) + 2, 16))
+        self.ny = fft.next_fast_len(max(math.ceil(2 * ext_y / cell_um) + 2, 16))
         fy = fft.fftfreq(self.ny, cell_um).astype(np.float32)[:, None]
         fx = fft.fftfreq(self.nx, cell_um).astype(np.float32)[None, :]
         self.fx, self.fy = fx, fy
@@ -69,13 +69,13 @@ class _Grid:
         width = max(math.log(hi_um / lo_um) / 2.0, 0.2)
         with np.errstate(divide="ignore"):
             lk = np.log(np.maximum(self.k, 1e-12) / kc)
-        return np.exp(-0.5 * (lk / width) ** 2).astype(np.float32)
+        return np.asarray(np.exp(-0.5 * (lk / width) ** 2), np.float32)
 
     def lobe(self, angle: float, spread: float) -> F32:
         """An angular lobe of frequencies about ``angle`` (and its opposite): ridges
         running across it."""
         d = np.mod(self.theta - angle + math.pi / 2, math.pi) - math.pi / 2
-        return np.exp(-0.5 * (d / spread) ** 2).astype(np.float32)
+        return np.asarray(np.exp(-0.5 * (d / spread) ** 2), np.float32)
 
     def pair(self, r: np.random.Generator, amp: F32, blur_um: float) -> tuple[F32, F32]:
         """Two independent unit-variance fields of amplitude spectrum ``amp`` (the real and
@@ -168,10 +168,10 @@ def skin_maps(site: Site, view: View, blur_um: float) -> SkinMaps:
     crust_on = 1.0 if look["crusts"] else 0.0
     mel_q = 0.10 * tone_var + lent_amt * _smooth(lent, 1.2, 2.0)
     crust_m = crust_on * _smooth(crust, 1.4, 2.1)
-    hb_q = float(rq.uniform(0.2, 0.9)) * (1.0 + 0.35 * red)
+    hb_q = np.asarray(float(rq.uniform(0.2, 0.9)) * (1.0 + 0.35 * red), np.float32)
     seb_amt = float(rq.uniform(0.4, 1.0)) if look["sebum"] else 0.0
-    seb_q = seb_amt * _smooth(sebum, 0.0, 1.8)
-    str_q = 0.65 + 0.35 * strength
+    seb_q = np.asarray(seb_amt * _smooth(sebum, 0.0, 1.8), np.float32)
+    str_q = np.asarray(0.65 + 0.35 * strength, np.float32)
     # the middle grid: creases, flecks, scale under the hairs and flakes over them
     m = _Grid(site, 2.0 * um)
     rm = stream(site.seed, 13)
@@ -195,7 +195,7 @@ def skin_maps(site: Site, view: View, blur_um: float) -> SkinMaps:
     tex_amp = f.band(40, 140) * (f.lobe(la, 0.3) + f.lobe(la + cross, 0.3)) + 0.4 * f.band(12, 40)
     lines, grain = f.pair(rf, tex_amp, blur_um)
     tex_amt = float(rf.uniform(0.03, 0.09))
-    tex_f = 1.0 + tex_amt * (0.6 * lines + 0.4 * grain)
+    tex_f = np.asarray(1.0 + tex_amt * (0.6 * lines + 0.4 * grain), np.float32)
     grey_f = float(rf.uniform(0.0, 0.12)) * np.exp(-((lines / 0.3) ** 2))
     # coarse and middle fields are read at half the frame's resolution, summed there, and
     # stretched to full size (their finest detail spans 2 pixels)
