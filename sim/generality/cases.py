@@ -35,6 +35,7 @@ from sim import (
     blind10,
     blind11,
     blind12,
+    blind13,
     heldout,
 )
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
@@ -59,6 +60,7 @@ BLIND9 = "blind9"  # sim/blind9: blind-9, written apart as a judge (2.7.0's roun
 BLIND10 = "blind10"  # sim/blind10: blind-10, written apart as a judge (c31's round), spectral
 BLIND11 = "blind11"  # sim/blind11: blind-11, written apart as a judge (c32's round), rods
 BLIND12 = "blind12"  # sim/blind12: blind-12, written apart as a judge (c35's round), EDT fibres
+BLIND13 = "blind13"  # sim/blind13: blind-13, written apart as a judge (c38's round), erf shafts
 TWIN = "twin"
 
 
@@ -75,10 +77,11 @@ class _Source:
 
 
 # Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8,
-# blind-9, blind-10, blind-11 and blind-12 are evaluation only, never training, calibration or
-# choosing checkpoints (blind-8 and blind-9, written in 2.7.0's round, blind-10, written after
-# 2.8.0 shipped, blind-11, written while c32 trained, and blind-12, written in c35's round as a
-# fresh judge once the others had all been looked at, joined as sources no model had seen;
+# blind-9, blind-10, blind-11, blind-12 and blind-13 are evaluation only, never training,
+# calibration or choosing checkpoints (blind-8 and blind-9, written in 2.7.0's round, blind-10,
+# written after 2.8.0 shipped, blind-11, written while c32 trained, blind-12, written in c35's
+# round as a fresh judge once the others had all been looked at, and blind-13, written in
+# c38's round, joined as sources no model had seen;
 # blind-10 has since chosen between candidates, model card "A finer pigment network");
 # since the 2.4.0 round blind-1, blind-2 and blind-3 also give training frames, of other seeds
 # (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
@@ -98,13 +101,24 @@ _SOURCES = {
     BLIND10: _Source("blind10", blind10.generate, 350_000, 0xB11A),
     BLIND11: _Source("blind11", blind11.generate, 380_000, 0xB11B),
     BLIND12: _Source("blind12", blind12.generate, 410_000, 0xB11C),
+    BLIND13: _Source("blind13", blind13.generate, 440_000, 0xB11E),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 # give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
 # 2.6.0 to 2.9.0 on all five
 TRAINING_GENERATORS = (BLIND, BLIND2, BLIND3, BLIND6, BLIND7)
 # never trained on: a release is judged by their worst
-HELD_OUT_GENERATORS = (INDEPENDENT, BLIND4, BLIND5, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12)
+HELD_OUT_GENERATORS = (
+    INDEPENDENT,
+    BLIND4,
+    BLIND5,
+    BLIND8,
+    BLIND9,
+    BLIND10,
+    BLIND11,
+    BLIND12,
+    BLIND13,
+)
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
     "hair_density_int8.onnx",
