@@ -27,7 +27,7 @@ Technique
     integrals in the haemoglobin load.
     *Camera*: a ring of LEDs as point sources, vignetting, specular glints in non-polarised
     light, an optional round field stop, a three-CCD camera (per-channel MTF and sub-pixel
-    registration in the Fourier domain, per-channel gain and well, independent shot and read
+    registration, per-channel gain and well, independent shot and read
     noise, prism crosstalk), a rolling exposure gradient with flicker, gamma with a film-like
     toe, and JPEG (4:2:0, 4:2:2 or 4:4:4) on some sites.
 

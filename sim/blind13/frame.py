@@ -83,7 +83,7 @@ def _openings(maps: SkinMaps, site: Site, view: View, hairy: NDArray[np.bool_], 
         wx, wy = view.to_frame(site.white_xy[:, 0], site.white_xy[:, 1])
         ok = (wx > -pad) & (wx < view.width + pad) & (wy > -pad) & (wy < view.height + pad)
         wr = r.uniform(8.0, 22.0, len(wx)) / um
-        add_dots(maps.lift, wx[ok], wy[ok], wr[ok], sig, np.full(int(ok.sum()), 0.4))
+        add_dots(maps.lift, wx[ok], wy[ok], wr[ok], sig, np.full(int(ok.sum()), 0.25))
 
 
 def _vessels(maps: SkinMaps, acc: Accumulator, site: Site, view: View, optics: Optics) -> None:
@@ -186,7 +186,7 @@ def render(
         if h.cast:
             cp = acc.footprint(cast(h, view, optics))
             _composite(
-                img, spec, cp.index, 0.3 * cp.cover, 0.6 * WHITE, np.full(3, 0.8, np.float32)
+                img, spec, cp.index, 0.2 * cp.cover, 0.6 * WHITE, np.full(3, 0.85, np.float32)
             )
     # flakes lying over hairs
     over = np.clip(maps.over.reshape(-1), 0.0, 0.85)[:, None]

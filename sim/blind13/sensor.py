@@ -2,8 +2,8 @@
 
 The ring of LEDs lights the skin as a sum of point sources (inverse square, Lambert); in
 non-polarised light their mirror images off sebum and glossy shafts add specular light.
-The camera splits light by a prism onto three sensors: each channel has its own MTF and a
-sub-pixel registration error (both applied in the Fourier domain), its own gain and full
+The camera splits light by a prism onto three sensors: each channel has its own MTF (in
+the Fourier domain) and sub-pixel registration error (interpolated), its own gain and full
 well, and independent shot and read noise (no mosaic, no demosaicking). Rows are exposed in
 turn under a slowly dimming, flickering light (a rolling gradient). A film-like curve (gamma
 then a toe) maps exposure to 8 bits; some sites are saved as JPEG through Pillow with
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from scipy import fft
+from scipy import fft, ndimage
 from scipy.special import ndtr
 
 from sim.blind13.gauss import F32
@@ -182,7 +182,7 @@ def expose(
     h, w, _ = reflect.shape
     light = irradiance(cam, w, h)
     spec_gain = 0.04 if cam.polarised else 1.0
-    glint = spec_gain * specular * (0.25 + ring_glints(cam, w, h))
+    glint = spec_gain * np.minimum(specular, 1.0) * (0.25 + 0.6 * ring_glints(cam, w, h))
     scene = (reflect + glint[..., None]) * light[..., None]
     mask = stop_mask(cam, w, h)
     if mask is not None:
@@ -197,11 +197,13 @@ def expose(
     k2 = fx * fx + fy * fy
     for c in range(3):
         ch = scene[..., c] * (cam.cast[c] * gain) * roll[:, None]
-        sx, sy = cam.shift_px[c]
-        otf = np.exp(-2.0 * math.pi**2 * cam.mtf_px[c] ** 2 * k2) * np.exp(
-            -2j * math.pi * (fx * sx + fy * sy)
-        )
+        otf = np.exp(-2.0 * math.pi**2 * cam.mtf_px[c] ** 2 * k2)
         ch = fft.irfft2(fft.rfft2(ch, workers=2) * otf, s=(h, w), workers=2)
+        sx, sy = cam.shift_px[c]
+        if sx or sy:
+            # the prism's registration error, by interpolation (a Fourier phase ramp would
+            # ring along rows and columns from every glint)
+            ch = ndimage.shift(ch, (sy, sx), order=1, mode="nearest")
         # shot noise on the channel's own well, then read noise
         e = np.maximum(ch, 0.0) * cam.well
         shot = np.sqrt(e + 1.0) * r.standard_normal((h, w), np.float32)

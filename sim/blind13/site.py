@@ -127,7 +127,7 @@ def site_look(seed: int) -> dict[str, float | str | bool]:
         "spread": float(r.uniform(0.2, 1.2)),
         "stub_max_um": float(r.uniform(300.0, 2000.0)),
         "long_max_um": float(r.uniform(3000.0, 11000.0)),
-        "network_kind": "irregular" if r.random() < 0.4 else "regular",
+        "network_kind": ("regular", "irregular", "labyrinth")[int(r.choice(3, p=[0.5, 0.3, 0.2]))],
         "network_um": float(r.uniform(110.0, 240.0)),
         "vessel_kind": ("none", "comma", "twisted", "arborising")[int(r.integers(4))],
         "polarised": r.random() < 0.6,
@@ -282,7 +282,7 @@ def build_site(seed: int, width: int, height: int, um_per_px: float) -> Site:
     wr = stream(seed, 4)
     n_white = 0
     if look["white_dots"]:
-        n_white = int(wr.poisson(wr.uniform(60, 300) * (2 * region) ** 2 * 1e-8))
+        n_white = int(wr.poisson(wr.uniform(30, 150) * (2 * region) ** 2 * 1e-8))
     white = wr.uniform(-region, region, (n_white, 2))
     vessels = _vessels(stream(seed, 5), str(look["vessel_kind"]), region)
     return Site(seed, look, half_w, half_h, region, units, unit_r, style, hairs, white, vessels)

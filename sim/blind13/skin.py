@@ -118,8 +118,11 @@ def resample(field: F32, cell_um: float, view: View, wrap: bool = False) -> F32:
 
 def _network(site: Site, blur_um: float) -> tuple[F32, float]:
     """The pigment network's Turing pattern on a periodic grid and its cell size (um):
-    Swift-Hohenberg stepped semi-implicitly in the Fourier domain, negated so that the
-    network's lines are where it is high."""
+    Swift-Hohenberg, ``u_t = eps u - (1 + lap / k0^2)^2 u + g u^2 - u^3``, stepped
+    semi-implicitly in the Fourier domain (dt 2: larger steps settle into stripes). With
+    ``g`` > 0 it settles into hexagonal spots, whose negative is a honeycomb; an irregular
+    network varies ``eps`` in space (holes of uneven depth) and warps the grid; with ``g`` 0
+    it draws labyrinths. Negated, so the network's lines are where it is high."""
     r = stream(site.seed, 11)
     n = 160
     cells = 8.0  # grid cells per wavelength
@@ -127,27 +130,35 @@ def _network(site: Site, blur_um: float) -> tuple[F32, float]:
     k = 2.0 * math.pi * fft.fftfreq(n)
     k2 = (k[:, None] ** 2 + k[None, :] ** 2).astype(np.float32)
     k0 = 2.0 * math.pi / cells
-    regular = site.look["network_kind"] == "regular"
-    eps = 0.25 if regular else 0.3
-    lin = (eps - ((k0 * k0 - k2) / (k0 * k0)) ** 2).astype(np.float32)
-    if regular:
-        g: F32 | float = 1.2
-    else:
-        g_amp = np.exp(-0.5 * (np.sqrt(k2) / (k0 / 6.0)) ** 2)
-        gn = np.real(fft.ifft2(fft.fft2(r.standard_normal((n, n))) * g_amp))
-        g = np.clip(1.2 * (gn - gn.mean()) / (gn.std() + 1e-9), -1.6, 1.6).astype(np.float32)
+    kind = site.look["network_kind"]
+    smooth = np.exp(-0.5 * (np.sqrt(k2) / (k0 / 5.0)) ** 2)
+
+    def blob() -> F32:
+        f = np.real(fft.ifft2(fft.fft2(r.standard_normal((n, n))) * smooth))
+        return np.asarray((f - f.mean()) / (f.std() + 1e-9), np.float32)
+
+    eps: F32 | float = 0.12
+    g = 1.0
+    if kind == "irregular":
+        eps = np.clip(0.12 + 0.12 * blob(), 0.0, 0.35)
+    elif kind == "labyrinth":
+        eps, g = 0.3, 0.0
+    shape = ((k0 * k0 - k2) / (k0 * k0)) ** 2
     u = (0.1 * r.standard_normal((n, n))).astype(np.float32)
     dt = 2.0
-    den = (1.0 - dt * lin).astype(np.float32)
-    for _ in range(60):
-        nl = g * u * u - u * u * u
-        u = fft.irfft2(
-            (fft.rfft2(u) + dt * fft.rfft2(nl))[:, : n // 2 + 1] / den[:, : n // 2 + 1], s=(n, n)
-        ).astype(np.float32)
+    den = (1.0 + dt * shape).astype(np.float32)[:, : n // 2 + 1]
+    for _ in range(90):
+        nl = eps * u + g * u * u - u * u * u
+        u = fft.irfft2((fft.rfft2(u) + dt * fft.rfft2(nl)) / den, s=(n, n)).astype(np.float32)
         np.clip(u, -3.0, 3.0, out=u)
+    if kind == "irregular":
+        yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+        u = ndimage.map_coordinates(
+            u, [yy + 1.5 * blob(), xx + 1.5 * blob()], order=1, mode="grid-wrap"
+        ).astype(np.float32)
     blur = max(blur_um / cell_um, 1.2)  # at least a cell: bilinear reading stays smooth
-    mtf = np.exp(-2.0 * math.pi**2 * blur**2 * (k2 / (2 * math.pi) ** 2))
-    u = fft.irfft2(fft.rfft2(u) * mtf[:, : n // 2 + 1], s=(n, n)).astype(np.float32)
+    mtf = np.exp(-2.0 * math.pi**2 * blur**2 * (k2 / (2 * math.pi) ** 2))[:, : n // 2 + 1]
+    u = fft.irfft2(fft.rfft2(u) * mtf, s=(n, n)).astype(np.float32)
     u /= float(u.std()) + 1e-9
     return -u, cell_um
 
@@ -179,12 +190,12 @@ def skin_maps(site: Site, view: View, blur_um: float) -> SkinMaps:
     creases, flecks = m.pair(
         rm, m.band(350, 1600) * m.lobe(crease_ang, 0.12) + 0.02 * m.band(100, 350), blur_um
     )
-    scale, flakes = m.pair(rm, m.band(60, 320), blur_um)
-    crease_amt = float(rm.uniform(0.15, 0.4)) if look["creases"] else 0.0
-    grey_m = crease_amt * np.exp(-((creases / 0.22) ** 2))
+    scale, flakes = m.pair(rm, m.band(120, 700), blur_um)
+    crease_amt = float(rm.uniform(0.06, 0.2)) if look["creases"] else 0.0
+    grey_m = crease_amt * np.exp(-((creases / 0.45) ** 2))
     mel_m = (0.35 + 0.4 * tone) * _smooth(flecks, 2.0, 2.6) if look["flecks"] else 0.0 * flecks
     scale_amt = float(rm.uniform(0.2, 0.55)) if look["scale"] else 0.0
-    lift_m = scale_amt * _smooth(scale, 1.7, 2.8)
+    lift_m = scale_amt * _smooth(scale, 1.4, 2.9)
     over_amt = float(rm.uniform(0.4, 0.75)) if look["flakes_over"] else 0.0
     over_m = over_amt * _smooth(flakes, 1.8, 2.5)
     # the fine grid: skin lines crossing at an angle, and the fine grain
@@ -212,7 +223,7 @@ def skin_maps(site: Site, view: View, blur_um: float) -> SkinMaps:
     mel = _stretch(mel_h, view, half)
     if look["network"]:
         net, cell = _network(site, blur_um)
-        amt = (0.05 + 0.22 * tone) * (1.3 if look["network_kind"] == "irregular" else 1.0)
+        amt = (0.05 + 0.22 * tone) * (1.0 if look["network_kind"] == "regular" else 1.25)
         lines = _smooth(resample(net, cell, view, wrap=True), -0.2, 0.9)
         mel += amt * lines * _stretch(q.sample(str_q, half), view, half)
     mel += melanin_load(tone)
