@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.blind13.gauss import F32, Accumulator, Pieces, add_dots, add_lines
+from sim.blind13.gauss import F32, Accumulator, Pieces, add_dots, add_lines, join
 from sim.blind13.palette import DERMIS, GREY, HAEMOGLOBIN, MELANIN, WHITE, YELLOW, tone_name
 from sim.blind13.sensor import Camera, expose, make_camera, stop_mask
 from sim.blind13.shafts import Optics, Shaft, View, below_skin, cast, shaft
@@ -105,7 +105,7 @@ def _reflectance(maps: SkinMaps) -> F32:
         + maps.yel[..., None] * YELLOW
         + maps.grey[..., None] * GREY
     )
-    refl = DERMIS * np.power(10.0, -od) * maps.tex[..., None]
+    refl = DERMIS * np.exp(np.float32(-math.log(10.0)) * od) * maps.tex[..., None]
     lift = np.clip(maps.lift, 0.0, 0.9)[..., None]
     return np.ascontiguousarray(refl + lift * (WHITE - refl), np.float32)
 
@@ -154,9 +154,10 @@ def render(
     _vessels(maps, acc, site, view, optics)
     near = [h for h in hairs if _near(h, view)]
     under = 0.22 if look["polarised"] else 0.1
-    for h in near:
-        if h.kind != "black_dot":
-            add_lines(maps.grey, acc, below_skin(h, view, optics), under)
+    # the follicles' shafts below the surface, all in one call (they only add)
+    runs = [below_skin(h, view, optics) for h in near if h.kind != "black_dot"]
+    if runs:
+        add_lines(maps.grey, acc, join(runs), under)
     img = _reflectance(maps).reshape(-1, 3)
     spec = (0.06 * maps.sebum).reshape(-1).copy()
     # black dots: hairs broken at the surface, opaque discs on the skin
@@ -171,18 +172,20 @@ def render(
         rho = np.array(dots[0].rho, np.float32)
         _composite(img, spec, flat, c, rho, np.full(3, 0.03, np.float32))
     shafts: list[tuple[Hair, Shaft]] = []
-    gloss = 0.22 if not look["polarised"] else 0.1
+    # crossed polarisers take the shafts' specular highlight away
+    gloss = 0.0 if look["polarised"] else 0.22
     for h in sorted((h for h in near if h.kind != "black_dot"), key=lambda h: h.depth):
         s = shaft(h, view, optics)
         shafts.append((h, s))
-        fp = acc.footprint(s.pieces)
+        fp = acc.footprint(s.pieces, gloss=gloss > 0)
         if len(fp.index) == 0:
             continue
         shade = fp.shade[:, None]
         rho = np.minimum(np.array(h.rho, np.float32) * shade, 0.9)
         tau = np.minimum(np.array(h.tau, np.float32) * shade, 0.95)
         _composite(img, spec, fp.index, fp.cover * h.opacity, rho, tau)
-        spec[fp.index] += gloss * fp.gloss * fp.cover
+        if gloss:
+            spec[fp.index] += gloss * fp.gloss * fp.cover
         if h.cast:
             cp = acc.footprint(cast(h, view, optics))
             _composite(

@@ -13,6 +13,7 @@ standing stub's tip is just a larger ``sigma`` on its last pieces.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,7 +95,12 @@ def _pixels(
 
 
 def shaft_samples(
-    p: Pieces, width: int, height: int, gloss_offset: float = 0.35, gloss_half: float = 0.18
+    p: Pieces,
+    width: int,
+    height: int,
+    gloss: bool = True,
+    gloss_offset: float = 0.35,
+    gloss_half: float = 0.18,
 ) -> tuple[NDArray[np.int64], F32, F32, F32]:
     """Every (pixel, piece) sample of a shaft's blurred coverage inside the frame: flat
     indices, coverage, coverage times shade, and the highlight strip's coverage (a strip
@@ -156,24 +162,22 @@ def shaft_samples(
             along = ndtr(tk / s) - ndtr((tk - end) / s)
             across = ndtr((dk + half) / s) - ndtr((dk - half) / s)
             cover = (along * across).astype(np.float32)
-            # the highlight strip lies on the side of the axis facing the upper left
-            side = np.sign(uyk - uxk + 1e-9)
-            centre = side * gloss_offset * half
-            gh = np.maximum(gloss_half * half, 0.05)
-            gl = along * (ndtr((dk - centre + gh) / s) - ndtr((dk - centre - gh) / s))
             out_i.append(py.astype(np.int64) * width + px)
             out_c.append(cover)
             out_s.append(cover * p.shade[sel][k].astype(np.float32))
-            out_g.append(gl.astype(np.float32))
+            if gloss:
+                # the highlight strip lies on the side of the axis facing the upper left
+                side = np.sign(uyk - uxk + 1e-9)
+                centre = side * gloss_offset * half
+                gh = np.maximum(gloss_half * half, 0.05)
+                gl = along * (ndtr((dk - centre + gh) / s) - ndtr((dk - centre - gh) / s))
+                out_g.append(gl.astype(np.float32))
     if not out_i:
         e = np.zeros(0, np.float32)
         return np.zeros(0, np.int64), e, e, e
-    return (
-        np.concatenate(out_i),
-        np.concatenate(out_c),
-        np.concatenate(out_s),
-        np.concatenate(out_g),
-    )
+    idx = np.concatenate(out_i)
+    glo = np.concatenate(out_g) if gloss else np.zeros(len(idx), np.float32)
+    return idx, np.concatenate(out_c), np.concatenate(out_s), glo
 
 
 class Accumulator:
@@ -189,24 +193,32 @@ class Accumulator:
         self._gloss = np.zeros(n, np.float32)
         self._owner = np.zeros(n, np.int32)
 
-    def footprint(self, p: Pieces) -> Footprint:
-        idx, cov, sha, glo = shaft_samples(p, self.width, self.height)
+    def footprint(self, p: Pieces, gloss: bool = False) -> Footprint:
+        """A shaft's summed coverage (and its highlight strip's, with ``gloss``)."""
+        idx, cov, sha, glo = shaft_samples(p, self.width, self.height, gloss)
         if len(idx) == 0:
             e = np.zeros(0, np.float32)
             return Footprint(idx, e, e, e)
+        plain = bool(np.all(p.shade == 1.0))
         np.add.at(self._cover, idx, cov)
-        np.add.at(self._shade, idx, sha)
-        np.add.at(self._gloss, idx, glo)
+        if not plain:
+            np.add.at(self._shade, idx, sha)
+        if gloss:
+            np.add.at(self._gloss, idx, glo)
         order = np.arange(len(idx), dtype=np.int32)
         self._owner[idx] = order
         u = idx[self._owner[idx] == order]
         c = self._cover[u]
-        shade = self._shade[u] / np.maximum(c, 1e-6)
-        gloss = np.minimum(self._gloss[u], 1.0)
         self._cover[u] = 0.0
-        self._shade[u] = 0.0
-        self._gloss[u] = 0.0
-        return Footprint(u, np.minimum(c, 1.0), shade.astype(np.float32), gloss)
+        shade = np.ones(len(u), np.float32)
+        if not plain:
+            shade = (self._shade[u] / np.maximum(c, 1e-6)).astype(np.float32)
+            self._shade[u] = 0.0
+        shine = np.zeros(len(u), np.float32)
+        if gloss:
+            shine = np.minimum(self._gloss[u], 1.0)
+            self._gloss[u] = 0.0
+        return Footprint(u, np.minimum(c, 1.0), shade, shine)
 
 
 def add_dots(
@@ -231,40 +243,67 @@ def add_dots(
     wob = np.zeros(n) if wobble is None else wobble
     ang = np.zeros(n) if angle is None else angle
     s = max(sigma, 0.3)
-    reach_all = radius * (1.0 + np.abs(wob)) + _REACH * np.sqrt(s * s + radius * radius / 4) + 1.0
-    # dots of similar reach share a patch size
+    big_r = radius * (1.0 + np.abs(wob))
+    spread = np.where(radius >= s, s, np.sqrt(s * s + radius * radius / 4.0))
+    reach_all = big_r + _REACH * spread + 1.0
+    # dots of similar reach share a patch size; a batch holds about 400k samples
     order = np.argsort(reach_all)
-    for a in range(0, n, 256):
-        sel = order[a : a + 256]
-        reach = float(reach_all[sel].max())
-        m = int(np.ceil(reach))
-        off = np.arange(-m, m + 1, dtype=np.int64)
-        ix = np.round(cx[sel]).astype(np.int64)[:, None, None] + off[None, None, :]
-        iy = np.round(cy[sel]).astype(np.int64)[:, None, None] + off[None, :, None]
-        ix, iy = (
-            np.broadcast_to(ix, (len(sel), 2 * m + 1, 2 * m + 1)),
-            np.broadcast_to(iy, (len(sel), 2 * m + 1, 2 * m + 1)),
-        )
+    a = 0
+    while a < n:
+        m = math.ceil(float(reach_all[order[min(a + 255, n - 1)]]))
+        count = int(min(256, max(1, 400_000 // (2 * m + 1) ** 2)))
+        sel = order[a : a + count]
+        a += count
+        m = math.ceil(float(reach_all[sel].max()))
+        off = np.arange(-m, m + 1, dtype=np.int32)
+        ix = np.round(cx[sel]).astype(np.int32)[:, None, None] + off[None, None, :]
+        iy = np.round(cy[sel]).astype(np.int32)[:, None, None] + off[None, :, None]
+        shape = (len(sel), 2 * m + 1, 2 * m + 1)
+        ix, iy = np.broadcast_to(ix, shape), np.broadcast_to(iy, shape)
         keep = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        k, _, _ = np.nonzero(keep)
+        k = np.nonzero(keep)[0]
         if len(k) == 0:
             continue
-        ddx = ix[keep] - cx[sel][k]
-        ddy = iy[keep] - cy[sel][k]
+        px, py = ix[keep], iy[keep]
+        ddx = (px - cx[sel][k]).astype(np.float32)
+        ddy = (py - cy[sel][k]).astype(np.float32)
         r = np.hypot(ddx, ddy)
-        phi = np.arctan2(ddy, ddx)
-        rad = radius[sel][k] * (1.0 + wob[sel][k] * np.cos(2.0 * (phi - ang[sel][k])))
-        big = ndtr((rad - r) / s)
-        var = s * s + rad * rad / 4.0
+        rad = radius[sel][k].astype(np.float32)
+        if wobble is not None:
+            phi = np.arctan2(ddy, ddx)
+            rad = rad * (1.0 + wob[sel][k] * np.cos(2.0 * (phi - ang[sel][k]))).astype(np.float32)
+        near = r < big_r[sel][k] + _REACH * spread[sel][k] + 1.0
+        k, px, py, r, rad = k[near], px[near], py[near], r[near], rad[near]
+        big = ndtr((rad - r) / np.float32(s))
+        var = np.float32(s * s) + rad * rad / 4.0
         small = rad * rad / (2.0 * var) * np.exp(-(r * r) / (2.0 * var))
         v = np.where(rad >= s, big, small) * amount[sel][k]
-        np.add.at(flat, (iy[keep] * w + ix[keep]), v.astype(np.float32))
+        np.add.at(flat, py.astype(np.int64) * w + px, v.astype(np.float32))
 
 
 def add_lines(field: F32, acc: Accumulator, pieces: Pieces, amount: float) -> None:
     """Adds a blurred line's coverage times ``amount`` to ``field`` (H x W, in place)."""
     fp = acc.footprint(pieces)
     flat_view(field)[fp.index] += amount * fp.cover
+
+
+def join(runs: list[Pieces]) -> Pieces:
+    """Straight runs with plain ends as one set of pieces (for layers that only add)."""
+
+    def cat(name: str) -> F64:
+        return np.concatenate([getattr(r, name) for r in runs]).astype(np.float64)
+
+    return Pieces(
+        cat("x0"),
+        cat("y0"),
+        cat("x1"),
+        cat("y1"),
+        cat("h0"),
+        cat("h1"),
+        cat("s0"),
+        cat("s1"),
+        cat("shade"),
+    )
 
 
 def flat_view(field: F32) -> F32:

@@ -209,10 +209,11 @@ def expose(
         shot = np.sqrt(e + 1.0) * r.standard_normal((h, w), np.float32)
         out[..., c] = (e + shot) / cam.well + cam.read * r.standard_normal((h, w), np.float32)
     mix = cam.crosstalk
-    mixed = out * (1.0 - 2 * mix) + mix * (np.roll(out, 1, axis=2) + np.roll(out, -1, axis=2))
+    # the prism leaks a share of each channel into the other two
+    mixed = out * np.float32(1.0 - 3 * mix) + np.float32(mix) * out.sum(axis=2, keepdims=True)
     v = np.clip(mixed, 0.0, 1.0) ** (1.0 / cam.gamma)
     v = v * v / (v + cam.toe) * (1.0 + cam.toe) if cam.toe > 0 else v
-    img = np.clip(np.round(v * 255.0), 0, 255).astype(np.uint8)
+    img: NDArray[np.uint8] = np.clip(np.round(v * 255.0), 0, 255).astype(np.uint8)
     if cam.jpeg:
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, format="JPEG", quality=cam.jpeg, subsampling=cam.chroma)
