@@ -83,7 +83,7 @@ def _openings(maps: SkinMaps, site: Site, view: View, hairy: NDArray[np.bool_], 
         wx, wy = view.to_frame(site.white_xy[:, 0], site.white_xy[:, 1])
         ok = (wx > -pad) & (wx < view.width + pad) & (wy > -pad) & (wy < view.height + pad)
         wr = r.uniform(8.0, 22.0, len(wx)) / um
-        add_dots(maps.lift, wx[ok], wy[ok], wr[ok], sig, np.full(int(ok.sum()), 0.25))
+        add_dots(maps.lift, wx[ok], wy[ok], wr[ok], sig, np.full(int(ok.sum()), 0.18))
 
 
 def _vessels(maps: SkinMaps, acc: Accumulator, site: Site, view: View, optics: Optics) -> None:

@@ -101,7 +101,7 @@ def site_look(seed: int) -> dict[str, float | str | bool]:
         "white_dots": r.random() < 0.55,
         "halos": r.random() < 0.3,
         "casts": r.random() < 0.2,
-        "scale": r.random() < 0.4,
+        "scale": r.random() < 0.3,
         "flakes_over": r.random() < 0.3,
         "creases": r.random() < 0.5,
         "sebum": r.random() < 0.5,

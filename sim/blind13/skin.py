@@ -194,7 +194,7 @@ def skin_maps(site: Site, view: View, blur_um: float) -> SkinMaps:
     crease_amt = float(rm.uniform(0.06, 0.2)) if look["creases"] else 0.0
     grey_m = crease_amt * np.exp(-((creases / 0.45) ** 2))
     mel_m = (0.35 + 0.4 * tone) * _smooth(flecks, 2.0, 2.6) if look["flecks"] else 0.0 * flecks
-    scale_amt = float(rm.uniform(0.2, 0.55)) if look["scale"] else 0.0
+    scale_amt = float(rm.uniform(0.15, 0.45)) if look["scale"] else 0.0
     lift_m = scale_amt * _smooth(scale, 1.4, 2.9)
     over_amt = float(rm.uniform(0.4, 0.75)) if look["flakes_over"] else 0.0
     over_m = over_amt * _smooth(flakes, 1.8, 2.5)
