@@ -249,6 +249,69 @@ def slot_offset(r: np.random.Generator, radius: float, slot: int) -> tuple[float
     return float(rad * math.cos(ang)), float(rad * math.sin(ang))
 
 
+ROOT_GAP_UM = 2.0  # the least gap between two hairs' roots
+_CELL_UM = 150.0  # the roots' hash cells: wider than any two radii and a gap
+
+
+class Roots:
+    """The hairs' roots placed so far (centres and diameters, um, in a hash of cells) and
+    where a new root stands clear of them."""
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
+
+    def add(self, x: float, y: float, d: float) -> None:
+        key = (math.floor(x / _CELL_UM), math.floor(y / _CELL_UM))
+        self._cells.setdefault(key, []).append((x, y, d))
+
+    def _hit(self, x: float, y: float, d: float) -> tuple[float, float, float] | None:
+        i, j = math.floor(x / _CELL_UM), math.floor(y / _CELL_UM)
+        for a in (i - 1, i, i + 1):
+            for b in (j - 1, j, j + 1):
+                for q in self._cells.get((a, b), ()):
+                    if math.hypot(x - q[0], y - q[1]) < 0.5 * (d + q[2]) + ROOT_GAP_UM - 1e-9:
+                        return q
+        return None
+
+    def clear(self, x: float, y: float, d: float, cx: float, cy: float) -> tuple[float, float]:
+        """``(x, y)``, or where a root of diameter ``d`` there stands beside (not inside)
+        every root placed: pushed off each it meets (outwards from ``(cx, cy)``, its unit's
+        centre, when the two coincide), or, caught among several, the nearest clear point
+        on rings round where it was drawn. No random draw: a site whose roots all stand
+        apart keeps them where they were drawn."""
+        x0, y0 = x, y
+        for _ in range(12):
+            q = self._hit(x, y, d)
+            if q is None:
+                return x, y
+            vx, vy = x - q[0], y - q[1]
+            n = math.hypot(vx, vy)
+            if n < 1e-6:
+                vx, vy = x - cx, y - cy
+                n = math.hypot(vx, vy)
+                if n < 1e-6:
+                    vx, vy, n = 1.0, 0.0, 1.0
+            reach = 0.5 * (d + q[2]) + ROOT_GAP_UM + 1e-6
+            x, y = q[0] + vx / n * reach, q[1] + vy / n * reach
+        if self._hit(x, y, d) is None:
+            return x, y
+        for ring in range(1, 400):
+            rad = 4.0 * ring
+            for k in range(6 * ring):
+                a = 2.0 * math.pi * k / (6 * ring)
+                px, py = x0 + rad * math.cos(a), y0 + rad * math.sin(a)
+                if self._hit(px, py, d) is None:
+                    return px, py
+        return x, y
+
+
+def _placed(hair: Hair, roots: Roots, cx: float, cy: float) -> Hair:
+    """``hair`` moved clear of the roots placed, then placed among them."""
+    x, y = roots.clear(hair.x_um, hair.y_um, hair.diameter_um, cx, cy)
+    roots.add(x, y, hair.diameter_um)
+    return hair if (x, y) == (hair.x_um, hair.y_um) else replace(hair, x_um=x, y_um=y)
+
+
 def build_site(seed: int, width: int, height: int, um_per_px: float) -> Site:
     """The site of ``seed`` around a ``width`` x ``height`` frame at ``um_per_px``."""
     look = site_look(seed)
@@ -275,10 +338,13 @@ def build_site(seed: int, width: int, height: int, um_per_px: float) -> Site:
     style = r.random(n_units)
     hr = stream(seed, 3)
     hairs: list[Hair] = []
+    # a unit's hairs share its opening side by side: none stands inside another
+    roots = Roots()
     for u in range(n_units):
+        cx, cy = float(units[u, 0]), float(units[u, 1])
         for slot in range(int(counts[u])):
             ox, oy = slot_offset(hr, float(unit_r[u]), slot)
-            hairs.append(make_hair(hr, look, units[u, 0] + ox, units[u, 1] + oy, u))
+            hairs.append(_placed(make_hair(hr, look, cx + ox, cy + oy, u), roots, cx, cy))
     wr = stream(seed, 4)
     n_white = 0
     if look["white_dots"]:
@@ -351,7 +417,8 @@ def _branch(
 def regrow(site: Site, factor: float, seed2: int) -> Site:
     """The same site at a later visit: each hair kept with the factor as its chance when
     the count falls; when it rises, new hairs fill empty openings first, then join units of
-    fewer than 4, then open new units; the site's look and marks stay."""
+    fewer than 4, then open new units (none inside a standing hair); the site's look and
+    marks stay."""
     r = stream(site.seed, 7, seed2 % (1 << 64), int(seed2 < 0))
     hairs = list(site.hairs)
     n = len(hairs)
@@ -368,17 +435,22 @@ def regrow(site: Site, factor: float, seed2: int) -> Site:
     new_units: list[tuple[float, float]] = []
     look = site.look
     added: list[Hair] = []
+    roots = Roots()
+    for h in hairs:
+        roots.add(h.x_um, h.y_um, h.diameter_um)
     for k in range(need):
         if k < len(order):
             u = int(order[k])
+            cx, cy = float(unit_xy[u, 0]), float(unit_xy[u, 1])
             ox, oy = slot_offset(r, float(unit_r[u]), int(counts[u]))
             kind = "regrowing" if r.random() < 0.4 else None
-            added.append(make_hair(r, look, unit_xy[u, 0] + ox, unit_xy[u, 1] + oy, u, kind))
+            added.append(_placed(make_hair(r, look, cx + ox, cy + oy, u, kind), roots, cx, cy))
         else:
             x, y = r.uniform(-site.region_um, site.region_um, 2)
             u = len(unit_xy) + len(new_units)
-            new_units.append((float(x), float(y)))
-            added.append(make_hair(r, look, float(x), float(y), u, None))
+            hair = _placed(make_hair(r, look, float(x), float(y), u, None), roots, x, y)
+            new_units.append((hair.x_um, hair.y_um))
+            added.append(hair)
     if new_units:
         unit_xy = np.concatenate([unit_xy, np.array(new_units)])
         unit_r = np.concatenate([unit_r, r.uniform(40.0, 80.0, len(new_units))])
