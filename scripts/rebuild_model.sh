@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Rebuild the shipped hair model (2.10.0) into inference/models: 2.3.0's FP32 file, frames of
+# Rebuild the shipped hair model (2.11.0) into inference/models: 2.3.0's FP32 file, frames of
 # the five training generators (blind-1, -2, -3, -6, -7) with their cut tips, then the
 # fine-tune on the twin's crops (a quarter of each batch) and those frames (three quarters, their
 # tips training the tip map; count mass on cut tips and the twin's shafts priced at weight
-# 0.5, "hard negatives"), 8,000 steps at lr 1e-3 (docs/model_card.md, "2.10.0"), on the twin's
-# synth-v12 looks (--looks 12: labyrinth networks and deep, thin creases among them).
+# 0.5, "hard negatives"), 8,000 steps at lr 1e-3 (docs/model_card.md, "2.11.0"), on the twin's
+# synth-v15 looks (--looks 15: labyrinth networks, deep, thin creases and dark skin marks among
+# them).
 # On the CPU (the default) ~55 min on two cores once the twin's training renders and the frames
 # are cached (~35 min more the first time; ~5 GB of memory for the frames); with a GPU, add
 # --device cuda (the steps take minutes; the files differ a little, the tables do not: model
@@ -27,7 +28,7 @@ if [ ! -f "$base" ]; then
   else
     echo "== no git history here: training 2.1.0 from scratch, then the 2.2.0 and 2.3.0" \
       "fine-tunes (~95 min; their own bytes, not the shipped files', so the result will" \
-      "differ a little from 2.10.0)"
+      "differ a little from 2.11.0)"
     "$PY" scripts/train_model.py --out "$work/2.1.0" --checkpoint "$work/2.1.0.pt" \
       --workers 2 --steps 9000 --threads 1
     "$PY" scripts/train_model.py --out "$work/2.2.0" \
@@ -47,7 +48,7 @@ echo "== frames of the training generators (heldout-1, blind-4, -5, -8 and -9 ar
 "$PY" scripts/export_generator_frames.py --out "$work/generators5" --n 300 --hairless 30 \
   --workers 2 --generators blind,blind2,blind3,blind6,blind7
 "$PY" scripts/train_model.py --out inference/models --init-onnx "$base" \
-  --checkpoint "$work/2.10.0.pt" --steps 8000 --lr 1e-3 --threads 1 --workers 2 \
+  --checkpoint "$work/2.11.0.pt" --steps 8000 --lr 1e-3 --threads 1 --workers 2 \
   --count-weight 1 --count-norm abs --fit-count-gain frames --fit-diameter-gain \
   --real-dir "$work/generators5" --real-share 0.75 --frame-tips --negative-weight 0.5 \
-  --looks 12 "$@"
+  --looks 15 "$@"

@@ -2,7 +2,7 @@
 
 ``python scripts/train_model.py`` runs :func:`main`; its defaults are the settings of 2.1.0's
 from-scratch run, which 2.2.0 fine-tuned, 2.3.0 fine-tuned again and blended back halfway
-(``--blend``), and 2.4.0 to 2.9.0 and the shipped 2.10.0 fine-tune on the twin and on frames
+(``--blend``), and 2.4.0 to 2.10.0 and the shipped 2.11.0 fine-tune on the twin and on frames
 of independent generators (three, then five since 2.6.0: ``--real-dir``,
 ``scripts/export_generator_frames.py``), with the options ``scripts/rebuild_model.sh`` gives;
 the manifest records the command. Steps: (1) render random scalps in random looks
@@ -83,7 +83,7 @@ from sim.tools import RenderRequest, render_capture
 log = logging.getLogger(__name__)
 
 NAME = "dermocap-hair-density"
-VERSION = "2.10.0"
+VERSION = "2.11.0"
 NATIVE_UM_PER_PX = 8.0
 STRIDE = 4
 MARGIN_PX = 44  # >= the receptive radius (43 px) of the net, a multiple of the stride
@@ -356,8 +356,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "networks, as 2.9.0 was trained; 12: synth-v12, deeper and thinner creases, as "
         "2.10.0 was trained; 13: synth-v13, v12 with sebum shine along creases, a "
         "candidate's; 14: synth-v14, v12 with empty openings as dark as those with hairs, a "
-        "candidate's; 15: synth-v15, v12 with dark skin marks (flecks, blotches, strokes), a "
-        "candidate's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
+        "candidate's; 15: synth-v15, v12 with dark skin marks (flecks, blotches, strokes), as "
+        "2.11.0 was trained; 10: synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
     )
     p.add_argument(
         "--pair-weight",
