@@ -50,7 +50,8 @@ at the dot's diameter) whose emergence point lies in the frame and inside the fi
 covered by other hairs or not; ``emergence_masked`` those in the black outside a field
 stop, ``emergence_outside`` those outside the frame within 200 um. ``tips`` are the ends of
 drawn shafts inside the visible field (``cut`` for square, oblique and jagged ends, with
-the full width there; a tapered end is where the taper stops, about half a pixel wide).
+the full width there; a tapered end is where the taper stops, 35-85 % of the root's width and
+never under half a pixel).
 ``hairless=True`` draws the same scalp with every hair gone (openings stay).
 """
 

@@ -427,7 +427,7 @@ def centrelines(sl: Slots, k: int, plate_um: float, um_px: float) -> Curves:
     zero = np.zeros((len(sl), 1))
     x = sl.x[:, None] + np.concatenate([zero, np.cumsum(step_x[:, :-1], axis=1)], axis=1)
     y = sl.y[:, None] + np.concatenate([zero, np.cumsum(step_y[:, :-1], axis=1)], axis=1)
-    # radius: a natural end tapers (until the tip is about half a pixel wide)
+    # radius: a natural end tapers to 35-85 % of the root's (never under half a pixel across)
     taper = (sl.end == TAPER)[:, None]
     t_len = np.clip(np.where((sl.kind == REGROW)[:, None], 0.6, 0.25) * length, 30.0, 1500.0)
     rho = np.clip(np.maximum(0.35, 0.25 * um_px / r0), 0.35, 0.85)
