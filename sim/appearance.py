@@ -130,9 +130,9 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     networks, 10 (synth-v10) without labyrinths, 11 (synth-v11) the twin's looks now; 12
     (synth-v12, 2.10.0's, not the twin's own) adds deeper, thinner creases, 13 (synth-v13,
     c36's, not shipped) sebum shine along creases, 14 (synth-v14, c37's, not shipped) synth-v12's
-    looks with empty openings as dark as those with hairs (no shine), 15 (synth-v15, a
-    candidate's) synth-v12's looks with dark skin marks: flecks, blotches and strokes (no
-    synth-v14 openings)."""
+    looks with empty openings as dark as those with hairs (no shine), 15 (synth-v15, 2.11.0's,
+    not the twin's own) synth-v12's looks with dark skin marks: flecks, blotches and strokes
+    (no synth-v14 openings)."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -270,7 +270,7 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             style = dataclasses.replace(
                 style, empty_like_open=True, opening_visibility=visibility, opening_dark=dark
             )
-    # synth-v15 (a candidate's looks, drawn last): in 35 % of looks dark skin marks - pigment
+    # synth-v15 (2.11.0's looks, drawn last): in 35 % of looks dark skin marks - pigment
     # flecks and blotches with soft, ragged edges (1-12 % of the skin, 30-400 um) and winding
     # strokes whose width swells and thins along them (8-60 um on average) and that break
     # off - darkening the skin by 30-90 % of the way to brown or grey-black. Each earlier round

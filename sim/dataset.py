@@ -48,7 +48,7 @@ F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (v11: labyrinths)
 # Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``);
-# 12 trained 2.10.0, 13 to 15 are candidates'; none is the twin's own (DEFAULT_LOOKS)
+# 12 trained 2.10.0, 15 2.11.0, 13 and 14 candidates'; none is the twin's own (DEFAULT_LOOKS)
 LOOKS = {
     9: "synth-v9",
     10: "synth-v10",

@@ -505,7 +505,7 @@ def test_an_empty_opening_can_look_as_dark_as_one_with_hairs() -> None:
 
 
 def test_synth_v15_adds_dark_skin_marks_to_v12s_looks() -> None:
-    """``looks=15`` (a candidate's) is the synth-v12 look of the same stream (synth-v14's dark
+    """``looks=15`` (2.11.0's) is the synth-v12 look of the same stream (synth-v14's dark
     openings, not shipped, left out) but for dark skin marks (flecks, blotches, strokes) in
     about 35 % of looks."""
     from sim.dataset import LOOKS
