@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.blind13.gauss import F32, Accumulator, Pieces, add_dots, add_lines, join
+from sim.blind13.gauss import F32, Accumulator, add_dots, add_lines, join, polyline
 from sim.blind13.palette import DERMIS, GREY, HAEMOGLOBIN, MELANIN, WHITE, YELLOW, tone_name
 from sim.blind13.sensor import Camera, expose, make_camera, stop_mask
 from sim.blind13.shafts import Optics, Shaft, View, below_skin, cast, shaft
@@ -54,7 +54,7 @@ def _openings(maps: SkinMaps, site: Site, view: View, hairy: NDArray[np.bool_], 
     um = view.um_per_px
     fx, fy = view.to_frame(site.unit_xy[:, 0], site.unit_xy[:, 1])
     pad = 400.0 / um
-    near = (fx > -pad) & (fx < view.width + pad) & (fy > -pad) & (fy < view.height + pad)
+    near = view.near(fx, fy, pad)
     rad = site.unit_r / um
     style = site.unit_style
     r = stream(site.seed, 40)
@@ -81,7 +81,7 @@ def _openings(maps: SkinMaps, site: Site, view: View, hairy: NDArray[np.bool_], 
     add_dots(maps.lift, fx[yellow], fy[yellow], yr, sig, 0.12 * amt[yellow])
     if len(site.white_xy):
         wx, wy = view.to_frame(site.white_xy[:, 0], site.white_xy[:, 1])
-        ok = (wx > -pad) & (wx < view.width + pad) & (wy > -pad) & (wy < view.height + pad)
+        ok = view.near(wx, wy, pad)
         wr = r.uniform(8.0, 22.0, len(wx)) / um
         add_dots(maps.lift, wx[ok], wy[ok], wr[ok], sig, np.full(int(ok.sum()), 0.18))
 
@@ -90,11 +90,9 @@ def _vessels(maps: SkinMaps, acc: Accumulator, site: Site, view: View, optics: O
     um = view.um_per_px
     for v in site.vessels:
         fx, fy = view.to_frame(np.array(v.xs), np.array(v.ys))
-        n = len(fx) - 1
-        half = np.full(n + 1, 0.5 * v.width_um / um)
-        sig = np.full(n, float(optics.sigma_px(np.array([-40.0]), um)[0]))
-        p = Pieces(fx[:-1], fy[:-1], fx[1:], fy[1:], half[:-1], half[1:], sig, sig, np.ones(n))
-        add_lines(maps.hb, acc, p, 1.4 * v.load)
+        half = np.full(len(fx), 0.5 * v.width_um / um)
+        sig = np.full(len(fx), float(optics.sigma_px(np.array([-40.0]), um)[0]))
+        add_lines(maps.hb, acc, polyline(fx, fy, half, sig), 1.4 * v.load)
 
 
 def _reflectance(maps: SkinMaps) -> F32:
@@ -114,8 +112,7 @@ def _near(h: Hair, view: View) -> bool:
     """Whether any of hair ``h`` could reach the frame."""
     fx, fy = view.to_frame(np.array([h.x_um]), np.array([h.y_um]))
     reach = (h.length_um + 2.0 * h.diameter_um + 200.0) / view.um_per_px
-    x, y = float(fx[0]), float(fy[0])
-    return -reach < x < view.width + reach and -reach < y < view.height + reach
+    return bool(view.near(fx, fy, reach)[0])
 
 
 def _composite(img: F32, spec: F32, idx: NDArray[np.int64], cover: F32, rho: F32, tau: F32) -> None:

@@ -51,6 +51,26 @@ class Pieces:
     jag_phase: float = 0.0
 
 
+def polyline(
+    x: F64, y: F64, half: F64, sigma: F64, shade: F64 | None = None, **end: float
+) -> Pieces:
+    """The pieces between consecutive samples of an axis in frame pixels, with the half
+    widths and blurs at each sample, each piece's ``shade`` (1 unless given) and the free
+    end's shape (``end``: ``slant``, ``jag_amp``, ``jag_freq``, ``jag_phase``)."""
+    return Pieces(
+        x[:-1],
+        y[:-1],
+        x[1:],
+        y[1:],
+        half[:-1],
+        half[1:],
+        sigma[:-1],
+        sigma[1:],
+        np.ones(len(x) - 1) if shade is None else shade,
+        **end,
+    )
+
+
 @dataclass(frozen=True)
 class Footprint:
     """A shaft's blurred coverage: flat pixel indices (unique), summed coverage clipped to 1,

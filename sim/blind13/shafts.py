@@ -7,8 +7,9 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
-from sim.blind13.gauss import F64, Pieces
+from sim.blind13.gauss import F64, Pieces, polyline
 from sim.blind13.site import Hair
 
 PIECE_PX = 10.0  # a shaft piece's projected length, pixels
@@ -38,6 +39,11 @@ class View:
     def inside(self, x: float, y: float) -> bool:
         """Whether a frame point lies on the frame's pixels."""
         return -0.5 <= x < self.width - 0.5 and -0.5 <= y < self.height - 0.5
+
+    def near(self, fx: F64, fy: F64, pad: float) -> NDArray[np.bool_]:
+        """Which frame points lie within ``pad`` pixels of the frame (strictly)."""
+        inside_x = (fx > -pad) & (fx < self.width + pad)
+        return np.asarray(inside_x & (fy > -pad) & (fy < self.height + pad))
 
 
 @dataclass(frozen=True)
@@ -142,20 +148,8 @@ def shaft(h: Hair, view: View, optics: Optics) -> Shaft:
     elif h.end == "frayed":
         jag = 0.2 * h_end + 0.3
         freq = 2.0 * math.pi / max(0.6 * h_end, 0.6)
-    pieces = Pieces(
-        fx[:-1],
-        fy[:-1],
-        fx[1:],
-        fy[1:],
-        half[:-1],
-        half[1:],
-        sig[:-1],
-        sig[1:],
-        shade,
-        slant=slant,
-        jag_amp=jag,
-        jag_freq=freq,
-        jag_phase=h.jag_phase,
+    pieces = polyline(
+        fx, fy, half, sig, shade, slant=slant, jag_amp=jag, jag_freq=freq, jag_phase=h.jag_phase
     )
     tip_um = h.diameter_um * float(_profile(h, np.array([1.0]))[0])
     return Shaft(pieces, (float(fx[0]), float(fy[0])), (float(fx[-1]), float(fy[-1])), tip_um)
@@ -171,17 +165,7 @@ def below_skin(h: Hair, view: View, optics: Optics) -> Pieces:
     fx, fy = view.to_frame(xs, ys)
     half = np.array([0.5, 0.45, 0.3]) * h.diameter_um / um
     sig = optics.sigma_px(np.array([-60.0, -120.0, -200.0]), um)
-    return Pieces(
-        fx[:-1],
-        fy[:-1],
-        fx[1:],
-        fy[1:],
-        half[:-1],
-        half[1:],
-        sig[:-1],
-        sig[1:],
-        np.ones(2),
-    )
+    return polyline(fx, fy, half, sig)
 
 
 def cast(h: Hair, view: View, optics: Optics) -> Pieces:
@@ -193,9 +177,7 @@ def cast(h: Hair, view: View, optics: Optics) -> Pieces:
     fx, fy = view.to_frame(x, y)
     half = np.full(4, 0.75 * h.diameter_um / um)
     sig = optics.sigma_px(z, um)
-    return Pieces(
-        fx[:-1], fy[:-1], fx[1:], fy[1:], half[:-1], half[1:], sig[:-1], sig[1:], np.ones(3)
-    )
+    return polyline(fx, fy, half, sig)
 
 
 def replace_length(h: Hair, length_um: float) -> Hair:
