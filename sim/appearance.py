@@ -390,17 +390,32 @@ def flake_threshold(cover: float) -> float:
     return cover_threshold(_flake_noise, cover)
 
 
+def _warped_octaves(
+    gx: F64,
+    gy: F64,
+    cell_mm: float,
+    seed: int,
+    warp: tuple[float, float, int],
+    octaves: tuple[tuple[float, float, int], ...],
+) -> F32:
+    """Octaves of value noise, each ``(share of the cell, weight, salt)``, summed on a domain
+    warped by a further noise: ``warp`` is its cell share, its displacement (a share of
+    the cell) and the salt of x's (y's is the next)."""
+    w_cell, w_amp, salt = warp
+    x = gx + value_noise(gx, gy, cell_mm * w_cell, seed, salt) * (w_amp * cell_mm)
+    y = gy + value_noise(gx, gy, cell_mm * w_cell, seed, salt + 1) * (w_amp * cell_mm)
+    f, weight, s = octaves[0]
+    out: F32 = value_noise(x, y, cell_mm * f, seed, s) * np.float32(weight)
+    for f, weight, s in octaves[1:]:
+        out = out + value_noise(x, y, cell_mm * f, seed, s) * np.float32(weight)
+    return out
+
+
 def _scale_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
     """Ragged-edged blobs: three octaves of value noise on a domain warped by a fourth."""
-    wx = value_noise(gx, gy, cell_mm * 0.5, seed, 31) * (0.25 * cell_mm)
-    wy = value_noise(gx, gy, cell_mm * 0.5, seed, 32) * (0.25 * cell_mm)
-    x, y = gx + wx, gy + wy
-    out: F32 = (
-        value_noise(x, y, cell_mm, seed, 33) * np.float32(0.55)
-        + value_noise(x, y, cell_mm * 0.4, seed, 34) * np.float32(0.3)
-        + value_noise(x, y, cell_mm * 0.15, seed, 35) * np.float32(0.15)
+    return _warped_octaves(
+        gx, gy, cell_mm, seed, (0.5, 0.25, 31), ((1.0, 0.55, 33), (0.4, 0.3, 34), (0.15, 0.15, 35))
     )
-    return out
 
 
 def scale_over(img: F32, spec: F32, gx: F64, gy: F64, style: Style, mm_per_px: float) -> None:
@@ -545,13 +560,9 @@ def creases(gx: F64, gy: F64, style: Style, mm_per_px: float) -> tuple[F32, F32]
 
 def _mark_noise(gx: F64, gy: F64, cell_mm: float, seed: int) -> F32:
     """Ragged soft blobs: two octaves of value noise on a domain warped by a third."""
-    wx = value_noise(gx, gy, cell_mm * 0.6, seed, 70) * (0.35 * cell_mm)
-    wy = value_noise(gx, gy, cell_mm * 0.6, seed, 71) * (0.35 * cell_mm)
-    x, y = gx + wx, gy + wy
-    out: F32 = value_noise(x, y, cell_mm, seed, 72) * np.float32(0.7) + value_noise(
-        x, y, cell_mm * 0.35, seed, 73
-    ) * np.float32(0.3)
-    return out
+    return _warped_octaves(
+        gx, gy, cell_mm, seed, (0.6, 0.35, 70), ((1.0, 0.7, 72), (0.35, 0.3, 73))
+    )
 
 
 def dark_marks(gx: F64, gy: F64, style: Style, mm_per_px: float) -> F32:
