@@ -79,6 +79,7 @@ class Style:
     empty_yellow: float = 1.0  # 0 .. 1: empty openings as yellow dots
     empty_like_open: bool = False  # empty openings drawn as those with hairs (no yellow)
     opening_dark: float = 0.0  # 0 .. 0.4: every opening's dimple darker, a shadowed pit
+    opening_free: bool = False  # each opening's size drawn apart from its hairs (40-90 um)
     mark_amp: float = 0.0  # darkening of dark skin marks (flecks, blotches, strokes), 0 .. 1
     mark_um: float = 150.0  # their size (a fleck's, a blotch's; strokes wind at 2.5x it)
     mark_cover: float = 0.0  # share of skin under flecks and blotches
@@ -132,7 +133,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     c36's, not shipped) sebum shine along creases, 14 (synth-v14, c37's, not shipped) synth-v12's
     looks with empty openings as dark as those with hairs (no shine), 15 (synth-v15, 2.11.0's,
     not the twin's own) synth-v12's looks with dark skin marks: flecks, blotches and strokes
-    (no synth-v14 openings)."""
+    (no synth-v14 openings), 16 (synth-v16, a candidate's) synth-v15's looks where an
+    opening's size says nothing of how many hairs leave it."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -289,6 +291,13 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             mark_line_um=line,
             mark_rgb=_MARK_COLOURS[int(rng.integers(len(_MARK_COLOURS)))],
         )
+    # synth-v16 (c39's looks, drawn last): in half of the looks each opening's size is its own
+    # (40-90 um radius, empty or not), not the twin's 35 + 12 um per hair, which taught its
+    # nets to read a unit's hairs off its opening's size (2.11.0 reads the twin's frames 7 %
+    # lower with every opening drawn as a one-hair unit's, 9 % higher as a four-hair unit's):
+    # only the shafts leaving an opening say how many hairs it holds.
+    if looks >= 16 and rng.random() < 0.5:
+        style = dataclasses.replace(style, opening_free=True)
     return style
 
 

@@ -287,12 +287,15 @@ class ScalpScene:
         f = w.follicles
         fu, fv = view.world_to_pixel(f.x_mm, f.y_mm)
         vis = st.opening_visibility
-        reach = 2.4 * float(f.radius_mm.max(initial=0.0)) / s + 2.0  # a halo's radius
+        radius = f.radius_mm
+        if st.opening_free:  # a size of its own, whichever view sees it
+            radius = 0.04 + 0.05 * point_hash(np.stack([f.x_mm, f.y_mm], axis=1), st.seed, 81)
+        reach = 2.4 * float(radius.max(initial=0.0)) / s + 2.0  # a halo's radius
         reach = max(reach, 20.0)
         for i in np.flatnonzero(
             (fu > -reach) & (fu < view.width + reach) & (fv > -reach) & (fv < view.height + reach)
         ):
-            r = float(f.radius_mm[i]) / s
+            r = float(radius[i]) / s
             pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
             if f.hair_count[i] > 0 or st.empty_like_open:
                 if st.halo != 0 and f.hair_count[i] > 0:

@@ -535,6 +535,76 @@ def test_synth_v15_adds_dark_skin_marks_to_v12s_looks() -> None:
     assert 0.25 < marked / 300 < 0.45 and strokes > 20 and blots > 20
 
 
+def test_synth_v16_frees_the_openings_size_in_half_of_v15s_looks() -> None:
+    """``looks=16`` (a candidate's) is the synth-v15 look of the same stream but, in about half
+    of the looks, an opening's size drawn apart from how many hairs leave it."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[16] == "synth-v16"
+    free = 0
+    for k in range(300):
+        v16 = random_style(np.random.default_rng(k), looks=16)
+        v15 = random_style(np.random.default_rng(k), looks=15)
+        assert not v15.opening_free
+        free += v16.opening_free
+        assert dataclasses.replace(v16, opening_free=False) == v15
+    assert 0.4 < free / 300 < 0.6
+
+
+def test_a_free_openings_size_says_nothing_of_its_hairs() -> None:
+    """The twin draws a unit's opening wider the more hairs leave it (35 + 12 um a hair), a
+    giveaway a net learns to count by; with ``opening_free`` each opening's size is its own
+    (40-90 um), the same whichever view draws it."""
+    world = generate_scalp(
+        ScalpConfig(seed=5, hair_length="trimmed", extent_mm=14.0, density_per_cm2=250)
+    )
+    # shafts fully transparent and no halo, so each opening's dimple shows alone
+    base = dataclasses.replace(
+        LEGACY, seed=6, opening_visibility=1.0, empty_yellow=0.0, halo=0.0, shaft_alpha=0.0
+    )
+    bare = dataclasses.replace(base, opening_visibility=0.0)
+    f = world.follicles
+    hairs = f.hair_count > 0
+
+    def sizes(style: Style, view: View) -> dict[int, float]:
+        """The dark area (um2) of each opening with hairs well inside ``view`` and apart."""
+        img, _ = ScalpScene(world, style).reflectance(view)
+        skin, _ = ScalpScene(world, bare).reflectance(view)
+        labels, _ = ndimage.label(img.mean(axis=2) < 0.85 * skin.mean(axis=2))
+        u, v = view.world_to_pixel(f.x_mm, f.y_mm)
+        inside = hairs & (u > 20) & (u < view.width - 20) & (v > 20) & (v < view.height - 20)
+        idx = np.flatnonzero(inside)
+        lab = labels[np.round(v[idx]).astype(int), np.round(u[idx]).astype(int)]
+        pixels = np.bincount(labels.ravel())
+        alone = (lab > 0) & (np.bincount(lab, minlength=pixels.size)[lab] == 1)  # not merged
+        return {
+            int(i): float(pixels[k]) * view.um_per_px**2
+            for i, k in zip(idx[alone], lab[alone], strict=True)
+        }
+
+    def spread(found: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        keys = sorted(found)
+        return np.array([found[i] for i in keys]), f.hair_count[keys]
+
+    view = View(0.0, 0.0, 0.0, 8.0, 1000, 800)
+    area, n = spread(sizes(base, view))
+    assert n.size > 40 and len(set(n.tolist())) >= 3
+    assert np.corrcoef(area, n)[0, 1] > 0.8  # the twin's own: wider with more hairs
+    free = dataclasses.replace(base, opening_free=True)
+    found = sizes(free, view)
+    area_f, n_f = spread(found)
+    assert n_f.size > 40
+    assert abs(np.corrcoef(area_f, n_f)[0, 1]) < 0.4  # its own size (the twin draws 0.95)
+    radius = np.sqrt(area_f / np.pi)
+    assert radius.min() > 30 and radius.max() < 100 and radius.std() > 8
+    # the same openings, seen from a shifted, turned view at another scale, keep their sizes
+    again = sizes(free, View(0.5, -0.4, 30.0, 10.0, 700, 600))
+    both = sorted(set(found) & set(again))
+    assert len(both) > 20
+    ratio = np.array([again[i] / found[i] for i in both])
+    assert np.all(np.abs(ratio - 1) < 0.35) and abs(np.median(ratio) - 1) < 0.1
+
+
 def test_dark_marks_cover_what_they_ask_and_vary_in_width_as_no_shaft_does() -> None:
     """Blotches cover about ``mark_cover`` of the skin with soft edges; a stroke's width
     varies along it far more than a labyrinth line's or a crease's (each of those keeps one
