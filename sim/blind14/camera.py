@@ -67,11 +67,10 @@ def defocus(img: F32, site: Site, view: View) -> F32:
     pos = np.clip(sig / (top * 0.5), 0.0, 2.0)
     lo = np.minimum(pos.astype(np.int64), 1)
     f = (pos - lo)[..., None]
-    low = (lo == 0)[..., None]
-    out = (
-        np.where(low, blurred[0], blurred[1]) * (1 - f) + np.where(low, blurred[1], blurred[2]) * f
-    )
-    res: F32 = out.astype(np.float32)
+    low = (lo == 0).astype(np.float32)[..., None]
+    first = blurred[0] * low + blurred[1] * (1 - low)
+    second = blurred[1] * low + blurred[2] * (1 - low)
+    res: F32 = (first * (1 - f) + second * f).astype(np.float32)
     return res
 
 

@@ -270,7 +270,7 @@ def populate(
     if factor <= 1.0:
         stay = hash_u(key, _S_REGROW, hairs.uid, seed2) < factor
         return units, hairs.take(stay)
-    extra = int(round((factor - 1.0) * len(hairs)))
+    extra = round((factor - 1.0) * len(hairs))
     # first the empty openings, then units of fewer than four (one hair at a time, in
     # rounds), then new units
     order = hash_u(key, _S_REGROW + 1, units.uid, seed2)

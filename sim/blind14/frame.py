@@ -183,7 +183,7 @@ def _truth(
     dy = np.maximum(np.maximum(-0.5 - py, py - (h - 0.5)), 0.0)
     near = ~inside & (np.hypot(dx, dy) * um <= 200.0)
     _, _, names = hair_colours(site, hairs)
-    out_hairs = []
+    out_hairs: list[dict[str, Any]] = []
     for i in np.nonzero(inside)[0].tolist():
         k = int(hairs.kind[i])
         out_hairs.append(
@@ -206,14 +206,14 @@ def _truth(
             }
         )
     outside = [{"x_px": float(px[i]), "y_px": float(py[i])} for i in np.nonzero(near)[0].tolist()]
-    tips = []
+    tips: list[dict[str, Any]] = []
     for j in range(len(shafts.hair)):
         tx, ty = float(shafts.tip_px[j, 0]), float(shafts.tip_px[j, 1])
         if not (-0.5 <= tx < w - 0.5 and -0.5 <= ty < h - 0.5):
             continue
         i = int(shafts.hair[j])
         cut = bool(hairs.cut[i])
-        pix = int(round(ty)) * w + int(round(tx))
+        pix = round(ty) * w + round(tx)
         keys = buf[pix * samples : (pix + 1) * samples]
         top = (keys >> 29) & ((1 << IDBITS) - 1)
         occluded = bool(np.sum((keys >= 0) & (top != i)) > samples // 2)
@@ -226,11 +226,13 @@ def _truth(
                 "style": CUT_STYLES[int(hairs.cut_style[i])] if cut else "natural",
                 "id": int(hairs.uid[i]),
                 "occluded": occluded,
+                "dx": float(shafts.tip_dir[j, 0]),
+                "dy": float(shafts.tip_dir[j, 1]),
             }
         )
     n = len(out_hairs)
     area_cm2 = w * h * um * um * 1e-8
-    diam = [hh["diameter_um"] for hh in out_hairs]
+    diam: list[float] = [float(hh["diameter_um"]) for hh in out_hairs]
     factors = {
         "hair_length": "hairless" if hairless else site.length_mode,
         "hair_colour": site.hair_colour,

@@ -70,8 +70,8 @@ def scatter(
     ix = np.arange(math.floor(x0 / tile_um), math.floor(x1 / tile_um) + 1, dtype=np.int64)
     iy = np.arange(math.floor(y0 / tile_um), math.floor(y1 / tile_um) + 1, dtype=np.int64)
     kmax = max(1, math.ceil(per_tile * 2.0 + 3.0 * math.sqrt(per_tile) + 2))
-    gx, gy, gk = np.meshgrid(ix, iy, np.arange(kmax, dtype=np.int64), indexing="ij")
-    gx, gy, gk = gx.ravel(), gy.ravel(), gk.ravel()
+    mx, my, mk = np.meshgrid(ix, iy, np.arange(kmax, dtype=np.int64), indexing="ij")
+    gx, gy, gk = mx.ravel(), my.ravel(), mk.ravel()
     keep = hash_u(seed, salt, gx, gy, gk) < per_tile / kmax
     gx, gy, gk = gx[keep], gy[keep], gk[keep]
     px = (gx + hash_u(seed, salt + 1, gx, gy, gk)) * tile_um

@@ -77,7 +77,7 @@ def gabor(
     sign = np.where(hash_u(key, salt + 5, uid) < 0.5, -1.0, 1.0)
     px, py = view.to_px(wx, wy)
     gx, gy = px / step, py / step
-    pad = int(math.ceil(1.6 * envelope / cell)) + 1
+    pad = math.ceil(1.6 * envelope / cell) + 1
     field = np.zeros((gh + 2 * pad, gw + 2 * pad))
     ok = (gx > -pad) & (gx < gw + pad - 2) & (gy > -pad) & (gy < gh + pad - 2)
     gx, gy, sign = gx[ok] + pad, gy[ok] + pad, sign[ok]
