@@ -291,6 +291,9 @@ def populate(
             if taken >= extra:
                 break
             free = np.nonzero(~add[idx] & ~filled[idx])[0]
+            if free.size == 0:  # a slot given up to a neighbour's root
+                count[idx] = 4
+                continue
             add[idx, free[0]] = True
             count[idx] += 1
             taken += 1

@@ -21,6 +21,7 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 GENERATOR = "blind-14"
 CUT_STYLES = ("square", "oblique", "frayed")
+_IDMASK = (1 << IDBITS) - 1
 
 
 def make_view(
@@ -184,8 +185,17 @@ def _truth(
     near = ~inside & (np.hypot(dx, dy) * um <= 200.0)
     _, _, names = hair_colours(site, hairs)
     out_hairs: list[dict[str, Any]] = []
+    per_px = buf.reshape(h, w, samples)
     for i in np.nonzero(inside)[0].tolist():
         k = int(hairs.kind[i])
+        # is the root seen: a sample of its own shaft (or, for a black dot, of no shaft)
+        # within a pixel of it
+        rx, ry = round(float(px[i])), round(float(py[i]))
+        near_keys = per_px[max(ry - 1, 0) : ry + 2, max(rx - 1, 0) : rx + 2]
+        if k == 4:
+            seen = bool(np.any(near_keys < 0))
+        else:
+            seen = bool(np.any((near_keys >= 0) & (((near_keys >> 29) & _IDMASK) == i)))
         out_hairs.append(
             {
                 "x_px": float(px[i]),
@@ -201,6 +211,7 @@ def _truth(
                 if k == 4
                 else (CUT_STYLES[int(hairs.cut_style[i])] if hairs.cut[i] else "natural"),
                 "lying": bool(hairs.long[i]),
+                "root_seen": seen,
                 "x_um": float(hairs.x[i]),
                 "y_um": float(hairs.y[i]),
             }
@@ -215,7 +226,7 @@ def _truth(
         cut = bool(hairs.cut[i])
         pix = round(ty) * w + round(tx)
         keys = buf[pix * samples : (pix + 1) * samples]
-        top = (keys >> 29) & ((1 << IDBITS) - 1)
+        top = (keys >> 29) & _IDMASK
         occluded = bool(np.sum((keys >= 0) & (top != i)) > samples // 2)
         tips.append(
             {

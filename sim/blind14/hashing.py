@@ -27,8 +27,8 @@ def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
 
 
 def _as_u64(key: ArrayLike) -> NDArray[np.uint64]:
-    arr = np.ascontiguousarray(np.asarray(key, dtype=np.int64))
-    out: NDArray[np.uint64] = arr.view(np.uint64)
+    arr = np.asarray(key, dtype=np.int64)
+    out: NDArray[np.uint64] = np.ascontiguousarray(arr).view(np.uint64).reshape(arr.shape)
     return out
 
 
@@ -37,14 +37,15 @@ def hash_u(seed: int, salt: int, *keys: ArrayLike) -> NDArray[np.float64]:
     site's ``seed``, a ``salt`` naming the quantity and the integer keys."""
     arrays = [_as_u64(k) for k in keys]
     shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+    arrays = [a.reshape(a.shape or (1,)) for a in arrays]
     start = _mix(
         np.array([(seed * 0x2545F4914F6CDD1D + salt * 0x632BE59BD9B4E019) & _M64], dtype=np.uint64)
     )[0]
-    h = np.full(shape, start, dtype=np.uint64)
+    h = np.full(shape or (1,), start, dtype=np.uint64)
     for a in arrays:
         h = _mix(h ^ (a + _GOLD))
     h = _mix(h)
-    out: NDArray[np.float64] = (h >> _S11).astype(np.float64) * (2.0**-53)
+    out: NDArray[np.float64] = ((h >> _S11).astype(np.float64) * (2.0**-53)).reshape(shape)
     return out
 
 

@@ -34,7 +34,9 @@ class View:
         u = (c * dx + s * dy) / self.um
         v = (-s * dx + c * dy) / self.um
         u = u + self.shear * v
-        r2 = (u * u + v * v) / (self.radius_px**2)
+        # radial distortion, held constant beyond 1.4 frame radii (where nothing is drawn)
+        # so the map stays one-to-one however far a world point lies
+        r2 = np.minimum((u * u + v * v) / (self.radius_px**2), 2.0)
         f = 1.0 + self.k1 * r2
         return u * f + (self.width - 1) / 2.0, v * f + (self.height - 1) / 2.0
 
@@ -42,8 +44,8 @@ class View:
         ud = px - (self.width - 1) / 2.0
         vd = py - (self.height - 1) / 2.0
         u, v = ud, vd
-        for _ in range(4):
-            f = 1.0 + self.k1 * (u * u + v * v) / (self.radius_px**2)
+        for _ in range(8):
+            f = 1.0 + self.k1 * np.minimum((u * u + v * v) / (self.radius_px**2), 2.0)
             u, v = ud / f, vd / f
         u = u - self.shear * v
         c, s = math.cos(self.theta), math.sin(self.theta)
