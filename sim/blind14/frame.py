@@ -67,13 +67,17 @@ def shade(buf: I64, samples: int, hairs: Hairs, site: Site, h: int, w: int) -> t
     phase = (hash_u(site.key, 600, hairs.uid) * 2 * np.pi).astype(np.float32)
     vspec = ((hash_u(site.key, 601, hairs.uid) - 0.5) * 0.9).astype(np.float32)
     spec_k = 0.04 if site.polarised else 0.2
-    acc = np.zeros((h * w, 3))
-    cover = np.zeros(h * w)
-    alpha_sum = np.zeros(h * w)
-    hits = np.nonzero(buf >= 0)[0]
-    for lo in range(0, hits.size, 2_000_000):
-        idx = hits[lo : lo + 2_000_000]
-        hid, t64, v64, d64 = decode(buf[idx])
+    acc = np.zeros((h * w, 3), dtype=np.float32)
+    cover = np.zeros(h * w, dtype=np.float32)
+    alpha_sum = np.zeros(h * w, dtype=np.float32)
+    rows = max(1, 1_000_000 // (w * samples))
+    for top in range(0, h, rows):
+        lo_px, hi_px = top * w, min(h, top + rows) * w
+        block = buf[lo_px * samples : hi_px * samples]
+        sel = np.nonzero(block >= 0)[0]
+        if sel.size == 0:
+            continue
+        hid, t64, v64, d64 = decode(block[sel])
         t, v, d = t64.astype(np.float32), v64.astype(np.float32), d64.astype(np.float32)
         along = t * length32[hid]
         s = sig[hid]
@@ -91,15 +95,17 @@ def shade(buf: I64, samples: int, hairs: Hairs, site: Site, h: int, w: int) -> t
         col += glint[:, None]
         # thin shafts let the skin through: opacity from the local thickness
         alpha = 1.0 - np.exp(-(d * cosv) / 22.0)
-        pix = idx // samples
+        pix = sel // samples
+        n = hi_px - lo_px
         for ch in range(3):
-            acc[:, ch] += np.bincount(pix, weights=col[:, ch] * alpha, minlength=h * w)
-        cover += np.bincount(pix, minlength=h * w)
-        alpha_sum += np.bincount(pix, weights=alpha, minlength=h * w)
+            acc[lo_px:hi_px, ch] = np.bincount(pix, weights=col[:, ch] * alpha, minlength=n)
+        cover[lo_px:hi_px] = np.bincount(pix, minlength=n)
+        alpha_sum[lo_px:hi_px] = np.bincount(pix, weights=alpha, minlength=n)
+    inv = np.float32(1.0 / samples)
     return (
-        (acc / samples).reshape(h, w, 3).astype(np.float32),
-        (cover / samples).reshape(h, w).astype(np.float32),
-        (alpha_sum / samples).reshape(h, w).astype(np.float32),
+        (acc * inv).reshape(h, w, 3),
+        (cover * inv).reshape(h, w),
+        (alpha_sum * inv).reshape(h, w),
     )
 
 
@@ -139,6 +145,7 @@ def draw(
     shadow = _shadow(cover, site, um) * (0.22 if site.polarised else 0.38)
     img = hair_rgb + (1.0 - alpha)[..., None] * refl * (1.0 - shadow)[..., None]
     img = img * (1 - flake_a[..., None]) + flake_a[..., None] * flake_col
+    del hair_rgb, refl
     if not site.polarised:
         img = img * 0.93 + 0.035 + (0.5 * glint * (1.0 - cover))[..., None]
     img = img * (illumination(site, view) * site.gain)[..., None]

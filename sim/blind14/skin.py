@@ -29,30 +29,40 @@ _EPS_HB = np.array([0.03, 0.45, 0.3], dtype=np.float32)
 _BASE = np.array([0.8, 0.62, 0.5], dtype=np.float32)
 
 
-def worley(key: int, salt: int, x: F64, y: F64, cell: float) -> tuple[F64, F64, F64]:
+def worley(key: int, salt: int, x: F64, y: F64, cell: float) -> tuple[F32, F32, F64]:
     """Distances to the nearest and second nearest feature point (one per square cell of
     side ``cell``) and a uniform number owned by the nearest point's cell."""
-    ix = np.floor(x / cell).astype(np.int64)
-    iy = np.floor(y / cell).astype(np.int64)
-    f1 = np.full(x.shape, np.inf)
-    f2 = np.full(x.shape, np.inf)
-    own = np.zeros(x.shape)
+    cx = x / cell
+    cy = y / cell
+    ix = np.floor(cx).astype(np.int64)
+    iy = np.floor(cy).astype(np.int64)
     lo_x, lo_y = int(ix.min()) - 1, int(iy.min()) - 1
+    lx = (cx - lo_x).astype(np.float32)
+    ly = (cy - lo_y).astype(np.float32)
     gx = np.arange(lo_x, int(ix.max()) + 2)
     gy = np.arange(lo_y, int(iy.max()) + 2)
-    fx = (gx[:, None] + hash_u(key, salt, gx[:, None], gy[None, :])) * cell
-    fy = (gy[None, :] + hash_u(key, salt + 1, gx[:, None], gy[None, :])) * cell
+    fx = (gx[:, None] - lo_x + hash_u(key, salt, gx[:, None], gy[None, :])).astype(np.float32)
+    fy = (gy[None, :] - lo_y + hash_u(key, salt + 1, gx[:, None], gy[None, :])).astype(np.float32)
     fid = hash_u(key, salt + 2, gx[:, None], gy[None, :])
+    ix -= lo_x
+    iy -= lo_y
+    f1 = np.full(x.shape, np.inf, dtype=np.float32)
+    f2 = np.full(x.shape, np.inf, dtype=np.float32)
+    best = np.zeros(x.shape, dtype=np.int64)
+    flat_x, flat_y = fx.ravel(), fy.ravel()
+    ny = fx.shape[1]
     for dx in (-1, 0, 1):
         for dy in (-1, 0, 1):
-            cx = ix + dx - lo_x
-            cy = iy + dy - lo_y
-            d = np.hypot(fx[cx, cy] - x, fy[cx, cy] - y)
+            k = (ix + dx) * ny + (iy + dy)
+            ddx = flat_x[k] - lx
+            ddy = flat_y[k] - ly
+            d = ddx * ddx + ddy * ddy
             closer = d < f1
             f2 = np.where(closer, f1, np.minimum(f2, d))
-            own = np.where(closer, fid[cx, cy], own)
+            best = np.where(closer, k, best)
             f1 = np.where(closer, d, f1)
-    return f1, f2, own
+    own: F64 = fid.ravel()[best]
+    return np.sqrt(f1) * np.float32(cell), np.sqrt(f2) * np.float32(cell), own
 
 
 def gabor(
@@ -245,10 +255,21 @@ def skin(
     drawn over the hairs, and a glint map for unpolarised light."""
     h, w, um = view.height, view.width, view.um
     key = site.key
-    step = max(1, int(24.0 / um))
+    step = max(1, round(24.0 / um))
     wx, wy, gh, gw = view.grid(step)
+
+    def smooth(salt: int, wavelength: float, angle: float, envelope: float) -> F32:
+        """Sparse convolution noise on a grid as coarse as its wavelength allows, brought
+        to the common grid."""
+        fine = max(1, min(round(wavelength / (8.0 * um)), 64))
+        if fine <= step:
+            fine = step
+        _, _, fh, fw = view.grid(fine) if fine != step else (wx, wy, gh, gw)
+        f = gabor(key, salt, view, fine, (fh, fw), wavelength, angle, envelope)
+        return upsample(f, fine, gh, gw, to_step=step)
+
     # melanin: mottle and the honeycomb network
-    mottle = gabor(key, 11, view, step, (gh, gw), 900.0, site.crease_angle + 1.0, 700.0)
+    mottle = smooth(11, 900.0, site.crease_angle + 1.0, 700.0)
     f1, f2, _own = worley(key, 21, wx, wy, site.network_cell_um)
     ridge = np.exp(-(((f2 - f1) / (0.09 * site.network_cell_um)) ** 2)) * np.clip(
         0.65 + 0.35 * mottle, 0.0, 1.3
@@ -257,37 +278,25 @@ def skin(
         1.0 + site.mottle * mottle + site.network * 0.55 * ridge - site.network * 0.12
     )
     # creases: zero crossings of two families of oriented sparse-convolution noise
-    c1 = gabor(
-        key, 31, view, step, (gh, gw), site.crease_um * 2.0, site.crease_angle, 3.0 * site.crease_um
-    )
-    c2 = gabor(
-        key,
-        41,
-        view,
-        step,
-        (gh, gw),
-        site.crease_um * 2.8,
-        site.crease_angle + 1.2,
-        3.0 * site.crease_um,
-    )
+    c1 = smooth(31, site.crease_um * 2.0, site.crease_angle, 3.0 * site.crease_um)
+    c2 = smooth(41, site.crease_um * 2.8, site.crease_angle + 1.2, 3.0 * site.crease_um)
     crease = np.exp(-((c1 / 0.18) ** 2)) * np.clip(0.5 + 0.5 * mottle, 0, 1) + 0.6 * np.exp(
         -((c2 / 0.14) ** 2)
     ) * np.clip(0.5 - 0.5 * mottle, 0, 1)
+    patch = smooth(61, 4000.0, 0.3, 2500.0)
     # scale: flakes (whole Worley cells, their edges softened) where a slow mask allows
     flake_cell = 90.0 + 120.0 * site.scale
     if site.scale > 0:
         g1, g2, fown = worley(key, 51, wx, wy, flake_cell)
+        ragged = smooth(63, 60.0, 1.0, 50.0)
+        cover = site.scale * 0.45
+        flake = (
+            (fown < cover * (0.5 + 0.5 * np.tanh(patch)))
+            * np.clip((g2 - g1) / (0.3 * flake_cell) + 0.35 * ragged - 0.1, 0, 1)
+            * (0.12 + 0.3 * hash_u(key, 53, np.floor(fown * 1e6).astype(np.int64)))
+        )
     else:
-        g1 = g2 = fown = np.ones_like(wx)
-    patch = gabor(key, 61, view, step, (gh, gw), 4000.0, 0.3, 2500.0)
-    cover = site.scale * 0.45
-    ragged = gabor(key, 63, view, step, (gh, gw), 60.0, 1.0, 50.0)
-    flake = (
-        (fown < cover * (0.5 + 0.5 * np.tanh(patch)))
-        * np.clip((g2 - g1) / (0.3 * flake_cell) + 0.35 * ragged - 0.1, 0, 1)
-        * (0.12 + 0.3 * hash_u(key, 53, np.floor(fown * 1e6).astype(np.int64)))
-    )
-    flake = np.where(site.scale > 0, flake, 0.0)
+        flake = np.zeros_like(wx)
     blood_g = site.blood * (1.0 + 0.25 * mottle * 0.5) + site.redness * 0.8 * (
         0.5 + 0.5 * np.tanh(patch)
     )
@@ -295,9 +304,8 @@ def skin(
     full = [upsample(g, step, h, w) for g in grid]
     mel, blood, crease_f, flake_a = full
     # speckle and cell texture
-    fx, fy = view.to_world(
-        *np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    )
+    gx32, gy32 = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    fx, fy = view.to_world(gx32, gy32)  # type: ignore[arg-type]  # float32 saves memory
     lattice = max(9.0, 1.3 * um)
     speck = value_noise(key, 71, view, fx, fy, lattice) - 0.5
     speck_amp = site.cell_texture * min(1.0, 3.0 * 9.0 / lattice)
@@ -395,6 +403,5 @@ def skin(
         [0.03, 0.025, 0.022], np.float32
     )
     glint = np.clip((speck + 0.5 - 0.93) / 0.07, 0, 1) ** 2 * (1 - crease_f.clip(0, 1))
-    flake_rgb = np.array([0.92, 0.88, 0.74], np.float32)
-    flake_col = np.broadcast_to(flake_rgb, (h, w, 3)).astype(np.float32)
+    flake_col = np.array([0.92, 0.88, 0.74], np.float32)
     return refl.astype(np.float32), flake_a.astype(np.float32), flake_col, glint.astype(np.float32)

@@ -74,14 +74,17 @@ class View:
         return wx, wy, gh, gw
 
 
-def upsample(field: NDArray[np.float32], step: int, height: int, width: int) -> NDArray[np.float32]:
-    """Bilinear interpolation of a grid from :meth:`View.grid` back to the frame's pixels."""
-    if step == 1:
+def upsample(
+    field: NDArray[np.float32], step: int, height: int, width: int, to_step: int = 1
+) -> NDArray[np.float32]:
+    """Bilinear interpolation of a grid from :meth:`View.grid` onto the frame's pixels (or
+    onto the (height, width) grid of every ``to_step``-th pixel)."""
+    if step == to_step:
         return np.ascontiguousarray(field[:height, :width])
-    ys = np.arange(height, dtype=np.float32) / step
-    xs = np.arange(width, dtype=np.float32) / step
-    y0 = ys.astype(np.int64)
-    x0 = xs.astype(np.int64)
+    ys = np.arange(height, dtype=np.float32) * (to_step / step)
+    xs = np.arange(width, dtype=np.float32) * (to_step / step)
+    y0 = np.minimum(ys.astype(np.int64), field.shape[0] - 2)
+    x0 = np.minimum(xs.astype(np.int64), field.shape[1] - 2)
     fy = (ys - y0)[:, None]
     fx = (xs - x0)[None, :]
     rows = field[y0] * (1 - fy) + field[y0 + 1] * fy
