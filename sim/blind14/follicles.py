@@ -139,7 +139,11 @@ def make_units(
     across = _SLOT_ORDER[None, :] * spacing[:, None]
     sx = x[:, None] + across * px[:, None] + along * np.cos(phi)[:, None]
     sy = y[:, None] + across * py[:, None] + along * np.sin(phi)[:, None]
-    r_open = 0.5 * spacing * np.maximum(n, 1) + 12.0 + 18.0 * hash_u(key, salt + 8, uid)
+    r_open = 0.4 * spacing * np.clip(n, 1, 3) + 12.0 + 22.0 * hash_u(key, salt + 8, uid)
+    # the opening sits at the middle of the unit's (baseline) hairs
+    used = np.arange(4)[None, :] < np.maximum(n, 1)[:, None]
+    x = (sx * used).sum(axis=1) / used.sum(axis=1)
+    y = (sy * used).sum(axis=1) / used.sum(axis=1)
     return Units(uid, x, y, phi, n, d, sx, sy, r_open, np.full(len(uid), new))
 
 

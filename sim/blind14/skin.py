@@ -316,7 +316,7 @@ def skin(
     ux, uy, r_open = ux[inside], uy[inside], r_open[inside]
     n0 = units.n[inside]
     uid = units.uid[inside]
-    soft_open = np.maximum(0.6, 6.0 / um) + 0 * r_open
+    soft_open = np.maximum(0.6, 0.3 * r_open)
     opening = np.zeros((h, w), np.float32)
     stamp(opening, ux, uy, r_open * 0.8, 0.55 + 0 * r_open, soft_open)
     halo = np.zeros((h, w), np.float32)
