@@ -93,6 +93,9 @@ def shade(buf: I64, samples: int, hairs: Hairs, site: Site, h: int, w: int) -> t
             * (0.8 + 0.2 * np.cos(along * np.float32(2 * np.pi / 900.0) + 3.0 * phase[hid]))
         )
         col += glint[:, None]
+        # a medulla: a paler core in thick shafts, plain in unpigmented ones
+        core = np.where(d > 55.0, 0.1, 0.0) * np.exp(-((v / 0.22) ** 2)) * trans.mean(axis=1)
+        col += core[:, None].astype(np.float32)
         # thin shafts let the skin through: opacity from the local thickness
         alpha = 1.0 - np.exp(-(d * cosv) / 22.0)
         pix = sel // samples

@@ -404,4 +404,18 @@ def skin(
     )
     glint = np.clip((speck + 0.5 - 0.93) / 0.07, 0, 1) ** 2 * (1 - crease_f.clip(0, 1))
     flake_col = np.array([0.92, 0.88, 0.74], np.float32)
+    if site.scale > 0:
+        # perifollicular scaling: a white collar round some openings with hair
+        csel = (n0 > 0) & (hash_u(key, 85, uid) < 0.5 * site.scale)
+        collar = np.zeros((h, w), np.float32)
+        stamp(
+            collar,
+            ux[csel],
+            uy[csel],
+            1.7 * r_open[csel],
+            0.15 + 0.25 * hash_u(key, 86, uid[csel]),
+            np.maximum(0.8, 0.45 * r_open[csel]),
+            ring=r_open[csel] * 0.9,
+        )
+        flake_a = np.maximum(flake_a, collar * (0.85 + 0.3 * speck))
     return refl.astype(np.float32), flake_a.astype(np.float32), flake_col, glint.astype(np.float32)
