@@ -141,7 +141,7 @@ def draw(
         raise RuntimeError("too many hairs for the visibility buffer")
     drawn = hairs.take(np.zeros(len(hairs), dtype=bool)) if hairless else hairs
     samples = 8 if width * height <= 400_000 else 4
-    quads, shafts = build_quads(drawn, view, site.key)
+    quads, shafts = build_quads(drawn, view)
     buf = rasterise(quads, width, height, samples)
     hair_rgb, cover, alpha = shade(buf, samples, drawn, site, height, width)
     refl, flake_a, flake_col, glint = skin(site, view, units, drawn, hairless)

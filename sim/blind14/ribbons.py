@@ -93,7 +93,7 @@ def diameter_profile(hairs: Hairs, t: F64, idx: I64) -> F64:
     return out
 
 
-def build_quads(hairs: Hairs, view: View, key: int) -> tuple[dict[str, F64], Shafts]:
+def build_quads(hairs: Hairs, view: View) -> tuple[dict[str, F64], Shafts]:
     """Cross sections of every shaft that can reach the frame, and the quads between them."""
     ctrl = control_points(hairs)
     px, py = view.to_px(ctrl[..., 0], ctrl[..., 1])

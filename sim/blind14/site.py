@@ -87,7 +87,6 @@ class Site:
     gain: float
     jpeg_quality: int
     white_balance: tuple[float, float, float]
-    field_stop: bool
 
     @property
     def tone(self) -> str:
@@ -210,5 +209,4 @@ def draw_site(seed: int) -> Site:
         gain=float(rng.uniform(0.85, 1.2)),
         jpeg_quality=int(rng.integers(55, 95)) if u() < 0.45 else 0,
         white_balance=wb,
-        field_stop=False,
     )

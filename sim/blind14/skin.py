@@ -208,7 +208,6 @@ def _vessels(site: Site, view: View) -> F32:
                 ]
                 for _b in range(int(rng.integers(1, 4))):
                     starts.append((0.0, 0.0, 0.0, -1.0))
-                px0, py0 = starts[0][0], starts[0][1]
                 trunk: tuple[F64, F64] | None = None
                 for sx, sy, sa, sl in starts:
                     if sl < 0 and trunk is not None:
@@ -224,7 +223,6 @@ def _vessels(site: Site, view: View) -> F32:
                         trunk = (cx, cy)
                     xs.append(cx)
                     ys.append(cy)
-                del px0, py0
     if not xs:
         return acc.reshape(h, w).astype(np.float32)
     px, py = view.to_px(np.concatenate(xs), np.concatenate(ys))
