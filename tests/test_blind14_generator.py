@@ -341,3 +341,26 @@ def test_variety_over_sites() -> None:
     assert {1, 2, 3, 4} <= unit_sizes
     assert kinds >= {"terminal", "intermediate", "vellus", "black dot", "regrowing"}
     assert len(conditions) >= 4
+
+
+def test_a_round_field_stop_masks_hairs_in_its_black_ring() -> None:
+    stopped = [s for s in range(120) if draw_site(s).field_stop][:5]
+    assert (
+        len(stopped) == 5
+        and 0.05 < len([s for s in range(400) if draw_site(s).field_stop]) / 400 < 0.3
+    )
+    masked = 0
+    for seed in stopped:
+        img, truth = generate(seed, um_per_px=12.0, width=240, height=180)
+        check_truth_contract(truth, 240, 180, 12.0)
+        r = truth["params"]["field_stop"] * 0.5 * math.hypot(240, 180)
+        for hh in truth["hairs"]:
+            assert math.hypot(hh["x_px"] - 119.5, hh["y_px"] - 89.5) <= r
+        for tip in truth["tips"]:
+            assert math.hypot(tip["x_px"] - 119.5, tip["y_px"] - 89.5) <= r
+        for pt in truth["emergence_masked"]:
+            assert math.hypot(pt["x_px"] - 119.5, pt["y_px"] - 89.5) > r
+        masked += len(truth["emergence_masked"])
+        assert img[:3, :3].mean() < 25 and img[-3:, -3:].mean() < 25
+        assert truth["factors"]["field_stop"] == "yes"
+    assert masked > 0

@@ -123,6 +123,22 @@ def _shadow(cover: F32, site: Site, um: float) -> F32:
     return out
 
 
+def stop_radius(site: Site, view: View) -> float:
+    """Radius in pixels of the round field stop (inf where the site has none)."""
+    return site.field_stop * view.radius_px if site.field_stop else math.inf
+
+
+def field_stop_mask(site: Site, view: View) -> F32:
+    """The scope's round field stop: light inside a disc about the frame centre, black
+    outside, over a soft edge of about 1 % of the radius."""
+    r = stop_radius(site, view)
+    xx = np.arange(view.width, dtype=np.float32)[None, :] - (view.width - 1) / 2
+    yy = np.arange(view.height, dtype=np.float32)[:, None] - (view.height - 1) / 2
+    edge = max(1.0, 0.01 * r)
+    out: F32 = np.clip(0.5 - (np.sqrt(xx * xx + yy * yy) - r) / edge, 0.0, 1.0).astype(np.float32)
+    return out
+
+
 def draw(
     seed: int,
     um: float,
@@ -156,6 +172,8 @@ def draw(
     img = defocus(img.astype(np.float32), site, view)
     img = aberration(img, site, view)
     noise_key = [site.key, 3] if regrown is None else [site.key, 3, 1, seed_key(regrown[1])]
+    if site.field_stop:
+        img = img * field_stop_mask(site, view)[..., None]
     img = bayer(img, site, np.random.default_rng(noise_key))
     out = tone(img)
     if site.jpeg_quality:
@@ -193,6 +211,11 @@ def _truth(
     dx = np.maximum(np.maximum(-0.5 - px, px - (w - 0.5)), 0.0)
     dy = np.maximum(np.maximum(-0.5 - py, py - (h - 0.5)), 0.0)
     near = ~inside & (np.hypot(dx, dy) * um <= 200.0)
+    # under the field stop's black ring: inside the frame but not seen
+    stop = stop_radius(site, view)
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    masked = inside & (np.hypot(px - cx, py - cy) > stop)
+    inside &= ~masked
     _, _, names = hair_colours(site, hairs)
     out_hairs: list[dict[str, Any]] = []
     per_px = buf.reshape(h, w, samples)
@@ -232,6 +255,8 @@ def _truth(
         tx, ty = float(shafts.tip_px[j, 0]), float(shafts.tip_px[j, 1])
         if not (-0.5 <= tx < w - 0.5 and -0.5 <= ty < h - 0.5):
             continue
+        if math.hypot(tx - cx, ty - cy) > stop:
+            continue
         i = int(shafts.hair[j])
         cut = bool(hairs.cut[i])
         pix = round(ty) * w + round(tx)
@@ -264,6 +289,7 @@ def _truth(
         "condition": site.condition,
         "fitzpatrick": str(site.fitzpatrick),
         "jpeg": "yes" if site.jpeg_quality else "no",
+        "field_stop": "yes" if site.field_stop else "no",
     }
     params = site.params()
     params["view"] = {
@@ -286,6 +312,10 @@ def _truth(
         "vellus_fraction": float(sum(d < 30 for d in diam) / n) if n else 0.0,
         "tips": tips,
         "emergence_outside": outside,
+        "emergence_masked": [
+            {"x_px": float(px[i]), "y_px": float(py[i]), "diameter_um": float(hairs.d0[i])}
+            for i in np.nonzero(masked)[0].tolist()
+        ],
         "factors": factors,
         "params": params,
     }

@@ -87,6 +87,7 @@ class Site:
     gain: float
     jpeg_quality: int
     white_balance: tuple[float, float, float]
+    field_stop: float  # radius of the round field stop over the half diagonal, 0: none
 
     @property
     def tone(self) -> str:
@@ -209,4 +210,5 @@ def draw_site(seed: int) -> Site:
         gain=float(rng.uniform(0.85, 1.2)),
         jpeg_quality=int(rng.integers(55, 95)) if u() < 0.45 else 0,
         white_balance=wb,
+        field_stop=float(rng.uniform(0.72, 0.95)) if u() < 0.15 else 0.0,
     )

@@ -267,13 +267,18 @@ def skin(
         return upsample(f, fine, gh, gw, to_step=step)
 
     # melanin: mottle and the honeycomb network
-    mottle = smooth(11, 900.0, site.crease_angle + 1.0, 700.0)
+    # (three orientations, so blotches rather than bands)
+    mottle = (
+        smooth(11, 900.0, site.crease_angle + 1.0, 700.0)
+        + smooth(13, 1100.0, site.crease_angle + 2.05, 800.0)
+        + smooth(15, 800.0, site.crease_angle + 3.1, 650.0)
+    ) / np.float32(np.sqrt(3.0))
     f1, f2, _own = worley(key, 21, wx, wy, site.network_cell_um)
     ridge = np.exp(-(((f2 - f1) / (0.09 * site.network_cell_um)) ** 2)) * np.clip(
         0.65 + 0.35 * mottle, 0.0, 1.3
     )
     mel_g = site.melanin * (
-        1.0 + site.mottle * mottle + site.network * 0.55 * ridge - site.network * 0.12
+        1.0 + 0.7 * site.mottle * mottle + site.network * 0.55 * ridge - site.network * 0.12
     )
     # creases: zero crossings of two families of oriented sparse-convolution noise
     c1 = smooth(31, site.crease_um * 2.0, site.crease_angle, 3.0 * site.crease_um)
