@@ -64,6 +64,7 @@ def shade(buf: I64, samples: int, hairs: Hairs, site: Site, h: int, w: int) -> t
     sig64, dye64, _ = hair_colours(site, hairs)
     sig, dye = sig64.astype(np.float32), dye64.astype(np.float32)
     length32 = hairs.length.astype(np.float32)
+    cut_face = hairs.cut & ~hairs.long & (hairs.elev > 0.6)
     phase = (hash_u(site.key, 600, hairs.uid) * 2 * np.pi).astype(np.float32)
     vspec = ((hash_u(site.key, 601, hairs.uid) - 0.5) * 0.9).astype(np.float32)
     spec_k = 0.04 if site.polarised else 0.2
@@ -93,6 +94,9 @@ def shade(buf: I64, samples: int, hairs: Hairs, site: Site, h: int, w: int) -> t
             * (0.8 + 0.2 * np.cos(along * np.float32(2 * np.pi / 900.0) + 3.0 * phase[hid]))
         )
         col += glint[:, None]
+        # the cut face of a clipped stub that stands up: paler where the cortex shows
+        face = cut_face[hid] & (along > length32[hid] - 0.5 * d)
+        col = np.where(face[:, None], col * 0.75 + 0.16, col)
         # a medulla: a paler core in thick shafts, plain in unpigmented ones
         core = np.where(d > 55.0, 0.1, 0.0) * np.exp(-((v / 0.22) ** 2)) * trans.mean(axis=1)
         col += core[:, None].astype(np.float32)
