@@ -16,14 +16,26 @@ Technique
   and a per-sample depth test (``maximum`` over packed 64-bit keys) keeps the top one: a
   visibility buffer, shaded afterwards (Beer-Lambert pigment through the local thickness
   of the cylinder, cuticle sheen) and averaged per pixel.
-* Skin: cellular (Worley) noise for the honeycomb pigment network, scale flakes and
-  micro-texture; sparse convolution (Gabor) noise for creases and mottle; lattice value
-  noise for speckle; soft-disc marks; vessels as splatted point chains blurred; colour by
-  melanin and blood absorption per channel.
+* Skin: cellular (Worley) noise for the honeycomb pigment network (F2 - F1 ridges) and
+  scale flakes (whole cells); sparse convolution (Gabor) noise for crossing creases (its
+  zero crossings) and melanin mottle; lattice value noise for speckle and skin glints;
+  soft-disc marks (openings, halos, white and yellow dots, flecks, black dots, scale
+  collars); vessels as point chains splatted and blurred; colour by melanin and blood
+  absorbing per channel.
 * Camera: lens distortion and rolling-shutter shear in the world-to-pixel map (so truth
   follows), vignetting and uneven ring light, defocus varying over the frame, lateral
-  chromatic aberration, an RGGB Bayer mosaic with shot and read noise and bilinear
-  demosaicing, sRGB tone curve, and on some sites JPEG through an own 8x8 DCT.
+  chromatic aberration, on some sites a round field stop, an RGGB Bayer mosaic with shot
+  and read noise and bilinear demosaicing, sRGB tone curve, and on some sites JPEG through
+  an own 8x8 DCT with the standard tables.
+
+Truth
+-----
+``hairs`` (emergence point, root diameter, kind, unit, slot, colour, end, world point,
+``root_seen``: whether a sample of its own shaft lies within a pixel of the root), ``tips``
+(the main end of every drawn shaft inside the frame: cut or natural, style, diameter,
+direction, ``occluded`` when other shafts cover most of its pixel), ``emergence_outside``
+and ``emergence_masked`` (under a field stop's black ring). Black dots are hairs at their
+dot and have no tip.
 """
 
 from __future__ import annotations
