@@ -320,6 +320,7 @@ def test_variety_over_sites() -> None:
     lights: set[str] = set()
     kinds: set[str] = set()
     conditions: set[str] = set()
+    ends: set[str] = set()
     unit_sizes: set[int] = set()
     for seed in range(60):
         _, truth = generate(seed, um_per_px=12.0, width=200, height=150)
@@ -330,6 +331,7 @@ def test_variety_over_sites() -> None:
         lights.add(f["light"])
         conditions.add(f["condition"])
         kinds.update(hh["kind"] for hh in truth["hairs"])
+        ends.update(hh["end"] for hh in truth["hairs"])
         per_unit: dict[int, int] = {}
         for hh in truth["hairs"]:
             per_unit[hh["unit"]] = per_unit.get(hh["unit"], 0) + 1
@@ -339,7 +341,8 @@ def test_variety_over_sites() -> None:
     assert lengths == {"trimmed", "long", "mixed"}
     assert lights == {"polarised", "non-polarised"}
     assert {1, 2, 3, 4} <= unit_sizes
-    assert kinds >= {"terminal", "intermediate", "vellus", "black dot", "regrowing"}
+    assert kinds >= {"terminal", "intermediate", "vellus", "black dot", "regrowing", "broken"}
+    assert ends == {"square", "oblique", "frayed", "natural", "none"}
     assert len(conditions) >= 4
 
 
