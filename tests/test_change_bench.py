@@ -21,6 +21,7 @@ from sim.generality.cases import (
     BLIND11,
     BLIND12,
     BLIND13,
+    BLIND14,
     INDEPENDENT,
     INDEPENDENT_GENERATORS,
     TWIN,
@@ -123,7 +124,8 @@ def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     pairs = change_pairs(5)
     gens = [INDEPENDENT] * 5 + [BLIND] * 5 + [BLIND2] * 5 + [BLIND3] * 5 + [BLIND4] * 5
     gens += [BLIND5] * 5 + [BLIND6] * 5 + [BLIND7] * 5 + [BLIND8] * 5 + [BLIND9] * 5
-    gens += [BLIND10] * 5 + [BLIND11] * 5 + [BLIND12] * 5 + [BLIND13] * 5 + [TWIN] * 5
+    gens += [BLIND10] * 5 + [BLIND11] * 5 + [BLIND12] * 5 + [BLIND13] * 5 + [BLIND14] * 5
+    gens += [TWIN] * 5
     assert [p.before.generator for p in pairs] == gens
     for k in range(5):
         got = [p.factor for p in pairs[5 * k : 5 * k + 5]]
@@ -162,10 +164,12 @@ def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(
         visit |= {"hairs_active_in_site", "hairs_drawn", "listed_kinds"}  # blind-9
         visit |= {"shift_x_um", "shift_y_um", "yaw_deg", "regrow_factor", "regrow_seed"}  # -10
         visit |= {"visit_hairs", "turn_deg", "shift_um"}  # blind-13
+        visit |= {"view"}  # blind-14
         assert {k: v for k, v in ta["params"].items() if k not in visit} == {
             k: v for k, v in tb["params"].items() if k not in visit
         }  # the same look
-        moved = (BLIND4, BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13)
+        moved = (BLIND4, BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12)
+        moved += (BLIND13, BLIND14)
         if generator in moved:
             assert len(after) / len(before) == pytest.approx(factor, abs=0.25)
             continue
@@ -211,11 +215,11 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
 
     out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
     independent = {INDEPENDENT, BLIND, BLIND2, BLIND3, BLIND4, BLIND5, BLIND6, BLIND7}
-    independent |= {BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13}
+    independent |= {BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14}
     assert set(out["figures"]) == {TWIN, *independent}
-    assert len(out["pairs"]) == 15 and len(list(tmp_path.glob("*.npz"))) == 30
+    assert len(out["pairs"]) == 16 and len(list(tmp_path.glob("*.npz"))) == 32
     assert out["skipped"] == [] and "left out" not in out["text"]
-    twin = out["pairs"][14]
+    twin = out["pairs"][15]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits
     assert abs(twin["int8"]["error_points"]) < 3.0
