@@ -133,7 +133,7 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     c36's, not shipped) sebum shine along creases, 14 (synth-v14, c37's, not shipped) synth-v12's
     looks with empty openings as dark as those with hairs (no shine), 15 (synth-v15, 2.11.0's,
     not the twin's own) synth-v12's looks with dark skin marks: flecks, blotches and strokes
-    (no synth-v14 openings), 16 (synth-v16, a candidate's) synth-v15's looks where an
+    (no synth-v14 openings), 16 (synth-v16, c39's, not shipped) synth-v15's looks where an
     opening's size says nothing of how many hairs leave it."""
     u = rng.uniform
 
@@ -295,7 +295,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # (40-90 um radius, empty or not), not the twin's 35 + 12 um per hair, which taught its
     # nets to read a unit's hairs off its opening's size (2.11.0 reads the twin's frames 7 %
     # lower with every opening drawn as a one-hair unit's, 9 % higher as a four-hair unit's):
-    # only the shafts leaving an opening say how many hairs it holds.
+    # only the shafts leaving an opening say how many hairs it holds. c39 did not ship (the
+    # held-out judges read it worse; model card "After 2.11.0").
     if looks >= 16 and rng.random() < 0.5:
         style = dataclasses.replace(style, opening_free=True)
     return style

@@ -536,8 +536,8 @@ def test_synth_v15_adds_dark_skin_marks_to_v12s_looks() -> None:
 
 
 def test_synth_v16_frees_the_openings_size_in_half_of_v15s_looks() -> None:
-    """``looks=16`` (a candidate's) is the synth-v15 look of the same stream but, in about half
-    of the looks, an opening's size drawn apart from how many hairs leave it."""
+    """``looks=16`` (c39's, not shipped) is the synth-v15 look of the same stream but, in about
+    half of the looks, an opening's size drawn apart from how many hairs leave it."""
     from sim.dataset import LOOKS
 
     assert LOOKS[16] == "synth-v16"
