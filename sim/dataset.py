@@ -48,7 +48,7 @@ F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (v11: labyrinths)
 # Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``);
-# 12 trained 2.10.0, 15 2.11.0, 13, 14 and 16 candidates'; none is the twin's own (DEFAULT_LOOKS)
+# 12 trained 2.10.0, 15 2.11.0, 13, 14, 16, 17 candidates'; none is the twin's own (DEFAULT_LOOKS)
 LOOKS = {
     9: "synth-v9",
     10: "synth-v10",
@@ -58,6 +58,7 @@ LOOKS = {
     14: "synth-v14",
     15: "synth-v15",
     16: "synth-v16",
+    17: "synth-v17",
 }
 DEFAULT_LOOKS = 11
 CROPS_PER_WORLD = 6

@@ -280,6 +280,24 @@ class ScalpScene:
             for a, b, z in zip(du, dv, size, strict=True):
                 r_px = (150.0 + 150.0 * float(z)) / view.um_per_px
                 stamp_dots(img, np.array([[a, b]]), r_px, 0.7, ink, feather)
+        if st.dot_per_mm2 > 0:  # pinpoint pigmented dots: clusters of 1-3 soft discs, no hair
+            pts = points(st.dot_per_mm2, 0.1, 111)
+            many = 1 + (point_hash(pts, st.seed, 131) * 3).astype(int)
+            feather = max(0.7, 6.0 / view.um_per_px)
+            # melanin darkens whatever skin it lies in: on dark skin darker than its pigment
+            pigment = np.minimum(st.dot_rgb, skin * 0.45 * np.divide(st.dot_rgb, max(st.dot_rgb)))
+            for j in range(3):
+                part = pts[many > j]
+                if j:  # a cluster's others lie within 30 um of its first
+                    dx = point_hash(part, st.seed, 132 + 2 * j) - 0.5
+                    dy = point_hash(part, st.seed, 133 + 2 * j) - 0.5
+                    part = part + 0.06 * np.stack([dx, dy], axis=1)
+                du, dv = view.world_to_pixel(part[:, 0], part[:, 1])
+                size = st.dot_um * (0.6 + 0.8 * point_hash(part, st.seed, 140 + j))
+                dark = st.dot_amp * (0.7 + 0.3 * point_hash(part, st.seed, 144 + j))
+                for a, b, d, g in zip(du, dv, size, dark, strict=True):
+                    r_px = float(d) / 2.0 / view.um_per_px
+                    stamp_dots(img, np.array([[a, b]]), r_px, float(g), pigment, feather)
         del gx, gy
 
         # Follicle openings: a darker, slightly warm dimple (as visible as the style says);
