@@ -673,21 +673,29 @@ def skin_texture(
 
 
 def stamp_dots(
-    img: F32, pts_px: F64, radius_px: float, gain: float, colour: F64, feather_px: float = 0.7
+    img: F32,
+    pts_px: F64,
+    radius_px: float | F64,
+    gain: float | F64,
+    colour: F64,
+    feather_px: float = 0.7,
 ) -> None:
-    """Blend soft discs of ``colour`` (share ``gain``) at pixel positions, in place."""
+    """Blend soft discs of ``colour`` (share ``gain``) at pixel positions, in place;
+    ``radius_px`` and ``gain`` are one for every dot or one per dot."""
     h, w = img.shape[:2]
-    r = max(radius_px, 0.5)
-    pad = math.ceil(r + 2 * feather_px + 1)
+    radii = np.broadcast_to(np.asarray(radius_px, dtype=np.float64), (len(pts_px),))
+    gains = np.broadcast_to(np.asarray(gain, dtype=np.float64), (len(pts_px),))
     col = np.asarray(colour, dtype=np.float32)
-    for u, v in pts_px:
+    for (u, v), r_px, g in zip(pts_px, radii, gains, strict=True):
+        r, dot_gain = max(float(r_px), 0.5), float(g)
+        pad = math.ceil(r + 2 * feather_px + 1)
         x0, x1 = max(0, int(u) - pad), min(w, int(u) + pad + 1)
         y0, y1 = max(0, int(v) - pad), min(h, int(v) + pad + 1)
         if x0 >= x1 or y0 >= y1:
             continue
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         d = np.hypot(xx - u, yy - v)
-        a = (np.clip((r - d) / (2 * feather_px) + 0.5, 0.0, 1.0) * gain)[..., None]
+        a = (np.clip((r - d) / (2 * feather_px) + 0.5, 0.0, 1.0) * dot_gain)[..., None]
         region = img[y0:y1, x0:x1]
         region *= 1.0 - a
         region += a * col[None, None, :]

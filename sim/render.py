@@ -276,10 +276,8 @@ class ScalpScene:
             du, dv = view.world_to_pixel(pts[:, 0], pts[:, 1])
             size = point_hash(pts, st.seed, 52)  # each dot's own size, whichever view sees it
             ink = np.array([0.22, 0.25, 0.33])
-            feather = 25.0 / view.um_per_px
-            for a, b, z in zip(du, dv, size, strict=True):
-                r_px = (150.0 + 150.0 * float(z)) / view.um_per_px
-                stamp_dots(img, np.array([[a, b]]), r_px, 0.7, ink, feather)
+            r_px = (150.0 + 150.0 * size) / view.um_per_px
+            stamp_dots(img, np.stack([du, dv], axis=1), r_px, 0.7, ink, 25.0 / view.um_per_px)
         if st.dot_per_mm2 > 0:  # pinpoint pigmented dots: clusters of 1-3 soft discs, no hair
             pts = points(st.dot_per_mm2, 0.1, 111)
             many = 1 + (point_hash(pts, st.seed, 131) * 3).astype(int)
@@ -295,9 +293,8 @@ class ScalpScene:
                 du, dv = view.world_to_pixel(part[:, 0], part[:, 1])
                 size = st.dot_um * (0.6 + 0.8 * point_hash(part, st.seed, 140 + j))
                 dark = st.dot_amp * (0.7 + 0.3 * point_hash(part, st.seed, 144 + j))
-                for a, b, d, g in zip(du, dv, size, dark, strict=True):
-                    r_px = float(d) / 2.0 / view.um_per_px
-                    stamp_dots(img, np.array([[a, b]]), r_px, float(g), pigment, feather)
+                radii = size / 2.0 / view.um_per_px
+                stamp_dots(img, np.stack([du, dv], axis=1), radii, dark, pigment, feather)
         del gx, gy
 
         # Follicle openings: a darker, slightly warm dimple (as visible as the style says);
