@@ -152,6 +152,7 @@ def generate(
                     "id": hr.uid,
                     "colour": [round(c, 3) for c in hr.colour],
                     "new": hr.new,
+                    "direction_deg": round(math.degrees(hr.heading - turn), 2),
                 }
             )
             new += int(hr.new)

@@ -27,7 +27,7 @@ HAIR = {
     "black": (0.035, 0.032, 0.03),
     "dark brown": (0.09, 0.06, 0.045),
     "brown": (0.22, 0.14, 0.085),
-    "blond": (0.66, 0.54, 0.35),
+    "blond": (0.76, 0.57, 0.3),
     "red": (0.48, 0.19, 0.08),
     "grey": (0.78, 0.78, 0.76),
     "dyed": (0.33, 0.07, 0.09),
@@ -88,7 +88,7 @@ def site_look(seed: int) -> dict[str, Any]:
     fitz = int(r.choice([1, 2, 3, 4, 5, 6], p=[0.14, 0.22, 0.22, 0.18, 0.13, 0.11]))
     base = np.array(SKIN[fitz]) * r.uniform(0.94, 1.05, 3)
     bald = r.random() < 0.26
-    density = float(r.uniform(0.0, 24.0) if bald else math.exp(r.uniform(math.log(45), math.log(300))))
+    density = float(r.uniform(0.0, 24.0) if bald else math.exp(r.uniform(math.log(45), math.log(280))))
     if bald:
         unit_p = [0.8, 0.15, 0.05, 0.0]
     else:
@@ -132,7 +132,7 @@ def site_look(seed: int) -> dict[str, Any]:
         "yellow_share": round(float(r.uniform(0, 0.9) if r.random() < 0.5 else 0.0), 3),
         "halo": round(float(r.uniform(0, 0.8) if r.random() < 0.35 else 0.0), 3),
         "casts": round(float(r.uniform(0, 0.6) if r.random() < 0.2 else 0.0), 3),
-        "flakes": round(float(r.uniform(0, 3.0) if r.random() < 0.45 else 0.0), 3),
+        "flakes": round(float(r.uniform(0, 6.0) if r.random() < 0.45 else 0.0), 3),
         "vessels": round(float(r.uniform(0, 2.5) if r.random() < 0.5 else 0.0), 3),
         "pig_dots": round(float(r.uniform(0, 5.0) if r.random() < 0.45 else 0.0), 3),
         "pores": round(float(r.uniform(2, 15)), 3),
@@ -499,15 +499,19 @@ def world_marks(seed: int, look: dict[str, Any], bbox: tuple[float, float, float
             marks.vessels.append((_turn(pts, ang, x, y), w, a))
         for _ in range(int(r.poisson(look["flakes"] * area))):
             x, y = pos()
-            k = int(r.integers(8, 14))
-            t = np.sort(r.uniform(0, 2 * math.pi, k))
-            rad = float(r.uniform(50, 380)) * r.uniform(0.55, 1.0, k)
-            pts = np.stack([rad * np.cos(t), rad * float(r.uniform(0.3, 0.8)) * np.sin(t)], 1)
+            size = float(r.uniform(30, 220))
+            ang = float(r.uniform(0, 6.3))
             g = float(r.uniform(0.85, 0.97))
-            marks.flakes.append(
-                (_turn(pts, float(r.uniform(0, 6.3)), x, y), float(r.uniform(0.25, 0.6)),
-                 (g, g * 0.97, g * float(r.uniform(0.85, 0.95))))
-            )
+            rgb = (g, g * 0.97, g * float(r.uniform(0.85, 0.95)))
+            a = float(r.uniform(0.12, 0.3))
+            for shrink in (1.0, 0.75, 0.5):  # nested layers: thicker middle, thin edges
+                k = int(r.integers(12, 20))
+                t = np.sort(r.uniform(0, 2 * math.pi, k))
+                rad = size * shrink * r.uniform(0.5, 1.0, k)
+                e = float(r.uniform(0.3, 0.8))
+                pts = np.stack([rad * np.cos(t), rad * e * np.sin(t)], 1)
+                off = r.normal(0, size * 0.1, 2)
+                marks.flakes.append((_turn(pts, ang, x + float(off[0]), y + float(off[1])), a, rgb))
     return marks
 
 
