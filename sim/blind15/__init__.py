@@ -78,7 +78,9 @@ def generate(
         dx, dy = wx / um - shift[0], wy / um - shift[1]
         return ct * dx + st * dy + cx, -st * dx + ct * dy + cy
 
-    corners = to_world(np.array([-0.5, w - 0.5, -0.5, w - 0.5]), np.array([-0.5, -0.5, h - 0.5, h - 0.5]))
+    corners = to_world(
+        np.array([-0.5, w - 0.5, -0.5, w - 0.5]), np.array([-0.5, -0.5, h - 0.5, h - 0.5])
+    )
     bbox = (
         float(corners[0].min()),
         float(corners[1].min()),
@@ -106,7 +108,12 @@ def generate(
     uy = np.array([u.y for u in units])
     if units:
         fx, fy = to_frame(ux, uy)
-        near = (fx > -200 / um - 5) & (fx < w + 200 / um + 5) & (fy > -200 / um - 5) & (fy < h + 200 / um + 5)
+        near = (
+            (fx > -200 / um - 5)
+            & (fx < w + 200 / um + 5)
+            & (fy > -200 / um - 5)
+            & (fy < h + 200 / um + 5)
+        )
         idx = np.nonzero(near)[0]
         yel = np.array([units[i].yellow for i in idx], dtype=bool)
         op = np.array([units[i].opening for i in idx])
@@ -128,7 +135,9 @@ def generate(
             hc = np.clip(base * 0.55 + 0.42, 0, 1)
             n = int(hi.sum())
             under.add_polygons(ox, oy, np.full(n, 0.35), np.repeat(hc[None], n, 0))
-            under.add_polygons(ix[:, ::-1], iy[:, ::-1], np.full(n, 0.35), np.repeat(hc[None], n, 0), orient=False)
+            under.add_polygons(
+                ix[:, ::-1], iy[:, ::-1], np.full(n, 0.35), np.repeat(hc[None], n, 0), orient=False
+            )
     composite(img, under.render(h, w))
 
     hairs_truth: list[dict[str, Any]] = []
@@ -179,6 +188,8 @@ def generate(
                     "cut": hr.cut,
                     "diameter_um": round(max(sh.end_d, 0.5), 3),
                     "hair": hr.uid,
+                    "kind": hr.kind,
+                    "dark": bool(max(hr.colour) <= 0.2),
                     "end": hr.end,
                     "direction_deg": round(math.degrees(math.atan2(ty, tx)), 2),
                 }
@@ -195,10 +206,10 @@ def generate(
             fx, fy = to_frame(np.array([hr.x]), np.array([hr.y]))
             if not (-50 < fx[0] < w + 50 and -50 < fy[0] < h + 50):
                 continue
-            r_in = hr.d / 2 * 1.15 / um
-            r_out = (hr.d / 2 + 30) / um
-            ox, oy = disc(fx, fy, np.array([r_out]), 16)
-            ix, iy = disc(fx, fy, np.array([r_in]), 16)
+            c_in = hr.d / 2 * 1.15 / um
+            c_out = (hr.d / 2 + 30) / um
+            ox, oy = disc(fx, fy, np.array([c_out]), 16)
+            ix, iy = disc(fx, fy, np.array([c_in]), 16)
             c = np.array([[0.9, 0.88, 0.8]])
             top.add_polygons(ox, oy, np.array([0.45]), c)
             top.add_polygons(ix[:, ::-1], iy[:, ::-1], np.array([0.45]), c, orient=False)

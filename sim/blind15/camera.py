@@ -111,7 +111,8 @@ def jpeg(rgb8: NDArray[np.uint8], quality: int) -> NDArray[np.uint8]:
 
     def sub(ch: F64) -> F64:
         hh, ww = ch.shape
-        return ch.reshape(hh // 2, 2, ww // 2, 2).mean(axis=(1, 3))
+        out: F64 = ch.reshape(hh // 2, 2, ww // 2, 2).mean(axis=(1, 3))
+        return out
 
     def up(ch: F64) -> F64:
         return np.repeat(np.repeat(ch, 2, axis=0), 2, axis=1)

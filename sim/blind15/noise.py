@@ -61,7 +61,13 @@ def perlin(x: F64, y: F64, key: int) -> F64:
 
 
 def fbm(
-    x: F64, y: F64, scale: float, key: int, octaves: int = 4, gain: float = 0.5, ridged: bool = False
+    x: F64,
+    y: F64,
+    scale: float,
+    key: int,
+    octaves: int = 4,
+    gain: float = 0.5,
+    ridged: bool = False,
 ) -> F64:
     """Fractal sum of ``octaves`` gradient noises, the first of wavelength ``scale`` (same
     unit as x, y), each next one half as long; ridged turns each into 1 - |n| ridges."""

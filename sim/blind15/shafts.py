@@ -21,7 +21,7 @@ ToFrame = Callable[[F64, F64], tuple[F64, F64]]
 U = np.array([-1.0, -0.62, -0.05, 0.32, 0.66, 1.0])  # strip edges across the shaft
 SHADE = np.array([0.72, 1.0, 1.0, 1.0, 0.8])  # colour factor per strip
 OPAC = np.array([0.8, 1.0, 1.0, 1.0, 0.85])
-SHEEN = np.array([0.0, 0.15, 1.0, 0.3, 0.0])
+SHEEN = np.array([0.0, 0.04, 1.0, 0.12, 0.0])
 
 
 @dataclass
@@ -71,7 +71,7 @@ def add_shaft(
 ) -> Shaft | None:
     """Put a shaft's quadrilaterals into ``layer``; None when no part is near the frame."""
     step = float(np.clip(2.5 * um, 6.0, 40.0))
-    wx, wy, s, head = centreline(h, step)
+    wx, wy, s, _head = centreline(h, step)
     fx, fy = to_frame(wx, wy)
     pad = h.d / um + 4
     if fx.max() < -pad or fy.max() < -pad or fx.min() > width + pad or fy.min() > height + pad:
@@ -114,9 +114,7 @@ def add_shaft(
     alpha = h.alpha * OPAC[j]
     if h.kind == "vellus":
         alpha = alpha * (1.0 - 0.5 * (np.abs(U[j] + U[j + 1]) / 2))
-    keep = (
-        (vx.max(1) > -2) & (vy.max(1) > -2) & (vx.min(1) < width + 1) & (vy.min(1) < height + 1)
-    )
+    keep = (vx.max(1) > -2) & (vy.max(1) > -2) & (vx.min(1) < width + 1) & (vy.min(1) < height + 1)
     layer.add_polygons(vx[keep], vy[keep], alpha[keep], np.clip(col[keep], 0, 1))
     if h.end == "frayed":
         _fray(layer, h, fx[-1], fy[-1], tx[-1], ty[-1], r[-1], base * 0.9)
@@ -140,8 +138,12 @@ def _fray(
     dx = tx * c - ty * s
     dy = tx * s + ty * c
     px, py = -dy, dx
-    vx = np.stack([bx - px * wd, bx + dx * ln - px * wd * 0.4, bx + dx * ln + px * wd * 0.4, bx + px * wd], 1)
-    vy = np.stack([by - py * wd, by + dy * ln - py * wd * 0.4, by + dy * ln + py * wd * 0.4, by + py * wd], 1)
+    vx = np.stack(
+        [bx - px * wd, bx + dx * ln - px * wd * 0.4, bx + dx * ln + px * wd * 0.4, bx + px * wd], 1
+    )
+    vy = np.stack(
+        [by - py * wd, by + dy * ln - py * wd * 0.4, by + dy * ln + py * wd * 0.4, by + py * wd], 1
+    )
     layer.add_polygons(vx, vy, np.full(k, h.alpha * 0.9), np.repeat(col[None, :], k, 0))
 
 

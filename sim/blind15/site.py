@@ -88,15 +88,15 @@ def site_look(seed: int) -> dict[str, Any]:
     fitz = int(r.choice([1, 2, 3, 4, 5, 6], p=[0.14, 0.22, 0.22, 0.18, 0.13, 0.11]))
     base = np.array(SKIN[fitz]) * r.uniform(0.94, 1.05, 3)
     bald = r.random() < 0.26
-    density = float(r.uniform(0.0, 24.0) if bald else math.exp(r.uniform(math.log(45), math.log(280))))
+    density = float(
+        r.uniform(0.0, 24.0) if bald else math.exp(r.uniform(math.log(45), math.log(280)))
+    )
     if bald:
         unit_p = [0.8, 0.15, 0.05, 0.0]
     else:
         a = r.dirichlet([3.0, 4.0, 2.0, 1.0])
         unit_p = [float(v) for v in a]
-    colour = str(
-        r.choice(list(HAIR), p=[0.22, 0.22, 0.16, 0.12, 0.08, 0.12, 0.08])
-    )
+    colour = str(r.choice(list(HAIR), p=[0.22, 0.22, 0.16, 0.12, 0.08, 0.12, 0.08]))
     if fitz >= 5 and colour in ("blond", "red") and r.random() < 0.7:
         colour = "black"
     length = str(r.choice(["trimmed", "long", "mixed"], p=[0.35, 0.35, 0.30]))
@@ -126,7 +126,9 @@ def site_look(seed: int) -> dict[str, Any]:
         "heading_var": round(float(r.uniform(0.1, 1.2)), 4),
         "texture": round(float(r.uniform(0.03, 0.1)), 4),
         "creases": round(float(r.uniform(0.0, 0.15)), 4),
-        "network": round(float(min(1.0, sun + (0.5 if fitz >= 4 else 0.0)) * r.uniform(0.3, 1.0)), 4),
+        "network": round(
+            float(min(1.0, sun + (0.5 if fitz >= 4 else 0.0)) * r.uniform(0.3, 1.0)), 4
+        ),
         "freckles": round(float(r.uniform(0, 0.25) if r.random() < 0.4 else 0.0), 4),
         "white_dots": round(float(r.uniform(0, 8) * (2.0 if fitz >= 4 else 0.6)), 3),
         "yellow_share": round(float(r.uniform(0, 0.9) if r.random() < 0.5 else 0.0), 3),
@@ -137,13 +139,13 @@ def site_look(seed: int) -> dict[str, Any]:
         "pig_dots": round(float(r.uniform(0, 5.0) if r.random() < 0.45 else 0.0), 3),
         "pores": round(float(r.uniform(2, 15)), 3),
         "polarised": polarised,
-        "sheen": round(float(r.uniform(0.03, 0.1) if polarised else r.uniform(0.2, 0.45)), 4),
+        "sheen": round(float(r.uniform(0.03, 0.1) if polarised else r.uniform(0.12, 0.3)), 4),
         "glints": round(float(0.0 if polarised else r.uniform(0.0, 1.0)), 4),
         "exposure": round(float(r.uniform(0.85, 1.1)), 4),
         "white_balance": [round(float(v), 4) for v in r.uniform(0.93, 1.07, 3)],
         "vignette": round(float(r.uniform(0.05, 0.45)), 4),
         "light_tilt": [round(float(v), 4) for v in r.uniform(-0.15, 0.15, 2)],
-        "defocus": round(float(r.uniform(0.0, 1.4)), 4),
+        "defocus": round(float(r.uniform(0.0, 0.9)), 4),
         "astigmatism": round(float(r.uniform(-0.4, 0.4)), 4),
         "coma": round(float(r.uniform(-0.3, 0.3)), 4),
         "spherical": round(float(r.uniform(-0.3, 0.3)), 4),
@@ -198,7 +200,9 @@ def _draw_hair(
         d = float(r.uniform(12, 29))
         length = float(r.uniform(150, 1000))
         end = "taper"
-        colour = tuple(float(0.55 * c + 0.45 * s) for c, s in zip(colour, (0.85, 0.8, 0.72), strict=True))
+        colour = tuple(
+            float(0.55 * c + 0.45 * s) for c, s in zip(colour, (0.85, 0.8, 0.72), strict=True)
+        )
         alpha = float(r.uniform(0.3, 0.55))
     elif kind == "black_dot":
         d = float(r.uniform(45, 105))
@@ -284,7 +288,9 @@ def _cells(bbox: tuple[float, float, float, float]) -> list[tuple[int, int]]:
 
 
 def world_units(
-    seed: int, look: dict[str, Any], bbox: tuple[float, float, float, float],
+    seed: int,
+    look: dict[str, Any],
+    bbox: tuple[float, float, float, float],
     visit: tuple[float, int] | None,
 ) -> list[Unit]:
     """Units (with their hairs) whose opening lies in ``bbox`` (world um) grown by MARGIN,
@@ -341,7 +347,11 @@ def _add_hair(r: np.random.Generator, look: dict[str, Any], unit: Unit, uid: str
 
 
 def _visit_cell(
-    seed: int, look: dict[str, Any], visit: tuple[float, int], ci: int, cj: int,
+    seed: int,
+    look: dict[str, Any],
+    visit: tuple[float, int],
+    ci: int,
+    cj: int,
     mine: list[Unit],
 ) -> list[Unit]:
     """Change a cell's units for a visit in place; return the new units."""
@@ -447,7 +457,7 @@ def world_marks(seed: int, look: dict[str, Any], bbox: tuple[float, float, float
     for ci, cj in _cells((x0 - m, y0 - m, x1 + m, y1 + m)):
         r = rng_for(seed, ci + (1 << 31), cj + (1 << 31), 31)
 
-        def pos() -> tuple[float, float]:
+        def pos(r: np.random.Generator = r, ci: int = ci, cj: int = cj) -> tuple[float, float]:
             return (ci + float(r.random())) * CELL, (cj + float(r.random())) * CELL
 
         for _ in range(int(r.poisson(look["pores"] * area))):
@@ -457,15 +467,22 @@ def world_marks(seed: int, look: dict[str, Any], bbox: tuple[float, float, float
         for _ in range(int(r.poisson(look["white_dots"] * area))):
             x, y = pos()
             c = tuple(float(v) for v in np.clip(skin * 0.35 + 0.68, 0, 1))
-            marks.dots.append((x, y, float(r.uniform(9, 28)), (c[0], c[1], c[2]), float(r.uniform(0.5, 0.9))))
+            marks.dots.append(
+                (x, y, float(r.uniform(9, 28)), (c[0], c[1], c[2]), float(r.uniform(0.5, 0.9)))
+            )
         for _ in range(int(r.poisson(look["pig_dots"] * area))):
             x, y = pos()
             g = float(r.uniform(0.15, 0.45))
             c = (g * 0.8 + 0.05, g * 0.62 + 0.03, g * 0.5 + 0.03)
             for _k in range(int(r.integers(1, 4))):
                 marks.dots.append(
-                    (x + float(r.normal(0, 40)), y + float(r.normal(0, 40)),
-                     float(r.uniform(8, 40)), c, float(r.uniform(0.4, 0.85)))
+                    (
+                        x + float(r.normal(0, 40)),
+                        y + float(r.normal(0, 40)),
+                        float(r.uniform(8, 40)),
+                        c,
+                        float(r.uniform(0.4, 0.85)),
+                    )
                 )
         for _ in range(int(r.poisson(look["vessels"] * area))):
             x, y = pos()
@@ -484,7 +501,9 @@ def world_marks(seed: int, look: dict[str, Any], bbox: tuple[float, float, float
             elif style == 1:  # twisted
                 t = np.linspace(0, 1, 40)
                 L = float(r.uniform(100, 400))
-                pts = np.stack([t * L, float(r.uniform(10, 35)) * np.sin(t * float(r.uniform(10, 25)))], 1)
+                pts = np.stack(
+                    [t * L, float(r.uniform(10, 35)) * np.sin(t * float(r.uniform(10, 25)))], 1
+                )
             else:  # arborising
                 t = np.linspace(0, 1, 30)
                 L = float(r.uniform(300, 1400))
@@ -507,9 +526,9 @@ def world_marks(seed: int, look: dict[str, Any], bbox: tuple[float, float, float
             for shrink in (1.0, 0.75, 0.5):  # nested layers: thicker middle, thin edges
                 k = int(r.integers(12, 20))
                 t = np.sort(r.uniform(0, 2 * math.pi, k))
-                rad = size * shrink * r.uniform(0.5, 1.0, k)
+                rads = size * shrink * r.uniform(0.5, 1.0, k)
                 e = float(r.uniform(0.3, 0.8))
-                pts = np.stack([rad * np.cos(t), rad * e * np.sin(t)], 1)
+                pts = np.stack([rads * np.cos(t), rads * e * np.sin(t)], 1)
                 off = r.normal(0, size * 0.1, 2)
                 marks.flakes.append((_turn(pts, ang, x + float(off[0]), y + float(off[1])), a, rgb))
     return marks
@@ -517,5 +536,7 @@ def world_marks(seed: int, look: dict[str, Any], bbox: tuple[float, float, float
 
 def _turn(pts: np.ndarray, ang: float, x: float, y: float) -> np.ndarray:
     c, s = math.cos(ang), math.sin(ang)
-    out: np.ndarray = np.stack([pts[:, 0] * c - pts[:, 1] * s + x, pts[:, 0] * s + pts[:, 1] * c + y], 1)
+    out: np.ndarray = np.stack(
+        [pts[:, 0] * c - pts[:, 1] * s + x, pts[:, 0] * s + pts[:, 1] * c + y], 1
+    )
     return out

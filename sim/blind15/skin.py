@@ -61,8 +61,12 @@ def skin(look: dict[str, Any], seed: int, h: int, w: int, um: float, to_world: T
     img = np.empty((h, w, 3))
     lum = 1.0 + 0.06 * tone + fine
     # speckle on a world lattice of ~7 um
-    fx, fy = to_world(np.arange(w, dtype=np.float64)[None, :], np.arange(h, dtype=np.float64)[:, None])
-    sp = unit_hash(np.floor(fx / 7.0).astype(np.int64), np.floor(fy / 7.0).astype(np.int64), key + 7)
+    fx, fy = to_world(
+        np.arange(w, dtype=np.float64)[None, :], np.arange(h, dtype=np.float64)[:, None]
+    )
+    sp = unit_hash(
+        np.floor(fx / 7.0).astype(np.int64), np.floor(fy / 7.0).astype(np.int64), key + 7
+    )
     lum = lum + (sp - 0.5) * 0.05
     blot = np.clip((frk - 0.15) * 4.0, 0.0, 1.0) * look["freckles"]
     dark_net = (0.3, 0.4, 0.52)
@@ -79,7 +83,9 @@ def skin(look: dict[str, Any], seed: int, h: int, w: int, um: float, to_world: T
         v_ch = v_ch * (1.0 - dark_net[ch] * netf) * (1.0 - dark_frk[ch] * blot)
         img[:, :, ch] = v_ch
     if look["glints"] > 0:
-        sp2 = unit_hash(np.floor(fx / 11.0).astype(np.int64), np.floor(fy / 11.0).astype(np.int64), key + 8)
+        sp2 = unit_hash(
+            np.floor(fx / 11.0).astype(np.int64), np.floor(fy / 11.0).astype(np.int64), key + 8
+        )
         oil = np.clip(tone + 0.3, 0, 1) * look["glints"]
         g = np.clip((sp2 - 0.985) / 0.015, 0, 1) * oil
         img += g[:, :, None] * 0.6
