@@ -70,7 +70,15 @@ def add_shaft(
     layer: Layer, h: Hair, um: float, to_frame: ToFrame, width: int, height: int, sheen: float
 ) -> Shaft | None:
     """Put a shaft's quadrilaterals into ``layer``; None when no part is near the frame."""
-    step = float(np.clip(2.5 * um, 6.0, 40.0))
+    rx, ry = to_frame(np.array([h.x]), np.array([h.y]))
+    reach = (h.length + h.d) / um + 4
+    gx = max(-float(rx[0]), float(rx[0]) - width, 0.0)
+    gy = max(-float(ry[0]), float(ry[0]) - height, 0.0)
+    if math.hypot(gx, gy) > reach:
+        return None
+    # pieces of about 4 px, shorter where the shaft bends fast (coils, tight waves)
+    bend = h.wave_amp * 2.0 * math.pi / h.wave_len + abs(h.curv)
+    step = float(np.clip(min(4.0 * um, 0.12 / max(bend, 1e-6)), 4.0, 60.0))
     wx, wy, s, _head = centreline(h, step)
     fx, fy = to_frame(wx, wy)
     pad = h.d / um + 4
@@ -92,30 +100,33 @@ def add_shaft(
         py[-1] += ty[-1] * r[-1] * U * k
     nseg = len(s) - 1
     ns = len(U) - 1
-    i = np.repeat(np.arange(nseg), ns)
-    j = np.tile(np.arange(ns), nseg)
-    vx = np.stack([px[i, j], px[i + 1, j], px[i + 1, j + 1], px[i, j + 1]], 1)
-    vy = np.stack([py[i, j], py[i + 1, j], py[i + 1, j + 1], py[i, j + 1]], 1)
+    j = np.arange(ns)[None, :]
     base = np.array(h.colour)
-    sm = 0.5 * (s[i] + s[i + 1])
-    col = np.repeat(base[None, :], len(i), 0)
+    sm = 0.5 * (s[1:] + s[:-1])
+    col = np.broadcast_to(base, (nseg, ns, 3)).copy()
     if h.root_band > 0:
-        band = sm < h.root_band
-        col[band] = np.array(h.root_colour)
+        col[sm < h.root_band] = np.array(h.root_colour)
     # light hair shows darker rims; dark hair barely
     light = float(base.mean())
     shade = 1.0 - (1.0 - SHADE[j]) * (0.3 + 1.2 * light)
-    col = col * shade[:, None]
-    glint = SHEEN[j] * sheen
+    col = col * shade[:, :, None]
+    glint = np.broadcast_to(SHEEN[j] * sheen, (nseg, ns))
     if h.twist > 0:
-        ph = (sm / h.twist) % 1.0
+        ph = ((sm / h.twist) % 1.0)[:, None]
         glint = glint + 0.5 * sheen * np.exp(-(((ph - 0.42) / 0.06) ** 2)) * (SHEEN[j] > 0)
-    col = col + (1.0 - col) * glint[:, None] * 0.8
-    alpha = h.alpha * OPAC[j]
+    col = col + (1.0 - col) * glint[:, :, None] * 0.8
+    alpha = np.broadcast_to(h.alpha * OPAC[j], (nseg, ns)).copy()
     if h.kind == "vellus":
         alpha = alpha * (1.0 - 0.5 * (np.abs(U[j] + U[j + 1]) / 2))
-    keep = (vx.max(1) > -2) & (vy.max(1) > -2) & (vx.min(1) < width + 1) & (vy.min(1) < height + 1)
-    layer.add_polygons(vx[keep], vy[keep], alpha[keep], np.clip(col[keep], 0, 1))
+    qx0 = np.minimum(px[:-1], px[1:]).min(1)
+    qx1 = np.maximum(px[:-1], px[1:]).max(1)
+    qy0 = np.minimum(py[:-1], py[1:]).min(1)
+    qy1 = np.maximum(py[:-1], py[1:]).max(1)
+    out = (qx1 < -2) | (qy1 < -2) | (qx0 > width + 1) | (qy0 > height + 1)
+    alpha[out] = 0.0
+    # quantise colours a little so that cross edges along a plain shaft cancel exactly
+    col = np.round(np.clip(col, 0, 1), 3)
+    layer.add_grid(px, py, alpha, col)
     if h.end == "frayed":
         _fray(layer, h, fx[-1], fy[-1], tx[-1], ty[-1], r[-1], base * 0.9)
     return Shaft(fx, fy, r, float(fx[-1]), float(fy[-1]), float(d[-1]))
