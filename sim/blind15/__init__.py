@@ -189,6 +189,7 @@ def generate(
                     "diameter_um": round(max(sh.end_d, 0.5), 3),
                     "hair": hr.uid,
                     "kind": hr.kind,
+                    "root_diameter_um": round(hr.d, 3),
                     "dark": bool(max(hr.colour) <= 0.2),
                     "end": hr.end,
                     "direction_deg": round(math.degrees(math.atan2(ty, tx)), 2),
@@ -213,9 +214,13 @@ def generate(
             c = np.array([[0.9, 0.88, 0.8]])
             top.add_polygons(ox, oy, np.array([0.45]), c)
             top.add_polygons(ix[:, ::-1], iy[:, ::-1], np.array([0.45]), c, orient=False)
+    groups: dict[int, list[tuple[F64, float, tuple[float, float, float]]]] = {}
     for poly, fa, frgb in marks.flakes:
-        fx, fy = to_frame(poly[:, 0], poly[:, 1])
-        top.add_polygons(fx[None], fy[None], np.array([fa]), np.array([frgb]))
+        groups.setdefault(len(poly), []).append((poly, fa, frgb))
+    for group in groups.values():  # flakes of as many corners go in together
+        pts = np.stack([g[0] for g in group])
+        fx, fy = to_frame(pts[:, :, 0], pts[:, :, 1])
+        top.add_polygons(fx, fy, np.array([g[1] for g in group]), np.array([g[2] for g in group]))
     if top.x0:
         composite(img, top.render(h, w))
 

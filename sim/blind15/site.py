@@ -272,10 +272,14 @@ def _place(unit: Unit, d: float) -> tuple[float, float, float]:
 
 
 def _field_heading(look: dict[str, Any], seed: int, x: float, y: float) -> float:
-    from sim.blind15.noise import perlin
-
-    n = perlin(np.array([x / 3500.0]), np.array([y / 3500.0]), seed * 31 + 5)
-    return float(look["heading"] + look["heading_var"] * 2.0 * n[0])
+    """The growth direction: a slow swirl over millimetres round the site's heading."""
+    ph = look["heading"] + (seed % 997) * 0.37
+    swirl = (
+        0.6 * math.sin(x / 4100.0 + 3.0 * ph)
+        + 0.4 * math.sin(y / 3300.0 - 2.0 * ph)
+        + 0.3 * math.sin((x + y) / 2700.0 + ph)
+    )
+    return float(look["heading"] + look["heading_var"] * swirl)
 
 
 def _cells(bbox: tuple[float, float, float, float]) -> list[tuple[int, int]]:
