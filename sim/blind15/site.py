@@ -139,7 +139,7 @@ def site_look(seed: int) -> dict[str, Any]:
         "pig_dots": round(float(r.uniform(0, 5.0) if r.random() < 0.45 else 0.0), 3),
         "pores": round(float(r.uniform(2, 15)), 3),
         "polarised": polarised,
-        "sheen": round(float(r.uniform(0.03, 0.1) if polarised else r.uniform(0.12, 0.3)), 4),
+        "sheen": round(float(r.uniform(0.03, 0.1) if polarised else r.uniform(0.1, 0.22)), 4),
         "glints": round(float(0.0 if polarised else r.uniform(0.0, 1.0)), 4),
         "exposure": round(float(r.uniform(0.85, 1.1)), 4),
         "white_balance": [round(float(v), 4) for v in r.uniform(0.93, 1.07, 3)],
@@ -160,7 +160,8 @@ def _draw_hair(
     hd = unit.heading + float(r.normal(0, 0.12))
     mode = look["hair_length"]
     base = HAIR[look["hair_colour"]]
-    colour = tuple(float(c) for c in np.clip(np.array(base) * r.uniform(0.85, 1.15, 3), 0, 1))
+    tint = float(r.uniform(0.85, 1.15)) * r.uniform(0.97, 1.03, 3)
+    colour = tuple(float(c) for c in np.clip(np.array(base) * tint, 0, 1))
     root_band = 0.0
     root_colour = colour
     if look["hair_colour"] == "grey" and r.random() > look["grey_share"]:
@@ -188,6 +189,8 @@ def _draw_hair(
     end_style = str(r.choice(["square", "oblique", "frayed"], p=[0.45, 0.35, 0.2]))
     long_hair = mode == "long" or (mode == "mixed" and r.random() < 0.5)
     length = float(r.uniform(2500, MARGIN) if long_hair else r.uniform(200, 1500))
+    if look["coiled"] and long_hair:
+        length = float(r.uniform(1200, 3500))
     end = end_style
     if long_hair and r.random() < 0.45:
         end = "taper"
