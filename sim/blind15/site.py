@@ -29,7 +29,7 @@ HAIR = {
     "brown": (0.22, 0.14, 0.085),
     "blond": (0.76, 0.57, 0.3),
     "red": (0.48, 0.19, 0.08),
-    "grey": (0.78, 0.78, 0.76),
+    "grey": (0.82, 0.79, 0.72),
     "dyed": (0.33, 0.07, 0.09),
 }
 
@@ -170,6 +170,8 @@ def _draw_hair(
         root_band = float(r.uniform(0, 900))
         root_colour = HAIR["grey"] if r.random() < 0.5 else HAIR["brown"]
     alpha = float(r.uniform(0.9, 1.0))
+    if max(colour) > 0.5:  # unpigmented and blond shafts let some skin through
+        alpha = float(r.uniform(0.72, 0.9))
     u = float(r.random())
     cum = 0.0
     kind = "terminal"
