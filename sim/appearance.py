@@ -139,7 +139,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     not the twin's own) synth-v12's looks with dark skin marks: flecks, blotches and strokes
     (no synth-v14 openings), 16 (synth-v16, c39's, not shipped) synth-v15's looks where an
     opening's size says nothing of how many hairs leave it, 17 (synth-v17, a candidate's)
-    synth-v15's looks with pinpoint pigmented dots (no synth-v16 openings)."""
+    synth-v15's looks with pinpoint pigmented dots (no synth-v16 openings); 18 (synth-v18)
+    draws synth-v17's looks, its training scalps adding black dots (``sim.dataset``)."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:

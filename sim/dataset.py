@@ -32,8 +32,10 @@ from sim.config import ScalpConfig
 from sim.optics import defocus_sigma_px, expose, gaussian_blur
 from sim.render import ScalpScene, View, shaft_points
 from sim.scalp import (
+    BLACK_DOT_MAX_MM,
     CURL_VERSION,
     CURLS,
+    VELLUS_THRESHOLD_UM,
     ScalpWorld,
     curl,
     generate_scalp,
@@ -48,7 +50,8 @@ F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (v11: labyrinths)
 # Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``);
-# 12 trained 2.10.0, 15 2.11.0, 13, 14, 16, 17 candidates'; none is the twin's own (DEFAULT_LOOKS)
+# 12 trained 2.10.0, 15 2.11.0, 13, 14, 16, 17, 18 candidates'; none is the twin's own
+# (DEFAULT_LOOKS). 18 is 17's looks with black dots among the hairs (_maybe_black_dots).
 LOOKS = {
     9: "synth-v9",
     10: "synth-v10",
@@ -59,6 +62,7 @@ LOOKS = {
     15: "synth-v15",
     16: "synth-v16",
     17: "synth-v17",
+    18: "synth-v18",
 }
 DEFAULT_LOOKS = 11
 CROPS_PER_WORLD = 6
@@ -67,6 +71,7 @@ LONG_EXTENT_MM = 24.0  # patch of scalp of long or mixed hair
 LONG_CENTRE_MM = 2.0  # crops of it are centred within this of its middle
 LEGACY_SHARE = 0.1  # share of crops in the twin's legacy look (pale shafts, dark openings)
 STUBBLE_SHARE = 0.15  # share of scalps whose trimmed hairs are short stubs (_maybe_stubble)
+BLACK_DOT_SHARE = 0.3  # synth-v18: share of scalps with black dots among their hairs
 HAIRLESS_SHARE = 0.12  # share of scalps with no hair at all: textured skin only
 CHUNK_WORLDS = 25  # worlds per cache file
 PAIR_CROPS = 3  # before-and-after pairs per world of a pair set (pair_samples)
@@ -237,7 +242,7 @@ def _geometry(
     ):
         pts = shaft_points(world, int(i), view, step_px=2.0)
         shafts.append(pts)
-        if h.trimmed[i]:
+        if h.trimmed[i] and h.length_mm[i] > BLACK_DOT_MAX_MM:  # a black dot shows no free end
             tips.append(pts[-1])
     return u[near], v[near], h.diameter_um[near], tips, shafts
 
@@ -259,6 +264,7 @@ def world_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
         world = _maybe_regrown(world, seed, recipe.regrow_share)
     if recipe.curl_share > 0:
         world = _maybe_curled(world, seed, recipe.curl_share)
+    world = _maybe_black_dots(world, seed, recipe.looks)
     style = recipe.style(np.random.default_rng([seed, 0x57E]))
     legacy = rng.random() < LEGACY_SHARE
     if legacy:
@@ -279,7 +285,7 @@ def pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     prices the ratio of the two reads against the true ratio."""
     rng = np.random.default_rng([seed, 0x9A1])
     before = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
-    before = _maybe_stubble(before, seed)
+    before = _maybe_black_dots(_maybe_stubble(before, seed), seed, recipe.looks)
     after = regrow(before, pair_factor(rng), seed=int(rng.integers(2**31 - 1)))
     if rng.random() < HAIRLESS_SHARE:  # bare skin stays bare: as many bare crops as singles
         before = after = regrow(before, 0.0)
@@ -310,7 +316,7 @@ def style_pair_samples(seed: int, recipe: Recipe) -> list[tuple[U8, F32]]:
     as the before-and-after pairs do, while the look still changes between the two."""
     rng = np.random.default_rng([seed, 0x5D1])
     world = generate_scalp(random_scalp(rng, seed % (2**31 - 1)))
-    world = _maybe_stubble(world, seed)
+    world = _maybe_black_dots(_maybe_stubble(world, seed), seed, recipe.looks)
     if rng.random() < HAIRLESS_SHARE:
         world = regrow(world, 0.0)
     looks = [
@@ -391,6 +397,37 @@ def _maybe_stubble(world: ScalpWorld, seed: int) -> ScalpWorld:
     short = rng.uniform(0.06, 0.45, len(h))
     length = np.where(h.trimmed, np.minimum(h.length_mm, short), h.length_mm)
     return dataclasses.replace(world, hairs=dataclasses.replace(h, length_mm=length))
+
+
+def _maybe_black_dots(world: ScalpWorld, seed: int, looks: int) -> ScalpWorld:
+    """synth-v18 (``looks`` 18 on): with probability :data:`BLACK_DOT_SHARE`, 5-40 % of the
+    scalp's terminal hairs broken at the skin's surface - black dots: 10-35 um of near-black
+    shaft above the skin, drawn as a dark disc of the hair's width in its opening. Each is still
+    a hair to count (its emergence point stays in the targets) and shows no free end (no cut
+    tip is marked for it, :func:`_geometry`). synth-v17's pigmented dots carry no hair and lie
+    anywhere on the skin; these sit in openings and count, so that a net learns a dark dot by
+    where it is, not only by that it is dark. Its own random stream, so the other choices of
+    the world stay as they were; earlier looks leave the world alone."""
+    if looks < 18:
+        return world
+    rng = np.random.default_rng([seed, 0xB1D])
+    h = world.hairs
+    terminal = h.diameter_um >= VELLUS_THRESHOLD_UM
+    if rng.random() >= BLACK_DOT_SHARE or not terminal.any():
+        return world
+    n = len(h)
+    dot = terminal & (rng.random(n) < rng.uniform(0.05, 0.4))
+    black = rng.uniform(0.02, 0.06, n)[:, None] * np.array([1.0, 0.92, 0.85])
+    return dataclasses.replace(
+        world,
+        hairs=dataclasses.replace(
+            h,
+            length_mm=np.where(dot, rng.uniform(0.010, BLACK_DOT_MAX_MM, n), h.length_mm),
+            rgb=np.where(dot[:, None], black, h.rgb),
+            trimmed=h.trimmed | dot,
+            wave_amp_rad=np.where(dot, 0.0, h.wave_amp_rad),
+        ),
+    )
 
 
 def _maybe_regrown(world: ScalpWorld, seed: int, share: float) -> ScalpWorld:

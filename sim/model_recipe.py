@@ -359,7 +359,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "candidate's; 15: synth-v15, v12 with dark skin marks (flecks, blotches, strokes), as "
         "2.11.0 was trained; 16: synth-v16, v15 with each opening's size apart from its hairs, "
         "c39's, not shipped; 17: synth-v17, v15 with pinpoint pigmented dots, a candidate's; "
-        "10: synth-v10, fine pigment networks; 9: as 2.8.0 was trained)",
+        "18: synth-v18, v17's looks with black dots among the scalps' hairs (broken at the "
+        "skin, counted), a candidate's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 "
+        "was trained)",
     )
     p.add_argument(
         "--pair-weight",

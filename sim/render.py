@@ -27,7 +27,7 @@ from sim.appearance import (
     stamp_dots,
     world_points,
 )
-from sim.scalp import VELLUS_THRESHOLD_UM, ScalpWorld
+from sim.scalp import BLACK_DOT_MAX_MM, VELLUS_THRESHOLD_UM, ScalpWorld
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -327,7 +327,9 @@ class ScalpScene:
 
         hs = w.hairs
         _, _, keep = self._visible(view, margin_mm=16.0)
-        gain = shaft_gain(hs.rgb, hs.diameter_um >= VELLUS_THRESHOLD_UM, w.skin, st)
+        # the style's contrast is that of the shafts that show; black dots keep their own dark
+        showing = (hs.diameter_um >= VELLUS_THRESHOLD_UM) & (hs.length_mm > BLACK_DOT_MAX_MM)
+        gain = shaft_gain(hs.rgb, showing, w.skin, st)
         for i in np.flatnonzero(keep):
             pts = shaft_points(w, int(i), view)
             d_px = float(hs.diameter_um[i]) / view.um_per_px

@@ -21,6 +21,9 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
 VELLUS_THRESHOLD_UM = 30.0
+# A hair this short above the skin is a black dot (broken at the surface, no free end to see):
+# only synth-v18's training scalps hold one (sim.dataset._maybe_black_dots).
+BLACK_DOT_MAX_MM = 0.035
 
 # Reflectance (linear RGB) of hair pigment, darkest to lightest.
 HAIR_RGB: dict[str, tuple[float, float, float]] = {
