@@ -327,7 +327,8 @@ class ScalpScene:
 
         hs = w.hairs
         _, _, keep = self._visible(view, margin_mm=16.0)
-        # the style's contrast is that of the shafts that show; black dots keep their own dark
+        # the style sets the contrast of the shafts that show: black dots, near-black stumps
+        # (synth-v18), would pull the median down and lift every other shaft
         showing = (hs.diameter_um >= VELLUS_THRESHOLD_UM) & (hs.length_mm > BLACK_DOT_MAX_MM)
         gain = shaft_gain(hs.rgb, showing, w.skin, st)
         for i in np.flatnonzero(keep):
