@@ -116,6 +116,26 @@ def _dense_seeds(n: int, low: float = 120.0) -> list[int]:
     return [s for s, p in enumerate(_looks()) if p["density_target"] > low][:n]
 
 
+def test_same_site_at_any_scale_and_size() -> None:
+    """A site's hairs sit in the world: a 6 um/px frame's hairs are the middle of a 12 um/px
+    frame's, at half the distance from the centre, with the same records otherwise."""
+    for seed in _dense_seeds(3):
+        _, fine = generate(seed, um_per_px=6.0, width=240, height=180)
+        _, coarse = generate(seed, um_per_px=12.0, width=240, height=180)
+        wide = {h["id"]: h for h in coarse["hairs"]}
+        assert fine["hairs"]
+        for h in fine["hairs"]:
+            c = wide[h["id"]]
+            assert c["x_px"] == pytest.approx((h["x_px"] - 119.5) / 2 + 119.5, abs=2e-3)
+            assert c["y_px"] == pytest.approx((h["y_px"] - 89.5) / 2 + 89.5, abs=2e-3)
+            assert (c["kind"], c["diameter_um"], c["colour"]) == (
+                h["kind"],
+                h["diameter_um"],
+                h["colour"],
+            )
+        assert len(coarse["hairs"]) > 2 * len(fine["hairs"])
+
+
 def test_hairless_is_the_same_site_without_hair() -> None:
     shares = []
     for seed in _dense_seeds(4, 150.0):
@@ -248,7 +268,9 @@ def test_truth_matches_pixels() -> None:
     assert len(root_dark) >= 30
     # a listed root lies on a drawn (dark) shaft, at its root end: the skin behind is bare
     assert np.mean(root_dark > 25) > 0.9, np.percentile(root_dark, [5, 50])
-    assert len(m["behind"]) >= 20 and np.mean(np.array(m["behind"]) < 15) > 0.7
+    # (but where another shaft crosses there)
+    behind = np.array(m["behind"])
+    assert len(behind) >= 20 and np.mean(behind < 15) > 0.6 and np.median(behind) < 8
     # a listed end lies on its shaft's end: dark just inside, bare just past it
     tip_in, tip_out = np.array(m["tip_in"]), np.array(m["tip_out"])
     assert len(tip_in) >= 15

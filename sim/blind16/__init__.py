@@ -295,7 +295,7 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
     red = np.array([[0.55, 0.07, 0.09]])
     _paint(img, shape, vessels, [np.repeat(red, p[0].size, 0) for p in vessels], 0.7)
     flake = np.array([[0.9, 0.88, 0.8]])
-    _paint(img, shape, flakes, [np.repeat(flake, p[0].size, 0) for p in flakes], 0.55)
+    _paint(img, shape, flakes, [np.repeat(flake, p[0].size, 0) for p in flakes], 0.42)
 
 
 def _openings(look: dict[str, Any], frame: Frame, units: list[Unit], img: F32) -> None:
@@ -372,7 +372,14 @@ def _draw_hairs(
     for hair, g in zip(hairs, geo, strict=True):
         blunt = hair.end in ("cut", "broken")
         x, y, sa, sc, th, amp, lv = chain(g["px"], g["py"], g["half"], blunt=blunt)
-        col = np.repeat(np.array([hair.colour]), x.size, 0)
+        # pigment varies along the shaft: two slow waves of the hair's own phase
+        t = np.arange(x.size) * (2 * math.pi / max(x.size, 8))
+        band = (
+            1.0
+            + 0.07 * np.sin(1.7 * t + 6.28 * hair.keep_u)
+            + 0.05 * np.sin(4.1 * t + 11.0 * hair.keep_u)
+        )
+        col = np.array([hair.colour])[0][None, :] * band[:, None]
         parts.append((x, y, sa, sc, th, amp, lv, col))
     if not parts:
         return np.zeros(shape, np.float32)

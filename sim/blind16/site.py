@@ -64,7 +64,9 @@ def site_look(seed: int) -> dict[str, Any]:
         "skin_rgb": [round(c * float(r.uniform(0.92, 1.08)), 4) for c in SKIN[fitz]],
         "erythema": float(r.uniform(0.0, 0.5)),
         "hair_colour": colour,
-        "grey_share": float(r.uniform(0.0, 0.5)) if colour not in ("grey", "white") else 0.0,
+        "grey_share": float(r.uniform(0.0, 0.4) if r.random() < 0.5 else 0.0)
+        if colour not in ("grey", "white")
+        else 0.0,
         "hair_length": length,
         "pattern": pattern,
         "density_target": density,

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-CHUNK = 1_500_000  # footprint samples per chunk
+CHUNK = 1_000_000  # footprint samples per chunk
 _BUCKETS = np.array([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 19, 24, 30, 38, 48, 60, 76, 96, 128])
 
 
