@@ -6,15 +6,18 @@ Technique
 * **Everything is an elliptical weighted-average (EWA) Gaussian splat** (``splat.py``):
   anisotropic Gaussians, prefiltered by a pixel-sized reconstruction Gaussian, summed into
   field buffers with ``np.bincount`` over their pixel footprints.
-* A hair shaft is a **splat chain** along its curved centreline (``chain.py``): splats spaced
-  at 1.6 along-sigmas so that their sum is a ridge of constant peak 1 whatever the width.
-  Thick shafts are the **level set** ``field = e^-2`` of that implicit field, anti-aliased by
-  the first-order signed distance ``(field - level) / |grad field|`` through a one-pixel
-  ramp; the field's value also gives each pixel's place across the cylinder for shading.
-  Sub-pixel parts (vellus hairs, fine natural tips) switch to **coverage mode**, where the
-  chain's integral across equals the shaft's width. Cut ends stop square at full width,
-  natural tips taper, exclamation-mark hairs widen away from the skin; black dots are one
-  round splat.
+* A hair shaft is a **splat chain** along its curved centreline (``chain.py``). Thick shafts
+  are implicit surfaces: each splat is the 4th power of a Gaussian of the shaft's field, spaced
+  so that their sum ``G`` is a ridge of constant peak; the field ``G ** (1/4)`` is then a
+  Gaussian ridge across each shaft and a **p-norm soft maximum** over crossing shafts (so
+  they do not melt together as summed metaballs would). The shaft is the **level set**
+  ``field = e^-2``, anti-aliased by the first-order signed distance
+  ``(field - level) / |grad field|`` through a one-pixel ramp; the field's value also gives
+  each pixel's place across the cylinder for shading, and the 4th-power weights pick the
+  uppermost shaft's colour. Sub-pixel parts (vellus hairs, fine natural tips) switch to
+  **coverage mode**, where the prefiltered chain's integral across equals the shaft's width.
+  Cut ends stop square at full width (ever shorter along-sigmas there), natural tips taper,
+  exclamation-mark hairs widen away from the skin; black dots are one round splat.
 * Skin is **sparse convolution noise** (Lewis): hashed impulses in world cells deposited on a
   coarse grid and convolved with Gaussians (tone, texture, erythema, sebum shine) and, for the
   honeycomb pigment network, with an **annulus** around impulses on a jittered hex lattice.
@@ -39,7 +42,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from sim.blind16 import args, camera
-from sim.blind16.chain import BLUNT_RUN, LEVEL, chain
+from sim.blind16.chain import LEVEL, LEVEL_REACH, P_NORM, blunt_run, chain
 from sim.blind16.site import (
     CELL_UM,
     MAX_SHAFT_UM,
@@ -266,14 +269,15 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
                     vessels.append(_line(frame, bx, by, np.linspace(half * 0.6, 3.0, bx.size)))
         for _ in range(int(r.poisson(look["flakes"]))):
             x, y = ox + r.random() * CELL_UM, oy + r.random() * CELL_UM
-            for _ in range(int(r.integers(3, 9))):
+            spread = float(r.uniform(30, 110))
+            for _ in range(int(r.integers(6, 22))):
                 flakes.append(
                     _disc(
                         frame,
-                        x + r.normal(0, 90),
-                        y + r.normal(0, 90),
-                        float(r.uniform(25, 110)),
-                        float(r.uniform(1.0, 4.0)),
+                        x + r.normal(0, spread),
+                        y + r.normal(0, spread),
+                        float(r.uniform(12, 60)),
+                        float(r.uniform(1.0, 3.0)),
                         float(r.uniform(0, math.pi)),
                     )
                 )
@@ -293,9 +297,9 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
     brown = (skin * np.array([0.35, 0.27, 0.24]))[None, :]
     _paint(img, shape, flecks, [np.repeat(brown, p[0].size, 0) for p in flecks], 0.7)
     red = np.array([[0.55, 0.07, 0.09]])
-    _paint(img, shape, vessels, [np.repeat(red, p[0].size, 0) for p in vessels], 0.7)
+    _paint(img, shape, vessels, [np.repeat(red, p[0].size, 0) for p in vessels], 0.5)
     flake = np.array([[0.9, 0.88, 0.8]])
-    _paint(img, shape, flakes, [np.repeat(flake, p[0].size, 0) for p in flakes], 0.42)
+    _paint(img, shape, flakes, [np.repeat(flake, p[0].size, 0) for p in flakes], 0.32)
 
 
 def _openings(look: dict[str, Any], frame: Frame, units: list[Unit], img: F32) -> None:
@@ -331,8 +335,8 @@ def _hair_geometry(hair: Hair, frame: Frame) -> dict[str, Any]:
     half = half_um / frame.um
     tip = (float(px[-1]), float(py[-1]))
     if hair.end != "taper":
-        # a blunt level-mode end runs on past its last splat by BLUNT_RUN half-widths
-        back = BLUNT_RUN * float(half[-1]) if half[-1] >= 1.2 else 0.0
+        # a blunt level-mode end runs on past its last splat
+        back = blunt_run(float(half[-1])) if half[-1] >= 1.2 else 0.0
         keep_len = max(0.0, hair.length / frame.um - back)
         sp = s / frame.um
         cut = sp <= keep_len
@@ -371,7 +375,7 @@ def _draw_hairs(
     parts = []
     for hair, g in zip(hairs, geo, strict=True):
         blunt = hair.end in ("cut", "broken")
-        x, y, sa, sc, th, amp, lv = chain(g["px"], g["py"], g["half"], blunt=blunt)
+        x, y, sa, sc, th, amp, lv = chain(g["px"], g["py"], g["half"], blunt=blunt, rooted=True)
         # pigment varies along the shaft: two slow waves of the hair's own phase
         t = np.arange(x.size) * (2 * math.pi / max(x.size, 8))
         band = (
@@ -388,19 +392,21 @@ def _draw_hairs(
     )
     lv = np.concatenate([p[6] for p in parts])
     fc, cc = splat(shape, x[~lv], y[~lv], sa[~lv], sc[~lv], th[~lv], amp[~lv], col[~lv])
-    fl, cl = splat(shape, x[lv], y[lv], sa[lv], sc[lv], th[lv], amp[lv], col[lv])
+    gl, cl = splat(shape, x[lv], y[lv], sa[lv], sc[lv], th[lv], amp[lv], col[lv], reach=LEVEL_REACH)
     if cc is None or cl is None:
         raise RuntimeError("splat lost its colour")
     a_cov = np.clip(fc, 0.0, 1.0)
     img *= 1.0 - a_cov[..., None]
     img += a_cov[..., None] * cc / np.maximum(fc, 1e-6)[..., None]
+    hair_col = (cl / np.maximum(gl, 1e-30)[..., None]).astype(np.float32)
+    fl = (np.maximum(gl, 0.0) ** (1.0 / P_NORM)).astype(np.float32)
     a_lv = level_alpha(fl, LEVEL)
     q = np.clip(fl, 1e-6, 1.0)
     rho2 = np.clip(np.log(q) / math.log(LEVEL), 0.0, 1.0)
     shade = 0.82 + 0.22 * np.sqrt(1.0 - rho2)
-    hair_rgb = cl / np.maximum(fl, 1e-6)[..., None] * shade[..., None]
+    hair_rgb = hair_col * shade[..., None]
     if not look["polarised"]:
-        hair_rgb += (0.1 * np.exp(-rho2 / 0.02))[..., None]
+        hair_rgb += (0.07 * np.exp(-rho2 / 0.02))[..., None]
     img *= 1.0 - a_lv[..., None]
     img += a_lv[..., None] * hair_rgb
     out: F32 = (1.0 - (1.0 - a_cov) * (1.0 - a_lv)).astype(np.float32)

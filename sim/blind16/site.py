@@ -83,7 +83,7 @@ def site_look(seed: int) -> dict[str, Any]:
         "heading_spread_deg": float(r.uniform(8.0, 60.0)),
         "curl": float(r.uniform(0.0, 1.0) ** 2),
         "texture": float(r.uniform(0.04, 0.16)),
-        "network": float(r.uniform(0.0, 0.35) * (0.4 + 0.15 * fitz)) if r.random() < 0.7 else 0.0,
+        "network": float(r.uniform(0.0, 0.35) * (0.15 + 0.17 * fitz)) if r.random() < 0.7 else 0.0,
         "network_um": float(r.uniform(120.0, 260.0)),
         "creases": int(r.integers(0, 4)),
         "white_dots": float(r.uniform(0.0, 3.0) * (1.5 if fitz >= 4 else 0.6)),

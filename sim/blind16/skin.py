@@ -144,8 +144,8 @@ def ring_network(seed: int, frame: Frame, spacing_um: float) -> F32:
     a = np.arange(math.floor(y0 / row_h) - 1, math.floor(y1 / row_h) + 2, dtype=np.int64)
     b = np.arange(math.floor(x0 / spacing_um) - 1, math.floor(x1 / spacing_um) + 2, dtype=np.int64)
     ga, gb = np.meshgrid(a, b, indexing="ij")
-    jx = (hash_uniform(seed, 91, ga, gb) - 0.5) * 0.3
-    jy = (hash_uniform(seed, 92, ga, gb) - 0.5) * 0.3
+    jx = (hash_uniform(seed, 91, ga, gb) - 0.5) * 0.5
+    jy = (hash_uniform(seed, 92, ga, gb) - 0.5) * 0.5
     wt = 0.6 + 0.8 * hash_uniform(seed, 93, ga, gb)
     wx = (gb + 0.5 * (ga % 2) + jx) * spacing_um
     wy = (ga + jy) * row_h
