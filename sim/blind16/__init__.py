@@ -23,9 +23,11 @@ Technique
   honeycomb pigment network, with an **annulus** around impulses on a jittered hex lattice.
   Openings, yellow dots, halos, casts, white dots, flecks, flakes, vessels (dotted, hairpin,
   arborising) and creases are splats or splat chains in coverage mode.
-* The camera: an **Airy-disc PSF** convolved with a defocus disc, vignetting and tilted light,
-  a **Quad-Bayer** mosaic with shot and read noise, a normalised-convolution demosaic with
-  an unsharp mask, and a **Haar-wavelet codec** (dead-zone quantised detail bands) or none.
+* The camera: an **Airy-disc PSF** convolved with a defocus disc and a low-pass filter,
+  vignetting and tilted light, a **Quad-Bayer** mosaic with shot and read noise, a
+  constant-hue normalised-convolution demosaic (wide per-channel estimates times the smoothed
+  ratio of every sample to its own channel's estimate), and a **Haar-wavelet codec**
+  (dead-zone quantised detail bands) or none.
 * The world is cut into 1 mm cells, each drawing its units, hairs and marks from its own
   generator keyed by the seed, so a site is the same in any frame, size or scale; a follow-up
   visit turns and shifts the frame, sheds hairs by a per-hair draw and adds new ones from

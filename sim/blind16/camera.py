@@ -13,12 +13,13 @@ from scipy import ndimage, signal, special
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
+OLPF_PX = 0.8
 
 
 def airy_psf(first_zero_px: float, defocus_px: float) -> F64:
     """Airy pattern with its first dark ring at ``first_zero_px`` convolved with a uniform
-    disc of radius ``defocus_px``, 3x supersampled, normalised."""
-    n = math.ceil(2.2 * first_zero_px + defocus_px + 1)
+    disc of radius ``defocus_px`` and the low-pass filter's Gaussian, 3x supersampled."""
+    n = math.ceil(2.2 * first_zero_px + defocus_px + 2 * OLPF_PX + 1)
     ss = 3
     m = 2 * n + 1
     t = (np.arange(m * ss, dtype=np.float64) + 0.5) / ss - m / 2
@@ -30,6 +31,8 @@ def airy_psf(first_zero_px: float, defocus_px: float) -> F64:
     if defocus_px > 0.3:
         disc = (rr <= defocus_px).astype(np.float64)
         a = signal.fftconvolve(a, disc, mode="same")
+    # the sensor's optical low-pass filter and pixel aperture
+    a = ndimage.gaussian_filter(a, OLPF_PX * ss, mode="constant")
     k = a.reshape(m, ss, m, ss).sum(axis=(1, 3))
     k = np.maximum(k, 0.0)
     out: F64 = k / k.sum()
@@ -56,7 +59,7 @@ def quad_bayer_masks(h: int, w: int) -> list[NDArray[np.bool_]]:
 
 def sensor(img: F32, look: dict[str, Any], rng: np.random.Generator) -> F32:
     """Mosaic, noise and demosaic (normalised convolution of each channel's samples, with
-    an unsharp mask on their mean)."""
+    the relative detail of every sample carried to all three)."""
     h, w, _ = img.shape
     masks = quad_bayer_masks(h, w)
     raw = np.zeros((h, w), np.float32)
@@ -66,15 +69,20 @@ def sensor(img: F32, look: dict[str, Any], rng: np.random.Generator) -> F32:
     shot = rng.standard_normal((h, w)).astype(np.float32) * np.sqrt(np.maximum(raw, 0) / full)
     read = rng.standard_normal((h, w)).astype(np.float32) * (0.0025 * look["noise"])
     raw = raw + shot + read
-    # normalised convolution of each channel's samples, then an unsharp mask on the
-    # mean of the three (the detail the wide kernels took away)
+    # normalised convolution of each channel's samples, wide, for the colour; every raw
+    # sample's ratio to its own channel's estimate there, lightly smoothed, for the
+    # detail of all three (constant hue)
     out = np.empty_like(img)
+    own = np.zeros_like(raw)
     for c, m in enumerate(masks):
         mf = m.astype(np.float32)
-        out[..., c] = ndimage.gaussian_filter(raw * mf, 0.9) / ndimage.gaussian_filter(mf, 0.9)
-    lum = out.mean(axis=2)
-    out += 0.35 * (lum - ndimage.gaussian_filter(lum, 1.5))[..., None]
-    return out
+        e = ndimage.gaussian_filter(raw * mf, 1.6) / ndimage.gaussian_filter(mf, 1.6)
+        out[..., c] = e
+        own[m] = e[m]
+    floor = 0.02
+    detail = ndimage.gaussian_filter((raw + floor) / (np.maximum(own, 0.0) + floor), 0.6)
+    res: F32 = ((out + floor) * np.clip(detail, 0.4, 2.5)[..., None] - floor).astype(np.float32)
+    return res
 
 
 def _haar_fwd(a: F64) -> tuple[F64, F64, F64, F64]:
