@@ -136,6 +136,30 @@ def test_same_site_at_any_scale_and_size() -> None:
         assert len(coarse["hairs"]) > 2 * len(fine["hairs"])
 
 
+def test_emergence_outside_lists_the_roots_just_outside() -> None:
+    """A frame's emergence_outside is exactly the roots that a frame 30 px wider on every
+    side holds within 200 um outside the first frame."""
+    um = 10.0
+    n_out = 0
+    for seed in _dense_seeds(4):
+        _, small = generate(seed, um_per_px=um, width=200, height=150)
+        _, big = generate(seed, um_per_px=um, width=260, height=210)
+        want = {}
+        for h in big["hairs"]:
+            x, y = h["x_px"] - 30, h["y_px"] - 30
+            dx = max(-0.5 - x, x - 199.5, 0.0)
+            dy = max(-0.5 - y, y - 149.5, 0.0)
+            if (dx or dy) and math.hypot(dx, dy) * um <= 200.0:
+                want[h["id"]] = (x, y)
+        got = {p["id"]: (p["x_px"], p["y_px"]) for p in small["emergence_outside"]}
+        assert set(got) == set(want)
+        for k, (x, y) in got.items():
+            assert x == pytest.approx(want[k][0], abs=2e-3)
+            assert y == pytest.approx(want[k][1], abs=2e-3)
+        n_out += len(got)
+    assert n_out >= 5
+
+
 def test_hairless_is_the_same_site_without_hair() -> None:
     shares = []
     for seed in _dense_seeds(4, 150.0):
