@@ -196,6 +196,9 @@ def test_follow_up_keeps_subset_or_adds() -> None:
             assert 0.01 <= frac <= 0.06
         assert all(h["id"] in world for h in fewer["hairs"])
         assert not any(h["new"] for h in fewer["hairs"])
+        grown = [h for h in more["hairs"] if h["new"]]
+        assert grown and not any(h["id"] in world for h in grown)
+        assert not any(h["kind"] in ("black_dot", "broken", "exclamation") for h in grown)
         for h in more["hairs"]:
             if not h["new"]:
                 old = world[h["id"]]  # a kept hair looks as before

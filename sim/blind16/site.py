@@ -168,10 +168,12 @@ def _make_hair(
     u = r.random()
     kind = "terminal"
     acc = 0.0
+    # hairs grown since the last visit are regrowing, not breaking
+    old = 0.0 if new else 1.0
     for name, p in (
-        ("black_dot", look["p_black_dot"]),
-        ("broken", look["p_broken"]),
-        ("exclamation", look["p_exclamation"]),
+        ("black_dot", look["p_black_dot"] * old),
+        ("broken", look["p_broken"] * old),
+        ("exclamation", look["p_exclamation"] * old),
         ("tapered", look["p_tapered"] + (0.25 if new else 0.0)),
         ("vellus", look["vellus_frac"]),
         ("intermediate", look["intermediate_frac"]),
