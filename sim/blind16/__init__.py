@@ -291,9 +291,9 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
         wx, wy = _walk(
             rc, x - 15000 * math.cos(ang), y - 15000 * math.sin(ang), ang, 30000.0, 60.0, 0.01
         )
-        creases.append(_line(frame, wx, wy, np.full(wx.size, float(rc.uniform(8, 25)))))
+        creases.append(_line(frame, wx, wy, np.full(wx.size, float(rc.uniform(25, 60)))))
     dark = (skin * np.array([0.55, 0.5, 0.5]))[None, :]
-    _paint(img, shape, creases, [np.repeat(dark, p[0].size, 0) for p in creases], 0.45)
+    _paint(img, shape, creases, [np.repeat(dark, p[0].size, 0) for p in creases], 0.2)
     white = (0.25 * skin + np.array([0.7, 0.69, 0.66]))[None, :]
     _paint(img, shape, whites, [np.repeat(white, p[0].size, 0) for p in whites], 0.75)
     brown = (skin * np.array([0.35, 0.27, 0.24]))[None, :]
@@ -409,6 +409,8 @@ def _draw_hairs(
     hair_rgb = hair_col * shade[..., None]
     if not look["polarised"]:
         hair_rgb += (0.07 * np.exp(-rho2 / 0.02))[..., None]
+    # light (little-pigmented) shafts let some of the skin through
+    a_lv = a_lv * (1.0 - 0.25 * np.clip((hair_col.mean(axis=2) - 0.3) / 0.5, 0.0, 1.0))
     img *= 1.0 - a_lv[..., None]
     img += a_lv[..., None] * hair_rgb
     out: F32 = (1.0 - (1.0 - a_cov) * (1.0 - a_lv)).astype(np.float32)
