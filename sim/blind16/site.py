@@ -80,7 +80,9 @@ def site_look(seed: int) -> dict[str, Any]:
         "p_exclamation": float(r.uniform(0.08, 0.2) if areata else r.uniform(0.0, 0.02)),
         "p_tapered": float(r.uniform(0.0, 0.1)),
         "heading_deg": float(r.uniform(0.0, 360.0)),
-        "heading_spread_deg": float(r.uniform(8.0, 60.0)),
+        "heading_spread_deg": float(
+            r.uniform(5.0, 25.0) if length == "long" else r.uniform(8.0, 50.0)
+        ),
         "curl": float(r.uniform(0.0, 1.0) ** 2),
         "texture": float(r.uniform(0.04, 0.16)),
         "network": float(r.uniform(0.0, 0.35) * (0.15 + 0.17 * fitz)) if r.random() < 0.7 else 0.0,
