@@ -31,16 +31,11 @@ def splat(
     reach: float = 2.7,
 ) -> tuple[F32, F32 | None]:
     """Sum of the splats over a ``shape`` frame (pixel centres at integer coordinates) and,
-    with ``colour`` (n, 3), the colour-weighted sum (h, w, 3)."""
+    with ``colour`` (n, 3), the colour-weighted sum (h, w, 3). The buffers are padded by the
+    largest footprint, so no footprint needs clipping; the frame is cut out at the end."""
     h, w = shape
-    field = np.zeros(h * w, np.float64)
-    cfield = np.zeros((3, h * w), np.float64) if colour is not None else None
     x = np.asarray(x, np.float64)
     n = x.size
-    if n == 0:
-        return field.reshape(h, w).astype(np.float32), (
-            None if cfield is None else np.zeros((h, w, 3), np.float32)
-        )
     y = np.asarray(y, np.float64)
     sa = np.broadcast_to(np.asarray(sa, np.float64), (n,))
     sc = np.broadcast_to(np.asarray(sc, np.float64), (n,))
@@ -50,10 +45,13 @@ def splat(
     keep = (x + rad >= 0) & (x - rad <= w - 1) & (y + rad >= 0) & (y - rad <= h - 1) & (amp != 0)
     idx_all = np.nonzero(keep)[0]
     if idx_all.size == 0:
-        return field.reshape(h, w).astype(np.float32), (
-            None if cfield is None else np.zeros((h, w, 3), np.float32)
-        )
+        empty = np.zeros((h, w), np.float32)
+        return empty, (None if colour is None else np.zeros((h, w, 3), np.float32))
     bucket = _BUCKETS[np.minimum(np.searchsorted(_BUCKETS, rad[idx_all]), len(_BUCKETS) - 1)]
+    pad = 2 * int(bucket.max()) + 2
+    wp, hp = w + 2 * pad, h + 2 * pad
+    field = np.zeros(hp * wp, np.float64)
+    cfield = np.zeros((3, hp * wp), np.float64) if colour is not None else None
     for b in np.unique(bucket):
         sel = idx_all[bucket == b]
         sel = sel[np.argsort(y[sel], kind="stable")]
@@ -62,8 +60,10 @@ def splat(
         for k in range(0, sel.size, per):
             s = sel[k : k + per]
             cx, cy = x[s], y[s]
-            ix = np.rint(cx).astype(np.int64)[:, None, None] + off[None, None, :]
-            iy = np.rint(cy).astype(np.int64)[:, None, None] + off[None, :, None]
+            jx = np.clip(np.rint(cx).astype(np.int64), -pad + b, w - 1 + pad - b)
+            jy = np.clip(np.rint(cy).astype(np.int64), -pad + b, h - 1 + pad - b)
+            ix = jx[:, None, None] + off[None, None, :]
+            iy = jy[:, None, None] + off[None, :, None]
             dx = (ix - cx[:, None, None]).astype(np.float32)
             dy = (iy - cy[:, None, None]).astype(np.float32)
             c = np.cos(theta[s]).astype(np.float32)[:, None, None]
@@ -73,22 +73,21 @@ def splat(
             ia = (0.5 / sa[s] ** 2).astype(np.float32)[:, None, None]
             ic = (0.5 / sc[s] ** 2).astype(np.float32)[:, None, None]
             g = np.exp(-(u * u * ia + v * v * ic)) * amp[s].astype(np.float32)[:, None, None]
-            ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-            row0 = max(0, int(iy.min()))
-            row1 = min(h, int(iy.max()) + 1)
-            flat = ((iy - row0) * w + ix)[ok]
-            gv = g[ok].astype(np.float64)
-            span = (row1 - row0) * w
-            field[row0 * w : row1 * w] += np.bincount(flat, gv, minlength=span)
+            row0 = int(jy.min()) - int(b) + pad
+            row1 = int(jy.max()) + int(b) + pad + 1
+            flat = ((iy + pad - row0) * wp + (ix + pad)).ravel()
+            span = (row1 - row0) * wp
+            gv = g.ravel()
+            field[row0 * wp : row1 * wp] += np.bincount(flat, gv, minlength=span)
             if cfield is not None and colour is not None:
-                which = np.broadcast_to(np.arange(s.size)[:, None, None], g.shape)[ok]
                 for ch in range(3):
-                    cw = gv * colour[s, ch][which]
-                    cfield[ch, row0 * w : row1 * w] += np.bincount(flat, cw, minlength=span)
-    out = field.reshape(h, w).astype(np.float32)
+                    cw = (g * colour[s, ch].astype(np.float32)[:, None, None]).ravel()
+                    cfield[ch, row0 * wp : row1 * wp] += np.bincount(flat, cw, minlength=span)
+    out = field.reshape(hp, wp)[pad : pad + h, pad : pad + w].astype(np.float32)
     if cfield is None:
         return out, None
-    return out, np.moveaxis(cfield.reshape(3, h, w), 0, -1).astype(np.float32)
+    cut = cfield.reshape(3, hp, wp)[:, pad : pad + h, pad : pad + w]
+    return out, np.moveaxis(cut, 0, -1).astype(np.float32)
 
 
 def level_alpha(field: F32, level: float) -> F32:
