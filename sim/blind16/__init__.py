@@ -129,16 +129,24 @@ def _profile(hair: Hair, s: F64) -> tuple[F64, float]:
 
 
 def _paint(
-    img: F32, shape: tuple[int, int], sp: list[Splats], cols: list[F64], opacity: float
+    img: F32,
+    shape: tuple[int, int],
+    groups: list[tuple[list[Splats], F64, float]],
+    cap: float = 1.0,
 ) -> None:
-    if not sp:
+    """Composite groups of coverage-mode splats (each group one colour row and opacity) over
+    ``img`` in one pass: the opacity rides in the splats' weights, the colour is the
+    weighted mean; the summed coverage is clipped to 1 and scaled by ``cap``."""
+    parts = [(p, col, op) for sp, col, op in groups for p in sp]
+    if not parts:
         return
-    x, y, sa, sc, th, amp = (np.concatenate([p[k] for p in sp]) for k in range(6))
-    col = np.concatenate(cols)
+    x, y, sa, sc, th = (np.concatenate([p[k] for p, _, _ in parts]) for k in range(5))
+    amp = np.concatenate([p[5] * op for p, _, op in parts])
+    col = np.concatenate([np.repeat(c.reshape(1, 3), p[0].size, 0) for p, c, _ in parts])
     f, c = splat(shape, x, y, sa, sc, th, amp, col)
     if c is None:
         raise RuntimeError("splat lost its colour")
-    a = np.clip(f, 0.0, 1.0)[..., None] * opacity
+    a = np.clip(f, 0.0, 1.0)[..., None] * cap
     img *= 1.0 - a
     img += a * c / np.maximum(f, 1e-6)[..., None]
 
@@ -237,7 +245,7 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
                         )
                     )
             elif kind == "hairpin":
-                ang, ln, gap = r.uniform(0, 2 * math.pi), r.uniform(70, 200), r.uniform(10, 22)
+                ang, ln, gap = r.uniform(0, 2 * math.pi), r.uniform(40, 130), r.uniform(7, 14)
                 t = np.linspace(0, 1, 24)
                 u = np.concatenate(
                     [t * ln, ln + gap * np.sin(np.linspace(0, math.pi, 9)), (1 - t) * ln]
@@ -251,7 +259,7 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
                 )
                 wx = x + u * math.cos(ang) - v * math.sin(ang)
                 wy = y + u * math.sin(ang) + v * math.cos(ang)
-                vessels.append(_line(frame, wx, wy, np.full(wx.size, float(r.uniform(4, 9)))))
+                vessels.append(_line(frame, wx, wy, np.full(wx.size, float(r.uniform(3, 6)))))
             elif kind == "arborising":
                 ang = float(r.uniform(0, 2 * math.pi))
                 wx, wy = _walk(r, x, y, ang, float(r.uniform(500, 2500)), 40.0, 0.12)
@@ -292,30 +300,36 @@ def _marks(seed: int, look: dict[str, Any], frame: Frame, img: F32) -> None:
             rc, x - 15000 * math.cos(ang), y - 15000 * math.sin(ang), ang, 30000.0, 60.0, 0.01
         )
         creases.append(_line(frame, wx, wy, np.full(wx.size, float(rc.uniform(25, 60)))))
-    dark = (skin * np.array([0.55, 0.5, 0.5]))[None, :]
-    _paint(img, shape, creases, [np.repeat(dark, p[0].size, 0) for p in creases], 0.2)
-    white = (0.25 * skin + np.array([0.7, 0.69, 0.66]))[None, :]
-    _paint(img, shape, whites, [np.repeat(white, p[0].size, 0) for p in whites], 0.75)
-    brown = (skin * np.array([0.35, 0.27, 0.24]))[None, :]
-    _paint(img, shape, flecks, [np.repeat(brown, p[0].size, 0) for p in flecks], 0.7)
-    red = np.array([[0.55, 0.07, 0.09]])
-    _paint(img, shape, vessels, [np.repeat(red, p[0].size, 0) for p in vessels], 0.5)
-    flake = np.array([[0.9, 0.88, 0.8]])
-    _paint(img, shape, flakes, [np.repeat(flake, p[0].size, 0) for p in flakes], 0.32)
+    white = 0.25 * skin + np.array([0.7, 0.69, 0.66])
+    groups: list[tuple[list[Splats], F64, float]] = [
+        (creases, skin * np.array([0.55, 0.5, 0.5]), 0.2),
+        (whites, white, 0.75),
+        (flecks, skin * np.array([0.35, 0.27, 0.24]), 0.7),
+        (vessels, np.array([0.55, 0.07, 0.09]), 0.45),
+    ]
+    _paint(img, shape, groups)
+    _paint(img, shape, [(flakes, np.array([0.9, 0.88, 0.8]), 1.0)], cap=0.32)
 
 
 def _openings(look: dict[str, Any], frame: Frame, units: list[Unit], img: F32) -> None:
+    """Halos (under), then the openings: pits, or yellow dots where no terminal hair grows."""
     shape = (frame.h, frame.w)
     skin = np.array(look["skin_rgb"])
     halos = [_disc(frame, u.x, u.y, u.radius + u.halo) for u in units if u.halo > 0]
-    pale = (0.5 * skin + np.array([0.42, 0.4, 0.38]))[None, :]
-    _paint(img, shape, halos, [np.repeat(pale, len(p[0]), 0) for p in halos], 0.4)
-    yellow = [u for u in units if u.yellow and all(h.kind == "vellus" for h in u.hairs)]
-    pits = [_disc(frame, u.x, u.y, u.radius) for u in units if u not in yellow]
-    pit = (skin * np.array([0.72, 0.62, 0.62]))[None, :]
-    _paint(img, shape, pits, [np.repeat(pit, len(p[0]), 0) for p in pits], 0.55)
-    ys = [_disc(frame, u.x, u.y, u.radius * 1.25) for u in yellow]
-    _paint(img, shape, ys, [np.array([[0.86, 0.66, 0.3]])] * len(ys), 0.75)
+    _paint(img, shape, [(halos, 0.5 * skin + np.array([0.42, 0.4, 0.38]), 0.4)])
+    yellow = [u.yellow and all(h.kind == "vellus" for h in u.hairs) for u in units]
+    pits = [_disc(frame, u.x, u.y, u.radius) for u, yl in zip(units, yellow, strict=True) if not yl]
+    ys = [
+        _disc(frame, u.x, u.y, u.radius * 1.25) for u, yl in zip(units, yellow, strict=True) if yl
+    ]
+    _paint(
+        img,
+        shape,
+        [
+            (pits, skin * np.array([0.72, 0.62, 0.62]), 0.55),
+            (ys, np.array([0.86, 0.66, 0.3]), 0.75),
+        ],
+    )
 
 
 def _hair_geometry(hair: Hair, frame: Frame) -> dict[str, Any]:
@@ -371,9 +385,7 @@ def _draw_hairs(
             wx, wy, _, _ = _centreline(hair)
             k = min(n, wx.size)
             casts.append(_line(frame, wx[:k], wy[:k], np.full(k, hair.diameter / 2 + 14.0)))
-    _paint(
-        img, shape, casts, [np.array([[0.9, 0.88, 0.82]]).repeat(p[0].size, 0) for p in casts], 0.65
-    )
+    _paint(img, shape, [(casts, np.array([0.9, 0.88, 0.82]), 0.65)])
     parts = []
     for hair, g in zip(hairs, geo, strict=True):
         blunt = hair.end in ("cut", "broken")
