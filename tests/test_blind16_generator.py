@@ -254,7 +254,7 @@ def pixel_measures() -> dict[str, list[float]]:
         bare, _ = generate(seed, um_per_px=um, width=w, height=h, hairless=True)
         li, lb = _lum(img), _lum(bare)
         for hair in truth["hairs"]:
-            if hair["kind"] not in DARK_KINDS or max(hair["colour"]) > 0.2:
+            if hair["kind"] not in DARK_KINDS or max(hair["root_colour"]) > 0.2:
                 continue
             x, y = hair["x_px"], hair["y_px"]
             m["root_dark"].append(_at(lb, x, y) - _at(li, x, y))

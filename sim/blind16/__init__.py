@@ -397,7 +397,9 @@ def _draw_hairs(
             + 0.07 * np.sin(1.7 * t + 6.28 * hair.keep_u)
             + 0.05 * np.sin(4.1 * t + 11.0 * hair.keep_u)
         )
-        col = np.array([hair.colour])[0][None, :] * band[:, None]
+        along = np.linspace(0.0, hair.length, x.size)
+        regrown = (along < float(look["dye_regrowth_um"]))[:, None]
+        col = np.where(regrown, np.array(hair.root_colour), np.array(hair.colour)) * band[:, None]
         parts.append((x, y, sa, sc, th, amp, lv, col))
     if not parts:
         return np.zeros(shape, np.float32)
@@ -536,6 +538,7 @@ def generate(
                         "unit": hair.unit,
                         "id": hair.hid,
                         "colour": [round(c, 4) for c in hair.colour],
+                        "root_colour": [round(c, 4) for c in hair.root_colour],
                         "new": hair.new,
                         "direction_deg": round(g["dir"] % 360.0, 3),
                         "length_um": round(hair.length, 1),
@@ -552,6 +555,8 @@ def generate(
                 a = math.radians(g["tip_dir"])
                 off = g["end_d"] / 2 / um + 2.5
                 bx, by = round(tx_ + math.cos(a) * off), round(ty_ + math.sin(a) * off)
+                undyed = hair.length < float(look["dye_regrowth_um"])
+                tip_colour = hair.root_colour if undyed else hair.colour
                 covered = bool(0 <= bx < w and 0 <= by < h and alpha[by, bx] > 0.2)
                 tips.append(
                     {
@@ -562,7 +567,7 @@ def generate(
                         "hair": hair.hid,
                         "kind": hair.kind,
                         "root_diameter_um": round(hair.diameter, 3),
-                        "dark": max(hair.colour) < 0.2,
+                        "dark": max(tip_colour) < 0.2,
                         "end": hair.end,
                         "direction_deg": round(g["tip_dir"] % 360.0, 3),
                         "covered": covered,

@@ -115,6 +115,9 @@ def site_look(seed: int) -> dict[str, Any]:
         ]
         if areata
         else [],
+        # dyed hair grows out in its natural colour: the part next to the skin is undyed
+        "natural_colour": str(r.choice(["grey", "white", "brown", "dark brown", "blond"])),
+        "dye_regrowth_um": float(r.uniform(80.0, 1500.0)) if colour == "dyed" else 0.0,
     }
     return look
 
@@ -136,6 +139,7 @@ class Hair:
     keep_u: float
     cast: float
     new: bool = False
+    root_colour: tuple[float, float, float] = (0.0, 0.0, 0.0)  # next to the skin
 
 
 @dataclass
@@ -226,7 +230,14 @@ def _make_hair(
         float(r.uniform(300.0, 1200.0)),
         float(r.uniform(0.0, 2 * math.pi)),
     )
-    return Hair(
+    root_colour = colour
+    dyed = look["hair_colour"] == "dyed" and kind in ("terminal", "intermediate", "tapered")
+    if dyed and max(colour) < 0.1:
+        nat = np.clip(np.array(COLOURS[look["natural_colour"]]) * r.uniform(0.85, 1.15), 0, 0.95)
+        root_colour = (float(nat[0]), float(nat[1]), float(nat[2]))
+        if new:  # grown since the dye: undyed throughout
+            colour = root_colour
+    hair = Hair(
         hid=hid,
         unit=uid,
         x=x,
@@ -243,6 +254,8 @@ def _make_hair(
         cast=float(r.uniform(80.0, 300.0)) if r.random() < look["casts"] else 0.0,
         new=new,
     )
+    hair.root_colour = root_colour
+    return hair
 
 
 def _density_at(look: dict[str, Any], x: float, y: float) -> float:
