@@ -4,6 +4,8 @@ its site/visit semantics and that its truth matches its pixels."""
 from __future__ import annotations
 
 import math
+import time
+import tracemalloc
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -79,6 +81,23 @@ def test_range_ends_draw(kwargs: dict[str, Any]) -> None:
         img, truth = generate(seed, **kwargs)
         assert img.shape == (kwargs["height"], kwargs["width"], 3) and img.dtype == np.uint8
         check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))
+
+
+def test_full_frame_is_quick_and_lean() -> None:
+    """The largest frame of a dense long-haired site draws in seconds (generous bound: the
+    test machine may be loaded; about 4-5 s there when shared with a training run), and a
+    quarter-size frame's traced allocations peak well under a quarter of 1 GB."""
+    t0 = time.perf_counter()
+    img, truth = generate(68, um_per_px=12.0, width=2028, height=1521)
+    assert time.perf_counter() - t0 < 15.0
+    assert img.shape == (1521, 2028, 3) and truth["density_per_cm2"] > 150
+    tracemalloc.start()
+    try:
+        generate(68, um_per_px=12.0, width=1014, height=760)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 250 * 2**20, peak / 2**20
 
 
 def test_truth_contract_over_many_frames() -> None:
