@@ -32,6 +32,17 @@ Technique
   generator keyed by the seed, so a site is the same in any frame, size or scale; a follow-up
   visit turns and shifts the frame, sheds hairs by a per-hair draw and adds new ones from
   cells keyed by the visit seed.
+
+Truth
+-----
+Each hair: emergence point (``x_px``, ``y_px``), ``diameter_um``, ``kind`` (terminal,
+intermediate, vellus, black_dot, broken, exclamation, tapered), ``unit``, world ``id``,
+shaft ``colour`` and ``root_colour`` (they differ where dyed hair grows out), ``new``,
+``direction_deg``, ``length_um`` and ``end`` (cut, taper, broken, dot). Each visible free end
+in the frame (roots inside or outside): position, ``cut``, end ``diameter_um``, ``end``,
+``dark``, ``direction_deg`` and ``covered`` (another shaft lies just past it). About a quarter
+of sites are near-bald, diffusely thinned or an alopecia-areata-like patch (under 30/cm2 in
+frames of a few mm; a 6-7 mm patch's border can show in the widest frames).
 """
 
 from __future__ import annotations
