@@ -1,0 +1,372 @@
+"""blind-16, the independent held-out generator drawn by EWA Gaussian splats: its contract,
+its site/visit semantics and that its truth matches its pixels."""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from sim.blind16 import GENERATOR, generate
+from sim.blind16.site import site_look
+from tests.generator_checks import (
+    check_refuses,
+    check_refuses_bad_arguments,
+    check_truth_contract,
+    foreign_imports,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+OK: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}
+DARK_KINDS = ("terminal", "intermediate", "black_dot", "broken", "tapered")
+
+
+def _lum(img: NDArray[np.uint8]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return out
+
+
+def _at(lum: NDArray[np.float64], x: float, y: float) -> float:
+    """Mean of the 3x3 pixels round (x, y), clipped to the frame."""
+    h, w = lum.shape
+    i = min(max(round(y), 1), h - 2)
+    j = min(max(round(x), 1), w - 2)
+    return float(lum[i - 1 : i + 2, j - 1 : j + 2].mean())
+
+
+def test_imports_nothing_foreign() -> None:
+    assert foreign_imports(ROOT / "sim" / "blind16", "sim.blind16") == []
+    assert GENERATOR == "blind-16"
+
+
+def test_refuses_bad_arguments() -> None:
+    check_refuses_bad_arguments(generate, OK)
+    for change, name in (
+        ({"um_per_px": 2.99}, "um_per_px"),
+        ({"um_per_px": 12.01}, "um_per_px"),
+        ({"width": 31}, "width"),
+        ({"width": 2029}, "width"),
+        ({"height": 31}, "height"),
+        ({"height": 1522}, "height"),
+        ({"regrown": (4.01, 1)}, "regrown"),
+        ({"regrown": "ab"}, "regrown"),
+        ({"regrown": (1.5, 1.0)}, "regrown"),
+        ({"seed": 2.5}, "seed"),
+    ):
+        check_refuses(generate, OK, change, name)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"um_per_px": 3.0, "width": 32, "height": 32},
+        {"um_per_px": 12.0, "width": 32, "height": 32},
+        {"um_per_px": 12, "width": 2028, "height": 32},
+        {"um_per_px": 3.0, "width": 32, "height": 1521},
+        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": (4.0, 3)},
+        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": [1e-6, -4]},
+        {"um_per_px": 5.0, "width": 80, "height": 60, "hairless": True, "regrown": (2, 1)},
+    ],
+)
+def test_range_ends_draw(kwargs: dict[str, Any]) -> None:
+    for seed in (-3, 0, 2**70):
+        img, truth = generate(seed, **kwargs)
+        assert img.shape == (kwargs["height"], kwargs["width"], 3) and img.dtype == np.uint8
+        check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))
+
+
+def test_full_frame_is_quick_and_lean() -> None:
+    """The largest frame of a dense long-haired site draws in seconds (generous bound: the
+    test machine may be loaded; about 4-5 s there when shared with a training run), and a
+    quarter-size frame's traced allocations peak well under a quarter of 1 GB."""
+    t0 = time.perf_counter()
+    img, truth = generate(68, um_per_px=12.0, width=2028, height=1521)
+    assert time.perf_counter() - t0 < 15.0
+    assert img.shape == (1521, 2028, 3) and truth["density_per_cm2"] > 150
+    tracemalloc.start()
+    try:
+        generate(68, um_per_px=12.0, width=1014, height=760)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 250 * 2**20, peak / 2**20
+
+
+def test_truth_contract_over_many_frames() -> None:
+    ums = (3.0, 4.9, 5.0, 7.9, 8.0, 12.0)
+    for seed in range(18):
+        um = ums[seed % len(ums)]
+        w, h = 64 + 16 * (seed % 5), 48 + 8 * (seed % 4)
+        for extra in ({}, {"hairless": True}, {"regrown": (0.5, seed)}, {"regrown": (2.5, 7)}):
+            img, truth = generate(seed, um_per_px=um, width=w, height=h, **extra)
+            assert img.shape == (h, w, 3)
+            check_truth_contract(truth, w, h, um)
+            assert truth["generator"] == "blind-16"
+            visit = "follow-up" if "regrown" in extra else "baseline"
+            assert truth["factors"]["visit"] == visit
+
+
+def test_deterministic_and_seeds_matter() -> None:
+    a, ta = generate(5, um_per_px=6.0, width=120, height=90)
+    b, tb = generate(5, um_per_px=6.0, width=120, height=90)
+    assert np.array_equal(a, b) and ta == tb
+    c, _ = generate(6, um_per_px=6.0, width=120, height=90)
+    assert not np.array_equal(a, c)
+    v1, t1 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 1))
+    v2, t2 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 2))
+    assert not np.array_equal(v1, v2)
+    assert t1["params"]["visit"] != t2["params"]["visit"]
+
+
+@cache
+def _looks(n: int = 600) -> tuple[dict[str, Any], ...]:
+    return tuple(site_look(s) for s in range(n))
+
+
+def _dense_seeds(n: int, low: float = 120.0) -> list[int]:
+    return [s for s, p in enumerate(_looks()) if p["density_target"] > low][:n]
+
+
+def test_same_site_at_any_scale_and_size() -> None:
+    """A site's hairs sit in the world: a 6 um/px frame's hairs are the middle of a 12 um/px
+    frame's, at half the distance from the centre, with the same records otherwise."""
+    for seed in _dense_seeds(3):
+        _, fine = generate(seed, um_per_px=6.0, width=240, height=180)
+        _, coarse = generate(seed, um_per_px=12.0, width=240, height=180)
+        wide = {h["id"]: h for h in coarse["hairs"]}
+        assert fine["hairs"]
+        for h in fine["hairs"]:
+            c = wide[h["id"]]
+            assert c["x_px"] == pytest.approx((h["x_px"] - 119.5) / 2 + 119.5, abs=2e-3)
+            assert c["y_px"] == pytest.approx((h["y_px"] - 89.5) / 2 + 89.5, abs=2e-3)
+            assert (c["kind"], c["diameter_um"], c["colour"]) == (
+                h["kind"],
+                h["diameter_um"],
+                h["colour"],
+            )
+        assert len(coarse["hairs"]) > 2 * len(fine["hairs"])
+
+
+def test_emergence_outside_lists_the_roots_just_outside() -> None:
+    """A frame's emergence_outside is exactly the roots that a frame 30 px wider on every
+    side holds within 200 um outside the first frame."""
+    um = 10.0
+    n_out = 0
+    for seed in _dense_seeds(4):
+        _, small = generate(seed, um_per_px=um, width=200, height=150)
+        _, big = generate(seed, um_per_px=um, width=260, height=210)
+        want = {}
+        for h in big["hairs"]:
+            x, y = h["x_px"] - 30, h["y_px"] - 30
+            dx = max(-0.5 - x, x - 199.5, 0.0)
+            dy = max(-0.5 - y, y - 149.5, 0.0)
+            if (dx or dy) and math.hypot(dx, dy) * um <= 200.0:
+                want[h["id"]] = (x, y)
+        got = {p["id"]: (p["x_px"], p["y_px"]) for p in small["emergence_outside"]}
+        assert set(got) == set(want)
+        for k, (x, y) in got.items():
+            assert x == pytest.approx(want[k][0], abs=2e-3)
+            assert y == pytest.approx(want[k][1], abs=2e-3)
+        n_out += len(got)
+    assert n_out >= 5
+
+
+def test_hairless_is_the_same_site_without_hair() -> None:
+    shares = []
+    for seed in _dense_seeds(4, 150.0):
+        img, truth = generate(seed, um_per_px=8.0, width=300, height=240)
+        bare, tb = generate(seed, um_per_px=8.0, width=300, height=240, hairless=True)
+        assert truth["hairs"] and tb["hairs"] == [] and tb["tips"] == []
+        assert tb["emergence_outside"] == [] and tb["density_per_cm2"] == 0.0
+        assert tb["factors"]["hair_length"] == "hairless"
+        same = {k: v for k, v in truth["params"].items() if k != "visit"}
+        assert {k: v for k, v in tb["params"].items() if k != "visit"} == same
+        diff = np.abs(img.astype(int) - bare.astype(int)).max(axis=2)
+        assert diff.max() > 40  # the hair is gone
+        shares.append(float(np.mean(diff <= 3)))  # the skin is the same where no hair lies
+    assert np.mean(shares) > 0.4, shares
+
+
+def test_follow_up_keeps_subset_or_adds() -> None:
+    ratios = []
+    for seed in _dense_seeds(5):
+        kw: dict[str, Any] = {"um_per_px": 10.0, "width": 400, "height": 300}
+        _, base = generate(seed, **kw)
+        _, wide = generate(seed, um_per_px=10.0, width=560, height=440)
+        world = {h["id"]: h for h in wide["hairs"]}
+        _, fewer = generate(seed, regrown=(0.5, 11), **kw)
+        _, more = generate(seed, regrown=(2.0, 11), **kw)
+        for t in (fewer, more):
+            p = dict(t["params"])
+            v = p.pop("visit")
+            q = dict(base["params"])
+            q.pop("visit")
+            assert p == q
+            assert 1.0 <= abs(v["turn_deg"]) <= 5.0
+            frac = math.hypot(v["shift_px"][0] / 400, v["shift_px"][1] / 300)
+            assert 0.01 <= frac <= 0.06
+        assert all(h["id"] in world for h in fewer["hairs"])
+        assert not any(h["new"] for h in fewer["hairs"])
+        grown = [h for h in more["hairs"] if h["new"]]
+        assert grown and not any(h["id"] in world for h in grown)
+        assert not any(h["kind"] in ("black_dot", "broken", "exclamation") for h in grown)
+        for h in more["hairs"]:
+            if not h["new"]:
+                old = world[h["id"]]  # a kept hair looks as before
+                assert (h["diameter_um"], h["colour"], h["kind"]) == (
+                    old["diameter_um"],
+                    old["colour"],
+                    old["kind"],
+                )
+        ratios.append((len(fewer["hairs"]), len(more["hairs"]), len(base["hairs"])))
+    n_few, n_more, n_base = (sum(r[k] for r in ratios) for k in range(3))
+    assert 0.3 < n_few / n_base < 0.7, ratios
+    assert 1.6 < n_more / n_base < 2.5, ratios
+
+
+def test_about_a_quarter_of_sites_near_bald() -> None:
+    dens = []
+    for seed in range(48):
+        _, t = generate(seed, um_per_px=12.0, width=400, height=300)
+        dens.append(t["density_per_cm2"])
+    share = float(np.mean(np.array(dens) < 30.0))
+    assert 0.12 <= share <= 0.42, share
+    assert max(dens) > 150
+    normal = [d for d, p in zip(dens, _looks(), strict=False) if p["pattern"] == "normal"]
+    assert np.median(normal) > 40
+
+
+def _dark_on_light(n: int) -> list[int]:
+    out = []
+    for seed, p in enumerate(_looks()):
+        if (
+            p["hair_colour"] in ("black", "dark brown", "dyed")
+            and p["fitzpatrick"] <= 3
+            and p["density_target"] > 100
+            and p["defocus_um"] < 8
+        ):
+            out.append(seed)
+        if len(out) == n:
+            break
+    return out
+
+
+@cache
+def pixel_measures() -> dict[str, list[float]]:
+    """Darkening (hairless frame minus frame, luma levels) at listed roots, just behind them,
+    just inside and just past listed uncovered tips, and whether the shaft is dark off its
+    axis 3 px before cut and natural ends, over dark hair on light skin (5 um/px, 320x240)."""
+    um, w, h = 5.0, 320, 240
+    m: dict[str, list[float]] = {
+        k: [] for k in ("root_dark", "behind", "tip_in", "tip_out", "cut_w", "nat_w")
+    }
+    for seed in _dark_on_light(12):
+        img, truth = generate(seed, um_per_px=um, width=w, height=h)
+        bare, _ = generate(seed, um_per_px=um, width=w, height=h, hairless=True)
+        li, lb = _lum(img), _lum(bare)
+        for hair in truth["hairs"]:
+            if hair["kind"] not in DARK_KINDS or max(hair["root_colour"]) > 0.2:
+                continue
+            x, y = hair["x_px"], hair["y_px"]
+            m["root_dark"].append(_at(lb, x, y) - _at(li, x, y))
+            if hair["kind"] != "black_dot":
+                a = math.radians(hair["direction_deg"])
+                step = hair["diameter_um"] / um * 0.5 + 3
+                bx, by = x - math.cos(a) * step, y - math.sin(a) * step
+                if 1 <= bx < w - 1 and 1 <= by < h - 1:
+                    m["behind"].append(_at(lb, bx, by) - _at(li, bx, by))
+        for tip in truth["tips"]:
+            if tip["kind"] not in DARK_KINDS or not tip["dark"] or tip["covered"]:
+                continue
+            a = math.radians(tip["direction_deg"])
+            x, y = tip["x_px"], tip["y_px"]
+            ix, iy = x - math.cos(a) * 3, y - math.sin(a) * 3
+            ox = x + math.cos(a) * (0.5 * tip["diameter_um"] / um + 4)
+            oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 4)
+            if not (2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2):
+                continue
+            m["tip_in"].append(_at(lb, ix, iy) - _at(li, ix, iy))
+            m["tip_out"].append(_at(lb, ox, oy) - _at(li, ox, oy))
+            if tip["end"] == "broken":
+                continue
+            # blunt or fine: is the shaft still dark a third of its width off its axis?
+            px, py = -math.sin(a), math.cos(a)
+            off = max(tip["root_diameter_um"], 40.0) / um / 3
+            for side in (1, -1):
+                sx, sy = round(ix + px * off * side), round(iy + py * off * side)
+                if 0 <= sx < w and 0 <= sy < h:
+                    dark = float(lb[sy, sx] - li[sy, sx] > 25)
+                    m["cut_w" if tip["cut"] else "nat_w"].append(dark)
+    return m
+
+
+def test_truth_matches_pixels() -> None:
+    m = pixel_measures()
+    root_dark = np.array(m["root_dark"])
+    assert len(root_dark) >= 30
+    # a listed root lies on a drawn (dark) shaft, at its root end: the skin behind is bare
+    assert np.mean(root_dark > 25) > 0.9, np.percentile(root_dark, [5, 50])
+    # (but where another shaft crosses there)
+    behind = np.array(m["behind"])
+    assert len(behind) >= 20 and np.mean(behind < 15) > 0.6 and np.median(behind) < 8
+    # a listed end lies on its shaft's end: dark just inside, bare just past it
+    tip_in, tip_out = np.array(m["tip_in"]), np.array(m["tip_out"])
+    assert len(tip_in) >= 15
+    assert np.mean(tip_in > 10) > 0.85, np.percentile(tip_in, [10, 50])
+    assert np.mean(tip_out < 10) > 0.85, np.percentile(tip_out, [50, 90])
+    assert np.median(tip_in - tip_out) > 40
+    # cut ends are blunt, natural tips are fine
+    assert len(m["cut_w"]) >= 10 and len(m["nat_w"]) >= 4
+    assert np.mean(m["cut_w"]) > 0.8 and np.mean(m["nat_w"]) < 0.3, (
+        np.mean(m["cut_w"]),
+        np.mean(m["nat_w"]),
+    )
+
+
+def test_no_root_inside_another() -> None:
+    extras: list[dict[str, Any]] = [{}, {"regrown": (3.0, 2)}]
+    for seed in _dense_seeds(4, 200.0):
+        for extra in extras:
+            _, t = generate(seed, um_per_px=10.0, width=300, height=240, **extra)
+            hs = t["hairs"]
+            assert len(hs) > 5
+            for i, a in enumerate(hs):
+                for b in hs[i + 1 :]:
+                    dist = math.hypot(a["x_px"] - b["x_px"], a["y_px"] - b["y_px"]) * 10.0
+                    assert dist >= max(a["diameter_um"], b["diameter_um"]) / 2
+
+
+def test_variety() -> None:
+    tones: Counter[str] = Counter()
+    colours: Counter[str] = Counter()
+    lengths: Counter[str] = Counter()
+    lights: Counter[str] = Counter()
+    sizes: Counter[int] = Counter()
+    kinds: Counter[str] = Counter()
+    ends: Counter[bool] = Counter()
+    for seed in range(60):
+        _, t = generate(seed, um_per_px=12.0, width=160, height=120)
+        f = t["factors"]
+        tones[f["skin_tone"]] += 1
+        colours[f["hair_colour"]] += 1
+        lengths[f["hair_length"]] += 1
+        lights[f["light"]] += 1
+        sizes.update(Counter(h["unit"] for h in t["hairs"]).values())
+        kinds.update(h["kind"] for h in t["hairs"])
+        ends.update(tip["cut"] for tip in t["tips"])
+    assert set(tones) == {"light", "medium", "dark"}
+    assert len(colours) >= 6
+    assert set(lengths) == {"trimmed", "long", "mixed"}
+    assert set(lights) == {"polarised", "non-polarised"}
+    assert {1, 2, 3, 4} <= set(sizes)
+    assert {"terminal", "vellus", "intermediate", "black_dot"} <= set(kinds)
+    assert len(kinds) >= 6
+    assert ends[True] > 10 and ends[False] > 10
