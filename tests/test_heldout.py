@@ -315,6 +315,7 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("blind13-*.npz"))) == 2  # and the fourteenth
     assert len(list(tmp_path.glob("blind14-*.npz"))) == 2  # and the fifteenth
     assert len(list(tmp_path.glob("blind15-*.npz"))) == 2  # and the sixteenth
+    assert len(list(tmp_path.glob("blind16-*.npz"))) == 2  # and the seventeenth
     assert out["figures"]["blind"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind2"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind3"]["int8"]["all"]["hairless_n"] == 1
@@ -330,13 +331,14 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert out["figures"]["blind13"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind14"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind15"]["int8"]["all"]["hairless_n"] == 1
+    assert out["figures"]["blind16"]["int8"]["all"]["hairless_n"] == 1
     assert "== independent" in out["text"] and "worst generator per target" in out["text"]
     assert "== blind" in out["text"]
     assert "MAE /cm2" in out["text"] and figs["int8"]["all"]["density_mae_per_cm2"] is not None
     assert len(out["targets"]) == 9 and out["targets"][0]["target"] == "density MAPE all, %"
-    generators = {"independent", "twin", "blind", *(f"blind{k}" for k in range(2, 16))}
+    generators = {"independent", "twin", "blind", *(f"blind{k}" for k in range(2, 17))}
     assert set(out["targets"][0]["generators"]) == generators
-    assert out["latency"] is None and len(out["images"]) == 33
+    assert out["latency"] is None and len(out["images"]) == 35
     # bare skin on the twin too: one render with every hair shed, scored as hairless
     twin = out["figures"]["twin"]["int8"]
     assert twin["all"]["hairless_n"] == 1 and twin["all"]["n_with_hairs"] == 0

@@ -38,6 +38,7 @@ from sim import (
     blind13,
     blind14,
     blind15,
+    blind16,
     heldout,
 )
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
@@ -65,6 +66,7 @@ BLIND12 = "blind12"  # sim/blind12: blind-12, written apart as a judge (c35's ro
 BLIND13 = "blind13"  # sim/blind13: blind-13, written apart as a judge (c38's round), erf shafts
 BLIND14 = "blind14"  # sim/blind14: blind-14, written apart as a judge (c39's round), ribbons
 BLIND15 = "blind15"  # sim/blind15: blind-15, written apart as a judge (c40's round), polygons
+BLIND16 = "blind16"  # sim/blind16: blind-16, written apart as a judge (c41's round), splats
 TWIN = "twin"
 
 
@@ -81,12 +83,12 @@ class _Source:
 
 
 # Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8,
-# blind-9, blind-10, blind-11, blind-12, blind-13, blind-14 and blind-15 are evaluation only,
-# never training, calibration or choosing checkpoints (blind-8 and blind-9, written in 2.7.0's
-# round, blind-10, written after 2.8.0 shipped, blind-11, written while c32 trained, blind-12,
-# written in c35's round as a fresh judge once the others had all been looked at, blind-13,
-# written in c38's round, blind-14, written in c39's, and blind-15, in c40's, joined as sources
-# no model had seen;
+# blind-9, blind-10, blind-11, blind-12, blind-13, blind-14, blind-15 and blind-16 are
+# evaluation only, never training, calibration or choosing checkpoints (blind-8 and blind-9,
+# written in 2.7.0's round, blind-10, written after 2.8.0 shipped, blind-11, written while c32
+# trained, blind-12, written in c35's round as a fresh judge once the others had all been
+# looked at, blind-13, written in c38's round, blind-14, written in c39's, blind-15, in c40's,
+# and blind-16, in c41's, joined as sources no model had seen;
 # blind-10 has since chosen between candidates, model card "A finer pigment network");
 # since the 2.4.0 round blind-1, blind-2 and blind-3 also give training frames, of other seeds
 # (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
@@ -109,6 +111,7 @@ _SOURCES = {
     BLIND13: _Source("blind13", blind13.generate, 440_000, 0xB11E),
     BLIND14: _Source("blind14", blind14.generate, 470_000, 0xB11F),
     BLIND15: _Source("blind15", blind15.generate, 500_000, 0xB120),
+    BLIND16: _Source("blind16", blind16.generate, 530_000, 0xB121),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 # give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
@@ -127,6 +130,7 @@ HELD_OUT_GENERATORS = (
     BLIND13,
     BLIND14,
     BLIND15,
+    BLIND16,
 )
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
