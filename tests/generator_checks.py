@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 TRUTH_KEYS = (
     "generator",
@@ -74,6 +75,20 @@ BAD_ARGUMENTS: tuple[tuple[Any, dict[str, Any]], ...] = (
     (1, {"regrown": (0.0, 1)}),
     (1, {"regrown": (-1.0, 1)}),
 )
+
+
+def luma(img: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """Rec. 601 luma of an RGB frame, for the truth-against-pixels tests."""
+    out: NDArray[np.float64] = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return out
+
+
+def mean_around(lum: NDArray[np.float64], x: float, y: float) -> float:
+    """Mean of the 3x3 pixels round (x, y), clipped to the frame."""
+    h, w = lum.shape
+    i = min(max(round(y), 1), h - 2)
+    j = min(max(round(x), 1), w - 2)
+    return float(lum[i - 1 : i + 2, j - 1 : j + 2].mean())
 
 
 def foreign_imports(package_dir: Path, own: str) -> list[str]:

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from sim.blind15 import GENERATOR, generate
 from sim.blind15.site import site_look
@@ -19,23 +18,12 @@ from tests.generator_checks import (
     check_refuses_bad_arguments,
     check_truth_contract,
     foreign_imports,
+    luma,
+    mean_around,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 OK: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}
-
-
-def _lum(img: NDArray[np.uint8]) -> NDArray[np.float64]:
-    out: NDArray[np.float64] = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return out
-
-
-def _at(lum: NDArray[np.float64], x: float, y: float) -> float:
-    """Mean of the 3x3 pixels round (x, y), clipped to the frame."""
-    h, w = lum.shape
-    i = min(max(round(y), 1), h - 2)
-    j = min(max(round(x), 1), w - 2)
-    return float(lum[i - 1 : i + 2, j - 1 : j + 2].mean())
 
 
 def test_imports_nothing_foreign() -> None:
@@ -197,7 +185,7 @@ def pixel_measures() -> dict[str, list[float]]:
     for seed in _dark_on_light(10):
         img, truth = generate(seed, um_per_px=um, width=w, height=h)
         bare, _ = generate(seed, um_per_px=um, width=w, height=h, hairless=True)
-        li, lb = _lum(img), _lum(bare)
+        li, lb = luma(img), luma(bare)
         hairs = truth["hairs"]
         for hair in hairs:
             if hair["kind"] not in ("terminal", "intermediate", "black_dot", "broken", "tapered"):
@@ -205,13 +193,13 @@ def pixel_measures() -> dict[str, list[float]]:
             if max(hair["colour"]) > 0.2:
                 continue
             x, y = hair["x_px"], hair["y_px"]
-            root_dark.append(_at(lb, x, y) - _at(li, x, y))
+            root_dark.append(mean_around(lb, x, y) - mean_around(li, x, y))
             if hair["kind"] != "black_dot":
                 a = math.radians(hair["direction_deg"])
                 step = hair["diameter_um"] / um * 0.5 + 3
                 bx, by = x - math.cos(a) * step, y - math.sin(a) * step
                 if 1 <= bx < w - 1 and 1 <= by < h - 1:
-                    behind.append(_at(lb, bx, by) - _at(li, bx, by))
+                    behind.append(mean_around(lb, bx, by) - mean_around(li, bx, by))
         for tip in truth["tips"]:
             if tip["kind"] == "vellus" or not tip["dark"]:
                 continue
@@ -223,8 +211,8 @@ def pixel_measures() -> dict[str, list[float]]:
             oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 5)
             if not (2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2):
                 continue
-            tip_in.append(_at(lb, ix, iy) - _at(li, ix, iy))
-            tip_out.append(_at(lb, ox, oy) - _at(li, ox, oy))
+            tip_in.append(mean_around(lb, ix, iy) - mean_around(li, ix, iy))
+            tip_out.append(mean_around(lb, ox, oy) - mean_around(li, ox, oy))
             # blunt or fine: is the shaft still dark a third of its width off its axis,
             # 3 px before the end?
             px, py = -math.sin(a), math.cos(a)

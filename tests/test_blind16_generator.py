@@ -4,7 +4,6 @@ its site/visit semantics and that its truth matches its pixels."""
 from __future__ import annotations
 
 import math
-import time
 import tracemalloc
 from collections import Counter
 from functools import cache
@@ -13,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
 from sim.blind16 import GENERATOR, generate
 from sim.blind16.site import site_look
@@ -22,24 +20,13 @@ from tests.generator_checks import (
     check_refuses_bad_arguments,
     check_truth_contract,
     foreign_imports,
+    luma,
+    mean_around,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 OK: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}
 DARK_KINDS = ("terminal", "intermediate", "black_dot", "broken", "tapered")
-
-
-def _lum(img: NDArray[np.uint8]) -> NDArray[np.float64]:
-    out: NDArray[np.float64] = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return out
-
-
-def _at(lum: NDArray[np.float64], x: float, y: float) -> float:
-    """Mean of the 3x3 pixels round (x, y), clipped to the frame."""
-    h, w = lum.shape
-    i = min(max(round(y), 1), h - 2)
-    j = min(max(round(x), 1), w - 2)
-    return float(lum[i - 1 : i + 2, j - 1 : j + 2].mean())
 
 
 def test_imports_nothing_foreign() -> None:
@@ -83,13 +70,11 @@ def test_range_ends_draw(kwargs: dict[str, Any]) -> None:
         check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))
 
 
-def test_full_frame_is_quick_and_lean() -> None:
-    """The largest frame of a dense long-haired site draws in seconds (generous bound: the
-    test machine may be loaded; about 4-5 s there when shared with a training run), and a
-    quarter-size frame's traced allocations peak well under a quarter of 1 GB."""
-    t0 = time.perf_counter()
+def test_full_frame_draws_and_is_lean() -> None:
+    """The largest frame of a dense long-haired site draws, and a quarter-size frame's traced
+    allocations peak well under a quarter of 1 GB. How long it takes is a benchmark's figure
+    (model card, "A sixteenth judge"), not a test's: CI's machine may be loaded."""
     img, truth = generate(68, um_per_px=12.0, width=2028, height=1521)
-    assert time.perf_counter() - t0 < 15.0
     assert img.shape == (1521, 2028, 3) and truth["density_per_cm2"] > 150
     tracemalloc.start()
     try:
@@ -271,18 +256,18 @@ def pixel_measures() -> dict[str, list[float]]:
     for seed in _dark_on_light(12):
         img, truth = generate(seed, um_per_px=um, width=w, height=h)
         bare, _ = generate(seed, um_per_px=um, width=w, height=h, hairless=True)
-        li, lb = _lum(img), _lum(bare)
+        li, lb = luma(img), luma(bare)
         for hair in truth["hairs"]:
             if hair["kind"] not in DARK_KINDS or max(hair["root_colour"]) > 0.2:
                 continue
             x, y = hair["x_px"], hair["y_px"]
-            m["root_dark"].append(_at(lb, x, y) - _at(li, x, y))
+            m["root_dark"].append(mean_around(lb, x, y) - mean_around(li, x, y))
             if hair["kind"] != "black_dot":
                 a = math.radians(hair["direction_deg"])
                 step = hair["diameter_um"] / um * 0.5 + 3
                 bx, by = x - math.cos(a) * step, y - math.sin(a) * step
                 if 1 <= bx < w - 1 and 1 <= by < h - 1:
-                    m["behind"].append(_at(lb, bx, by) - _at(li, bx, by))
+                    m["behind"].append(mean_around(lb, bx, by) - mean_around(li, bx, by))
         for tip in truth["tips"]:
             if tip["kind"] not in DARK_KINDS or not tip["dark"] or tip["covered"]:
                 continue
@@ -293,8 +278,8 @@ def pixel_measures() -> dict[str, list[float]]:
             oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 4)
             if not (2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2):
                 continue
-            m["tip_in"].append(_at(lb, ix, iy) - _at(li, ix, iy))
-            m["tip_out"].append(_at(lb, ox, oy) - _at(li, ox, oy))
+            m["tip_in"].append(mean_around(lb, ix, iy) - mean_around(li, ix, iy))
+            m["tip_out"].append(mean_around(lb, ox, oy) - mean_around(li, ox, oy))
             if tip["end"] == "broken":
                 continue
             # blunt or fine: is the shaft still dark a third of its width off its axis?
