@@ -339,6 +339,17 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     generators = {"independent", "twin", "blind", *(f"blind{k}" for k in range(2, 17))}
     assert set(out["targets"][0]["generators"]) == generators
     assert out["latency"] is None and len(out["images"]) == 35
+    # every image carries the second opinion's fields and each variant's review reasons,
+    # and the review table counts every image once per generator
+    for row in out["images"]:
+        assert isinstance(row["second_opinion"]["applicable"], bool)
+        assert isinstance(row["int8"]["review_reasons"], list)
+        assert isinstance(row["fp32"]["review_reasons"], list)
+    assert set(out["review"]) == generators and "== review flags" in out["text"]
+    assert sum(
+        sum(v for k, v in g.items() if k.endswith(("_bad", "_fair", "_good")))
+        for g in out["review"].values()
+    ) == len(out["images"])
     # bare skin on the twin too: one render with every hair shed, scored as hairless
     twin = out["figures"]["twin"]["int8"]
     assert twin["all"]["hairless_n"] == 1 and twin["all"]["n_with_hairs"] == 0

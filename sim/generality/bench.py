@@ -6,6 +6,7 @@ A release is judged by its worst generator: for every target the bench names the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import statistics
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from inference import HairModel
+from inference.second_opinion import REVIEW_FACTOR, review_flags, second_opinion
 from sim.generality.cases import (
     DENSITY_BANDS,
     HELD_OUT_GENERATORS,
@@ -31,6 +33,7 @@ from sim.generality.cases import (
     load,
     twin_cases,
 )
+from sim.generality.review import review_figures, review_text
 from sim.heldout import generate
 from sim.heldout.metrics import Tally, score
 
@@ -139,8 +142,14 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
             "um_per_px": truth["um_per_px"],
             "size": [truth["width"], truth["height"]],
         }
+        upp = float(truth["um_per_px"])
+        # The second opinion reads only the image: once for every variant.
+        opinion = second_opinion(img, upp)
+        row["second_opinion"] = {
+            k: v for k, v in dataclasses.asdict(opinion).items() if k != "elapsed_ms"
+        }
         for v, model in models.items():
-            read = model.analyze(img, float(truth["um_per_px"])).model_dump()
+            read = model.analyze(img, upp, review_factor=None).model_dump()
             s = score(truth, read)
             res.add(case.generator, v, groups, s)
             row[v] = {
@@ -149,6 +158,13 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
                 "tips_hit": s.tips_hit,
                 "terminal_recall": (s.terminal_hit, s.terminal),
                 "vellus_recall": (s.vellus_hit, s.vellus),
+                "mean_diameter_um": read["mean_diameter_um"],
+                "review_reasons": review_flags(
+                    read["density_per_cm2"],
+                    opinion,
+                    REVIEW_FACTOR,
+                    net_mean_diameter_um=read["mean_diameter_um"],
+                ),
             }
         res.images.append(row)
         if k % 10 == 0 or k == len(cases):
@@ -377,7 +393,14 @@ def run(
             m.close()
     figs = res.figures()
     verdicts = judge(figs)
-    text = "\n\n".join([*(table(g, figs) for g in figs), verdict_lines(verdicts, lat)])
+    review = review_figures(res.images)
+    text = "\n\n".join(
+        [
+            *(table(g, figs) for g in figs),
+            review_text(review, TRAINING_GENERATORS),
+            verdict_lines(verdicts, lat),
+        ]
+    )
     return {
         "models_dir": str(models_dir) if models_dir else "packaged",
         "baseline_dir": str(baseline_dir),
@@ -386,6 +409,7 @@ def run(
         "figures": figs,
         "targets": verdicts,
         "latency": lat,
+        "review": review,
         "images": res.images,
         "text": text,
     }

@@ -1,0 +1,129 @@
+"""Do the review flags find the bad reads? Per generator: bad results flagged, good ones spared.
+
+A clinic acts on an unflagged number as if it were checked. The review flags
+(:func:`inference.second_opinion.review_flags`) are worth what they catch: on each bench
+image the bench stores the classical second opinion's fields and, per model variant, the
+reasons the result would carry. Here every image is sorted by how far the network read
+from the truth:
+
+* **bad**: a frame with hairs read more than ``BAD_APE_PCT`` off the true density (a number
+  a clinic must not act on unchecked), or bare skin read above ``BARE_BAD_PER_CM2``;
+* **good**: a frame with hairs read within ``GOOD_APE_PCT``, or bare skin read at most
+  ``BARE_BAD_PER_CM2`` (a flag there is a false alarm: a technician recaptures for nothing);
+* **fair**: in between (counted, not judged).
+
+and the share of each flagged is given per generator, with the reasons' kinds. The ideal is
+every bad frame flagged and no good one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+BAD_APE_PCT = 25.0
+GOOD_APE_PCT = 10.0
+BARE_BAD_PER_CM2 = 5.0  # the release target for bare skin
+
+# A reason's kind, from the words each kind's text (review_flags) carries.
+REASON_KINDS = (
+    ("mat", "long hair lies over"),
+    ("implausible density", "more than a scalp holds"),
+    ("implausible diameter", "thicker than any scalp hair"),
+    ("net high", "the classical count"),
+)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of one review reason ("net low" for a disagreement the net reads under)."""
+    for kind, words in REASON_KINDS:
+        if words in reason:
+            if kind == "net high" and "check the frame for faint or missed hairs" in reason:
+                return "net low"
+            return kind
+    return "other"
+
+
+def outcome(true_density: float, read_density: float) -> str:
+    """ "bad", "good" or "fair", as the module says."""
+    if true_density <= 0:
+        return "bad" if read_density > BARE_BAD_PER_CM2 else "good"
+    ape = abs(read_density - true_density) / true_density * 100.0
+    if ape > BAD_APE_PCT:
+        return "bad"
+    return "good" if ape <= GOOD_APE_PCT else "fair"
+
+
+def _share(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[str, Any]:
+    """Per generator: counts and flagged shares of bad, fair and good frames, bare skin apart,
+    and how often each kind of reason was given. Images without review reasons (benches
+    before they were stored) are skipped."""
+    out: dict[str, Any] = {}
+    for row in images:
+        read = row.get(variant)
+        if not isinstance(read, dict) or "review_reasons" not in read:
+            continue
+        g = out.setdefault(
+            row["generator"],
+            {
+                f"{part}_{what}": 0
+                for part in ("hairs", "bare")
+                for what in ("bad", "bad_flagged", "fair", "fair_flagged", "good", "good_flagged")
+            }
+            | {"reasons": Counter()},
+        )
+        true = float(row["true_density_per_cm2"])
+        kind = outcome(true, float(read["density_per_cm2"]))
+        part = "bare" if true <= 0 else "hairs"
+        flagged = bool(read["review_reasons"])
+        g[f"{part}_{kind}"] += 1
+        g[f"{part}_{kind}_flagged"] += int(flagged)
+        g["reasons"].update({reason_kind(r) for r in read["review_reasons"]})
+    for g in out.values():
+        g["reasons"] = dict(sorted(g["reasons"].items()))
+        bad = g["hairs_bad"] + g["bare_bad"]
+        good = g["hairs_good"] + g["bare_good"]
+        g["bad_flagged_share"] = _share(g["hairs_bad_flagged"] + g["bare_bad_flagged"], bad)
+        g["good_flagged_share"] = _share(g["hairs_good_flagged"] + g["bare_good_flagged"], good)
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def review_text(figs: dict[str, Any], training: tuple[str, ...] = ()) -> str:
+    """A table: per generator, bad frames flagged (the higher the better) and good frames
+    flagged (false alarms), hair frames and bare skin apart. ``training`` gets a star."""
+    lines = [
+        f"== review flags (INT8): bad = read >{BAD_APE_PCT:g} % off, or bare skin read "
+        f">{BARE_BAD_PER_CM2:g}/cm2; good = within {GOOD_APE_PCT:g} %, or bare read "
+        f"<={BARE_BAD_PER_CM2:g}; flagged/n; * gives training frames",
+        f"{'generator':12s} {'bad flagged':>12s} {'good flagged':>13s} {'hairs bad':>10s} "
+        f"{'hairs fair':>10s} {'hairs good':>10s} {'bare bad':>9s} {'bare good':>9s}  reasons",
+    ]
+    for gen, g in figs.items():
+        star = "*" if gen in training else ""
+        bad = g["hairs_bad"] + g["bare_bad"]
+        good = g["hairs_good"] + g["bare_good"]
+        cells = [
+            f"{g[f'{p}_{k}_flagged']}/{g[f'{p}_{k}']}"
+            for p, k in (
+                ("hairs", "bad"),
+                ("hairs", "fair"),
+                ("hairs", "good"),
+                ("bare", "bad"),
+                ("bare", "good"),
+            )
+        ]
+        reasons = ", ".join(f"{k} {v}" for k, v in g["reasons"].items()) or "-"
+        lines.append(
+            f"{gen + star:12s} {_pct(g['bad_flagged_share']):>5s} of {bad:<4d} "
+            f"{_pct(g['good_flagged_share']):>6s} of {good:<4d} {cells[0]:>10s} {cells[1]:>10s} "
+            f"{cells[2]:>10s} {cells[3]:>9s} {cells[4]:>9s}  {reasons}"
+        )
+    return "\n".join(lines)

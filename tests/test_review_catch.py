@@ -1,0 +1,99 @@
+"""The bench's review-flag figures: which results count as bad, and what share is flagged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from inference.second_opinion import SecondOpinion, review_flags
+from sim.generality.review import outcome, reason_kind, review_figures, review_text
+
+
+def _opinion(**kw: Any) -> SecondOpinion:
+    base: dict[str, Any] = {
+        "applicable": True,
+        "reason": "",
+        "count": 40,
+        "density_per_cm2": 100.0,
+        "pieces": 30,
+        "cover": 0.05,
+        "crowded": 0.02,
+        "contrast": 0.4,
+        "threshold": 0.08,
+        "colour_only": 0.0,
+        "mm_per_hair": 0.6,
+        "elapsed_ms": 1.0,
+    }
+    return SecondOpinion(**(base | kw))
+
+
+def _row(gen: str, true: float, read: float, reasons: list[str]) -> dict[str, Any]:
+    return {
+        "generator": gen,
+        "true_density_per_cm2": true,
+        "int8": {"density_per_cm2": read, "review_reasons": reasons},
+    }
+
+
+@pytest.mark.parametrize(
+    ("true", "read", "kind"),
+    [
+        (100.0, 126.0, "bad"),
+        (100.0, 74.0, "bad"),
+        (100.0, 125.0, "fair"),
+        (100.0, 110.0, "good"),
+        (100.0, 89.0, "fair"),
+        (0.0, 5.0, "good"),
+        (0.0, 5.1, "bad"),
+    ],
+)
+def test_outcome_bands(true: float, read: float, kind: str) -> None:
+    assert outcome(true, read) == kind
+
+
+def test_every_reason_review_flags_gives_has_a_kind() -> None:
+    mat = review_flags(100.0, _opinion(crowded=0.9, applicable=False, reason="crowded"))
+    dense = review_flags(600.0, _opinion(applicable=False, reason="too faint"))
+    thick = review_flags(100.0, _opinion(), net_mean_diameter_um=250.0)
+    high = review_flags(300.0, _opinion())
+    low = review_flags(30.0, _opinion())
+    none = review_flags(20.0, _opinion(density_per_cm2=0.0, count=0))
+    kinds = [[reason_kind(r) for r in rs] for rs in (mat, dense, thick, high, low, none)]
+    assert kinds == [
+        ["mat"],
+        ["implausible density"],
+        ["implausible diameter"],
+        ["net high"],
+        ["net low"],
+        ["net high"],
+    ]
+
+
+def test_figures_count_flagged_bad_and_good_frames_per_generator() -> None:
+    flag = ["the model reads 300 hairs/cm2, 3.00x the classical count of 100/cm2"]
+    rows = [
+        _row("a", 100.0, 200.0, flag),  # bad, flagged
+        _row("a", 100.0, 60.0, []),  # bad, missed
+        _row("a", 100.0, 105.0, flag),  # good, false alarm
+        _row("a", 100.0, 102.0, []),  # good, spared
+        _row("a", 100.0, 118.0, []),  # fair
+        _row("a", 0.0, 40.0, flag),  # bare read high, flagged
+        _row("b", 0.0, 1.0, []),  # bare read right
+        {"generator": "c", "true_density_per_cm2": 1.0, "int8": {"density_per_cm2": 1.0}},
+    ]
+    figs = review_figures(rows)
+    a = figs["a"]
+    assert (a["hairs_bad"], a["hairs_bad_flagged"], a["bare_bad"], a["bare_bad_flagged"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
+    assert a["bad_flagged_share"] == pytest.approx(2 / 3)
+    assert a["good_flagged_share"] == pytest.approx(1 / 2)
+    assert a["hairs_fair"] == 1 and a["reasons"] == {"net high": 3}
+    assert figs["b"]["bad_flagged_share"] is None and figs["b"]["good_flagged_share"] == 0.0
+    assert "c" not in figs  # a bench from before the reasons were stored
+    text = review_text(figs, training=("a",))
+    assert "a*" in text and " 67% of 3" in text and "net high 3" in text
