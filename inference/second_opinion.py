@@ -97,6 +97,19 @@ MAX_PLAUSIBLE_DENSITY = 500.0
 # measure (blind-1's faint blurred blond hair read 0.6 hairs/cm2 of 60 at 1185 um). A review
 # reason of its own, like the density limit.
 MAX_PLAUSIBLE_DIAMETER_UM = 200.0
+# Below this the network reads bare skin (the release target for hairless skin is at most 5
+# hairs/cm2 read): a hair mat or a mean diameter says nothing of a frame it reads as bare. On
+# the generality bench's training sources (2.11.0) the mat reason fell on bare skin whose
+# texture the crowded share reads as shafts (twin bare renders crowded 0.76-0.99), and the
+# diameter reason on bare frames read at 0.5-1.3 hairs/cm2 (docs/model_card.md, "Review flags
+# on bare skin and where no shafts show").
+MIN_HAIR_READ_PER_CM2 = 5.0
+# A frame the classical count cannot judge (not applicable) and not matted, where the network
+# reads hair but the classical count finds under this share of it: either the network counted
+# skin marks (dots, flakes, texture) as hairs, or the hairs are too faint for either to see.
+# A review reason of its own. Chosen on the training sources only (0.1 / 0.25 / 0.5 tried);
+# docs/model_card.md, same section.
+NO_SHAFTS_SHARE = 0.25
 # Shafts the luminance count cannot see (found in colour only) over all shafts found: above
 # this share the count misses at least as many hairs, reads under 1 / REVIEW_FACTOR of itself,
 # and a network that reads right would be sent to review; the frame is not applicable.
@@ -699,13 +712,16 @@ def review_flags(
 ) -> list[str]:
     """Reasons to ask a person to look at a result; empty when there are none.
 
-    Four kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
+    Five kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
     emergence points are hidden, whatever either count says); a network density above
     ``MAX_PLAUSIBLE_DENSITY`` (more than a scalp holds: something else was counted); a
-    network mean diameter (when given, and hairs are read) above
-    ``MAX_PLAUSIBLE_DIAMETER_UM`` (no scalp hair is that thick); and, on an applicable frame
-    only, the network's and the classical density disagreeing: their ratio outside
-    ``[centre / factor, centre * factor]``.
+    network mean diameter (when given) above ``MAX_PLAUSIBLE_DIAMETER_UM`` (no scalp hair is
+    that thick); on an applicable frame, the network's and the classical density
+    disagreeing: their ratio outside ``[centre / factor, centre * factor]``; and on a frame
+    the classical count cannot judge, no shafts where the network reads hair: the classical
+    density under ``NO_SHAFTS_SHARE`` of the network's. The mat, the diameter and the
+    no-shafts reasons need the network to read hair, at least ``MIN_HAIR_READ_PER_CM2``: below
+    it the network reads bare skin, and skin texture is what the crowded share then sees.
 
     Raises:
         ValueError: ``factor`` is not above 1, ``centre`` not positive, or a density is
@@ -718,7 +734,8 @@ def review_flags(
     if net_density_per_cm2 < 0 or second.density_per_cm2 < 0:
         raise ValueError("densities must not be negative")
     reasons = []
-    if hides_openings(second):
+    reads_hair = net_density_per_cm2 >= MIN_HAIR_READ_PER_CM2
+    if reads_hair and hides_openings(second):
         reasons.append(
             f"long hair lies over {second.crowded:.0%} of the frame (over "
             f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
@@ -733,7 +750,7 @@ def review_flags(
         )
     if (
         net_mean_diameter_um is not None
-        and net_density_per_cm2 > 0
+        and reads_hair
         and net_mean_diameter_um > MAX_PLAUSIBLE_DIAMETER_UM
     ):
         reasons.append(
@@ -744,6 +761,18 @@ def review_flags(
         )
     if second.applicable:
         reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
+    elif (
+        reads_hair
+        and not hides_openings(second)
+        and second.density_per_cm2 < NO_SHAFTS_SHARE * net_density_per_cm2
+    ):
+        reasons.append(
+            f"the model reads {net_density_per_cm2:.0f} hairs/cm2 where the classical count "
+            f"sees few or no shafts ({second.density_per_cm2:.0f}/cm2): "
+            "either skin marks (dots, flakes, texture) were counted as hairs, or the hairs are "
+            "too faint to see. Look at the frame for marks on bare skin and for blond, grey or "
+            "white hair, check focus and capture it again"
+        )
     return reasons
 
 

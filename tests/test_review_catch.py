@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from inference.second_opinion import SecondOpinion, review_flags
-from sim.generality.review import outcome, reason_kind, review_figures, review_text
+from sim.generality.review import (
+    outcome,
+    pooled,
+    reason_kind,
+    recompute,
+    review_figures,
+    review_text,
+)
 
 
 def _opinion(**kw: Any) -> SecondOpinion:
@@ -54,19 +63,21 @@ def test_outcome_bands(true: float, read: float, kind: str) -> None:
 
 def test_every_reason_review_flags_gives_has_a_kind() -> None:
     mat = review_flags(100.0, _opinion(crowded=0.9, applicable=False, reason="crowded"))
-    dense = review_flags(600.0, _opinion(applicable=False, reason="too faint"))
+    dense = review_flags(600.0, _opinion(applicable=False, reason="too faint"))  # and 100 seen
     thick = review_flags(100.0, _opinion(), net_mean_diameter_um=250.0)
     high = review_flags(300.0, _opinion())
     low = review_flags(30.0, _opinion())
     none = review_flags(20.0, _opinion(density_per_cm2=0.0, count=0))
-    kinds = [[reason_kind(r) for r in rs] for rs in (mat, dense, thick, high, low, none)]
+    unseen = review_flags(20.0, _opinion(applicable=False, reason="too faint", density_per_cm2=0.0))
+    kinds = [[reason_kind(r) for r in rs] for rs in (mat, dense, thick, high, low, none, unseen)]
     assert kinds == [
         ["mat"],
-        ["implausible density"],
+        ["implausible density", "no shafts"],
         ["implausible diameter"],
         ["net high"],
         ["net low"],
         ["net high"],
+        ["no shafts"],
     ]
 
 
@@ -97,3 +108,51 @@ def test_figures_count_flagged_bad_and_good_frames_per_generator() -> None:
     assert "c" not in figs  # a bench from before the reasons were stored
     text = review_text(figs, training=("a",))
     assert "a*" in text and " 67% of 3" in text and "net high 3" in text
+
+
+def test_recompute_gives_todays_reasons_from_the_stored_fields() -> None:
+    """A bench stored before a rule changed is judged again without running a model."""
+    fields = {
+        k: v
+        for k, v in vars(
+            _opinion(applicable=False, reason="too faint", density_per_cm2=0.0)
+        ).items()
+        if k != "elapsed_ms"
+    }
+    row = _row("a", 0.0, 30.0, []) | {"second_opinion": fields}
+    row["int8"]["mean_diameter_um"] = 60.0
+    old = {"generator": "a", "true_density_per_cm2": 0.0, "int8": {"density_per_cm2": 1.0}}
+    (now,) = recompute([row, old])
+    assert [reason_kind(r) for r in now["int8"]["review_reasons"]] == ["no shafts"]
+    assert row["int8"]["review_reasons"] == []  # the stored row is left as it was
+    both = pooled(review_figures([now, _row("b", 0.0, 1.0, [])]), ("a", "b", "absent"))
+    assert (both["bare_bad"], both["bare_bad_flagged"], both["bare_good"]) == (1, 1, 1)
+    assert both["bad_flagged_share"] == 1.0 and both["good_flagged_share"] == 0.0
+
+
+def test_the_script_prints_both_tables_and_refuses_what_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.generality.review import main
+
+    fields = {
+        k: v
+        for k, v in vars(_opinion(applicable=False, density_per_cm2=0.0)).items()
+        if k != "elapsed_ms"
+    }
+    row = _row("blind8", 0.0, 30.0, []) | {"second_opinion": fields}
+    row["int8"]["mean_diameter_um"] = 60.0
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"images": [row]}))
+    assert main([str(bench)]) == 0
+    out = capsys.readouterr().out
+    assert "# as benched" in out and "# with today's rules" in out
+    assert out.count("held out") == 2 and "no shafts 1" in out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main([str(bad)]) == 2
+    assert "not a bench JSON" in capsys.readouterr().err
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"images": [_row("a", 1.0, 1.0, [])]}))
+    assert main([str(old)]) == 2
+    assert "rerun the bench" in capsys.readouterr().err

@@ -18,7 +18,9 @@ from inference.second_opinion import (
     MAX_PLAUSIBLE_DENSITY,
     MAX_PLAUSIBLE_DIAMETER_UM,
     MIN_CONTRAST_OVER_THRESHOLD,
+    MIN_HAIR_READ_PER_CM2,
     MIN_SHAFT_CONTRAST,
+    NO_SHAFTS_SHARE,
     REVIEW_CENTRE,
     REVIEW_FACTOR,
     SecondOpinion,
@@ -394,17 +396,22 @@ def test_a_density_no_scalp_holds_is_sent_to_review_applicable_or_not() -> None:
 
 
 def test_a_mean_diameter_no_scalp_hair_has_is_sent_to_review() -> None:
-    """blind-1's faint, blurred blond hair: the model read 0.6 hairs/cm2 of 60, at a mean
-    diameter of 1185 um, and nothing said so."""
+    """blind-1's faint, blurred blond hair read at 1185 um across. Only where the network
+    reads hair: below MIN_HAIR_READ_PER_CM2 it reads bare skin, and a diameter of a few
+    stray cells means nothing (2.11.0 on the bench's bare frames: 0.01-1.3 hairs/cm2 at
+    218-3300 um, ten frames, every one a false alarm)."""
     second = _opinion(0.0, applicable=False)
-    (reason,) = review_flags(0.6, second, net_mean_diameter_um=1185.0)
+    second = dataclasses.replace(second, density_per_cm2=10.0)  # not "no shafts"
+    (reason,) = review_flags(6.0, second, net_mean_diameter_um=1185.0)
     assert "1185 um across" in reason and "capture it again" in reason
     limit = MAX_PLAUSIBLE_DIAMETER_UM
-    assert review_flags(0.6, second, net_mean_diameter_um=limit) == []
-    assert review_flags(0.6, second) == []  # no diameter given: not judged
+    assert review_flags(6.0, second, net_mean_diameter_um=limit) == []
+    assert review_flags(6.0, second) == []  # no diameter given: not judged
     assert review_flags(0.0, second, net_mean_diameter_um=0.0) == []  # no hair read
+    bare = MIN_HAIR_READ_PER_CM2 * 0.99
+    assert review_flags(bare, second, net_mean_diameter_um=1185.0) == []
     both = review_flags(600.0, second, net_mean_diameter_um=limit + 1)
-    assert len(both) == 2
+    assert len(both) == 3  # and the classical count sees under a quarter of 600
 
 
 def test_dense_long_hair_is_flagged_as_a_mat_hiding_its_openings() -> None:
@@ -427,6 +434,35 @@ def test_a_mat_is_flagged_beside_a_disagreement_and_on_its_own() -> None:
     assert len(both) == 2 and "hides the openings" in both[0] and "model reads" in both[1]
     edge = dataclasses.replace(_opinion(100.0), crowded=HIDDEN_CROWDED)
     assert review_flags(100.0 * REVIEW_CENTRE, edge) == []
+
+
+def test_bare_skin_read_as_bare_is_no_mat() -> None:
+    """The crowded share reads textured bare skin as shafts (the twin's bare renders crowd
+    0.76-0.99): where the network reads bare skin, no mat is said to hide anything."""
+    mat = dataclasses.replace(
+        _opinion(0.0, applicable=False), crowded=0.95, density_per_cm2=0.0, count=0
+    )
+    assert review_flags(MIN_HAIR_READ_PER_CM2 * 0.99, mat) == []
+    (reason,) = review_flags(MIN_HAIR_READ_PER_CM2, mat)
+    assert "hides the openings" in reason  # a mat is never also "no shafts"
+
+
+def test_hair_read_where_no_shafts_show_is_sent_to_review() -> None:
+    """A frame the classical count cannot judge, where it still sees under NO_SHAFTS_SHARE
+    of what the network reads: skin marks counted as hairs, or hair too faint to see."""
+    faint = _opinion(0.0, applicable=False)
+    (reason,) = review_flags(40.0, faint)
+    assert "sees few or no shafts (0/cm2)" in reason and "40 hairs/cm2" in reason
+    assert "capture it again" in reason
+    edge = 40.0 * NO_SHAFTS_SHARE
+    assert review_flags(40.0, dataclasses.replace(faint, density_per_cm2=edge * 0.99))
+    assert review_flags(40.0, dataclasses.replace(faint, density_per_cm2=edge)) == []
+    assert review_flags(MIN_HAIR_READ_PER_CM2 * 0.99, faint) == []  # read as bare skin
+    # an applicable frame is judged by the band instead, a matted one by the mat alone
+    (band,) = review_flags(40.0, _opinion(0.0))
+    assert "where the classical count finds none" in band
+    (mat,) = review_flags(40.0, dataclasses.replace(faint, crowded=HIDDEN_CROWDED + 0.01))
+    assert "hides the openings" in mat
 
 
 def test_bad_input_is_refused() -> None:

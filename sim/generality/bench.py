@@ -397,7 +397,11 @@ def run(
     text = "\n\n".join(
         [
             *(table(g, figs) for g in figs),
-            review_text(review, TRAINING_GENERATORS),
+            review_text(
+                review,
+                TRAINING_GENERATORS,
+                {"training": (*TRAINING_GENERATORS, TWIN), "held out": HELD_OUT_GENERATORS},
+            ),
             verdict_lines(verdicts, lat),
         ]
     )

@@ -18,8 +18,15 @@ every bad frame flagged and no good one.
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
+
+from inference.second_opinion import REVIEW_FACTOR, SecondOpinion, review_flags
+from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS, TWIN
 
 BAD_APE_PCT = 25.0
 GOOD_APE_PCT = 10.0
@@ -30,6 +37,7 @@ REASON_KINDS = (
     ("mat", "long hair lies over"),
     ("implausible density", "more than a scalp holds"),
     ("implausible diameter", "thicker than any scalp hair"),
+    ("no shafts", "sees few or no shafts"),
     ("net high", "the classical count"),
 )
 
@@ -92,38 +100,118 @@ def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[
     return out
 
 
+def recompute(images: list[dict[str, Any]], variant: str = "int8") -> list[dict[str, Any]]:
+    """The images with ``variant``'s review reasons given again by today's
+    :func:`inference.second_opinion.review_flags`, from the second opinion's fields and the
+    network's reads the bench stored (images without them are left out)."""
+    out = []
+    for row in images:
+        read, fields = row.get(variant), row.get("second_opinion")
+        if not isinstance(read, dict) or not isinstance(fields, dict):
+            continue
+        opinion = SecondOpinion(**fields, elapsed_ms=0.0)
+        reasons = review_flags(
+            float(read["density_per_cm2"]),
+            opinion,
+            REVIEW_FACTOR,
+            net_mean_diameter_um=read.get("mean_diameter_um"),
+        )
+        out.append(row | {variant: read | {"review_reasons": reasons}})
+    return out
+
+
+def pooled(figs: dict[str, Any], generators: tuple[str, ...]) -> dict[str, Any]:
+    """The counts of ``figs`` summed over ``generators`` (those present), shares recomputed."""
+    keys = [k for k in next(iter(figs.values()), {}) if k.startswith(("hairs_", "bare_"))]
+    total = {k: sum(figs[g][k] for g in generators if g in figs) for k in keys}
+    bad = total.get("hairs_bad", 0) + total.get("bare_bad", 0)
+    good = total.get("hairs_good", 0) + total.get("bare_good", 0)
+    total["bad_flagged_share"] = _share(
+        total.get("hairs_bad_flagged", 0) + total.get("bare_bad_flagged", 0), bad
+    )
+    total["good_flagged_share"] = _share(
+        total.get("hairs_good_flagged", 0) + total.get("bare_good_flagged", 0), good
+    )
+    return total
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
 
-def review_text(figs: dict[str, Any], training: tuple[str, ...] = ()) -> str:
+def _line(name: str, g: dict[str, Any]) -> str:
+    bad = g["hairs_bad"] + g["bare_bad"]
+    good = g["hairs_good"] + g["bare_good"]
+    cells = [
+        f"{g[f'{p}_{k}_flagged']}/{g[f'{p}_{k}']}"
+        for p in ("hairs", "bare")
+        for k in ("bad", "fair", "good")
+        if (p, k) != ("bare", "fair")
+    ]
+    reasons = ", ".join(f"{k} {v}" for k, v in g.get("reasons", {}).items()) or "-"
+    return (
+        f"{name:14s} {_pct(g['bad_flagged_share']):>5s} of {bad:<4d} "
+        f"{_pct(g['good_flagged_share']):>6s} of {good:<4d} {cells[0]:>10s} {cells[1]:>10s} "
+        f"{cells[2]:>10s} {cells[3]:>9s} {cells[4]:>9s}  {reasons}"
+    )
+
+
+def review_text(
+    figs: dict[str, Any],
+    training: tuple[str, ...] = (),
+    pools: dict[str, tuple[str, ...]] | None = None,
+    variant: str = "int8",
+) -> str:
     """A table: per generator, bad frames flagged (the higher the better) and good frames
-    flagged (false alarms), hair frames and bare skin apart. ``training`` gets a star."""
+    flagged (false alarms), hair frames and bare skin apart; ``training`` gets a star, and
+    each of ``pools`` (name: generators) a pooled line where it holds any."""
     lines = [
-        f"== review flags (INT8): bad = read >{BAD_APE_PCT:g} % off, or bare skin read "
-        f">{BARE_BAD_PER_CM2:g}/cm2; good = within {GOOD_APE_PCT:g} %, or bare read "
+        f"== review flags ({variant.upper()}): bad = read >{BAD_APE_PCT:g} % off, or bare "
+        f"skin read >{BARE_BAD_PER_CM2:g}/cm2; good = within {GOOD_APE_PCT:g} %, or bare read "
         f"<={BARE_BAD_PER_CM2:g}; flagged/n; * gives training frames",
-        f"{'generator':12s} {'bad flagged':>12s} {'good flagged':>13s} {'hairs bad':>10s} "
+        f"{'generator':14s} {'bad flagged':>12s} {'good flagged':>13s} {'hairs bad':>10s} "
         f"{'hairs fair':>10s} {'hairs good':>10s} {'bare bad':>9s} {'bare good':>9s}  reasons",
     ]
-    for gen, g in figs.items():
-        star = "*" if gen in training else ""
-        bad = g["hairs_bad"] + g["bare_bad"]
-        good = g["hairs_good"] + g["bare_good"]
-        cells = [
-            f"{g[f'{p}_{k}_flagged']}/{g[f'{p}_{k}']}"
-            for p, k in (
-                ("hairs", "bad"),
-                ("hairs", "fair"),
-                ("hairs", "good"),
-                ("bare", "bad"),
-                ("bare", "good"),
-            )
-        ]
-        reasons = ", ".join(f"{k} {v}" for k, v in g["reasons"].items()) or "-"
-        lines.append(
-            f"{gen + star:12s} {_pct(g['bad_flagged_share']):>5s} of {bad:<4d} "
-            f"{_pct(g['good_flagged_share']):>6s} of {good:<4d} {cells[0]:>10s} {cells[1]:>10s} "
-            f"{cells[2]:>10s} {cells[3]:>9s} {cells[4]:>9s}  {reasons}"
-        )
+    lines += [_line(gen + ("*" if gen in training else ""), g) for gen, g in figs.items()]
+    for name, gens in (pools or {}).items():
+        if any(g in figs for g in gens):
+            lines.append(_line(name, pooled(figs, gens)))
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description="Would today's review flags catch a saved bench's bad reads?"
+    )
+    p.add_argument("bench", type=Path, nargs="+", help="JSON written by bench_generality.py")
+    p.add_argument("--variant", default="int8", choices=("int8", "fp32"))
+    args = p.parse_args(argv)
+    images = []
+    for path in args.bench:
+        try:
+            images += json.loads(path.read_text())["images"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            print(
+                f"{path}: not a bench JSON ({e}); write one with scripts/bench_generality.py "
+                "--json",
+                file=sys.stderr,
+            )
+            return 2
+    now = recompute(images, args.variant)
+    if not now:
+        print(
+            "no image carries the second opinion's fields: rerun the bench (issue 14's "
+            "review table, 7c5f042 or later)",
+            file=sys.stderr,
+        )
+        return 2
+    pools = {"training": (*TRAINING_GENERATORS, TWIN), "held out": HELD_OUT_GENERATORS}
+    for title, rows in (("as benched", images), ("with today's rules", now)):
+        print(f"# {title}")
+        print(
+            review_text(
+                review_figures(rows, args.variant), TRAINING_GENERATORS, pools, args.variant
+            )
+        )
+        print()
+    return 0
