@@ -65,8 +65,9 @@ MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applica
 # Chosen on the change bench's twin pairs (scripts/bench_change.py, model 2.2.0): at sites
 # crowded over 0.6 a regrowth or loss read 0.42 of its true size (worst site 17.6 points
 # off), at the others 0.90 (worst 7.0). The independent generator's same-site pairs split
-# far less (0.58 against 0.64). No trimmed or bare frame of either generality-bench
-# generator crowds over 0.41. docs/model_card.md, "Second opinion".
+# far less (0.58 against 0.64). Skin texture crowds too: of the bench's 17 generators, 27 of
+# 189 bare and 29 of 255 trimmed frames crowd over 0.6 (the first two generators' none over
+# 0.41), hence MIN_HAIR_READ_PER_CM2 in review_flags. docs/model_card.md, "Second opinion".
 HIDDEN_CROWDED = 0.6
 MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
 # The median shaft found below this multiple of its polarity's high threshold (set by the
