@@ -112,11 +112,22 @@ class Totals:
 
 
 def integrate(maps: F32, diameter_scale_um: float) -> Totals:
-    """Integrals of the (3, h, w) maps; a slightly negative total (no hairs) reads as 0."""
+    """Integrals of the (3, h, w) maps; a slightly negative total (no hairs) reads as 0.
+
+    The hairs are the signed sum of the two count maps, clamped at zero once, as the
+    training loss, the fitted count gain and the load-time self-check all count them; the
+    terminal / vellus split is the vellus map's share of it, clipped to 0-1. Clamping each
+    map on its own instead read bare skin high wherever one map summed below zero and the
+    other above (FP32 on the twin's bare renders: 8.1 hairs/cm2 against 2.0 for the signed
+    sum; docs/model_card.md, "One clamp, not two").
+    """
     s = maps.astype(np.float64).sum(axis=(1, 2))
+    signed = float(s[0] + s[1])
+    hairs = max(0.0, signed)
+    vellus_share = min(1.0, max(0.0, float(s[1]) / signed)) if signed > 0 else 0.0
     return Totals(
-        terminal=max(0.0, float(s[0])),
-        vellus=max(0.0, float(s[1])),
+        terminal=hairs * (1.0 - vellus_share),
+        vellus=hairs * vellus_share,
         diameter_um_sum=max(0.0, float(s[2]) * diameter_scale_um),
     )
 

@@ -164,3 +164,23 @@ def test_targets_keep_the_share_of_an_edge_hair_and_window_sums_are_exact() -> N
     assert ws.shape == a.shape
     assert ws[3, 4] == pytest.approx(a[2:5, 3:6].sum(), rel=1e-6)
     assert ws[0, 0] == pytest.approx(a[:2, :2].sum(), rel=1e-6)
+
+
+def test_the_count_is_the_signed_sum_of_both_maps_clamped_once() -> None:
+    """Bare skin where the terminal map sums to +8 hairs and the vellus map to -8: no hairs,
+    as training and the self-check count them, not the 8 two separate clamps gave."""
+    maps = np.zeros((3, 10, 10), dtype=np.float32)
+    maps[0] = 8.0 / 100
+    maps[1] = -8.0 / 100
+    bare = integrate(maps, 100.0)
+    assert bare.hairs == pytest.approx(0.0, abs=1e-6)
+    assert (bare.terminal, bare.vellus) == (0.0, 0.0)
+    maps[1] = -2.0 / 100  # 8 terminal less 2 vellus: 6 hairs, all terminal
+    some = integrate(maps, 100.0)
+    assert some.hairs == pytest.approx(6.0) and some.vellus == 0.0
+    assert some.terminal == pytest.approx(6.0)
+    maps[0], maps[1] = 3.0 / 100, 1.0 / 100  # both positive: as before
+    both = integrate(maps, 100.0)
+    assert (both.terminal, both.vellus) == (pytest.approx(3.0), pytest.approx(1.0))
+    maps[0], maps[1] = -3.0 / 100, 1.0 / 100  # a negative total reads as no hairs
+    assert integrate(maps, 100.0).hairs == 0.0
