@@ -95,8 +95,9 @@ REVIEW_CENTRE = 1.1
 MAX_PLAUSIBLE_DENSITY = 500.0
 # A mean shaft diameter thicker than scalp hair (terminal shafts are about 40-120 um, the
 # coarsest near 150-180): a read above this counted something else, or too little hair to
-# measure (blind-1's faint blurred blond hair read 0.6 hairs/cm2 of 60 at 1185 um). A review
-# reason of its own, like the density limit.
+# measure (blind-1's faint blurred blond hair read 0.6 hairs/cm2 of 60 at 1185 um; a read that
+# low is now bare skin to the network, under MIN_HAIR_READ_PER_CM2, and not judged: on the
+# bench every such read was bare skin). A review reason of its own, like the density limit.
 MAX_PLAUSIBLE_DIAMETER_UM = 200.0
 # Below this the network reads bare skin (the release target for hairless skin is at most 5
 # hairs/cm2 read): a hair mat or a mean diameter says nothing of a frame it reads as bare. On

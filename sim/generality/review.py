@@ -53,7 +53,7 @@ def reason_kind(reason: str) -> str:
 
 
 def outcome(true_density: float, read_density: float) -> str:
-    """ "bad", "good" or "fair", as the module says."""
+    """Sort one read: "bad", "good" or "fair", as the module says."""
     if true_density <= 0:
         return "bad" if read_density > BARE_BAD_PER_CM2 else "good"
     ape = abs(read_density - true_density) / true_density * 100.0
