@@ -231,7 +231,8 @@ class RigPipeline:
     def _hair_mat(self, frame: NDArray[np.uint8] | None, um_per_px: float) -> float | None:
         """The crowded share of the analysed frame when long hair mats it, else None: told
         to the technician now, while the cone is still on the site, not after analysis
-        (where the result's review reason says the same to the clinic)."""
+        (where the result's review reason says the same to the clinic if the network reads
+        hair there: skin texture can crowd a bare site too)."""
         if not self.cfg.second_opinion or frame is None:
             return None
         try:

@@ -123,7 +123,9 @@ class SecondOpinion:
     """What the classical counter found in one frame.
 
     ``count`` and ``density_per_cm2`` are given even when the frame is not applicable (for a
-    report), but only an applicable frame should be compared with the network.
+    report), but only an applicable frame is compared with the network's count; on one that
+    is not, :func:`review_flags` asks only whether it finds shafts at all where the network
+    reads hair (the no-shafts reason).
     """
 
     applicable: bool
@@ -723,7 +725,8 @@ def review_flags(
     the classical count cannot judge, no shafts where the network reads hair: the classical
     density under ``NO_SHAFTS_SHARE`` of the network's. The mat, the diameter and the
     no-shafts reasons need the network to read hair, at least ``MIN_HAIR_READ_PER_CM2``: below
-    it the network reads bare skin, and skin texture is what the crowded share then sees.
+    it the network reads bare skin, and skin texture is what the crowded share then sees; the
+    band is not judged where both counts read under it (bare skin both ways).
 
     Raises:
         ValueError: ``factor`` is not above 1, ``centre`` not positive, or a density is
@@ -762,18 +765,21 @@ def review_flags(
             "blurred hair is missed) and capture it again"
         )
     if second.applicable:
-        reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
+        # Both reading bare skin (under the floor) is agreement, whatever their ratio.
+        if reads_hair or second.density_per_cm2 >= MIN_HAIR_READ_PER_CM2:
+            reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
     elif (
         reads_hair
         and not hides_openings(second)
         and second.density_per_cm2 < NO_SHAFTS_SHARE * net_density_per_cm2
     ):
         reasons.append(
-            f"the model reads {net_density_per_cm2:.0f} hairs/cm2 where the classical count "
-            f"sees few or no shafts ({second.density_per_cm2:.0f}/cm2): "
-            "either skin marks (dots, flakes, texture) were counted as hairs, or the hairs are "
-            "too faint to see. Look at the frame for marks on bare skin and for blond, grey or "
-            "white hair, check focus and capture it again"
+            f"the model reads {net_density_per_cm2:.0f} hairs/cm2 where the classical count, "
+            "which cannot judge this frame, finds shafts for only "
+            f"{second.density_per_cm2:.0f}/cm2 (under {NO_SHAFTS_SHARE:.0%} of it): either "
+            "skin marks (dots, flakes, texture) were counted as hairs, or the hairs are too "
+            "faint or lie too close to see apart. Look at the frame for marks on bare skin and "
+            "for blond, grey or white hair, check focus and capture it again"
         )
     return reasons
 

@@ -156,3 +156,10 @@ def test_the_script_prints_both_tables_and_refuses_what_it_cannot_read(
     old.write_text(json.dumps({"images": [_row("a", 1.0, 1.0, [])]}))
     assert main([str(old)]) == 2
     assert "rerun the bench" in capsys.readouterr().err
+    odd = dict(row, second_opinion=fields | {"unknown_field": 1})
+    old.write_text(json.dumps({"images": [odd]}))
+    assert main([str(old)]) == 2
+    assert "does not fit" in capsys.readouterr().err
+    old.write_text(json.dumps({"images": [row]}))  # no FP32 read in it
+    assert main([str(old), "--variant", "fp32"]) == 2
+    assert "fp32 read" in capsys.readouterr().err

@@ -452,7 +452,7 @@ def test_hair_read_where_no_shafts_show_is_sent_to_review() -> None:
     of what the network reads: skin marks counted as hairs, or hair too faint to see."""
     faint = _opinion(0.0, applicable=False)
     (reason,) = review_flags(40.0, faint)
-    assert "sees few or no shafts (0/cm2)" in reason and "40 hairs/cm2" in reason
+    assert "finds shafts for only 0/cm2 (under 25% of it)" in reason and "40 hairs/cm2" in reason
     assert "capture it again" in reason
     edge = 40.0 * NO_SHAFTS_SHARE
     assert review_flags(40.0, dataclasses.replace(faint, density_per_cm2=edge * 0.99))
@@ -506,6 +506,11 @@ def test_review_flags_a_ratio_outside_the_band_and_not_within() -> None:
     assert review_flags(100.0 * REVIEW_CENTRE / 1.5, second)
     assert review_flags(40.0, _opinion(0.0)) and review_flags(0.0, _opinion(40.0))
     assert review_flags(0.0, _opinion(0.0)) == []
+    # bare skin both ways is agreement: no ratio of two near-zero reads is judged
+    floor = MIN_HAIR_READ_PER_CM2
+    assert review_flags(floor * 0.99, _opinion(0.0)) == []
+    assert review_flags(0.0, _opinion(floor * 0.99)) == []
+    assert review_flags(floor, _opinion(0.0)) and review_flags(0.0, _opinion(floor))
     assert review_flags(300.0, _opinion(100.0, applicable=False)) == []
     # the band is centred where told: at 1, 1.2 passes a factor 1.25 and 1.3 does not
     assert review_flags(120.0, second, factor=1.25, centre=1.0) == []

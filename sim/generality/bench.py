@@ -33,7 +33,7 @@ from sim.generality.cases import (
     load,
     twin_cases,
 )
-from sim.generality.review import review_figures, review_text
+from sim.generality.review import REVIEW_POOLS, TRAINING_SOURCES, review_figures, review_text
 from sim.heldout import generate
 from sim.heldout.metrics import Tally, score
 
@@ -397,11 +397,7 @@ def run(
     text = "\n\n".join(
         [
             *(table(g, figs) for g in figs),
-            review_text(
-                review,
-                TRAINING_GENERATORS,
-                {"training": (*TRAINING_GENERATORS, TWIN), "held out": HELD_OUT_GENERATORS},
-            ),
+            review_text(review, TRAINING_SOURCES, REVIEW_POOLS),
             verdict_lines(verdicts, lat),
         ]
     )

@@ -28,6 +28,11 @@ from typing import Any
 from inference.second_opinion import REVIEW_FACTOR, SecondOpinion, review_flags
 from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS, TWIN
 
+# The sources that train the model (the twin and the training generators), and the pools the
+# tables sum over.
+TRAINING_SOURCES = (*TRAINING_GENERATORS, TWIN)
+REVIEW_POOLS = {"training": TRAINING_SOURCES, "held out": HELD_OUT_GENERATORS}
+
 BAD_APE_PCT = 25.0
 GOOD_APE_PCT = 10.0
 BARE_BAD_PER_CM2 = 5.0  # the release target for bare skin
@@ -37,7 +42,8 @@ REASON_KINDS = (
     ("mat", "long hair lies over"),
     ("implausible density", "more than a scalp holds"),
     ("implausible diameter", "thicker than any scalp hair"),
-    ("no shafts", "sees few or no shafts"),
+    ("no shafts", "finds shafts for only"),
+    ("no shafts", "sees few or no shafts"),  # its first wording (benches of 23b3250-ef2ba9f)
     ("net high", "the classical count"),
 )
 
@@ -197,20 +203,27 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    now = recompute(images, args.variant)
-    if not now:
+    try:
+        now = recompute(images, args.variant)
+    except (KeyError, TypeError, ValueError) as e:
         print(
-            "no image carries the second opinion's fields: rerun the bench (issue 14's "
-            "review table, 7c5f042 or later)",
+            f"a bench image's stored second opinion or {args.variant} read does not fit "
+            f"today's fields ({e}): rerun the bench with this version",
             file=sys.stderr,
         )
         return 2
-    pools = {"training": (*TRAINING_GENERATORS, TWIN), "held out": HELD_OUT_GENERATORS}
+    if not now:
+        print(
+            f"no image carries both the second opinion's fields and a {args.variant} read: "
+            "rerun the bench (7c5f042 or later stores them; it reads INT8 and FP32)",
+            file=sys.stderr,
+        )
+        return 2
     for title, rows in (("as benched", images), ("with today's rules", now)):
         print(f"# {title}")
         print(
             review_text(
-                review_figures(rows, args.variant), TRAINING_GENERATORS, pools, args.variant
+                review_figures(rows, args.variant), TRAINING_SOURCES, REVIEW_POOLS, args.variant
             )
         )
         print()
