@@ -24,6 +24,9 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("cumulative_thickness_mm_per_cm2", "Cumulative thickness", "mm/cm²"),
 )
 MDC_FACTOR = 1.96 * math.sqrt(2.0)
+# The verdict of a change where either visit's result is flagged for review: a number a
+# person has not yet looked at makes no treatment effect, however large the change.
+FLAGGED = "a visit is flagged for review: not called an effect"
 
 
 def visit_key(visit: str) -> tuple[int, str]:
@@ -43,7 +46,8 @@ class Change:
     """A visit's value against the baseline's."""
 
     fraction: float  # (value - baseline) / baseline
-    verdict: str  # "within measurement noise", "increase", "decrease", "no noise figure"
+    # "within measurement noise", "increase", "decrease", "no noise figure", or FLAGGED
+    verdict: str
 
 
 def change(value: float | None, baseline: float | None, mdc: float | None) -> Change | None:
@@ -73,10 +77,14 @@ class SiteTrend:
         return None if raw is None else float(raw)
 
     def change(self, visit: str, key: str, mdc: float | None) -> Change | None:
-        """The change of ``key`` at ``visit`` against the baseline visit."""
+        """The change of ``key`` at ``visit`` against the baseline visit; its verdict is
+        :data:`FLAGGED` where either result is flagged for review."""
         if visit == "baseline" or "baseline" not in self.results:
             return None
-        return change(self.value(visit, key), self.value("baseline", key), mdc)
+        c = change(self.value(visit, key), self.value("baseline", key), mdc)
+        if c is not None and any(self.results[v].get("review") for v in (visit, "baseline")):
+            return Change(c.fraction, FLAGGED)
+        return c
 
 
 def site_trends(results: list[dict[str, Any]]) -> list[SiteTrend]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from dashboard.auth import hash_password, verify_password
 from dashboard.store import Store
-from dashboard.trends import change, mdc_fraction, visit_key
+from dashboard.trends import FLAGGED, change, mdc_fraction, visit_key
 from dashboard.web import create_app
 from dermocap.ids import uuid7
 from sync.models import EventMessage, ReplyMessage, StatusMessage
@@ -260,3 +260,37 @@ def test_trend_science() -> None:
     assert change(None, 100, mdc) is None and change(5, 0, mdc) is None
     assert mdc_fraction(None) is None and mdc_fraction(float("nan")) is None
     assert unescape("&lt;") == "<"
+
+
+def test_a_change_from_a_flagged_result_is_not_called_an_effect(store: Store) -> None:
+    """A visit flagged for review (the model and the classical count disagree, a hair mat,
+    ...) shows its change but no verdict of increase or decrease; an unflagged visit of the
+    same site is judged as usual, and a flagged baseline withholds every verdict."""
+    fill(store)
+    flag = {"review": True, "review_reasons": ["the model reads 130 hairs/cm2, 1.50x ..."]}
+
+    def retake(site: str, visit: str) -> None:  # later the same day, flagged
+        first = result("P00042", site, visit)
+        later = first.captured_at + timedelta(hours=1)
+        store.add_durable(
+            "rig-01",
+            "results",
+            result("P00042", site, visit, **flag, captured_at=later.isoformat()),
+        )
+
+    retake("frontal", "6m")
+    retake("vertex", "baseline")
+    client = create_app(store).test_client()
+    login(client)
+    html = client.get("/subjects/P00042").get_data(as_text=True)
+
+    def cell(site: str, visit: str) -> str:
+        table = html.split(f'data-site="{site}"')[1].split("</table>")[0]
+        return table.split(f'data-visit="{visit}"')[1].split("</tr>")[0]
+
+    assert FLAGGED in cell("frontal", "6m") and "+20.0 %" in cell("frontal", "6m")
+    assert "increase" not in cell("frontal", "6m")
+    assert "decrease" in cell("frontal", "12m")  # unflagged: judged
+    for visit in ("3m", "6m", "12m"):
+        assert FLAGGED in cell("vertex", visit)
+    assert "increase" in cell("occipital", "6m")
