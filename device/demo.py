@@ -96,6 +96,7 @@ class Row:
     image: str
     overlay: str
     moves: int  # relocation rounds the technician followed
+    review: list[str]  # why a person should look before the number is used (none: [])
 
 
 class Dashboard:
@@ -202,6 +203,7 @@ def run_visit(
                 image=r["image"],
                 overlay=str(app.pipeline.overlay_path(cid)),
                 moves=r["record"].relocation_rounds,
+                review=list(r.get("review_reasons") or []),
             )
         )
     return rows
@@ -214,6 +216,7 @@ def print_table(visit: str, rows: list[Row], baseline: list[Row] | None) -> None
     head += f"{'diameter um':>11} {'truth':>6} {'QC':>4} {'latency':>8}"
     if baseline:
         head += f" {'change':>8} {'true':>7} {'moves':>5}"
+    head += f" {'review':>6}"
     print(head)
     base = {r.site: r for r in baseline or []}
     for r in rows:
@@ -227,7 +230,11 @@ def print_table(visit: str, rows: list[Row], baseline: list[Row] | None) -> None
             change = r.density / b.density - 1
             true_change = r.truth_density / b.truth_density - 1
             line += f" {change:>+8.1%} {true_change:>+7.1%} {r.moves:>5}"
+        line += f" {'yes' if r.review else '-':>6}"
         print(line)
+    for r in rows:
+        for reason in r.review:
+            print(f"  {r.site}: review: {reason}")
 
 
 def demo_config(cfg: DermocapConfig, state: Path, broker: Broker | None) -> DermocapConfig:

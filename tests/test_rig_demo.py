@@ -44,6 +44,11 @@ def test_demo_runs_two_visits_and_the_dashboard_sees_every_result(
             measured, truth = float(cols[1]), float(cols[2])
             assert measured == pytest.approx(truth, rel=0.25)  # the model's error, bounded
             assert cols[6] == "pass"
+            assert cols[-1] in ("yes", "-")  # the review flag, last
+            # a flagged site's reasons follow the table, one line each
+            assert (cols[-1] == "yes") == (
+                f"  {cols[0]}: review: " in out.split(f"visit {visit},")[1].split("visit ")[0]
+            )
     # The twin grew hair at two sites: the measured change points the same way.
     for site in ("frontal", "vertex"):
         assert float(rows["3m"][site][8].rstrip("%")) > 3.0
