@@ -31,8 +31,13 @@ def line_plot(
     unit: str,
     width: int = 420,
     height: int = 220,
+    flagged: list[bool] | None = None,
 ) -> Markup:
-    """Lines of ``series`` (name -> one value or None per x label) with axes and a legend."""
+    """Lines of ``series`` (name -> one value or None per x label) with axes and a legend.
+
+    ``flagged`` (one per x label): those points are drawn hollow, titled "flagged for
+    review", and the legend says what a hollow point means."""
+    marked = flagged or [False] * len(x_labels)
     left, right, top, bottom = 52, 12, 26, 40
     pw, ph = width - left - right, height - top - bottom
     values = [v for vs in series.values() for v in vs if v is not None]
@@ -68,15 +73,24 @@ def line_plot(
             parts.append(
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )
-        for (px, py), v in zip(pts, [v for v in vs if v is not None], strict=True):
+        for i, val in enumerate(vs):
+            if val is None:
+                continue
+            fill, note = ("white", " (flagged for review)") if marked[i] else (colour, "")
             parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
-                f"<title>{escape(name)}: {v:.1f}</title></circle>"
+                f'<circle cx="{x(i):.1f}" cy="{y(val):.1f}" r="3.5" fill="{fill}" '
+                f'stroke="{colour}" stroke-width="1.5">'
+                f"<title>{escape(name)}: {val:.1f}{note}</title></circle>"
             )
         lx = left + j * 130
         parts.append(
             f'<rect x="{lx}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{lx + 14}" y="{height - 5}">{escape(name)}</text>'
+        )
+    if any(marked[i] for vs in series.values() for i, val in enumerate(vs) if val is not None):
+        parts.append(
+            f'<text x="{left + pw}" y="16" text-anchor="end" class="muted">'
+            "○ flagged for review</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped

@@ -301,14 +301,18 @@ def _pick(images: list[dict[str, Any]], overlay: bool) -> dict[str, Any] | None:
 
 def _plots(trend: SiteTrend) -> list[Any]:
     labels = trend.visits
+    flagged = [bool(trend.results[v].get("review")) for v in labels]
     density = {label: [trend.value(v, key) for v in labels] for key, label, _ in METRICS[:3]}
     return [
-        line_plot(labels, density, title=f"{trend.site}: density", unit="hairs/cm²"),
+        line_plot(
+            labels, density, title=f"{trend.site}: density", unit="hairs/cm²", flagged=flagged
+        ),
         line_plot(
             labels,
             {"Mean diameter": [trend.value(v, "mean_diameter_um") for v in labels]},
             title=f"{trend.site}: mean diameter",
             unit="µm",
+            flagged=flagged,
         ),
         line_plot(
             labels,
@@ -319,5 +323,6 @@ def _plots(trend: SiteTrend) -> list[Any]:
             },
             title=f"{trend.site}: cumulative thickness",
             unit="mm/cm²",
+            flagged=flagged,
         ),
     ]

@@ -294,3 +294,9 @@ def test_a_change_from_a_flagged_result_is_not_called_an_effect(store: Store) ->
     for visit in ("3m", "6m", "12m"):
         assert FLAGGED in cell("vertex", visit)
     assert "increase" in cell("occipital", "6m")
+    # the plots draw the flagged visits hollow: frontal 6m, and vertex's baseline
+    frontal = html.split('aria-label="frontal: density"')[1].split("</svg>")[0]
+    assert frontal.count("(flagged for review)</title>") == 3  # total, terminal, vellus
+    assert "○ flagged for review" in frontal
+    occipital = html.split('aria-label="occipital: density"')[1].split("</svg>")[0]
+    assert "flagged for review" not in occipital
