@@ -38,7 +38,11 @@ def line_plot(
     ``flagged`` (one per x label): those points are drawn hollow, titled "flagged for
     review", and the legend says what a hollow point means."""
     marked = flagged or [False] * len(x_labels)
-    left, right, top, bottom = 52, 12, 26, 40
+    any_marked = any(
+        marked[i] for vs in series.values() for i, val in enumerate(vs) if val is not None
+    )
+    # a line of its own under the title says what a hollow point is
+    left, right, top, bottom = 52, 12, 40 if any_marked else 26, 40
     pw, ph = width - left - right, height - top - bottom
     values = [v for vs in series.values() for v in vs if v is not None]
     ymax = _nice_max(max(values) * 1.1 if values else 1.0)
@@ -87,10 +91,7 @@ def line_plot(
             f'<rect x="{lx}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{lx + 14}" y="{height - 5}">{escape(name)}</text>'
         )
-    if any(marked[i] for vs in series.values() for i, val in enumerate(vs) if val is not None):
-        parts.append(
-            f'<text x="{left + pw}" y="16" text-anchor="end" class="muted">'
-            "○ flagged for review</text>"
-        )
+    if any_marked:
+        parts.append(f'<text x="{left}" y="31" class="muted">○ flagged for review</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped

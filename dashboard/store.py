@@ -400,17 +400,28 @@ class Store(Closeable):
     def subject_results(self, subject: str) -> list[dict[str, Any]]:
         """Every result of ``subject`` (payload decoded, plus device_id and seq), by time."""
         rows = self._rows(
-            "SELECT device_id, payload FROM results WHERE subject = ? ORDER BY captured_at",
+            "SELECT device_id, payload, review FROM results WHERE subject = ? ORDER BY captured_at",
             subject,
         )
-        return [{**json.loads(r["payload"]), "device_id": r["device_id"]} for r in rows]
+        return [self._payload(r) for r in rows]
 
     def result(self, capture_id: str) -> dict[str, Any] | None:
         """One result's payload, or None."""
-        rows = self._rows("SELECT device_id, payload FROM results WHERE capture_id = ?", capture_id)
-        return (
-            {**json.loads(rows[0]["payload"]), "device_id": rows[0]["device_id"]} if rows else None
+        rows = self._rows(
+            "SELECT device_id, payload, review FROM results WHERE capture_id = ?", capture_id
         )
+        return self._payload(rows[0]) if rows else None
+
+    @staticmethod
+    def _payload(row: Any) -> dict[str, Any]:
+        """A stored result as the pages read it: the payload as received, its review flag
+        the one validated into the ``review`` column (a rig may send ``"false"``, which the
+        message model reads as False and a bare truth test as True)."""
+        return {
+            **json.loads(row["payload"]),
+            "device_id": row["device_id"],
+            "review": bool(row["review"]),
+        }
 
     def images_of(self, capture_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Verified images per capture id."""

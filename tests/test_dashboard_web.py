@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -300,3 +301,21 @@ def test_a_change_from_a_flagged_result_is_not_called_an_effect(store: Store) ->
     assert "○ flagged for review" in frontal
     occipital = html.split('aria-label="occipital: density"')[1].split("</svg>")[0]
     assert "flagged for review" not in occipital
+
+
+def test_a_review_flag_is_read_from_the_checked_column_not_the_raw_json(store: Store) -> None:
+    """A rig that sends "review": "false" is read as unflagged (as the message model reads
+    it), by the subjects list and by the change verdicts alike."""
+    fill(store)
+    first = result("P00042", "frontal", "6m")
+    later = first.captured_at + timedelta(hours=1)
+    m = result("P00042", "frontal", "6m", captured_at=later.isoformat())
+    raw = json.loads(m.model_dump_json()) | {"review": "false"}
+    store.add_durable("rig-01", "results", m, raw=json.dumps(raw))
+    (row,) = [r for r in store.subject_results("P00042") if r["capture_id"] == m.capture_id]
+    assert row["review"] is False
+    assert store.result(m.capture_id)["review"] is False  # type: ignore[index]
+    client = create_app(store).test_client()
+    login(client)
+    html = client.get("/subjects/P00042").get_data(as_text=True)
+    assert FLAGGED not in html and "increase" in html
