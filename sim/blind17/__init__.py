@@ -187,7 +187,7 @@ def _draw_hairs(
             shade = (0.7 + 0.4 * np.sqrt(1 - acr**2)).astype(np.float32)
             c = c * shade[:, None]
             if gloss and h["kind"] != "vellus":
-                c = c + (0.22 * np.exp(-(((acr + 0.3) / 0.22) ** 2))).astype(np.float32)[:, None]
+                c = c + (0.09 * np.exp(-(((acr + 0.3) / 0.15) ** 2))).astype(np.float32)[:, None]
             a = (cov * h["opacity"]).astype(np.float32)[:, None]
             img[idx] = img[idx] * (1 - a) + c * a
         tx, ty = round(float(px[-1]), 4), round(float(py[-1]), 4)

@@ -76,10 +76,10 @@ def reflectance(
     # a network whose tiles repeat at incommensurate periods, turned against each other
     c, s = np.float32(0.8), np.float32(0.6)
     n = 0.6 * sample(fields.net1, x, y) + 0.4 * sample(fields.net2, c * x - s * y, s * x + c * y)
-    net = np.exp(-((n / 0.45) ** 2)).astype(np.float32)
+    net = np.exp(-((n / 0.28) ** 2)).astype(np.float32)
     fine = sample(fields.fine, x, y)
     mel = np.float32(look["melanin"]) * (
-        1.0 + 0.18 * tone + np.float32(look["network"]) * (net - 0.3) + 0.05 * fine
+        1.0 + 0.18 * tone + np.float32(look["network"]) * (0.8 * net - 0.15) + 0.05 * fine
     )
     mel = mel + marks["opening"] * np.float32(0.5 + 0.3 * look["melanin"])
     hb = np.float32(look["blood"]) * (1.0 + 0.45 * np.maximum(red, 0.0)) + 1.6 * marks["vessel"]
