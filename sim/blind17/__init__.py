@@ -208,6 +208,15 @@ def _draw_hairs(
     return tips
 
 
+def _start_angle(h: dict[str, Any]) -> float:
+    """The world direction (radians) in which hair ``h``'s drawn shaft leaves its root: its
+    first centreline segment, waves and curl included (a black dot: its unit's angle)."""
+    xs, ys, _, _ = site.shaft(h)
+    if len(xs) < 2:
+        return float(h["angle"])
+    return math.atan2(float(ys[1] - ys[0]), float(xs[1] - xs[0]))
+
+
 def generate(
     seed: int,
     *,
@@ -270,7 +279,7 @@ def generate(
                     "colour": [round(c, 4) for c in hr["colour"]],
                     "root_colour": [round(c, 4) for c in hr["root_colour"]],
                     "new": hr["new"],
-                    "direction_deg": round(math.degrees(hr["angle"] - turn) % 360.0, 2),
+                    "direction_deg": round(math.degrees(_start_angle(hr) - turn) % 360.0, 2),
                     "length_um": round(hr["length"], 2),
                     "end": hr["end"],
                 }

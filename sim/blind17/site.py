@@ -221,7 +221,8 @@ def cell(
             {
                 "x": ux,
                 "y": uy,
-                "r": dmax / 2 + float(r.uniform(12.0, 40.0)),
+                # wide enough for every hair of the unit to emerge inside the opening
+                "r": max(dmax / 2 + float(r.uniform(12.0, 40.0)), (n - 1) / 2 * sp + dmax / 2 + 12),
                 "yellow": bool(yellow),
                 "depth": float(r.uniform(0.3, 1.0)),
             }

@@ -47,7 +47,12 @@ class SkinFields:
     def __init__(self, r: np.random.Generator) -> None:
         self.tone = (diamond_square(r, 8, [1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.12, 0.08]), 90.0)
         self.red = (diamond_square(r, 8, [1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05]), 90.0)
-        self.mid = (diamond_square(r, 8, [0.2, 0.5, 1.0, 0.8, 0.6, 0.4, 0.25, 0.15]), 14.0)
+        # 2**11 texels of 14 um: a period of 28.7 mm, wider than any frame (a 2**8 tile
+        # repeated every 3.6 mm, and its flakes and glints showed as a grid)
+        self.mid = (
+            diamond_square(r, 11, [0.03, 0.03, 0.03, 0.2, 0.5, 1.0, 0.8, 0.6, 0.4, 0.25, 0.15]),
+            14.0,
+        )
         self.net1 = (diamond_square(r, 9, _band(9, 3)), 3.1)
         self.net2 = (diamond_square(r, 9, _band(9, 3)), 4.3)
         self.fine = (diamond_square(r, 8, _band(8, 5, 2.0)), 2.3)

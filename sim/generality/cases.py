@@ -39,6 +39,7 @@ from sim import (
     blind14,
     blind15,
     blind16,
+    blind17,
     heldout,
 )
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
@@ -67,6 +68,7 @@ BLIND13 = "blind13"  # sim/blind13: blind-13, written apart as a judge (c38's ro
 BLIND14 = "blind14"  # sim/blind14: blind-14, written apart as a judge (c39's round), ribbons
 BLIND15 = "blind15"  # sim/blind15: blind-15, written apart as a judge (c40's round), polygons
 BLIND16 = "blind16"  # sim/blind16: blind-16, written apart as a judge (c41's round), splats
+BLIND17 = "blind17"  # sim/blind17: blind-17, a judge written after c41 (DDA spans, fractals)
 TWIN = "twin"
 
 
@@ -83,12 +85,12 @@ class _Source:
 
 
 # Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8,
-# blind-9, blind-10, blind-11, blind-12, blind-13, blind-14, blind-15 and blind-16 are
+# blind-9, blind-10, blind-11, blind-12, blind-13, blind-14, blind-15, blind-16 and blind-17 are
 # evaluation only, never training, calibration or choosing checkpoints (blind-8 and blind-9,
 # written in 2.7.0's round, blind-10, written after 2.8.0 shipped, blind-11, written while c32
 # trained, blind-12, written in c35's round as a fresh judge once the others had all been
 # looked at, blind-13, written in c38's round, blind-14, written in c39's, blind-15, in c40's,
-# and blind-16, in c41's, joined as sources no model had seen;
+# blind-16, in c41's, and blind-17, after it, joined as sources no model had seen;
 # blind-10 has since chosen between candidates, model card "A finer pigment network");
 # since the 2.4.0 round blind-1, blind-2 and blind-3 also give training frames, of other seeds
 # (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
@@ -112,6 +114,7 @@ _SOURCES = {
     BLIND14: _Source("blind14", blind14.generate, 470_000, 0xB11F),
     BLIND15: _Source("blind15", blind15.generate, 500_000, 0xB120),
     BLIND16: _Source("blind16", blind16.generate, 530_000, 0xB121),
+    BLIND17: _Source("blind17", blind17.generate, 560_000, 0xB122),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 # give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
@@ -131,6 +134,7 @@ HELD_OUT_GENERATORS = (
     BLIND14,
     BLIND15,
     BLIND16,
+    BLIND17,
 )
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (
