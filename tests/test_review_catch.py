@@ -104,6 +104,7 @@ def test_figures_count_flagged_bad_and_good_frames_per_generator() -> None:
     assert a["bad_flagged_share"] == pytest.approx(2 / 3)
     assert a["good_flagged_share"] == pytest.approx(1 / 2)
     assert a["hairs_fair"] == 1 and a["reasons"] == {"net high": 3}
+    assert a["reason_outcomes"] == {"net high": {"bad": 2, "fair": 0, "good": 1}}
     assert figs["b"]["bad_flagged_share"] is None and figs["b"]["good_flagged_share"] == 0.0
     assert "c" not in figs  # a bench from before the reasons were stored
     text = review_text(figs, training=("a",))
@@ -128,6 +129,7 @@ def test_recompute_gives_todays_reasons_from_the_stored_fields() -> None:
     both = pooled(review_figures([now, _row("b", 0.0, 1.0, [])]), ("a", "b", "absent"))
     assert (both["bare_bad"], both["bare_bad_flagged"], both["bare_good"]) == (1, 1, 1)
     assert both["bad_flagged_share"] == 1.0 and both["good_flagged_share"] == 0.0
+    assert both["reason_outcomes"] == {"no shafts": {"bad": 1, "fair": 0, "good": 0}}
 
 
 def test_the_script_prints_both_tables_and_refuses_what_it_cannot_read(
@@ -147,7 +149,8 @@ def test_the_script_prints_both_tables_and_refuses_what_it_cannot_read(
     assert main([str(bench)]) == 0
     out = capsys.readouterr().out
     assert "# as benched" in out and "# with today's rules" in out
-    assert out.count("held out") == 2 and "no shafts 1" in out
+    assert out.count("held out") == 4 and "no shafts 1" in out  # a line and its reasons, twice
+    assert "  held out: no shafts 1/0/0" in out
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     assert main([str(bad)]) == 2

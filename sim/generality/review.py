@@ -74,8 +74,9 @@ def _share(k: int, n: int) -> float | None:
 
 def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[str, Any]:
     """Per generator: counts and flagged shares of bad, fair and good frames, bare skin apart,
-    and how often each kind of reason was given. Images without review reasons (benches
-    before they were stored) are skipped."""
+    how often each kind of reason was given, and on which reads (``reason_outcomes``: kind ->
+    bad / fair / good frames that carry it). Images without review reasons (benches before
+    they were stored) are skipped."""
     out: dict[str, Any] = {}
     for row in images:
         read = row.get(variant)
@@ -88,7 +89,7 @@ def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[
                 for part in ("hairs", "bare")
                 for what in ("bad", "bad_flagged", "fair", "fair_flagged", "good", "good_flagged")
             }
-            | {"reasons": Counter()},
+            | {"reasons": Counter(), "reason_outcomes": {}},
         )
         true = float(row["true_density_per_cm2"])
         kind = outcome(true, float(read["density_per_cm2"]))
@@ -96,9 +97,13 @@ def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[
         flagged = bool(read["review_reasons"])
         g[f"{part}_{kind}"] += 1
         g[f"{part}_{kind}_flagged"] += int(flagged)
-        g["reasons"].update({reason_kind(r) for r in read["review_reasons"]})
+        kinds = {reason_kind(r) for r in read["review_reasons"]}
+        g["reasons"].update(kinds)
+        for k in kinds:
+            g["reason_outcomes"].setdefault(k, dict.fromkeys(("bad", "fair", "good"), 0))[kind] += 1
     for g in out.values():
         g["reasons"] = dict(sorted(g["reasons"].items()))
+        g["reason_outcomes"] = dict(sorted(g["reason_outcomes"].items()))
         bad = g["hairs_bad"] + g["bare_bad"]
         good = g["hairs_good"] + g["bare_good"]
         g["bad_flagged_share"] = _share(g["hairs_bad_flagged"] + g["bare_bad_flagged"], bad)
@@ -138,6 +143,13 @@ def pooled(figs: dict[str, Any], generators: tuple[str, ...]) -> dict[str, Any]:
     total["good_flagged_share"] = _share(
         total.get("hairs_good_flagged", 0) + total.get("bare_good_flagged", 0), good
     )
+    outcomes: dict[str, dict[str, int]] = {}
+    for gen in generators:
+        for k, counts in figs.get(gen, {}).get("reason_outcomes", {}).items():
+            into = outcomes.setdefault(k, dict.fromkeys(("bad", "fair", "good"), 0))
+            for o, n in counts.items():
+                into[o] += n
+    total["reason_outcomes"] = dict(sorted(outcomes.items()))
     return total
 
 
@@ -179,9 +191,19 @@ def review_text(
         f"{'hairs fair':>10s} {'hairs good':>10s} {'bare bad':>9s} {'bare good':>9s}  reasons",
     ]
     lines += [_line(gen + ("*" if gen in training else ""), g) for gen, g in figs.items()]
+    pooled_lines = []
     for name, gens in (pools or {}).items():
         if any(g in figs for g in gens):
-            lines.append(_line(name, pooled(figs, gens)))
+            total = pooled(figs, gens)
+            lines.append(_line(name, total))
+            what = "; ".join(
+                f"{k} {c['bad']}/{c['fair']}/{c['good']}"
+                for k, c in total["reason_outcomes"].items()
+            )
+            pooled_lines.append(f"  {name}: {what or '-'}")
+    if pooled_lines:
+        lines.append("which reads each reason fell on (frames bad/fair/good):")
+        lines += pooled_lines
     return "\n".join(lines)
 
 
