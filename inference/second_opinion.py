@@ -740,7 +740,8 @@ def review_flags(
         raise ValueError("densities must not be negative")
     reasons = []
     reads_hair = net_density_per_cm2 >= MIN_HAIR_READ_PER_CM2
-    if reads_hair and hides_openings(second):
+    matted = hides_openings(second)
+    if reads_hair and matted:
         reasons.append(
             f"long hair lies over {second.crowded:.0%} of the frame (over "
             f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
@@ -769,9 +770,7 @@ def review_flags(
         if reads_hair or second.density_per_cm2 >= MIN_HAIR_READ_PER_CM2:
             reasons += _disagreement(net_density_per_cm2, second.density_per_cm2, factor, centre)
     elif (
-        reads_hair
-        and not hides_openings(second)
-        and second.density_per_cm2 < NO_SHAFTS_SHARE * net_density_per_cm2
+        reads_hair and not matted and second.density_per_cm2 < NO_SHAFTS_SHARE * net_density_per_cm2
     ):
         reasons.append(
             f"the model reads {net_density_per_cm2:.0f} hairs/cm2 where the classical count, "

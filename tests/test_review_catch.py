@@ -16,6 +16,7 @@ from sim.generality.review import (
     recompute,
     review_figures,
     review_text,
+    stored_opinion,
 )
 
 
@@ -113,13 +114,7 @@ def test_figures_count_flagged_bad_and_good_frames_per_generator() -> None:
 
 def test_recompute_gives_todays_reasons_from_the_stored_fields() -> None:
     """A bench stored before a rule changed is judged again without running a model."""
-    fields = {
-        k: v
-        for k, v in vars(
-            _opinion(applicable=False, reason="too faint", density_per_cm2=0.0)
-        ).items()
-        if k != "elapsed_ms"
-    }
+    fields = stored_opinion(_opinion(applicable=False, reason="too faint", density_per_cm2=0.0))
     row = _row("a", 0.0, 30.0, []) | {"second_opinion": fields}
     row["int8"]["mean_diameter_um"] = 60.0
     old = {"generator": "a", "true_density_per_cm2": 0.0, "int8": {"density_per_cm2": 1.0}}
@@ -137,11 +132,7 @@ def test_the_script_prints_both_tables_and_refuses_what_it_cannot_read(
 ) -> None:
     from sim.generality.review import main
 
-    fields = {
-        k: v
-        for k, v in vars(_opinion(applicable=False, density_per_cm2=0.0)).items()
-        if k != "elapsed_ms"
-    }
+    fields = stored_opinion(_opinion(applicable=False, density_per_cm2=0.0))
     row = _row("blind8", 0.0, 30.0, []) | {"second_opinion": fields}
     row["int8"]["mean_diameter_um"] = 60.0
     bench = tmp_path / "bench.json"

@@ -6,7 +6,6 @@ A release is judged by its worst generator: for every target the bench names the
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import statistics
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from inference import HairModel
-from inference.second_opinion import REVIEW_FACTOR, review_flags, second_opinion
+from inference.second_opinion import second_opinion
 from sim.generality.cases import (
     DENSITY_BANDS,
     HELD_OUT_GENERATORS,
@@ -33,7 +32,14 @@ from sim.generality.cases import (
     load,
     twin_cases,
 )
-from sim.generality.review import REVIEW_POOLS, TRAINING_SOURCES, review_figures, review_text
+from sim.generality.review import (
+    REVIEW_POOLS,
+    TRAINING_SOURCES,
+    reasons_for,
+    review_figures,
+    review_text,
+    stored_opinion,
+)
 from sim.heldout import generate
 from sim.heldout.metrics import Tally, score
 
@@ -145,9 +151,7 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
         upp = float(truth["um_per_px"])
         # The second opinion reads only the image: once for every variant.
         opinion = second_opinion(img, upp)
-        row["second_opinion"] = {
-            k: v for k, v in dataclasses.asdict(opinion).items() if k != "elapsed_ms"
-        }
+        row["second_opinion"] = stored_opinion(opinion)
         for v, model in models.items():
             read = model.analyze(img, upp, review_factor=None).model_dump()
             s = score(truth, read)
@@ -159,12 +163,7 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
                 "terminal_recall": (s.terminal_hit, s.terminal),
                 "vellus_recall": (s.vellus_hit, s.vellus),
                 "mean_diameter_um": read["mean_diameter_um"],
-                "review_reasons": review_flags(
-                    read["density_per_cm2"],
-                    opinion,
-                    REVIEW_FACTOR,
-                    net_mean_diameter_um=read["mean_diameter_um"],
-                ),
+                "review_reasons": reasons_for(read, opinion),
             }
         res.images.append(row)
         if k % 10 == 0 or k == len(cases):

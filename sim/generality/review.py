@@ -19,13 +19,14 @@ every bad frame flagged and no good one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from inference.second_opinion import REVIEW_FACTOR, SecondOpinion, review_flags
+from inference.second_opinion import SecondOpinion, review_flags
 from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS, TWIN
 
 # The sources that train the model (the twin and the training generators), and the pools the
@@ -68,8 +69,34 @@ def outcome(true_density: float, read_density: float) -> str:
     return "good" if ape <= GOOD_APE_PCT else "fair"
 
 
+def stored_opinion(opinion: SecondOpinion) -> dict[str, Any]:
+    """The second opinion's fields as a bench image keeps them (its timing left out)."""
+    return {k: v for k, v in dataclasses.asdict(opinion).items() if k != "elapsed_ms"}
+
+
+def reasons_for(read: dict[str, Any], opinion: SecondOpinion) -> list[str]:
+    """The review reasons a result with ``read``'s density and mean diameter would carry."""
+    return review_flags(
+        float(read["density_per_cm2"]),
+        opinion,
+        net_mean_diameter_um=read.get("mean_diameter_um"),
+    )
+
+
 def _share(k: int, n: int) -> float | None:
     return k / n if n else None
+
+
+def _both(g: dict[str, Any], what: str) -> int:
+    """A count of a tally, hair frames and bare skin together ("bad", "good_flagged", ...)."""
+    return int(g.get(f"hairs_{what}", 0) + g.get(f"bare_{what}", 0))
+
+
+def _with_shares(g: dict[str, Any]) -> dict[str, Any]:
+    """``g`` with its bad and good frames' flagged shares set from its counts."""
+    g["bad_flagged_share"] = _share(_both(g, "bad_flagged"), _both(g, "bad"))
+    g["good_flagged_share"] = _share(_both(g, "good_flagged"), _both(g, "good"))
+    return g
 
 
 def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[str, Any]:
@@ -104,10 +131,7 @@ def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[
     for g in out.values():
         g["reasons"] = dict(sorted(g["reasons"].items()))
         g["reason_outcomes"] = dict(sorted(g["reason_outcomes"].items()))
-        bad = g["hairs_bad"] + g["bare_bad"]
-        good = g["hairs_good"] + g["bare_good"]
-        g["bad_flagged_share"] = _share(g["hairs_bad_flagged"] + g["bare_bad_flagged"], bad)
-        g["good_flagged_share"] = _share(g["hairs_good_flagged"] + g["bare_good_flagged"], good)
+        _with_shares(g)
     return out
 
 
@@ -120,13 +144,7 @@ def recompute(images: list[dict[str, Any]], variant: str = "int8") -> list[dict[
         read, fields = row.get(variant), row.get("second_opinion")
         if not isinstance(read, dict) or not isinstance(fields, dict):
             continue
-        opinion = SecondOpinion(**fields, elapsed_ms=0.0)
-        reasons = review_flags(
-            float(read["density_per_cm2"]),
-            opinion,
-            REVIEW_FACTOR,
-            net_mean_diameter_um=read.get("mean_diameter_um"),
-        )
+        reasons = reasons_for(read, SecondOpinion(**fields, elapsed_ms=0.0))
         out.append(row | {variant: read | {"review_reasons": reasons}})
     return out
 
@@ -134,14 +152,8 @@ def recompute(images: list[dict[str, Any]], variant: str = "int8") -> list[dict[
 def pooled(figs: dict[str, Any], generators: tuple[str, ...]) -> dict[str, Any]:
     """The counts of ``figs`` summed over ``generators`` (those present), shares recomputed."""
     keys = [k for k in next(iter(figs.values()), {}) if k.startswith(("hairs_", "bare_"))]
-    total = {k: sum(figs[g][k] for g in generators if g in figs) for k in keys}
-    bad = total.get("hairs_bad", 0) + total.get("bare_bad", 0)
-    good = total.get("hairs_good", 0) + total.get("bare_good", 0)
-    total["bad_flagged_share"] = _share(
-        total.get("hairs_bad_flagged", 0) + total.get("bare_bad_flagged", 0), bad
-    )
-    total["good_flagged_share"] = _share(
-        total.get("hairs_good_flagged", 0) + total.get("bare_good_flagged", 0), good
+    total: dict[str, Any] = _with_shares(
+        {k: sum(figs[g][k] for g in generators if g in figs) for k in keys}
     )
     outcomes: dict[str, dict[str, int]] = {}
     for gen in generators:
@@ -158,8 +170,7 @@ def _pct(x: float | None) -> str:
 
 
 def _line(name: str, g: dict[str, Any]) -> str:
-    bad = g["hairs_bad"] + g["bare_bad"]
-    good = g["hairs_good"] + g["bare_good"]
+    bad, good = _both(g, "bad"), _both(g, "good")
     cells = [
         f"{g[f'{p}_{k}_flagged']}/{g[f'{p}_{k}']}"
         for p in ("hairs", "bare")
