@@ -173,3 +173,55 @@ def check_refuses_bad_arguments(generate: Callable[..., Any], ok: dict[str, Any]
     (with which it draws a frame), raises ValueError whose message names the bad argument."""
     for seed, overrides in BAD_ARGUMENTS:
         check_refuses(generate, ok, {"seed": seed, **overrides}, next(iter(overrides), "seed"))
+
+
+def range_refusals(
+    um: tuple[float, float], width: tuple[int, int], height: tuple[int, int], regrow_max: float
+) -> list[tuple[dict[str, Any], str]]:
+    """Arguments just past a generator's own scale, size and regrowth ranges (each given as
+    its (lowest, highest) accepted value), and the regrowth and seed shapes it refuses: for
+    :func:`check_refuses`, (change, the argument the error must name)."""
+    return [
+        ({"um_per_px": round(um[0] - 0.01, 2)}, "um_per_px"),
+        ({"um_per_px": round(um[1] + 0.01, 2)}, "um_per_px"),
+        ({"width": width[0] - 1}, "width"),
+        ({"width": width[1] + 1}, "width"),
+        ({"height": height[0] - 1}, "height"),
+        ({"height": height[1] + 1}, "height"),
+        ({"regrown": (round(regrow_max + 0.01, 2), 1)}, "regrown"),
+        ({"regrown": "ab"}, "regrown"),
+        ({"regrown": (1.5, 1.0)}, "regrown"),
+        ({"seed": 2.5}, "seed"),
+    ]
+
+
+def range_ends(
+    um: tuple[float, float],
+    width: tuple[int, int],
+    height: tuple[int, int],
+    regrow_max: float,
+    tall_um: float | None = None,
+) -> list[dict[str, Any]]:
+    """Calls at the ends of a generator's ranges: the finest and coarsest scale on the
+    smallest frame, the widest frame at the coarsest scale (an int), the tallest at
+    ``tall_um`` (default the finest), the largest and smallest regrowth (a list passes as a
+    pair), and a hairless follow-up."""
+    tall = um[0] if tall_um is None else tall_um
+    return [
+        {"um_per_px": um[0], "width": width[0], "height": height[0]},
+        {"um_per_px": um[1], "width": width[0], "height": height[0]},
+        {"um_per_px": int(um[1]), "width": width[1], "height": height[0]},
+        {"um_per_px": tall, "width": width[0], "height": height[1]},
+        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": (regrow_max, 3)},
+        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": [1e-6, -4]},
+        {"um_per_px": 5.0, "width": 80, "height": 60, "hairless": True, "regrown": (2, 1)},
+    ]
+
+
+def check_range_end(generate: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """``generate`` draws a frame of the asked size and a truth meeting the contract for
+    ``kwargs`` (one of :func:`range_ends`), at a negative, zero and huge seed."""
+    for seed in (-3, 0, 2**70):
+        img, truth = generate(seed, **kwargs)
+        assert img.shape == (kwargs["height"], kwargs["width"], 3) and img.dtype == np.uint8
+        check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))

@@ -14,16 +14,25 @@ import pytest
 from sim.blind15 import GENERATOR, generate
 from sim.blind15.site import site_look
 from tests.generator_checks import (
+    check_range_end,
     check_refuses,
     check_refuses_bad_arguments,
     check_truth_contract,
     foreign_imports,
     luma,
     mean_around,
+    range_ends,
+    range_refusals,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 OK: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}
+RANGES = (
+    (2.0, 15.0),
+    (64, 2560),
+    (48, 2048),
+    8.0,
+)  # accepted scale, width, height; top regrowth
 
 
 def test_imports_nothing_foreign() -> None:
@@ -33,38 +42,13 @@ def test_imports_nothing_foreign() -> None:
 
 def test_refuses_bad_arguments() -> None:
     check_refuses_bad_arguments(generate, OK)
-    for change, name in (
-        ({"um_per_px": 1.99}, "um_per_px"),
-        ({"um_per_px": 15.01}, "um_per_px"),
-        ({"width": 63}, "width"),
-        ({"width": 2561}, "width"),
-        ({"height": 47}, "height"),
-        ({"height": 2049}, "height"),
-        ({"regrown": (8.01, 1)}, "regrown"),
-        ({"regrown": "ab"}, "regrown"),
-        ({"regrown": (1.5, 1.0)}, "regrown"),
-        ({"seed": 2.5}, "seed"),
-    ):
+    for change, name in range_refusals(*RANGES):
         check_refuses(generate, OK, change, name)
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"um_per_px": 2.0, "width": 64, "height": 48},
-        {"um_per_px": 15.0, "width": 64, "height": 48},
-        {"um_per_px": 15, "width": 2560, "height": 48},
-        {"um_per_px": 12.0, "width": 64, "height": 2048},
-        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": (8.0, 3)},
-        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": [1e-6, -4]},
-        {"um_per_px": 5.0, "width": 80, "height": 60, "hairless": True, "regrown": (2, 1)},
-    ],
-)
+@pytest.mark.parametrize("kwargs", range_ends(*RANGES, tall_um=12.0))
 def test_range_ends_draw(kwargs: dict[str, Any]) -> None:
-    for seed in (-3, 0, 2**70):
-        img, truth = generate(seed, **kwargs)
-        assert img.shape == (kwargs["height"], kwargs["width"], 3) and img.dtype == np.uint8
-        check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))
+    check_range_end(generate, kwargs)
 
 
 def test_truth_contract_over_many_frames() -> None:

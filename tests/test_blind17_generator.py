@@ -15,16 +15,25 @@ import pytest
 from sim.blind17 import GENERATOR, generate
 from sim.blind17.site import site_look
 from tests.generator_checks import (
+    check_range_end,
     check_refuses,
     check_refuses_bad_arguments,
     check_truth_contract,
     foreign_imports,
     luma,
     mean_around,
+    range_ends,
+    range_refusals,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 OK: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}
+RANGES = (
+    (3.0, 12.0),
+    (32, 2028),
+    (32, 1521),
+    4.0,
+)  # accepted scale, width, height; top regrowth
 
 
 @cache
@@ -47,38 +56,13 @@ def test_imports_nothing_foreign() -> None:
 
 def test_refuses_bad_arguments() -> None:
     check_refuses_bad_arguments(generate, OK)
-    for change, name in (
-        ({"um_per_px": 2.99}, "um_per_px"),
-        ({"um_per_px": 12.01}, "um_per_px"),
-        ({"width": 31}, "width"),
-        ({"width": 2029}, "width"),
-        ({"height": 31}, "height"),
-        ({"height": 1522}, "height"),
-        ({"regrown": (4.01, 1)}, "regrown"),
-        ({"regrown": "ab"}, "regrown"),
-        ({"regrown": (1.5, 1.0)}, "regrown"),
-        ({"seed": 2.5}, "seed"),
-    ):
+    for change, name in range_refusals(*RANGES):
         check_refuses(generate, OK, change, name)
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"um_per_px": 3.0, "width": 32, "height": 32},
-        {"um_per_px": 12.0, "width": 32, "height": 32},
-        {"um_per_px": 12, "width": 2028, "height": 32},
-        {"um_per_px": 3.0, "width": 32, "height": 1521},
-        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": (4.0, 3)},
-        {"um_per_px": 5.0, "width": 80, "height": 60, "regrown": [1e-6, -4]},
-        {"um_per_px": 5.0, "width": 80, "height": 60, "hairless": True, "regrown": (2, 1)},
-    ],
-)
+@pytest.mark.parametrize("kwargs", range_ends(*RANGES))
 def test_range_ends_draw(kwargs: dict[str, Any]) -> None:
-    for seed in (-3, 0, 2**70):
-        img, truth = generate(seed, **kwargs)
-        assert img.shape == (kwargs["height"], kwargs["width"], 3) and img.dtype == np.uint8
-        check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))
+    check_range_end(generate, kwargs)
 
 
 def test_full_frame_draws() -> None:
