@@ -179,6 +179,9 @@ def _draw_hairs(
             continue
         x, y, d, s = site.shaft(h)
         px, py = fr.to_px(x, y)
+        # the drawn first segment's direction in the frame (waves and curl included): the
+        # truth's direction_deg
+        h["start_deg"] = math.degrees(math.atan2(py[1] - py[0], px[1] - px[0])) % 360.0
         idx, cov, acr, along = raster.spans(px, py, d / fr.um, fr.w, fr.h)
         if idx.size:
             dist = np.interp(along, np.arange(s.size), s)
@@ -206,15 +209,6 @@ def _draw_hairs(
                 }
             )
     return tips
-
-
-def _start_angle(h: dict[str, Any]) -> float:
-    """The world direction (radians) in which hair ``h``'s drawn shaft leaves its root: its
-    first centreline segment, waves and curl included (a black dot: its unit's angle)."""
-    xs, ys, _, _ = site.shaft(h)
-    if len(xs) < 2:
-        return float(h["angle"])
-    return math.atan2(float(ys[1] - ys[0]), float(xs[1] - xs[0]))
 
 
 def generate(
@@ -279,7 +273,10 @@ def generate(
                     "colour": [round(c, 4) for c in hr["colour"]],
                     "root_colour": [round(c, 4) for c in hr["root_colour"]],
                     "new": hr["new"],
-                    "direction_deg": round(math.degrees(_start_angle(hr) - turn) % 360.0, 2),
+                    # drawn hairs carry their drawn direction; a black dot its unit's
+                    "direction_deg": round(
+                        hr.get("start_deg", math.degrees(hr["angle"] - turn) % 360.0), 2
+                    ),
                     "length_um": round(hr["length"], 2),
                     "end": hr["end"],
                 }
