@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 from dashboard import auth
 from dashboard.annotate import add_annotation_routes
 from dashboard.plots import line_plot
+from dashboard.review import review_items
 from dashboard.store import Store
 from dashboard.trends import METRICS, SiteTrend, mdc_fraction, site_trends
 from sync.models import InvalidMessage, ReplyMessage, WorklistCommand, validate_message
@@ -59,6 +60,7 @@ def create_app(
     """The Flask app over ``store``; ``commander`` sends worklists (None: the form says so)."""
     app = Flask(__name__, template_folder=str(Path(__file__).with_name("templates")))
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
+    app.jinja_env.globals["review_items"] = review_items
 
     def cookie(resp: Response, name: str, value: str, max_age: int | None) -> None:
         resp.set_cookie(

@@ -97,6 +97,7 @@ class Row:
     overlay: str
     moves: int  # relocation rounds the technician followed
     review: list[str]  # why a person should look before the number is used (none: [])
+    review_kinds: list[str]  # what each reason is about, in order (hair_mat, no_shafts, ...)
 
 
 class Dashboard:
@@ -204,6 +205,7 @@ def run_visit(
                 overlay=str(app.pipeline.overlay_path(cid)),
                 moves=r["record"].relocation_rounds,
                 review=list(r.get("review_reasons") or []),
+                review_kinds=list(r.get("review_kinds") or []),
             )
         )
     return rows
@@ -233,8 +235,9 @@ def print_table(visit: str, rows: list[Row], baseline: list[Row] | None) -> None
         line += f" {'yes' if r.review else '-':>6}"
         print(line)
     for r in rows:
-        for reason in r.review:
-            print(f"  {r.site}: review: {reason}")
+        kinds = r.review_kinds if len(r.review_kinds) == len(r.review) else [""] * len(r.review)
+        for kind, reason in zip(kinds, r.review, strict=True):
+            print(f"  {r.site}: review{f' ({kind})' if kind else ''}: {reason}")
 
 
 def demo_config(cfg: DermocapConfig, state: Path, broker: Broker | None) -> DermocapConfig:

@@ -109,6 +109,7 @@ def result_payload(
         "images": [image_ref(r) for r in (record, *related)],
         "review": metrics.review,
         "review_reasons": list(metrics.review_reasons),
+        "review_kinds": list(metrics.review_kinds),
         "second_opinion": (
             metrics.second_opinion.model_dump() if metrics.second_opinion is not None else None
         ),

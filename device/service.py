@@ -427,6 +427,7 @@ class Service:
                 subject=outcome.item.subject,
                 site=outcome.item.site,
                 detail=reasons[:400],
+                data={"kinds": ",".join(result.get("review_kinds", []))},
             )
         try:
             self.pipeline.finish(outcome)

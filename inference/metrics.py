@@ -52,6 +52,11 @@ class HairMetrics(HairMeasures):
     review_reasons: list[str] = Field(
         default_factory=list, description="Why (the network and the classical count disagree)"
     )
+    review_kinds: list[str] = Field(
+        default_factory=list,
+        description="What each reason is about, in its order (inference.second_opinion's "
+        "REVIEW_KINDS: hair_mat, no_shafts, ...)",
+    )
     emergence_points: list[EmergencePoint] = Field(
         default_factory=list, description="Every detected opening (for the overlay)"
     )

@@ -37,7 +37,13 @@ from inference.preprocess import (
     stitch,
 )
 from inference.runtime import MapRuntime, OnnxMapRuntime
-from inference.second_opinion import REVIEW_FACTOR, SecondOpinion, review_flags, second_opinion
+from inference.second_opinion import (
+    REVIEW_FACTOR,
+    ReviewReason,
+    SecondOpinion,
+    review_reasons,
+    second_opinion,
+)
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +375,7 @@ class HairModel(Closeable):
         ]
         density = hairs / area_cm2
         second: SecondOpinionSummary | None = None
-        reasons: list[str] = []
+        reasons: list[ReviewReason] = []
         mean_diameter = tot.diameter_um_sum / hairs if hairs > 0 else 0.0
         if review_factor is not None:
             opinion = pending.result() if pending is not None else second_opinion(rgb, um_per_px)
@@ -378,7 +384,7 @@ class HairModel(Closeable):
                 reason=opinion.reason,
                 density_per_cm2=round(opinion.density_per_cm2, 2),
             )
-            reasons = review_flags(
+            reasons = review_reasons(
                 density, opinion, review_factor, net_mean_diameter_um=mean_diameter
             )
         return HairMetrics(
@@ -404,7 +410,8 @@ class HairModel(Closeable):
             numpy_version=np.__version__,
             second_opinion=second,
             review=bool(reasons),
-            review_reasons=reasons,
+            review_reasons=[r.text for r in reasons],
+            review_kinds=[r.kind for r in reasons],
             emergence_points=points,
         )
 

@@ -706,6 +706,33 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     )
 
 
+# What a review reason is about: a code beside its words, the same in every language the
+# words may come in, for the dashboard, the needs_review event and the bench to count by.
+HAIR_MAT = "hair_mat"  # long hair mats the frame and hides the openings: clip and recapture
+DENSITY_IMPLAUSIBLE = "density_implausible"  # more hairs than a scalp holds
+DIAMETER_IMPLAUSIBLE = "diameter_implausible"  # thicker than any scalp hair
+NET_ABOVE_CLASSICAL = "net_above_classical"  # the network reads above the review band
+NET_BELOW_CLASSICAL = "net_below_classical"  # ... below it
+NO_SHAFTS = "no_shafts"  # hair read where the classical count finds few shafts
+REVIEW_KINDS = (
+    HAIR_MAT,
+    DENSITY_IMPLAUSIBLE,
+    DIAMETER_IMPLAUSIBLE,
+    NET_ABOVE_CLASSICAL,
+    NET_BELOW_CLASSICAL,
+    NO_SHAFTS,
+)
+
+
+@dataclass(frozen=True)
+class ReviewReason:
+    """One reason to look at a result: its kind (one of :data:`REVIEW_KINDS`) and the words
+    a person reads."""
+
+    kind: str
+    text: str
+
+
 def review_flags(
     net_density_per_cm2: float,
     second: SecondOpinion,
@@ -714,9 +741,32 @@ def review_flags(
     *,
     net_mean_diameter_um: float | None = None,
 ) -> list[str]:
-    """Reasons to ask a person to look at a result; empty when there are none.
+    """The words of :func:`review_reasons` (same arguments); empty when there are none."""
+    return [
+        r.text
+        for r in review_reasons(
+            net_density_per_cm2,
+            second,
+            factor,
+            centre,
+            net_mean_diameter_um=net_mean_diameter_um,
+        )
+    ]
 
-    Five kinds: long hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
+
+def review_reasons(
+    net_density_per_cm2: float,
+    second: SecondOpinion,
+    factor: float = REVIEW_FACTOR,
+    centre: float = REVIEW_CENTRE,
+    *,
+    net_mean_diameter_um: float | None = None,
+) -> list[ReviewReason]:
+    """Reasons to ask a person to look at a result, each with its kind; empty when there are
+    none.
+
+    Five rules (six kinds, :data:`REVIEW_KINDS`: a disagreement is above or below): long
+    hair matted over more than ``HIDDEN_CROWDED`` of the frame (the
     emergence points are hidden, whatever either count says); a network density above
     ``MAX_PLAUSIBLE_DENSITY`` (more than a scalp holds: something else was counted); a
     network mean diameter (when given) above ``MAX_PLAUSIBLE_DIAMETER_UM`` (no scalp hair is
@@ -738,21 +788,27 @@ def review_flags(
         raise ValueError(f"review centre {centre} must be positive")
     if net_density_per_cm2 < 0 or second.density_per_cm2 < 0:
         raise ValueError("densities must not be negative")
-    reasons = []
+    reasons: list[ReviewReason] = []
     reads_hair = net_density_per_cm2 >= MIN_HAIR_READ_PER_CM2
     matted = hides_openings(second)
     if reads_hair and matted:
         reasons.append(
-            f"long hair lies over {second.crowded:.0%} of the frame (over "
-            f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
-            "trusted, and a change between visits reads smaller than it is. Clip the site to "
-            "about 1 mm (the trichogram protocol) and capture it again"
+            ReviewReason(
+                HAIR_MAT,
+                f"long hair lies over {second.crowded:.0%} of the frame (over "
+                f"{HIDDEN_CROWDED:.0%}) and hides the openings under it: the count cannot be "
+                "trusted, and a change between visits reads smaller than it is. Clip the site "
+                "to about 1 mm (the trichogram protocol) and capture it again",
+            )
         )
     if net_density_per_cm2 > MAX_PLAUSIBLE_DENSITY:
         reasons.append(
-            f"the model reads {net_density_per_cm2:.0f} hairs/cm2, more than a scalp holds "
-            f"(over {MAX_PLAUSIBLE_DENSITY:.0f}): check the frame for flakes, scale, dots or "
-            "skin texture read as hairs, and capture it again"
+            ReviewReason(
+                DENSITY_IMPLAUSIBLE,
+                f"the model reads {net_density_per_cm2:.0f} hairs/cm2, more than a scalp holds "
+                f"(over {MAX_PLAUSIBLE_DENSITY:.0f}): check the frame for flakes, scale, dots "
+                "or skin texture read as hairs, and capture it again",
+            )
         )
     if (
         net_mean_diameter_um is not None
@@ -760,10 +816,13 @@ def review_flags(
         and net_mean_diameter_um > MAX_PLAUSIBLE_DIAMETER_UM
     ):
         reasons.append(
-            f"the model's hairs average {net_mean_diameter_um:.0f} um across, thicker than "
-            f"any scalp hair (over {MAX_PLAUSIBLE_DIAMETER_UM:.0f} um): it counted something "
-            "else, or too little hair to measure. Check focus and contrast (faint, blond or "
-            "blurred hair is missed) and capture it again"
+            ReviewReason(
+                DIAMETER_IMPLAUSIBLE,
+                f"the model's hairs average {net_mean_diameter_um:.0f} um across, thicker than "
+                f"any scalp hair (over {MAX_PLAUSIBLE_DIAMETER_UM:.0f} um): it counted something "
+                "else, or too little hair to measure. Check focus and contrast (faint, blond or "
+                "blurred hair is missed) and capture it again",
+            )
         )
     if second.applicable:
         # Both reading bare skin (under the floor) is agreement, whatever their ratio.
@@ -773,12 +832,15 @@ def review_flags(
         reads_hair and not matted and second.density_per_cm2 < NO_SHAFTS_SHARE * net_density_per_cm2
     ):
         reasons.append(
-            f"the model reads {net_density_per_cm2:.0f} hairs/cm2 where the classical count, "
-            "which cannot judge this frame, finds shafts for only "
-            f"{second.density_per_cm2:.0f}/cm2 (under {NO_SHAFTS_SHARE:.0%} of it): either "
-            "skin marks (dots, flakes, texture) were counted as hairs, or the hairs are too "
-            "faint or lie too close to see apart. Look at the frame for marks on bare skin and "
-            "for blond, grey or white hair, check focus and capture it again"
+            ReviewReason(
+                NO_SHAFTS,
+                f"the model reads {net_density_per_cm2:.0f} hairs/cm2 where the classical "
+                "count, which cannot judge this frame, finds shafts for only "
+                f"{second.density_per_cm2:.0f}/cm2 (under {NO_SHAFTS_SHARE:.0%} of it): either "
+                "skin marks (dots, flakes, texture) were counted as hairs, or the hairs are too "
+                "faint or lie too close to see apart. Look at the frame for marks on bare skin "
+                "and for blond, grey or white hair, check focus and capture it again",
+            )
         )
     return reasons
 
@@ -794,7 +856,7 @@ def mats_the_frame(crowded: float) -> bool:
     return crowded > HIDDEN_CROWDED
 
 
-def _disagreement(net: float, classical: float, factor: float, centre: float) -> list[str]:
+def _disagreement(net: float, classical: float, factor: float, centre: float) -> list[ReviewReason]:
     """The reason the two densities disagree beyond the band, or none."""
     high, low = centre * factor, centre / factor
     limit = f"(review outside {low:.2f}-{high:.2f}x)"
@@ -805,13 +867,19 @@ def _disagreement(net: float, classical: float, factor: float, centre: float) ->
             else "where the classical count finds none"
         )
         return [
-            f"the model reads {net:.0f} hairs/cm2, {seen} {limit}: check the frame for skin "
-            "texture, flakes or cut tips read as hairs"
+            ReviewReason(
+                NET_ABOVE_CLASSICAL,
+                f"the model reads {net:.0f} hairs/cm2, {seen} {limit}: check the frame for skin "
+                "texture, flakes or cut tips read as hairs",
+            )
         ]
     if net < low * classical:
         seen = f"{net:.0f} hairs/cm2, {net / classical:.2f}x" if net > 0 else "no hairs, against"
         return [
-            f"the model reads {seen} the classical count of {classical:.0f}/cm2 {limit}: "
-            "check the frame for faint or missed hairs"
+            ReviewReason(
+                NET_BELOW_CLASSICAL,
+                f"the model reads {seen} the classical count of {classical:.0f}/cm2 {limit}: "
+                "check the frame for faint or missed hairs",
+            )
         ]
     return []

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from dermocap.errors import SyncError
 from dermocap.metrics import INFERENCE_MS, RESULT_METRICS, HairMeasures
@@ -236,7 +244,23 @@ class ResultMessage(DurableMessage):
     review_reasons: list[str] = Field(
         default_factory=list, max_length=8, description="Why it was flagged"
     )
+    review_kinds: list[Name] = Field(
+        default_factory=list,
+        max_length=8,
+        description="What each reason is about, in review_reasons' order (hair_mat, "
+        "density_implausible, diameter_implausible, net_above_classical, net_below_classical, "
+        "no_shafts; a newer rig may add kinds); empty from rigs that predate it",
+    )
     second_opinion: SecondOpinion | None = None
+
+    @model_validator(mode="after")
+    def _kinds_match_reasons(self) -> ResultMessage:
+        if self.review_kinds and len(self.review_kinds) != len(self.review_reasons):
+            raise ValueError(
+                f"review_kinds has {len(self.review_kinds)} entries for "
+                f"{len(self.review_reasons)} review_reasons: one kind per reason, or none"
+            )
+        return self
 
 
 class EventMessage(DurableMessage):

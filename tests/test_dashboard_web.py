@@ -16,10 +16,12 @@ from dashboard_fixtures import PASSWORD, SITES, VISITS, add_image, density, fill
 from flask.testing import FlaskClient
 
 from dashboard.auth import hash_password, verify_password
+from dashboard.review import REVIEW_ACTIONS, review_items
 from dashboard.store import Store
 from dashboard.trends import FLAGGED, change, mdc_fraction, visit_key
 from dashboard.web import create_app
 from dermocap.ids import uuid7
+from inference.second_opinion import REVIEW_KINDS
 from sync.models import EventMessage, ReplyMessage, StatusMessage
 
 XSS = "<script>alert(1)</script>"
@@ -155,6 +157,40 @@ def test_review_flags_and_provenance_shown(store: Store) -> None:
     side = client.get("/subjects/P00042/sites/vertex").get_data(as_text=True)
     assert side.count('class="flag"') == 1
     assert "<td>1</td>" in client.get("/subjects").get_data(as_text=True)
+
+
+def test_a_review_reason_shows_what_to_do_by_its_kind(store: Store) -> None:
+    """A result naming its reasons' kinds shows each kind's name and what to do before the
+    words; a kind this dashboard does not know (a newer rig) shows the words alone."""
+    mat = "long hair lies over 72 % of the frame (over 60 %) and hides the openings"
+    store.add_durable("rig-01", "results", result("P00042", "vertex", "baseline"))
+    store.add_durable(
+        "rig-01",
+        "results",
+        result(
+            "P00042",
+            "vertex",
+            "3m",
+            review=True,
+            review_reasons=[mat, "<b>a reason of a newer rig</b>"],
+            review_kinds=["hair_mat", "glare_on_scale"],
+        ),
+    )
+    client = create_app(store).test_client()
+    login(client)
+    for page in ("/subjects/P00042", "/subjects/P00042/sites/vertex"):
+        html = client.get(page).get_data(as_text=True)
+        assert html.count('class="flag"') == 1
+        assert "<b>hair mat</b>: clip the site to about 1 mm and capture it again" in html
+        assert f'<span class="muted">({mat})</span>' in html
+        newer = html.split('data-kind="glare_on_scale">')[1].split("</span>")[0]
+        assert newer == "&lt;b&gt;a reason of a newer rig&lt;/b&gt;"  # words alone, escaped
+    # a payload whose kinds do not match its reasons one for one shows the words alone
+    assert [i.label for i in review_items({"review_reasons": [mat], "review_kinds": []})] == [None]
+    assert [
+        i.label for i in review_items({"review_reasons": [mat], "review_kinds": ["hair_mat"]})
+    ] == ["hair mat"]
+    assert set(REVIEW_ACTIONS) == set(REVIEW_KINDS)  # the dashboard knows every kind a rig gives
 
 
 def test_side_by_side_with_overlay_toggle_and_image_files(store: Store) -> None:

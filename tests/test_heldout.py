@@ -347,6 +347,8 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
         assert isinstance(row["second_opinion"]["applicable"], bool)
         assert isinstance(row["int8"]["review_reasons"], list)
         assert isinstance(row["fp32"]["review_reasons"], list)
+        for v in ("int8", "fp32"):  # one kind per reason
+            assert len(row[v]["review_kinds"]) == len(row[v]["review_reasons"])
     assert set(out["review"]) == generators and "== review flags" in out["text"]
     assert sum(
         sum(v for k, v in g.items() if k.endswith(("_bad", "_fair", "_good")))

@@ -1,9 +1,11 @@
 """The metric names are defined once (dermocap.metrics.HairMeasures): the model's metrics and
-the result message's derive from it; the content-type table is sync.models'."""
+the result message's derive from it; the content-type table is sync.models'; a result
+names one kind per review reason."""
 
 from __future__ import annotations
 
 import pytest
+from dashboard_fixtures import result
 
 from dermocap.metrics import RESULT_METRICS, HairMeasures
 from inference.metrics import HairMetrics
@@ -69,3 +71,39 @@ def test_the_message_form_keeps_its_optional_fields_and_sanity_bounds() -> None:
 )
 def test_content_type_by_file_name(name: str, media: str) -> None:
     assert content_type(name) == media
+
+
+def test_a_result_names_one_kind_per_review_reason_or_none() -> None:
+    words = ["long hair lies over 70 % of the frame", "the model reads 600 hairs/cm2"]
+    both = result(
+        "P00042",
+        "vertex",
+        "baseline",
+        review=True,
+        review_reasons=words,
+        review_kinds=["hair_mat", "density_implausible"],
+    )
+    assert both.review_kinds == ["hair_mat", "density_implausible"]
+    # a rig older than the field sends none; a newer one may name a kind this one lacks
+    assert (
+        result("P00042", "vertex", "baseline", review=True, review_reasons=words).review_kinds == []
+    )
+    newer = result(
+        "P00042",
+        "vertex",
+        "baseline",
+        review=True,
+        review_reasons=words[:1],
+        review_kinds=["glare_on_scale"],
+    )
+    assert newer.review_kinds == ["glare_on_scale"]
+    for kinds in (["hair_mat"], ["hair_mat", "no_shafts", "no_shafts"], ["Hair Mat", "x"]):
+        with pytest.raises(ValueError, match="review_kinds"):
+            result(
+                "P00042",
+                "vertex",
+                "baseline",
+                review=True,
+                review_reasons=words,
+                review_kinds=kinds,
+            )

@@ -389,6 +389,10 @@ def test_a_matted_site_is_told_at_capture_and_a_clipped_one_is_not(
     assert outcome.hair_mat is not None and outcome.hair_mat > HIDDEN_CROWDED
     # the result says the same to the clinic, from the whole second opinion
     assert metrics["review"] and any("hides the openings" in r for r in metrics["review_reasons"])
+    # one kind per reason, in order: the mat's is the one with its words
+    kinds = metrics["review_kinds"]
+    assert len(kinds) == len(metrics["review_reasons"])
+    assert "hides the openings" in metrics["review_reasons"][kinds.index("hair_mat")]
 
 
 def test_the_model_starts_on_the_stored_pixels_while_the_other_modes_are_captured(

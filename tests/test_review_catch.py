@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from inference.second_opinion import SecondOpinion, review_flags
+from inference.second_opinion import REVIEW_KINDS, SecondOpinion, review_reasons
 from sim.generality.review import (
+    KIND_LABELS,
     outcome,
     pooled,
     reason_kind,
@@ -62,24 +63,39 @@ def test_outcome_bands(true: float, read: float, kind: str) -> None:
     assert outcome(true, read) == kind
 
 
-def test_every_reason_review_flags_gives_has_a_kind() -> None:
-    mat = review_flags(100.0, _opinion(crowded=0.9, applicable=False, reason="crowded"))
-    dense = review_flags(600.0, _opinion(applicable=False, reason="too faint"))  # and 100 seen
-    thick = review_flags(100.0, _opinion(), net_mean_diameter_um=250.0)
-    high = review_flags(300.0, _opinion())
-    low = review_flags(30.0, _opinion())
-    none = review_flags(20.0, _opinion(density_per_cm2=0.0, count=0))
-    unseen = review_flags(20.0, _opinion(applicable=False, reason="too faint", density_per_cm2=0.0))
-    kinds = [[reason_kind(r) for r in rs] for rs in (mat, dense, thick, high, low, none, unseen)]
-    assert kinds == [
-        ["mat"],
-        ["implausible density", "no shafts"],
-        ["implausible diameter"],
-        ["net high"],
-        ["net low"],
-        ["net high"],
-        ["no shafts"],
+def test_every_reason_carries_its_kind_and_old_benches_read_the_same_kind_from_words() -> None:
+    mat = review_reasons(100.0, _opinion(crowded=0.9, applicable=False, reason="crowded"))
+    dense = review_reasons(600.0, _opinion(applicable=False, reason="too faint"))  # 100 seen
+    thick = review_reasons(100.0, _opinion(), net_mean_diameter_um=250.0)
+    high = review_reasons(300.0, _opinion())
+    low = review_reasons(30.0, _opinion())
+    none = review_reasons(20.0, _opinion(density_per_cm2=0.0, count=0))
+    unseen = review_reasons(
+        20.0, _opinion(applicable=False, reason="too faint", density_per_cm2=0.0)
+    )
+    cases = (mat, dense, thick, high, low, none, unseen)
+    assert [[r.kind for r in rs] for rs in cases] == [
+        ["hair_mat"],
+        ["density_implausible", "no_shafts"],
+        ["diameter_implausible"],
+        ["net_above_classical"],
+        ["net_below_classical"],
+        ["net_above_classical"],
+        ["no_shafts"],
     ]
+    assert set(KIND_LABELS) == set(REVIEW_KINDS)
+    # a bench stored before kinds were: its words give the same kind the result names now
+    for rs in cases:
+        assert [reason_kind(r.text) for r in rs] == [KIND_LABELS[r.kind] for r in rs]
+
+
+def test_a_stored_kind_counts_before_the_words() -> None:
+    words = "the model reads 300 hairs/cm2, 3.00x the classical count of 100/cm2"
+    row = _row("a", 100.0, 200.0, [words])
+    row["int8"]["review_kinds"] = ["no_shafts"]
+    assert review_figures([row])["a"]["reasons"] == {"no shafts": 1}
+    row["int8"]["review_kinds"] = ["glare_on_scale"]  # a kind newer than these tables
+    assert review_figures([row])["a"]["reasons"] == {"glare_on_scale": 1}
 
 
 def test_figures_count_flagged_bad_and_good_frames_per_generator() -> None:
@@ -119,7 +135,8 @@ def test_recompute_gives_todays_reasons_from_the_stored_fields() -> None:
     row["int8"]["mean_diameter_um"] = 60.0
     old = {"generator": "a", "true_density_per_cm2": 0.0, "int8": {"density_per_cm2": 1.0}}
     (now,) = recompute([row, old])
-    assert [reason_kind(r) for r in now["int8"]["review_reasons"]] == ["no shafts"]
+    assert now["int8"]["review_kinds"] == ["no_shafts"]
+    assert "finds shafts for only" in now["int8"]["review_reasons"][0]
     assert row["int8"]["review_reasons"] == []  # the stored row is left as it was
     both = pooled(review_figures([now, _row("b", 0.0, 1.0, [])]), ("a", "b", "absent"))
     assert (both["bare_bad"], both["bare_bad_flagged"], both["bare_good"]) == (1, 1, 1)

@@ -82,6 +82,7 @@ class ScriptedPipeline:
             "model": {"name": "test", "version": "0", "sha256": "0" * 64},
             "review": self.review_next,
             "review_reasons": ["the model reads 2.0x the classical count"] * self.review_next,
+            "review_kinds": ["net_above_classical"] * self.review_next,
         }
 
     def finish(self, outcome: CaptureOutcome) -> None:
@@ -207,6 +208,8 @@ def test_a_result_flagged_for_review_raises_a_needs_review_event(parts: Any) -> 
     assert len(review) == 1
     assert review[0]["capture_id"] == svc.results[0]["capture_id"]
     assert review[0]["site"] == "frontal" and "classical count" in review[0]["detail"]
+    # the kinds travel as data, for a dashboard to count without reading the words
+    assert review[0]["data"] == {"kinds": "net_above_classical"}
 
 
 def test_status_light_follows_the_state(parts: Any) -> None:

@@ -163,7 +163,7 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
                 "terminal_recall": (s.terminal_hit, s.terminal),
                 "vellus_recall": (s.vellus_hit, s.vellus),
                 "mean_diameter_um": read["mean_diameter_um"],
-                "review_reasons": reasons_for(read, opinion),
+                **reasons_for(read, opinion),
             }
         res.images.append(row)
         if k % 10 == 0 or k == len(cases):

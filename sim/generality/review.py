@@ -26,7 +26,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from inference.second_opinion import SecondOpinion, review_flags
+from inference.second_opinion import (
+    DENSITY_IMPLAUSIBLE,
+    DIAMETER_IMPLAUSIBLE,
+    HAIR_MAT,
+    NET_ABOVE_CLASSICAL,
+    NET_BELOW_CLASSICAL,
+    NO_SHAFTS,
+    SecondOpinion,
+    review_reasons,
+)
 from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS, TWIN
 
 # The sources that train the model (the twin and the training generators), and the pools the
@@ -38,8 +47,18 @@ BAD_APE_PCT = 25.0
 GOOD_APE_PCT = 10.0
 BARE_BAD_PER_CM2 = 5.0  # the release target for bare skin
 
-# A reason's kind, from the words each kind's text (review_flags) carries.
-REASON_KINDS = (
+# The tables' name of each review kind (inference.second_opinion.REVIEW_KINDS).
+KIND_LABELS = {
+    HAIR_MAT: "mat",
+    DENSITY_IMPLAUSIBLE: "implausible density",
+    DIAMETER_IMPLAUSIBLE: "implausible diameter",
+    NO_SHAFTS: "no shafts",
+    NET_ABOVE_CLASSICAL: "net high",
+    NET_BELOW_CLASSICAL: "net low",
+}
+# A reason's kind from its words, for benches written before results named their kinds
+# (review_kinds, since 2.11.0's twenty-second round).
+REASON_WORDS = (
     ("mat", "long hair lies over"),
     ("implausible density", "more than a scalp holds"),
     ("implausible diameter", "thicker than any scalp hair"),
@@ -50,13 +69,22 @@ REASON_KINDS = (
 
 
 def reason_kind(reason: str) -> str:
-    """The kind of one review reason ("net low" for a disagreement the net reads under)."""
-    for kind, words in REASON_KINDS:
+    """The kind of one review reason by its words ("net low" for a disagreement the net
+    reads under), for a bench that stored no kinds."""
+    for kind, words in REASON_WORDS:
         if words in reason:
             if kind == "net high" and "check the frame for faint or missed hairs" in reason:
                 return "net low"
             return kind
     return "other"
+
+
+def read_kinds(read: dict[str, Any]) -> set[str]:
+    """The kinds of a bench read's review reasons: the ones it stored, else from the words."""
+    stored = read.get("review_kinds")
+    if stored:
+        return {KIND_LABELS.get(k, k) for k in stored}
+    return {reason_kind(r) for r in read["review_reasons"]}
 
 
 def outcome(true_density: float, read_density: float) -> str:
@@ -74,13 +102,15 @@ def stored_opinion(opinion: SecondOpinion) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(opinion).items() if k != "elapsed_ms"}
 
 
-def reasons_for(read: dict[str, Any], opinion: SecondOpinion) -> list[str]:
-    """The review reasons a result with ``read``'s density and mean diameter would carry."""
-    return review_flags(
+def reasons_for(read: dict[str, Any], opinion: SecondOpinion) -> dict[str, list[str]]:
+    """The review reasons a result with ``read``'s density and mean diameter would carry, as
+    a bench read stores them: ``review_reasons`` (the words) and ``review_kinds``."""
+    reasons = review_reasons(
         float(read["density_per_cm2"]),
         opinion,
         net_mean_diameter_um=read.get("mean_diameter_um"),
     )
+    return {"review_reasons": [r.text for r in reasons], "review_kinds": [r.kind for r in reasons]}
 
 
 def _share(k: int, n: int) -> float | None:
@@ -124,7 +154,7 @@ def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[
         flagged = bool(read["review_reasons"])
         g[f"{part}_{kind}"] += 1
         g[f"{part}_{kind}_flagged"] += int(flagged)
-        kinds = {reason_kind(r) for r in read["review_reasons"]}
+        kinds = read_kinds(read)
         g["reasons"].update(kinds)
         for k in kinds:
             g["reason_outcomes"].setdefault(k, dict.fromkeys(("bad", "fair", "good"), 0))[kind] += 1
@@ -137,7 +167,7 @@ def review_figures(images: list[dict[str, Any]], variant: str = "int8") -> dict[
 
 def recompute(images: list[dict[str, Any]], variant: str = "int8") -> list[dict[str, Any]]:
     """The images with ``variant``'s review reasons given again by today's
-    :func:`inference.second_opinion.review_flags`, from the second opinion's fields and the
+    :func:`inference.second_opinion.review_reasons`, from the second opinion's fields and the
     network's reads the bench stored (images without them are left out)."""
     out = []
     for row in images:
@@ -145,7 +175,7 @@ def recompute(images: list[dict[str, Any]], variant: str = "int8") -> list[dict[
         if not isinstance(read, dict) or not isinstance(fields, dict):
             continue
         reasons = reasons_for(read, SecondOpinion(**fields, elapsed_ms=0.0))
-        out.append(row | {variant: read | {"review_reasons": reasons}})
+        out.append(row | {variant: read | reasons})
     return out
 
 
