@@ -40,6 +40,11 @@ DENSITY = {("frontal", "baseline"): 141.3, ("vertex", "baseline"): 112.6,
            ("vertex", "3m"): 133.8, ("occipital", "3m"): 209.4}  # fmt: skip
 PASSWORD = "browser-test-pass"  # noqa: S105 - a test account
 ROOT = Path(__file__).resolve().parents[1]
+# one result flagged: its reason names its kind, which the page turns into what to do
+MAT = "long hair lies over 71 % of the frame (over 60 %) and hides the openings under it"
+FLAGGED = {
+    ("occipital", "3m"): {"review": True, "review_reasons": [MAT], "review_kinds": ["hair_mat"]}
+}
 
 
 def _png(path: Path, colour: tuple[int, int, int]) -> Path:
@@ -60,6 +65,7 @@ def _result(site: str, visit: str) -> dict[str, Any]:
                     "cumulative_thickness_mm_per_cm2": round(d * 0.061, 2)},
         "qc": {"passed": True}, "um_per_px": 3.2,
         "model": {"name": "hairnet", "version": "1.0", "sha256": "0" * 64},
+        **FLAGGED.get((site, visit), {}),
     }  # fmt: skip
 
 
@@ -140,6 +146,11 @@ def test_staff_log_in_read_a_subject_compare_images_and_send_a_worklist(
                 )
                 assert float(cell.text) == DENSITY[(site, visit)]
         assert len(driver.find_elements(By.CSS_SELECTOR, "svg.plot")) == 9
+        # the flagged result's reason, sent over MQTT with its kind, reads as what to do
+        (reason,) = driver.find_elements(By.CSS_SELECTOR, 'span.reason[data-kind="hair_mat"]')
+        assert reason.text == f"hair mat: clip the site to about 1 mm and capture it again ({MAT})"
+        row = 'table[data-site="occipital"] tr[data-visit="3m"]'
+        assert reason in driver.find_elements(By.CSS_SELECTOR, f"{row} span.reason")
 
         driver.find_element(By.CSS_SELECTOR, "#site-vertex a").click()
         imgs = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#side-by-side img"))
