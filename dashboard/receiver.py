@@ -12,6 +12,7 @@ command; seqs the rig answers are dead-lettered or pruned are marked lost, not a
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -130,6 +131,15 @@ class Receiver(Subscriber):
         self.dead += 1
         log.warning("dead-lettered a message on %s: %s", topic, reason[:300])
         self.store.dead_letter(device_id, topic, payload, reason)
+        # A durable message refused here (say, a field newer than this dashboard) would stay
+        # a gap, asked for again and refused again for ever: its seq counts as received (the
+        # dead letter keeps it), but only where it was expected, the next seq or one asked
+        # for, so that a refused message cannot open gaps up to a seq it merely claims.
+        seq = _claimed_seq(payload) if len(payload) <= self.max_message_bytes else None
+        if seq is not None and "/".join(topic.split("/")[self._depth :]) in DURABLE_CHANNELS:
+            view = self._view(device_id)
+            if seq in view.missing or seq == view.high + 1:
+                view.see(seq)
 
     def _handle(self, device_id: str, channel: str, payload: bytes, msg: mqtt.MQTTMessage) -> None:
         model = DURABLE_CHANNELS.get(channel) or EPHEMERAL_CHANNELS.get(channel)
@@ -209,3 +219,12 @@ class Receiver(Subscriber):
                     view.missing.difference_update(seqs)
                     self.store.mark_lost(device_id, seqs, reason)
         self._wake.set()  # check again after the grace time
+
+
+def _claimed_seq(payload: bytes) -> int | None:
+    """The ``seq`` a refused payload says it has, if it is JSON with a positive integer one."""
+    try:
+        seq = json.loads(payload).get("seq")
+    except (ValueError, AttributeError, RecursionError):  # not JSON (or UTF-8), not an object
+        return None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1 else None

@@ -36,6 +36,7 @@ from typing import Any
 
 from dashboard.auth import add_user
 from dashboard.config import DashboardConfig
+from dashboard.review import review_items
 from dashboard.server import DashboardServer
 from dashboard.watch import result_line
 from dermocap.errors import DermocapError
@@ -235,9 +236,9 @@ def print_table(visit: str, rows: list[Row], baseline: list[Row] | None) -> None
         line += f" {'yes' if r.review else '-':>6}"
         print(line)
     for r in rows:
-        kinds = r.review_kinds if len(r.review_kinds) == len(r.review) else [""] * len(r.review)
-        for kind, reason in zip(kinds, r.review, strict=True):
-            print(f"  {r.site}: review{f' ({kind})' if kind else ''}: {reason}")
+        for item in review_items({"review_reasons": r.review, "review_kinds": r.review_kinds}):
+            todo = f"{item.label}: {item.action} - " if item.label else ""
+            print(f"  {r.site}: review: {todo}{item.text}")
 
 
 def demo_config(cfg: DermocapConfig, state: Path, broker: Broker | None) -> DermocapConfig:

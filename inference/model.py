@@ -41,6 +41,7 @@ from inference.second_opinion import (
     REVIEW_FACTOR,
     ReviewReason,
     SecondOpinion,
+    reason_fields,
     review_reasons,
     second_opinion,
 )
@@ -410,8 +411,7 @@ class HairModel(Closeable):
             numpy_version=np.__version__,
             second_opinion=second,
             review=bool(reasons),
-            review_reasons=[r.text for r in reasons],
-            review_kinds=[r.kind for r in reasons],
+            **reason_fields(reasons),
             emergence_points=points,
         )
 

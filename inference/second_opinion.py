@@ -25,7 +25,7 @@ Steps, all numpy/scipy on the whole frame:
 6. in a piece without junctions each sharp, diverging corner adds a hair (:func:`corners`):
    the V of a unit whose opening does not show is one line with two ends.
 
-:func:`review_flags` compares the network's density with this one; the band outside which a
+:func:`review_reasons` compares the network's density with this one; the band outside which a
 result is flagged (``REVIEW_CENTRE`` and ``REVIEW_FACTOR``) and how it was chosen are in
 docs/model_card.md, "Second opinion".
 """
@@ -67,7 +67,7 @@ MAX_CROWDED = 0.2  # more of the frame crowded than this: long hair, not applica
 # off), at the others 0.90 (worst 7.0). The independent generator's same-site pairs split
 # far less (0.58 against 0.64). Skin texture crowds too: of the bench's 17 generators, 27 of
 # 189 bare and 29 of 255 trimmed frames crowd over 0.6 (the first two generators' none over
-# 0.41), hence MIN_HAIR_READ_PER_CM2 in review_flags. docs/model_card.md, "Second opinion".
+# 0.41), hence MIN_HAIR_READ_PER_CM2 in review_reasons. docs/model_card.md, "Second opinion".
 HIDDEN_CROWDED = 0.6
 MIN_SHAFT_CONTRAST = 0.15  # median shaft contrast (log units) below this: too faint to count
 # The median shaft found below this multiple of its polarity's high threshold (set by the
@@ -124,7 +124,7 @@ class SecondOpinion:
 
     ``count`` and ``density_per_cm2`` are given even when the frame is not applicable (for a
     report), but only an applicable frame is compared with the network's count; on one that
-    is not, :func:`review_flags` asks only whether it finds shafts at all where the network
+    is not, :func:`review_reasons` asks only whether it finds shafts at all where the network
     reads hair (the no-shafts reason).
     """
 
@@ -731,6 +731,12 @@ class ReviewReason:
 
     kind: str
     text: str
+
+
+def reason_fields(reasons: list[ReviewReason]) -> dict[str, list[str]]:
+    """``review_reasons`` (the words) and ``review_kinds`` of ``reasons``, as a result and a
+    bench read carry them."""
+    return {"review_reasons": [r.text for r in reasons], "review_kinds": [r.kind for r in reasons]}
 
 
 def review_flags(

@@ -16,8 +16,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     create_model,
+    model_serializer,
     model_validator,
 )
 
@@ -249,7 +251,8 @@ class ResultMessage(DurableMessage):
         max_length=8,
         description="What each reason is about, in review_reasons' order (hair_mat, "
         "density_implausible, diameter_implausible, net_above_classical, net_below_classical, "
-        "no_shafts; a newer rig may add kinds); empty from rigs that predate it",
+        "no_shafts; a newer rig may add kinds): one kind per reason, or none (rigs that predate "
+        "the field); left out of a message when empty",
     )
     second_opinion: SecondOpinion | None = None
 
@@ -261,6 +264,15 @@ class ResultMessage(DurableMessage):
                 f"{len(self.review_reasons)} review_reasons: one kind per reason, or none"
             )
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_kinds(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave out an empty ``review_kinds``: a dashboard older than the field then still
+        takes every unflagged result (its model forbids fields it does not know)."""
+        data = handler(self)
+        if isinstance(data, dict) and not self.review_kinds:
+            data.pop("review_kinds", None)
+        return data
 
 
 class EventMessage(DurableMessage):

@@ -136,6 +136,16 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
             "forged": json.dumps({**first, "message_id": str(uuid7())}).encode(),
             # a new seq claiming a capture id that is already stored
             "capture": json.dumps({**first, "message_id": str(uuid7()), "seq": 99}).encode(),
+            # the rig's next seq with a field this dashboard does not know (a newer rig)
+            "newer": json.dumps(
+                {
+                    **first,
+                    "message_id": str(uuid7()),
+                    "seq": 4,
+                    "capture_id": str(uuid7()),
+                    "review_colour": "amber",
+                }
+            ).encode(),
         }
         for payload in bad.values():
             forger.publish(f"{base}/results", payload, qos=1).wait_for_publish(5)
@@ -147,8 +157,11 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
         assert "Invalid JSON" in reasons[0] and "UTF-8" in reasons[1]
         assert "subject" in reasons[2] and reasons[3].startswith("oversize")
         assert "forged or replayed" in reasons[4] and "already sent by rig" in reasons[5]
-        assert "no channel" in reasons[6]
+        assert "review_colour" in reasons[6] and "no channel" in reasons[7]
         assert sorted(stored_ids(store.path)) == sorted(ids) and rx.dead == len(bad) + 1
+        # the refused seq 4 counts as received (its dead letter keeps it), so it is not asked
+        # for again and again; seq 99, claimed by a refused message, opens no gap up to it
+        assert rx.missing() == {} and rx.views[DEVICE].high == 4
 
 
 def test_gap_healed_with_resend(broker: Broker, tmp_path: Path) -> None:

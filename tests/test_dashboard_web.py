@@ -234,7 +234,8 @@ def test_every_string_from_a_rig_is_escaped(store: Store) -> None:
         dev,
         "results",
         result("P00042", "vertex", "baseline", model={"name": XSS},
-               qc={"passed": False, "reasons": [XSS]}, calibration_id=XSS),
+               qc={"passed": False, "reasons": [XSS]}, calibration_id=XSS, review=True,
+               review_reasons=[XSS, XSS], review_kinds=["hair_mat", "zz_newer"]),
     )  # fmt: skip
     store.dead_letter(dev, f"dermocap/v1/{XSS}/results", XSS.encode(), f"bad {XSS}")
     app = create_app(store, commander=lambda d, n, p: ReplyMessage(
@@ -261,6 +262,9 @@ def test_every_string_from_a_rig_is_escaped(store: Store) -> None:
     assert "The rig refused it" in refused
     for html in [client.get(p).get_data(as_text=True) for p in pages] + [posted, refused]:
         assert "<script>" not in html
+    # review reasons, of a known kind and of one this dashboard does not know
+    subject = client.get("/subjects/P00042").get_data(as_text=True)
+    assert subject.count("&lt;script&gt;") >= 2 and "<b>hair mat</b>" in subject
     assert "&lt;script&gt;" in client.get("/rigs").get_data(as_text=True)
     csp = client.get("/rigs").headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp

@@ -4,12 +4,14 @@ names one kind per review reason."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dashboard_fixtures import result
 
 from dermocap.metrics import RESULT_METRICS, HairMeasures
 from inference.metrics import HairMetrics
-from sync.models import InvalidMessage, Metrics, content_type, validate_message
+from sync.models import InvalidMessage, Metrics, ResultMessage, content_type, validate_message
 
 MEASURED = {
     "density_per_cm2": 180.0,
@@ -97,6 +99,12 @@ def test_a_result_names_one_kind_per_review_reason_or_none() -> None:
         review_kinds=["glare_on_scale"],
     )
     assert newer.review_kinds == ["glare_on_scale"]
+    # an unflagged result leaves the field out: a dashboard that predates it takes the result
+    plain = result("P00042", "vertex", "baseline")
+    older_fields = set(ResultMessage.model_fields) - {"review_kinds"}
+    for dumped in (plain.model_dump(mode="json"), json.loads(plain.model_dump_json())):
+        assert set(dumped) <= older_fields
+    assert both.model_dump(mode="json")["review_kinds"] == ["hair_mat", "density_implausible"]
     for kinds in (["hair_mat"], ["hair_mat", "no_shafts", "no_shafts"], ["Hair Mat", "x"]):
         with pytest.raises(ValueError, match="review_kinds"):
             result(

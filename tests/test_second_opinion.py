@@ -554,10 +554,11 @@ def test_a_result_the_second_opinion_contradicts_is_flagged_never_changed() -> N
     assert m.second_opinion is not None and m.second_opinion.applicable
     assert m.density_per_cm2 == pytest.approx(2.0 * true_density, rel=0.05)  # never corrected
     assert m.review and "classical count" in m.review_reasons[0]
+    assert m.review_kinds == ["net_above_classical"]  # one kind per reason, in order
     assert m.runtime_version == "function" and m.numpy_version == np.__version__
     agree, img, _ = _model_reading(1.0)
     ok = agree.analyze(img, RIG_UM_PER_PX)
-    assert not ok.review and ok.review_reasons == []
+    assert not ok.review and ok.review_reasons == [] and ok.review_kinds == []
     off = agree.analyze(img, RIG_UM_PER_PX, review_factor=None)
     assert off.second_opinion is None and not off.review
 
@@ -580,6 +581,7 @@ def test_a_result_of_hairs_thicker_than_any_scalps_is_flagged() -> None:
     m = HairModel(FunctionRuntime(net), info, tile_px=4096).analyze(img, RIG_UM_PER_PX)
     assert m.mean_diameter_um == pytest.approx(600.0, rel=0.01)  # reported as read
     assert m.review and any("600 um across" in r for r in m.review_reasons)
+    assert "600 um across" in m.review_reasons[m.review_kinds.index("diameter_implausible")]
 
 
 @pytest.mark.parametrize("bin_px", [1, 2, 3, 17])

@@ -81,8 +81,9 @@ class ScriptedPipeline:
             "um_per_px": outcome.um_per_px,
             "model": {"name": "test", "version": "0", "sha256": "0" * 64},
             "review": self.review_next,
-            "review_reasons": ["the model reads 2.0x the classical count"] * self.review_next,
-            "review_kinds": ["net_above_classical"] * self.review_next,
+            "review_reasons": ["the model reads 2.0x the classical count", "long hair lies over"]
+            * self.review_next,
+            "review_kinds": ["net_above_classical", "hair_mat"] * self.review_next,
         }
 
     def finish(self, outcome: CaptureOutcome) -> None:
@@ -209,7 +210,7 @@ def test_a_result_flagged_for_review_raises_a_needs_review_event(parts: Any) -> 
     assert review[0]["capture_id"] == svc.results[0]["capture_id"]
     assert review[0]["site"] == "frontal" and "classical count" in review[0]["detail"]
     # the kinds travel as data, for a dashboard to count without reading the words
-    assert review[0]["data"] == {"kinds": "net_above_classical"}
+    assert review[0]["data"] == {"kinds": "net_above_classical,hair_mat"}
 
 
 def test_status_light_follows_the_state(parts: Any) -> None:

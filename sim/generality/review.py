@@ -1,7 +1,7 @@
 """Do the review flags find the bad reads? Per generator: bad results flagged, good ones spared.
 
 A clinic acts on an unflagged number as if it were checked. The review flags
-(:func:`inference.second_opinion.review_flags`) are worth what they catch: on each bench
+(:func:`inference.second_opinion.review_reasons`) are worth what they catch: on each bench
 image the bench stores the classical second opinion's fields and, per model variant, the
 reasons the result would carry. Here every image is sorted by how far the network read
 from the truth:
@@ -34,6 +34,7 @@ from inference.second_opinion import (
     NET_BELOW_CLASSICAL,
     NO_SHAFTS,
     SecondOpinion,
+    reason_fields,
     review_reasons,
 )
 from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS, TWIN
@@ -105,12 +106,13 @@ def stored_opinion(opinion: SecondOpinion) -> dict[str, Any]:
 def reasons_for(read: dict[str, Any], opinion: SecondOpinion) -> dict[str, list[str]]:
     """The review reasons a result with ``read``'s density and mean diameter would carry, as
     a bench read stores them: ``review_reasons`` (the words) and ``review_kinds``."""
-    reasons = review_reasons(
-        float(read["density_per_cm2"]),
-        opinion,
-        net_mean_diameter_um=read.get("mean_diameter_um"),
+    return reason_fields(
+        review_reasons(
+            float(read["density_per_cm2"]),
+            opinion,
+            net_mean_diameter_um=read.get("mean_diameter_um"),
+        )
     )
-    return {"review_reasons": [r.text for r in reasons], "review_kinds": [r.kind for r in reasons]}
 
 
 def _share(k: int, n: int) -> float | None:
