@@ -63,3 +63,16 @@ def review_items(result: dict[str, Any]) -> list[ReviewItem]:
             ReviewItem(kind, known.label if known else None, known.action if known else None, text)
         )
     return items
+
+
+def kind_tally(kinds: dict[str | None, int]) -> str:
+    """``{"hair_mat": 2, None: 1}`` as "hair mat 2, kind not named 1" (most often first)."""
+
+    def name(kind: str | None) -> str:
+        if kind is None:
+            return "kind not named"
+        known = REVIEW_ACTIONS.get(kind)
+        return known.label if known else kind
+
+    ordered = sorted(kinds.items(), key=lambda kv: (-kv[1], name(kv[0])))
+    return ", ".join(f"{name(k)} {n}" for k, n in ordered)

@@ -382,6 +382,30 @@ class Store(Closeable):
             out.append(d)
         return out
 
+    def review_tally(self, since: float) -> dict[str, dict[str, Any]]:
+        """Per rig, results received since ``since`` (epoch seconds): how many, how many
+        flagged for review, and how often each review kind was given (``None``: a reason
+        whose kind the result does not name, from a rig older than the kinds)."""
+        out: dict[str, dict[str, Any]] = {}
+        for r in self._rows(
+            "SELECT device_id, COUNT(*) AS n, SUM(review) AS flagged FROM results "
+            "WHERE received_at >= ? GROUP BY device_id",
+            since,
+        ):
+            out[r["device_id"]] = {"results": int(r["n"]), "flagged": int(r["flagged"] or 0)}
+        for r in self._rows(
+            "SELECT device_id, payload FROM results WHERE review = 1 AND received_at >= ?", since
+        ):
+            payload = json.loads(r["payload"])
+            reasons = payload.get("review_reasons") or []
+            kinds = payload.get("review_kinds") or []
+            if len(kinds) != len(reasons):
+                kinds = [None] * max(1, len(reasons))
+            tally = out[r["device_id"]].setdefault("kinds", {})
+            for k in set(kinds):
+                tally[k] = tally.get(k, 0) + 1
+        return out
+
     def telemetry(self) -> dict[str, dict[str, Any]]:
         """Each rig's latest telemetry (cheap: no counting)."""
         rows = self._rows("SELECT device_id, telemetry FROM rigs")

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 from dashboard import auth
 from dashboard.annotate import add_annotation_routes
 from dashboard.plots import line_plot
-from dashboard.review import review_items
+from dashboard.review import kind_tally, review_items
 from dashboard.store import Store
 from dashboard.trends import METRICS, SiteTrend, mdc_fraction, site_trends
 from sync.models import InvalidMessage, ReplyMessage, WorklistCommand, validate_message
@@ -61,6 +61,7 @@ def create_app(
     app = Flask(__name__, template_folder=str(Path(__file__).with_name("templates")))
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.jinja_env.globals["review_items"] = review_items
+    app.jinja_env.globals["kind_tally"] = kind_tally
 
     def cookie(resp: Response, name: str, value: str, max_age: int | None) -> None:
         resp.set_cookie(
@@ -139,9 +140,11 @@ def create_app(
 
     @app.get("/rigs")
     def rigs() -> ResponseReturnValue:
+        tally = store.review_tally(time.time() - REVIEW_DAYS * 86400)
         return render_template(
             "rigs.html",
-            rigs=[_rig_view(r) for r in store.rigs()],
+            rigs=[_rig_view(r, tally.get(r["device_id"])) for r in store.rigs()],
+            review_days=REVIEW_DAYS,
             dead_letters=store.dead_letters(20),
             dead_total=store.count("dead_letters"),
         )
@@ -272,7 +275,12 @@ def _density_cv(telemetry: dict[str, Any]) -> float | None:
     return None if raw is None else float(raw)
 
 
-def _rig_view(r: dict[str, Any]) -> dict[str, Any]:
+# The rigs page counts review flags over results received in this many days: a rig whose
+# results are often flagged for the same kind (say, hair mats) tells the clinic what to change.
+REVIEW_DAYS = 30
+
+
+def _rig_view(r: dict[str, Any], review: dict[str, Any] | None = None) -> dict[str, Any]:
     t = r["telemetry"]
     age = time.time() - float(r["last_seen"])
     online = r["state"] == "online"
@@ -289,6 +297,7 @@ def _rig_view(r: dict[str, Any]) -> dict[str, Any]:
         if t.get("light_check_age_s") is None
         else float(t["light_check_age_s"]) / 3600,
         "density_cv": t.get("repeatability_density_cv"),
+        "review": review or {"results": 0, "flagged": 0},
     }
 
 

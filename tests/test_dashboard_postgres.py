@@ -49,6 +49,13 @@ def test_store_contract(store: Store, tmp_path: Path) -> None:
     assert store.telemetry()["rig-01"]["repeatability_density_cv"] == 0.03
     (subject,) = store.subjects()
     assert subject["results"] == 12 and int(subject["review"]) == 0
+    flagged = result("P00043", "vertex", "baseline", review=True, review_reasons=["a", "b"],
+                     review_kinds=["hair_mat", "no_shafts"])  # fmt: skip
+    assert store.add_durable("rig-01", "results", flagged).stored
+    assert store.review_tally(0.0) == {
+        "rig-01": {"results": 13, "flagged": 1, "kinds": {"hair_mat": 1, "no_shafts": 1}}
+    }
+    assert store.review_tally(time.time() + 60) == {}  # nothing received in the future
     add_user(store, "alice", PASSWORD)
     token = log_in(store, "alice", PASSWORD, 1.0)
     assert token and session_of(store, token) is not None

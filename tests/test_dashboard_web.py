@@ -286,7 +286,42 @@ def test_rigs_page_shows_what_the_rig_published(store: Store) -> None:
     assert cells[0] == "online" and cells[2] == "12" and cells[3] == "2"  # results, queued
     assert cells[4] == "2.0 h" and cells[5] == "-1.5 %" and cells[6] == "1.5 h ago"
     assert cells[7] == "3.0 %"
-    assert "error: stage did not home: check the limit switch" in cells[10]
+    assert "error: stage did not home: check the limit switch" in cells[11]
+    assert cells[9] == "0 of 12"  # none flagged for review in the last 30 days
+
+
+def test_rigs_page_counts_review_kinds_over_recent_results(store: Store) -> None:
+    """A kind that recurs at a rig tells the clinic what to change there; a result of a rig
+    older than the kinds counts as one whose kind is not named; old results drop out."""
+    fill(store)
+    mat = {
+        "review": True,
+        "review_reasons": ["long hair lies over ..."],
+        "review_kinds": ["hair_mat"],
+    }
+    both = {
+        "review": True,
+        "review_reasons": ["long hair lies over ...", "finds shafts for only 3/cm2"],
+        "review_kinds": ["hair_mat", "no_shafts"],
+    }
+    older = {"review": True, "review_reasons": ["the model reads 2.0x the classical count"]}
+    for i, flag in enumerate((mat, both, older, mat)):
+        store.add_durable("rig-01", "results", result(f"P0090{i}", "vertex", "baseline", **flag))
+    with sqlite3.connect(store.path) as con:  # the last one arrived 31 days ago
+        con.execute(
+            "UPDATE results SET received_at = received_at - 31 * 86400 WHERE subject = 'P00903'"
+        )
+    client = create_app(store).test_client()
+    login(client)
+    html = client.get("/rigs").get_data(as_text=True)
+    row = html.split('<td class="text">rig-01</td>')[1].split("</tr>")[0]
+    cell = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[9]
+    assert (
+        cell
+        == '3 of 15 <span class="muted">(hair mat 2, kind not named 1, no shafts seen 1)</span>'
+    )
+    tally = store.review_tally(0.0)["rig-01"]
+    assert tally == {"results": 16, "flagged": 4, "kinds": {"hair_mat": 3, "no_shafts": 1, None: 1}}
 
 
 def test_trend_science() -> None:
