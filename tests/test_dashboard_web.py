@@ -144,6 +144,7 @@ def test_review_flags_and_provenance_shown(store: Store) -> None:
     login(client)
     html = client.get("/subjects/P00042").get_data(as_text=True)
     assert "hairnet 1.0" in html and "abababababab" in html and 'class="flag"' not in html
+    assert "None" not in html  # provenance a rig did not send is not shown as "runtime None"
     # Results that carry the review fields and more provenance (newer rigs) show them.
     with sqlite3.connect(store.path) as con:
         con.execute(
