@@ -449,6 +449,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "before the count gain is fitted (weight-space ensembling, WiSE-FT; 1: the trained net)",
     )
     p.add_argument(
+        "--blend-with",
+        type=Path,
+        default=None,
+        help="with --blend: mix with this FP32 file instead of the start, another fine-tune of "
+        "the same start (a model soup, Wortsman et al. 2022)",
+    )
+    p.add_argument(
         "--float-head",
         action="store_true",
         help="keep the 1x1 head conv in float in the INT8 file (see quantize_qdq)",
@@ -492,6 +499,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--blend is the trained net's share, over 0 and up to 1 (got {args.blend:g})")
     if args.blend < 1.0 and (args.init_onnx is None or args.quantize_only):
         p.error("--blend mixes a fine-tune with its start: give --init-onnx and train")
+    if args.blend_with is not None and args.blend == 1.0:
+        p.error("--blend-with names what --blend mixes in: give --blend under 1")
+    if args.blend_with is not None and not args.blend_with.is_file():
+        p.error(f"--blend-with {args.blend_with}: no such file")
     if args.init_onnx is not None and not args.init_onnx.is_file():
         p.error(f"--init-onnx {args.init_onnx}: no such file (an FP32 .onnx the recipe wrote)")
     if args.calib_real < 0:
@@ -680,9 +691,14 @@ def main(argv: list[str] | None = None) -> int:
                 device=args.device,
             )
         if args.blend < 1.0:  # parse() made sure of --init-onnx
-            blend_with_onnx(net, args.init_onnx, args.blend, head_gain=TARGET_GAIN)
+            other = args.blend_with or args.init_onnx
+            blend_with_onnx(net, other, args.blend, head_gain=TARGET_GAIN)
             training["blend"] = args.blend
-            print(f"blended: {args.blend:g} x the trained net + {1 - args.blend:g} x the start")
+            what = "the start"
+            if args.blend_with is not None:
+                training["blend_with_sha256"] = sha256_file(args.blend_with)
+                what = str(args.blend_with)
+            print(f"blended: {args.blend:g} x the trained net + {1 - args.blend:g} x {what}")
         if args.fit_count_gain == "frames":
             frames = gain_frames(args.gain_frames, args.workers)
             with tqdm(total=len(frames), desc="FP32 gain frames", unit="frame") as bar:

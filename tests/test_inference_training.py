@@ -260,6 +260,18 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--blend", "0"], "over 0 and up to 1 (got 0)"),
         (["--blend", "1.5"], "over 0 and up to 1 (got 1.5)"),
         (["--blend", "0.5"], "give --init-onnx and train"),
+        (["--blend-with", "x.onnx"], "give --blend under 1"),
+        (
+            [
+                "--blend",
+                "0.5",
+                "--init-onnx",
+                "inference/models/hair_density_fp32.onnx",
+                "--blend-with",
+                "no/such.onnx",
+            ],
+            "--blend-with no/such.onnx: no such file",
+        ),
         (["--calib-real", "-1"], "a number of crops, 0 or more (got -1)"),
         (["--calib-real", "80"], "give --real-dir too"),
     ],
