@@ -401,7 +401,9 @@ class Store(Closeable):
             kinds = payload.get("review_kinds") or []
             if len(kinds) != len(reasons):
                 kinds = [None] * max(1, len(reasons))
-            tally = out[r["device_id"]].setdefault("kinds", {})
+            # setdefault: a result stored between the two queries (the receiver's thread)
+            rig = out.setdefault(r["device_id"], {"results": 1, "flagged": 1})
+            tally = rig.setdefault("kinds", {})
             for k in set(kinds):
                 tally[k] = tally.get(k, 0) + 1
         return out

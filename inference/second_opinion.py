@@ -706,8 +706,8 @@ def second_opinion(rgb: U8, um_per_px: float) -> SecondOpinion:
     )
 
 
-# What a review reason is about: a code beside its words, the same in every language the
-# words may come in, for the dashboard, the needs_review event and the bench to count by.
+# What a review reason is about: a code beside its words, for the dashboard, the
+# needs_review event and the bench to count and act on without reading the words.
 HAIR_MAT = "hair_mat"  # long hair mats the frame and hides the openings: clip and recapture
 DENSITY_IMPLAUSIBLE = "density_implausible"  # more hairs than a scalp holds
 DIAMETER_IMPLAUSIBLE = "diameter_implausible"  # thicker than any scalp hair

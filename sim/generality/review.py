@@ -58,7 +58,7 @@ KIND_LABELS = {
     NET_BELOW_CLASSICAL: "net low",
 }
 # A reason's kind from its words, for benches written before results named their kinds
-# (review_kinds, since 2.11.0's twenty-second round).
+# (review_kinds, since issue 14's twenty-second round).
 REASON_WORDS = (
     ("mat", "long hair lies over"),
     ("implausible density", "more than a scalp holds"),
