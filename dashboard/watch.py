@@ -243,15 +243,19 @@ def ranges(seqs: list[int]) -> str:
     return ", ".join(out)
 
 
-HEADER = f"{'device':<12} {'seq':>6}  {'subject':<10} {'site':<10} {'visit':<9} density  QC"
+HEADER = (
+    f"{'device':<12} {'seq':>6}  {'subject':<10} {'site':<10} {'visit':<9} density  QC    review"
+)
 
 
 def result_line(device_id: str, m: ResultMessage) -> str:
-    """One row of the live table."""
+    """One row of the live table; a result flagged for review names its reasons' kinds
+    (``review`` alone from a rig older than the kinds)."""
     qc = "pass" if m.qc.passed else "FAIL"
+    review = (", ".join(m.review_kinds) or "review") if m.review else "-"
     return (
         f"{device_id:<12} {m.seq or 0:>6}  {m.subject:<10} {m.site:<10} {m.visit:<9} "
-        f"{m.metrics.density_per_cm2:7.1f}  {qc}"
+        f"{m.metrics.density_per_cm2:7.1f}  {qc:<4}  {review}"
     )
 
 

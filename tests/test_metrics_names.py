@@ -115,3 +115,17 @@ def test_a_result_names_one_kind_per_review_reason_or_none() -> None:
                 review_reasons=words,
                 review_kinds=kinds,
             )
+
+
+def test_the_live_table_names_a_flagged_results_kinds() -> None:
+    from dashboard.watch import HEADER, result_line
+
+    words = ["long hair lies over 70 % of the frame", "finds shafts for only 3/cm2"]
+    flagged = result("P00042", "vertex", "baseline", review=True, review_reasons=words,
+                     review_kinds=["hair_mat", "no_shafts"])  # fmt: skip
+    line = result_line("rig-01", flagged)
+    assert line.endswith("pass  hair_mat, no_shafts") and HEADER.endswith("QC    review")
+    assert result_line("rig-01", result("P00042", "vertex", "3m")).endswith("pass  -")
+    older = result("P00042", "vertex", "6m", review=True, review_reasons=words)
+    assert result_line("rig-01", older).endswith("pass  review")
+    assert line.index("pass") == HEADER.index("QC")  # the columns line up
