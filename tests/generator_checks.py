@@ -225,3 +225,63 @@ def check_range_end(generate: Callable[..., Any], kwargs: dict[str, Any]) -> Non
         img, truth = generate(seed, **kwargs)
         assert img.shape == (kwargs["height"], kwargs["width"], 3) and img.dtype == np.uint8
         check_truth_contract(truth, kwargs["width"], kwargs["height"], float(kwargs["um_per_px"]))
+
+
+def check_truth_over_frames(
+    generate: Callable[..., Any],
+    generator: str,
+    n_seeds: int,
+    ums: tuple[float, ...],
+    size: tuple[int, int] = (64, 48),
+) -> None:
+    """Seeds ``0..n_seeds-1`` over ``ums`` and a few frame sizes from ``size`` up, each as a
+    baseline, bare, and two follow-ups: the asked frame, the truth contract, ``generator``'s
+    name and the visit its factors give."""
+    for seed in range(n_seeds):
+        um = ums[seed % len(ums)]
+        w, h = size[0] + 16 * (seed % 5), size[1] + 8 * (seed % 4)
+        for extra in ({}, {"hairless": True}, {"regrown": (0.5, seed)}, {"regrown": (2.5, 7)}):
+            img, truth = generate(seed, um_per_px=um, width=w, height=h, **extra)
+            assert img.shape == (h, w, 3)
+            check_truth_contract(truth, w, h, um)
+            assert truth["generator"] == generator
+            visit = "follow-up" if "regrown" in extra else "baseline"
+            assert truth["factors"]["visit"] == visit
+
+
+def check_deterministic_and_seeds_matter(generate: Callable[..., Any]) -> None:
+    """The same seed draws the same frame and truth; another seed, or another regrowth seed of
+    a follow-up, draws another."""
+    a, ta = generate(5, um_per_px=6.0, width=120, height=90)
+    b, tb = generate(5, um_per_px=6.0, width=120, height=90)
+    assert np.array_equal(a, b) and ta == tb
+    c, _ = generate(6, um_per_px=6.0, width=120, height=90)
+    assert not np.array_equal(a, c)
+    v1, t1 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 1))
+    v2, t2 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 2))
+    assert not np.array_equal(v1, v2)
+    assert t1["params"]["visit"] != t2["params"]["visit"]
+
+
+def check_emergence_outside(generate: Callable[..., Any], seeds: list[int]) -> None:
+    """A frame's emergence_outside is exactly the roots that a frame 30 px wider on every
+    side holds within 200 um outside the first frame (at 10 um/px), at least 5 over ``seeds``."""
+    um = 10.0
+    n_out = 0
+    for seed in seeds:
+        _, small = generate(seed, um_per_px=um, width=200, height=150)
+        _, big = generate(seed, um_per_px=um, width=260, height=210)
+        want = {}
+        for h in big["hairs"]:
+            x, y = h["x_px"] - 30, h["y_px"] - 30
+            dx = max(-0.5 - x, x - 199.5, 0.0)
+            dy = max(-0.5 - y, y - 149.5, 0.0)
+            if (dx or dy) and math.hypot(dx, dy) * um <= 200.0:
+                want[h["id"]] = (x, y)
+        got = {p["id"]: (p["x_px"], p["y_px"]) for p in small["emergence_outside"]}
+        assert set(got) == set(want)
+        for k, (x, y) in got.items():
+            assert x == pytest.approx(want[k][0], abs=2e-3)
+            assert y == pytest.approx(want[k][1], abs=2e-3)
+        n_out += len(got)
+    assert n_out >= 5

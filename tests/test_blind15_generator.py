@@ -14,10 +14,11 @@ import pytest
 from sim.blind15 import GENERATOR, generate
 from sim.blind15.site import site_look
 from tests.generator_checks import (
+    check_deterministic_and_seeds_matter,
     check_range_end,
     check_refuses,
     check_refuses_bad_arguments,
-    check_truth_contract,
+    check_truth_over_frames,
     foreign_imports,
     luma,
     mean_around,
@@ -52,31 +53,13 @@ def test_range_ends_draw(kwargs: dict[str, Any]) -> None:
 
 
 def test_truth_contract_over_many_frames() -> None:
-    ums = (2.0, 3.5, 4.9, 5.0, 7.9, 8.0, 11.0, 15.0)
-    for seed in range(24):
-        um = ums[seed % len(ums)]
-        w, h = 96 + 16 * (seed % 5), 72 + 8 * (seed % 4)
-        for extra in ({}, {"hairless": True}, {"regrown": (0.5, seed)}, {"regrown": (2.5, 7)}):
-            img, truth = generate(seed, um_per_px=um, width=w, height=h, **extra)
-            assert img.shape == (h, w, 3)
-            check_truth_contract(truth, w, h, um)
-            assert truth["generator"] == "blind-15"
-            if "regrown" in extra:
-                assert truth["factors"]["visit"] == "follow-up"
-            else:
-                assert truth["factors"]["visit"] == "baseline"
+    check_truth_over_frames(
+        generate, "blind-15", 24, (2.0, 3.5, 4.9, 5.0, 7.9, 8.0, 11.0, 15.0), size=(96, 72)
+    )
 
 
 def test_deterministic_and_seeds_matter() -> None:
-    a, ta = generate(5, um_per_px=6.0, width=120, height=90)
-    b, tb = generate(5, um_per_px=6.0, width=120, height=90)
-    assert np.array_equal(a, b) and ta == tb
-    c, _ = generate(6, um_per_px=6.0, width=120, height=90)
-    assert not np.array_equal(a, c)
-    v1, t1 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 1))
-    v2, t2 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 2))
-    assert not np.array_equal(v1, v2)
-    assert t1["params"]["visit"] != t2["params"]["visit"]
+    check_deterministic_and_seeds_matter(generate)
 
 
 def _dense_seeds(n: int, low: float = 120.0) -> list[int]:

@@ -16,10 +16,12 @@ import pytest
 from sim.blind16 import GENERATOR, generate
 from sim.blind16.site import site_look
 from tests.generator_checks import (
+    check_deterministic_and_seeds_matter,
+    check_emergence_outside,
     check_range_end,
     check_refuses,
     check_refuses_bad_arguments,
-    check_truth_contract,
+    check_truth_over_frames,
     foreign_imports,
     luma,
     mean_around,
@@ -70,29 +72,11 @@ def test_full_frame_draws_and_is_lean() -> None:
 
 
 def test_truth_contract_over_many_frames() -> None:
-    ums = (3.0, 4.9, 5.0, 7.9, 8.0, 12.0)
-    for seed in range(18):
-        um = ums[seed % len(ums)]
-        w, h = 64 + 16 * (seed % 5), 48 + 8 * (seed % 4)
-        for extra in ({}, {"hairless": True}, {"regrown": (0.5, seed)}, {"regrown": (2.5, 7)}):
-            img, truth = generate(seed, um_per_px=um, width=w, height=h, **extra)
-            assert img.shape == (h, w, 3)
-            check_truth_contract(truth, w, h, um)
-            assert truth["generator"] == "blind-16"
-            visit = "follow-up" if "regrown" in extra else "baseline"
-            assert truth["factors"]["visit"] == visit
+    check_truth_over_frames(generate, "blind-16", 18, (3.0, 4.9, 5.0, 7.9, 8.0, 12.0))
 
 
 def test_deterministic_and_seeds_matter() -> None:
-    a, ta = generate(5, um_per_px=6.0, width=120, height=90)
-    b, tb = generate(5, um_per_px=6.0, width=120, height=90)
-    assert np.array_equal(a, b) and ta == tb
-    c, _ = generate(6, um_per_px=6.0, width=120, height=90)
-    assert not np.array_equal(a, c)
-    v1, t1 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 1))
-    v2, t2 = generate(5, um_per_px=6.0, width=120, height=90, regrown=(1.0, 2))
-    assert not np.array_equal(v1, v2)
-    assert t1["params"]["visit"] != t2["params"]["visit"]
+    check_deterministic_and_seeds_matter(generate)
 
 
 @cache
@@ -125,27 +109,7 @@ def test_same_site_at_any_scale_and_size() -> None:
 
 
 def test_emergence_outside_lists_the_roots_just_outside() -> None:
-    """A frame's emergence_outside is exactly the roots that a frame 30 px wider on every
-    side holds within 200 um outside the first frame."""
-    um = 10.0
-    n_out = 0
-    for seed in _dense_seeds(4):
-        _, small = generate(seed, um_per_px=um, width=200, height=150)
-        _, big = generate(seed, um_per_px=um, width=260, height=210)
-        want = {}
-        for h in big["hairs"]:
-            x, y = h["x_px"] - 30, h["y_px"] - 30
-            dx = max(-0.5 - x, x - 199.5, 0.0)
-            dy = max(-0.5 - y, y - 149.5, 0.0)
-            if (dx or dy) and math.hypot(dx, dy) * um <= 200.0:
-                want[h["id"]] = (x, y)
-        got = {p["id"]: (p["x_px"], p["y_px"]) for p in small["emergence_outside"]}
-        assert set(got) == set(want)
-        for k, (x, y) in got.items():
-            assert x == pytest.approx(want[k][0], abs=2e-3)
-            assert y == pytest.approx(want[k][1], abs=2e-3)
-        n_out += len(got)
-    assert n_out >= 5
+    check_emergence_outside(generate, _dense_seeds(4))
 
 
 def test_hairless_is_the_same_site_without_hair() -> None:
