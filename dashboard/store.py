@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.db import Database, open_database
+from dashboard.review import review_items
 from dashboard.schema import MIGRATIONS, SCHEMA_VERSION
 from dermocap.errors import StorageError
 from dermocap.fsutil import atomic_write_bytes
@@ -388,23 +389,18 @@ class Store(Closeable):
         whose kind the result does not name, from a rig older than the kinds)."""
         out: dict[str, dict[str, Any]] = {}
         for r in self._rows(
-            "SELECT device_id, COUNT(*) AS n, SUM(review) AS flagged FROM results "
-            "WHERE received_at >= ? GROUP BY device_id",
+            "SELECT device_id, review, CASE WHEN review = 1 THEN payload END AS payload "
+            "FROM results WHERE received_at >= ?",
             since,
         ):
-            out[r["device_id"]] = {"results": int(r["n"]), "flagged": int(r["flagged"] or 0)}
-        for r in self._rows(
-            "SELECT device_id, payload FROM results WHERE review = 1 AND received_at >= ?", since
-        ):
-            payload = json.loads(r["payload"])
-            reasons = payload.get("review_reasons") or []
-            kinds = payload.get("review_kinds") or []
-            if len(kinds) != len(reasons):
-                kinds = [None] * max(1, len(reasons))
-            # setdefault: a result stored between the two queries (the receiver's thread)
-            rig = out.setdefault(r["device_id"], {"results": 1, "flagged": 1})
+            rig = out.setdefault(r["device_id"], {"results": 0, "flagged": 0})
+            rig["results"] += 1
+            if not r["review"]:
+                continue
+            rig["flagged"] += 1
+            kinds = {i.kind for i in review_items(json.loads(r["payload"]))} or {None}
             tally = rig.setdefault("kinds", {})
-            for k in set(kinds):
+            for k in kinds:
                 tally[k] = tally.get(k, 0) + 1
         return out
 
