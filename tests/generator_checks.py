@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -285,3 +286,28 @@ def check_emergence_outside(generate: Callable[..., Any], seeds: list[int]) -> N
             assert y == pytest.approx(want[k][1], abs=2e-3)
         n_out += len(got)
     assert n_out >= 5
+
+
+def check_variety(generate: Callable[..., Any], n_seeds: int) -> dict[str, Counter[Any]]:
+    """Over seeds ``0..n_seeds-1`` (12 um/px, 160x120): every skin tone, at least six hair
+    colours, trimmed, long and mixed hair, both lights and units of one to four hairs. Returns
+    the counts (``kinds`` of hair and ``ends``, cut or not, too) for a generator's own checks."""
+    c: dict[str, Counter[Any]] = {
+        k: Counter() for k in ("tones", "colours", "lengths", "lights", "sizes", "kinds", "ends")
+    }
+    for seed in range(n_seeds):
+        _, t = generate(seed, um_per_px=12.0, width=160, height=120)
+        f = t["factors"]
+        c["tones"][f["skin_tone"]] += 1
+        c["colours"][f["hair_colour"]] += 1
+        c["lengths"][f["hair_length"]] += 1
+        c["lights"][f["light"]] += 1
+        c["sizes"].update(Counter(h["unit"] for h in t["hairs"]).values())
+        c["kinds"].update(h["kind"] for h in t["hairs"])
+        c["ends"].update(tip["cut"] for tip in t["tips"])
+    assert set(c["tones"]) == {"light", "medium", "dark"}
+    assert len(c["colours"]) >= 6
+    assert set(c["lengths"]) == {"trimmed", "long", "mixed"}
+    assert set(c["lights"]) == {"polarised", "non-polarised"}
+    assert {1, 2, 3, 4} <= set(c["sizes"])
+    return c

@@ -4,7 +4,6 @@ that its truth matches its pixels."""
 from __future__ import annotations
 
 import math
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from tests.generator_checks import (
     check_refuses,
     check_refuses_bad_arguments,
     check_truth_over_frames,
+    check_variety,
     foreign_imports,
     luma,
     mean_around,
@@ -234,26 +234,6 @@ def test_no_root_inside_another() -> None:
 
 
 def test_variety() -> None:
-    tones: Counter[str] = Counter()
-    colours: Counter[str] = Counter()
-    lengths: Counter[str] = Counter()
-    lights: Counter[str] = Counter()
-    sizes: Counter[int] = Counter()
-    kinds: Counter[str] = Counter()
-    for seed in range(60):
-        _, t = generate(seed, um_per_px=12.0, width=160, height=120)
-        f = t["factors"]
-        tones[f["skin_tone"]] += 1
-        colours[f["hair_colour"]] += 1
-        lengths[f["hair_length"]] += 1
-        lights[f["light"]] += 1
-        units = Counter(h["unit"] for h in t["hairs"])
-        sizes.update(units.values())
-        kinds.update(h["kind"] for h in t["hairs"])
-    assert set(tones) == {"light", "medium", "dark"}
-    assert len(colours) >= 6
-    assert set(lengths) == {"trimmed", "long", "mixed"}
-    assert set(lights) == {"polarised", "non-polarised"}
-    assert {1, 2, 3, 4} <= set(sizes)
+    kinds = check_variety(generate, 60)["kinds"]
     assert {"terminal", "vellus", "intermediate"} <= set(kinds)
     assert len(kinds) >= 5

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import tracemalloc
-from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tests.generator_checks import (
     check_refuses,
     check_refuses_bad_arguments,
     check_truth_over_frames,
+    check_variety,
     foreign_imports,
     luma,
     mean_around,
@@ -278,28 +278,7 @@ def test_no_root_inside_another() -> None:
 
 
 def test_variety() -> None:
-    tones: Counter[str] = Counter()
-    colours: Counter[str] = Counter()
-    lengths: Counter[str] = Counter()
-    lights: Counter[str] = Counter()
-    sizes: Counter[int] = Counter()
-    kinds: Counter[str] = Counter()
-    ends: Counter[bool] = Counter()
-    for seed in range(60):
-        _, t = generate(seed, um_per_px=12.0, width=160, height=120)
-        f = t["factors"]
-        tones[f["skin_tone"]] += 1
-        colours[f["hair_colour"]] += 1
-        lengths[f["hair_length"]] += 1
-        lights[f["light"]] += 1
-        sizes.update(Counter(h["unit"] for h in t["hairs"]).values())
-        kinds.update(h["kind"] for h in t["hairs"])
-        ends.update(tip["cut"] for tip in t["tips"])
-    assert set(tones) == {"light", "medium", "dark"}
-    assert len(colours) >= 6
-    assert set(lengths) == {"trimmed", "long", "mixed"}
-    assert set(lights) == {"polarised", "non-polarised"}
-    assert {1, 2, 3, 4} <= set(sizes)
-    assert {"terminal", "vellus", "intermediate", "black_dot"} <= set(kinds)
-    assert len(kinds) >= 6
-    assert ends[True] > 10 and ends[False] > 10
+    c = check_variety(generate, 60)
+    assert {"terminal", "vellus", "intermediate", "black_dot"} <= set(c["kinds"])
+    assert len(c["kinds"]) >= 6
+    assert c["ends"][True] > 10 and c["ends"][False] > 10
