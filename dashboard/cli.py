@@ -1,4 +1,4 @@
-"""``dermocap dashboard serve`` and ``dermocap dashboard add-user``.
+"""``dermocap dashboard serve``, ``add-user`` and ``reimport``.
 
 Flask is imported only when the command runs, so the rig's CLI does not need it.
 """
@@ -68,6 +68,23 @@ def cmd_add_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reimport(args: argparse.Namespace) -> int:
+    from dashboard.reimport import reimport, summary
+    from dashboard.store import Store
+
+    cfg = _section(args)
+    with Store(cfg.database_path(), cfg.images_dir(), url=cfg.database_url) as store:
+        taken = reimport(
+            store,
+            prefix=cfg.topic_prefix,
+            max_message_bytes=cfg.max_message_kib * 1024,
+            dry_run=args.dry_run,
+            on_taken=lambda t: print(t.line(), flush=True),
+        )
+    print(summary(taken, dry_run=args.dry_run))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dermocap dashboard`` to the CLI."""
     d = sub.add_parser("dashboard", help="the clinic dashboard: receive, keep and show results")
@@ -85,3 +102,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--password-file", help="read the password from this file (default: prompt or stdin)"
     )
     u.set_defaults(func=cmd_add_user)
+    r = dsub.add_parser(
+        "reimport",
+        help="take the refused messages (dead letters) again with this version's rules; "
+        "safe while serve runs",
+    )
+    r.add_argument("--data-dir", help="override dashboard.data_dir")
+    r.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")
+    r.set_defaults(func=cmd_reimport)

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -35,6 +36,39 @@ from sync.wire import new_properties
 log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "dermocap/v1/{device_id}"
+
+
+@dataclass(frozen=True)
+class TopicLayout:
+    """Where a rig's id and the channel sit in a topic under one prefix template.
+
+    Raises:
+        SyncError: ``prefix`` has no ``{device_id}`` level.
+    """
+
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if "{device_id}" not in self.levels:
+            raise SyncError(f"prefix {self.prefix!r} must have a {{device_id}} level")
+
+    @property
+    def levels(self) -> list[str]:
+        """The prefix's levels, ``{device_id}`` among them."""
+        return self.prefix.rstrip("/").split("/")
+
+    @property
+    def filter(self) -> str:
+        """The subscription to every rig: ``+`` for the rig's level, ``#`` after."""
+        return "/".join("+" if p == "{device_id}" else p for p in self.levels) + "/#"
+
+    def split(self, topic: str) -> tuple[str, str] | None:
+        """``(device_id, channel)`` of a topic, or None where it has no channel level."""
+        levels = self.levels
+        parts = topic.split("/")
+        if len(parts) <= len(levels):
+            return None
+        return parts[levels.index("{device_id}")], "/".join(parts[len(levels) :])
 
 
 class Subscriber(Startable):
@@ -60,12 +94,7 @@ class Subscriber(Startable):
         on_raw: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.host, self.port = host, port
-        parts = prefix.rstrip("/").split("/")
-        if "{device_id}" not in parts:
-            raise SyncError(f"prefix {prefix!r} must have a {{device_id}} level")
-        self._dev_index = parts.index("{device_id}")
-        self._depth = len(parts)
-        self._filter = "/".join("+" if p == "{device_id}" else p for p in parts) + "/#"
+        self.topics = TopicLayout(prefix)
         self._prefix = prefix
         self.client_id = client_id
         self._on_raw = on_raw
@@ -164,7 +193,7 @@ class Subscriber(Startable):
             log.error("broker refused the dashboard's connection: %s", reason)
             return
         self.connected.set()
-        client.subscribe(self._filter, 1)
+        client.subscribe(self.topics.filter, 1)
 
     def _on_disconnect(self, client: mqtt.Client, u: Any, f: Any, reason: Any, p: Any) -> None:
         self.connected.clear()
@@ -179,11 +208,10 @@ class Subscriber(Startable):
         payload = bytes(msg.payload)
         if self._on_raw is not None:
             self._on_raw(msg.topic, payload)
-        parts = msg.topic.split("/")
-        if len(parts) <= self._depth:
+        split = self.topics.split(msg.topic)
+        if split is None:
             return
-        device_id = parts[self._dev_index]
-        channel = "/".join(parts[self._depth :])
+        device_id, channel = split
         with self._lock:
             try:
                 if channel == f"replies/{self.client_id}":

@@ -27,6 +27,7 @@ from sync.credentials import Credentials
 from sync.models import (
     DURABLE_CHANNELS,
     EPHEMERAL_CHANNELS,
+    Message,
     StatusMessage,
     TelemetryMessage,
     validate_message_json,
@@ -136,22 +137,14 @@ class Receiver(Subscriber):
         # dead letter keeps it), but only where it was expected, the next seq or one asked
         # for, so that a refused message cannot open gaps up to a seq it merely claims.
         seq = _claimed_seq(payload) if len(payload) <= self.max_message_bytes else None
-        if seq is not None and "/".join(topic.split("/")[self._depth :]) in DURABLE_CHANNELS:
+        split = self.topics.split(topic)
+        if seq is not None and split is not None and split[1] in DURABLE_CHANNELS:
             view = self._view(device_id)
             if seq in view.missing or seq == view.high + 1:
                 view.see(seq)
 
     def _handle(self, device_id: str, channel: str, payload: bytes, msg: mqtt.MQTTMessage) -> None:
-        model = DURABLE_CHANNELS.get(channel) or EPHEMERAL_CHANNELS.get(channel)
-        if model is None:
-            raise ValueError(f"no channel {channel!r} in the contract")
-        if len(payload) > self.max_message_bytes:
-            raise ValueError(f"oversize: {len(payload)} bytes > {self.max_message_bytes}")
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"not UTF-8: {exc}") from None
-        m = validate_message_json(model, text)
+        m, text = parse_message(channel, payload, self.max_message_bytes)
         try:
             if isinstance(m, StatusMessage):
                 self.store.set_status(device_id, m)
@@ -170,12 +163,14 @@ class Receiver(Subscriber):
             # broker keeps the message for the next start.
             log.exception("the store failed: the dashboard stops receiving")
             raise
+        # A duplicate's seq is stored too (say, by `dermocap dashboard reimport` while this
+        # receiver still waited for it): not seeing it would ask the rig for it for ever.
+        if outcome.seq is not None and self._view(device_id).see(outcome.seq):
+            self._wake.set()
         if not outcome.stored:
             self.duplicates += 1
             return
         self.stored += 1
-        if self._view(device_id).see(int(getattr(m, "seq", 0) or 0)):
-            self._wake.set()
         if outcome.image is not None and not outcome.image["ok"]:
             log.warning("image %s of capture %s failed its SHA-256", outcome.image["name"],
                         outcome.image["capture_id"])  # fmt: skip
@@ -219,6 +214,29 @@ class Receiver(Subscriber):
                     view.missing.difference_update(seqs)
                     self.store.mark_lost(device_id, seqs, reason)
         self._wake.set()  # check again after the grace time
+
+
+def parse_message(channel: str, payload: bytes, max_message_bytes: int) -> tuple[Message, str]:
+    """One rig message validated as the receiver takes it: its model and its JSON text.
+
+    The receiver and ``dermocap dashboard reimport`` (dashboard/reimport.py) both take a
+    message through here, so a dead letter is judged again by exactly the receiver's rules.
+
+    Raises:
+        ValueError: ``channel`` is not in the contract, the payload is over
+            ``max_message_bytes`` or not UTF-8.
+        InvalidMessage: not JSON, or not matching the channel's model (a ValueError too).
+    """
+    model = DURABLE_CHANNELS.get(channel) or EPHEMERAL_CHANNELS.get(channel)
+    if model is None:
+        raise ValueError(f"no channel {channel!r} in the contract")
+    if len(payload) > max_message_bytes:
+        raise ValueError(f"oversize: {len(payload)} bytes > {max_message_bytes}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8: {exc}") from None
+    return validate_message_json(model, text), text
 
 
 def _claimed_seq(payload: bytes) -> int | None:

@@ -47,6 +47,24 @@ class Outcome:
 
     stored: bool  # False: a duplicate (same message_id), nothing changed
     image: dict[str, Any] | None = None  # an image this message completed
+    seq: int | None = None  # the seq stored under this message_id (None: another rig's)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message the dashboard refused, as kept (``payload`` cut at 64 KiB)."""
+
+    id: int
+    device_id: str
+    topic: str
+    reason: str
+    size_bytes: int  # of the message as received
+    payload: bytes
+
+    @property
+    def truncated(self) -> bool:
+        """Cut at the keep-limit: the message as received is gone."""
+        return self.size_bytes > len(self.payload)
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class Store(Closeable):
         self.images_dir = Path(images_dir)
         self._lock = threading.RLock()
         self._seen_written: dict[str, float] = {}
+        self._write_images = True  # False only inside a dry run's transaction
         self._closed = True
         where = url.split("@")[-1] if url else str(self.path)
         try:
@@ -111,10 +130,16 @@ class Store(Closeable):
                 self._db.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[Database]:
+    def _tx(self, *, keep: bool = True) -> Iterator[Database]:
+        """One transaction; committed at the end (rolled back on an error, or unless
+        ``keep``). Inside another ``_tx`` (this thread's: it holds the lock) it joins the
+        outer one, which alone commits: there are no savepoints, so an error anywhere
+        rolls back the whole."""
         with self._lock:
-            if not self._db.in_transaction:
-                self._db.begin()
+            if self._db.in_transaction:
+                yield self._db
+                return
+            self._db.begin()
             try:
                 yield self._db
             except BaseException:
@@ -122,7 +147,7 @@ class Store(Closeable):
                     self._db.execute("ROLLBACK")
                 raise
             if self._db.in_transaction:
-                self._db.execute("COMMIT")
+                self._db.execute("COMMIT" if keep else "ROLLBACK")
 
     def _rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self._lock:
@@ -149,21 +174,26 @@ class Store(Closeable):
         """
         seq = int(m.seq or 0)
         with self._tx() as db:
-            if db.execute(
-                "SELECT 1 FROM messages WHERE message_id = ?", (m.message_id,)
-            ).fetchone():
-                return Outcome(stored=False)
-            if db.execute(
-                "SELECT 1 FROM messages WHERE device_id = ? AND seq = ?", (device_id, seq)
-            ).fetchone():
+            # ON CONFLICT rather than a look first: another process storing the same message
+            # at the same time (`dermocap dashboard reimport` beside `serve`) is waited for
+            # by PostgreSQL, and this insert then does nothing instead of failing.
+            if (
+                db.execute(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING "
+                    "RETURNING seq",
+                    (m.message_id, device_id, seq, channel, time.time()),
+                ).fetchone()
+                is None
+            ):
+                same = db.execute(
+                    "SELECT device_id, seq FROM messages WHERE message_id = ?", (m.message_id,)
+                ).fetchone()
+                if same is not None:
+                    return Outcome(stored=False, seq=int(same[1]) if same[0] == device_id else None)
                 raise ValueError(
                     f"seq {seq} of rig {device_id} already came with another message_id: "
                     "forged or replayed (check the broker's ACLs)"
                 )
-            db.execute(
-                "INSERT INTO messages VALUES (?, ?, ?, ?, ?)",
-                (m.message_id, device_id, seq, channel, time.time()),
-            )
             db.execute("DELETE FROM lost_seqs WHERE device_id = ? AND seq = ?", (device_id, seq))
             now = time.time()
             if now - self._seen_written.get(device_id, 0.0) >= 1.0:  # "last seen" to 1 s
@@ -186,7 +216,7 @@ class Store(Closeable):
                 image = self._try_finish(db, m.image_id)
             elif isinstance(m, ImageChunkMessage):
                 image = self._add_chunk(db, m)
-            return Outcome(stored=True, image=image)
+            return Outcome(stored=True, image=image, seq=seq)
 
     def _add_result(self, db: Database, device_id: str, m: ResultMessage, raw: str | None) -> None:
         other = db.execute(
@@ -272,7 +302,7 @@ class Store(Closeable):
         data = b"".join(parts[off] for off in offsets)
         ok = len(data) == m.size_bytes and hashlib.sha256(data).hexdigest() == m.sha256
         file = None
-        if ok:
+        if ok and self._write_images:
             # Written before the commit: a crash here leaves the chunks unacknowledged, the
             # broker delivers them again, and the same bytes are written again (atomically).
             target = self.image_path(m.capture_id, m.name)
@@ -336,11 +366,61 @@ class Store(Closeable):
             )  # fmt: skip
 
     def mark_lost(self, device_id: str, seqs: list[int], reason: str) -> None:
-        """Seqs the rig will never send (dead-lettered there, or pruned): stop asking."""
+        """Seqs the rig will never send (dead-lettered there, or pruned): stop asking.
+
+        A seq stored meanwhile (by another process: ``dermocap dashboard reimport``) is not
+        lost and is left out, as storing a seq removes its mark (:meth:`add_durable`).
+        """
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO lost_seqs VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [(device_id, s, reason) for s in seqs],
+                "INSERT INTO lost_seqs SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM messages "
+                "WHERE device_id = ? AND seq = ?) ON CONFLICT DO NOTHING",
+                [(device_id, s, reason, device_id, s) for s in seqs],
+            )
+
+    # -- dead letters taken again (dashboard/reimport.py) --------------------------------------
+
+    def dead_letter_ids(self) -> list[int]:
+        """Every dead letter's id, oldest first."""
+        return [int(r["id"]) for r in self._rows("SELECT id FROM dead_letters ORDER BY id")]
+
+    @contextlib.contextmanager
+    def redoing(self, dead_letter_id: int, *, dry_run: bool = False) -> Iterator[DeadLetter | None]:
+        """One transaction around taking dead letter ``dead_letter_id`` again.
+
+        Yields the dead letter as it is inside the transaction (None: gone, say settled by
+        another process). What the caller stores and :meth:`drop_dead_letter` inside commit
+        together or not at all; with ``dry_run`` everything is rolled back and no image file
+        is written.
+        """
+        with self._tx(keep=not dry_run) as db:
+            self._write_images = not dry_run
+            try:
+                row = db.execute(
+                    "SELECT id, device_id, topic, reason, size_bytes, payload FROM dead_letters "
+                    "WHERE id = ?",
+                    (dead_letter_id,),
+                ).fetchone()
+                if row is None:
+                    yield None
+                else:
+                    dead_id, device_id, topic, reason, size_bytes, payload = row
+                    yield DeadLetter(
+                        int(dead_id), device_id, topic, reason, int(size_bytes), bytes(payload)
+                    )
+            finally:
+                self._write_images = True
+
+    def drop_dead_letter(self, dead_letter_id: int) -> None:
+        """Forget a dead letter (taken again, so no longer refused)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM dead_letters WHERE id = ?", (dead_letter_id,))
+
+    def refuse_again(self, dead_letter_id: int, reason: str) -> None:
+        """A dead letter refused again: keep it with the new reason."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE dead_letters SET reason = ? WHERE id = ?", (reason[:2000], dead_letter_id)
             )
 
     # -- what the receiver reads at start ------------------------------------------------------
