@@ -7,7 +7,8 @@ it; a message whose ``message_id`` is stored already is dropped; one that does n
 does not match its model or is too large goes to the dead-letter table with the reason.
 A healer thread watches each rig's ``seq``: a gap (or a tail the rig's telemetry says
 exists) still open after ``gap_grace_s`` is asked for again with the rig's ``resend``
-command; seqs the rig answers are dead-lettered or pruned are marked lost, not awaited.
+command; seqs the rig answers are dead-lettered or pruned are marked lost, not awaited,
+and so is the seq of a message refused here (its dead letter keeps it).
 """
 
 from __future__ import annotations
@@ -131,17 +132,22 @@ class Receiver(Subscriber):
     def _invalid(self, device_id: str, topic: str, payload: bytes, reason: str) -> None:
         self.dead += 1
         log.warning("dead-lettered a message on %s: %s", topic, reason[:300])
-        self.store.dead_letter(device_id, topic, payload, reason)
         # A durable message refused here (say, a field newer than this dashboard) would stay
         # a gap, asked for again and refused again for ever: its seq counts as received (the
         # dead letter keeps it), but only where it was expected, the next seq or one asked
-        # for, so that a refused message cannot open gaps up to a seq it merely claims.
+        # for, so that a refused message cannot open gaps up to a seq it merely claims. The
+        # store keeps the seq with the dead letter, so a restarted receiver does not ask
+        # for it again either.
         seq = _claimed_seq(payload) if len(payload) <= self.max_message_bytes else None
         split = self.topics.split(topic)
+        expected = None
         if seq is not None and split is not None and split[1] in DURABLE_CHANNELS:
             view = self._view(device_id)
             if seq in view.missing or seq == view.high + 1:
-                view.see(seq)
+                expected = seq
+        self.store.dead_letter(device_id, topic, payload, reason, seq=expected)
+        if expected is not None:
+            self._view(device_id).see(expected)
 
     def _handle(self, device_id: str, channel: str, payload: bytes, msg: mqtt.MQTTMessage) -> None:
         m, text = parse_message(channel, payload, self.max_message_bytes)

@@ -39,6 +39,11 @@ from sync.models import (
 )
 
 MAX_DEAD_PAYLOAD_BYTES = 64 * 1024
+# The ``lost_seqs`` reason of a seq this dashboard refused (:meth:`Store.dead_letter`): not
+# awaited, like a lost one, but not lost either (its dead letter keeps the message), so the
+# rigs page counts it apart. A reason rather than a column of its own: no schema change, and
+# an older dashboard opened on the same database still reads the seq as one not to await.
+REFUSED_HERE = "refused by this dashboard: kept in dead_letters"
 
 
 @dataclass(frozen=True)
@@ -355,8 +360,16 @@ class Store(Closeable):
                 (device_id, time.time(), m.model_dump_json()),
             )
 
-    def dead_letter(self, device_id: str, topic: str, payload: bytes, reason: str) -> None:
-        """Keep a message the dashboard refused, with why (payload cut at 64 KiB)."""
+    def dead_letter(
+        self, device_id: str, topic: str, payload: bytes, reason: str, *, seq: int | None = None
+    ) -> None:
+        """Keep a message the dashboard refused, with why (payload cut at 64 KiB).
+
+        ``seq``: the rig's seq the message holds, to be awaited no more (kept in ``lost_seqs``
+        as :data:`REFUSED_HERE`, in the same transaction, so that a restarted receiver does
+        not ask the rig for it again, only to refuse it again). A seq stored meanwhile is
+        left out; storing the seq later (``dermocap dashboard reimport``) removes the mark.
+        """
         with self._tx() as db:
             db.execute(
                 "INSERT INTO dead_letters (received_at, device_id, topic, reason, size_bytes, "
@@ -364,6 +377,14 @@ class Store(Closeable):
                 (time.time(), device_id[:128], topic[:512], reason[:2000], len(payload),
                  payload[:MAX_DEAD_PAYLOAD_BYTES]),
             )  # fmt: skip
+            if seq is not None:
+                # a seq the rig said it lost, yet refused here, is held by the dead letter
+                db.execute(
+                    "INSERT INTO lost_seqs SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
+                    "messages WHERE device_id = ? AND seq = ?) ON CONFLICT (device_id, seq) "
+                    "DO UPDATE SET reason = excluded.reason",
+                    (device_id, seq, REFUSED_HERE, device_id, seq),
+                )
 
     def mark_lost(self, device_id: str, seqs: list[int], reason: str) -> None:
         """Seqs the rig will never send (dead-lettered there, or pruned): stop asking.
@@ -434,7 +455,7 @@ class Store(Closeable):
         return out
 
     def lost(self) -> dict[str, set[int]]:
-        """Seqs marked lost, per rig."""
+        """Seqs not to be awaited, per rig: marked lost, or refused here (dead letters)."""
         out: dict[str, set[int]] = {}
         with self._lock:
             for dev, seq in self._db.execute("SELECT device_id, seq FROM lost_seqs"):
@@ -450,11 +471,16 @@ class Store(Closeable):
         return int(self._scalar(f"SELECT COUNT(*) FROM {table}"))  # noqa: S608 - fixed names
 
     def rigs(self) -> list[dict[str, Any]]:
-        """Every rig with its presence, last telemetry and result count."""
+        """Every rig with its presence, last telemetry and counts: results, seqs ``lost``
+        (the rig will never send them) and seqs ``refused`` here (kept in dead letters)."""
         rows = self._rows(
             "SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.device_id = r.device_id) "
-            "AS results, (SELECT COUNT(*) FROM lost_seqs l WHERE l.device_id = r.device_id) "
-            "AS lost FROM rigs r ORDER BY r.device_id"
+            "AS results, (SELECT COUNT(*) FROM lost_seqs l WHERE l.device_id = r.device_id "
+            "AND l.reason <> ?) AS lost, (SELECT COUNT(*) FROM lost_seqs l WHERE "
+            "l.device_id = r.device_id AND l.reason = ?) AS refused FROM rigs r "
+            "ORDER BY r.device_id",
+            REFUSED_HERE,
+            REFUSED_HERE,
         )
         out = []
         for r in rows:

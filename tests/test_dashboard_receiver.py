@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from dashboard_fixtures import PASSWORD
 from mqtt_fixtures import (
     Broker,
     SchemaCheck,
@@ -28,6 +30,8 @@ from mqtt_fixtures import (
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dashboard import Receiver, Store
+from dashboard.auth import add_user, log_in
+from dashboard.web import COOKIE, create_app
 from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
 
@@ -162,6 +166,29 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
         # the refused seq 4 counts as received (its dead letter keeps it), so it is not asked
         # for again and again; seq 99, claimed by a refused message, opens no gap up to it
         assert rx.missing() == {} and rx.views[DEVICE].high == 4
+        # the rig's next message follows it: seq 4 is now a gap to anyone not told of it
+        after = {**first, "message_id": str(uuid7()), "seq": 5, "capture_id": str(uuid7())}
+        forger = raw_client(broker)
+        forger.publish(f"{base}/results", json.dumps(after).encode(), qos=1).wait_for_publish(5)
+        assert wait(lambda: store.count("results") == 4)
+        forger.loop_stop()
+        forger.disconnect()
+        # kept with the dead letter: only the expected seq 4, not the claimed 99 or 1
+        assert store.lost() == {DEVICE: {4}}
+        (rig,) = store.rigs()
+        assert rig["lost"] == 0 and rig["refused"] == 1  # kept in dead letters, not lost
+        client = create_app(store).test_client()
+        add_user(store, "alice", PASSWORD)
+        client.set_cookie(COOKIE, log_in(store, "alice", PASSWORD, 1.0) or "")
+        row = client.get("/rigs").get_data(as_text=True).split(f'<td class="text">{DEVICE}</td>')
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row[1].split("</tr>")[0], re.S)
+        assert cells[8:10] == ["0", "1"]  # seqs lost, seqs refused (dead letters)
+        rx.close()
+        # `serve` restarted: the refused seq is not a gap, nor once telemetry says it exists
+        with Receiver(broker.host, broker.port, store) as again:
+            assert again.missing() == {}
+            assert again.views[DEVICE].expect_up_to(5) == [] and again.missing() == {}
+            assert again.views[DEVICE].expect_up_to(6) == [6]  # a real tail still is a gap
 
 
 def test_gap_healed_with_resend(broker: Broker, tmp_path: Path) -> None:

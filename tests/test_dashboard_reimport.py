@@ -224,6 +224,25 @@ def test_lost_seqs_stay_consistent_with_what_is_stored(store: Store) -> None:
     assert store.lost() == {RIG: {m.seq + 1}}
 
 
+def test_a_refused_seq_is_awaited_no_more_until_reimport_stores_it(store: Store) -> None:
+    """The receiver refused the rig's next seq (a field it did not know yet) and kept the
+    seq with its dead letter, not to be awaited; after the upgrade reimport stores it, and
+    storing clears the mark."""
+    before, m = result("P00042", "frontal", "baseline"), flagged()
+    store.add_durable(RIG, "results", before)
+    store.dead_letter(RIG, TOPIC, raw(m), OLD_REASON, seq=m.seq)
+    # a replay of a stored seq marks nothing (the receiver would not pass it: not expected)
+    store.dead_letter(RIG, TOPIC, raw(before, message_id=str(uuid7())), "forged", seq=before.seq)
+    assert store.lost() == {RIG: {m.seq}}
+    assert [(r["lost"], r["refused"]) for r in store.rigs()] == [(0, 1)]  # refused, not lost
+
+    taken = run(store)
+
+    assert sorted(t.outcome for t in taken.values()) == ["imported", "still refused"]
+    assert store.lost() == {} and store.seen_seqs() == {RIG: {before.seq, m.seq}}
+    assert [(r["results"], r["lost"], r["refused"]) for r in store.rigs()] == [(2, 0, 0)]
+
+
 def test_a_message_stored_by_two_processes_at_once_is_stored_once(
     store: Store, url: str, tmp_path: Path
 ) -> None:

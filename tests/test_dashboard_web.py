@@ -287,8 +287,9 @@ def test_rigs_page_shows_what_the_rig_published(store: Store) -> None:
     assert cells[0] == "online" and cells[2] == "12" and cells[3] == "2"  # results, queued
     assert cells[4] == "2.0 h" and cells[5] == "-1.5 %" and cells[6] == "1.5 h ago"
     assert cells[7] == "3.0 %"
-    assert "error: stage did not home: check the limit switch" in cells[11]
-    assert cells[9] == "0 of 12"  # none flagged for review in the last 30 days
+    assert cells[8:10] == ["0", "0"]  # seqs lost, seqs refused (dead letters)
+    assert "error: stage did not home: check the limit switch" in cells[12]
+    assert cells[10] == "0 of 12"  # none flagged for review in the last 30 days
 
 
 def test_rigs_page_counts_review_kinds_over_recent_results(store: Store) -> None:
@@ -316,7 +317,7 @@ def test_rigs_page_counts_review_kinds_over_recent_results(store: Store) -> None
     login(client)
     html = client.get("/rigs").get_data(as_text=True)
     row = html.split('<td class="text">rig-01</td>')[1].split("</tr>")[0]
-    cell = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[9]
+    cell = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[10]
     assert (
         cell
         == '3 of 15 <span class="muted">(hair mat 2, kind not named 1, no shafts seen 1)</span>'
