@@ -201,9 +201,9 @@ def generate(
         np.array([dr.hair["opacity"] for dr in drawn], np.float32),
     )
     lamps = leds(look, site.rng_for(seed, 10))
-    radiance, top_px = shade(look, sk, buf, cols, lamps, um)
+    radiance, ground_rad, top_px = shade(look, sk, buf, cols, lamps, um)
     noise = site.rng_for(seed, 8, -1 if visit is None else visit[1])
-    img = expose(look, radiance, top_px * um, um, noise)
+    img = expose(look, radiance, ground_rad, top_px * um, um, noise)
     tips, covered = _tips(fr, drawn, buf)
 
     by_id = {dr.hair["id"]: dr for dr in drawn}

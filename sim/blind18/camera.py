@@ -78,10 +78,15 @@ def _demosaic(raw: F32, cfa: NDArray[np.int64]) -> F32:
 
 
 def expose(
-    look: dict[str, Any], radiance: F32, height_um: F32, um: float, rng: np.random.Generator
+    look: dict[str, Any],
+    radiance: F32,
+    meter: F32,
+    height_um: F32,
+    um: float,
+    rng: np.random.Generator,
 ) -> NDArray[np.uint8]:
     """Radiance (h, w, 3; a white diffuser reflects 1) and each pixel's top height (um) to
-    the 8-bit RGB frame."""
+    the 8-bit RGB frame; ``meter`` (h, w, 3), the ground's reflectance, sets exposure."""
     h, w, _ = radiance.shape
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     rr = ((x - w / 2) ** 2 + (y - h / 2) ** 2) / (0.25 * (w * w + h * h))
@@ -98,18 +103,19 @@ def expose(
     discs = [base * 1.12, base, base * 0.9]
     sharp = _blur(img, discs, lens)
     lift = np.abs(height_um - look["focus_um"])
-    if float(lift.max()) * look["dof_slope"] > 0.6 * um:
-        far = 300.0 * look["dof_slope"] / um
+    far = 300.0 * look["dof_slope"] / um
+    if far > 0.6:
         soft = _blur(img, [d + far for d in discs], lens)
         wgt = np.clip(lift / 300.0, 0.0, 1.0)
         wgt = ndimage.gaussian_filter(wgt, max(1.0, far / 2.0))[..., None]
         img = sharp * (1 - wgt) + soft * wgt
     else:
         img = sharp
-    # exposure: set for the LEDs' power (a white diffuser just below clipping), with the
-    # site's error, lowered where the frame's brightest part would clip
+    # exposure: set for the LEDs' power, with the site's error, lowered where the skin's
+    # brightest part would clip (metered on the skin's reflectance, so that a frame and its
+    # bare twin get the same exposure; white hair may clip, as it does)
     gain = 1.25 * 2.0 ** look["exposure_ev"]
-    gain = min(gain, 0.9 / max(float(np.percentile(img[::4, ::4, 1], 99.5)), 1e-3))
+    gain = min(gain, 0.85 / max(float(np.percentile(meter[::4, ::4, 1], 99.5)), 1e-3))
     sens = np.array([0.55, 1.0, 0.72], np.float32)  # the sensor's raw balance
     cfa = _XTRANS[np.arange(h)[:, None] % 6, np.arange(w)[None, :] % 6]
     raw = np.take_along_axis(img * gain * sens, cfa[..., None], axis=2)[..., 0]

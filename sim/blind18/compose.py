@@ -45,8 +45,9 @@ def shade(
     hair_cols: tuple[F32, F32, F32, F32],
     lamps: list[tuple[F64, float]],
     um: float,
-) -> tuple[F32, F32]:
-    """Radiance (h, w, 3) and each pixel's top height (px) of the frame."""
+) -> tuple[F32, F32, F32]:
+    """Radiance (h, w, 3) of the frame, the ground's reflectance under full light (for the
+    camera's meter) and each pixel's top height (px)."""
     h, w = sk.height.shape
     ss = buf.ss
     top_ss = buf.z.reshape(h * ss, w * ss)
@@ -67,17 +68,22 @@ def shade(
     spec_skin = np.zeros((h, w), np.float32)
     rough = look["roughness_skin"] * (1.0 - 0.5 * sk.gloss)
     vis_top = []
+    # a share of the light arrives diffusely, unshadowed (the pits' floors see less of it)
+    direct = 1.0 - look["ambient"]
+    e_skin += look["ambient"] * (0.5 + 0.5 * snz**8)
+    e_top += look["ambient"]
     for d, power in lamps:
         v_skin = light.shadow(top, sk.height, d, um)
         v_top = light.shadow(top, top, d, um, slack=0.8)
         vis_top.append(v_top)
         lam = np.clip(snx * d[0] + sny * d[1] + snz * d[2], 0.0, None)
-        e_skin += power * v_skin * lam
+        e_skin += direct * power * v_skin * lam
         lam_g = np.clip(gnx * d[0] + gny * d[1] + gnz * d[2], 0.0, None)
-        e_top += power * v_top * lam_g
+        e_top += direct * power * v_top * lam_g
         spec_skin += power * v_skin * light.ggx(snx, sny, snz, d, rough, F0_SKIN)
-    # under a hair the skin gets little of the LEDs' light: what it passes on below shows
-    e_in = e_skin * (1.0 - 0.8 * cover)
+    # under a hair the skin gets less of the LEDs' light (some passes through and round the
+    # fibre): what it passes on below shows round the hair
+    e_in = e_skin * (1.0 - 0.6 * cover)
     t = light.epidermis(sk.melanin)
     # light leaves through the upper dermis (sharp) after passing the vessels below (blurred)
     rd_top = light.dipole_rd(sk.blood - sk.vessel)
@@ -91,6 +97,10 @@ def shade(
     skin = skin + (sk.plug * 0.85)[..., None] * (plug - skin)
     scale = SCALE * (e_top[..., None] * 0.85 + 0.15)
     ground = skin + (sk.scale * 0.7)[..., None] * (scale - skin)
+    # what the camera meters on: the ground's reflectance under full light, untouched by hair
+    meter = t * t * rd
+    meter = meter + (sk.plug * 0.85)[..., None] * (PLUG - meter)
+    meter = meter + (sk.scale * 0.7)[..., None] * (SCALE - meter)
 
     # the hairs, per supersample
     sel = np.flatnonzero(is_hair)
@@ -115,12 +125,13 @@ def shade(
         spec = np.zeros(sel.size, np.float32)
         for (d, power), vt in zip(lamps, vis_top, strict=True):
             vis = vt.ravel()[pix]
-            diff += power * vis * np.clip(nx * d[0] + ny * d[1] + nz * d[2], 0.0, None)
+            diff += direct * power * vis * np.clip(nx * d[0] + ny * d[1] + nz * d[2], 0.0, None)
             spec += power * vis * light.ggx(nx, ny, nz, d, rough_h, F0_KERATIN)
         # light from the bright skin round the hair reaches its sides and underside; the
         # cuticle's rough surface scatters a little light back uncoloured (less of it passes
         # a cross-polariser)
-        col = alb * (diff + 0.14)[:, None] + (spec_gain * spec + surface * diff)[:, None]
+        diff += look["ambient"] * (0.5 + 0.5 * nz)
+        col = alb * (diff + 0.1)[:, None] + (spec_gain * spec + surface * diff)[:, None]
         # thin and unpigmented fibres let the ground through
         opacity = alpha[hid][:, None]
         col = opacity * col + (1.0 - opacity) * ground.reshape(-1, 3)[pix]
@@ -128,4 +139,4 @@ def shade(
             out[..., c] += (
                 np.bincount(pix, weights=col[:, c], minlength=h * w).reshape(h, w) / ss**2
             ).astype(np.float32)
-    return out.astype(np.float32), mean_top.astype(np.float32)
+    return out.astype(np.float32), meter.astype(np.float32), mean_top.astype(np.float32)

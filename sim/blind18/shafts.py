@@ -75,7 +75,7 @@ def _cut(h: dict[str, Any], u: F64, r: np.random.Generator) -> tuple[F64, F64 | 
     if style != "frayed":
         return m, None, None
     lobes = int(r.integers(2, 6))
-    amp = r.uniform(0.3, 1.0, lobes) * h["d"] * float(r.uniform(0.6, 1.6))
+    amp = r.uniform(0.25, 0.8, lobes) * h["d"]
     phase = r.uniform(0.0, 2 * math.pi, lobes)
     return m, amp, phase
 
@@ -86,7 +86,8 @@ def _lying(h: dict[str, Any], r: np.random.Generator, curl: str) -> tuple[F64, F
     n = max(2, math.ceil(h["length"] / STEP_UM) + 1)
     s = np.linspace(0.0, h["length"], n)
     rad = h["d"] / 2.0
-    rest = rad + float(r.uniform(0.0, 3.0)) * rad + float(r.uniform(0.0, 25.0))
+    # resting on the skin or on other hair (a contact plate keeps the mat low)
+    rest = rad * (1.0 + float(r.uniform(0.0, 1.2))) + float(r.uniform(0.0, 10.0))
     tan0 = math.tan(h["elevation"])
     lam = float(r.uniform(200.0, 600.0))
     mu = max(lam / 3.0, rest / tan0)

@@ -149,6 +149,8 @@ def site_look(seed: int) -> dict[str, Any]:
         "leds": int(r.integers(4, 13)),
         "led_elevation_deg": round(float(r.uniform(35.0, 70.0)), 2),
         "led_spread": round(float(r.uniform(0.0, 0.25)), 3),
+        # light reaching the skin diffusely (the cone's walls, the plate, other skin)
+        "ambient": round(float(r.uniform(0.2, 0.45)), 3),
         "roughness_hair": round(float(r.uniform(0.18, 0.35)), 3),
         "roughness_skin": round(float(r.uniform(0.3, 0.6)), 3),
         "defocus_um": round(float(r.uniform(0.0, 1.0) ** 2 * 22.0), 2),
@@ -215,6 +217,8 @@ def _hair(
         if kind_r < edge:
             kind = name
             break
+    if new and kind in ("black_dot", "broken"):
+        kind = "intermediate"  # a follow-up's new hairs are regrowing, not broken
     term = look["terminal_um"]
     d = {
         "terminal": float(r.uniform(0.8, 1.2)) * term,
