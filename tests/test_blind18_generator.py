@@ -174,7 +174,7 @@ def _hair_contrast(seeds: list[int], light_hair: bool) -> dict[str, list[float]]
     roots, beyond where the tilted cylinder can show behind them (its radius over the sine
     of its elevation, and the deepest pit), and just inside and just past listed square and
     oblique cut tips."""
-    um, w, h = 5.0, 320, 240
+    um, w, h = 5.0, 400, 300
     m: dict[str, list[float]] = {"root": [], "behind": [], "tip_in": [], "tip_out": []}
     for seed in seeds:
         img, truth = generate(seed, um_per_px=um, width=w, height=h)
@@ -213,7 +213,7 @@ def test_dark_hair_on_light_skin_lies_where_the_truth_puts_it() -> None:
         s
         for s in _seeds(60, 100.0, hair_colour=("black", "dark brown"), hair_length=("trimmed",))
         if _looks()[s]["fitzpatrick"] <= 3 and _looks()[s]["defocus_um"] < 9
-    ][:16]
+    ][:22]
     m = _hair_contrast(seeds, light_hair=False)
     root, behind = np.array(m["root"]), np.array(m["behind"])
     assert len(root) >= 30 and len(behind) >= 20
@@ -224,8 +224,9 @@ def test_dark_hair_on_light_skin_lies_where_the_truth_puts_it() -> None:
     assert np.median(root) - np.median(behind) > 40
     tin, tout = np.array(m["tip_in"]), np.array(m["tip_out"])
     assert len(tin) >= 10
-    # past a stub's cut end: skin, in the stub's shadow at most
-    assert np.mean(tin > 20) > 0.8 and np.mean(tout < 30) > 0.7, np.percentile(tout, [50, 90])
+    # past a stub's cut end: skin, in the stub's shadow at most (under half the hair's)
+    assert np.mean(tin > 20) > 0.8, np.percentile(tin, [10, 50])
+    assert np.mean(tout < 0.5 * np.median(tin)) > 0.7, np.percentile(tout, [50, 90])
     assert np.median(tin - tout) > 40
 
 

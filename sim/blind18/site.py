@@ -143,7 +143,7 @@ def site_look(seed: int) -> dict[str, Any]:
         ),
         "halo": _pick(r, {"none": 0.5, "peripilar": 0.3, "white": 0.2}),
         "vessels_per_mm2": round(float(r.uniform(0.0, 1.0) ** 2 * (1.5 + 2.0 * bald)), 3),
-        "scale": round(float(r.uniform(0.0, 1.0) ** 1.5), 3),
+        "scale": round(float(r.uniform(0.0, 1.0) ** 2.5) if r.random() < 0.6 else 0.0, 3),
         "sebum": round(float(r.uniform(0.0, 1.0)), 3),
         "relief_um": round(float(r.uniform(1.5, 5.0)), 2),
         "leds": int(r.integers(4, 13)),
