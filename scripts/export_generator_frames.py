@@ -4,8 +4,9 @@
     python scripts/export_generator_frames.py --out /tmp/dermocap-train/generators --n 300
 
 then ``python scripts/train_model.py ... --real-dir /tmp/dermocap-train/generators``. The
-held-out judges (heldout-1, blind-4, -5, -8, -9, -10, -11) are refused: see
-``sim/generality/train_frames.py``.
+held-out judges (heldout-1, blind-4, -5, -8 to -18) are refused: see
+``sim/generality/train_frames.py``. A generator may carry counts of its own, ``NAME:N:BARE``
+(``--generators blind:300:30,blind2:100:0``); the index records each generator's.
 Frames already written by the same generator source are kept (a rerun resumes).
 """
 
@@ -16,7 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
-from sim.generality.train_frames import TRAINING_GENERATORS, export
+from sim.generality.cases import TRAINING_GENERATORS
+from sim.generality.train_frames import export, parse_plan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,18 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--generators",
         default=",".join(TRAINING_GENERATORS),
-        help=f"comma-separated, of {', '.join(TRAINING_GENERATORS)} (default: all)",
+        help=f"comma-separated, of {', '.join(TRAINING_GENERATORS)} (default: all); each "
+        "NAME or NAME:N:BARE (its own counts)",
     )
     p.add_argument("--workers", type=int, default=1, help="rendering processes")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    generators = tuple(g for g in str(args.generators).split(",") if g)
     try:
-        index = export(generators, args.n, args.hairless, args.out, args.workers)
+        plan = parse_plan(str(args.generators), args.n, args.hairless)
+        index = export(plan, args.n, args.hairless, args.out, args.workers)
     except ValueError as exc:
         print(f"export_generator_frames: {exc}", file=sys.stderr)
         return 2
-    print(f"{index['count']} frames of {', '.join(generators)} in {args.out}")
+    print(f"{index['count']} frames of {', '.join(plan)} in {args.out}")
     return 0
 
 

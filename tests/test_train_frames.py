@@ -271,3 +271,24 @@ def test_the_rebuild_script_trains_what_the_shipped_manifest_records() -> None:
     for g in frames["generators"].values():
         assert (g["frames"], g["hairless"]) == (int(opts["--n"]), int(opts["--hairless"]))
     assert assigned["BASE_SHA"] == training["init_onnx_sha256"]
+
+
+def test_a_plan_gives_each_generator_its_own_counts(tmp_path: Path) -> None:
+    plan = train_frames.parse_plan("blind:2:0, blind2 ,blind:5:5", 1, 1)
+    assert plan == {"blind": (2, 0), "blind2": (1, 1)}  # each once, the first counts kept
+    for bad in ("blind:2", "blind:a:1", "blind:1:2:3"):
+        with pytest.raises(ValueError, match="NAME:N:BARE"):
+            train_frames.parse_plan(bad, 1, 1)
+    with pytest.raises(ValueError, match="held-out judge"):  # own counts refuse judges too
+        export({"blind4": (0, 1)}, 0, 0, tmp_path / "no")
+    with pytest.raises(ValueError, match="at least 1"):
+        export({TRAINING_GENERATORS[0]: (0, 0)}, 1, 1, tmp_path / "no")
+    assert not (tmp_path / "no").exists()
+    out = tmp_path / "frames"
+    first, second = TRAINING_GENERATORS[:2]
+    index = export({first: (1, 0), second: (0, 1)}, 5, 5, out)
+    assert index["count"] == 2
+    got = {g: (v["frames"], v["hairless"]) for g, v in index["generators"].items()}
+    assert got == {first: (1, 0), second: (0, 1)}
+    assert json.loads((out / f"{second}-0000.json").read_text())["spec"]["hairless"] is True
+    assert json.loads((out / f"{first}-0000.json").read_text())["spec"]["hairless"] is False

@@ -125,22 +125,52 @@ def _write(job: tuple[dict[str, Any], str, str]) -> str:
     return str(spec["name"])
 
 
+def parse_plan(text: str, n: int, n_hairless: int) -> dict[str, tuple[int, int]]:
+    """``"blind,blind2:300:30,blind3:0:60"``: each generator with its frames with hairs and
+    bare ones (``NAME:N:BARE``; a bare ``NAME`` takes ``n`` and ``n_hairless``), each once, in
+    the order given (the first counts kept).
+
+    Raises:
+        ValueError: a part is not NAME or NAME:N:BARE with whole numbers.
+    """
+    plan: dict[str, tuple[int, int]] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, *counts = part.split(":")
+        if counts and (len(counts) != 2 or not all(c.isdigit() for c in counts)):
+            raise ValueError(f"{part!r}: give a generator as NAME or NAME:N:BARE (whole numbers)")
+        plan.setdefault(name, (int(counts[0]), int(counts[1])) if counts else (n, n_hairless))
+    return plan
+
+
 def export(
-    generators: tuple[str, ...], n: int, n_hairless: int, out: Path, workers: int = 1
+    generators: tuple[str, ...] | dict[str, tuple[int, int]],
+    n: int,
+    n_hairless: int,
+    out: Path,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Write (or keep, when already written by the same generator source) ``n`` frames with
-    hairs and ``n_hairless`` bare ones of each of ``generators`` into ``out``; returns the
-    index it writes to ``out/frames.idx``.
+    hairs and ``n_hairless`` bare ones of each of ``generators`` into ``out`` (or, where
+    ``generators`` maps each to its own ``(n, n_hairless)``, :func:`parse_plan`, those);
+    returns the index it writes to ``out/frames.idx``.
 
     Raises:
         ValueError: no generator, a held-out judge or an unknown one, or no frames asked for.
     """
-    generators = tuple(dict.fromkeys(generators))  # each once, in the order given
-    if not generators:
+    plan = (
+        dict(generators)
+        if isinstance(generators, dict)
+        else dict.fromkeys(generators, (n, n_hairless))  # each once, in the order given
+    )
+    if not plan:
         raise ValueError(f"name at least one generator of {list(TRAINING_GENERATORS)}")
-    if n < 0 or n_hairless < 0 or n + n_hairless == 0:
-        raise ValueError(f"frames per generator must be at least 1 (got {n} + {n_hairless})")
-    specs = [s for g in generators for s in training_specs(g, n, n_hairless)]
+    for g, (gn, gb) in plan.items():
+        if gn < 0 or gb < 0 or gn + gb == 0:
+            raise ValueError(f"frames of {g} must be at least 1 (got {gn} + {gb})")
+    generators = tuple(plan)
+    specs = [s for g, (gn, gb) in plan.items() for s in training_specs(g, gn, gb)]
     keys = {g: generator_key(g) for g in generators}
     out.mkdir(parents=True, exist_ok=True)
     wanted = {s["name"] for s in specs}
@@ -161,7 +191,7 @@ def export(
                     log.info("frames %d/%d (%.0f s)", k, len(jobs), time.monotonic() - t0)
     index = {
         "generators": {
-            g: {"frames": n, "hairless": n_hairless, "source_key": keys[g]} for g in generators
+            g: {"frames": gn, "hairless": gb, "source_key": keys[g]} for g, (gn, gb) in plan.items()
         },
         "seed_base": SEED_BASE,
         "held_out": list(HELD_OUT_GENERATORS),
