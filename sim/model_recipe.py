@@ -334,6 +334,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="share of crops given a random colour and tone (domain randomisation)",
     )
     p.add_argument(
+        "--sensor-noise",
+        type=float,
+        default=d.sensor_noise,
+        help="share of crops given a camera's noise of 1-3 px grain, half of them sharpened",
+    )
+    p.add_argument(
         "--regrow-share",
         type=float,
         default=0.0,
@@ -468,6 +474,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0.0 <= args.photometric <= 1.0:
         p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
+    if not 0.0 <= args.sensor_noise <= 1.0:
+        p.error(f"--sensor-noise is a share of crops, 0 to 1 (got {args.sensor_noise:g})")
     if not 0.0 <= args.regrow_share <= 1.0:
         p.error(f"--regrow-share is a share of scalps, 0 to 1 (got {args.regrow_share:g})")
     if not 0.0 <= args.curl_share <= 1.0:
@@ -610,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         count_weight=args.count_weight,
         count_norm=args.count_norm,
         photometric=args.photometric,
+        sensor_noise=args.sensor_noise,
         pair_weight=args.pair_weight,
         pair_share=args.pair_share,
         pair_set=_pair_set(args),
@@ -642,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "real_dir": bool(args.real_dir),
         **({"frame_tips": True} if args.frame_tips else {}),
+        **({"sensor_noise": args.sensor_noise} if args.sensor_noise > 0 else {}),
     }
     if args.real_dir is not None and (args.real_dir / INDEX_NAME).is_file():
         # frames of the training generators (scripts/export_generator_frames.py): which ones

@@ -215,6 +215,30 @@ def test_photometric_augmentation_changes_colour_and_tone_but_keeps_the_picture(
     assert 5 <= greys <= 60  # now and then without colour (10 % of draws, plus chance)
 
 
+def test_sensor_noise_is_grainy_noise_around_the_picture_not_a_new_picture() -> None:
+    from inference.training.loop import sensor_noise
+
+    rng = np.random.default_rng(5)
+    img = np.zeros((64, 64, 3), dtype=np.uint8)
+    img[:] = (190, 150, 120)
+    img[:, 30:34] = (40, 30, 25)  # a shaft
+    before = img.copy()
+    sigmas, grains = [], []
+    for _ in range(100):
+        out = sensor_noise(rng, img)
+        assert out.shape == img.shape and out.dtype == np.uint8
+        lum = out.astype(float).mean(axis=2)
+        assert lum[:, 30:34].mean() < lum[:, :20].mean() - 60  # the shaft stays where it was
+        skin = lum[:, :20] - lum[:, :20].mean()
+        assert abs(lum[:, :20].mean() - img[:, :20].mean()) < 6  # noise, not a tone change
+        sigmas.append(skin.std())
+        # neighbouring pixels' noise is correlated where the grain is coarse
+        grains.append(np.corrcoef(skin[:, :-1].ravel(), skin[:, 1:].ravel())[0, 1])
+    assert max(sigmas) > 6 > min(sigmas)  # from almost none to a noisy camera's
+    assert max(grains) > 0.4  # some draws grainy (1-3 px)
+    assert np.array_equal(img, before)  # the crop itself is left alone
+
+
 def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:
     from dataclasses import asdict
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from dermocap.fsutil import sha256_file
 from inference.preprocess import normalise
@@ -46,6 +47,7 @@ class TrainSettings:
     count_weight: float = 0.0  # the crop's whole count (see loss_terms)
     count_norm: str = "square"  # how its error is priced: square, abs or relative
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
+    sensor_noise: float = 0.0  # share of crops given a camera's noise (see sensor_noise)
     pair_weight: float = 0.0  # the change between two visits of one crop (see pair_term)
     pair_share: float = 0.25  # share of a batch's crops that come as pairs (with pair_weight)
     pair_set: str = ""  # which pairs were given (recorded: tells checkpoints apart)
@@ -93,6 +95,47 @@ def photometric(rng: np.random.Generator, img: U8) -> U8:
     x = (x - m) * np.float32(rng.uniform(0.7, 1.3)) + m
     x += rng.normal(0.0, rng.uniform(0.0, 0.02), x.shape).astype(np.float32)
     out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def sensor_noise(rng: np.random.Generator, img: U8) -> U8:
+    """``img`` as a noisier camera would give it: shot noise (growing with the light) and read
+    noise, mostly in luminance, of a grain of 1-3 pixels (a sensor's noise after demosaicing
+    and upscaling is not independent from pixel to pixel), half the time sharpened after it
+    (cheap cameras sharpen hard, and their noise with it). Positions do not move.
+
+    Wider than most cameras on purpose: a knock-out on blind-9's frames (docs/model_card.md,
+    "After 2.11.0: what blind-9's frames read as hair") found that sensor noise on lying shafts
+    is counted as hair, more by a net that trained on fewer noisy frames.
+    """
+    x = img.astype(np.float32) / 255.0
+    h, w = x.shape[:2]
+    grain = float(rng.uniform(1.0, 3.0))
+    gh, gw = max(2, round(h / grain)), max(2, round(w / grain))
+    shot = rng.uniform(0.0, 0.05)  # sigma at full scale, times sqrt of the light
+    read = rng.uniform(0.0, 0.03)
+    luma = rng.normal(0.0, 1.0, (gh, gw, 1))
+    chroma = rng.normal(0.0, 1.0, (gh, gw, 3)) * rng.uniform(0.0, 0.5)
+    field = _upsample(np.concatenate([luma, chroma], axis=2), h, w)
+    n = field[..., :1] + field[..., 1:]
+    x = x + (shot * np.sqrt(np.clip(x, 0.0, 1.0)) + read) * n.astype(np.float32)
+    if rng.random() < 0.5:
+        blur = ndimage.gaussian_filter(x, (1.0, 1.0, 0.0))
+        x = x + np.float32(rng.uniform(0.5, 2.0)) * (x - blur)
+    out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def _upsample(a: NDArray[np.float64], h: int, w: int) -> NDArray[np.float64]:
+    """Bilinear resize of an (gh, gw, c) field to (h, w, c)."""
+    ys = np.linspace(0.0, a.shape[0] - 1.0, h)
+    xs = np.linspace(0.0, a.shape[1] - 1.0, w)
+    y0 = np.minimum(ys.astype(np.int64), a.shape[0] - 2)
+    x0 = np.minimum(xs.astype(np.int64), a.shape[1] - 2)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    top = a[y0][:, x0] * (1 - fx) + a[y0][:, x0 + 1] * fx
+    bottom = a[y0 + 1][:, x0] * (1 - fx) + a[y0 + 1][:, x0 + 1] * fx
+    out: NDArray[np.float64] = top * (1 - fy) + bottom * fy
     return out
 
 
@@ -293,6 +336,8 @@ def train(
             # (no draw at share 0: the data order of runs without it stays as it was)
             if s.photometric > 0 and rng.random() < s.photometric:
                 img = photometric(rng, img)
+            if s.sensor_noise > 0 and rng.random() < s.sensor_noise:
+                img = sensor_noise(rng, img)
             xs.append(normalise(img))
             ys.append(tgt)
         for _ in range(n_pairs):  # last in the batch, before and after in turn
