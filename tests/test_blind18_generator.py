@@ -263,3 +263,27 @@ def test_variety() -> None:
     assert {"terminal", "vellus", "intermediate", "black_dot", "broken"} <= set(c["kinds"])
     assert c["ends"][True] > 10 and c["ends"][False] > 10
     assert len(c["colours"]) >= 7 and c["lights"]["polarised"] > 10
+
+
+def test_a_cut_plane_trims_the_end_only_not_a_curled_hair_turning_back() -> None:
+    # Site 5 at 6 um/px: a long oblique-cut hair curls back across the infinite plane of its
+    # own cut. Before CUT_REACH the plane erased its first 1.1 mm, root included, while the
+    # truth listed it; a detector could not see the root the truth counts.
+    from sim.blind18 import scene, site
+    from sim.blind18.heightfield import draw, new_buffer
+
+    seed, um, w, h = 5, 6.0, 1200, 900
+    look = site.site_look(seed)
+    fr = scene.Frame(w, h, um, 0.0, (0.0, 0.0))
+    _, hairs, _ = scene.world(seed, look, fr, None)
+    drawn = scene.reaching(look, fr, hairs)
+    buf = new_buffer(np.zeros((h * 2, w * 2), np.float32) - 1e3, 2)  # skin far below
+    draw(buf, scene.segments(fr, drawn), w, h)
+    ids = buf.hair.reshape(h * 2, w * 2)
+    k = next(i for i, d in enumerate(drawn) if d.hair["id"] == "c2_0u1h1")
+    assert drawn[k].hair["end"] == "cut"
+    x, y = fr.to_px(np.array([drawn[k].hair["x"]]), np.array([drawn[k].hair["y"]]))
+    cx, cy = round(float(x[0]) * 2), round(float(y[0]) * 2)
+    assert (ids[cy - 4 : cy + 5, cx - 4 : cx + 5] == k).any()  # its root is drawn
+    ys, xs = np.nonzero(ids == k)
+    assert np.hypot(xs - cx, ys - cy).min() < 2.0

@@ -23,6 +23,9 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 _CHUNK = 1_500_000  # candidate supersamples per pass
+# A cut plane trims a shaft within this many radii of its cut point (frayed splinters reach
+# 1.6): beyond that the plane would clip a hair that turns back (its root, even)
+CUT_REACH = 4.0
 
 
 @dataclass
@@ -169,8 +172,12 @@ def _candidates(
         qx, qy = rx + ps["ax"][seg], ry + ps["ay"][seg]
         c = sg.c[hair].astype(np.float32)
         m = cut.astype(np.float32)
-        beyond = (qx - c[:, 0]) * m[:, 0] + (qy - c[:, 1]) * m[:, 1] + (z - c[:, 2]) * m[:, 2]
-        past = np.flatnonzero(is_cut & (beyond > 0))
+        wx0, wy0, wz0 = qx - c[:, 0], qy - c[:, 1], z - c[:, 2]
+        beyond = wx0 * m[:, 0] + wy0 * m[:, 1] + wz0 * m[:, 2]
+        # The plane cuts the end only: a curled or wavy hair that turns back crosses the
+        # infinite plane far from its end, and that part of it (or its root) stays drawn.
+        near = wx0 * wx0 + wy0 * wy0 + wz0 * wz0 < (CUT_REACH * rad) ** 2
+        past = np.flatnonzero(is_cut & (beyond > 0) & near)
         frayed = past[sg.jag[hair[past]].any(axis=1)]
         inside[past] = False
         if frayed.size:
