@@ -196,6 +196,43 @@ def range_refusals(
     ]
 
 
+def check_refuses_outside_its_ranges(
+    generate: Callable[..., Any],
+    ok: dict[str, Any],
+    ranges: tuple[tuple[float, float], tuple[int, int], tuple[int, int], float],
+) -> None:
+    """:func:`check_refuses_bad_arguments`, then every one of :func:`range_refusals` of a
+    generator's own ``ranges`` (scale, width, height, top regrowth) refused by name."""
+    check_refuses_bad_arguments(generate, ok)
+    for change, name in range_refusals(*ranges):
+        check_refuses(generate, ok, change, name)
+
+
+_LOOKS: dict[Callable[[int], dict[str, Any]], list[dict[str, Any]]] = {}
+
+
+def site_looks(site_look: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """``site_look(seed)`` (a generator's own) of seeds 0-399, drawn once per generator."""
+    if site_look not in _LOOKS:
+        _LOOKS[site_look] = [site_look(s) for s in range(400)]
+    return _LOOKS[site_look]
+
+
+def seeds_where(
+    site_look: Callable[[int], dict[str, Any]], n: int, low: float = 120.0, **want: Any
+) -> list[int]:
+    """The first ``n`` of seeds 0-399 whose site (:func:`site_looks`) targets more than
+    ``low`` hairs/cm2 (``density_target``) and has each ``want``ed key among the values
+    given."""
+    looks = site_looks(site_look)
+    out = [
+        s
+        for s, p in enumerate(looks)
+        if p["density_target"] > low and all(p[k] in v for k, v in want.items())
+    ]
+    return out[:n]
+
+
 def range_ends(
     um: tuple[float, float],
     width: tuple[int, int],

@@ -4,7 +4,6 @@ its contract, its site/visit semantics and that its truth matches its pixels."""
 from __future__ import annotations
 
 import math
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ from tests.generator_checks import (
     check_deterministic_and_seeds_matter,
     check_emergence_outside,
     check_range_end,
-    check_refuses,
-    check_refuses_bad_arguments,
+    check_refuses_outside_its_ranges,
     check_truth_contract,
     check_truth_over_frames,
     check_variety,
@@ -26,7 +24,8 @@ from tests.generator_checks import (
     luma,
     mean_around,
     range_ends,
-    range_refusals,
+    seeds_where,
+    site_looks,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,17 +38,12 @@ RANGES = (
 )  # accepted scale, width, height; top regrowth
 
 
-@cache
-def _looks(n: int = 400) -> tuple[dict[str, Any], ...]:
-    return tuple(site_look(s) for s in range(n))
+def _looks() -> list[dict[str, Any]]:
+    return site_looks(site_look)
 
 
 def _seeds(n: int, low: float = 120.0, **want: Any) -> list[int]:
-    out = []
-    for s, p in enumerate(_looks()):
-        if p["density_target"] > low and all(p[k] in v for k, v in want.items()):
-            out.append(s)
-    return out[:n]
+    return seeds_where(site_look, n, low, **want)
 
 
 def test_imports_nothing_foreign() -> None:
@@ -58,9 +52,7 @@ def test_imports_nothing_foreign() -> None:
 
 
 def test_refuses_bad_arguments() -> None:
-    check_refuses_bad_arguments(generate, OK)
-    for change, name in range_refusals(*RANGES):
-        check_refuses(generate, OK, change, name)
+    check_refuses_outside_its_ranges(generate, OK, RANGES)
 
 
 @pytest.mark.parametrize("kwargs", range_ends(*RANGES))
