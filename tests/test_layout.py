@@ -83,6 +83,7 @@ def test_one_definition_each_of_image_decoding_the_site_rule_and_the_metric_name
         "sim/blind11/isp.py",
         "sim/blind12/camera.py",
         "sim/blind13/sensor.py",
+        "sim/blind18/camera.py",
         "sim/blind2/camera.py",
         "sim/blind3/camera.py",
         "sim/blind4/optics.py",
