@@ -117,26 +117,16 @@ def sensor_noise(rng: np.random.Generator, img: U8) -> U8:
     read = rng.uniform(0.0, 0.03)
     luma = rng.normal(0.0, 1.0, (gh, gw, 1))
     chroma = rng.normal(0.0, 1.0, (gh, gw, 3)) * rng.uniform(0.0, 0.5)
-    field = _upsample(np.concatenate([luma, chroma], axis=2), h, w)
+    # bilinear, corners on corners, to exactly (h, w)
+    field = ndimage.zoom(
+        np.concatenate([luma, chroma], axis=2), (h / gh, w / gw, 1), order=1, mode="nearest"
+    )
     n = field[..., :1] + field[..., 1:]
     x = x + (shot * np.sqrt(np.clip(x, 0.0, 1.0)) + read) * n.astype(np.float32)
     if rng.random() < 0.5:
         blur = ndimage.gaussian_filter(x, (1.0, 1.0, 0.0))
         x = x + np.float32(rng.uniform(0.5, 2.0)) * (x - blur)
     out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
-    return out
-
-
-def _upsample(a: NDArray[np.float64], h: int, w: int) -> NDArray[np.float64]:
-    """Bilinear resize of an (gh, gw, c) field to (h, w, c)."""
-    ys = np.linspace(0.0, a.shape[0] - 1.0, h)
-    xs = np.linspace(0.0, a.shape[1] - 1.0, w)
-    y0 = np.minimum(ys.astype(np.int64), a.shape[0] - 2)
-    x0 = np.minimum(xs.astype(np.int64), a.shape[1] - 2)
-    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    top = a[y0][:, x0] * (1 - fx) + a[y0][:, x0 + 1] * fx
-    bottom = a[y0 + 1][:, x0] * (1 - fx) + a[y0 + 1][:, x0 + 1] * fx
-    out: NDArray[np.float64] = top * (1 - fy) + bottom * fy
     return out
 
 
