@@ -50,8 +50,9 @@ F64 = NDArray[np.float64]
 
 DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (v11: labyrinths)
 # Recipe.looks: the twin's looks of each version (sim.appearance.random_style's ``looks``);
-# 12 trained 2.10.0, 15 2.11.0, 13, 14, 16, 17, 18 candidates'; none is the twin's own
-# (DEFAULT_LOOKS). 18 is 17's looks with black dots among the hairs (_maybe_black_dots).
+# 12 trained 2.10.0, 15 2.11.0, 13, 14, 16, 17, 18, 19 candidates'; none is the twin's own
+# (DEFAULT_LOOKS). 18 is 17's looks with black dots among the hairs (_maybe_black_dots); 19
+# is 15's with cast shadows.
 LOOKS = {
     9: "synth-v9",
     10: "synth-v10",
@@ -63,6 +64,7 @@ LOOKS = {
     16: "synth-v16",
     17: "synth-v17",
     18: "synth-v18",
+    19: "synth-v19",
 }
 DEFAULT_LOOKS = 11
 CROPS_PER_WORLD = 6
@@ -400,15 +402,15 @@ def _maybe_stubble(world: ScalpWorld, seed: int) -> ScalpWorld:
 
 
 def _maybe_black_dots(world: ScalpWorld, seed: int, looks: int) -> ScalpWorld:
-    """synth-v18 (``looks`` 18 on): with probability :data:`BLACK_DOT_SHARE`, 5-40 % of the
-    scalp's terminal hairs broken at the skin's surface - black dots: 10-35 um of near-black
-    shaft above the skin, drawn as a dark disc of the hair's width in its opening. Each is still
-    a hair to count (its emergence point stays in the targets) and shows no free end (no cut
-    tip is marked for it, :func:`_geometry`). synth-v17's pigmented dots carry no hair and lie
-    anywhere on the skin; these sit in openings and count, so that a net learns a dark dot by
-    where it is, not only by that it is dark. Its own random stream, so the other choices of
-    the world stay as they were; earlier looks leave the world alone."""
-    if looks < 18:
+    """synth-v18 (``looks`` 18 only: 19 builds on 15): with probability :data:`BLACK_DOT_SHARE`,
+    5-40 % of the scalp's terminal hairs broken at the skin's surface - black dots: 10-35 um of
+    near-black shaft above the skin, drawn as a dark disc of the hair's width in its opening.
+    Each is still a hair to count (its emergence point stays in the targets) and shows no free
+    end (no cut tip is marked for it, :func:`_geometry`). synth-v17's pigmented dots carry no
+    hair and lie anywhere on the skin; these sit in openings and count, so that a net learns a
+    dark dot by where it is, not only by that it is dark. Its own random stream, so the other
+    choices of the world stay as they were; earlier looks leave the world alone."""
+    if looks != 18:
         return world
     rng = np.random.default_rng([seed, 0xB1D])
     h = world.hairs

@@ -366,7 +366,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "2.11.0 was trained; 16: synth-v16, v15 with each opening's size apart from its hairs, "
         "c39's, not shipped; 17: synth-v17, v15 with pinpoint pigmented dots, a candidate's; "
         "18: synth-v18, v17's looks with black dots among the scalps' hairs (broken at the "
-        "skin, counted), a candidate's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 "
+        "skin, counted), a candidate's; 19: synth-v19, v15 with the shadows shafts cast on the "
+        "skin, c46's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 "
         "was trained)",
     )
     p.add_argument(

@@ -235,6 +235,52 @@ def shaft_points(world: ScalpWorld, i: int, view: View, step_px: float = 12.0) -
     return pts
 
 
+def _shaft_opacity(world: ScalpWorld, i: int, d_px: float, st: Style) -> float:
+    """How much of the skin hair ``i``'s shaft hides (vellus and sub-pixel shafts less)."""
+    opacity = 0.95 if world.hairs.diameter_um[i] >= VELLUS_THRESHOLD_UM else 0.75
+    if st.shaft_alpha != 0.95:  # a translucent look: every shaft in proportion
+        opacity *= st.shaft_alpha / 0.95
+    if d_px < 1.0:
+        opacity *= d_px
+    return opacity
+
+
+def cast_shadows(world: ScalpWorld, view: View, hairs: NDArray[np.intp], st: Style) -> F32:
+    """How much of the light the shafts of ``hairs`` keep off each pixel's skin (0 .. 1).
+
+    A shaft leaves its opening at the skin and rises over its first ``st.shadow_rise_um`` to
+    float above it, so its shadow starts under the opening and falls ``st.shadow_lift_um``
+    away from the shaft, toward ``st.shadow_azimuth_deg``; under the whole ring
+    (``st.shadow_ring``) three shadows a third as dark fall at 120 degrees from each other.
+    Each is the shaft's own width and opacity, softened by ``st.shadow_blur_um``.
+    """
+    from scipy import ndimage
+
+    mask = np.zeros((view.height, view.width, 1), dtype=np.float32)
+    scratch = np.zeros((view.height, view.width), dtype=np.float32)
+    lift_px = st.shadow_lift_um / view.um_per_px
+    rise_px = max(st.shadow_rise_um / view.um_per_px, 1e-3)
+    turns = (0.0, 120.0, 240.0) if st.shadow_ring else (0.0,)
+    share = 1.0 / len(turns)
+    for i in hairs:
+        pts = shaft_points(world, int(i), view)
+        d_px = float(world.hairs.diameter_um[i]) / view.um_per_px
+        arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        reach = lift_px * np.clip(arc / rise_px, 0.0, 1.0)
+        opacity = _shaft_opacity(world, int(i), d_px, st) * share
+        for turn in turns:
+            a = math.radians(st.shadow_azimuth_deg + turn)
+            moved = pts + reach[:, None] * np.array([math.cos(a), math.sin(a)])
+            _stamp_polyline(
+                mask, scratch, moved, max(d_px / 2.0, 0.5), np.ones(1), opacity, 0.0, cylinder=0.0
+            )
+    out: F32 = mask[..., 0]
+    blur_px = st.shadow_blur_um / view.um_per_px
+    if blur_px >= 0.3:
+        out = ndimage.gaussian_filter(out, blur_px, mode="nearest").astype(np.float32)
+    return out
+
+
 class ScalpScene:
     """The procedural scalp as seen through the lens, in a :class:`Style` of appearance."""
 
@@ -331,14 +377,14 @@ class ScalpScene:
         # (synth-v18), would pull the median down and lift every other shaft
         showing = (hs.diameter_um >= VELLUS_THRESHOLD_UM) & (hs.length_mm > BLACK_DOT_MAX_MM)
         gain = shaft_gain(hs.rgb, showing, w.skin, st)
+        if st.shadow_amp > 0:  # shadows fall on the skin, under every shaft
+            lit = 1.0 - st.shadow_amp * cast_shadows(w, view, np.flatnonzero(keep), st)
+            img *= lit[..., None]
+            spec *= lit
         for i in np.flatnonzero(keep):
             pts = shaft_points(w, int(i), view)
             d_px = float(hs.diameter_um[i]) / view.um_per_px
-            opacity = 0.95 if hs.diameter_um[i] >= VELLUS_THRESHOLD_UM else 0.75
-            if st.shaft_alpha != 0.95:  # a translucent look: every shaft in proportion
-                opacity *= st.shaft_alpha / 0.95
-            if d_px < 1.0:
-                opacity *= d_px
+            opacity = _shaft_opacity(w, int(i), d_px, st)
             rgb = np.minimum(hs.rgb[i] * gain, 0.95)
             _stamp_polyline(
                 img,

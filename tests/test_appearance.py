@@ -716,3 +716,85 @@ def test_dark_marks_darken_the_skin_toward_their_pigment_and_leave_other_looks_a
     plain = np.full((300, 300, 3), 0.6, dtype=np.float32)
     skin_texture(plain, gx, gy, dataclasses.replace(style, mark_amp=0.0), 0.005)
     assert np.all(plain == np.float32(0.6))
+
+
+def test_synth_v19_adds_cast_shadows_to_v15s_looks() -> None:
+    """``looks=19`` (c46's) is the synth-v15 look of the same stream (none of synth-v16 to
+    -v18's openings, dots or black dots) but for cast shadows in about half of the looks."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[19] == "synth-v19"
+    shadowed, ring = 0, 0
+    plain = Style()
+    for k in range(300):
+        v19 = random_style(np.random.default_rng(k), looks=19)
+        v15 = random_style(np.random.default_rng(k), looks=15)
+        assert not v19.opening_free and v19.dot_per_mm2 == 0
+        if v19.shadow_amp > 0:
+            shadowed += 1
+            ring += v19.shadow_ring
+            assert 0.15 <= v19.shadow_amp <= 0.6 and 10.0 <= v19.shadow_lift_um <= 150.0
+            assert 100.0 <= v19.shadow_rise_um <= 1000.0 and 3.0 <= v19.shadow_blur_um <= 40.0
+        shadow_fields = {f.name: getattr(plain, f.name) for f in dataclasses.fields(Style)}
+        v19 = dataclasses.replace(
+            v19, **{k: v for k, v in shadow_fields.items() if k.startswith("shadow_")}
+        )
+        assert v19 == v15
+    assert 0.4 < shadowed / 300 < 0.6 and 0.25 < ring / max(shadowed, 1) < 0.55
+    # the twin's own looks cast none
+    for k in range(50):
+        assert random_style(np.random.default_rng(k), looks=15).shadow_amp == 0
+    assert LEGACY.shadow_amp == 0 and TRICHOSCOPY.shadow_amp == 0
+
+
+def test_a_cast_shadow_falls_beside_its_shaft_from_its_opening_on_and_leaves_the_truth() -> None:
+    """One dark shaft lying along +x: its shadow (lift 120 um toward v down) darkens the skin
+    a lift below the shaft's far part, not above it nor under the opening, and the shaft
+    itself is drawn over it. Under the whole ring both sides darken. The truth is the
+    scalp's, whatever the shadow."""
+    world = _one_hair_world()
+    base = dataclasses.replace(
+        LEGACY, seed=3, opening_visibility=0.0, empty_yellow=0.0, speckle_amp=0.0
+    )
+    sun = dataclasses.replace(
+        base,
+        shadow_amp=0.5,
+        shadow_lift_um=120.0,
+        shadow_rise_um=200.0,
+        shadow_azimuth_deg=90.0,
+        shadow_blur_um=4.0,
+    )
+    view = View(0.3, 0.0, 0.0, 4.0, 240, 160)
+    u0, v0 = (float(c[0]) for c in view.world_to_pixel(np.array([0.0]), np.array([0.0])))
+    u0, v0 = round(u0), round(v0)
+    lum = {}
+    for name, style in (("plain", base), ("sun", sun), ("ring", replace_ring(sun))):
+        img, _ = ScalpScene(world, style).reflectance(view)
+        lum[name] = img.mean(axis=2)
+    far = slice(u0 + 80, u0 + 140)  # beyond the rise (50 px), before the end (150 px)
+    below, above = v0 + 30, v0 - 30  # the lift is 30 px
+    dark = 1.0 - lum["sun"] / lum["plain"]
+    assert float(dark[below, far].mean()) > 0.35  # most of the asked 0.5
+    assert float(np.abs(dark[above, far]).max()) < 0.01
+    assert float(np.abs(dark[v0, far]).max()) < 0.05  # the shaft is drawn over its shadow
+    assert float(np.abs(dark[below, u0 - 20 : u0 - 5]).max()) < 0.01  # none behind its root
+    ring = 1.0 - lum["ring"] / lum["plain"]
+    assert float(ring[below, far].mean()) > 0.1 and float(ring[v0 - 20, far].mean()) > 0.05
+    assert scalp_truth(world, view) == scalp_truth(world, view)  # nothing of the style in it
+
+
+def replace_ring(style: Style) -> Style:
+    return dataclasses.replace(style, shadow_ring=True)
+
+
+def test_shadows_change_a_training_crops_pixels_not_its_targets() -> None:
+    from sim.dataset import Recipe, world_samples, world_seed
+
+    kw = {"native_um_per_px": 8.0, "stride": 4, "crop_px": 192, "seed": 1, "worlds": 10}
+    r15, r19 = Recipe(looks=15, **kw), Recipe(looks=19, **kw)  # type: ignore[arg-type]
+    seed = world_seed(r19, 1)  # a world whose look casts shadows
+    assert r19.style(np.random.default_rng([seed, 0x57E])).shadow_amp > 0
+    a, b = world_samples(seed, r15), world_samples(seed, r19)
+    assert all(np.array_equal(x[1], y[1]) for x, y in zip(a, b, strict=True))
+    moved = [np.abs(x[0].astype(int) - y[0].astype(int)).mean() for x, y in zip(a, b, strict=True)]
+    assert float(np.mean(moved)) > 1.0
