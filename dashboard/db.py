@@ -12,6 +12,7 @@ PostgreSQL needs ``psycopg`` (the ``postgres`` extra), imported only when a URL 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -68,6 +69,8 @@ class SqliteDatabase:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # PostgreSQL's sha256(bytea), which a schema script may use (v3 does)
+            self._db.create_function("sha256", 1, _sha256, deterministic=True)
         except BaseException:
             self._db.close()
             raise
@@ -99,6 +102,12 @@ class SqliteDatabase:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _sha256(data: bytes | str | None) -> bytes | None:
+    if data is None:
+        return None
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).digest()
 
 
 _IDENTITY = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"

@@ -8,7 +8,8 @@ does not match its model or is too large goes to the dead-letter table with the 
 A healer thread watches each rig's ``seq``: a gap (or a tail the rig's telemetry says
 exists) still open after ``gap_grace_s`` is asked for again with the rig's ``resend``
 command; seqs the rig answers are dead-lettered or pruned are marked lost, not awaited,
-and so is the seq of a message refused here (its dead letter keeps it).
+and so is the seq of a message refused here (its dead letter keeps it). A refused message
+a resend brings again is kept once (its dead letter counts the arrivals).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Receiver(Subscriber):
         self.views: dict[str, DeviceView] = {}
         self.stored = 0
         self.duplicates = 0
-        self.dead = 0
+        self.dead = 0  # messages refused, each arrival (a resend brings one again)
         self.resends = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -131,7 +132,6 @@ class Receiver(Subscriber):
 
     def _invalid(self, device_id: str, topic: str, payload: bytes, reason: str) -> None:
         self.dead += 1
-        log.warning("dead-lettered a message on %s: %s", topic, reason[:300])
         # A durable message refused here (say, a field newer than this dashboard) would stay
         # a gap, asked for again and refused again for ever: its seq counts as received (the
         # dead letter keeps it), but only where it was expected, the next seq or one asked
@@ -145,7 +145,13 @@ class Receiver(Subscriber):
             view = self._view(device_id)
             if seq in view.missing or seq == view.high + 1:
                 expected = seq
-        self.store.dead_letter(device_id, topic, payload, reason, seq=expected)
+        # A resend from an earlier seq brings a refused message again (the rig's resend has
+        # no end, and every durable message from since_seq on comes back): the store keeps
+        # one dead letter per message and counts the arrival.
+        if self.store.dead_letter(device_id, topic, payload, reason, seq=expected):
+            log.warning("dead-lettered a message on %s: %s", topic, reason[:300])
+        else:
+            log.info("refused again, already a dead letter: a message on %s", topic)
         if expected is not None:
             self._view(device_id).see(expected)
 

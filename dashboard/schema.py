@@ -7,7 +7,7 @@ version by appending a script; never edit a released one.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE messages (
@@ -130,4 +130,27 @@ CREATE TABLE annotations (
 );
 CREATE INDEX annotations_image ON annotations (image_id, id);
 """
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}  # version -> the script that reaches it
+# v3: a refused message is kept once. ``resend since_seq`` brings every durable message from a
+# seq on again, a refused one too: the same rig, topic and bytes (a resend is byte-identical)
+# are one dead letter, seen ``arrivals`` times, the latest at ``last_at``; another message
+# under the same seq (a second rig with the same device_id, a forger) differs in its bytes
+# and keeps a row of its own. ``payload_sha256`` is of the payload as received (of the kept
+# 64 KiB for a row older than v3); the copies older dashboards kept fold into their oldest
+# row. ``sha256()`` is PostgreSQL's own; the store gives SQLite the same function.
+_SCHEMA_V3 = """
+ALTER TABLE dead_letters ADD COLUMN payload_sha256 BLOB;
+ALTER TABLE dead_letters ADD COLUMN arrivals INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE dead_letters ADD COLUMN last_at REAL;
+UPDATE dead_letters SET payload_sha256 = sha256(payload);
+UPDATE dead_letters SET
+    arrivals = (SELECT COUNT(*) FROM dead_letters d WHERE d.device_id = dead_letters.device_id
+        AND d.topic = dead_letters.topic AND d.payload_sha256 = dead_letters.payload_sha256),
+    last_at = (SELECT MAX(d.received_at) FROM dead_letters d
+        WHERE d.device_id = dead_letters.device_id AND d.topic = dead_letters.topic
+        AND d.payload_sha256 = dead_letters.payload_sha256);
+DELETE FROM dead_letters WHERE id > (SELECT MIN(d.id) FROM dead_letters d
+    WHERE d.device_id = dead_letters.device_id AND d.topic = dead_letters.topic
+    AND d.payload_sha256 = dead_letters.payload_sha256);
+CREATE UNIQUE INDEX dead_letters_message ON dead_letters (device_id, topic, payload_sha256);
+"""
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}  # version -> the script that reaches it

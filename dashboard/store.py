@@ -362,21 +362,29 @@ class Store(Closeable):
 
     def dead_letter(
         self, device_id: str, topic: str, payload: bytes, reason: str, *, seq: int | None = None
-    ) -> None:
-        """Keep a message the dashboard refused, with why (payload cut at 64 KiB).
+    ) -> bool:
+        """Keep a message the dashboard refused, with why (payload cut at 64 KiB); True
+        where it is new, False where the same message (rig, topic and bytes: a rig's resend
+        is byte-identical) was kept already: its row counts one more arrival and takes the
+        latest reason, and no second copy is kept. Another message under the same seq (a
+        second rig with this device_id, a forger) has other bytes and a row of its own.
 
         ``seq``: the rig's seq the message holds, to be awaited no more (kept in ``lost_seqs``
         as :data:`REFUSED_HERE`, in the same transaction, so that a restarted receiver does
         not ask the rig for it again, only to refuse it again). A seq stored meanwhile is
         left out; storing the seq later (``dermocap dashboard reimport``) removes the mark.
         """
+        now = time.time()
         with self._tx() as db:
-            db.execute(
+            (arrivals,) = db.execute(
                 "INSERT INTO dead_letters (received_at, device_id, topic, reason, size_bytes, "
-                "payload) VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time(), device_id[:128], topic[:512], reason[:2000], len(payload),
-                 payload[:MAX_DEAD_PAYLOAD_BYTES]),
-            )  # fmt: skip
+                "payload, payload_sha256, arrivals, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?) "
+                "ON CONFLICT (device_id, topic, payload_sha256) DO UPDATE SET "
+                "arrivals = dead_letters.arrivals + 1, last_at = excluded.last_at, "
+                "reason = excluded.reason RETURNING arrivals",
+                (now, device_id[:128], topic[:512], reason[:2000], len(payload),
+                 payload[:MAX_DEAD_PAYLOAD_BYTES], hashlib.sha256(payload).digest(), now),
+            ).fetchone()  # fmt: skip
             if seq is not None:
                 # a seq the rig said it lost, yet refused here, is held by the dead letter
                 db.execute(
@@ -385,6 +393,7 @@ class Store(Closeable):
                     "DO UPDATE SET reason = excluded.reason",
                     (device_id, seq, REFUSED_HERE, device_id, seq),
                 )
+        return int(arrivals) == 1
 
     def mark_lost(self, device_id: str, seqs: list[int], reason: str) -> None:
         """Seqs the rig will never send (dead-lettered there, or pruned): stop asking.
@@ -571,12 +580,13 @@ class Store(Closeable):
         return dict(rows[0]) if rows else None
 
     def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest refused messages (without payloads)."""
+        """The latest refused messages (without payloads), each with how often it came and
+        when it came last (a resend brings a refused message again)."""
         return [
             dict(r)
             for r in self._rows(
-                "SELECT id, received_at, device_id, topic, reason, size_bytes FROM dead_letters "
-                "ORDER BY id DESC LIMIT ?",
+                "SELECT id, received_at, device_id, topic, reason, size_bytes, arrivals, "
+                "last_at FROM dead_letters ORDER BY id DESC LIMIT ?",
                 limit,
             )
         ]

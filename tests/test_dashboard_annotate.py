@@ -101,7 +101,7 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     with Store(db, tmp_path / "images") as store:
         assert store.password_hash("bob") == "x" and store.annotated_images() == []
     with sqlite3.connect(db) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(OSError, match="newer than this dashboard"):
         Store(db, tmp_path / "images")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -13,9 +14,10 @@ from mqtt_fixtures import Broker, broker_fixture, sample_record, sample_result  
 from postgres_fixtures import postgres_server_fixture, postgres_url_fixture  # noqa: F401
 
 from dashboard.auth import add_user, log_in, session_of
+from dashboard.db import open_database
 from dashboard.receiver import Receiver
-from dashboard.schema import SCHEMA_VERSION
-from dashboard.store import Store
+from dashboard.schema import MIGRATIONS, SCHEMA_VERSION
+from dashboard.store import MAX_DEAD_PAYLOAD_BYTES, REFUSED_HERE, Store
 from dashboard.web import COOKIE, create_app
 from dermocap.ids import uuid7
 from sync import MqttLink, Outbox, SyncConfig
@@ -75,6 +77,86 @@ def test_store_contract(store: Store, tmp_path: Path) -> None:
     html = client.get("/subjects/P00042").get_data(as_text=True)
     assert len(re.findall(r'data-visit="', html)) == 12 and "within measurement noise" in html
     assert client.get("/rigs").status_code == 200
+
+
+TOPIC = "dermocap/v1/rig-01/results"
+
+
+def refused_result(seq: int, **extra: object) -> bytes:
+    """A rig's result with a field this dashboard does not know (a newer rig's)."""
+    return json.dumps(json.loads(result("P00042", "vertex", "3m", seq=seq).model_dump_json())
+                      | {"review_colour": "amber"} | extra).encode()  # fmt: skip
+
+
+def kept(store: Store) -> list[tuple[str, str, int, int]]:
+    """Each dead letter's rig, topic, size and arrivals, oldest first."""
+    return [(d["device_id"], d["topic"], d["size_bytes"], d["arrivals"])
+            for d in reversed(store.dead_letters())]  # fmt: skip
+
+
+def test_a_refused_message_is_kept_once_however_often_it_comes(store: Store) -> None:
+    mine = refused_result(7)
+    assert store.dead_letter("rig-01", TOPIC, mine, "newer field", seq=7)
+    # the rig resends it (the same bytes): refused again, kept once, the arrival counted
+    assert not store.dead_letter("rig-01", TOPIC, mine, "newer field, again", seq=7)
+    assert not store.dead_letter("rig-01", TOPIC, mine, "newer field, again")
+    assert kept(store) == [("rig-01", TOPIC, len(mine), 3)]
+    (row,) = store.dead_letters()
+    assert row["reason"] == "newer field, again" and row["last_at"] >= row["received_at"]
+    assert store.lost() == {"rig-01": {7}}
+    # another message under seq 7 (a second rig with this device_id): a dead letter of its
+    # own, and so is the same bytes from another rig or on another channel
+    twin = json.dumps(json.loads(mine) | {"message_id": str(uuid7())}).encode()
+    assert store.dead_letter("rig-01", TOPIC, twin, "newer field", seq=7)
+    assert not store.dead_letter("rig-01", TOPIC, twin, "newer field")
+    assert store.dead_letter("rig-02", TOPIC.replace("01", "02"), mine, "newer field")
+    assert store.dead_letter("rig-01", f"{TOPIC}-x", mine, "no channel")
+    # two oversize messages alike in the 64 KiB kept are still two
+    big = b"x" * (MAX_DEAD_PAYLOAD_BYTES + 10)
+    assert store.dead_letter("rig-01", TOPIC, big + b"1", "oversize")
+    assert store.dead_letter("rig-01", TOPIC, big + b"2", "oversize")
+    assert not store.dead_letter("rig-01", TOPIC, big + b"2", "oversize")
+    assert kept(store) == [
+        ("rig-01", TOPIC, len(mine), 3), ("rig-01", TOPIC, len(twin), 2),
+        ("rig-02", TOPIC.replace("01", "02"), len(mine), 1), ("rig-01", f"{TOPIC}-x", len(mine), 1),
+        ("rig-01", TOPIC, len(big) + 1, 1), ("rig-01", TOPIC, len(big) + 1, 2),
+    ]  # fmt: skip
+    assert store.lost() == {"rig-01": {7}} and store.count("dead_letters") == 6
+    client = create_app(store).test_client()
+    add_user(store, "alice", PASSWORD)
+    client.set_cookie(COOKIE, log_in(store, "alice", PASSWORD, 1.0) or "")
+    assert "<th>arrivals</th>" in client.get("/rigs").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_version_2_database_folds_its_dead_letter_copies(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A dashboard before v3 kept one more copy of a refused message at each resend that
+    covered it: the upgrade keeps the oldest, counting them, and later copies fold into it."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else ""
+    db = open_database(tmp_path / "d.sqlite3", url)
+    for version in (1, 2):
+        db.run_script(MIGRATIONS[version], version)
+    mine, twin = refused_result(7), refused_result(7, message_id=str(uuid7()))
+    rows = [(1.0, mine), (2.0, twin), (3.0, mine), (4.0, mine), (5.0, b"\xff")]
+    db.executemany(
+        "INSERT INTO dead_letters (received_at, device_id, topic, reason, size_bytes, payload) "
+        "VALUES (?, 'rig-01', ?, 'newer field', ?, ?)",
+        [(at, TOPIC, len(p), p) for at, p in rows],
+    )
+    db.executemany("INSERT INTO lost_seqs VALUES ('rig-01', 7, ?)", [(REFUSED_HERE,)])
+    db.close()
+    with Store(tmp_path / "d.sqlite3", tmp_path / "images", url=url) as store:
+        assert store._db.version() == SCHEMA_VERSION == 3
+        dead = list(reversed(store.dead_letters()))
+        assert [(d["id"], d["arrivals"], d["received_at"], d["last_at"]) for d in dead] == [
+            (1, 3, 1.0, 4.0), (2, 1, 2.0, 2.0), (5, 1, 5.0, 5.0)
+        ]  # fmt: skip
+        assert not store.dead_letter("rig-01", TOPIC, mine, "newer field", seq=7)
+        assert not store.dead_letter("rig-01", TOPIC, b"\xff", "not UTF-8")
+        assert [d["arrivals"] for d in reversed(store.dead_letters())] == [4, 1, 2]
+        assert store.lost() == {"rig-01": {7}} and store.rigs() == []
 
 
 def test_postgres_schema_version_persists(postgres_url: str, tmp_path: Path) -> None:

@@ -191,6 +191,98 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
             assert again.views[DEVICE].expect_up_to(6) == [6]  # a real tail still is a gap
 
 
+def newer_rig_at(ob: Outbox, seq: int) -> bytes:
+    """Make the outbox's ``seq`` carry a field this dashboard does not know (a rig newer than
+    the dashboard): the dashboard refuses it, and the rig sends the same bytes at each
+    resend. Returns the payload."""
+    payload = json.loads(ob.since(seq)[0].payload) | {"review_colour": "amber"}
+    raw = json.dumps(payload).encode()
+    with sqlite3.connect(ob.path) as con:
+        con.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (raw.decode(), seq))
+    con.close()
+    return raw
+
+
+def refused(store: Store) -> list[tuple[str, int]]:
+    """Each dead letter's reason and arrivals, oldest first."""
+    return [(d["reason"], d["arrivals"]) for d in reversed(store.dead_letters())]
+
+
+def test_a_refused_message_resent_again_and_again_is_one_dead_letter(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """``resend since_seq`` brings back every durable message from that seq on, the one
+    refused here too: it is refused again but kept once, its arrivals counted (it used to
+    leave one more copy in dead_letters at each resend covering it)."""
+    with (
+        Store(tmp_path / "d.sqlite3", tmp_path / "images") as store,
+        Receiver(broker.host, broker.port, store, gap_grace_s=60) as rx,
+        Outbox(tmp_path / "o.db") as ob,
+    ):
+        add_results(ob, 3)
+        newer_rig_at(ob, 2)
+        with MqttLink(link_config(broker), DEVICE, ob) as link:
+            # seq 3 follows seq 2 on the one session: stored means seq 2 was refused before
+            assert wait(lambda: store.count("results") == 2 and rx.dead == 1)
+            assert wait(link.drained)
+            for n in (1, 2):
+                reply = rx.command(DEVICE, "resend", {"since_seq": 1})
+                assert reply is not None and reply.ok and reply.data["requeued"] == 3
+                # seqs 1 and 3 are duplicates; seq 3 comes after the refused seq 2
+                assert wait(lambda n=n: rx.duplicates == 2 * n), rx.duplicates
+        assert rx.dead == 3  # refused at each arrival
+        assert store.count("dead_letters") == 1
+        (reason, arrivals), *more = refused(store)
+        assert "review_colour" in reason and arrivals == 3 and not more
+        assert store.count("results") == 2 and store.count("messages") == 2
+        assert store.lost() == {DEVICE: {2}} and rx.missing() == {}
+        (rig,) = store.rigs()
+        assert rig["lost"] == 0 and rig["refused"] == 1
+
+
+def test_another_message_under_a_refused_seq_is_kept_apart(broker: Broker, tmp_path: Path) -> None:
+    """A second client publishing as this rig (two rigs given one device_id, or a forger):
+    its message under the refused seq 2, and one under the stored seq 3, differ from the
+    rig's own, so each is a dead letter of its own, and each arrival again is counted on
+    its own row, not folded into the rig's."""
+    with (
+        Store(tmp_path / "d.sqlite3", tmp_path / "images") as store,
+        Receiver(broker.host, broker.port, store, gap_grace_s=60) as rx,
+        Outbox(tmp_path / "o.db") as ob,
+    ):
+        add_results(ob, 3)
+        mine = newer_rig_at(ob, 2)
+        with MqttLink(link_config(broker), DEVICE, ob) as link:
+            assert wait(lambda: store.count("results") == 2 and rx.dead == 1)
+            assert wait(link.drained)
+        first = json.loads(ob.since(1)[0].payload)
+        twin_2 = {**json.loads(mine), "message_id": str(uuid7()), "capture_id": str(uuid7())}
+        twin_3 = {**first, "message_id": str(uuid7()), "seq": 3, "capture_id": str(uuid7())}
+        two, three = json.dumps(twin_2).encode(), json.dumps(twin_3).encode()
+        twin = raw_client(broker)
+        topic = f"dermocap/v1/{DEVICE}/results"
+        for payload in (two, three, two, three, mine):
+            twin.publish(topic, payload, qos=1).wait_for_publish(5)
+        # a last message, refused as well: once its row is in, the ones before it are too
+        twin.publish(topic, b"{end", qos=1).wait_for_publish(5)
+        twin.loop_stop()
+        twin.disconnect()
+        assert wait(lambda: store.count("dead_letters") == 4)
+        assert rx.dead == 7
+        kept = refused(store)
+        assert [a for _, a in kept] == [2, 2, 2, 1]  # the rig's seq 2 came again as the twin's
+        assert "review_colour" in kept[0][0] and "review_colour" in kept[1][0]  # seq 2 twice
+        assert "forged or replayed" in kept[2][0] and "Invalid JSON" in kept[3][0]
+        assert store.count("results") == 2 and store.lost() == {DEVICE: {2}}
+        client = create_app(store).test_client()
+        add_user(store, "alice", PASSWORD)
+        client.set_cookie(COOKIE, log_in(store, "alice", PASSWORD, 1.0) or "")
+        page = client.get("/rigs").get_data(as_text=True).split('<table id="dead-letters">')[1]
+        rows = re.findall(r"<tr><td>\d+</td>(.*?)</tr>", page.split("</table>")[0], re.S)
+        arrivals = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[3] for r in rows]
+        assert arrivals == ["1", "2", "2", "2"]  # newest first
+
+
 def test_gap_healed_with_resend(broker: Broker, tmp_path: Path) -> None:
     """Results sent before the dashboard's session existed arrive through ``resend``."""
     with Outbox(tmp_path / "o.db") as ob:

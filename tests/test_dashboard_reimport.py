@@ -186,10 +186,13 @@ def test_dry_run_changes_nothing_and_says_what_a_real_run_does(
 
 
 def test_running_twice_is_idempotent_and_a_resent_copy_is_a_duplicate(store: Store) -> None:
-    m = flagged()
+    m, resent = flagged(), flagged()
     store.dead_letter(RIG, TOPIC, raw(m), OLD_REASON)
-    store.dead_letter(RIG, TOPIC, raw(m), OLD_REASON)  # the rig resent it: refused twice
+    store.dead_letter(RIG, TOPIC, raw(m), OLD_REASON)  # the rig resent it: refused twice, kept once
+    store.dead_letter(RIG, TOPIC, raw(resent), OLD_REASON)
+    store.add_durable(RIG, "results", resent)  # an upgraded receiver took the rig's next copy
     store.dead_letter(RIG, TOPIC, raw(flagged(), visit="nope!"), OLD_REASON)
+    assert store.count("dead_letters") == 3
     first = run(store)
     assert sorted(t.outcome for t in first.values()) == ["duplicate", "imported", "still refused"]
     after_first = snapshot(store)
@@ -197,7 +200,7 @@ def test_running_twice_is_idempotent_and_a_resent_copy_is_a_duplicate(store: Sto
     second = run(store)
 
     assert [t.outcome for t in second.values()] == ["still refused"]
-    assert snapshot(store) == after_first and store.count("results") == 1
+    assert snapshot(store) == after_first and store.count("results") == 2
 
 
 def test_status_that_validates_now_is_not_applied_but_removed(sqlite_store: Store) -> None:
