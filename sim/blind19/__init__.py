@@ -4,9 +4,11 @@ scipy only).
 
 Technique: sphere tracing of one signed distance field, seen by a field-sequential camera
 ----------------------------------------------------------------------------------------
-None of the eighteen others marches rays through a distance field, lights with narrow-band
-LEDs one after another, or stores frames with a predictive (LOCO-I) codec; each of these
-parts was picked for that.
+None of the eighteen others sphere-traces a distance field (blind-8 steps through a voxel
+volume at fixed slabs; blind-5 and blind-18 solve ray-cylinder hits in closed form; blind-3
+and blind-12 use 2-D distances to strokes), lights with narrow-band LEDs one after another
+onto a monochrome sensor, keeps the phase of a Gabor sum (blind-14 keeps its zero crossings)
+or stores frames with a predictive (LOCO-I) codec; each of these parts was picked for that.
 
 * **Geometry is one signed distance field** (``sdf.py``): the skin's surface (relief,
   creases, follicle pits, scale) *smoothly united* (a polynomial smooth minimum) with every
