@@ -30,11 +30,11 @@ TRUTH_KEYS = (
 )
 FACTOR_KEYS = {"hair_length", "hair_colour", "skin_tone", "scale", "light", "visit"}
 
-# Bad arguments that every generator (sim.heldout and sim.blind ... sim.blind18) refuses with
+# Bad arguments that every generator (sim.heldout and sim.blind ... sim.blind19) refuses with
 # ValueError, whatever its own ranges: each entry is ``(seed, overrides)``, the overrides
 # replacing keyword arguments of a call that would otherwise succeed. Only values outside any
 # generator's range are here; each test file keeps its generator's own limits (the ends of
-# its scale, size and regrowth ranges) and the refusals that not all nineteen make (a negative
+# its scale, size and regrowth ranges) and the refusals that not all twenty make (a negative
 # seed is a seed like any other to most; a list for ``regrown`` passes where a tuple does).
 BAD_ARGUMENTS: tuple[tuple[Any, dict[str, Any]], ...] = (
     (True, {}),
@@ -348,3 +348,168 @@ def check_variety(generate: Callable[..., Any], n_seeds: int) -> dict[str, Count
     assert set(c["lights"]) == {"polarised", "non-polarised"}
     assert {1, 2, 3, 4} <= set(c["sizes"])
     return c
+
+
+def check_same_site_at_any_scale(generate: Callable[..., Any], seeds: list[int]) -> None:
+    """A 6 um/px frame's hairs are the middle of a 12 um/px frame's, at half the distance
+    from the centre, with the same records otherwise (for generators whose hair records
+    carry ``id``, ``colour``, ``length_um`` and ``end``)."""
+    n_fine = n_coarse = 0
+    for seed in seeds:
+        _, fine = generate(seed, um_per_px=6.0, width=240, height=180)
+        _, coarse = generate(seed, um_per_px=12.0, width=240, height=180)
+        n_fine += len(fine["hairs"])
+        n_coarse += len(coarse["hairs"])
+        wide = {h["id"]: h for h in coarse["hairs"]}
+        for h in fine["hairs"]:
+            c = wide[h["id"]]
+            assert c["x_px"] == pytest.approx((h["x_px"] - 119.5) / 2 + 119.5, abs=2e-3)
+            assert c["y_px"] == pytest.approx((h["y_px"] - 89.5) / 2 + 89.5, abs=2e-3)
+            keys = ("kind", "diameter_um", "colour", "length_um", "direction_deg", "end")
+            assert [c[k] for k in keys] == [h[k] for k in keys]
+    assert n_fine >= 5 and n_coarse > 2.5 * n_fine
+
+
+def check_hairless_is_the_same_site(generate: Callable[..., Any], seeds: list[int]) -> None:
+    """Each seed's hairless frame (8 um/px) holds no hair, tip or root outside, the same
+    params, and the same skin between the hairs as the frame with hair, which hair only
+    darkens (shadow or occlusion) or covers."""
+    shares = []
+    for seed in seeds:
+        img, truth = generate(seed, um_per_px=8.0, width=240, height=180)
+        bare, tb = generate(seed, um_per_px=8.0, width=240, height=180, hairless=True)
+        assert truth["hairs"] and tb["hairs"] == [] and tb["tips"] == []
+        assert tb["tips_covered"] == [] and tb["emergence_outside"] == []
+        assert tb["density_per_cm2"] == 0.0 and tb["factors"]["hair_length"] == "hairless"
+        assert tb["params"] == truth["params"]
+        diff = np.abs(img.astype(int) - bare.astype(int)).max(axis=2)
+        assert diff.max() > 40
+        a, b = luma(img), luma(bare)
+        skin = np.abs(a - b) < 0.3 * b
+        shares.append(float(skin.mean()))
+        assert np.mean(a[skin] <= b[skin] * 1.03 + 6) > 0.9
+    assert np.mean(shares) > 0.4, shares
+
+
+def check_follow_up_keeps_subset_or_adds(generate: Callable[..., Any], seeds: list[int]) -> None:
+    """A follow-up at 0.5 keeps a subset of the site's hairs (about half), one at 2.0 adds new
+    (tapering) ones to the kept ones (about twice as many); both turn the frame 1-5 degrees
+    and move it 1-6 % and keep every param but the visit's."""
+    ratios = []
+    for seed in seeds:
+        kw: dict[str, Any] = {"um_per_px": 10.0, "width": 320, "height": 240}
+        _, base = generate(seed, **kw)
+        _, wide = generate(seed, um_per_px=10.0, width=480, height=400)
+        world = {h["id"]: h for h in wide["hairs"]}
+        _, fewer = generate(seed, regrown=(0.5, 11), **kw)
+        _, more = generate(seed, regrown=(2.0, 11), **kw)
+        for t in (fewer, more):
+            p, q = dict(t["params"]), dict(base["params"])
+            v = p.pop("visit")
+            assert q.pop("visit") is None and p == q
+            assert 1.0 <= abs(v["turn_deg"]) <= 5.0
+            frac = math.hypot(v["shift_px"][0] / 320, v["shift_px"][1] / 240)
+            assert 0.01 <= frac <= 0.06 + 1e-9
+        assert all(h["id"] in world for h in fewer["hairs"])
+        assert not any(h["new"] for h in fewer["hairs"])
+        grown = [h for h in more["hairs"] if h["new"]]
+        assert grown and not any(h["id"] in world for h in grown)
+        assert all(h["end"] == "taper" for h in grown if h["kind"] != "black_dot")
+        for h in more["hairs"]:
+            if not h["new"]:
+                old = world[h["id"]]
+                keys = ("kind", "diameter_um", "colour", "length_um")
+                assert [h[k] for k in keys] == [old[k] for k in keys]
+        ratios.append((len(fewer["hairs"]), len(more["hairs"]), len(base["hairs"])))
+    n_few, n_more, n_base = (sum(r[k] for r in ratios) for k in range(3))
+    assert 0.3 < n_few / n_base < 0.7, ratios
+    assert 1.6 < n_more / n_base < 2.5, ratios
+
+
+def check_densities_span_bare_to_dense(generate: Callable[..., Any]) -> None:
+    """Seeds 0-29 (12 um/px): 8-45 % of frames under 30 hairs/cm2, one over 220."""
+    dens = []
+    for seed in range(30):
+        _, t = generate(seed, um_per_px=12.0, width=240, height=180)
+        dens.append(t["density_per_cm2"])
+    share = float(np.mean(np.array(dens) < 30.0))
+    assert 0.08 <= share <= 0.45, share
+    assert max(dens) > 220
+
+
+def hair_contrast(
+    generate: Callable[..., Any], seeds: list[int], light_hair: bool, pit_um: float
+) -> dict[str, list[float]]:
+    """Luma of the frame minus its hairless twin (5 um/px; the twin minus the frame for dark
+    hair) a few pixels ahead of listed roots, behind them beyond where the tilted shaft can
+    show (its radius over the sine of its elevation, and a pit ``pit_um`` deep), and just
+    inside and just past listed square and oblique cut tips."""
+    um, w, h = 5.0, 400, 300
+    m: dict[str, list[float]] = {"root": [], "behind": [], "tip_in": [], "tip_out": []}
+    for seed in seeds:
+        img, truth = generate(seed, um_per_px=um, width=w, height=h)
+        bare, _ = generate(seed, um_per_px=um, width=w, height=h, hairless=True)
+        d = luma(img) - luma(bare) if light_hair else luma(bare) - luma(img)
+        for hair in truth["hairs"]:
+            if hair["kind"] in ("vellus", "black_dot") or hair["new"]:
+                continue
+            x, y = hair["x_px"], hair["y_px"]
+            a = math.radians(hair["direction_deg"])
+            ix, iy = x + math.cos(a) * 4, y + math.sin(a) * 4
+            if 1 <= ix < w - 1 and 1 <= iy < h - 1:
+                m["root"].append(mean_around(d, ix, iy))
+            el = math.radians(hair["elevation_deg"])
+            reach = hair["diameter_um"] / 2 / math.sin(el) + pit_um / math.tan(el)
+            step = reach / um + 4
+            bx, by = x - math.cos(a) * step, y - math.sin(a) * step
+            if 1 <= bx < w - 1 and 1 <= by < h - 1:
+                m["behind"].append(mean_around(d, bx, by))
+        for tip in truth["tips"]:
+            if not tip["cut"] or tip["kind"] == "vellus" or tip["cut_style"] == "frayed":
+                continue
+            a = math.radians(tip["direction_deg"])
+            x, y = tip["x_px"], tip["y_px"]
+            ix, iy = x - math.cos(a) * 3, y - math.sin(a) * 3
+            ox = x + math.cos(a) * (0.5 * tip["diameter_um"] / um + 4)
+            oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 4)
+            if 2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2:
+                m["tip_in"].append(mean_around(d, ix, iy))
+                m["tip_out"].append(mean_around(d, ox, oy))
+    return m
+
+
+def check_dark_hair_where_the_truth_puts_it(m: dict[str, list[float]]) -> None:
+    """:func:`hair_contrast` of dark hair on light skin: dark just ahead of the roots, skin
+    (in the hair's shadow at most) behind them, dark inside cut tips and skin past them."""
+    root, behind = np.array(m["root"]), np.array(m["behind"])
+    assert len(root) >= 30 and len(behind) >= 20
+    assert np.mean(root > 30) > 0.85, np.percentile(root, [10, 50])
+    # behind the root only the skin, in the hair's shadow at most (a shadow darkens by a
+    # fraction of what the hair does)
+    assert np.median(behind) < 20 and np.mean(behind < 30) > 0.7, np.percentile(behind, [50, 90])
+    assert np.median(root) - np.median(behind) > 40
+    tin, tout = np.array(m["tip_in"]), np.array(m["tip_out"])
+    assert len(tin) >= 10
+    # past a stub's cut end: skin, in the stub's shadow at most (under half the hair's)
+    assert np.mean(tin > 20) > 0.8, np.percentile(tin, [10, 50])
+    assert np.mean(tout < 0.5 * np.median(tin)) > 0.7, np.percentile(tout, [50, 90])
+    assert np.median(tin - tout) > 40
+
+
+def check_density_follows_the_drawn_hairs(
+    generate: Callable[..., Any], looks: list[dict[str, Any]]
+) -> None:
+    """Frames whose truth holds more hairs show more hair pixels (dark trimmed hair on light
+    skin, among the first 200 of ``looks``, the generator's :func:`site_looks`)."""
+    dens, cover = [], []
+    for seed, p in enumerate(looks[:200]):
+        if p["hair_colour"] not in ("black", "dark brown") or p["fitzpatrick"] > 3:
+            continue
+        if p["hair_length"] != "trimmed":
+            continue
+        img, t = generate(seed, um_per_px=10.0, width=240, height=180)
+        bare, _ = generate(seed, um_per_px=10.0, width=240, height=180, hairless=True)
+        dens.append(t["density_per_cm2"])
+        cover.append(float(np.mean(luma(bare) - luma(img) > 20)))
+    assert len(dens) >= 10
+    assert np.corrcoef(dens, cover)[0, 1] > 0.6, list(zip(dens, cover, strict=True))
