@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,86 @@ def test_the_log_slope_sees_a_compressed_reader() -> None:
     a = _run(_reads([0.0] * 6, bare=0.0))
     (row,) = paired(a, a)
     assert row.slope_a == pytest.approx(1.0) and row.slope_b == pytest.approx(1.0)
+
+
+def _judged(gen: str, errors: list[float], tips: tuple[int, float] | None = None) -> dict[str, Any]:
+    """A run of one generator's images (true 100 + i), with its figures' cut tips."""
+    run = _run(
+        {f"{gen}-{i:04d}": (gen, 100.0 + i, (100.0 + i) * (1 + e)) for i, e in enumerate(errors)}
+    )
+    if tips is not None:
+        run["figures"] = {gen: {"int8": {"all": {"tips": tips[0], "tips_detected_pct": tips[1]}}}}
+    return run
+
+
+def test_a_side_of_several_runs_is_pooled_and_summarised_as_a_rule_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bench split over --generators groups: each side's runs pooled; the training rows'
+    mean MAPE and cut tips (row mean and all tips), the held-out judges' per-image differences
+    pooled, and a judge kept apart printed alone."""
+    from sim.generality.compare import merge, pool, summary
+
+    a = [
+        _judged("blind", [0.2] * 4, (100, 10.0)),
+        _judged("blind2", [0.2] * 4, (300, 30.0)),
+        _judged("blind4", [0.2, -0.2, 0.2, -0.2]),
+        _judged("blind9", [0.1] * 4),
+    ]
+    b = [
+        _judged("blind", [0.1] * 4, (100, 20.0)),
+        _judged("blind2", [0.2] * 4, (300, 30.0)),
+        _judged("blind4", [0.1, -0.1, 0.1, -0.1]),
+        _judged("blind9", [0.3] * 4),
+    ]
+    ma, mb = merge(a), merge(b)
+    rows = {r.generator: r for r in paired(ma, mb)}
+    assert set(rows) == {"blind", "blind2", "blind4", "blind9"}
+    assert rows["blind9"].bias_a == pytest.approx(10.0) and rows["blind9"].bias_b == pytest.approx(
+        30.0
+    )
+    both = pool([rows["blind4"], rows["blind9"]])
+    assert both.n == 8 and both.diff == pytest.approx(5.0)  # -10 x 4 and +20 x 4
+    alone = pool([rows["blind4"]])
+    assert alone.diff == pytest.approx(-10.0) and alone.verdict == "b better"
+    text = summary(list(rows.values()), ma, mb, apart=("blind9",))
+    # training rows: MAPE (20 + 20) / 2 -> (10 + 20) / 2; tips row mean 20 -> 25, pooled 25 -> 27.5
+    assert "mean MAPE 20.00 -> 15.00" in text
+    assert "20.00 -> 25.00 % (all tips pooled 25.00 -> 27.50)" in text
+    assert "held-out judges pooled (1, n = 4): -10.00" in text and "b better" in text
+    assert "apart: blind9 +20.00" in text and "bias +10.0 -> +30.0 %" in text
+    # the script: --a and --b take the runs of each side
+    paths = {}
+    for side, runs in (("a", a), ("b", b)):
+        for i, run in enumerate(runs):
+            paths.setdefault(side, []).append(tmp_path / f"{side}{i}.json")
+            paths[side][-1].write_text(json.dumps(run))
+    args = ["--a", *map(str, paths["a"]), "--b", *map(str, paths["b"]), "--apart", "blind9"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "held-out judges pooled (1, n = 4)" in out and "apart: blind9" in out
+    with pytest.raises(SystemExit):  # positional runs and --a/--b together
+        main([str(paths["a"][0]), str(paths["b"][0]), "--a", str(paths["a"][1])])
+
+
+def test_merging_keeps_two_images_of_one_name_apart_and_refuses_two_reads_of_one() -> None:
+    """Runs with other --twin counts name different twin images alike (a --twin 0 run keeps
+    the bare ones): both are kept, named by what they are, alike on both sides; one image
+    read two ways on one side is refused."""
+    from sim.generality.compare import merge
+
+    with_hair = _run({"twin-0000": ("twin", 120.0, 130.0)})
+    bare = _run({"twin-0000": ("twin", 0.0, 2.0)})
+    bare["images"][0]["um_per_px"] = 9.0
+    one = merge([with_hair, bare])
+    names = sorted(im["image"] for im in one["images"])
+    assert len(names) == 2 and all(n.startswith("twin-0000~") for n in names)
+    other = merge([bare, with_hair])  # the other order names them alike
+    assert names == sorted(im["image"] for im in other["images"])
+    (row,) = paired(one, other)
+    assert row.n == 1 and row.bare_n == 1 and row.diff == pytest.approx(0.0)
+    misread = json.loads(json.dumps(with_hair))
+    misread["images"][0]["int8"]["density_per_cm2"] = 90.0
+    with pytest.raises(NotComparable, match="different reads"):
+        merge([with_hair, misread])
+    assert len(merge([with_hair, with_hair])["images"]) == 1  # the same read twice is one

@@ -7,11 +7,18 @@ for the other), so the difference of two MAPEs is judged on the per-image differ
 mean and its standard error. A difference within two standard errors is not a difference the
 bench can see. That covers the choice of images only; the spread between training runs of one
 recipe is a second, separate noise (docs/model_card.md).
+
+A side may be several runs (a bench split over ``--generators`` groups): their images are
+pooled. Below the table, :func:`summary` gives the figures a candidate's rule is written in:
+the training rows' mean MAPE and cut tips read as hairs (all tips pooled), and the held-out
+judges' per-image differences pooled into one mean and standard error (``apart``: judges
+left out of the pool and printed alone, e.g. one that led to the change).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import statistics
@@ -47,6 +54,9 @@ class Paired:
     # reads smaller than it is (a true +14 % reads as 1.14**slope - 1)
     slope_a: float = math.nan
     slope_b: float = math.nan
+    bias_a: float = math.nan  # mean signed error over the images with hairs, %
+    bias_b: float = math.nan
+    diffs: tuple[float, ...] = ()  # |err_b| - |err_a| per image with hairs, % points
 
     @property
     def verdict(self) -> str:
@@ -72,6 +82,45 @@ def _by_image(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {im["image"]: im for im in run["images"]}
 
 
+def _identity(im: dict[str, Any]) -> str:
+    """Which image a record is, apart from its name: runs with other ``--twin`` counts name
+    different twin images alike (a run with ``--twin 0`` keeps the twin's bare ones)."""
+    key = json.dumps([im.get("size"), im.get("um_per_px"), im.get("true_density_per_cm2")])
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one model as one (a bench split over ``--generators`` groups): their
+    images and figures pooled. A name two runs give to different images (the twin's, under
+    other ``--twin`` counts) is kept for each, as ``NAME~ID`` (ID: of its size, scale and
+    truth, so that both sides name it alike); a generator's figures come from its first run.
+
+    Raises:
+        NotComparable: one image is in two of the runs with different reads.
+    """
+    seen: dict[str, dict[str, dict[str, Any]]] = {}  # name -> identity -> record
+    figures: dict[str, Any] = {}
+    for run in runs:
+        for im in run["images"]:
+            kept = seen.setdefault(im["image"], {}).setdefault(_identity(im), im)
+            if kept is not im and not all(
+                math.isclose(kept[v]["density_per_cm2"], im[v]["density_per_cm2"], rel_tol=1e-6)
+                for v in ("int8", "fp32")
+                if v in kept and v in im
+            ):
+                raise NotComparable(
+                    f"image {im['image']} is in two runs of one side with different reads: "
+                    "give each side one model's runs"
+                )
+        for gen, fig in run.get("figures", {}).items():
+            figures.setdefault(gen, fig)
+    images = []
+    for name, alike in seen.items():
+        for ident, im in alike.items():
+            images.append(im if len(alike) == 1 else {**im, "image": f"{name}~{ident}"})
+    return {"images": images, "figures": figures}
+
+
 def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[Paired]:
     """Per generator, the density error of run ``b`` against run ``a`` on the same images;
     a generator that only one of the runs holds is left out.
@@ -92,7 +141,7 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
         )
     out = []
     for gen in sorted({im["generator"] for im in ia.values()}):
-        da, db, bare_a, bare_b = [], [], [], []
+        da, db, bare_a, bare_b, sa, sb = [], [], [], [], [], []
         trues, reads_a, reads_b = [], [], []
         for name, x in ia.items():
             if x["generator"] != gen:
@@ -106,8 +155,10 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
                 )
             ra, rb = x[variant]["density_per_cm2"], y[variant]["density_per_cm2"]
             if t > 0:
-                da.append(100.0 * abs(ra / t - 1))
-                db.append(100.0 * abs(rb / t - 1))
+                sa.append(100.0 * (ra / t - 1))
+                sb.append(100.0 * (rb / t - 1))
+                da.append(abs(sa[-1]))
+                db.append(abs(sb[-1]))
                 trues.append(t)
                 reads_a.append(ra)
                 reads_b.append(rb)
@@ -129,9 +180,102 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
                 bare_mean_b=statistics.fmean(bare_b) if bare_b else None,
                 slope_a=log_slope(trues, reads_a),
                 slope_b=log_slope(trues, reads_b),
+                bias_a=statistics.fmean(sa) if sa else math.nan,
+                bias_b=statistics.fmean(sb) if sb else math.nan,
+                diffs=tuple(diffs),
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """Per-image differences of several generators pooled: mean and standard error."""
+
+    generators: tuple[str, ...]
+    n: int
+    diff: float
+    se: float
+
+    @property
+    def verdict(self) -> str:
+        if self.n < 2 or abs(self.diff) <= NOISE_SE * self.se:
+            return "within noise"
+        return "b better" if self.diff < 0 else "b worse"
+
+
+def pool(rows: list[Paired]) -> Pooled:
+    """The rows' per-image differences as one sample (each image weighs the same)."""
+    diffs = [d for r in rows for d in r.diffs]
+    n = len(diffs)
+    return Pooled(
+        generators=tuple(r.generator for r in rows if r.diffs),
+        n=n,
+        diff=statistics.fmean(diffs) if diffs else math.nan,
+        se=statistics.stdev(diffs) / math.sqrt(n) if n > 1 else math.inf,
+    )
+
+
+def tips_read(
+    run: dict[str, Any], generators: list[str], variant: str = "int8"
+) -> tuple[float, float] | None:
+    """Cut tips read as hairs over ``generators``, %: the mean of their rows (each generator
+    weighs the same, as the model card's rules are written) and all their tips pooled; None
+    where none has tips."""
+    rows: list[float] = []
+    tips = hit = 0.0
+    for gen in generators:
+        fig = run.get("figures", {}).get(gen, {}).get(variant, {}).get("all", {})
+        n, pct = fig.get("tips") or 0, fig.get("tips_detected_pct")
+        if n and pct is not None:
+            rows.append(pct)
+            tips += n
+            hit += n * pct / 100.0
+    return (statistics.fmean(rows), 100.0 * hit / tips) if rows else None
+
+
+def _worse(rows: list[Paired]) -> str:
+    return ", ".join(r.generator for r in rows if r.verdict == "b worse") or "none"
+
+
+def summary(
+    rows: list[Paired],
+    a: dict[str, Any],
+    b: dict[str, Any],
+    variant: str = "int8",
+    apart: tuple[str, ...] = (),
+) -> str:
+    """What a candidate's rule is written in: the training rows' mean MAPE and tips read as
+    hairs, the held-out judges pooled (less ``apart``), and each judge worse beyond noise."""
+    lines = []
+    train = [r for r in rows if r.n and r.generator in ("twin", *TRAINING_GENERATORS)]
+    if train:
+        gens = [r.generator for r in train]
+        ta, tb = tips_read(a, gens, variant), tips_read(b, gens, variant)
+        tips = "-"
+        if ta is not None and tb is not None:
+            tips = f"{ta[0]:.2f} -> {tb[0]:.2f} % (all tips pooled {ta[1]:.2f} -> {tb[1]:.2f})"
+        lines.append(
+            f"training rows ({len(train)}: {', '.join(gens)}): mean MAPE "
+            f"{statistics.fmean(r.mape_a for r in train):.2f} -> "
+            f"{statistics.fmean(r.mape_b for r in train):.2f}; cut tips read as hairs {tips}; "
+            f"worse beyond noise: {_worse(train)}"
+        )
+    judges = [r for r in rows if r.n and r.generator in HELD_OUT_GENERATORS]
+    pooled = [r for r in judges if r.generator not in apart]
+    if pooled:
+        p = pool(pooled)
+        lines.append(
+            f"held-out judges pooled ({len(p.generators)}, n = {p.n}): {p.diff:+.2f} "
+            f"(SE {p.se:.2f}), {p.verdict}; worse beyond noise: {_worse(pooled)}"
+        )
+    for r in judges:
+        if r.generator in apart:
+            lines.append(
+                f"apart: {r.generator} {r.diff:+.2f} (SE {r.se:.2f}), {r.verdict}; bias "
+                f"{r.bias_a:+.1f} -> {r.bias_b:+.1f} %"
+            )
+    return "\n".join(lines)
 
 
 def _f(x: float | None) -> str:
@@ -142,18 +286,20 @@ def report(rows: list[Paired], name_a: str = "a", name_b: str = "b") -> str:
     """The comparison as a table (MAPE in %, bare skin in hairs/cm2)."""
     head = (
         f"{'generator':12s} {'n':>3s} {'MAPE ' + name_a:>14s} {'MAPE ' + name_b:>14s} "
-        f"{'b - a':>7s} {'SE':>5s}  {'verdict':12s}  {'log-slope a / b':>15s}  "
-        "bare skin mean a / b"
+        f"{'b - a':>7s} {'SE':>5s}  {'verdict':12s}  {'bias a / b, %':>15s}  "
+        f"{'log-slope a / b':>15s}  bare skin mean a / b"
     )
     lines = [head]
     for r in rows:
         if r.n == 0:  # bare only: no error to print
             mapes, slopes = f"{'-':>14s} {'-':>14s} {'-':>7s} {'-':>5s}", f"{'-':>6s} / {'-':>6s}"
+            bias = f"{'-':>15s}"
         else:
             mapes = f"{r.mape_a:14.1f} {r.mape_b:14.1f} {r.diff:+7.1f} {r.se:5.1f}"
             slopes = f"{r.slope_a:6.3f} / {r.slope_b:6.3f}"
+            bias = f"{r.bias_a:+7.1f} / {r.bias_b:+5.1f}"
         lines.append(
-            f"{r.generator:12s} {r.n:3d} {mapes}  {r.verdict:12s}  {slopes}  "
+            f"{r.generator:12s} {r.n:3d} {mapes}  {r.verdict:12s}  {bias}  {slopes}  "
             f"{_f(r.bare_mean_a)} / {_f(r.bare_mean_b)} "
             f"(n={r.bare_n})"
         )
@@ -163,26 +309,52 @@ def report(rows: list[Paired], name_a: str = "a", name_b: str = "b") -> str:
 def main(argv: list[str] | None = None) -> int:
     """``scripts/compare_bench.py``; returns the exit status."""
     p = argparse.ArgumentParser(
-        description="Compare two bench runs image by image: candidate (B) against reference (A)."
+        description="Compare two bench runs image by image: candidate (B) against reference "
+        "(A). Either A.json B.json, or --a A1.json A2.json ... --b B1.json B2.json ... (a "
+        "bench split over --generators groups: each side's runs pooled)."
     )
-    p.add_argument("a", type=Path, help="reference run (bench_generality.py --json)")
-    p.add_argument("b", type=Path, help="candidate run, on the same images")
+    p.add_argument("runs", type=Path, nargs="*", help="A.json B.json: reference, candidate")
+    p.add_argument("--a", type=Path, nargs="+", default=[], help="the reference's runs")
+    p.add_argument("--b", type=Path, nargs="+", default=[], help="the candidate's runs")
     p.add_argument("--variant", choices=("int8", "fp32"), default="int8")
+    p.add_argument(
+        "--apart",
+        default="",
+        help="held-out judges to leave out of the pool and print alone, comma-separated "
+        "(e.g. one that led to the change: blind9)",
+    )
     args = p.parse_args(argv)
+    if args.runs and (args.a or args.b):
+        p.error("give A.json B.json, or --a ... --b ..., not both")
+    if args.runs:
+        if len(args.runs) != 2:
+            p.error("give two runs: the reference and the candidate")
+        side_a, side_b = [args.runs[0]], [args.runs[1]]
+    elif args.a and args.b:
+        side_a, side_b = args.a, args.b
+    else:
+        p.error("give A.json B.json, or --a A.json ... --b B.json ...")
     try:
-        runs = [json.loads(path.read_text()) for path in (args.a, args.b)]
+        runs_a = [json.loads(path.read_text()) for path in side_a]
+        runs_b = [json.loads(path.read_text()) for path in side_b]
     except (OSError, ValueError) as exc:
         print(f"cannot read a bench run: {exc}", file=sys.stderr)
         return 2
     try:
-        rows = paired(runs[0], runs[1], args.variant)
+        a, b = merge(runs_a), merge(runs_b)
+        rows = paired(a, b, args.variant)
     except NotComparable as exc:
-        print(f"{args.a} and {args.b}: {exc}", file=sys.stderr)
+        names = " ".join(str(x) for x in side_a) + " and " + " ".join(str(x) for x in side_b)
+        print(f"{names}: {exc}", file=sys.stderr)
         return 2
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         print(f"not a bench_generality.py --json file (missing {exc})", file=sys.stderr)
         return 2
-    print(report(rows, args.a.stem, args.b.stem))
+    print(report(rows, side_a[0].stem, side_b[0].stem))
+    apart = tuple(g.strip() for g in args.apart.split(",") if g.strip())
+    text = summary(rows, a, b, args.variant, apart)
+    if text:
+        print(text)
     print(
         "Choose models on the rows of the sources that train them (the twin, "
         + ", ".join(TRAINING_GENERATORS)
