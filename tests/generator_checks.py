@@ -117,6 +117,22 @@ def foreign_imports(package_dir: Path, own: str) -> list[str]:
     return out
 
 
+def tip_probes(
+    tip: dict[str, Any], um: float, past: float = 4.0
+) -> tuple[float, float, float, float]:
+    """Where to look round a listed tip (at ``um`` um/px): 3 px back along its shaft, and
+    half its diameter and ``past`` px beyond its end: ``(ix, iy, ox, oy)``."""
+    a = math.radians(tip["direction_deg"])
+    x, y = tip["x_px"], tip["y_px"]
+    reach = 0.5 * tip["diameter_um"] / um + past
+    return (
+        x - math.cos(a) * 3,
+        y - math.sin(a) * 3,
+        x + math.cos(a) * reach,
+        y + math.sin(a) * reach,
+    )
+
+
 def check_truth_contract(truth: dict[str, Any], w: int, h: int, um: float) -> None:
     """The truth a generator owes the benches and the training frames: every key, the
     density, mean diameter and vellus fraction from the listed hairs, hairs and tips inside
@@ -350,101 +366,177 @@ def check_variety(generate: Callable[..., Any], n_seeds: int) -> dict[str, Count
     return c
 
 
-def check_same_site_at_any_scale(generate: Callable[..., Any], seeds: list[int]) -> None:
+SITE_KEYS = ("kind", "diameter_um", "colour", "length_um", "direction_deg", "end")
+
+
+def check_same_site_at_any_scale(
+    generate: Callable[..., Any],
+    seeds: list[int],
+    keys: tuple[str, ...] = SITE_KEYS,
+    ratio: float = 2.5,
+    per_seed: bool = False,
+) -> None:
     """A 6 um/px frame's hairs are the middle of a 12 um/px frame's, at half the distance
-    from the centre, with the same records otherwise (for generators whose hair records
-    carry ``id``, ``colour``, ``length_um`` and ``end``)."""
+    from the centre, with the same ``keys`` of their records (default for generators whose
+    hair records carry ``length_um``, ``direction_deg`` and ``end``); over ``seeds`` at least
+    five fine hairs and more than ``ratio`` times as many coarse ones (``per_seed``: each
+    seed's fine frame holds hair, and more than ``ratio`` times as many coarse)."""
     n_fine = n_coarse = 0
     for seed in seeds:
         _, fine = generate(seed, um_per_px=6.0, width=240, height=180)
         _, coarse = generate(seed, um_per_px=12.0, width=240, height=180)
         n_fine += len(fine["hairs"])
         n_coarse += len(coarse["hairs"])
+        if per_seed:
+            assert fine["hairs"] and len(coarse["hairs"]) > ratio * len(fine["hairs"])
         wide = {h["id"]: h for h in coarse["hairs"]}
         for h in fine["hairs"]:
             c = wide[h["id"]]
             assert c["x_px"] == pytest.approx((h["x_px"] - 119.5) / 2 + 119.5, abs=2e-3)
             assert c["y_px"] == pytest.approx((h["y_px"] - 89.5) / 2 + 89.5, abs=2e-3)
-            keys = ("kind", "diameter_um", "colour", "length_um", "direction_deg", "end")
             assert [c[k] for k in keys] == [h[k] for k in keys]
-    assert n_fine >= 5 and n_coarse > 2.5 * n_fine
+    assert n_fine >= 5 and n_coarse > ratio * n_fine
 
 
-def check_hairless_is_the_same_site(generate: Callable[..., Any], seeds: list[int]) -> None:
-    """Each seed's hairless frame (8 um/px) holds no hair, tip or root outside, the same
-    params, and the same skin between the hairs as the frame with hair, which hair only
-    darkens (shadow or occlusion) or covers."""
+def check_hairless_is_the_same_site(
+    generate: Callable[..., Any],
+    seeds: list[int],
+    *,
+    um: float = 8.0,
+    size: tuple[int, int] = (240, 180),
+    skin_tol: int | None = None,
+    min_share: float = 0.4,
+    but_visit: bool = False,
+    tips_covered: bool = True,
+) -> None:
+    """Each seed's hairless frame (``um`` um/px, ``size``) holds no hair, tip or root outside
+    (nor covered tip, for generators that list ``tips_covered``), the same params (``but_visit``:
+    all but the visit's), and the same skin between the hairs as the frame with hair over at
+    least ``min_share`` of the frame on average. The skin: with ``skin_tol`` None, where the
+    luma differs by under 30 %, which hair only darkens (shadow or occlusion) or covers; else
+    where no channel differs by more than ``skin_tol``."""
+    w, h = size
     shares = []
     for seed in seeds:
-        img, truth = generate(seed, um_per_px=8.0, width=240, height=180)
-        bare, tb = generate(seed, um_per_px=8.0, width=240, height=180, hairless=True)
+        img, truth = generate(seed, um_per_px=um, width=w, height=h)
+        bare, tb = generate(seed, um_per_px=um, width=w, height=h, hairless=True)
         assert truth["hairs"] and tb["hairs"] == [] and tb["tips"] == []
-        assert tb["tips_covered"] == [] and tb["emergence_outside"] == []
+        if tips_covered:
+            assert tb["tips_covered"] == []
+        assert tb["emergence_outside"] == []
         assert tb["density_per_cm2"] == 0.0 and tb["factors"]["hair_length"] == "hairless"
-        assert tb["params"] == truth["params"]
+        if but_visit:
+            same = {k: v for k, v in truth["params"].items() if k != "visit"}
+            assert {k: v for k, v in tb["params"].items() if k != "visit"} == same
+        else:
+            assert tb["params"] == truth["params"]
         diff = np.abs(img.astype(int) - bare.astype(int)).max(axis=2)
-        assert diff.max() > 40
-        a, b = luma(img), luma(bare)
-        skin = np.abs(a - b) < 0.3 * b
-        shares.append(float(skin.mean()))
-        assert np.mean(a[skin] <= b[skin] * 1.03 + 6) > 0.9
-    assert np.mean(shares) > 0.4, shares
+        assert diff.max() > 40  # the hair is gone
+        if skin_tol is None:
+            a, b = luma(img), luma(bare)
+            skin = np.abs(a - b) < 0.3 * b
+            shares.append(float(skin.mean()))
+            assert np.mean(a[skin] <= b[skin] * 1.03 + 6) > 0.9
+        else:
+            shares.append(float(np.mean(diff <= skin_tol)))
+    assert np.mean(shares) > min_share, shares
 
 
-def check_follow_up_keeps_subset_or_adds(generate: Callable[..., Any], seeds: list[int]) -> None:
+LOOK_KEYS = ("kind", "diameter_um", "colour")
+FOLLOW_UP_KEYS = (*LOOK_KEYS, "length_um")
+
+
+def check_follow_up_keeps_subset_or_adds(
+    generate: Callable[..., Any],
+    seeds: list[int],
+    frames: tuple[tuple[int, int], tuple[int, int]] = ((320, 240), (480, 400)),
+    *,
+    keys: tuple[str, ...] = FOLLOW_UP_KEYS,
+    baseline_visit_none: bool = True,
+    grown_taper: bool = True,
+    grown_not: tuple[str, ...] = (),
+) -> None:
     """A follow-up at 0.5 keeps a subset of the site's hairs (about half), one at 2.0 adds new
-    (tapering) ones to the kept ones (about twice as many); both turn the frame 1-5 degrees
-    and move it 1-6 % and keep every param but the visit's."""
+    ones, none of the ``grown_not`` kinds (and tapering, with ``grown_taper``) to the kept ones
+    (about twice as many), which keep their ``keys``; both turn the frame (10 um/px, the first
+    of ``frames``) 1-5 degrees and move it 1-6 % and keep every param but the visit's (None at
+    the baseline, with ``baseline_visit_none``). The site's hairs are those of a frame of the
+    second size."""
+    (w, h), wide_size = frames
     ratios = []
     for seed in seeds:
-        kw: dict[str, Any] = {"um_per_px": 10.0, "width": 320, "height": 240}
+        kw: dict[str, Any] = {"um_per_px": 10.0, "width": w, "height": h}
         _, base = generate(seed, **kw)
-        _, wide = generate(seed, um_per_px=10.0, width=480, height=400)
-        world = {h["id"]: h for h in wide["hairs"]}
+        _, wide = generate(seed, um_per_px=10.0, width=wide_size[0], height=wide_size[1])
+        world = {hair["id"]: hair for hair in wide["hairs"]}
         _, fewer = generate(seed, regrown=(0.5, 11), **kw)
         _, more = generate(seed, regrown=(2.0, 11), **kw)
         for t in (fewer, more):
             p, q = dict(t["params"]), dict(base["params"])
             v = p.pop("visit")
-            assert q.pop("visit") is None and p == q
+            base_visit = q.pop("visit")
+            assert p == q
+            if baseline_visit_none:
+                assert base_visit is None
             assert 1.0 <= abs(v["turn_deg"]) <= 5.0
-            frac = math.hypot(v["shift_px"][0] / 320, v["shift_px"][1] / 240)
+            frac = math.hypot(v["shift_px"][0] / w, v["shift_px"][1] / h)
             assert 0.01 <= frac <= 0.06 + 1e-9
-        assert all(h["id"] in world for h in fewer["hairs"])
-        assert not any(h["new"] for h in fewer["hairs"])
-        grown = [h for h in more["hairs"] if h["new"]]
-        assert grown and not any(h["id"] in world for h in grown)
-        assert all(h["end"] == "taper" for h in grown if h["kind"] != "black_dot")
-        for h in more["hairs"]:
-            if not h["new"]:
-                old = world[h["id"]]
-                keys = ("kind", "diameter_um", "colour", "length_um")
-                assert [h[k] for k in keys] == [old[k] for k in keys]
+        assert all(hair["id"] in world for hair in fewer["hairs"])
+        assert not any(hair["new"] for hair in fewer["hairs"])
+        grown = [hair for hair in more["hairs"] if hair["new"]]
+        assert grown and not any(hair["id"] in world for hair in grown)
+        assert not any(hair["kind"] in grown_not for hair in grown)
+        if grown_taper:
+            assert all(hair["end"] == "taper" for hair in grown if hair["kind"] != "black_dot")
+        kept = [hair for hair in more["hairs"] if not hair["new"]]
+        assert all(hair["id"] in world for hair in kept)
+        for hair in kept:
+            old = world[hair["id"]]  # a kept hair looks as before
+            assert [hair[k] for k in keys] == [old[k] for k in keys]
         ratios.append((len(fewer["hairs"]), len(more["hairs"]), len(base["hairs"])))
     n_few, n_more, n_base = (sum(r[k] for r in ratios) for k in range(3))
     assert 0.3 < n_few / n_base < 0.7, ratios
     assert 1.6 < n_more / n_base < 2.5, ratios
 
 
-def check_densities_span_bare_to_dense(generate: Callable[..., Any]) -> None:
-    """Seeds 0-29 (12 um/px): 8-45 % of frames under 30 hairs/cm2, one over 220."""
+def check_densities_span_bare_to_dense(
+    generate: Callable[..., Any],
+    *,
+    n_seeds: int = 30,
+    um: float = 12.0,
+    size: tuple[int, int] = (240, 180),
+    bare_share: tuple[float, float] = (0.08, 0.45),
+    dense: float = 220.0,
+) -> list[float]:
+    """Seeds ``0..n_seeds-1`` (``um`` um/px, ``size``): a share within ``bare_share`` of
+    frames under 30 hairs/cm2, one over ``dense``. Returns the densities, seed by seed."""
     dens = []
-    for seed in range(30):
-        _, t = generate(seed, um_per_px=12.0, width=240, height=180)
+    for seed in range(n_seeds):
+        _, t = generate(seed, um_per_px=um, width=size[0], height=size[1])
         dens.append(t["density_per_cm2"])
     share = float(np.mean(np.array(dens) < 30.0))
-    assert 0.08 <= share <= 0.45, share
-    assert max(dens) > 220
+    assert bare_share[0] <= share <= bare_share[1], share
+    assert max(dens) > dense
+    return dens
 
 
 def hair_contrast(
-    generate: Callable[..., Any], seeds: list[int], light_hair: bool, pit_um: float
+    generate: Callable[..., Any],
+    seeds: list[int],
+    light_hair: bool,
+    pit_um: float | None,
+    *,
+    size: tuple[int, int] = (400, 300),
+    cut_styles: bool = True,
 ) -> dict[str, list[float]]:
-    """Luma of the frame minus its hairless twin (5 um/px; the twin minus the frame for dark
-    hair) a few pixels ahead of listed roots, behind them beyond where the tilted shaft can
-    show (its radius over the sine of its elevation, and a pit ``pit_um`` deep), and just
-    inside and just past listed square and oblique cut tips."""
-    um, w, h = 5.0, 400, 300
+    """Luma of the frame minus its hairless twin (5 um/px, ``size``; the twin minus the frame
+    for dark hair) a few pixels ahead of listed roots, behind them beyond where the tilted
+    shaft can show (its radius over the sine of its elevation, and a pit ``pit_um`` deep; for
+    ``pit_um`` None, a shaft that lists no elevation, its radius), and just inside and just
+    past listed cut tips (square and oblique ones only, with ``cut_styles``: frayed ends are
+    left out)."""
+    um = 5.0
+    w, h = size
     m: dict[str, list[float]] = {"root": [], "behind": [], "tip_in": [], "tip_out": []}
     for seed in seeds:
         img, truth = generate(seed, um_per_px=um, width=w, height=h)
@@ -458,57 +550,86 @@ def hair_contrast(
             ix, iy = x + math.cos(a) * 4, y + math.sin(a) * 4
             if 1 <= ix < w - 1 and 1 <= iy < h - 1:
                 m["root"].append(mean_around(d, ix, iy))
-            el = math.radians(hair["elevation_deg"])
-            reach = hair["diameter_um"] / 2 / math.sin(el) + pit_um / math.tan(el)
+            if pit_um is None:
+                reach = hair["diameter_um"] * 0.5
+            else:
+                el = math.radians(hair["elevation_deg"])
+                reach = hair["diameter_um"] / 2 / math.sin(el) + pit_um / math.tan(el)
             step = reach / um + 4
             bx, by = x - math.cos(a) * step, y - math.sin(a) * step
             if 1 <= bx < w - 1 and 1 <= by < h - 1:
                 m["behind"].append(mean_around(d, bx, by))
         for tip in truth["tips"]:
-            if not tip["cut"] or tip["kind"] == "vellus" or tip["cut_style"] == "frayed":
+            if not tip["cut"] or tip["kind"] == "vellus":
                 continue
-            a = math.radians(tip["direction_deg"])
-            x, y = tip["x_px"], tip["y_px"]
-            ix, iy = x - math.cos(a) * 3, y - math.sin(a) * 3
-            ox = x + math.cos(a) * (0.5 * tip["diameter_um"] / um + 4)
-            oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 4)
+            if cut_styles and tip["cut_style"] == "frayed":
+                continue
+            ix, iy, ox, oy = tip_probes(tip, um)
             if 2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2:
                 m["tip_in"].append(mean_around(d, ix, iy))
                 m["tip_out"].append(mean_around(d, ox, oy))
     return m
 
 
-def check_dark_hair_where_the_truth_puts_it(m: dict[str, list[float]]) -> None:
+def check_dark_hair_where_the_truth_puts_it(
+    m: dict[str, list[float]],
+    *,
+    behind_at_most: tuple[float, float, float] = (20.0, 30.0, 0.7),
+    root_over_behind: float | None = 40.0,
+    tip_out_below: float | None = None,
+) -> None:
     """:func:`hair_contrast` of dark hair on light skin: dark just ahead of the roots, skin
-    (in the hair's shadow at most) behind them, dark inside cut tips and skin past them."""
+    (in the hair's shadow at most) behind them, dark inside cut tips and skin past them.
+    ``behind_at_most`` (median, level, share): behind the roots the median darkening stays
+    under the first and more than the share stay under the level; ``root_over_behind``: the
+    median ahead of the roots exceeds the median behind by more (None: not checked);
+    ``tip_out_below``: past a tip more than 70 % stay under it (None: under half the median
+    inside tips)."""
     root, behind = np.array(m["root"]), np.array(m["behind"])
     assert len(root) >= 30 and len(behind) >= 20
     assert np.mean(root > 30) > 0.85, np.percentile(root, [10, 50])
     # behind the root only the skin, in the hair's shadow at most (a shadow darkens by a
     # fraction of what the hair does)
-    assert np.median(behind) < 20 and np.mean(behind < 30) > 0.7, np.percentile(behind, [50, 90])
-    assert np.median(root) - np.median(behind) > 40
+    median_max, level, share = behind_at_most
+    assert np.median(behind) < median_max and np.mean(behind < level) > share, np.percentile(
+        behind, [50, 90]
+    )
+    if root_over_behind is not None:
+        assert np.median(root) - np.median(behind) > root_over_behind
     tin, tout = np.array(m["tip_in"]), np.array(m["tip_out"])
     assert len(tin) >= 10
     # past a stub's cut end: skin, in the stub's shadow at most (under half the hair's)
     assert np.mean(tin > 20) > 0.8, np.percentile(tin, [10, 50])
-    assert np.mean(tout < 0.5 * np.median(tin)) > 0.7, np.percentile(tout, [50, 90])
+    below = 0.5 * np.median(tin) if tip_out_below is None else tip_out_below
+    assert np.mean(tout < below) > 0.7, np.percentile(tout, [50, 90])
     assert np.median(tin - tout) > 40
 
 
+def check_light_hair_where_the_truth_puts_it(m: dict[str, list[float]], n: int = 15) -> None:
+    """:func:`hair_contrast` of light hair on dark skin: at least ``n`` roots, more than 80 %
+    of them lighter by over 15 luma levels just ahead."""
+    root = np.array(m["root"])
+    assert len(root) >= n
+    assert np.mean(root > 15) > 0.8, np.percentile(root, [10, 50])
+
+
 def check_density_follows_the_drawn_hairs(
-    generate: Callable[..., Any], looks: list[dict[str, Any]]
+    generate: Callable[..., Any],
+    looks: list[dict[str, Any]] | tuple[dict[str, Any], ...],
+    size: tuple[int, int] = (240, 180),
 ) -> None:
     """Frames whose truth holds more hairs show more hair pixels (dark trimmed hair on light
-    skin, among the first 200 of ``looks``, the generator's :func:`site_looks`)."""
+    skin, among the first 200 of ``looks``, the generator's :func:`site_looks`; 10 um/px,
+    ``size``)."""
+    w, h = size
     dens, cover = [], []
     for seed, p in enumerate(looks[:200]):
         if p["hair_colour"] not in ("black", "dark brown") or p["fitzpatrick"] > 3:
             continue
         if p["hair_length"] != "trimmed":
             continue
-        img, t = generate(seed, um_per_px=10.0, width=240, height=180)
-        bare, _ = generate(seed, um_per_px=10.0, width=240, height=180, hairless=True)
+        img, t = generate(seed, um_per_px=10.0, width=w, height=h)
+        bare, _ = generate(seed, um_per_px=10.0, width=w, height=h, hairless=True)
         dens.append(t["density_per_cm2"])
         cover.append(float(np.mean(luma(bare) - luma(img) > 20)))
     assert len(dens) >= 10

@@ -13,7 +13,10 @@ import pytest
 from sim.blind15 import GENERATOR, generate
 from sim.blind15.site import site_look
 from tests.generator_checks import (
+    check_densities_span_bare_to_dense,
     check_deterministic_and_seeds_matter,
+    check_follow_up_keeps_subset_or_adds,
+    check_hairless_is_the_same_site,
     check_range_end,
     check_refuses_outside_its_ranges,
     check_truth_over_frames,
@@ -22,6 +25,7 @@ from tests.generator_checks import (
     luma,
     mean_around,
     range_ends,
+    tip_probes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,57 +67,33 @@ def _dense_seeds(n: int, low: float = 120.0) -> list[int]:
 
 
 def test_hairless_is_the_same_site_without_hair() -> None:
-    shares = []
-    for seed in _dense_seeds(4):
-        img, truth = generate(seed, um_per_px=6.0, width=160, height=120)
-        bare, tb = generate(seed, um_per_px=6.0, width=160, height=120, hairless=True)
-        assert tb["hairs"] == [] and tb["tips"] == [] and tb["emergence_outside"] == []
-        assert tb["density_per_cm2"] == 0.0 and tb["factors"]["hair_length"] == "hairless"
-        same = {k: v for k, v in truth["params"].items() if k != "visit"}
-        assert {k: v for k, v in tb["params"].items() if k != "visit"} == same
-        diff = np.abs(img.astype(int) - bare.astype(int)).max(axis=2)
-        # the skin is the same where no hair lies
-        shares.append(float(np.mean(diff <= 3)))
-    assert np.mean(shares) > 0.3
+    check_hairless_is_the_same_site(
+        generate,
+        _dense_seeds(4),
+        um=6.0,
+        size=(160, 120),
+        skin_tol=3,
+        min_share=0.3,
+        but_visit=True,
+        tips_covered=False,
+    )
 
 
 def test_follow_up_keeps_subset_or_adds() -> None:
-    ratios = []
-    for seed in _dense_seeds(5):
-        kw: dict[str, Any] = {"um_per_px": 10.0, "width": 200, "height": 150}
-        _, base = generate(seed, **kw)
-        _, wide = generate(seed, um_per_px=10.0, width=300, height=240)
-        world = {h["id"] for h in wide["hairs"]}
-        _, fewer = generate(seed, regrown=(0.5, 11), **kw)
-        _, more = generate(seed, regrown=(2.0, 11), **kw)
-        for t in (fewer, more):
-            p = dict(t["params"])
-            v = p.pop("visit")
-            q = dict(base["params"])
-            q.pop("visit")
-            assert p == q
-            assert 1.0 <= abs(v["turn_deg"]) <= 5.0
-            frac = math.hypot(v["shift_px"][0] / 200, v["shift_px"][1] / 150)
-            assert 0.01 <= frac <= 0.06
-        assert all(h["id"] in world for h in fewer["hairs"])
-        assert not any(h["new"] for h in fewer["hairs"])
-        assert all(h["id"] in world for h in more["hairs"] if not h["new"])
-        ratios.append((len(fewer["hairs"]), len(more["hairs"]), len(base["hairs"])))
-    n_few = sum(r[0] for r in ratios)
-    n_more = sum(r[1] for r in ratios)
-    n_base = sum(r[2] for r in ratios)
-    assert 0.3 < n_few / n_base < 0.7
-    assert 1.6 < n_more / n_base < 2.5
+    check_follow_up_keeps_subset_or_adds(
+        generate,
+        _dense_seeds(5),
+        ((200, 150), (300, 240)),
+        keys=(),
+        baseline_visit_none=False,
+        grown_taper=False,
+    )
 
 
 def test_about_a_quarter_of_sites_near_bald() -> None:
-    dens = []
-    for seed in range(48):
-        _, t = generate(seed, um_per_px=15.0, width=400, height=300)
-        dens.append(t["density_per_cm2"])
-    share = float(np.mean(np.array(dens) < 30.0))
-    assert 0.12 <= share <= 0.42, share
-    assert max(dens) > 150
+    check_densities_span_bare_to_dense(
+        generate, n_seeds=48, um=15.0, size=(400, 300), bare_share=(0.12, 0.42), dense=150.0
+    )
 
 
 def _dark_on_light(n: int) -> list[int]:
@@ -166,25 +146,21 @@ def pixel_measures() -> dict[str, list[float]]:
         for tip in truth["tips"]:
             if tip["kind"] == "vellus" or not tip["dark"]:
                 continue
-            a = math.radians(tip["direction_deg"])
-            x, y = tip["x_px"], tip["y_px"]
-            ix, iy = x - math.cos(a) * 3, y - math.sin(a) * 3
             # past the end by half a width (a frayed end's fibres) and the blur
-            ox = x + math.cos(a) * (0.5 * tip["diameter_um"] / um + 5)
-            oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 5)
+            ix, iy, ox, oy = tip_probes(tip, um, past=5.0)
             if not (2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2):
                 continue
             tip_in.append(mean_around(lb, ix, iy) - mean_around(li, ix, iy))
             tip_out.append(mean_around(lb, ox, oy) - mean_around(li, ox, oy))
             # blunt or fine: is the shaft still dark a third of its width off its axis,
             # 3 px before the end?
+            a = math.radians(tip["direction_deg"])
             px, py = -math.sin(a), math.cos(a)
-            cx, cy = x - math.cos(a) * 3, y - math.sin(a) * 3
             off = max(tip["root_diameter_um"], 40.0) / um / 3
             if tip["kind"] == "exclamation" or tip_out[-1] > 10:
                 continue  # (or the end lies on another shaft)
             for side in (1, -1):
-                sx, sy = round(cx + px * off * side), round(cy + py * off * side)
+                sx, sy = round(ix + px * off * side), round(iy + py * off * side)
                 if 0 <= sx < w and 0 <= sy < h:
                     (cut_w if tip["cut"] else nat_w).append(float(lb[sy, sx] - li[sy, sx] > 25))
     return {

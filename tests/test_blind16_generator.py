@@ -15,16 +15,22 @@ import pytest
 from sim.blind16 import GENERATOR, generate
 from sim.blind16.site import site_look
 from tests.generator_checks import (
+    LOOK_KEYS,
+    check_densities_span_bare_to_dense,
     check_deterministic_and_seeds_matter,
     check_emergence_outside,
+    check_follow_up_keeps_subset_or_adds,
+    check_hairless_is_the_same_site,
     check_range_end,
     check_refuses_outside_its_ranges,
+    check_same_site_at_any_scale,
     check_truth_over_frames,
     check_variety,
     foreign_imports,
     luma,
     mean_around,
     range_ends,
+    tip_probes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,23 +91,11 @@ def _dense_seeds(n: int, low: float = 120.0) -> list[int]:
 
 
 def test_same_site_at_any_scale_and_size() -> None:
-    """A site's hairs sit in the world: a 6 um/px frame's hairs are the middle of a 12 um/px
-    frame's, at half the distance from the centre, with the same records otherwise."""
-    for seed in _dense_seeds(3):
-        _, fine = generate(seed, um_per_px=6.0, width=240, height=180)
-        _, coarse = generate(seed, um_per_px=12.0, width=240, height=180)
-        wide = {h["id"]: h for h in coarse["hairs"]}
-        assert fine["hairs"]
-        for h in fine["hairs"]:
-            c = wide[h["id"]]
-            assert c["x_px"] == pytest.approx((h["x_px"] - 119.5) / 2 + 119.5, abs=2e-3)
-            assert c["y_px"] == pytest.approx((h["y_px"] - 89.5) / 2 + 89.5, abs=2e-3)
-            assert (c["kind"], c["diameter_um"], c["colour"]) == (
-                h["kind"],
-                h["diameter_um"],
-                h["colour"],
-            )
-        assert len(coarse["hairs"]) > 2 * len(fine["hairs"])
+    """A site's hairs sit in the world (each seed's coarse frame holds more than twice its
+    fine frame's hairs)."""
+    check_same_site_at_any_scale(
+        generate, _dense_seeds(3), keys=LOOK_KEYS, ratio=2.0, per_seed=True
+    )
 
 
 def test_emergence_outside_lists_the_roots_just_outside() -> None:
@@ -109,66 +103,32 @@ def test_emergence_outside_lists_the_roots_just_outside() -> None:
 
 
 def test_hairless_is_the_same_site_without_hair() -> None:
-    shares = []
-    for seed in _dense_seeds(4, 150.0):
-        img, truth = generate(seed, um_per_px=8.0, width=300, height=240)
-        bare, tb = generate(seed, um_per_px=8.0, width=300, height=240, hairless=True)
-        assert truth["hairs"] and tb["hairs"] == [] and tb["tips"] == []
-        assert tb["emergence_outside"] == [] and tb["density_per_cm2"] == 0.0
-        assert tb["factors"]["hair_length"] == "hairless"
-        same = {k: v for k, v in truth["params"].items() if k != "visit"}
-        assert {k: v for k, v in tb["params"].items() if k != "visit"} == same
-        diff = np.abs(img.astype(int) - bare.astype(int)).max(axis=2)
-        assert diff.max() > 40  # the hair is gone
-        shares.append(float(np.mean(diff <= 3)))  # the skin is the same where no hair lies
-    assert np.mean(shares) > 0.4, shares
+    check_hairless_is_the_same_site(
+        generate,
+        _dense_seeds(4, 150.0),
+        size=(300, 240),
+        skin_tol=3,
+        but_visit=True,
+        tips_covered=False,
+    )
 
 
 def test_follow_up_keeps_subset_or_adds() -> None:
-    ratios = []
-    for seed in _dense_seeds(5):
-        kw: dict[str, Any] = {"um_per_px": 10.0, "width": 400, "height": 300}
-        _, base = generate(seed, **kw)
-        _, wide = generate(seed, um_per_px=10.0, width=560, height=440)
-        world = {h["id"]: h for h in wide["hairs"]}
-        _, fewer = generate(seed, regrown=(0.5, 11), **kw)
-        _, more = generate(seed, regrown=(2.0, 11), **kw)
-        for t in (fewer, more):
-            p = dict(t["params"])
-            v = p.pop("visit")
-            q = dict(base["params"])
-            q.pop("visit")
-            assert p == q
-            assert 1.0 <= abs(v["turn_deg"]) <= 5.0
-            frac = math.hypot(v["shift_px"][0] / 400, v["shift_px"][1] / 300)
-            assert 0.01 <= frac <= 0.06
-        assert all(h["id"] in world for h in fewer["hairs"])
-        assert not any(h["new"] for h in fewer["hairs"])
-        grown = [h for h in more["hairs"] if h["new"]]
-        assert grown and not any(h["id"] in world for h in grown)
-        assert not any(h["kind"] in ("black_dot", "broken", "exclamation") for h in grown)
-        for h in more["hairs"]:
-            if not h["new"]:
-                old = world[h["id"]]  # a kept hair looks as before
-                assert (h["diameter_um"], h["colour"], h["kind"]) == (
-                    old["diameter_um"],
-                    old["colour"],
-                    old["kind"],
-                )
-        ratios.append((len(fewer["hairs"]), len(more["hairs"]), len(base["hairs"])))
-    n_few, n_more, n_base = (sum(r[k] for r in ratios) for k in range(3))
-    assert 0.3 < n_few / n_base < 0.7, ratios
-    assert 1.6 < n_more / n_base < 2.5, ratios
+    check_follow_up_keeps_subset_or_adds(
+        generate,
+        _dense_seeds(5),
+        ((400, 300), (560, 440)),
+        keys=LOOK_KEYS,
+        baseline_visit_none=False,
+        grown_taper=False,
+        grown_not=("black_dot", "broken", "exclamation"),
+    )
 
 
 def test_about_a_quarter_of_sites_near_bald() -> None:
-    dens = []
-    for seed in range(48):
-        _, t = generate(seed, um_per_px=12.0, width=400, height=300)
-        dens.append(t["density_per_cm2"])
-    share = float(np.mean(np.array(dens) < 30.0))
-    assert 0.12 <= share <= 0.42, share
-    assert max(dens) > 150
+    dens = check_densities_span_bare_to_dense(
+        generate, n_seeds=48, size=(400, 300), bare_share=(0.12, 0.42), dense=150.0
+    )
     normal = [d for d, p in zip(dens, _looks(), strict=False) if p["pattern"] == "normal"]
     assert np.median(normal) > 40
 
@@ -215,11 +175,7 @@ def pixel_measures() -> dict[str, list[float]]:
         for tip in truth["tips"]:
             if tip["kind"] not in DARK_KINDS or not tip["dark"] or tip["covered"]:
                 continue
-            a = math.radians(tip["direction_deg"])
-            x, y = tip["x_px"], tip["y_px"]
-            ix, iy = x - math.cos(a) * 3, y - math.sin(a) * 3
-            ox = x + math.cos(a) * (0.5 * tip["diameter_um"] / um + 4)
-            oy = y + math.sin(a) * (0.5 * tip["diameter_um"] / um + 4)
+            ix, iy, ox, oy = tip_probes(tip, um)
             if not (2 <= ix < w - 2 and 2 <= iy < h - 2 and 2 <= ox < w - 2 and 2 <= oy < h - 2):
                 continue
             m["tip_in"].append(mean_around(lb, ix, iy) - mean_around(li, ix, iy))
@@ -227,6 +183,7 @@ def pixel_measures() -> dict[str, list[float]]:
             if tip["end"] == "broken":
                 continue
             # blunt or fine: is the shaft still dark a third of its width off its axis?
+            a = math.radians(tip["direction_deg"])
             px, py = -math.sin(a), math.cos(a)
             off = max(tip["root_diameter_um"], 40.0) / um / 3
             for side in (1, -1):

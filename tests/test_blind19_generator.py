@@ -24,6 +24,7 @@ from tests.generator_checks import (
     check_emergence_outside,
     check_follow_up_keeps_subset_or_adds,
     check_hairless_is_the_same_site,
+    check_light_hair_where_the_truth_puts_it,
     check_range_end,
     check_refuses_outside_its_ranges,
     check_same_site_at_any_scale,
@@ -139,10 +140,7 @@ def test_white_hair_on_dark_skin_is_lighter_where_the_truth_puts_it() -> None:
         for s in _seeds(80, 40.0, hair_colour=("white",))
         if _looks()[s]["fitzpatrick"] >= 4 and not _looks()[s]["dyed"]
     ][:10]
-    m = _hair_contrast(seeds, light_hair=True)
-    root = np.array(m["root"])
-    assert len(root) >= 10
-    assert np.mean(root > 15) > 0.8, np.percentile(root, [10, 50])
+    check_light_hair_where_the_truth_puts_it(_hair_contrast(seeds, light_hair=True), n=10)
 
 
 def test_density_follows_the_drawn_hairs() -> None:
