@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from sim.appearance import (
     LEGACY,
@@ -254,8 +255,6 @@ def cast_shadows(world: ScalpWorld, view: View, hairs: NDArray[np.intp], st: Sty
     (``st.shadow_ring``) three shadows a third as dark fall at 120 degrees from each other.
     Each is the shaft's own width and opacity, softened by ``st.shadow_blur_um``.
     """
-    from scipy import ndimage
-
     mask = np.zeros((view.height, view.width, 1), dtype=np.float32)
     scratch = np.zeros((view.height, view.width), dtype=np.float32)
     lift_px = st.shadow_lift_um / view.um_per_px
