@@ -24,7 +24,8 @@ import paho.mqtt.client as mqtt
 from dashboard.client import DEFAULT_PREFIX, Subscriber
 from dashboard.store import Store
 from dashboard.watch import DeviceView
-from dermocap.errors import StorageError
+from dermocap.errors import SiteKeyError, StorageError
+from dermocap.sitekey import check_subject
 from sync.credentials import Credentials
 from sync.models import (
     DURABLE_CHANNELS,
@@ -148,6 +149,7 @@ class Receiver(Subscriber):
         # A resend from an earlier seq brings a refused message again (the rig's resend has
         # no end, and every durable message from since_seq on comes back): the store keeps
         # one dead letter per message and counts the arrival.
+        payload = pseudonymous(payload)
         if self.store.dead_letter(device_id, topic, payload, reason, seq=expected):
             log.warning("dead-lettered a message on %s: %s", topic, reason[:300])
         else:
@@ -249,6 +251,31 @@ def parse_message(channel: str, payload: bytes, max_message_bytes: int) -> tuple
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8: {exc}") from None
     return validate_message_json(model, text), text
+
+
+REMOVED_SUBJECT = "[removed: not a pseudonymous id]"
+
+
+def pseudonymous(payload: bytes) -> bytes:
+    """``payload`` as a dead letter may keep it: a JSON object whose ``subject`` is not a
+    pseudonymous id (a name, say, from a broken or forged rig: the rig refuses one where it is
+    entered) has it replaced by :data:`REMOVED_SUBJECT`, so that no name is stored; anything
+    else as it came. The same payload gives the same bytes, so a resent copy still meets its
+    dead letter, and the replaced id still fails the rule if the message is taken again."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError):  # not JSON (or UTF-8): kept as it came
+        return payload
+    subject = doc.get("subject") if isinstance(doc, dict) else None
+    if subject is None:
+        return payload
+    if isinstance(subject, str):
+        try:
+            check_subject(subject)
+            return payload
+        except SiteKeyError:
+            pass
+    return json.dumps({**doc, "subject": REMOVED_SUBJECT}, separators=(",", ":")).encode()
 
 
 def _claimed_seq(payload: bytes) -> int | None:

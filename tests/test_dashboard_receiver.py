@@ -135,6 +135,10 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
             "not json": b"{nope",
             "not utf8": b"\xff\xfe",
             "schema": json.dumps({**first, "subject": "<script>alert(1)</script>"}).encode(),
+            # a name where a pseudonym belongs (a broken or forged rig): refused, name not kept
+            "name": json.dumps(
+                {**first, "message_id": str(uuid7()), "subject": "Jane Doe"}
+            ).encode(),
             "oversize": json.dumps({**first, "pad": "x" * 30_000}).encode(),
             # seq 1 again with a new message_id: a forgery or replay under this rig's id
             "forged": json.dumps({**first, "message_id": str(uuid7())}).encode(),
@@ -159,9 +163,17 @@ def test_malformed_oversize_and_forged_go_to_dead_letters(broker: Broker, tmp_pa
         forger.disconnect()
         reasons = [d["reason"] for d in reversed(store.dead_letters())]
         assert "Invalid JSON" in reasons[0] and "UTF-8" in reasons[1]
-        assert "subject" in reasons[2] and reasons[3].startswith("oversize")
-        assert "forged or replayed" in reasons[4] and "already sent by rig" in reasons[5]
-        assert "review_colour" in reasons[6] and "no channel" in reasons[7]
+        assert "subject" in reasons[2] and "subject" in reasons[3]
+        assert reasons[4].startswith("oversize")
+        assert "forged or replayed" in reasons[5] and "already sent by rig" in reasons[6]
+        assert "review_colour" in reasons[7] and "no channel" in reasons[8]
+        # the refused subjects are not stored, neither in the payloads nor in the reasons
+        with sqlite3.connect(store.path) as con:
+            kept = [r[0] for r in con.execute("SELECT payload FROM dead_letters ORDER BY id")]
+        con.close()
+        assert not any(b"Jane Doe" in p or b"<script>" in p for p in kept)
+        assert not any("Jane" in r or "script" in r for r in reasons)
+        assert sum(b'"subject":"[removed: not a pseudonymous id]"' in p for p in kept) == 2
         assert sorted(stored_ids(store.path)) == sorted(ids) and rx.dead == len(bad) + 1
         # the refused seq 4 counts as received (its dead letter keeps it), so it is not asked
         # for again and again; seq 99, claimed by a refused message, opens no gap up to it
