@@ -140,8 +140,10 @@ class ServeProcess:
         with self._cond:
             return [n[len("STATUS=") :] for _, n in self.notices if n.startswith("STATUS=")]
 
-    def hand(self, request: dict[str, Any]) -> dict[str, Any]:
-        reply = hand(self.hand_path, request)
+    def hand(self, request: dict[str, Any], timeout_s: float = 60.0) -> dict[str, Any]:
+        """One request to the service's twin hand. ``timeout_s`` bounds a hang only: a loaded
+        machine (a CI runner beside other jobs) answered ``truth`` after more than 10 s."""
+        reply = hand(self.hand_path, request, timeout_s=timeout_s)
         if not reply.get("ok"):
             raise SimError(f"twin hand refused {request}: {reply.get('error')}")
         return reply
