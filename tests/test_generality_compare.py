@@ -173,6 +173,9 @@ def test_a_side_of_several_runs_is_pooled_and_summarised_as_a_rule_reads_it(
     assert "held-out judges pooled (1, n = 4)" in out and "apart: blind9" in out
     with pytest.raises(SystemExit):  # positional runs and --a/--b together
         main([str(paths["a"][0]), str(paths["b"][0]), "--a", str(paths["a"][1])])
+    with pytest.raises(SystemExit):  # a judge's name mistyped is refused, not ignored
+        main([*args[:-1], "blnd9"])
+    assert "not one of" in capsys.readouterr().err
 
 
 def test_merging_keeps_two_images_of_one_name_apart_and_refuses_two_reads_of_one() -> None:

@@ -10,7 +10,8 @@ recipe is a second, separate noise (docs/model_card.md).
 
 A side may be several runs (a bench split over ``--generators`` groups): their images are
 pooled. Below the table, :func:`summary` gives the figures a candidate's rule is written in:
-the training rows' mean MAPE and cut tips read as hairs (all tips pooled), and the held-out
+the training rows' mean MAPE and cut tips read as hairs (the rows' mean and all tips
+pooled), and the held-out
 judges' per-image differences pooled into one mean and standard error (``apart``: judges
 left out of the pool and printed alone, e.g. one that led to the change).
 """
@@ -62,9 +63,23 @@ class Paired:
     def verdict(self) -> str:
         if self.n == 0:  # bare skin only (a run with --twin 0 keeps the twin's bare images)
             return "bare only"
-        if self.n < 2 or abs(self.diff) <= NOISE_SE * self.se:
-            return "within noise"
-        return "b better" if self.diff < 0 else "b worse"
+        return _verdict(self.n, self.diff, self.se)
+
+
+def _verdict(n: int, diff: float, se: float) -> str:
+    """Whether a mean per-image difference is beyond :data:`NOISE_SE` standard errors."""
+    if n < 2 or abs(diff) <= NOISE_SE * se:
+        return "within noise"
+    return "b better" if diff < 0 else "b worse"
+
+
+def _mean_se(diffs: list[float]) -> tuple[float, float]:
+    """Mean of per-image differences and its standard error (nan / inf where too few)."""
+    n = len(diffs)
+    return (
+        statistics.fmean(diffs) if diffs else math.nan,
+        statistics.stdev(diffs) / math.sqrt(n) if n > 1 else math.inf,
+    )
 
 
 def log_slope(true: list[float], read: list[float]) -> float:
@@ -167,14 +182,15 @@ def paired(a: dict[str, Any], b: dict[str, Any], variant: str = "int8") -> list[
                 bare_b.append(rb)
         diffs = [q - p for p, q in zip(da, db, strict=True)]
         n = len(diffs)
+        diff, se = _mean_se(diffs)
         out.append(
             Paired(
                 generator=gen,
                 n=n,
                 mape_a=statistics.fmean(da) if da else math.nan,
                 mape_b=statistics.fmean(db) if db else math.nan,
-                diff=statistics.fmean(diffs) if diffs else math.nan,
-                se=statistics.stdev(diffs) / math.sqrt(n) if n > 1 else math.inf,
+                diff=diff,
+                se=se,
                 bare_n=len(bare_a),
                 bare_mean_a=statistics.fmean(bare_a) if bare_a else None,
                 bare_mean_b=statistics.fmean(bare_b) if bare_b else None,
@@ -199,21 +215,14 @@ class Pooled:
 
     @property
     def verdict(self) -> str:
-        if self.n < 2 or abs(self.diff) <= NOISE_SE * self.se:
-            return "within noise"
-        return "b better" if self.diff < 0 else "b worse"
+        return _verdict(self.n, self.diff, self.se)
 
 
 def pool(rows: list[Paired]) -> Pooled:
     """The rows' per-image differences as one sample (each image weighs the same)."""
     diffs = [d for r in rows for d in r.diffs]
-    n = len(diffs)
-    return Pooled(
-        generators=tuple(r.generator for r in rows if r.diffs),
-        n=n,
-        diff=statistics.fmean(diffs) if diffs else math.nan,
-        se=statistics.stdev(diffs) / math.sqrt(n) if n > 1 else math.inf,
-    )
+    diff, se = _mean_se(diffs)
+    return Pooled(tuple(r.generator for r in rows if r.diffs), len(diffs), diff, se)
 
 
 def tips_read(
@@ -324,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         "(e.g. one that led to the change: blind9)",
     )
     args = p.parse_args(argv)
+    apart = tuple(g.strip() for g in args.apart.split(",") if g.strip())
+    unknown = [g for g in apart if g not in HELD_OUT_GENERATORS]
+    if unknown:
+        p.error(f"--apart {', '.join(unknown)}: not one of {', '.join(HELD_OUT_GENERATORS)}")
     if args.runs and (args.a or args.b):
         p.error("give A.json B.json, or --a ... --b ..., not both")
     if args.runs:
@@ -351,7 +364,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not a bench_generality.py --json file (missing {exc})", file=sys.stderr)
         return 2
     print(report(rows, side_a[0].stem, side_b[0].stem))
-    apart = tuple(g.strip() for g in args.apart.split(",") if g.strip())
     text = summary(rows, a, b, args.variant, apart)
     if text:
         print(text)
