@@ -246,8 +246,9 @@ def _shaft_opacity(world: ScalpWorld, i: int, d_px: float, st: Style) -> float:
     return opacity
 
 
-def cast_shadows(world: ScalpWorld, view: View, hairs: NDArray[np.intp], st: Style) -> F32:
-    """How much of the light the shafts of ``hairs`` keep off each pixel's skin (0 .. 1).
+def cast_shadows(world: ScalpWorld, view: View, shafts: list[tuple[int, F64]], st: Style) -> F32:
+    """How much of the light ``shafts`` (hair index, :func:`shaft_points`) keep off each
+    pixel's skin (0 .. 1).
 
     A shaft leaves its opening at the skin and rises over its first ``st.shadow_rise_um`` to
     float above it, so its shadow starts under the opening and falls ``st.shadow_lift_um``
@@ -261,12 +262,11 @@ def cast_shadows(world: ScalpWorld, view: View, hairs: NDArray[np.intp], st: Sty
     rise_px = max(st.shadow_rise_um / view.um_per_px, 1e-3)
     turns = (0.0, 120.0, 240.0) if st.shadow_ring else (0.0,)
     share = 1.0 / len(turns)
-    for i in hairs:
-        pts = shaft_points(world, int(i), view)
+    for i, pts in shafts:
         d_px = float(world.hairs.diameter_um[i]) / view.um_per_px
         arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
         reach = lift_px * np.clip(arc / rise_px, 0.0, 1.0)
-        opacity = _shaft_opacity(world, int(i), d_px, st) * share
+        opacity = _shaft_opacity(world, i, d_px, st) * share
         for turn in turns:
             a = math.radians(st.shadow_azimuth_deg + turn)
             moved = pts + reach[:, None] * np.array([math.cos(a), math.sin(a)])
@@ -376,15 +376,15 @@ class ScalpScene:
         # (synth-v18), would pull the median down and lift every other shaft
         showing = (hs.diameter_um >= VELLUS_THRESHOLD_UM) & (hs.length_mm > BLACK_DOT_MAX_MM)
         gain = shaft_gain(hs.rgb, showing, w.skin, st)
+        shafts = [(int(i), shaft_points(w, int(i), view)) for i in np.flatnonzero(keep)]
         if st.shadow_amp > 0:  # shadows fall on the skin, under every shaft
-            lit = 1.0 - st.shadow_amp * cast_shadows(w, view, np.flatnonzero(keep), st)
+            lit = 1.0 - st.shadow_amp * cast_shadows(w, view, shafts, st)
             img *= lit[..., None]
             spec *= lit
-        for i in np.flatnonzero(keep):
-            pts = shaft_points(w, int(i), view)
-            d_px = float(hs.diameter_um[i]) / view.um_per_px
-            opacity = _shaft_opacity(w, int(i), d_px, st)
-            rgb = np.minimum(hs.rgb[i] * gain, 0.95)
+        for hair, pts in shafts:
+            d_px = float(hs.diameter_um[hair]) / view.um_per_px
+            opacity = _shaft_opacity(w, hair, d_px, st)
+            rgb = np.minimum(hs.rgb[hair] * gain, 0.95)
             _stamp_polyline(
                 img,
                 spec,
@@ -394,8 +394,8 @@ class ScalpScene:
                 opacity,
                 st.shine,
                 cylinder=st.cylinder,
-                end=st.end_of(int(i)) if hs.trimmed[i] else "round",
-                end_seed=st.seed * 7 + int(i),
+                end=st.end_of(hair) if hs.trimmed[hair] else "round",
+                end_seed=st.seed * 7 + hair,
             )
         if st.glint_per_mm2 > 0:  # pinpoint glints of the skin's surface: specular only
             pts = points(st.glint_per_mm2, 0.006, 61)
