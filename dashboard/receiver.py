@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
@@ -139,7 +140,8 @@ class Receiver(Subscriber):
         # for, so that a refused message cannot open gaps up to a seq it merely claims. The
         # store keeps the seq with the dead letter, so a restarted receiver does not ask
         # for it again either.
-        seq = _claimed_seq(payload) if len(payload) <= self.max_message_bytes else None
+        doc = _json_object(payload)
+        seq = _claimed_seq(doc) if len(payload) <= self.max_message_bytes else None
         split = self.topics.split(topic)
         expected = None
         if seq is not None and split is not None and split[1] in DURABLE_CHANNELS:
@@ -149,7 +151,7 @@ class Receiver(Subscriber):
         # A resend from an earlier seq brings a refused message again (the rig's resend has
         # no end, and every durable message from since_seq on comes back): the store keeps
         # one dead letter per message and counts the arrival.
-        payload = pseudonymous(payload)
+        payload = pseudonymous(payload, doc)
         if self.store.dead_letter(device_id, topic, payload, reason, seq=expected):
             log.warning("dead-lettered a message on %s: %s", topic, reason[:300])
         else:
@@ -256,19 +258,25 @@ def parse_message(channel: str, payload: bytes, max_message_bytes: int) -> tuple
 REMOVED_SUBJECT = "[removed: not a pseudonymous id]"
 
 
-def pseudonymous(payload: bytes) -> bytes:
-    """``payload`` as a dead letter may keep it: a JSON object whose ``subject`` is not a
-    pseudonymous id (a name, say, from a broken or forged rig: the rig refuses one where it is
-    entered) has it replaced by :data:`REMOVED_SUBJECT`, so that no name is stored; anything
-    else as it came. The same payload gives the same bytes, so a resent copy still meets its
-    dead letter, and the replaced id still fails the rule if the message is taken again."""
+def _json_object(payload: bytes) -> dict[str, Any] | None:
+    """A refused payload read as a JSON object, or None (not JSON, not UTF-8, not an object)."""
     try:
         doc = json.loads(payload)
-    except (ValueError, RecursionError):  # not JSON (or UTF-8): kept as it came
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def pseudonymous(payload: bytes, doc: dict[str, Any] | None) -> bytes:
+    """``payload`` (``doc``: it as a JSON object, :func:`_json_object`) as a dead letter may
+    keep it: an object whose ``subject`` is not a pseudonymous id (a name, say, from a broken
+    or forged rig: the rig refuses one where it is entered) has it replaced by
+    :data:`REMOVED_SUBJECT`, so that no name is stored; anything else as it came. The same
+    payload gives the same bytes, so a resent copy still meets its dead letter, and the
+    replaced id still fails the rule if the message is taken again."""
+    if doc is None or doc.get("subject") is None:
         return payload
-    subject = doc.get("subject") if isinstance(doc, dict) else None
-    if subject is None:
-        return payload
+    subject = doc["subject"]
     if isinstance(subject, str):
         try:
             check_subject(subject)
@@ -278,10 +286,8 @@ def pseudonymous(payload: bytes) -> bytes:
     return json.dumps({**doc, "subject": REMOVED_SUBJECT}, separators=(",", ":")).encode()
 
 
-def _claimed_seq(payload: bytes) -> int | None:
-    """The ``seq`` a refused payload says it has, if it is JSON with a positive integer one."""
-    try:
-        seq = json.loads(payload).get("seq")
-    except (ValueError, AttributeError, RecursionError):  # not JSON (or UTF-8), not an object
-        return None
+def _claimed_seq(doc: dict[str, Any] | None) -> int | None:
+    """The ``seq`` a refused payload says it has, if it is a JSON object with a positive
+    integer one."""
+    seq = None if doc is None else doc.get("seq")
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1 else None
