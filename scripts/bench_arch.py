@@ -43,7 +43,10 @@ MARGIN, STRIDE = 32, 4
 
 # name: (first conv channels, body channels, body dilations, depthwise-separable body)
 CANDIDATES: dict[str, tuple[int, int, tuple[int, ...], bool]] = {
-    "w40x5 (shipped)": (20, 40, (1, 2, 1, 2, 1), False),
+    "w40x5 (shipped)": (20, 40, (1, 2, 4, 2, 1), False),
+    "w48x5": (24, 48, (1, 2, 4, 2, 1), False),
+    "w56x5": (28, 56, (1, 2, 4, 2, 1), False),
+    "w64x5": (32, 64, (1, 2, 4, 2, 1), False),
     "w32x5": (16, 32, (1, 2, 1, 2, 1), False),
     "w48x4": (24, 48, (1, 2, 2, 1), False),
     "w64x3": (24, 64, (1, 2, 1), False),

@@ -505,6 +505,40 @@ def test_a_blend_lies_between_the_fine_tune_and_the_file_it_started_from() -> No
         blend_with_onnx(net, start, 1.5)
 
 
+def test_a_wider_net_started_from_the_file_computes_the_files_maps() -> None:
+    """Net2Net widening: the file's channels first, the new ones fed but feeding nothing, so a
+    width-48 net reads exactly what the width-40 file reads, and can still learn (the new
+    channels' outgoing weights get gradient). A file wider than the net is refused."""
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    from inference.model import packaged_models_dir
+    from inference.targets import N_MAPS
+    from inference.training.net import freeze_batchnorm, load_onnx_weights, make_net
+
+    start = packaged_models_dir() / "hair_density_fp32.onnx"
+    torch.manual_seed(0)
+    wide = make_net(48)
+    load_onnx_weights(wide, start)
+    freeze_batchnorm(wide)
+    x = np.random.default_rng(3).uniform(-1.0, 1.0, (1, 3, 96, 128)).astype(np.float32)
+    sess = ort.InferenceSession(str(start), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    with torch.no_grad():
+        got = wide.eval()(torch.from_numpy(x))[:, :N_MAPS].numpy()
+    assert got.shape == want.shape
+    scale = float(np.abs(want).max())
+    assert scale > 1e-3  # the maps say something
+    np.testing.assert_allclose(got, want, atol=1e-4 * scale)
+    wide.train()
+    freeze_batchnorm(wide)
+    wide(torch.from_numpy(x))[:, :N_MAPS].sum().backward()
+    out_new = wide.body[3].weight.grad[:, 20:]  # the second conv, from the stem's new channels
+    assert out_new.abs().sum() > 0
+    narrow = make_net(32)
+    with pytest.raises(ValueError, match="same or fewer channels"):
+        load_onnx_weights(narrow, start)
+
+
 @pytest.mark.slow
 def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
     torch = pytest.importorskip("torch")

@@ -77,12 +77,20 @@ def count_head(net: Any) -> None:
 
 
 def load_onnx_weights(net: Any, onnx_path: Path, head_gain: float = 1.0) -> None:
-    """Start ``net`` from an exported FP32 model of the same shape (BatchNorm folded there).
+    """Start ``net`` from an exported FP32 model (BatchNorm folded there) of the same layout
+    and the same or fewer channels.
 
     Each conv takes the file's weights in graph order; each BatchNorm becomes the identity
     plus the folded bias, and must then stay in eval mode (:func:`freeze_batchnorm`). Head
     maps the file lacks (training-only maps) keep their fresh initialisation; the file's
     head maps are multiplied by ``head_gain`` (undoing the gain folded in at export).
+
+    A net wider than the file (``--width 48`` from a width-40 file) is widened so that it
+    computes exactly what the file does (Net2Net, Chen et al., ICLR 2016): the file's
+    channels are the first of each conv, the new ones keep their fresh weights in and get
+    zero weights out (into the next conv and the head), so training starts from the file's
+    maps and grows the new channels from there. A file with more channels than the net, or
+    another kernel or layout, is refused.
     """
     import onnx
     import torch
@@ -100,19 +108,40 @@ def load_onnx_weights(net: Any, onnx_path: Path, head_gain: float = 1.0) -> None
         for k, (node, mod) in enumerate(zip(convs, mods, strict=True)):
             w = torch.from_numpy(init[node.input[1]].copy())
             b = torch.from_numpy(init[node.input[2]].copy())
+            cin = w.shape[1]
             if mod is net.head:
                 n = min(mod.out_channels, w.shape[0])
-                mod.weight[:n].copy_(w[:n] * head_gain)
+                _check_fits(onnx_path, k, w, mod.weight, whole_out=False)
+                mod.weight[:n, cin:].zero_()  # new channels feed nothing yet
+                mod.weight[:n, :cin].copy_(w[:n] * head_gain)
                 mod.bias[:n].copy_(b[:n] * head_gain)
                 continue
-            if tuple(mod.weight.shape) != tuple(w.shape):
-                raise ValueError(f"{onnx_path}: conv {k} is {tuple(w.shape)}, not the net's")
-            mod.weight.copy_(w)
+            _check_fits(onnx_path, k, w, mod.weight, whole_out=True)
+            cout = w.shape[0]
+            mod.weight[:, cin:].zero_()  # the new input channels feed nothing yet
+            mod.weight[:cout, :cin].copy_(w)
             bn = bns[k]
             bn.weight.fill_(1.0)
-            bn.bias.copy_(b)
+            bn.bias.zero_()
+            bn.bias[:cout].copy_(b)
             bn.running_mean.zero_()  # type: ignore[union-attr]
             bn.running_var.fill_(1.0 - bn.eps)  # type: ignore[union-attr]
+
+
+def _check_fits(path: Path, k: int, w: Any, into: Any, *, whole_out: bool) -> None:
+    """Refuse a file conv that is not the net's conv or a narrower one of it."""
+    have, want = tuple(w.shape), tuple(into.shape)
+    fits = (
+        len(have) == len(want) == 4
+        and have[2:] == want[2:]
+        and have[1] <= want[1]
+        and (have[0] <= want[0] if whole_out else True)
+    )
+    if not fits:
+        raise ValueError(
+            f"{path}: conv {k} is {have}, the net's is {want}: start from a file of this "
+            "layout with the same or fewer channels (--width)"
+        )
 
 
 def blend_with_onnx(net: Any, onnx_path: Path, share: float, head_gain: float = 1.0) -> None:
