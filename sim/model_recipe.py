@@ -334,6 +334,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="share of crops given a random colour and tone (domain randomisation)",
     )
     p.add_argument(
+        "--average-from",
+        type=float,
+        default=d.average_from,
+        help="share of the run after which the weights of every step are averaged, and the "
+        "average exported (stochastic weight averaging; 0: off; needs --init-onnx)",
+    )
+    p.add_argument(
         "--sensor-noise",
         type=float,
         default=d.sensor_noise,
@@ -475,6 +482,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0.0 <= args.photometric <= 1.0:
         p.error(f"--photometric is a share of crops, 0 to 1 (got {args.photometric:g})")
+    if not 0.0 <= args.average_from < 1.0:
+        p.error(f"--average-from is a share of the run, 0 to under 1 (got {args.average_from:g})")
+    if args.average_from and args.init_onnx is None:
+        p.error(
+            "--average-from needs --init-onnx: a net started from a file keeps its BatchNorm "
+            "frozen, so averaged weights need no new statistics"
+        )
     if not 0.0 <= args.sensor_noise <= 1.0:
         p.error(f"--sensor-noise is a share of crops, 0 to 1 (got {args.sensor_noise:g})")
     if not 0.0 <= args.regrow_share <= 1.0:
@@ -620,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         count_norm=args.count_norm,
         photometric=args.photometric,
         sensor_noise=args.sensor_noise,
+        average_from=args.average_from,
         pair_weight=args.pair_weight,
         pair_share=args.pair_share,
         pair_set=_pair_set(args),

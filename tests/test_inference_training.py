@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -237,6 +238,59 @@ def test_sensor_noise_is_grainy_noise_around_the_picture_not_a_new_picture() -> 
     assert max(sigmas) > 6 > min(sigmas)  # from almost none to a noisy camera's
     assert max(grains) > 0.4  # some draws grainy (1-3 px)
     assert np.array_equal(img, before)  # the crop itself is left alone
+
+
+def test_weight_averaging_returns_the_mean_of_the_last_steps_and_resumes(tmp_path: Path) -> None:
+    """average_from 0.5 over 6 steps: the run returns the mean of the weights after steps 4, 5
+    and 6 of the same trajectory (averaging draws nothing), and a run stopped inside the
+    average resumes to the same mean. From scratch it is refused (BatchNorm would need new
+    statistics)."""
+    torch = pytest.importorskip("torch")
+    from inference.model import packaged_models_dir
+    from inference.targets import N_TRAIN_MAPS
+    from inference.training import TrainSettings, train
+
+    start = packaged_models_dir() / "hair_density_fp32.onnx"
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    targets = rng.random((6, N_TRAIN_MAPS, 16, 16)).astype(np.float32) * 0.05
+    plain = TrainSettings(steps=6, batch=2, crop_px=64, checkpoint_every=1, lr=1e-2)
+    ckpt = tmp_path / "plain.pt"
+    after: dict[int, dict[str, Any]] = {}
+
+    def keep(step: int, _loss: float) -> None:  # the checkpoint holds the step before
+        if step > 1:
+            after[step - 1] = torch.load(ckpt, weights_only=True)["net"]
+
+    last = train(images, targets, plain, init_onnx=start, checkpoint=ckpt, progress=keep)
+    after[6] = last.state_dict()
+    averaged = TrainSettings(**{**plain.__dict__, "average_from": 0.5})
+    got = train(images, targets, averaged, init_onnx=start).state_dict()
+    moved = 0
+    for k, v in got.items():
+        if not v.is_floating_point():
+            continue
+        want = sum(after[j][k].double() for j in (4, 5, 6)) / 3
+        assert torch.allclose(v.double(), want, atol=1e-6), k
+        moved += int(not torch.allclose(after[6][k], after[4][k]))
+    assert moved > 0  # the steps being averaged did differ
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_5(step: int, _loss: float) -> None:
+        if step == 6:
+            raise Stop
+
+    ckpt2 = tmp_path / "averaged.pt"
+    with pytest.raises(Stop):
+        train(images, targets, averaged, init_onnx=start, checkpoint=ckpt2, progress=stop_at_5)
+    assert torch.load(ckpt2, weights_only=True)["averaged"] == 2
+    resumed = train(images, targets, averaged, init_onnx=start, checkpoint=ckpt2).state_dict()
+    for k, v in got.items():
+        assert torch.allclose(v, resumed[k], atol=1e-7), k
+    with pytest.raises(ValueError, match="needs a start file"):
+        train(images, targets, averaged)
 
 
 def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:

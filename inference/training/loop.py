@@ -48,6 +48,7 @@ class TrainSettings:
     count_norm: str = "square"  # how its error is priced: square, abs or relative
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
     sensor_noise: float = 0.0  # share of crops given a camera's noise (see sensor_noise)
+    average_from: float = 0.0  # 0: off; else share of the run after which weights are averaged
     pair_weight: float = 0.0  # the change between two visits of one crop (see pair_term)
     pair_share: float = 0.25  # share of a batch's crops that come as pairs (with pair_weight)
     pair_set: str = ""  # which pairs were given (recorded: tells checkpoints apart)
@@ -259,6 +260,12 @@ def train(
     each batch and add :func:`pair_term`. ``progress(step, smoothed_loss)`` is called after
     every step.
 
+    With ``settings.average_from`` (0 < f < 1) the weights after every step from that share
+    of the run on are averaged, and the average is what the run returns (stochastic weight
+    averaging: Izmailov et al., UAI 2018; dense averaging for unseen domains, SWAD: Cha et
+    al., NeurIPS 2021). It needs ``init_onnx``: BatchNorm then stays frozen, so the average
+    needs no new statistics.
+
     ``device`` is where the steps run (``"cuda"``: a GPU). The data, its order and the
     checkpoints are the same on either (a checkpoint written on one resumes on the other); the
     float sums are not, so a GPU run's weights differ a little from the CPU's, as a run with
@@ -275,6 +282,16 @@ def train(
     rng = np.random.default_rng(s.seed)
     net = make_net(s.width, s.body)
     frozen_bn = init_onnx is not None
+    if not 0.0 <= s.average_from < 1.0:
+        raise ValueError(f"average_from {s.average_from} must be in [0, 1)")
+    if s.average_from and not frozen_bn:
+        raise ValueError(
+            "weight averaging (average_from) needs a start file (init_onnx): a net trained "
+            "from scratch trains its BatchNorm statistics, which an average of weights breaks"
+        )
+    average_start = int(s.steps * s.average_from) if s.average_from else s.steps
+    average: dict[str, Any] | None = None
+    averaged = 0
     if init_onnx is not None:
         load_onnx_weights(net, init_onnx, head_gain=TARGET_GAIN)
     net.to(device)  # before the optimiser and a checkpoint's state: both follow the weights
@@ -295,6 +312,7 @@ def train(
             rng.bit_generator.state = state["rng"]
             torch.set_rng_state(state["torch_rng"])
             start, avg = int(state["step"]), float(state["avg"])
+            average, averaged = state.get("average"), int(state.get("averaged", 0))
             log.info("resuming %s at step %d of %d", checkpoint, start, s.steps)
     gains = torch.from_numpy(_gains())[None, :, None, None].to(device)
     b = slice(BORDER_CELLS, -BORDER_CELLS)
@@ -351,15 +369,41 @@ def train(
         loss.backward()
         opt.step()
         sched.step()
+        if step >= average_start:
+            average, averaged = _average_in(average, averaged, net)
         value = float(loss.detach())
         avg = 0.98 * avg + 0.02 * value if step else value
         if progress is not None:
             progress(step + 1, avg)
         done = step + 1
         if checkpoint is not None and (done % s.checkpoint_every == 0 or done == s.steps):
-            _save(checkpoint, net, opt, sched, rng, done, avg, s, origin)
+            _save(checkpoint, net, opt, sched, rng, done, avg, s, origin, (average, averaged))
+    if average is not None:
+        log.info("the run's weights: the average of its last %d steps", averaged)
+        net.load_state_dict(average)
     net.eval()
     return net.cpu()
+
+
+def _average_in(average: dict[str, Any] | None, n: int, net: Any) -> tuple[dict[str, Any], int]:
+    """The running mean of ``net``'s weights with one more step's (on the CPU, in float64:
+    thousands of small updates)."""
+    import torch
+
+    now = net.state_dict()
+    if average is None:
+        return {
+            k: v.detach().to("cpu", torch.float64 if v.is_floating_point() else v.dtype)
+            for k, v in now.items()
+        }, 1
+    n += 1
+    with torch.no_grad():
+        for k, v in now.items():
+            if v.is_floating_point():
+                average[k] += (v.detach().cpu().double() - average[k]) / n
+            else:
+                average[k] = v.detach().cpu().clone()
+    return average, n
 
 
 def _save(
@@ -372,9 +416,10 @@ def _save(
     avg: float,
     s: TrainSettings,
     origin: str,
+    average: tuple[dict[str, Any] | None, int] = (None, 0),
 ) -> None:
-    """The run's whole state and what it started from (:func:`start_id`), written atomically
-    (temp, fsync, rename)."""
+    """The run's whole state (with its weight average so far, if any) and what it started
+    from (:func:`start_id`), written atomically (temp, fsync, rename)."""
     import os
 
     import torch
@@ -392,6 +437,8 @@ def _save(
         "settings": asdict(s),
         "start": origin,
     }
+    if average[0] is not None:
+        state["average"], state["averaged"] = average
     with open(tmp, "wb") as fh:
         torch.save(state, fh)
         fh.flush()
