@@ -341,6 +341,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "average exported (stochastic weight averaging; 0: off; needs --init-onnx)",
     )
     p.add_argument(
+        "--mixstyle",
+        type=float,
+        default=d.mixstyle,
+        help="chance per batch that each of the two stem layers mixes the crops' feature means "
+        "and spreads (MixStyle; training only, the exported graph is unchanged)",
+    )
+    p.add_argument(
         "--sensor-noise",
         type=float,
         default=d.sensor_noise,
@@ -489,6 +496,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             "--average-from needs --init-onnx: a net started from a file keeps its BatchNorm "
             "frozen, so averaged weights need no new statistics"
         )
+    if not 0.0 <= args.mixstyle <= 1.0:
+        p.error(f"--mixstyle is a chance per batch, 0 to 1 (got {args.mixstyle:g})")
     if not 0.0 <= args.sensor_noise <= 1.0:
         p.error(f"--sensor-noise is a share of crops, 0 to 1 (got {args.sensor_noise:g})")
     if not 0.0 <= args.regrow_share <= 1.0:
@@ -635,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         photometric=args.photometric,
         sensor_noise=args.sensor_noise,
         average_from=args.average_from,
+        mixstyle=args.mixstyle,
         pair_weight=args.pair_weight,
         pair_share=args.pair_share,
         pair_set=_pair_set(args),

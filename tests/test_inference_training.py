@@ -593,6 +593,42 @@ def test_a_wider_net_started_from_the_file_computes_the_files_maps() -> None:
         load_onnx_weights(narrow, start)
 
 
+def test_mixstyle_mixes_two_crops_statistics_in_training_and_is_gone_in_eval() -> None:
+    """A MixStyle net started from the file reads exactly what the file reads in eval mode
+    (nothing of it is exported), and in training each crop's stem features take channel
+    means between its own and another crop's (two crops: between the two)."""
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    from inference.model import packaged_models_dir
+    from inference.targets import N_MAPS
+    from inference.training.net import freeze_batchnorm, load_onnx_weights, make_net
+
+    start = packaged_models_dir() / "hair_density_fp32.onnx"
+    torch.manual_seed(0)
+    net = make_net(mixstyle=1.0)
+    load_onnx_weights(net, start)
+    freeze_batchnorm(net)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1.0, 1.0, (2, 3, 64, 64)).astype(np.float32)
+    x[1] = x[1] * 0.3 + 0.8  # another tone: other feature statistics
+    sess = ort.InferenceSession(str(start), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    with torch.no_grad():
+        got = net.eval()(torch.from_numpy(x))[:, :N_MAPS].numpy()
+    np.testing.assert_allclose(got, want, atol=1e-4 * float(np.abs(want).max()))
+    net.train()
+    freeze_batchnorm(net)
+    stem, mix = net.body[:3], net.body[3]
+    assert type(mix).__name__ == "MixStyle"
+    with torch.no_grad():
+        plain = stem(torch.from_numpy(x))
+        mixed = mix(plain)
+    mu, mu_mixed = plain.mean(dim=(2, 3)), mixed.mean(dim=(2, 3))
+    lo, hi = torch.minimum(mu[0], mu[1]), torch.maximum(mu[0], mu[1])
+    assert bool(((mu_mixed >= lo - 1e-4) & (mu_mixed <= hi + 1e-4)).all())
+    assert not torch.allclose(mixed, plain)  # Beta(0.1, 0.1) at this seed: a real mix
+
+
 @pytest.mark.slow
 def test_a_frames_gain_makes_the_median_twin_frame_read_its_truth() -> None:
     torch = pytest.importorskip("torch")

@@ -49,6 +49,7 @@ class TrainSettings:
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
     sensor_noise: float = 0.0  # share of crops given a camera's noise (see sensor_noise)
     average_from: float = 0.0  # 0: off; else share of the run after which weights are averaged
+    mixstyle: float = 0.0  # chance per batch that each stem layer mixes crops' feature statistics
     pair_weight: float = 0.0  # the change between two visits of one crop (see pair_term)
     pair_share: float = 0.25  # share of a batch's crops that come as pairs (with pair_weight)
     pair_set: str = ""  # which pairs were given (recorded: tells checkpoints apart)
@@ -280,7 +281,7 @@ def train(
     torch.set_num_threads(s.threads)
     torch.use_deterministic_algorithms(True, warn_only=device != "cpu")
     rng = np.random.default_rng(s.seed)
-    net = make_net(s.width, s.body)
+    net = make_net(s.width, s.body, mixstyle=s.mixstyle)
     frozen_bn = init_onnx is not None
     if not 0.0 <= s.average_from < 1.0:
         raise ValueError(f"average_from {s.average_from} must be in [0, 1)")

@@ -17,6 +17,7 @@ def make_net(
     stem: int | None = None,
     dilations: tuple[int, ...] = (1, 2, 4, 2, 1),
     outputs: int = N_TRAIN_MAPS,
+    mixstyle: float = 0.0,
 ) -> Any:
     """Stride-4 fully convolutional net: two strided convs, five dilated 3x3 convs, 1x1 head.
 
@@ -25,6 +26,9 @@ def make_net(
     ``body="separable"`` makes each of the five a depthwise 3x3 then a pointwise 1x1 conv
     (and the first conv 3/8 of ``width``, not half). ``stem`` (the first conv's channels)
     and ``dilations`` (one body conv each) let ``scripts/bench_arch.py`` time other shapes.
+
+    ``mixstyle`` > 0 puts a :func:`mix_style` layer after each of the two strided convs,
+    active in training only (an exported net is the same graph without it).
     """
     import torch
     from torch import nn
@@ -41,11 +45,35 @@ def make_net(
             nn.ReLU(inplace=True),
         ]
 
+    class MixStyle(nn.Module):
+        """With probability ``p`` per batch in training, each crop's feature maps take a mix
+        of their own and another crop's channel means and spreads (MixStyle: Zhou et al.,
+        ICLR 2021): a renderer's look lives in those statistics, its hairs in the normalised
+        pattern, so the net must count from the pattern. Identity in eval mode."""
+
+        def __init__(self, p: float) -> None:
+            super().__init__()
+            self.p = p
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not self.training or float(torch.rand(())) >= self.p or x.shape[0] < 2:
+                return x
+            mu = x.mean(dim=(2, 3), keepdim=True).detach()
+            sig = (x.var(dim=(2, 3), keepdim=True) + 1e-6).sqrt().detach()
+            lam = torch.distributions.Beta(0.1, 0.1).sample((x.shape[0], 1, 1, 1)).to(x)
+            perm = torch.randperm(x.shape[0], device=x.device)
+            mu2 = lam * mu + (1 - lam) * mu[perm]
+            sig2 = lam * sig + (1 - lam) * sig[perm]
+            return (x - mu) / sig * sig2 + mu2
+
     class HairNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             c1 = stem or (width // 2 if body == "plain" else width * 3 // 8)
-            layers = block(3, c1, 2) + block(c1, width, 2)
+            layers = block(3, c1, 2)
+            layers += [MixStyle(mixstyle)] if mixstyle else []
+            layers += block(c1, width, 2)
+            layers += [MixStyle(mixstyle)] if mixstyle else []
             for d in dilations:
                 if body == "plain":
                     layers += block(width, width, 1, d)
