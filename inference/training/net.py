@@ -27,8 +27,9 @@ def make_net(
     (and the first conv 3/8 of ``width``, not half). ``stem`` (the first conv's channels)
     and ``dilations`` (one body conv each) let ``scripts/bench_arch.py`` time other shapes.
 
-    ``mixstyle`` > 0 puts a :func:`mix_style` layer after each of the two strided convs,
-    active in training only (an exported net is the same graph without it).
+    ``mixstyle`` > 0 puts a ``MixStyle`` layer (below) after each of the two strided convs,
+    mixing in that share of training batches and the identity in eval mode, so an exported
+    net is the same graph as one made without it.
     """
     import torch
     from torch import nn
