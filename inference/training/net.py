@@ -116,8 +116,9 @@ def load_onnx_weights(net: Any, onnx_path: Path, head_gain: float = 1.0) -> None
 
     A net wider than the file (``--width 48`` from a width-40 file) is widened so that it
     computes exactly what the file does (Net2Net, Chen et al., ICLR 2016): the file's
-    channels are the first of each conv, the new ones keep their fresh weights in and get
-    zero weights out (into the next conv and the head), so training starts from the file's
+    channels are the first of each conv; a new channel keeps its fresh weights from the
+    file's channels, and every weight reading a new channel (into the next conv, new
+    channels included, and the head) starts at zero, so training starts from the file's
     maps and grows the new channels from there. A file with more channels than the net, or
     another kernel or layout, is refused.
     """
