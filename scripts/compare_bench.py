@@ -6,9 +6,12 @@
     python scripts/compare_bench.py A.json B.json
 
 Prints, per generator, both density MAPEs, the mean per-image difference of the absolute
-errors with its standard error, and whether that difference is beyond two standard errors.
-Choose models on the rows of the sources that train them (the twin, blind-1, blind-2,
-blind-3); the held-out judges (heldout-1, blind-4, blind-5) only judge a choice made.
+errors with its standard error, and whether that difference is beyond two standard errors;
+then each generator split at 30 hairs/cm²: the frames with more hair in % (MAPE), the
+near-bald and bare ones in hairs/cm² off, each paired by image (a few near-bald frames
+otherwise carry a judge's MAPE); then the figures a candidate's rule is written in.
+Choose models on the rows of the sources that train them (the twin and the training
+generators); the held-out judges only judge a choice made.
 """
 
 from sim.generality.compare import main

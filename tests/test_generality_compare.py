@@ -199,3 +199,46 @@ def test_merging_keeps_two_images_of_one_name_apart_and_refuses_two_reads_of_one
     with pytest.raises(NotComparable, match="different reads"):
         merge([with_hair, misread])
     assert len(merge([with_hair, with_hair])["images"]) == 1  # the same read twice is one
+
+
+def test_near_bald_frames_are_judged_in_hairs_apart_from_the_frames_with_hair(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A candidate that reads every near-bald frame 3 hairs/cm² higher and the dense frames
+    alike: its MAPE over all frames is carried by the sparse ones (3 hairs on 5 is +60 points),
+    the split says where the change is and how big it is in hairs."""
+    from sim.generality.compare import NEAR_BALD_PER_CM2, pool, report_apart, summary
+
+    def run(extra: float) -> dict[str, Any]:
+        reads: dict[str, tuple[str, float, float]] = {}
+        for i in range(4):  # dense: each read 10 % high, in both runs
+            reads[f"blind8-d{i}"] = ("blind8", 150.0 + i, (150.0 + i) * 1.1)
+        for i in range(4):  # near-bald: 5-8 hairs/cm², read 2 high, and ``extra`` more
+            reads[f"blind8-s{i}"] = ("blind8", 5.0 + i, 7.0 + i + extra + 0.5 * (i % 2))
+        reads["blind8-bare"] = ("blind8", 0.0, 4.0 + extra)
+        return _run(reads)
+
+    a, b = run(0.0), run(3.0)
+    (row,) = paired(a, b)
+    assert NEAR_BALD_PER_CM2 == 30.0
+    assert row.n == 8 and row.verdict == "b worse"  # all frames with hair: carried by 4 sparse
+    assert row.hair.n == 4 and row.hair.diff == pytest.approx(0.0)
+    assert row.hair.verdict == "within noise"
+    assert row.hair_mape_a == pytest.approx(10.0)
+    sparse = row.sparse
+    assert sparse.n == 5 and sparse.diff == pytest.approx(3.0)  # bare frame included
+    assert row.sparse_mae_a == pytest.approx((2.0 + 2.5 + 2.0 + 2.5 + 4.0) / 5)
+    assert pool([row], "sparse").diff == pytest.approx(3.0)
+    assert pool([row], "hair").n == 4
+    table = report_apart([row])
+    assert "hairs/cm²" in table and "+3.0" in table and "b worse" in table
+    text = summary([row], a, b)
+    assert "frames >= 30 hairs/cm² (n = 4): +0.00 points" in text
+    assert "frames < 30 hairs/cm², bare included (n = 5): +3.00 hairs/cm² off" in text
+    assert "worse beyond noise: blind8" in text.splitlines()[-1]
+    # the script prints both
+    fa, fb = tmp_path / "a.json", tmp_path / "b.json"
+    fa.write_text(json.dumps(a))
+    fb.write_text(json.dumps(b))
+    assert main([str(fa), str(fb)]) == 0
+    assert "frames < 30 (bare included)" in capsys.readouterr().out
