@@ -242,3 +242,15 @@ def test_near_bald_frames_are_judged_in_hairs_apart_from_the_frames_with_hair(
     fb.write_text(json.dumps(b))
     assert main([str(fa), str(fb)]) == 0
     assert "frames < 30 (bare included)" in capsys.readouterr().out
+
+
+def test_a_generators_figures_come_from_the_run_that_benched_it_in_any_order() -> None:
+    """Every run of a split bench keeps the twin's bare frames: a --twin 0 run's twin figures
+    (no tips) must not stand for the run that benched the twin, whichever is given first."""
+    from sim.generality.compare import merge, tips_read
+
+    benched = _judged("twin", [0.1] * 4, (200, 12.0))
+    bare_only = _run({"twin-bare": ("twin", 0.0, 3.0)})
+    bare_only["figures"] = {"twin": {"int8": {"all": {"tips": 0, "tips_detected_pct": None}}}}
+    for runs in ([bare_only, benched], [benched, bare_only]):
+        assert tips_read(merge(runs), ["twin"]) == (12.0, 12.0)

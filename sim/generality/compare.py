@@ -138,13 +138,17 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Several runs of one model as one (a bench split over ``--generators`` groups): their
     images and figures pooled. A name two runs give to different images (the twin's, under
     other ``--twin`` counts) is kept for each, as ``NAME~ID`` (ID: of its size, scale and
-    truth, so that both sides name it alike); a generator's figures come from its first run.
+    truth, so that both sides name it alike); a generator's figures come from the run that
+    holds most of its images (the first of those): every run of a split bench keeps the
+    twin's bare frames, and a run with ``--twin 0`` has twin figures (no tips, no hair) that
+    must not stand for the run that benched the twin, whichever order the runs are given in.
 
     Raises:
         NotComparable: one image is in two of the runs with different reads.
     """
     seen: dict[str, dict[str, dict[str, Any]]] = {}  # name -> identity -> record
     figures: dict[str, Any] = {}
+    held: dict[str, int] = {}  # generator -> images of it in the run its figures came from
     for run in runs:
         for im in run["images"]:
             kept = seen.setdefault(im["image"], {}).setdefault(_identity(im), im)
@@ -158,7 +162,9 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     "give each side one model's runs"
                 )
         for gen, fig in run.get("figures", {}).items():
-            figures.setdefault(gen, fig)
+            n = sum(im["generator"] == gen for im in run["images"])
+            if gen not in figures or n > held[gen]:
+                figures[gen], held[gen] = fig, n
     images = []
     for name, alike in seen.items():
         for ident, im in alike.items():
