@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
+I64 = NDArray[np.int64]
 
 
 def _as_xy(points: Any) -> F64:
@@ -51,20 +52,45 @@ def match_emergence(truth_xy: Any, det_xy: Any, det_hairs: Any, radius_px: float
     return matched
 
 
-def tips_detected(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) -> B:
-    """Which tips are "detected as hairs": a detection within ``radius_px`` of the tip that
-    is not within ``radius_px`` of any true emergence point. One bool per tip."""
+def tip_readers(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) -> I64:
+    """Which detection reads each tip as a hair: the nearest one within ``radius_px`` of the
+    tip that is not within ``radius_px`` of any true emergence point (its index in
+    ``det_xy``), -1 where none does. One index per tip."""
     tips, det, em = _as_xy(tips_xy), _as_xy(det_xy), _as_xy(emergence_xy)
+    out: I64 = np.full(tips.shape[0], -1, dtype=np.int64)
     if tips.shape[0] == 0 or det.shape[0] == 0:
-        return np.zeros(tips.shape[0], dtype=bool)
+        return out
     if em.shape[0]:
         free: B = _distances(det, em).min(axis=1) > radius_px
     else:
         free = np.ones(det.shape[0], dtype=bool)
     if not free.any():
-        return np.zeros(tips.shape[0], dtype=bool)
-    out: B = np.asarray((_distances(tips, det[free]) <= radius_px).any(axis=1), dtype=np.bool_)
+        return out
+    dist = np.where(free[None, :], _distances(tips, det), np.inf)
+    near = dist.argmin(axis=1)
+    read = dist[np.arange(tips.shape[0]), near] <= radius_px
+    out[read] = near[read]
     return out
+
+
+def tips_detected(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) -> B:
+    """Which tips are "detected as hairs": a detection within ``radius_px`` of the tip that
+    is not within ``radius_px`` of any true emergence point (:func:`tip_readers`). One bool
+    per tip."""
+    out: B = tip_readers(tips_xy, det_xy, emergence_xy, radius_px) >= 0
+    return out
+
+
+def cut_tip_readers(
+    truth: dict[str, Any], det_xy: Any, radius_px: float
+) -> tuple[list[dict[str, Any]], I64]:
+    """The cut tips of a truth (its ``tips`` without ``"cut": false``) and which detection
+    reads each as a hair (:func:`tip_readers`, against every true emergence point: the
+    frame's hairs and ``emergence_outside``); the bench's tip figure counts those >= 0."""
+    cut = [t for t in truth.get("tips", []) if t.get("cut", True)]
+    em = [(h["x_px"], h["y_px"]) for h in truth["hairs"]]
+    em += [(e["x_px"], e["y_px"]) for e in truth.get("emergence_outside", [])]
+    return cut, tip_readers([(t["x_px"], t["y_px"]) for t in cut], det_xy, em, radius_px)
 
 
 @dataclass
@@ -193,10 +219,9 @@ def score(
     tips: int | None = None
     tips_hit = 0
     if "tips" in truth:
-        tip_xy = [(t["x_px"], t["y_px"]) for t in truth["tips"] if t.get("cut", True)]
-        em = t_xy + [(e["x_px"], e["y_px"]) for e in truth.get("emergence_outside", [])]
-        tips = len(tip_xy)
-        tips_hit = int(tips_detected(tip_xy, d_xy, em, r_px).sum())
+        cut, readers = cut_tip_readers(truth, d_xy, r_px)
+        tips = len(cut)
+        tips_hit = int((readers >= 0).sum())
     n = len(hairs)
     return ImageScore(
         true_density=float(truth["density_per_cm2"]),
