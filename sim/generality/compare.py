@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.generality.cases import HELD_OUT_GENERATORS, TRAINING_GENERATORS
+from sim.generality.cases import DENSITY_BANDS, HELD_OUT_GENERATORS, TRAINING_GENERATORS
 
 NOISE_SE = 2.0  # a difference under this many standard errors is "within noise"
-# True densities under this are near-bald sites (the model card's usage since 2.10.0): judged in
+# True densities under this are near-bald sites (the bench's sparsest band, "<30"): judged in
 # hairs/cm² apart from the frames with more hair (module docstring)
-NEAR_BALD_PER_CM2 = 30.0
+NEAR_BALD_PER_CM2 = DENSITY_BANDS[0][0]
 
 
 class NotComparable(ValueError):
