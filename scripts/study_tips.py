@@ -15,44 +15,7 @@ across cut ends and roots (:mod:`sim.generality.tips`). Each factor only where t
 truth can give it. Never run it on a judge that must stay unread.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-import logging
-import tempfile
-from dataclasses import asdict
-from pathlib import Path
-
-from inference import HairModel
-from sim.generality.bench import VARIANTS, build_all
-from sim.generality.cases import add_generators_option, chosen_generators, independent_cases
-from sim.generality.tips import report, study
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--models-dir", type=Path, default=None, help="default: packaged models")
-    p.add_argument("--variant", choices=VARIANTS, default="int8")
-    p.add_argument("--n", type=int, default=40, help="images with hairs per generator")
-    p.add_argument("--workers", type=int, default=1, help="image-making processes")
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
-    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-gen")
-    p.add_argument("--json", type=Path, default=None, help="write every tip's record here")
-    add_generators_option(p)
-    args = p.parse_args(argv)
-    generators = chosen_generators(p, args)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    cases = [c for g in generators for c in independent_cases(args.n, 0, g)]
-    files = build_all(cases, args.cache, args.workers)
-    with HairModel.load(args.variant, threads=args.threads, models_dir=args.models_dir) as m:
-        studies = study(cases, files, m)
-    print(report(studies))
-    if args.json is not None:
-        out = {g: [asdict(t) for t in st.tips] for g, st in studies.items()}
-        args.json.write_text(json.dumps(out))
-    return 0
-
+from sim.generality.tips import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -3,7 +3,6 @@ own truth, on one small blind-20 frame and on hand-made truths (no bench run).""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ from inference import HairModel
 from sim.generality.bench import build_all
 from sim.generality.cases import Case
 from sim.generality.tips import factor_rows, place_rows, report, study, study_image
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_per_style_counts_add_up_to_the_bench_total_on_a_small_frame(tmp_path: Path) -> None:
@@ -98,13 +95,11 @@ def test_a_read_tip_is_placed_along_its_shaft_and_its_root_looked_at(
 def test_the_script_runs_the_bench_cases(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = importlib.util.spec_from_file_location("study_tips", ROOT / "scripts" / "study_tips.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from sim.generality.tips import main
+
     out = tmp_path / "tips.json"
     args = ["--generators", "blind20", "--n", "1", "--cache", str(tmp_path), "--json", str(out)]
-    assert mod.main(args) == 0
+    assert main(args) == 0
     text = capsys.readouterr().out
     assert "== blind20: cut tips read as hairs" in text and "cut style" in text
     assert " =\n" in text.split("\n", 1)[0] + "\n"  # the tally is the bench's

@@ -16,11 +16,16 @@ image's own factors).
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
+import logging
 import math
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +33,15 @@ from numpy.typing import NDArray
 from scipy.ndimage import map_coordinates
 
 from inference import HairModel
-from sim.generality.cases import Case, labels, load
+from sim.generality.bench import VARIANTS, build_all
+from sim.generality.cases import (
+    Case,
+    add_generators_option,
+    chosen_generators,
+    independent_cases,
+    labels,
+    load,
+)
 from sim.heldout.metrics import cut_tip_readers, score
 
 RADIUS_UM = 60.0  # the bench's (sim.heldout.metrics.score's default)
@@ -344,3 +357,31 @@ def report(studies: dict[str, Study]) -> str:
                 lines.append(f"  {k:20s} {n:5d} " + " ".join(f"{x:5.2f}" for x in med))
         lines.append("")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``scripts/study_tips.py`` (its docstring says what it prints); returns the exit status."""
+    p = argparse.ArgumentParser(
+        description="Which cut tips a hair model reads as hairs: the bench's tip figure "
+        "split by cut style and more"
+    )
+    p.add_argument("--models-dir", type=Path, default=None, help="default: packaged models")
+    p.add_argument("--variant", choices=VARIANTS, default="int8")
+    p.add_argument("--n", type=int, default=40, help="images with hairs per generator")
+    p.add_argument("--workers", type=int, default=1, help="image-making processes")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-gen")
+    p.add_argument("--json", type=Path, default=None, help="write every tip's record here")
+    add_generators_option(p)
+    args = p.parse_args(argv)
+    generators = chosen_generators(p, args)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cases = [c for g in generators for c in independent_cases(args.n, 0, g)]
+    files = build_all(cases, args.cache, args.workers)
+    with HairModel.load(args.variant, threads=args.threads, models_dir=args.models_dir) as m:
+        studies = study(cases, files, m)
+    print(report(studies))
+    if args.json is not None:
+        out = {g: [asdict(t) for t in st.tips] for g, st in studies.items()}
+        args.json.write_text(json.dumps(out))
+    return 0
