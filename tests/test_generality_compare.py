@@ -254,3 +254,40 @@ def test_a_generators_figures_come_from_the_run_that_benched_it_in_any_order() -
     bare_only["figures"] = {"twin": {"int8": {"all": {"tips": 0, "tips_detected_pct": None}}}}
     for runs in ([bare_only, benched], [benched, bare_only]):
         assert tips_read(merge(runs), ["twin"]) == (12.0, 12.0)
+
+
+def test_a_candidate_is_judged_against_both_seeds_of_the_recipe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beyond noise against the shipped run but not against a second run of its recipe: not a
+    difference the recipe's own seeds leave room to call; beyond both: it is."""
+    from sim.generality.compare import merge, seed_summary
+
+    def side(judge: list[float], tips: float) -> list[dict[str, Any]]:
+        return [_judged("blind", [0.1] * 4, (100, tips)), _judged("blind4", judge)]
+
+    shipped = side([0.10, 0.12, 0.10, 0.12], 10.0)
+    reseed = side([0.20, 0.22, 0.20, 0.22], 14.0)  # the recipe again: its judge 10 points worse
+    between = side([0.15, 0.16, 0.15, 0.16], 12.0)  # worse than shipped, better than the reseed
+    beyond = side([0.30, 0.33, 0.30, 0.33], 16.0)  # worse than both
+    a, r = merge(shipped), merge(reseed)
+    text = seed_summary(a, r, merge(between))
+    assert "seeds 10.00 / 14.00 %, b 12.00 (between)" in text
+    assert "r - a +10.00" in text and "not beyond the recipe's seeds" in text
+    assert "judges worse than both seeds beyond noise: none" in text
+    text = seed_summary(a, r, merge(beyond))
+    assert "(above both)" in text and "b worse than both seeds" in text
+    assert "judges worse than both seeds beyond noise: blind4" in text
+    # the script: --reseed gives the second seed's runs; a file that is not a run is refused
+    paths: dict[str, list[str]] = {}
+    for name, runs in (("a", shipped), ("r", reseed), ("b", beyond)):
+        for i, run in enumerate(runs):
+            f = tmp_path / f"{name}{i}.json"
+            f.write_text(json.dumps(run))
+            paths.setdefault(name, []).append(str(f))
+    assert main(["--a", *paths["a"], "--b", *paths["b"], "--reseed", *paths["r"]]) == 0
+    assert "against the recipe's two seeds" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    assert main(["--a", *paths["a"], "--b", *paths["b"], "--reseed", str(bad)]) == 2
+    assert "--reseed" in capsys.readouterr().err
