@@ -11,7 +11,7 @@ import pytest
 from sim.generality.bench import judge, verdict_lines
 from sim.heldout import draw_params, generate
 from sim.heldout.hairs import place
-from sim.heldout.metrics import Tally, match_emergence, score, tips_detected
+from sim.heldout.metrics import Tally, match_emergence, score, tip_readers
 from tests.generator_checks import check_refuses_bad_arguments
 
 HELDOUT = Path(__file__).resolve().parent.parent / "sim" / "heldout"
@@ -150,8 +150,8 @@ def test_a_tip_counts_only_when_a_detection_sits_on_it_away_from_hairs() -> None
     tips = [(100.0, 100.0), (200.0, 100.0), (300.0, 100.0)]
     emergence = [(203.0, 100.0)]
     det = [(102.0, 101.0), (201.0, 100.0)]  # on tip 0; on tip 1 but also on an emergence
-    assert tips_detected(tips, det, emergence, 10.0).tolist() == [True, False, False]
-    assert tips_detected(tips, [], emergence, 10.0).tolist() == [False, False, False]
+    assert tip_readers(tips, det, emergence, 10.0).tolist() == [0, -1, -1]  # read by det 0
+    assert tip_readers(tips, [], emergence, 10.0).tolist() == [-1, -1, -1]
 
 
 def _truth(hairs: list[tuple[float, float, float]], tips: list[tuple[float, float]]) -> dict:

@@ -299,8 +299,15 @@ def tips_read(
     return (statistics.fmean(rows), 100.0 * hit / tips) if rows else None
 
 
-def _worse(rows: list[Paired]) -> str:
-    return ", ".join(r.generator for r in rows if r.verdict == "b worse") or "none"
+def _worse(rows: list[Paired], part: str = "all") -> str:
+    """The rows worse beyond noise, over every frame with hair (``part="all"``) or over the
+    frames of one side of :data:`NEAR_BALD_PER_CM2` (``"hair"``, ``"sparse"``)."""
+    worse = [
+        r.generator
+        for r in rows
+        if (r.verdict if part == "all" else getattr(r, part).verdict) == "b worse"
+    ]
+    return ", ".join(worse) or "none"
 
 
 def summary(
@@ -338,13 +345,12 @@ def summary(
         cut = f"{NEAR_BALD_PER_CM2:g}"
         lines.append(
             f"  apart, frames >= {cut} hairs/cm² (n = {h.n}): {h.diff:+.2f} points "
-            f"(SE {h.se:.2f}), {h.verdict}; worse beyond noise: "
-            + (", ".join(r.generator for r in pooled if r.hair.verdict == "b worse") or "none")
+            f"(SE {h.se:.2f}), {h.verdict}; worse beyond noise: {_worse(pooled, 'hair')}"
         )
         lines.append(
             f"  apart, frames < {cut} hairs/cm², bare included (n = {s.n}): {s.diff:+.2f} "
             f"hairs/cm² off (SE {s.se:.2f}), {s.verdict}; worse beyond noise: "
-            + (", ".join(r.generator for r in pooled if r.sparse.verdict == "b worse") or "none")
+            f"{_worse(pooled, 'sparse')}"
         )
     for r in judges:
         if r.generator in apart:

@@ -42,9 +42,8 @@ from sim.generality.cases import (
     labels,
     load,
 )
-from sim.heldout.metrics import cut_tip_readers, score
+from sim.heldout.metrics import MATCH_RADIUS_UM, cut_tip_readers, score
 
-RADIUS_UM = 60.0  # the bench's (sim.heldout.metrics.score's default)
 STYLE_KEYS = ("cut_style", "end", "style")  # what the generators call a tip's cut
 IMAGE_FACTORS = ("hair_length", "hair_colour", "skin_tone", "scale", "light")
 SKIN_UM, SHAFT_UM = 100.0, 150.0  # the contrast's skin sample past the end, shaft one behind it
@@ -195,16 +194,21 @@ def end_profiles(
 
 
 def study_image(
-    case: Case, img: NDArray[np.uint8], truth: dict[str, Any], read: dict[str, Any]
+    case: Case,
+    img: NDArray[np.uint8],
+    truth: dict[str, Any],
+    read: dict[str, Any],
+    luma: NDArray[np.float64] | None = None,
 ) -> tuple[list[TipRead], int, int]:
     """One image's cut tips (:class:`TipRead`) and its bench figure: (tips, tips read) as
-    :func:`sim.heldout.metrics.score` counts them."""
+    :func:`sim.heldout.metrics.score` counts them. ``luma``: the image's, where the caller
+    has it already (else made here)."""
     upp = float(truth["um_per_px"])
-    r_px = RADIUS_UM / upp
+    r_px = MATCH_RADIUS_UM / upp
     dets = read.get("emergence_points", [])
     cut, readers = cut_tip_readers(truth, [(e["x_px"], e["y_px"]) for e in dets], r_px)
-    s = score(truth, read, radius_um=RADIUS_UM)
-    luma = _luma(img)
+    s = score(truth, read, radius_um=MATCH_RADIUS_UM)
+    luma = _luma(img) if luma is None else luma
     image = labels(case, truth)
     blur = truth.get("params", {}).get("blur_px")
     by_id = {h["id"]: h for h in truth["hairs"] if "id" in h}
@@ -224,11 +228,12 @@ def study(cases: Iterable[Case], files: Iterable[str], model: HairModel) -> dict
         img, truth = load(f)
         read = model.analyze(img, float(truth["um_per_px"]), review_factor=None).model_dump()
         st = out.setdefault(case.generator, Study(case.generator))
-        tips, n, hit = study_image(case, img, truth, read)
+        luma = _luma(img)
+        tips, n, hit = study_image(case, img, truth, read, luma)
         st.tips += tips
         st.bench_tips += n
         st.bench_hits += hit
-        for k, v in end_profiles(truth, _luma(img)).items():
+        for k, v in end_profiles(truth, luma).items():
             st.profiles.setdefault(k, []).extend(v)
     return out
 

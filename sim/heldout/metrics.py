@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
 I64 = NDArray[np.int64]
+# A detection matches a true emergence point (and reads a cut tip) within this distance
+MATCH_RADIUS_UM = 60.0
 
 
 def _as_xy(points: Any) -> F64:
@@ -70,14 +72,6 @@ def tip_readers(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) 
     near = dist.argmin(axis=1)
     read = dist[np.arange(tips.shape[0]), near] <= radius_px
     out[read] = near[read]
-    return out
-
-
-def tips_detected(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) -> B:
-    """Which tips are "detected as hairs": a detection within ``radius_px`` of the tip that
-    is not within ``radius_px`` of any true emergence point (:func:`tip_readers`). One bool
-    per tip."""
-    out: B = tip_readers(tips_xy, det_xy, emergence_xy, radius_px) >= 0
     return out
 
 
@@ -198,7 +192,7 @@ def score(
     truth: dict[str, Any],
     read: dict[str, Any],
     *,
-    radius_um: float = 60.0,
+    radius_um: float = MATCH_RADIUS_UM,
     vellus_split_um: float = 30.0,
 ) -> ImageScore:
     """Score one model result (``HairMetrics.model_dump()``) against a truth dict.
