@@ -291,3 +291,69 @@ def test_a_candidate_is_judged_against_both_seeds_of_the_recipe(
     bad.write_text("[]")
     assert main(["--a", *paths["a"], "--b", *paths["b"], "--reseed", str(bad)]) == 2
     assert "--reseed" in capsys.readouterr().err
+
+
+def test_the_recipes_mean_over_seeds_adds_their_spread_to_the_images_noise() -> None:
+    from sim.generality.compare import against_recipe, noise_limit
+
+    # two seeds, each |err| minus the candidate's, on three images: seed 0 reads every image
+    # 2 points worse than the candidate, seed 1 4 points; their mean 3, their offsets -1 / +1
+    x = against_recipe([[2.0, 2.0, 2.0], [4.0, 4.0, 4.0]])
+    assert (x.n, x.k, x.diff, x.se_images) == (3, 2, -3.0, 0.0)
+    assert x.seed_sd == pytest.approx(math.sqrt(2.0))
+    assert x.se == pytest.approx(math.sqrt(2.0 * 1.5))  # its own seed and the mean's
+    assert x.dof == pytest.approx(1.0)  # the seeds' part alone: one degree of freedom
+    assert x.limit == pytest.approx(noise_limit(1) * x.se)
+    assert x.verdict == "within the recipe's spread"  # 3 points, one seed's SD 1.4: no call
+    assert noise_limit(math.inf) == 2.0 and noise_limit(1000) == pytest.approx(2.0, abs=0.01)
+    assert 4.4 < noise_limit(2) < 4.7  # three seeds' SD is itself rough
+    with pytest.raises(ValueError, match="each image"):
+        against_recipe([[1.0, 2.0], [1.0]])
+
+
+def test_a_candidate_is_judged_against_the_mean_of_several_seeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three runs of a recipe 1 point apart on a judge: a candidate 1 point off their mean is
+    one more seed; 12 points off, with images that agree, is beyond the seeds and the images."""
+    from sim.generality.compare import merge, recipe_summary
+
+    wobble = [0.02, -0.02, 0.02, -0.02, 0.02, -0.02]  # per image: the images' noise
+
+    def side(level: float, tips: float) -> list[dict[str, Any]]:
+        judge = [level + w for w in wobble]
+        return [_judged("blind", [0.1] * 6, (100, tips)), _judged("blind4", judge)]
+
+    seeds = [side(0.10, 10.0), side(0.11, 11.0), side(0.12, 12.0)]
+    one_more = side(0.12, 12.5)
+    beyond = side(0.23, 20.0)
+    merged = [merge(s) for s in seeds]
+    text = recipe_summary(merged, merge(one_more))
+    assert "mean over 3 seeds" in text
+    assert "seeds 10.00 / 11.00 / 12.00 % (mean 11.00, SD 1.00), b 12.50: within" in text
+    assert "b - mean +1.00 points" in text and ": worse than the recipe" not in text
+    assert "judges worse than the recipe beyond image and seed noise: none" in text
+    text = recipe_summary(merged, merge(beyond))
+    assert "b 20.00: above the recipe's seeds" in text
+    assert "b - mean +12.00 points" in text
+    assert "judges worse than the recipe beyond image and seed noise: blind4" in text
+    with pytest.raises(ValueError, match="two or more"):
+        recipe_summary(merged[:1], merge(beyond))
+    # the script: one --reseed per seed; a seed's runs that cover other images are refused
+    paths: dict[str, list[str]] = {}
+    for name, runs in (("a", seeds[0]), ("r1", seeds[1]), ("r2", seeds[2]), ("b", beyond)):
+        for i, run in enumerate(runs):
+            f = tmp_path / f"{name}{i}.json"
+            f.write_text(json.dumps(run))
+            paths.setdefault(name, []).append(str(f))
+    args = ["--a", *paths["a"], "--b", *paths["b"], "--reseed", *paths["r1"]]
+    assert main([*args, "--reseed", *paths["r2"]]) == 0
+    out = capsys.readouterr().out
+    assert "mean over 3 seeds" in out and "against the recipe's two seeds" not in out
+    assert main(args) == 0  # one --reseed: each of the two seeds, and their mean
+    out = capsys.readouterr().out
+    assert "against the recipe's two seeds" in out and "mean over 2 seeds" in out
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(_judged("blind4", [0.1] * 5)))
+    assert main([*args, "--reseed", str(other)]) == 2
+    assert "different images" in capsys.readouterr().err

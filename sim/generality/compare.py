@@ -361,6 +361,18 @@ def summary(
     return "\n".join(lines)
 
 
+# the pooled judges' three figures a rule against seeds reads: (part for pool(), what, unit)
+JUDGE_PARTS = (
+    ("all", "judges pooled, frames with hair", "points"),
+    ("hair", f"judges pooled, frames >= {NEAR_BALD_PER_CM2:g} hairs/cm²", "points"),
+    (
+        "sparse",
+        f"judges pooled, frames < {NEAR_BALD_PER_CM2:g} hairs/cm², bare included",
+        "hairs/cm²",
+    ),
+)
+
+
 def _both(vs_a: Pooled, vs_r: Pooled) -> str:
     """A candidate's verdict against two training runs of the reference's recipe: beyond
     noise only where it is beyond noise the same way against each."""
@@ -416,12 +428,7 @@ def seed_summary(
                 f"  training rows' cut tips read as hairs: seeds {ta[0]:.2f} / {tr[0]:.2f} %, "
                 f"b {tb[0]:.2f} ({where})"
             )
-    cut = f"{NEAR_BALD_PER_CM2:g}"
-    for part, what, unit in (
-        ("all", "judges pooled, frames with hair", "points"),
-        ("hair", f"judges pooled, frames >= {cut} hairs/cm²", "points"),
-        ("sparse", f"judges pooled, frames < {cut} hairs/cm², bare included", "hairs/cm²"),
-    ):
+    for part, what, unit in JUDGE_PARTS:
         gap, vs_a, vs_r = (pool(judges(x), part) for x in (rows_ar, rows_ab, rows_rb))
         if not vs_a.n:
             continue
@@ -438,6 +445,161 @@ def seed_summary(
     ]
     lines.append(f"  judges worse than both seeds beyond noise: {', '.join(worse) or 'none'}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AgainstRecipe:
+    """A candidate's difference from the mean of a recipe's training runs (seeds), with the
+    seeds' own spread added to the images' standard error (:func:`against_recipe`)."""
+
+    n: int  # images
+    k: int  # the recipe's runs
+    diff: float  # mean over images of |err_b| - mean over seeds of |err_seed|
+    se_images: float  # standard error of ``diff`` over the choice of images
+    seed_sd: float  # SD between the seeds' pooled figures on these images (k - 1 df)
+
+    @property
+    def se(self) -> float:
+        """The candidate is one training run against the mean of ``k``: its own seed's
+        spread and the mean's (``seed_sd / sqrt(k)``) add to the images' standard error."""
+        return math.sqrt(self.se_images**2 + self._seed_var)
+
+    @property
+    def _seed_var(self) -> float:
+        return self.seed_sd**2 * (1.0 + 1.0 / self.k)
+
+    @property
+    def dof(self) -> float:
+        """Welch-Satterthwaite degrees of freedom of :attr:`se`: the seeds' part is
+        estimated from ``k - 1``, the images' from ``n - 1``."""
+        parts = [(self.se_images**2, self.n - 1), (self._seed_var, self.k - 1)]
+        den = sum(v * v / d for v, d in parts if d > 0)
+        return self.se**4 / den if den > 0 else math.inf
+
+    @property
+    def limit(self) -> float:
+        """How far the difference must be to count: :data:`NOISE_SE` standard errors where
+        both are known well, wider by Student's t where the seeds are few (three seeds'
+        SD, two degrees of freedom, is itself uncertain by half)."""
+        return noise_limit(self.dof) * self.se
+
+    @property
+    def verdict(self) -> str:
+        if self.n < 2 or self.k < 2 or not abs(self.diff) > self.limit:
+            return "within the recipe's spread"
+        return "better than the recipe" if self.diff < 0 else "worse than the recipe"
+
+
+def noise_limit(dof: float) -> float:
+    """Student's t at the coverage of :data:`NOISE_SE` normal standard errors (two-sided
+    95.4 %), for ``dof`` degrees of freedom: 2.0 for many, 4.5 for two, 14 for one."""
+    from scipy.stats import norm, t
+
+    return float(t.ppf(norm.cdf(NOISE_SE), dof)) if math.isfinite(dof) else NOISE_SE
+
+
+def against_recipe(per_seed: list[list[float]]) -> AgainstRecipe:
+    """``per_seed[j][i]``: |err| of seed ``j`` minus |err| of the candidate on image ``i``
+    (every seed's list in the same image order). The candidate's difference from the seeds'
+    mean per image, its standard error over images, and the SD between the seeds' pooled
+    offsets from their mean (what a retrain alone moves the pooled figure by)."""
+    k = len(per_seed)
+    n = len(per_seed[0]) if per_seed else 0
+    if k == 0 or any(len(x) != n for x in per_seed):
+        raise ValueError("every seed needs a difference for each image, in one order")
+    if n == 0:
+        return AgainstRecipe(0, k, math.nan, math.inf, math.nan)
+    mean_i = [statistics.fmean(col) for col in zip(*per_seed, strict=True)]
+    diff, se = _mean_se([-m for m in mean_i])
+    offsets = [statistics.fmean(x - m for x, m in zip(xs, mean_i, strict=True)) for xs in per_seed]
+    sd = statistics.stdev(offsets) if k > 1 else math.nan
+    return AgainstRecipe(n, k, diff, se, sd)
+
+
+_PART_FIELD = {"all": "diffs", "hair": "hair_diffs", "sparse": "sparse_diffs"}
+
+
+def recipe_summary(
+    seeds: list[dict[str, Any]],
+    b: dict[str, Any],
+    variant: str = "int8",
+    apart: tuple[str, ...] = (),
+) -> str:
+    """The candidate ``b`` against the mean of ``seeds``, two or more training runs of the
+    reference's recipe (the reference first), on the same images.
+
+    Against one run, or each of two, a candidate is judged against a lottery ticket: three
+    runs of 2.11.0's recipe (seeds 1, 3, 4) read the judges' pooled hair frames 0 / +0.80 /
+    +2.30 points apart, and a rule against two seeds called the third worse (model card, "A
+    third seed (r52)"). Here the candidate's per-image errors are set against the seeds'
+    mean per image, and its difference is called only beyond :data:`NOISE_SE` times the
+    images' standard error and the seeds' spread together (:class:`AgainstRecipe`). With few
+    seeds the spread is itself rough (two degrees of freedom from three); the seeds' figures
+    are printed beside it.
+    """
+    if len(seeds) < 2:
+        raise ValueError("the recipe's mean needs two or more training runs")
+    common = set.intersection(*({im["generator"] for im in x["images"]} for x in (*seeds, b)))
+    seeds = [
+        {**x, "images": [im for im in x["images"] if im["generator"] in common]} for x in seeds
+    ]
+    b = {**b, "images": [im for im in b["images"] if im["generator"] in common]}
+    # paired(b, seed): each seed's |err| - b's, every list in b's image order
+    rows = [{r.generator: r for r in paired(b, s, variant)} for s in seeds]
+    gens = sorted(rows[0])
+    train = [g for g in gens if rows[0][g].n and g in ("twin", *TRAINING_GENERATORS)]
+    judges = [g for g in gens if rows[0][g].n and g in HELD_OUT_GENERATORS and g not in apart]
+
+    def against(generators: list[str], part: str) -> AgainstRecipe:
+        field = _PART_FIELD[part]
+        return against_recipe([[x for g in generators for x in getattr(r[g], field)] for r in rows])
+
+    k = len(seeds)
+    lines = [
+        f"against the recipe's mean over {k} seeds (the reference first), the seeds' spread "
+        "added to the images' SE:"
+    ]
+    if train:
+        tips = [tips_read(x, train, variant) for x in seeds]
+        tb = tips_read(b, train, variant)
+        if tb is not None and all(t is not None for t in tips):
+            per = [t[0] for t in tips if t is not None]
+            mean, sd = statistics.fmean(per), statistics.stdev(per)
+            band = noise_limit(k - 1) * sd * math.sqrt(1.0 + 1.0 / k)
+            where = (
+                "below the recipe's seeds"
+                if tb[0] < mean - band
+                else "above the recipe's seeds"
+                if tb[0] > mean + band
+                else "within the seeds' spread"
+            )
+            lines.append(
+                f"  training rows' cut tips read as hairs: seeds "
+                f"{' / '.join(f'{x:.2f}' for x in per)} % (mean {mean:.2f}, SD {sd:.2f}), "
+                f"b {tb[0]:.2f}: {where}"
+            )
+        x = against(train, "all")
+        lines.append(
+            f"  training rows pooled ({len(train)}), frames with hair: {_against_text(x, 'points')}"
+        )
+    for part, what, unit in JUDGE_PARTS:
+        x = against(judges, part)
+        if x.n:
+            lines.append(f"  {what}: {_against_text(x, unit)}")
+    for side in ("worse", "better"):
+        called = [g for g in judges if against([g], "all").verdict == f"{side} than the recipe"]
+        lines.append(
+            f"  judges {side} than the recipe beyond image and seed noise: "
+            f"{', '.join(called) or 'none'}"
+        )
+    return "\n".join(lines)
+
+
+def _against_text(x: AgainstRecipe, unit: str) -> str:
+    return (
+        f"b - mean {x.diff:+.2f} {unit} (images' SE {x.se_images:.2f}, seeds' SD "
+        f"{x.seed_sd:.2f}, SE {x.se:.2f}, limit {x.limit:.2f}, n = {x.n}): {x.verdict}"
+    )
 
 
 def _f(x: float | None) -> str:
@@ -510,9 +672,12 @@ def main(argv: list[str] | None = None) -> int:
         "--reseed",
         type=Path,
         nargs="+",
+        action="append",
         default=[],
-        help="runs of a second training of the reference's recipe (another --seed), on the "
-        "same images: the candidate is then also judged against both seeds",
+        help="runs of another training of the reference's recipe (another --seed), on the "
+        "same images; give --reseed once per seed: the candidate is then also judged against "
+        "the recipe's mean over the reference and these seeds, their spread added to the noise "
+        "(and, with one --reseed, against each of the two)",
     )
     p.add_argument("--variant", choices=("int8", "fp32"), default="int8")
     p.add_argument(
@@ -554,11 +719,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seeds = ""
     if args.reseed:
+        named = " ".join(str(path) for group in args.reseed for path in group)
         try:
-            reseed = merge([json.loads(path.read_text()) for path in args.reseed])
-            seeds = seed_summary(a, reseed, b, args.variant, apart)
+            reseeds = [
+                merge([json.loads(path.read_text()) for path in group]) for group in args.reseed
+            ]
+            if len(reseeds) == 1:  # the rules written before three seeds were read so
+                seeds = seed_summary(a, reseeds[0], b, args.variant, apart) + "\n"
+            seeds += recipe_summary([a, *reseeds], b, args.variant, apart)
         except (OSError, ValueError) as exc:  # NotComparable is a ValueError
-            print(f"--reseed {' '.join(map(str, args.reseed))}: {exc}", file=sys.stderr)
+            print(f"--reseed {named}: {exc}", file=sys.stderr)
             return 2
         except (KeyError, TypeError, AttributeError) as exc:
             print(
