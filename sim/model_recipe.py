@@ -472,9 +472,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--blend-with",
         type=Path,
+        nargs="+",
         default=None,
         help="with --blend: mix with this FP32 file instead of the start, another fine-tune of "
-        "the same start (a model soup, Wortsman et al. 2022)",
+        "the same start (a model soup, Wortsman et al. 2022); several files are mixed in as "
+        "their mean (--blend 0.3333 with two: the uniform soup of three runs)",
     )
     p.add_argument(
         "--float-head",
@@ -533,8 +535,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error("--blend mixes a fine-tune with its start: give --init-onnx and train")
     if args.blend_with is not None and args.blend == 1.0:
         p.error("--blend-with names what --blend mixes in: give --blend under 1")
-    if args.blend_with is not None and not args.blend_with.is_file():
-        p.error(f"--blend-with {args.blend_with}: no such file")
+    for path in args.blend_with or []:
+        if not path.is_file():
+            p.error(f"--blend-with {path}: no such file")
     if args.init_onnx is not None and not args.init_onnx.is_file():
         p.error(f"--init-onnx {args.init_onnx}: no such file (an FP32 .onnx the recipe wrote)")
     if args.calib_real < 0:
@@ -732,8 +735,11 @@ def main(argv: list[str] | None = None) -> int:
             training["blend"] = args.blend
             what = "the start"
             if args.blend_with is not None:
-                training["blend_with_sha256"] = sha256_file(args.blend_with)
-                what = str(args.blend_with)
+                shas = [sha256_file(path) for path in args.blend_with]
+                training["blend_with_sha256"] = shas[0] if len(shas) == 1 else shas
+                what = " + ".join(map(str, args.blend_with))
+                if len(shas) > 1:
+                    what = f"the mean of {what}"
             print(f"blended: {args.blend:g} x the trained net + {1 - args.blend:g} x {what}")
         if args.fit_count_gain == "frames":
             frames = gain_frames(args.gain_frames, args.workers)

@@ -559,6 +559,50 @@ def test_a_blend_lies_between_the_fine_tune_and_the_file_it_started_from() -> No
         blend_with_onnx(net, start, 1.5)
 
 
+def test_a_soup_of_several_files_mixes_in_their_mean(tmp_path: Path) -> None:
+    """--blend-with F1 F2: the partner is the mean of the files, so --blend 1/3 with two files
+    is the uniform soup of three nets; a file's weights land where the net's name them."""
+    torch = pytest.importorskip("torch")
+    from inference.model import packaged_models_dir
+    from inference.targets import N_MAPS
+    from inference.training import ExportSettings, export_fp32
+    from inference.training.loop import TARGET_GAIN
+    from inference.training.net import blend_with_onnx, load_onnx_weights, make_net
+
+    start = packaged_models_dir() / "hair_density_fp32.onnx"
+
+    def drifted(seed: int) -> Any:
+        torch.manual_seed(seed)
+        net = make_net().eval()
+        load_onnx_weights(net, start, head_gain=TARGET_GAIN)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        return net
+
+    settings = ExportSettings("soup-test", "0.0.0", 8.0, 4, 44)
+    files, states = [], []
+    for seed in (1, 2):
+        files.append(export_fp32(drifted(seed), tmp_path / f"f{seed}", settings))
+        back = make_net().eval()
+        load_onnx_weights(back, files[-1], head_gain=TARGET_GAIN)  # as the file reads back
+        states.append({k: v.clone() for k, v in back.state_dict().items()})
+    net = drifted(3)
+    tuned = {k: v.clone() for k, v in net.state_dict().items()}
+    blend_with_onnx(net, files, 1 / 3, head_gain=TARGET_GAIN)
+    for k, v in net.state_dict().items():
+        if not v.is_floating_point():
+            continue
+        want = (tuned[k] + states[0][k] + states[1][k]) / 3
+        if k.startswith("head."):  # the training-only maps beyond the file's stay the net's
+            assert torch.allclose(v[:N_MAPS], want[:N_MAPS], atol=1e-5), k
+            assert torch.allclose(v[N_MAPS:], tuned[k][N_MAPS:], atol=1e-6), k
+        else:
+            assert torch.allclose(v, want, atol=1e-5), k
+    with pytest.raises(ValueError, match="no file"):
+        blend_with_onnx(net, [], 0.5)
+
+
 def test_a_wider_net_started_from_the_file_computes_the_files_maps() -> None:
     """Net2Net widening: the file's channels first, the new ones fed but feeding nothing, so a
     width-48 net reads exactly what the width-40 file reads, and can still learn (the new

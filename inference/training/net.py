@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,22 +175,35 @@ def _check_fits(path: Path, k: int, w: Any, into: Any, *, whole_out: bool) -> No
         )
 
 
-def blend_with_onnx(net: Any, onnx_path: Path, share: float, head_gain: float = 1.0) -> None:
+def blend_with_onnx(
+    net: Any, onnx_path: Path | Sequence[Path], share: float, head_gain: float = 1.0
+) -> None:
     """Weight-space ensembling (WiSE-FT): make ``net`` ``share`` x its own weights plus
     (1 - ``share``) x those of the FP32 file it was fine-tuned from (read as
     :func:`load_onnx_weights` reads it), in place. Head maps the file lacks stay ``net``'s.
     Fine-tunes that widen what a net has seen lose some of what its start knew; halfway
-    between the two keeps more of both (Wortsman et al., CVPR 2022)."""
+    between the two keeps more of both (Wortsman et al., CVPR 2022).
+
+    Several files (other fine-tunes of one start: a model soup, Wortsman et al., ICML 2022)
+    are mixed in as the mean of their weights: ``share`` 1/3 with two files is the uniform
+    soup of the three nets."""
     import torch
 
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share {share} must be in [0, 1]")
+    paths = [onnx_path] if isinstance(onnx_path, Path) else list(onnx_path)
+    if not paths:
+        raise ValueError("no file to blend with")
     trained = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    load_onnx_weights(net, onnx_path, head_gain=head_gain)
-    start = net.state_dict()
+    others: dict[str, Any] = {}
+    for path in paths:
+        load_onnx_weights(net, path, head_gain=head_gain)
+        for k, v in net.state_dict().items():
+            if v.is_floating_point():
+                others[k] = others[k] + v if k in others else v.detach().clone()
     with torch.no_grad():
         mixed = {
-            k: share * v + (1.0 - share) * start[k] if v.is_floating_point() else v
+            k: share * v + (1.0 - share) * others[k] / len(paths) if v.is_floating_point() else v
             for k, v in trained.items()
         }
     net.load_state_dict(mixed)
