@@ -175,13 +175,18 @@ class Case:
         return f"{self.generator}-{self.index:04d}"
 
 
-def add_generators_option(p: argparse.ArgumentParser) -> None:
-    """A bench script's ``--generators`` option (read it with :func:`chosen_generators`)."""
+def add_generators_option(
+    p: argparse.ArgumentParser, default: tuple[str, ...] = INDEPENDENT_GENERATORS
+) -> None:
+    """A bench script's ``--generators`` option (read it with :func:`chosen_generators`),
+    naming ``default`` unless given."""
+    every = "every one: " if default == INDEPENDENT_GENERATORS else ""
     p.add_argument(
         "--generators",
-        default=",".join(INDEPENDENT_GENERATORS),
-        help="independent generators beside the twin, comma-separated (default: every one: "
-        + ", ".join(INDEPENDENT_GENERATORS)
+        default=",".join(default),
+        help="independent generators beside the twin, comma-separated (default: "
+        + every
+        + ", ".join(default)
         + ")",
     )
 

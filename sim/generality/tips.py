@@ -23,10 +23,10 @@ import logging
 import math
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +49,18 @@ IMAGE_FACTORS = ("hair_length", "hair_colour", "skin_tone", "scale", "light")
 SKIN_UM, SHAFT_UM = 100.0, 150.0  # the contrast's skin sample past the end, shaft one behind it
 PROFILE_UM = (-60.0, -40.0, -20.0, 0.0, 20.0, 40.0)  # < 0: past the end (behind a root)
 ROOT_MIN_UM = 300.0  # roots profiled: of shafts at least this long
+
+
+class Outcome(Protocol):
+    """One truth item a model reads or not (a cut tip here, a root in :mod:`.roots`): its
+    image, whether it was read (found), and its factors (factor -> value)."""
+
+    @property
+    def image(self) -> str: ...
+    @property
+    def read(self) -> bool: ...
+    @property
+    def factors(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -255,7 +267,7 @@ class Rate:
         return 100.0 * self.read / self.n if self.n else 0.0
 
 
-def rate(tips: list[TipRead]) -> Rate:
+def rate(tips: Sequence[Outcome]) -> Rate:
     """Share of ``tips`` read, in %: binomial SE; SE over images (a ratio estimator's, the
     images as clusters), in points."""
     n, k = len(tips), sum(t.read for t in tips)
@@ -272,9 +284,9 @@ def rate(tips: list[TipRead]) -> Rate:
     return Rate(n, k, 100.0 * math.sqrt(p * (1 - p) / n), 100.0 * se_img)
 
 
-def factor_rows(tips: list[TipRead]) -> dict[str, dict[str, Rate]]:
+def factor_rows(tips: Sequence[Outcome]) -> dict[str, dict[str, Rate]]:
     """Factor -> value -> :class:`Rate`, over the tips that have the factor."""
-    groups: dict[str, dict[str, list[TipRead]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[str, dict[str, list[Outcome]]] = defaultdict(lambda: defaultdict(list))
     for t in tips:
         for k, v in t.factors.items():
             groups[k][v].append(t)
@@ -289,7 +301,7 @@ def _value_order(v: str) -> tuple[float, str]:
             return float(head[1:]) - 1e9, v
         if head.startswith(">="):
             return float(head[2:]), v
-        return float(head.split("-")[0]), v
+        return float(head[:1] + head[1:].split("-")[0]), v  # "-30--10": from -30
     except ValueError:
         return math.inf, v
 
@@ -364,19 +376,26 @@ def report(studies: dict[str, Study]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``scripts/study_tips.py`` (its docstring says what it prints); returns the exit status."""
-    p = argparse.ArgumentParser(
-        description="Which cut tips a hair model reads as hairs: the bench's tip figure "
-        "split by cut style and more"
-    )
+def add_study_options(p: argparse.ArgumentParser, item: str) -> None:
+    """A study script's options: the model (``--models-dir``, ``--variant``, ``--threads``),
+    the bench's images (``--n``, ``--workers``, ``--cache``) and ``--json``, which writes every
+    ``item``'s record."""
     p.add_argument("--models-dir", type=Path, default=None, help="default: packaged models")
     p.add_argument("--variant", choices=VARIANTS, default="int8")
     p.add_argument("--n", type=int, default=40, help="images with hairs per generator")
     p.add_argument("--workers", type=int, default=1, help="image-making processes")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-gen")
-    p.add_argument("--json", type=Path, default=None, help="write every tip's record here")
+    p.add_argument("--json", type=Path, default=None, help=f"write every {item}'s record here")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``scripts/study_tips.py`` (its docstring says what it prints); returns the exit status."""
+    p = argparse.ArgumentParser(
+        description="Which cut tips a hair model reads as hairs: the bench's tip figure "
+        "split by cut style and more"
+    )
+    add_study_options(p, "tip")
     add_generators_option(p)
     args = p.parse_args(argv)
     generators = chosen_generators(p, args)

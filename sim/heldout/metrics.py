@@ -18,6 +18,8 @@ B = NDArray[np.bool_]
 I64 = NDArray[np.int64]
 # A detection matches a true emergence point (and reads a cut tip) within this distance
 MATCH_RADIUS_UM = 60.0
+# A hair thinner than this is vellus, for the recall figures
+VELLUS_SPLIT_UM = 30.0
 
 
 def _as_xy(points: Any) -> F64:
@@ -31,27 +33,51 @@ def _distances(a: F64, b: F64) -> F64:
 
 
 def match_emergence(truth_xy: Any, det_xy: Any, det_hairs: Any, radius_px: float) -> B:
-    """Which true emergence points a detection claims: greedy one-to-one matching.
+    """Which true emergence points a detection claims (:func:`root_finders`): one bool per
+    true point."""
+    out: B = root_finders(truth_xy, det_xy, det_hairs, radius_px) >= 0
+    return out
+
+
+def root_finders(truth_xy: Any, det_xy: Any, det_hairs: Any, radius_px: float) -> I64:
+    """Which detection claims each true emergence point: greedy one-to-one matching.
 
     Pairs closer than ``radius_px`` are taken in order of distance; a detection that
     reports ``n`` hairs (a follicular unit) may claim up to ``n`` true hairs, each true hair
-    is claimed at most once. Returns one bool per true point.
+    is claimed at most once. Returns one index into ``det_xy`` per true point, -1 where none
+    claims it.
+
+    Raises:
+        ValueError: ``det_hairs`` is not one entry per detection.
     """
     t, d = _as_xy(truth_xy), _as_xy(det_xy)
     cap = np.asarray(det_hairs, dtype=np.int64).reshape(-1).copy()
     if cap.shape[0] != d.shape[0]:
         raise ValueError("det_hairs needs one entry per detection")
-    matched = np.zeros(t.shape[0], dtype=bool)
+    out: I64 = np.full(t.shape[0], -1, dtype=np.int64)
     if t.shape[0] == 0 or d.shape[0] == 0:
-        return matched
+        return out
     dist = _distances(t, d)
     ti, di = np.nonzero(dist <= radius_px)
     for k in np.argsort(dist[ti, di], kind="stable"):
         i, j = int(ti[k]), int(di[k])
-        if not matched[i] and cap[j] > 0:
-            matched[i] = True
+        if out[i] < 0 and cap[j] > 0:
+            out[i] = j
             cap[j] -= 1
-    return matched
+    return out
+
+
+def hair_finders(truth: dict[str, Any], read: dict[str, Any], radius_px: float) -> tuple[I64, B]:
+    """For each of a truth's ``hairs``: the detection of ``read`` (``HairMetrics.model_dump()``)
+    that claims it (:func:`root_finders`, by the hairs each detection reports; -1: none), and
+    whether any detection lies within ``radius_px`` whatever hairs it reports (an opening
+    found, its count aside). The recall :func:`score` counts."""
+    t_xy = [(h["x_px"], h["y_px"]) for h in truth["hairs"]]
+    pts = read.get("emergence_points", [])
+    d_xy = [(e["x_px"], e["y_px"]) for e in pts]
+    found = root_finders(t_xy, d_xy, [e["hairs"] for e in pts], radius_px)
+    near = match_emergence(t_xy, d_xy, [len(t_xy)] * len(d_xy), radius_px)
+    return found, near
 
 
 def tip_readers(tips_xy: Any, det_xy: Any, emergence_xy: Any, radius_px: float) -> I64:
@@ -193,7 +219,7 @@ def score(
     read: dict[str, Any],
     *,
     radius_um: float = MATCH_RADIUS_UM,
-    vellus_split_um: float = 30.0,
+    vellus_split_um: float = VELLUS_SPLIT_UM,
 ) -> ImageScore:
     """Score one model result (``HairMetrics.model_dump()``) against a truth dict.
 
@@ -203,16 +229,13 @@ def score(
     """
     r_px = radius_um / float(truth["um_per_px"])
     hairs = truth["hairs"]
-    t_xy = [(h["x_px"], h["y_px"]) for h in hairs]
     vel = np.array([h["diameter_um"] < vellus_split_um for h in hairs], dtype=bool)
-    pts = read.get("emergence_points", [])
-    d_xy = [(e["x_px"], e["y_px"]) for e in pts]
-    d_n = [e["hairs"] for e in pts]
-    hit = match_emergence(t_xy, d_xy, d_n, r_px)
-    near = match_emergence(t_xy, d_xy, [len(t_xy)] * len(d_xy), r_px)
+    finders, near = hair_finders(truth, read, r_px)
+    hit = finders >= 0
     tips: int | None = None
     tips_hit = 0
     if "tips" in truth:
+        d_xy = [(e["x_px"], e["y_px"]) for e in read.get("emergence_points", [])]
         cut, readers = cut_tip_readers(truth, d_xy, r_px)
         tips = len(cut)
         tips_hit = int((readers >= 0).sum())
