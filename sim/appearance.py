@@ -74,6 +74,7 @@ class Style:
     shine: float = 0.9  # specular ridge under the non-polarised ring
     shaft_alpha: float = 0.95  # terminal shafts' opacity: < 0.95 translucent (skin shows through)
     end: EndShape | Literal["mixed"] = "round"  # cut ends of trimmed hairs
+    root_end: EndShape | Literal["mixed"] = "round"  # where every shaft leaves the skin
     # openings
     opening_visibility: float = 1.0  # 0 invisible .. 1 the dark dimple of a follicle opening
     empty_yellow: float = 1.0  # 0 .. 1: empty openings as yellow dots
@@ -103,6 +104,12 @@ class Style:
         if self.end != "mixed":
             return self.end
         return END_SHAPES[_hash_int(hair_index, self.seed, 11) % len(END_SHAPES)]
+
+    def root_of(self, hair_index: int) -> EndShape:
+        """How one hair's shaft starts at its emergence point (mixed: fixed per hair)."""
+        if self.root_end != "mixed":
+            return self.root_end
+        return END_SHAPES[_hash_int(hair_index, self.seed, 23) % len(END_SHAPES)]
 
 
 LEGACY = Style()
@@ -344,6 +351,16 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
             shadow_ring=bool(rng.random() < 0.4),
             shadow_blur_um=float(u(3.0, 40.0)),
         )
+    # synth-v20 (c57's looks, drawn last; synth-v15's looks, none of synth-v16 to -v19): in
+    # half of the looks each shaft starts at its emergence point in one of the cut ends' shapes
+    # (one for the look, or mixed per hair; round among them) instead of the round cap the twin
+    # always drew there. 2.11.0's recipe learnt "round cap: a root; a cut's shape: a tip", and
+    # reads the roots of renderers that draw them otherwise as tips (blind-21's roots fill its
+    # tip map as much as blind-21's cut tips do; model card "After c55"): an end's shape alone
+    # must not say which end it is.
+    if looks == 20 and rng.random() < 0.5:
+        root = str(rng.choice([*END_SHAPES[1:], "mixed", "mixed"]))
+        style = dataclasses.replace(style, root_end=root)  # type: ignore[arg-type]
     return style
 
 

@@ -381,7 +381,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "c39's, not shipped; 17: synth-v17, v15 with pinpoint pigmented dots, a candidate's; "
         "18: synth-v18, v17's looks with black dots among the scalps' hairs (broken at the "
         "skin, counted), a candidate's; 19: synth-v19, v15 with the shadows shafts cast on the "
-        "skin, c46's; 10: synth-v10, fine pigment networks; 9: as 2.8.0 "
+        "skin, c46's; 20: synth-v20, v15 with roots drawn in the cut ends' shapes, c57's; "
+        "10: synth-v10, fine pigment networks; 9: as 2.8.0 "
         "was trained)",
     )
     p.add_argument(

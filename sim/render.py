@@ -115,6 +115,7 @@ def _stamp_polyline(
     cylinder: float = 0.35,
     end: EndShape = "round",
     end_seed: int = 0,
+    root: EndShape = "round",
 ) -> None:
     """Composite one anti-aliased shaft of ``radius_px`` along pixel-space points ``pts``.
 
@@ -122,7 +123,8 @@ def _stamp_polyline(
     pixel is composited once per shaft, with its distance to the nearest segment of
     the whole shaft, so chunk joints leave no seams. ``cylinder`` is how much darker the
     edges are than the axis (0: flat). ``end`` shapes the last point's end: round (a
-    cap), square, oblique, frayed (cut planes) or tapered (the shaft narrows to it).
+    cap), square, oblique, frayed (cut planes) or tapered (the shaft narrows to it);
+    ``root`` the first point's (where a hair leaves the skin), alike.
     """
     h, w = spec.shape
     pad = radius_px + 1.5
@@ -162,9 +164,12 @@ def _stamp_polyline(
         d = dist[sl]
         todo = ~done[sl]
         cov = np.clip(radius_px - d + 0.5, 0.0, 1.0) * opacity * todo
-        if end != "round" and len(pts) >= 2:
+        if (end != "round" or root != "round") and len(pts) >= 2:
             yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-            cov *= _end_factor(xx, yy, pts, radius_px, d, end, end_seed)
+            if end != "round":
+                cov *= _end_factor(xx, yy, pts, radius_px, d, end, end_seed)
+            if root != "round":
+                cov *= _end_factor(xx, yy, pts[::-1], radius_px, d, root, end_seed + (1 << 40))
         done[sl] = True
         if not cov.any():
             continue
@@ -396,6 +401,7 @@ class ScalpScene:
                 cylinder=st.cylinder,
                 end=st.end_of(hair) if hs.trimmed[hair] else "round",
                 end_seed=st.seed * 7 + hair,
+                root=st.root_of(hair),
             )
         if st.glint_per_mm2 > 0:  # pinpoint glints of the skin's surface: specular only
             pts = points(st.glint_per_mm2, 0.006, 61)

@@ -102,6 +102,41 @@ def test_a_square_cut_end_stops_at_the_tip_a_round_one_does_not() -> None:
     assert beyond("tapered") < 0.02
 
 
+def test_a_root_drawn_square_starts_at_the_emergence_point_a_round_one_does_not() -> None:
+    """synth-v20's roots: the shaft leaves its emergence point in a cut end's shape. A round
+    root (the twin's cap) darkens the skin just behind the point; a square or tapered one
+    does not, and the rest of the shaft and its cut end are drawn as before."""
+    world = _one_hair_world()
+    view = View(0.0, 0.0, 0.0, 5.0, 400, 300)
+    u, _ = view.world_to_pixel(np.array([0.0, 0.6]), np.array([0.0, 0.0]))
+    root_u, tip_u = (round(float(x)) for x in u)
+    row = 150
+    imgs = {}
+    for root in ("round", "square", "tapered", "mixed"):
+        style = dataclasses.replace(
+            LEGACY,
+            end="square",
+            root_end=root,  # type: ignore[arg-type]
+            opening_visibility=0.0,
+        )
+        imgs[root] = ScalpScene(world, style).reflectance(view)[0].mean(axis=2)
+    skin = float(imgs["round"][row, root_u - 20])
+
+    def behind(root: str) -> float:  # darkening 3 px behind the root
+        return skin - float(imgs[root][row, root_u - 3])
+
+    assert behind("round") > 0.1
+    assert behind("square") < 0.02 and behind("tapered") < 0.02
+    mid = slice(root_u + 40, tip_u - 40)
+    np.testing.assert_array_equal(imgs["square"][:, mid], imgs["round"][:, mid])
+    np.testing.assert_array_equal(imgs["square"][:, tip_u:], imgs["round"][:, tip_u:])
+    # mixed: one shape per hair, fixed by the look's seed
+    mixed = dataclasses.replace(LEGACY, root_end="mixed", seed=4)
+    shapes = {mixed.root_of(i) for i in range(200)}
+    assert shapes == set(END_SHAPES) and mixed.root_of(7) == mixed.root_of(7)
+    assert LEGACY.root_of(7) == "round" and TRICHOSCOPY.root_of(7) == "round"
+
+
 def test_training_targets_mark_tips_and_shafts_apart_from_counts() -> None:
     world = _one_hair_world()
     view = View(0.0, 0.0, 0.0, 8.0, 192, 192)
@@ -745,6 +780,25 @@ def test_synth_v19_adds_cast_shadows_to_v15s_looks() -> None:
     for k in range(50):
         assert random_style(np.random.default_rng(k), looks=15).shadow_amp == 0
     assert LEGACY.shadow_amp == 0 and TRICHOSCOPY.shadow_amp == 0
+
+
+def test_synth_v20_draws_roots_in_cut_shapes_in_half_of_v15s_looks() -> None:
+    """``looks=20`` (c57's) is the synth-v15 look of the same stream but for the roots' shape
+    in about half of the looks; every other version's roots stay round caps."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[20] == "synth-v20"
+    shaped = 0
+    for k in range(300):
+        v20 = random_style(np.random.default_rng(k), looks=20)
+        v15 = random_style(np.random.default_rng(k), looks=15)
+        if v20.root_end != "round":
+            shaped += 1
+        assert dataclasses.replace(v20, root_end="round") == v15
+    assert 0.4 < shaped / 300 < 0.6
+    for looks in (11, 15, 19):
+        for k in range(50):
+            assert random_style(np.random.default_rng(k), looks=looks).root_end == "round"
 
 
 def test_a_cast_shadow_falls_beside_its_shaft_from_its_opening_on_and_leaves_the_truth() -> None:
