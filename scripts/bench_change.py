@@ -5,7 +5,7 @@
 
 Pairs of images per generator: a held-out twin scalp and the same scalp regrown (a
 follow-up visit), and images of each independent generator (``sim/heldout``, ``sim/blind``
-to ``sim/blind21``; ``--generators`` picks some) with one look at two densities. Factors
+to ``sim/blind22``; ``--generators`` picks some) with one look at two densities. Factors
 cycle 1.0, 1.1, 1.2, 0.9. Prints, per generator and group, how far INT8's (and FP32's) read
 change lies from the true change, in percentage points, and whether every site is within 2
 points (issue 14's demo target, applied to every pair).

@@ -4,7 +4,7 @@
     python scripts/bench_generality.py --models-dir inference/models --n 40 --json out.json
 
 Runs INT8 and FP32 of ``--models-dir`` over images of the independent generators
-(``sim/heldout``, ``sim/blind`` to ``sim/blind21``, none sharing drawing code with the twin or
+(``sim/heldout``, ``sim/blind`` to ``sim/blind22``, none sharing drawing code with the twin or
 with each other; ``--generators`` picks some) and over twin renders with held-out seeds, bare
 skin included in both, prints one table per generator and a "worst generator" line per
 release target (issue 14), and times INT8's whole analyze of a 2028x1520 frame against the

@@ -30,11 +30,11 @@ TRUTH_KEYS = (
 )
 FACTOR_KEYS = {"hair_length", "hair_colour", "skin_tone", "scale", "light", "visit"}
 
-# Bad arguments that every generator (sim.heldout and sim.blind ... sim.blind21) refuses with
+# Bad arguments that every generator (sim.heldout and sim.blind ... sim.blind22) refuses with
 # ValueError, whatever its own ranges: each entry is ``(seed, overrides)``, the overrides
 # replacing keyword arguments of a call that would otherwise succeed. Only values outside any
 # generator's range are here; each test file keeps its generator's own limits (the ends of
-# its scale, size and regrowth ranges) and the refusals that not all twenty-two make (a negative
+# its scale, size and regrowth ranges) and the refusals that not all twenty-three make (a negative
 # seed is a seed like any other to most; a list for ``regrown`` passes where a tuple does).
 BAD_ARGUMENTS: tuple[tuple[Any, dict[str, Any]], ...] = (
     (True, {}),

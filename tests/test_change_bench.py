@@ -29,6 +29,7 @@ from sim.generality.cases import (
     BLIND19,
     BLIND20,
     BLIND21,
+    BLIND22,
     INDEPENDENT,
     INDEPENDENT_GENERATORS,
     TWIN,
@@ -133,7 +134,7 @@ def test_pairs_hold_the_site_and_change_only_the_density_and_the_draw() -> None:
     gens += [BLIND5] * 5 + [BLIND6] * 5 + [BLIND7] * 5 + [BLIND8] * 5 + [BLIND9] * 5
     gens += [BLIND10] * 5 + [BLIND11] * 5 + [BLIND12] * 5 + [BLIND13] * 5 + [BLIND14] * 5
     gens += [BLIND15] * 5 + [BLIND16] * 5 + [BLIND17] * 5 + [BLIND18] * 5 + [BLIND19] * 5
-    gens += [BLIND20] * 5 + [BLIND21] * 5 + [TWIN] * 5
+    gens += [BLIND20] * 5 + [BLIND21] * 5 + [BLIND22] * 5 + [TWIN] * 5
     assert [p.before.generator for p in pairs] == gens
     for k in range(5):
         got = [p.factor for p in pairs[5 * k : 5 * k + 5]]
@@ -180,7 +181,7 @@ def test_an_independent_follow_up_is_the_same_site_regrown_or_thinned(
         }  # the same look
         moved = (BLIND4, BLIND5, BLIND6, BLIND7, BLIND8, BLIND9, BLIND10, BLIND11, BLIND12)
         moved += (BLIND13, BLIND14, BLIND15, BLIND16, BLIND17, BLIND18, BLIND19, BLIND20)
-        moved += (BLIND21,)
+        moved += (BLIND21, BLIND22)
         if generator in moved:
             assert len(after) / len(before) == pytest.approx(factor, abs=0.25)
             continue
@@ -227,11 +228,11 @@ def test_the_change_bench_runs_end_to_end(tmp_path: Path) -> None:
     out = run_change(models_dir=None, n=1, workers=1, threads=1, cache_dir=tmp_path)
     independent = {INDEPENDENT, BLIND, BLIND2, BLIND3, BLIND4, BLIND5, BLIND6, BLIND7}
     independent |= {BLIND8, BLIND9, BLIND10, BLIND11, BLIND12, BLIND13, BLIND14, BLIND15, BLIND16}
-    independent |= {BLIND17, BLIND18, BLIND19, BLIND20, BLIND21}
+    independent |= {BLIND17, BLIND18, BLIND19, BLIND20, BLIND21, BLIND22}
     assert set(out["figures"]) == {TWIN, *independent}
-    assert len(out["pairs"]) == 23 and len(list(tmp_path.glob("*.npz"))) == 46
+    assert len(out["pairs"]) == 24 and len(list(tmp_path.glob("*.npz"))) == 48
     assert out["skipped"] == [] and "left out" not in out["text"]
-    twin = out["pairs"][22]
+    twin = out["pairs"][23]
     assert twin["generator"] == TWIN and twin["factor"] == 1.0
     # a stable site photographed twice: only sensor noise between the visits
     assert abs(twin["int8"]["error_points"]) < 3.0

@@ -321,6 +321,7 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("blind19-*.npz"))) == 2  # and the twentieth
     assert len(list(tmp_path.glob("blind20-*.npz"))) == 2  # and the twenty-first
     assert len(list(tmp_path.glob("blind21-*.npz"))) == 2  # and the twenty-second
+    assert len(list(tmp_path.glob("blind22-*.npz"))) == 2  # and the twenty-third
     assert out["figures"]["blind"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind2"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind3"]["int8"]["all"]["hairless_n"] == 1
@@ -342,13 +343,14 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert out["figures"]["blind19"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind20"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind21"]["int8"]["all"]["hairless_n"] == 1
+    assert out["figures"]["blind22"]["int8"]["all"]["hairless_n"] == 1
     assert "== independent" in out["text"] and "worst generator per target" in out["text"]
     assert "== blind" in out["text"]
     assert "MAE /cm2" in out["text"] and figs["int8"]["all"]["density_mae_per_cm2"] is not None
     assert len(out["targets"]) == 9 and out["targets"][0]["target"] == "density MAPE all, %"
-    generators = {"independent", "twin", "blind", *(f"blind{k}" for k in range(2, 22))}
+    generators = {"independent", "twin", "blind", *(f"blind{k}" for k in range(2, 23))}
     assert set(out["targets"][0]["generators"]) == generators
-    assert out["latency"] is None and len(out["images"]) == 45
+    assert out["latency"] is None and len(out["images"]) == 47
     # every image carries the second opinion's fields and each variant's review reasons,
     # and the review table counts every image once per generator
     for row in out["images"]:

@@ -44,6 +44,7 @@ from sim import (
     blind19,
     blind20,
     blind21,
+    blind22,
     heldout,
 )
 from sim.config import OpticsConfig, ScalpConfig, SimConfig
@@ -77,6 +78,7 @@ BLIND18 = "blind18"  # sim/blind18: blind-18, a judge written after blind-17 (sh
 BLIND19 = "blind19"  # sim/blind19: blind-19, a judge written after blind-18 (sphere-traced SDF)
 BLIND20 = "blind20"  # sim/blind20: blind-20, a judge written after blind-19 (Fourier chords)
 BLIND21 = "blind21"  # sim/blind21: blind-21, a judge written after blind-20 (quadtree arcs)
+BLIND22 = "blind22"  # sim/blind22: blind-22, a judge written after blind-21 (hair cards)
 TWIN = "twin"
 
 
@@ -94,12 +96,13 @@ class _Source:
 
 # Generators that share no drawing code with the twin. heldout-1, blind-4, blind-5, blind-8,
 # blind-9, blind-10, blind-11, blind-12, blind-13, blind-14, blind-15, blind-16, blind-17,
-# blind-18, blind-19, blind-20 and blind-21 are evaluation only, never training, calibration or
-# choosing checkpoints (blind-8 and blind-9, written in 2.7.0's round, blind-10, written after
-# 2.8.0 shipped, blind-11, written while c32 trained, blind-12, written in c35's round as a fresh
-# judge once the others had all been looked at, blind-13, written in c38's round, blind-14,
-# written in c39's, blind-15, in c40's, blind-16, in c41's, and blind-17, blind-18,
-# blind-19, blind-20 and blind-21, after it, joined as sources no model had seen;
+# blind-18, blind-19, blind-20, blind-21 and blind-22 are evaluation only, never training,
+# calibration or choosing checkpoints (blind-8 and blind-9, written in 2.7.0's round, blind-10,
+# written after 2.8.0 shipped, blind-11, written while c32 trained, blind-12, written in c35's
+# round as a fresh judge once the others had all been looked at, blind-13, written in c38's
+# round, blind-14, written in c39's, blind-15, in c40's, blind-16, in c41's, and blind-17,
+# blind-18, blind-19, blind-20, blind-21 and blind-22, after it, joined as sources no model
+# had seen;
 # blind-10 has since chosen between candidates, model card "A finer pigment network");
 # since the 2.4.0 round blind-1, blind-2 and blind-3 also give training frames, of other seeds
 # (sim/generality/train_frames.py), and blind-6 and blind-7, written as training sources in
@@ -128,6 +131,7 @@ _SOURCES = {
     BLIND19: _Source("blind19", blind19.generate, 620_000, 0xB124),
     BLIND20: _Source("blind20", blind20.generate, 650_000, 0xB125),
     BLIND21: _Source("blind21", blind21.generate, 680_000, 0xB126),
+    BLIND22: _Source("blind22", blind22.generate, 710_000, 0xB127),
 }
 INDEPENDENT_GENERATORS = tuple(_SOURCES)
 # give training frames too (train_frames.py); 2.4.0 and 2.5.0 trained on the first three only,
@@ -152,6 +156,7 @@ HELD_OUT_GENERATORS = (
     BLIND19,
     BLIND20,
     BLIND21,
+    BLIND22,
 )
 BASELINE_COMMIT = "077852f"  # the shipped 1.0.0 files
 BASELINE_FILES = (

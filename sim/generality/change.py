@@ -14,10 +14,10 @@ error moves with the density does not. This bench measures that directly, per ge
   lighting and every kept hair as before; new hairs wake in empty openings first, then join
   units of up to 4, drawn over the old ones; a loss sheds hairs at random), with new sensor
   noise. It shares no code with the twin's regrowth.
-- **blind, blind2, ... blind21 pairs**: the same with the other independent
-  generators (``sim/blind`` to ``sim/blind21``), each regrowing in its own
+- **blind, blind2, ... blind22 pairs**: the same with the other independent
+  generators (``sim/blind`` to ``sim/blind22``), each regrowing in its own
   way (the kept hairs, skin and marks as before, new hairs in existing and new openings, a
-  loss sheds at random; blind-4 to blind-21 also move the frame a few % and turn it a few
+  loss sheds at random; blind-4 to blind-22 also move the frame a few % and turn it a few
   degrees, as a technician re-positions the cone); a frame's count follows the factor only
   roughly, and the truth counted in each frame is what is scored.
 

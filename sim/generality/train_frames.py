@@ -5,7 +5,7 @@ blind-3; blind-6 and blind-7 (written in 2.5.0's round) joined them for 2.6.0
 (:data:`TRAINING_GENERATORS`), each drawing hairs and skin its own way, so that no one
 renderer's look is all the net knows. heldout-1, blind-4, blind-5, blind-8, blind-9, blind-10,
 blind-11, blind-12, blind-13, blind-14, blind-15, blind-16, blind-17, blind-18, blind-19,
-blind-20 and blind-21
+blind-20, blind-21 and blind-22
 (:data:`HELD_OUT_GENERATORS`)
 stay evaluation only: never training, calibration or choosing checkpoints, and a release is judged
 by the worst of them.
