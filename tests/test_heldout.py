@@ -343,7 +343,8 @@ def test_bench_runs_end_to_end_on_a_few_images(tmp_path: Path) -> None:
     assert out["figures"]["blind19"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind20"]["int8"]["all"]["hairless_n"] == 1
     assert out["figures"]["blind21"]["int8"]["all"]["hairless_n"] == 1
-    assert out["figures"]["blind22"]["int8"]["all"]["hairless_n"] == 1
+    # blind-22 draws a twentieth of its sites bare, its first among them: two bare frames
+    assert out["figures"]["blind22"]["int8"]["all"]["hairless_n"] == 2
     assert "== independent" in out["text"] and "worst generator per target" in out["text"]
     assert "== blind" in out["text"]
     assert "MAE /cm2" in out["text"] and figs["int8"]["all"]["density_mae_per_cm2"] is not None
