@@ -271,12 +271,16 @@ def _pooled(generators: tuple[str, ...], diffs: list[float]) -> Pooled:
     return Pooled(generators, len(diffs), diff, se)
 
 
+# Paired's per-image differences of each part of its frames (pool(), recipe_summary())
+_PART_FIELD = {"all": "diffs", "hair": "hair_diffs", "sparse": "sparse_diffs"}
+
+
 def pool(rows: list[Paired], part: str = "all") -> Pooled:
     """The rows' per-image differences as one sample (each image weighs the same): of every
     frame with hairs (``part="all"``, % points), of the frames at or above
     :data:`NEAR_BALD_PER_CM2` (``"hair"``, % points) or of those below it, bare skin included
     (``"sparse"``, hairs/cm²)."""
-    field = {"all": "diffs", "hair": "hair_diffs", "sparse": "sparse_diffs"}[part]
+    field = _PART_FIELD[part]
     per_row = [(r.generator, getattr(r, field)) for r in rows]
     return _pooled(tuple(g for g, d in per_row if d), [x for _, d in per_row for x in d])
 
@@ -514,9 +518,6 @@ def against_recipe(per_seed: list[list[float]]) -> AgainstRecipe:
     offsets = [statistics.fmean(x - m for x, m in zip(xs, mean_i, strict=True)) for xs in per_seed]
     sd = statistics.stdev(offsets) if k > 1 else math.nan
     return AgainstRecipe(n, k, diff, se, sd)
-
-
-_PART_FIELD = {"all": "diffs", "hair": "hair_diffs", "sparse": "sparse_diffs"}
 
 
 def recipe_summary(
