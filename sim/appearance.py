@@ -354,10 +354,11 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # synth-v20 (c57's looks, drawn last; synth-v15's looks, none of synth-v16 to -v19): in
     # half of the looks each shaft starts at its emergence point in one of the cut ends' shapes
     # (one for the look, or mixed per hair; round among them) instead of the round cap the twin
-    # always drew there. 2.11.0's recipe learnt "round cap: a root; a cut's shape: a tip", and
-    # reads the roots of renderers that draw them otherwise as tips (blind-21's roots fill its
-    # tip map as much as blind-21's cut tips do; model card "After c55"): an end's shape alone
-    # must not say which end it is.
+    # always drew there, so that an end's shape alone says nothing of which end it is: 2.11.0's
+    # recipe reads the roots of renderers that draw them otherwise as tips (blind-21's roots
+    # fill its tip map as much as blind-21's cut tips do; model card "After c55"). c57 did
+    # not ship: trained on these looks it read blind-21's roots just the same, so the round
+    # cap was not the cue.
     if looks == 20 and rng.random() < 0.5:
         root = str(rng.choice([*END_SHAPES[1:], "mixed", "mixed"]))
         style = dataclasses.replace(style, root_end=root)  # type: ignore[arg-type]
