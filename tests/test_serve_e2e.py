@@ -31,7 +31,13 @@ DEVICE = "rig-e2e"
 def rig(tmp_path: Path, broker: Broker) -> Iterator[ServeProcess]:
     state = tmp_path / "state"
     cfg = tmp_path / "config.toml"
-    cfg.write_text(twin_config_toml(state, broker_port=broker.port, device_id=DEVICE))
+    # No daily light check: its first press after local midnight asks for the reference
+    # target, and a run that spans midnight would get that instead of a capture (the check
+    # has its own tests, tests/test_lightcheck.py).
+    no_check = "[capture.calibration]\ndaily_light_check = false\n"
+    cfg.write_text(
+        twin_config_toml(state, broker_port=broker.port, device_id=DEVICE, extra=no_check)
+    )
     p = ServeProcess(cfg, state, log=tmp_path / "serve.log")
     try:
         yield p
