@@ -377,6 +377,12 @@ JUDGE_PARTS = (
 )
 
 
+def _on_common_generators(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs with only the images of the generators every one of them benched."""
+    common = set.intersection(*({im["generator"] for im in x["images"]} for x in runs))
+    return [{**x, "images": [im for im in x["images"] if im["generator"] in common]} for x in runs]
+
+
 def _both(vs_a: Pooled, vs_r: Pooled) -> str:
     """A candidate's verdict against two training runs of the reference's recipe: beyond
     noise only where it is beyond noise the same way against each."""
@@ -403,11 +409,7 @@ def seed_summary(
     So a candidate counts as better (worse) here only where it is better (worse) beyond
     noise than each of the two runs; the seeds' own gap is printed beside it.
     """
-    common = set.intersection(*({im["generator"] for im in x["images"]} for x in (a, reseed, b)))
-    a, reseed, b = (
-        {**x, "images": [im for im in x["images"] if im["generator"] in common]}
-        for x in (a, reseed, b)
-    )
+    a, reseed, b = _on_common_generators([a, reseed, b])
     rows_ab, rows_rb, rows_ar = (
         paired(a, b, variant),
         paired(reseed, b, variant),
@@ -540,11 +542,7 @@ def recipe_summary(
     """
     if len(seeds) < 2:
         raise ValueError("the recipe's mean needs two or more training runs")
-    common = set.intersection(*({im["generator"] for im in x["images"]} for x in (*seeds, b)))
-    seeds = [
-        {**x, "images": [im for im in x["images"] if im["generator"] in common]} for x in seeds
-    ]
-    b = {**b, "images": [im for im in b["images"] if im["generator"] in common]}
+    *seeds, b = _on_common_generators([*seeds, b])
     # paired(b, seed): each seed's |err| - b's, every list in b's image order
     rows = [{r.generator: r for r in paired(b, s, variant)} for s in seeds]
     gens = sorted(rows[0])
