@@ -46,12 +46,12 @@ from sim.generality.cases import (
     BLIND21,
     Case,
     labels,
-    load,
 )
 from sim.generality.tips import (
     IMAGE_FACTORS,
     _bin,
     _luma,
+    reads,
 )
 from sim.heldout.metrics import MATCH_RADIUS_UM, VELLUS_SPLIT_UM, hair_finders, score
 from sim.render import View, shaft_points
@@ -422,9 +422,7 @@ def study_image(
 def study(cases: Iterable[Case], files: Iterable[str], model: HairModel) -> dict[str, Study]:
     """Run ``model`` on every case's image (built: ``files``) and study its roots."""
     out: dict[str, Study] = {}
-    for case, f in zip(cases, files, strict=True):
-        img, truth = load(f)
-        read = model.analyze(img, float(truth["um_per_px"]), review_factor=None).model_dump()
+    for case, img, truth, read in reads(cases, files, model):
         st = out.setdefault(case.generator, Study(case.generator))
         roots, bench = study_image(case, img, truth, read)
         st.roots += roots

@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from inference import HairModel
-from sim.generality.bench import build_all
 from sim.generality.cases import (
     TWIN,
     add_generators_option,
@@ -36,7 +34,15 @@ from sim.generality.roots import (
     Study,
     study,
 )
-from sim.generality.tips import Rate, _bin, _se, add_study_options, factor_rows, rate
+from sim.generality.tips import (
+    Rate,
+    _bin,
+    _se,
+    add_study_options,
+    factor_rows,
+    rate,
+    run_study,
+)
 
 
 def with_quartiles(roots: Sequence[RootFind], key: str, name: str) -> list[RootFind]:
@@ -256,9 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     n_twin = args.n if args.twin is None else args.twin
     cases = twin_cases(n_twin) + [c for g in generators for c in independent_cases(args.n, 0, g)]
-    files = build_all(cases, args.cache, args.workers)
-    with HairModel.load(args.variant, threads=args.threads, models_dir=args.models_dir) as m:
-        studies = study(cases, files, m)
+    studies = run_study(args, cases, study)
     print(report(studies))
     if args.json is not None:
         out = {g: [asdict(r) for r in st.roots] for g, st in studies.items()}

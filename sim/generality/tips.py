@@ -23,10 +23,10 @@ import logging
 import math
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +49,7 @@ IMAGE_FACTORS = ("hair_length", "hair_colour", "skin_tone", "scale", "light")
 SKIN_UM, SHAFT_UM = 100.0, 150.0  # the contrast's skin sample past the end, shaft one behind it
 PROFILE_UM = (-60.0, -40.0, -20.0, 0.0, 20.0, 40.0)  # < 0: past the end (behind a root)
 ROOT_MIN_UM = 300.0  # roots profiled: of shafts at least this long
+T = TypeVar("T")
 
 
 class Outcome(Protocol):
@@ -233,12 +234,29 @@ def study_image(
     return out, s.tips or 0, s.tips_hit
 
 
-def study(cases: Iterable[Case], files: Iterable[str], model: HairModel) -> dict[str, Study]:
-    """Run ``model`` on every case's image (built: ``files``) and study its cut tips."""
-    out: dict[str, Study] = {}
+def reads(
+    cases: Iterable[Case], files: Iterable[str], model: HairModel
+) -> Iterator[tuple[Case, NDArray[np.uint8], dict[str, Any], dict[str, Any]]]:
+    """Each case's image (built: ``files``), its truth and ``model``'s read of it, as the
+    bench reads it (no review flags)."""
     for case, f in zip(cases, files, strict=True):
         img, truth = load(f)
         read = model.analyze(img, float(truth["um_per_px"]), review_factor=None).model_dump()
+        yield case, img, truth, read
+
+
+def run_study(args: argparse.Namespace, cases: list[Case], study: Callable[..., T]) -> T:
+    """``study(cases, files, model)`` on ``cases`` built and read as
+    :func:`add_study_options` says."""
+    files = build_all(cases, args.cache, args.workers)
+    with HairModel.load(args.variant, threads=args.threads, models_dir=args.models_dir) as m:
+        return study(cases, files, m)
+
+
+def study(cases: Iterable[Case], files: Iterable[str], model: HairModel) -> dict[str, Study]:
+    """Run ``model`` on every case's image (built: ``files``) and study its cut tips."""
+    out: dict[str, Study] = {}
+    for case, img, truth, read in reads(cases, files, model):
         st = out.setdefault(case.generator, Study(case.generator))
         luma = _luma(img)
         tips, n, hit = study_image(case, img, truth, read, luma)
@@ -401,9 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     generators = chosen_generators(p, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cases = [c for g in generators for c in independent_cases(args.n, 0, g)]
-    files = build_all(cases, args.cache, args.workers)
-    with HairModel.load(args.variant, threads=args.threads, models_dir=args.models_dir) as m:
-        studies = study(cases, files, m)
+    studies = run_study(args, cases, study)
     print(report(studies))
     if args.json is not None:
         out = {g: [asdict(t) for t in st.tips] for g, st in studies.items()}
