@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from inference.preprocess import native_size, normalise, resample
-from inference.targets import TIP_MAP, VELLUS_SPLIT_UM
+from inference.targets import TIP_MAP
 from sim.generality.bench import build_all
 from sim.generality.cases import (
     TWIN,
@@ -37,9 +37,9 @@ from sim.generality.cases import (
     load,
     twin_cases,
 )
+from sim.heldout.metrics import VELLUS_SPLIT_UM
+from sim.model_recipe import NATIVE_UM_PER_PX, STRIDE
 
-NATIVE_UM_PER_PX = 8.0  # the shipped recipe's (sim.model_recipe.NATIVE_UM_PER_PX)
-STRIDE = 4
 DEFAULT_GENERATORS = ("blind21", "blind13", "blind19", "blind20", "blind3")
 
 
