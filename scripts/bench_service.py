@@ -100,7 +100,11 @@ def acked_at(db: Path, capture_id: str, timeout_s: float = 30.0) -> float:
 def bench_latency(broker: Broker, work: Path, presses: int) -> dict[str, Any]:
     state = work / "inproc"
     cfg: DermocapConfig = parse_config(
-        tomllib.loads(twin_config_toml(state, broker_port=broker.port, device_id="bench-rig"))
+        tomllib.loads(
+            twin_config_toml(
+                state, broker_port=broker.port, device_id="bench-rig", daily_light_check=False
+            )
+        )
     )
     stop = threading.Event()
     rows = []
@@ -193,6 +197,7 @@ def bench_process(broker: Broker, work: Path, starts: int, presses: int) -> dict
             broker_port=broker.port,
             device_id="bench-proc",
             extra="[sim]\nsensor_process = true\n",
+            daily_light_check=False,
         )
     )
     env = unit_environment()

@@ -30,8 +30,14 @@ def twin_config_toml(
     broker_port: int | None,
     device_id: str = "rig-e2e",
     extra: str = "",
+    daily_light_check: bool = True,
 ) -> str:
-    """A config for a twin rig whose results go to a broker on 127.0.0.1 (or nowhere)."""
+    """A config for a twin rig whose results go to a broker on 127.0.0.1 (or nowhere).
+
+    ``daily_light_check=False`` for a run that must capture at every press whatever the
+    hour: the check's first press after local midnight asks for the reference target
+    instead (the twin rig was calibrated the day before)."""
+    check = "" if daily_light_check else "[capture.calibration]\ndaily_light_check = false\n\n"
     sync = (
         f'[sync]\nenabled = true\nhost = "127.0.0.1"\nport = {broker_port}\n'
         "reconnect_min_s = 0.2\nreconnect_max_s = 1.0\n"
@@ -40,7 +46,7 @@ def twin_config_toml(
     )
     return (
         f'[rig]\nbackend = "twin"\ndevice_id = "{device_id}"\nstate_dir = "{state_dir}"\n\n'
-        f"{sync}\n{extra}"
+        f"{sync}\n{check}{extra}"
     )
 
 

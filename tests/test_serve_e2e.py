@@ -31,12 +31,10 @@ DEVICE = "rig-e2e"
 def rig(tmp_path: Path, broker: Broker) -> Iterator[ServeProcess]:
     state = tmp_path / "state"
     cfg = tmp_path / "config.toml"
-    # No daily light check: its first press after local midnight asks for the reference
-    # target, and a run that spans midnight would get that instead of a capture (the check
-    # has its own tests, tests/test_lightcheck.py).
-    no_check = "[capture.calibration]\ndaily_light_check = false\n"
+    # No daily light check: a run that spans midnight would get its request for the
+    # reference target instead of a capture (the check has its own tests, test_lightcheck.py).
     cfg.write_text(
-        twin_config_toml(state, broker_port=broker.port, device_id=DEVICE, extra=no_check)
+        twin_config_toml(state, broker_port=broker.port, device_id=DEVICE, daily_light_check=False)
     )
     p = ServeProcess(cfg, state, log=tmp_path / "serve.log")
     try:
