@@ -101,15 +101,16 @@ class Style:
 
     def end_of(self, hair_index: int) -> EndShape:
         """The cut end of one trimmed hair (a style may mix shapes, fixed per hair)."""
-        if self.end != "mixed":
-            return self.end
-        return END_SHAPES[_hash_int(hair_index, self.seed, 11) % len(END_SHAPES)]
+        return self._shape(self.end, hair_index, 11)
 
     def root_of(self, hair_index: int) -> EndShape:
         """How one hair's shaft starts at its emergence point (mixed: fixed per hair)."""
-        if self.root_end != "mixed":
-            return self.root_end
-        return END_SHAPES[_hash_int(hair_index, self.seed, 23) % len(END_SHAPES)]
+        return self._shape(self.root_end, hair_index, 23)
+
+    def _shape(self, shape: EndShape | Literal["mixed"], hair_index: int, salt: int) -> EndShape:
+        if shape != "mixed":
+            return shape
+        return END_SHAPES[_hash_int(hair_index, self.seed, salt) % len(END_SHAPES)]
 
 
 LEGACY = Style()
