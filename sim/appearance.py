@@ -81,6 +81,7 @@ class Style:
     empty_like_open: bool = False  # empty openings drawn as those with hairs (no yellow)
     opening_dark: float = 0.0  # 0 .. 0.4: every opening's dimple darker, a shadowed pit
     opening_free: bool = False  # each opening's size drawn apart from its hairs (40-90 um)
+    tip_pits: float = 0.0  # share of cut ends lying over a dimple drawn as an opening with hairs
     mark_amp: float = 0.0  # darkening of dark skin marks (flecks, blotches, strokes), 0 .. 1
     mark_um: float = 150.0  # their size (a fleck's, a blotch's; strokes wind at 2.5x it)
     mark_cover: float = 0.0  # share of skin under flecks and blotches
@@ -156,7 +157,9 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     opening's size says nothing of how many hairs leave it, 17 (synth-v17, a candidate's)
     synth-v15's looks with pinpoint pigmented dots (no synth-v16 openings); 18 (synth-v18)
     draws synth-v17's looks, its training scalps adding black dots (``sim.dataset``); 19
-    (synth-v19, c46's) synth-v15's looks with the shadows shafts cast on the skin."""
+    (synth-v19, c46's) synth-v15's looks with the shadows shafts cast on the skin; 20
+    (synth-v20, c57's) synth-v15's looks with roots drawn in the cut ends' shapes; 21
+    (synth-v21, c59's) synth-v20's looks with cut ends over dimples drawn as openings."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -360,9 +363,19 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # fill its tip map as much as blind-21's cut tips do; model card "After c55"). c57 did
     # not ship: trained on these looks it read blind-21's roots just the same, so the round
     # cap was not the cue.
-    if looks == 20 and rng.random() < 0.5:
+    if looks in (20, 21) and rng.random() < 0.5:
         root = str(rng.choice([*END_SHAPES[1:], "mixed", "mixed"]))
         style = dataclasses.replace(style, root_end=root)  # type: ignore[arg-type]
+    # synth-v21 (c59's looks, drawn last; synth-v20's looks): in half of the looks a share
+    # (30-100 %) of the cut ends lies over a dimple drawn exactly as an opening with hairs is
+    # (its tint, darkness, halo; 40-90 um), so that a shaft's end in a dark opening is no
+    # longer a root by itself. 2.11.0's recipe counts an end in an opening as a root and
+    # reads the roots of renderers that draw none under them (blind-21) as cut tips: with a
+    # twin-dark dimple drawn under blind-21's roots its count there doubles (0.32 -> 0.63 of
+    # a hair), and one drawn under its cut tips makes them count (0.16 -> 0.27; model card
+    # "After c57: what makes blind-21's roots read as cut tips").
+    if looks == 21 and rng.random() < 0.5:
+        style = dataclasses.replace(style, tip_pits=float(u(0.3, 1.0)))
     return style
 
 

@@ -357,23 +357,28 @@ class ScalpScene:
             radius = 0.04 + 0.05 * point_hash(np.stack([f.x_mm, f.y_mm], axis=1), st.seed, 81)
         reach = 2.4 * float(radius.max(initial=0.0)) / s + 2.0  # a halo's radius
         reach = max(reach, 20.0)
+        open_tint = 1.0 - vis * (1.0 - np.array([0.55, 0.45, 0.35]) * (1.0 - st.opening_dark))
+
+        def opening(u: float, v: float, r: float, halo: bool) -> None:
+            """An opening with hairs at pixel (u, v), radius ``r`` px, its halo if ``halo``."""
+            pt = np.array([[u, v], [u + 1e-3, v]])
+            if halo and st.halo != 0:
+                ring = skin * (1.0 + st.halo) if st.halo > 0 else skin * (1.0 + st.halo * 2)
+                _stamp_polyline(img, spec, pt, 2.4 * r, np.minimum(ring, 1.0), 0.5, 0.0)
+            _stamp_polyline(img, spec, pt, r, skin * open_tint, 0.8, 0.0)
+
         for i in np.flatnonzero(
             (fu > -reach) & (fu < view.width + reach) & (fv > -reach) & (fv < view.height + reach)
         ):
             r = float(radius[i]) / s
-            pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
             if f.hair_count[i] > 0 or st.empty_like_open:
-                if st.halo != 0 and f.hair_count[i] > 0:
-                    halo = skin * (1.0 + st.halo) if st.halo > 0 else skin * (1.0 + st.halo * 2)
-                    _stamp_polyline(img, spec, pt, 2.4 * r, np.minimum(halo, 1.0), 0.5, 0.0)
-                tint = 1.0 - vis * (1.0 - np.array([0.55, 0.45, 0.35]) * (1.0 - st.opening_dark))
-                opacity = 0.8
+                opening(float(fu[i]), float(fv[i]), r, halo=f.hair_count[i] > 0)
             else:
                 yellow = st.empty_yellow
                 tint = 1.0 - max(vis, yellow) * (1.0 - np.array([0.75, 0.62, 0.35]))
                 tint = tint + yellow * (np.array([1.05, 0.98, 0.55]) - tint) * (1 - vis)
-                opacity = 0.8
-            _stamp_polyline(img, spec, pt, r, skin * tint, opacity, 0.0)
+                pt = np.array([[fu[i], fv[i]], [fu[i] + 1e-3, fv[i]]])
+                _stamp_polyline(img, spec, pt, r, skin * tint, 0.8, 0.0)
 
         hs = w.hairs
         _, _, keep = self._visible(view, margin_mm=16.0)
@@ -382,6 +387,13 @@ class ScalpScene:
         showing = (hs.diameter_um >= VELLUS_THRESHOLD_UM) & (hs.length_mm > BLACK_DOT_MAX_MM)
         gain = shaft_gain(hs.rgb, showing, w.skin, st)
         shafts = [(int(i), shaft_points(w, int(i), view)) for i in np.flatnonzero(keep)]
+        if st.tip_pits > 0:  # synth-v21: cut ends over dimples drawn as openings with hairs
+            at = np.stack([hs.x_mm, hs.y_mm], axis=1)
+            pick, size = point_hash(at, st.seed, 91), point_hash(at, st.seed, 92)
+            for hair, pts in shafts:
+                if hs.trimmed[hair] and pick[hair] < st.tip_pits:
+                    u_end, v_end = (float(c) for c in pts[-1])
+                    opening(u_end, v_end, (0.04 + 0.05 * float(size[hair])) / s, halo=True)
         if st.shadow_amp > 0:  # shadows fall on the skin, under every shaft
             lit = 1.0 - st.shadow_amp * cast_shadows(w, view, shafts, st)
             img *= lit[..., None]

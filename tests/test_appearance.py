@@ -801,6 +801,59 @@ def test_synth_v20_draws_roots_in_cut_shapes_in_half_of_v15s_looks() -> None:
             assert random_style(np.random.default_rng(k), looks=looks).root_end == "round"
 
 
+def test_synth_v21_puts_cut_ends_over_openings_in_half_of_v20s_looks() -> None:
+    """``looks=21`` (c59's) is synth-v20's look of the same stream but for the share of cut
+    ends drawn over a dimple (30-100 %) in about half of the looks; no earlier version draws
+    one, nor the twin's own looks."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[21] == "synth-v21"
+    pitted = 0
+    for k in range(300):
+        v21 = random_style(np.random.default_rng(k), looks=21)
+        v20 = random_style(np.random.default_rng(k), looks=20)
+        if v21.tip_pits > 0:
+            pitted += 1
+            assert 0.3 <= v21.tip_pits <= 1.0
+        assert dataclasses.replace(v21, tip_pits=0.0) == v20
+    assert 0.4 < pitted / 300 < 0.6
+    for looks in (11, 15, 20):
+        for k in range(50):
+            assert random_style(np.random.default_rng(k), looks=looks).tip_pits == 0
+    assert LEGACY.tip_pits == 0 and TRICHOSCOPY.tip_pits == 0
+
+
+def test_a_cut_end_over_a_pit_lies_in_a_dimple_drawn_as_its_roots_opening_is() -> None:
+    """synth-v21: with every cut end over a pit, the skin just beyond a trimmed hair's cut end
+    darkens as much as the skin just behind its root does in the root's own opening (a square
+    root shows it); without pits, or for a long hair (no cut end), the skin there stays. The
+    rest of the frame and the truth are as before."""
+    view = View(0.0, 0.0, 0.0, 5.0, 400, 300)
+    u, _ = view.world_to_pixel(np.array([0.0, 0.6]), np.array([0.0, 0.0]))
+    root_u, tip_u = (round(float(x)) for x in u)
+    row = 150
+    look = dataclasses.replace(LEGACY, end="square", root_end="square", opening_visibility=1.0)
+    from sim.scalp import Follicles
+
+    its_own = Follicles(np.zeros(1), np.zeros(1), np.array([0.06]), np.ones(1, dtype=np.int64))
+    world = dataclasses.replace(_one_hair_world(), follicles=its_own)
+    plain = ScalpScene(world, look).reflectance(view)[0].mean(axis=2)
+    pits = ScalpScene(world, dataclasses.replace(look, tip_pits=1.0)).reflectance(view)[0]
+    pits = pits.mean(axis=2)
+    skin = float(plain[row, tip_u + 5])
+    opening = skin - float(plain[row, root_u - 5])  # the root's own opening, behind it
+    assert opening > 0.05
+    assert abs((skin - float(pits[row, tip_u + 5])) - opening) < 0.02
+    np.testing.assert_array_equal(pits[:, : root_u + 40], plain[:, : root_u + 40])
+    none = ScalpScene(world, dataclasses.replace(look, tip_pits=1e-9)).reflectance(view)[0]
+    np.testing.assert_array_equal(none.mean(axis=2), plain)
+    long_world = dataclasses.replace(_one_hair_world(end_trimmed=False), follicles=its_own)
+    long_plain = ScalpScene(long_world, look).reflectance(view)[0]
+    long_pits = ScalpScene(long_world, dataclasses.replace(look, tip_pits=1.0)).reflectance(view)[0]
+    np.testing.assert_array_equal(long_pits, long_plain)
+    assert scalp_truth(world, view)["tips"] and not scalp_truth(long_world, view)["tips"]
+
+
 def test_a_cast_shadow_falls_beside_its_shaft_from_its_opening_on_and_leaves_the_truth() -> None:
     """One dark shaft lying along +x: its shadow (lift 120 um toward v down) darkens the skin
     a lift below the shaft's far part, not above it nor under the opening, and the shaft
