@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import math
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from scipy import ndimage
 
 TRUTH_KEYS = (
     "generator",
@@ -634,3 +638,271 @@ def check_density_follows_the_drawn_hairs(
         cover.append(float(np.mean(luma(bare) - luma(img) > 20)))
     assert len(dens) >= 10
     assert np.corrcoef(dens, cover)[0, 1] > 0.6, list(zip(dens, cover, strict=True))
+
+
+# --- The contract of blind-21 and blind-22 -------------------------------------------------
+# Every check of the two generators' tests that reads no part of either but its ``generate``
+# and ``site_look``: one copy here, what differs between them a field of :class:`Contract`,
+# each generator's test file running ``contract_checks`` of its own Contract.
+
+Ranges = tuple[tuple[float, float], tuple[int, int], tuple[int, int], float]
+SMALL: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}  # a call that draws
+# scale (um/px), width and height (px), each (lowest, highest); top regrowth
+WIDE_RANGES: Ranges = ((3.0, 12.0), (32, 2028), (32, 1521), 4.0)
+DARK_OR_BROWN = ("black", "dark brown", "brown")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A generator held to the contract of blind-21 and blind-22, and where it may differ."""
+
+    name: str  # its GENERATOR and every truth's ``generator``
+    package: str  # "sim.blindN": whose modules may import no other sim module
+    generate: Callable[..., Any]
+    site_look: Callable[[int], dict[str, Any]]
+    # the inverse of its tone curve: linear light from a frame, for the drawn widths
+    linear: Callable[[NDArray[np.uint8]], NDArray[np.float64]]
+    # the drawn widths: the median of FWHM / listed diameter lies within this of 1
+    width_tol: float
+    # how many dense white-hair sites (the first of 0-399) to find 10 on skin IV-VI among
+    white_pool: int = 80
+    # the sites of the hairless-twin check; None: the first 3 denser than 150 hairs/cm2 of
+    # black, dark brown or brown hair
+    hairless_sites: Callable[[], list[int]] | None = None
+    ranges: Ranges = WIDE_RANGES
+
+    def look(self, seed: int) -> dict[str, Any]:
+        """The site's look (:func:`site_looks`)."""
+        return site_looks(self.site_look)[seed]
+
+    def dense(self, n: int, low: float = 120.0, **want: Any) -> list[int]:
+        """The first ``n`` sites (of 0-399) denser than ``low`` with each wanted look."""
+        return seeds_where(self.site_look, n, low, **want)
+
+    def dark_trimmed(self, n: int, low: float = 100.0, brown: bool = False) -> list[int]:
+        """Sites of black or dark brown (with ``brown``, brown too) trimmed hair on skin
+        I-III."""
+        dark = DARK_OR_BROWN if brown else DARK_OR_BROWN[:2]
+        seeds = self.dense(400, low, hair_colour=dark, hair_length=("trimmed",))
+        return [s for s in seeds if self.look(s)["fitzpatrick"] <= 3][:n]
+
+
+def contract_checks(c: Contract) -> dict[str, Callable[[], object]]:
+    """The contract's checks of ``c``'s generator by name, for a test parametrised over them
+    (one test each, as before they were shared)."""
+    ends = {
+        f"range_end_{i}": partial(check_range_end, c.generate, kwargs)
+        for i, kwargs in enumerate(range_ends(*c.ranges))
+    }
+    dark_sites = partial(c.dense, 3, 150.0, hair_colour=DARK_OR_BROWN)
+    return {
+        "imports_nothing_foreign": partial(check_imports_nothing_foreign, c),
+        "refusals_name_what_they_wanted": partial(check_refusals_name_what_they_wanted, c),
+        **ends,
+        "a_large_frame_of_long_hair_draws": partial(check_a_large_frame_of_long_hair, c),
+        "truth_over_frames": partial(
+            check_truth_over_frames, c.generate, c.name, 12, (3.0, 4.9, 5.0, 7.9, 8.0, 12.0)
+        ),
+        "deterministic": partial(check_deterministic_and_seeds_matter, c.generate),
+        "same_site_any_scale": lambda: check_same_site_at_any_scale(c.generate, c.dense(6)),
+        "emergence_outside": lambda: check_emergence_outside(c.generate, c.dense(6)),
+        "hairless_same_site": lambda: check_hairless_is_the_same_site(
+            c.generate, (c.hairless_sites or dark_sites)()
+        ),
+        "hairless_frames_and_bare_sites": partial(check_hairless_frames_and_bare_sites, c),
+        "follow_up": lambda: check_follow_up_keeps_subset_or_adds(c.generate, c.dense(4)),
+        "regrowth_follows_its_factor": partial(check_regrowth_follows_its_factor, c),
+        "densities": partial(check_densities_span_bare_to_dense, c.generate),
+        "density_follows_hair": lambda: check_density_follows_the_drawn_hairs(
+            c.generate, site_looks(c.site_look)
+        ),
+        "hair_lies_where_the_truth_puts_it": partial(check_hair_lies_where_the_truth_puts_it, c),
+        "every_kind_tone_colour_and_light": partial(check_every_kind_tone_colour_and_light, c),
+        "cut_tips_listed_apart": partial(check_cut_tips_listed_apart_in_every_style, c),
+        "black_dots_darken_the_skin": partial(check_black_dots_darken_the_skin, c),
+        "drawn_widths": partial(check_drawn_widths_match_the_listed_diameters, c),
+    }
+
+
+def check_imports_nothing_foreign(c: Contract) -> None:
+    """The package imports no other sim module (nor dermocap or inference) and is named."""
+    module = importlib.import_module(c.package)
+    assert module.__file__ is not None
+    package_dir = Path(module.__file__).parent
+    assert foreign_imports(package_dir, c.package) == [] and module.GENERATOR == c.name
+
+
+def check_refusals_name_what_they_wanted(c: Contract) -> None:
+    """:func:`check_refuses_outside_its_ranges`, and messages that name the argument and say
+    what it wanted: a scale within the range, a factor at most the top, an integer width."""
+    check_refuses_outside_its_ranges(c.generate, SMALL, c.ranges)
+    (um_lo, um_hi), (w_lo, w_hi), _, top = c.ranges
+    wanted = rf"^um_per_px: wanted a real number in \[{um_lo}, {um_hi}\]"
+    with pytest.raises(ValueError, match=wanted):
+        c.generate(1, um_per_px=um_lo - 0.5, width=64, height=48)
+    over = int(top) + 1
+    with pytest.raises(ValueError, match=rf"^regrown factor: .* at most {top}, got {over}"):
+        c.generate(1, um_per_px=5.0, width=64, height=48, regrown=(over, 1))
+    wanted = rf"^width: wanted an integer in \[{w_lo}, {w_hi}\] pixels"
+    with pytest.raises(ValueError, match=wanted):
+        c.generate(1, um_per_px=5.0, width=np.float64(64), height=48)
+
+
+def check_a_large_frame_of_long_hair(c: Contract) -> None:
+    """A dense site of long hair draws a 1024 x 768 frame whose hair crosses hair, in many
+    colours."""
+    seed = c.dense(1, 200.0, hair_length=("long",))[0]
+    img, truth = c.generate(seed, um_per_px=12.0, width=1024, height=768)
+    assert img.shape == (768, 1024, 3) and truth["density_per_cm2"] > 120
+    check_truth_contract(truth, 1024, 768, 12.0)
+    assert truth["tips"] and truth["tips_covered"]  # long hair crosses hair
+    assert img.std() > 10 and len(np.unique(img.reshape(-1, 3), axis=0)) > 5000
+
+
+def check_hairless_frames_and_bare_sites(c: Contract) -> None:
+    """Hairless frames list no hair, tip or outside root, have density 0 and draw the same
+    twice; a bare site's frame with its hair lists none either, and is its hairless frame."""
+    hairless: dict[str, Any] = {"um_per_px": 6.0, "width": 160, "height": 120, "hairless": True}
+    for seed in c.dense(4):
+        first, truth = c.generate(seed, **hairless)
+        empty = ("hairs", "tips", "tips_covered", "emergence_outside")
+        assert all(truth[k] == [] for k in empty) and truth["density_per_cm2"] == 0.0
+        assert np.array_equal(first, c.generate(seed, **hairless)[0])
+    bare = [s for s in range(400) if c.look(s)["pattern"] == "bare"]
+    assert len(bare) >= 2
+    for seed in bare[:2]:
+        img, truth = c.generate(seed, um_per_px=10.0, width=320, height=240)
+        skin_only, _ = c.generate(seed, um_per_px=10.0, width=320, height=240, hairless=True)
+        assert truth["hairs"] == [] and truth["tips"] == [] and truth["density_per_cm2"] == 0
+        assert np.array_equal(img, skin_only)  # the same skin, marks and noise
+
+
+def check_regrowth_follows_its_factor(c: Contract) -> None:
+    """Pooled over dense sites and three visits, a follow-up lists the factor times the
+    baseline's hairs (within 15 %), for a heavy loss and for threefold growth."""
+    frame: dict[str, Any] = {"um_per_px": 10.0, "width": 480, "height": 360}
+    sites = c.dense(8, 150.0)
+
+    def listed(**visit: Any) -> int:
+        return sum(len(c.generate(s, **frame, **visit)[1]["hairs"]) for s in sites)
+
+    baseline = listed()
+    for factor in (0.25, 3.0):
+        pooled = sum(listed(regrown=(factor, v)) for v in (4, 5, 6)) / 3
+        assert pooled / baseline == pytest.approx(factor, rel=0.15), (factor, baseline, pooled)
+
+
+def check_hair_lies_where_the_truth_puts_it(c: Contract) -> None:
+    """Dark trimmed hair on light skin is dark just ahead of its roots and inside its cut
+    tips, skin behind and past them; white hair on dark skin is lighter ahead of its roots."""
+    dark = hair_contrast(c.generate, c.dark_trimmed(16), False, None)
+    check_dark_hair_where_the_truth_puts_it(dark)
+    white = c.dense(c.white_pool, 40.0, hair_colour=("white",))
+    white = [s for s in white if c.look(s)["fitzpatrick"] >= 4][:10]
+    check_light_hair_where_the_truth_puts_it(hair_contrast(c.generate, white, True, None), n=10)
+
+
+def check_every_kind_tone_colour_and_light(c: Contract) -> None:
+    """:func:`check_variety` over 40 sites, and every kind of hair, seven colours, more than
+    ten cut and ten natural ends and more than ten polarised frames."""
+    counts = check_variety(c.generate, 40)
+    kinds = {"terminal", "vellus", "intermediate", "black_dot", "broken"}
+    assert kinds <= set(counts["kinds"]) and len(counts["colours"]) >= 7
+    assert min(counts["ends"][True], counts["ends"][False]) > 10
+    assert counts["lights"]["polarised"] > 10
+
+
+def check_cut_tips_listed_apart_in_every_style(c: Contract) -> None:
+    """Over trimmed sites, tips come as cut (square, oblique and frayed) and as natural tapers
+    (listed with ``cut`` False)."""
+    styles: set[str] = set()
+    tapers = 0
+    for seed in c.dense(12, 150.0, hair_length=("trimmed", "mixed")):
+        _, t = c.generate(seed, um_per_px=8.0, width=320, height=240)
+        for tip in t["tips"] + t["tips_covered"]:
+            if tip["cut"]:
+                assert tip["end"] == "cut" and tip["cut_style"] in ("square", "oblique", "frayed")
+                styles.add(tip["cut_style"])
+            else:
+                assert tip["end"] == "taper" and tip["cut_style"] == "none"
+                tapers += 1
+    assert styles == {"square", "oblique", "frayed"} and tapers > 5
+
+
+def check_black_dots_darken_the_skin(c: Contract) -> None:
+    """On alopecia areata sites of skin types I-IV, the listed black dots' 3x3 pixels are
+    darker than the hairless frame's by over 15 luma levels for more than 70 % of dots."""
+    sites = [s for s in range(400) if c.look(s)["pattern"] == "alopecia_areata"]
+    sites = [s for s in sites if c.look(s)["fitzpatrick"] <= 4][:12]
+    frame: dict[str, Any] = {"um_per_px": 6.0, "width": 480, "height": 360}
+    darkening = []
+    for seed in sites:
+        img, truth = c.generate(seed, **frame)
+        dots = [(h["x_px"], h["y_px"]) for h in truth["hairs"] if h["kind"] == "black_dot"]
+        if dots:
+            lighter = luma(c.generate(seed, hairless=True, **frame)[0]) - luma(img)
+            darkening += [mean_around(lighter, x, y) for x, y in dots]
+    assert len(darkening) >= 4
+    assert float(np.mean(np.array(darkening) > 15)) > 0.7, darkening
+
+
+def straight_axes(
+    hairs: list[dict[str, Any]], um: float
+) -> tuple[NDArray[np.complex128], NDArray[np.int64]]:
+    """Each listed hair's axis as if straight from its root along its direction: points one
+    px apart (complex, frame px), and the hair id of each."""
+    points: list[NDArray[np.complex128]] = [np.zeros(0, complex)]
+    ids: list[NDArray[np.int64]] = [np.zeros(0, np.int64)]
+    for hr in hairs:
+        steps = np.arange(0.0, hr["length_um"] / um + 1.0)
+        heading = np.exp(1j * math.radians(hr["direction_deg"]))
+        points.append(complex(hr["x_px"], hr["y_px"]) + heading * steps)
+        ids.append(np.full(steps.size, hr["id"], np.int64))
+    return np.concatenate(points), np.concatenate(ids)
+
+
+def fwhm(dip: NDArray[np.float64], step: float) -> float | None:
+    """Full width at half depth of a profile holding one clean dip (positive, ends near
+    zero); None for any other profile."""
+    depth = float(dip.max())
+    if depth <= 0 or max(dip[0], dip[-1]) > 0.15 * depth:
+        return None
+    crossings = np.flatnonzero(np.diff((dip >= depth / 2).astype(int)))
+    if crossings.size != 2:
+        return None
+    i, j = crossings
+    rise = i + (depth / 2 - dip[i]) / (dip[i + 1] - dip[i])
+    fall = j + (dip[j] - depth / 2) / (dip[j] - dip[j + 1])
+    return float(fall - rise) * step
+
+
+def check_drawn_widths_match_the_listed_diameters(c: Contract) -> None:
+    """Across the middle of trimmed dark stubs on light skin (5 um/px): the full width at half
+    depth of the dip in linear light (the frame through ``c.linear``, the tone curve's
+    inverse) against the hairless frame is the listed diameter, the median within
+    ``c.width_tol`` over at least 30 isolated profiles."""
+    um, w, h = 5.0, 640, 480
+    to_luma = np.array([0.299, 0.587, 0.114])
+    ratios = []
+    for seed in c.dark_trimmed(24, 60.0, brown=True):
+        img, truth = c.generate(seed, um_per_px=um, width=w, height=h)
+        bare, _ = c.generate(seed, um_per_px=um, width=w, height=h, hairless=True)
+        dip = (c.linear(bare) - c.linear(img)) @ to_luma
+        axes, owner = straight_axes(truth["hairs"], um)
+        stubs = [hr for hr in truth["hairs"] if hr["kind"] in ("terminal", "intermediate")]
+        for hr in (hr for hr in stubs if hr["length_um"] >= 20 * um):
+            heading = np.exp(1j * math.radians(hr["direction_deg"]))
+            middle = complex(hr["x_px"], hr["y_px"]) + heading * 0.5 * hr["length_um"] / um
+            reach = hr["diameter_um"] / um + 6
+            if (np.abs(axes[owner != hr["id"]] - middle) < reach + 12).any():
+                continue  # another shaft passes near
+            line = middle + 1j * heading * np.arange(-reach, reach + 1e-9, 0.25)
+            if not (1 < line.real.min() and line.real.max() < w - 2):
+                continue
+            if not (1 < line.imag.min() and line.imag.max() < h - 2):
+                continue
+            width = fwhm(ndimage.map_coordinates(dip, [line.imag, line.real], order=1), 0.25)
+            ratios += [] if width is None else [width * um / hr["diameter_um"]]
+    quartiles = np.percentile(ratios, [25, 50, 75]) if ratios else None
+    tol = c.width_tol
+    assert len(ratios) >= 30 and abs(float(np.median(ratios)) - 1) < tol, (len(ratios), quartiles)
