@@ -446,6 +446,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="--real-dir's frames list their cut tips: train the tip map on them too",
     )
     p.add_argument(
+        "--frame-tip-pits",
+        type=float,
+        default=d.frame_tip_pits,
+        help="share of --real-dir's crops given a dimple, as an opening is drawn, under 30-100 %% "
+        "of their cut tips (needs --frame-tips; see inference.training.loop.tip_pits)",
+    )
+    p.add_argument(
         "--init-onnx",
         type=Path,
         default=None,
@@ -545,6 +552,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         p.error(f"--calib-real is a number of crops, 0 or more (got {args.calib_real})")
     if args.calib_real and args.real_dir is None:
         p.error("--calib-real takes crops of --real-dir's frames: give --real-dir too")
+    if not 0.0 <= args.frame_tip_pits <= 1.0:
+        p.error(f"--frame-tip-pits is a share of crops, 0 to 1 (got {args.frame_tip_pits:g})")
+    if args.frame_tip_pits > 0 and not args.frame_tips:
+        p.error("--frame-tip-pits lays pits under the cut tips the frames list: give --frame-tips")
     if args.frame_tips and args.real_dir is None:
         p.error("--frame-tips trains on the cut tips --real-dir's frames list: give --real-dir")
     if args.gain_frames < 1:
@@ -656,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         real_share=args.real_share,
         frame_tips=args.frame_tips,
+        frame_tip_pits=args.frame_tip_pits,
         crop_px=CROP_PX,
         stride=STRIDE,
     )
@@ -681,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "real_dir": bool(args.real_dir),
         **({"frame_tips": True} if args.frame_tips else {}),
+        **({"frame_tip_pits": args.frame_tip_pits} if args.frame_tip_pits > 0 else {}),
         **({"sensor_noise": args.sensor_noise} if args.sensor_noise > 0 else {}),
     }
     if args.real_dir is not None and (args.real_dir / INDEX_NAME).is_file():

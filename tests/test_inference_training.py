@@ -240,6 +240,40 @@ def test_sensor_noise_is_grainy_noise_around_the_picture_not_a_new_picture() -> 
     assert np.array_equal(img, before)  # the crop itself is left alone
 
 
+def test_tip_pits_darken_the_skin_around_a_frames_cut_tip_and_leave_its_shaft() -> None:
+    """A frame crop with one dark shaft whose cut tip its tip map marks: when the tip is drawn
+    among the share, the skin just beyond the tip darkens as an opening does (tint 0.55, 0.45,
+    0.35 at visibility 0.3-1, opacity 0.8), the shaft's own pixels and the skin far from the
+    tip keep their values, and the targets are untouched; a crop without tips is left alone."""
+    from inference.targets import N_TRAIN_MAPS, TIP_MAP, density_targets
+    from inference.training.loop import tip_pits
+
+    img = np.zeros((96, 96, 3), dtype=np.uint8)
+    img[:] = (190, 150, 120)
+    img[45:51, 10:50] = (40, 30, 25)  # a shaft along x, its cut tip at (49.5, 48)
+    tgt = np.zeros((N_TRAIN_MAPS, 24, 24), dtype=np.float32)
+    tgt[TIP_MAP] = density_targets(np.array([49.5]), np.array([48.0]), np.zeros(1), 96, 96, 4)[1]
+    before_img, before_tgt = img.copy(), tgt.copy()
+    pitted = 0
+    for seed in range(40):
+        out = tip_pits(np.random.default_rng(seed), img, tgt, 4)
+        assert out.shape == img.shape and out.dtype == np.uint8
+        np.testing.assert_array_equal(out[45:51, 10:48], img[45:51, 10:48])  # the shaft
+        np.testing.assert_array_equal(out[:, 70:], img[:, 70:])  # skin beyond any pit's reach
+        np.testing.assert_array_equal(out[:30], img[:30])
+        beyond = out[48, 52].astype(float) / img[48, 52]  # 2.5 px past the tip, inside a pit
+        if (beyond < 0.99).any():
+            pitted += 1
+            # darker most in blue, as the opening's warm tint: 1 - 0.8 * vis * (1 - tint)
+            assert beyond[2] < beyond[1] < beyond[0] < 0.9
+            assert beyond[2] > 1.0 - 0.8 * (1.0 - 0.35) - 0.01
+    assert 10 <= pitted <= 38  # a share of 30-100 % of the tips: most draws, not all
+    np.testing.assert_array_equal(img, before_img)
+    np.testing.assert_array_equal(tgt, before_tgt)
+    bare = np.zeros_like(tgt)
+    np.testing.assert_array_equal(tip_pits(np.random.default_rng(0), img, bare, 4), img)
+
+
 def test_weight_averaging_returns_the_mean_of_the_last_steps_and_resumes(tmp_path: Path) -> None:
     """average_from 0.5 over 6 steps: the run returns the mean of the weights after steps 4, 5
     and 6 of the same trajectory (averaging draws nothing), and a run stopped inside the
@@ -333,6 +367,8 @@ def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(
         (["--pair-visible"], "give --pair-weight too"),
         (["--style-pair-worlds", "3"], "give --pair-weight too"),
         (["--pair-weight", "1", "--pair-worlds", "-1"], "numbers of scalps, 0 or more"),
+        (["--frame-tip-pits", "1.5"], "--frame-tip-pits is a share of crops, 0 to 1 (got 1.5)"),
+        (["--frame-tip-pits", "0.5"], "give --frame-tips"),
         (["--fit-diameter-gain"], "give --fit-count-gain frames"),
         (["--fit-diameter-gain", "--fit-count-gain", "crops"], "give --fit-count-gain frames"),
         (["--blend", "0"], "over 0 and up to 1 (got 0)"),

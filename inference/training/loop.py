@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from dermocap.fsutil import sha256_file
 from inference.preprocess import normalise
-from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP
+from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, density_targets
 from inference.training.net import freeze_batchnorm, load_onnx_weights, make_net
 from inference.training.realdata import random_crop
 
@@ -57,6 +57,7 @@ class TrainSettings:
     threads: int = 1
     real_share: float = 0.5
     frame_tips: bool = False  # real frames list their cut tips: train the tip map on them too
+    frame_tip_pits: float = 0.0  # share of frame crops given a dimple under cut tips (tip_pits)
     crop_px: int = 192
     stride: int = 4
     checkpoint_every: int = 250
@@ -128,6 +129,53 @@ def sensor_noise(rng: np.random.Generator, img: U8) -> U8:
     if rng.random() < 0.5:
         blur = ndimage.gaussian_filter(x, (1.0, 1.0, 0.0))
         x = x + np.float32(rng.uniform(0.5, 2.0)) * (x - blur)
+    out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def _lone_tip_peak(stride: int) -> float:
+    """The highest cell of one cut tip's Gaussian in the tip map (the tip at a cell's centre)."""
+    at = np.array([(5 + 0.5) * stride - 0.5])
+    return float(density_targets(at, at, np.zeros(1), 10 * stride, 10 * stride, stride)[1].max())
+
+
+def tip_pits(rng: np.random.Generator, img: U8, tgt: F32, stride: int) -> U8:
+    """``img`` with a dimple under a share (30-100 %) of the cut tips its tip map marks, each
+    darkened as a follicle opening darkens the skin (the twin's opening tint at a visibility
+    of 0.3-1, opacity 0.8, radius 5-11 px: 40-90 um at 8 um/px, as the twin's openings).
+    Shafts - pixels more than 12 % darker or lighter than the skin around them (a 15 px
+    median) - keep their colour: the shaft's end lies over the pit.
+    Positions do not move and the targets stay right: a pit is skin, a tip no hair.
+
+    The training generators, like the twin, draw openings only where hairs leave the skin;
+    2.11.0's recipe learnt "a shaft's end in a dark opening is a root" and reads the roots of
+    renderers that draw none there as cut tips (docs/model_card.md, "After c57"). The twin's
+    synth-v21 looks lay cut ends over openings in its own crops (c59); this does it in the
+    frames, three quarters of a batch in 2.11.0's recipe.
+    """
+    tips = tgt[TIP_MAP]
+    top = ndimage.maximum_filter(tips, size=3, mode="constant")
+    rows, cols = np.nonzero((tips == top) & (tips >= 0.5 * _lone_tip_peak(stride)))
+    if not len(rows):
+        return img
+    keep = rng.random(len(rows)) < rng.uniform(0.3, 1.0)
+    x = img.astype(np.float32) / np.float32(255.0)
+    lum = x @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    around = ndimage.median_filter(lum, size=15, mode="nearest")
+    skin = np.abs(lum - around) <= 0.12 * around
+    tint = 1.0 - rng.uniform(0.3, 1.0) * (1.0 - np.array([0.55, 0.45, 0.35], dtype=np.float32))
+    yy, xx = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+    hc, wc = tips.shape
+    for i, j in zip(rows[keep], cols[keep], strict=True):
+        # the tip's position: the centroid of its Gaussian over the 3 x 3 cells around it
+        r0, r1, c0, c1 = max(i - 1, 0), min(i + 2, hc), max(j - 1, 0), min(j + 2, wc)
+        win = tips[r0:r1, c0:c1]
+        cy = float((win.sum(axis=1) @ np.arange(r0, r1)) / win.sum())
+        cx = float((win.sum(axis=0) @ np.arange(c0, c1)) / win.sum())
+        cy, cx = (cy + 0.5) * stride - 0.5, (cx + 0.5) * stride - 0.5
+        radius = rng.uniform(5.0, 11.0)
+        cover = 0.8 * np.clip(radius + 0.5 - np.hypot(yy - cy, xx - cx), 0.0, 1.0) * skin
+        x *= 1.0 - cover[..., None] * (1.0 - tint)
     out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
     return out
 
@@ -338,6 +386,9 @@ def train(
                 r_img, r_tgt = real[int(rng.integers(len(real)))]
                 img, tgt = random_crop(rng, r_img, r_tgt, s.crop_px, s.stride)
                 ms.append((1.0 if s.frame_tips else 0.0, 0.0))  # frames list no shafts
+                # (no draw at share 0: the data order of runs without it stays as it was)
+                if s.frame_tip_pits > 0 and rng.random() < s.frame_tip_pits:
+                    img = tip_pits(rng, img, tgt, s.stride)
             else:
                 i = int(rng.integers(len(images)))
                 img, tgt = images[i], targets[i]
