@@ -143,8 +143,8 @@ def tip_pits(rng: np.random.Generator, img: U8, tgt: F32, stride: int) -> U8:
     """``img`` with a dimple under a share (30-100 %) of the cut tips its tip map marks, each
     darkened as a follicle opening darkens the skin (the twin's opening tint at a visibility
     of 0.3-1, opacity 0.8, radius 5-11 px: 40-90 um at 8 um/px, as the twin's openings).
-    Shafts - pixels more than 12 % darker or lighter than the skin around them (a 15 px
-    median) - keep their colour: the shaft's end lies over the pit.
+    Shafts - pixels more than 12 % darker or lighter than the skin around the tip (the median
+    of the 33 px square about it) - keep their colour: the shaft's end lies over the pit.
     Positions do not move and the targets stay right: a pit is skin, a tip no hair.
 
     The training generators, like the twin, draw openings only where hairs leave the skin;
@@ -161,10 +161,8 @@ def tip_pits(rng: np.random.Generator, img: U8, tgt: F32, stride: int) -> U8:
     keep = rng.random(len(rows)) < rng.uniform(0.3, 1.0)
     x = img.astype(np.float32) / np.float32(255.0)
     lum = x @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    around = ndimage.median_filter(lum, size=15, mode="nearest")
-    skin = np.abs(lum - around) <= 0.12 * around
     tint = 1.0 - rng.uniform(0.3, 1.0) * (1.0 - np.array([0.55, 0.45, 0.35], dtype=np.float32))
-    yy, xx = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+    h, w = lum.shape
     hc, wc = tips.shape
     for i, j in zip(rows[keep], cols[keep], strict=True):
         # the tip's position: the centroid of its Gaussian over the 3 x 3 cells around it
@@ -174,8 +172,18 @@ def tip_pits(rng: np.random.Generator, img: U8, tgt: F32, stride: int) -> U8:
         cx = float((win.sum(axis=0) @ np.arange(c0, c1)) / win.sum())
         cy, cx = (cy + 0.5) * stride - 0.5, (cx + 0.5) * stride - 0.5
         radius = rng.uniform(5.0, 11.0)
-        cover = 0.8 * np.clip(radius + 0.5 - np.hypot(yy - cy, xx - cx), 0.0, 1.0) * skin
-        x *= 1.0 - cover[..., None] * (1.0 - tint)
+        # the pit's square (12 px about the tip); the skin's median over 33 px about it
+        y0, y1 = max(round(cy) - 12, 0), min(round(cy) + 13, h)
+        x0, x1 = max(round(cx) - 12, 0), min(round(cx) + 13, w)
+        if y0 >= y1 or x0 >= x1:
+            continue
+        near = lum[max(round(cy) - 16, 0) : round(cy) + 17, max(round(cx) - 16, 0) : round(cx) + 17]
+        around = float(np.median(near))
+        patch = lum[y0:y1, x0:x1]
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        disc = np.clip(radius + 0.5 - np.hypot(yy - cy, xx - cx), 0.0, 1.0)
+        cover = 0.8 * disc * (np.abs(patch - around) <= 0.12 * around)
+        x[y0:y1, x0:x1] *= 1.0 - cover[..., None] * (1.0 - tint)
     out: U8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
     return out
 
