@@ -82,6 +82,7 @@ class Style:
     opening_dark: float = 0.0  # 0 .. 0.4: every opening's dimple darker, a shadowed pit
     opening_free: bool = False  # each opening's size drawn apart from its hairs (40-90 um)
     tip_pits: float = 0.0  # share of cut ends lying over a dimple drawn as an opening with hairs
+    bare_roots: float = 0.0  # share of openings with hairs left undrawn: their roots show no pit
     mark_amp: float = 0.0  # darkening of dark skin marks (flecks, blotches, strokes), 0 .. 1
     mark_um: float = 150.0  # their size (a fleck's, a blotch's; strokes wind at 2.5x it)
     mark_cover: float = 0.0  # share of skin under flecks and blotches
@@ -159,7 +160,8 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     draws synth-v17's looks, its training scalps adding black dots (``sim.dataset``); 19
     (synth-v19, c46's) synth-v15's looks with the shadows shafts cast on the skin; 20
     (synth-v20, c57's) synth-v15's looks with roots drawn in the cut ends' shapes; 21
-    (synth-v21, c59's) synth-v20's looks with cut ends over dimples drawn as openings."""
+    (synth-v21, c59's) synth-v20's looks with cut ends over dimples drawn as openings; 22
+    (synth-v22) synth-v21's looks with openings of hairs left undrawn."""
     u = rng.uniform
 
     def maybe(p: float, lo: float, hi: float) -> float:
@@ -363,7 +365,7 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # fill its tip map as much as blind-21's cut tips do; model card "After c55"). c57 did
     # not ship: trained on these looks it read blind-21's roots just the same, so the round
     # cap was not the cue.
-    if looks in (20, 21) and rng.random() < 0.5:
+    if 20 <= looks <= 22 and rng.random() < 0.5:
         root = str(rng.choice([*END_SHAPES[1:], "mixed", "mixed"]))
         style = dataclasses.replace(style, root_end=root)  # type: ignore[arg-type]
     # synth-v21 (c59's looks, drawn last; synth-v20's looks): in half of the looks a share
@@ -374,8 +376,15 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # twin-dark dimple drawn under blind-21's roots its count there doubles (0.32 -> 0.63 of
     # a hair), and one drawn under its cut tips makes them count (0.16 -> 0.27; model card
     # "After c57: what makes blind-21's roots read as cut tips").
-    if looks == 21 and rng.random() < 0.5:
+    if 21 <= looks <= 22 and rng.random() < 0.5:
         style = dataclasses.replace(style, tip_pits=float(u(0.3, 1.0)))
+    # synth-v22 (drawn last; synth-v21's looks): in half of the looks a share (30-100 %) of the
+    # openings with hairs is not drawn - no dimple, no halo - so that a root need not sit in a
+    # pit. c59 and c61 laid cut ends over openings (a pit is no proof of a root) and blind-21's
+    # roots, drawn without one, still read as cut ends (count 0.33 of a hair at them in r54,
+    # c59 and c61 alike): in training nearly every root sat in a visible opening.
+    if looks == 22 and rng.random() < 0.5:
+        style = dataclasses.replace(style, bare_roots=float(u(0.3, 1.0)))
     return style
 
 

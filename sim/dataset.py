@@ -53,7 +53,7 @@ DATASET_VERSION = "synth-v11"  # bump when a sample's pixels or targets change (
 # 12 trained 2.10.0, 15 2.11.0, 13, 14, 16, 17, 18, 19 candidates'; none is the twin's own
 # (DEFAULT_LOOKS). 18 is 17's looks with black dots among the hairs (_maybe_black_dots); 19
 # is 15's with cast shadows; 20 is 15's with roots drawn in the cut ends' shapes; 21 is 20's
-# with cut ends over dimples drawn as openings.
+# with cut ends over dimples drawn as openings; 22 is 21's with openings of hairs left undrawn.
 LOOKS = {
     9: "synth-v9",
     10: "synth-v10",
@@ -68,6 +68,7 @@ LOOKS = {
     19: "synth-v19",
     20: "synth-v20",
     21: "synth-v21",
+    22: "synth-v22",
 }
 DEFAULT_LOOKS = 11
 CROPS_PER_WORLD = 6

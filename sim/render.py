@@ -367,10 +367,16 @@ class ScalpScene:
                 _stamp_polyline(img, spec, pt, 2.4 * r, np.minimum(ring, 1.0), 0.5, 0.0)
             _stamp_polyline(img, spec, pt, r, skin * open_tint, 0.8, 0.0)
 
+        undrawn = np.zeros(len(fu), dtype=bool)
+        if st.bare_roots > 0:  # synth-v22: openings of hairs left undrawn, whichever view
+            at = np.stack([f.x_mm, f.y_mm], axis=1)
+            undrawn = (f.hair_count > 0) & (point_hash(at, st.seed, 93) < st.bare_roots)
         for i in np.flatnonzero(
             (fu > -reach) & (fu < view.width + reach) & (fv > -reach) & (fv < view.height + reach)
         ):
             r = float(radius[i]) / s
+            if undrawn[i]:
+                continue
             if f.hair_count[i] > 0 or st.empty_like_open:
                 opening(float(fu[i]), float(fv[i]), r, halo=f.hair_count[i] > 0)
             else:

@@ -854,6 +854,60 @@ def test_a_cut_end_over_a_pit_lies_in_a_dimple_drawn_as_its_roots_opening_is() -
     assert scalp_truth(world, view)["tips"] and not scalp_truth(long_world, view)["tips"]
 
 
+def test_synth_v22_leaves_openings_of_hairs_undrawn_in_half_of_v21s_looks() -> None:
+    """``looks=22`` is synth-v21's look of the same stream but for the share of openings with
+    hairs left undrawn (30-100 %) in about half of the looks; no earlier version leaves one."""
+    from sim.dataset import LOOKS
+
+    assert LOOKS[22] == "synth-v22"
+    bare = 0
+    for k in range(300):
+        v22 = random_style(np.random.default_rng(k), looks=22)
+        v21 = random_style(np.random.default_rng(k), looks=21)
+        if v22.bare_roots > 0:
+            bare += 1
+            assert 0.3 <= v22.bare_roots <= 1.0
+        assert dataclasses.replace(v22, bare_roots=0.0) == v21
+    assert 0.4 < bare / 300 < 0.6
+    for looks in (11, 15, 21):
+        for k in range(50):
+            assert random_style(np.random.default_rng(k), looks=looks).bare_roots == 0
+    assert LEGACY.bare_roots == 0 and TRICHOSCOPY.bare_roots == 0
+
+
+def test_a_root_whose_opening_is_left_undrawn_starts_on_plain_skin() -> None:
+    """synth-v22: with every opening of hairs left undrawn, the skin behind a square root is
+    as it is where openings are invisible; the shaft, its cut end and any pit under the cut end
+    are drawn as before, and an empty opening still shows."""
+    from sim.scalp import Follicles
+
+    view = View(0.0, 0.0, 0.0, 5.0, 400, 300)
+    u, _ = view.world_to_pixel(np.array([0.0, 0.6]), np.array([0.0, 0.0]))
+    root_u, tip_u = (round(float(x)) for x in u)
+    row = 150
+    own = Follicles(
+        np.array([0.0, -0.5]), np.zeros(2), np.array([0.06, 0.06]), np.array([1, 0], dtype=np.int64)
+    )
+    world = dataclasses.replace(_one_hair_world(), follicles=own)
+    look = dataclasses.replace(
+        LEGACY, end="square", root_end="square", opening_visibility=1.0, tip_pits=1.0
+    )
+
+    def lum(style: Style) -> np.ndarray:
+        return ScalpScene(world, style).reflectance(view)[0].mean(axis=2)
+
+    drawn = lum(look)
+    bare = lum(dataclasses.replace(look, bare_roots=1.0))
+    skin = float(drawn[row, root_u - 20])  # beyond the opening (12 px)
+    assert skin - float(drawn[row, root_u - 5]) > 0.1  # the root's opening, drawn
+    assert abs(float(bare[row, root_u - 5]) - skin) < 0.01  # left undrawn: plain skin
+    np.testing.assert_array_equal(bare[:, root_u + 20 :], drawn[:, root_u + 20 :])
+    empty_u = round(float(view.world_to_pixel(np.array([-0.5]), np.array([0.0]))[0][0]))
+    assert abs(float(bare[row, empty_u]) - float(drawn[row, empty_u])) < 1e-6
+    assert abs(float(bare[row, empty_u]) - skin) > 0.02  # the empty opening still shows
+    assert tip_u - root_u > 100
+
+
 def test_a_cast_shadow_falls_beside_its_shaft_from_its_opening_on_and_leaves_the_truth() -> None:
     """One dark shaft lying along +x: its shadow (lift 120 um toward v down) darkens the skin
     a lift below the shaft's far part, not above it nor under the opening, and the shaft
