@@ -782,45 +782,43 @@ def test_synth_v19_adds_cast_shadows_to_v15s_looks() -> None:
     assert LEGACY.shadow_amp == 0 and TRICHOSCOPY.shadow_amp == 0
 
 
-def test_synth_v20_draws_roots_in_cut_shapes_in_half_of_v15s_looks() -> None:
-    """``looks=20`` (c57's) is the synth-v15 look of the same stream but for the roots' shape
-    in about half of the looks; every other version's roots stay round caps."""
+@pytest.mark.parametrize(
+    ("looks", "base", "field", "plain", "draws"),
+    [
+        (20, 15, "root_end", "round", set(END_SHAPES[1:]) | {"mixed"}),  # c57's
+        (21, 20, "tip_pits", 0.0, (0.3, 1.0)),  # c59's, c61's
+        (22, 21, "bare_roots", 0.0, (0.3, 1.0)),
+    ],
+)
+def test_each_later_look_is_its_base_look_with_one_field_drawn_in_half(
+    looks: int, base: int, field: str, plain: object, draws: object
+) -> None:
+    """synth-v20 to -v22 each draw the look of their base version from the same stream but
+    for one field, drawn (from ``draws``: a set, or a range) in about half of the looks; no
+    other version draws it, nor the twin's own looks (synth-v20: roots in the cut ends'
+    shapes; -v21: a share of cut ends over pits; -v22: a share of openings of hairs undrawn)."""
     from sim.dataset import LOOKS
 
-    assert LOOKS[20] == "synth-v20"
-    shaped = 0
+    assert LOOKS[looks] == f"synth-v{looks}"
+    drawn = 0
     for k in range(300):
-        v20 = random_style(np.random.default_rng(k), looks=20)
-        v15 = random_style(np.random.default_rng(k), looks=15)
-        if v20.root_end != "round":
-            shaped += 1
-        assert dataclasses.replace(v20, root_end="round") == v15
-    assert 0.4 < shaped / 300 < 0.6
-    for looks in (11, 15, 19):
+        look = random_style(np.random.default_rng(k), looks=looks)
+        value = getattr(look, field)
+        if value != plain:
+            drawn += 1
+            if isinstance(draws, set):
+                assert value in draws
+            else:
+                lo, hi = draws  # type: ignore[misc]
+                assert lo <= value <= hi
+        assert dataclasses.replace(look, **{field: plain}) == random_style(
+            np.random.default_rng(k), looks=base
+        )
+    assert 0.4 < drawn / 300 < 0.6
+    for other in (11, 15, 19, looks - 1):  # the twin's own, 2.11.0's, and every earlier one
         for k in range(50):
-            assert random_style(np.random.default_rng(k), looks=looks).root_end == "round"
-
-
-def test_synth_v21_puts_cut_ends_over_openings_in_half_of_v20s_looks() -> None:
-    """``looks=21`` (c59's) is synth-v20's look of the same stream but for the share of cut
-    ends drawn over a dimple (30-100 %) in about half of the looks; no earlier version draws
-    one, nor the twin's own looks."""
-    from sim.dataset import LOOKS
-
-    assert LOOKS[21] == "synth-v21"
-    pitted = 0
-    for k in range(300):
-        v21 = random_style(np.random.default_rng(k), looks=21)
-        v20 = random_style(np.random.default_rng(k), looks=20)
-        if v21.tip_pits > 0:
-            pitted += 1
-            assert 0.3 <= v21.tip_pits <= 1.0
-        assert dataclasses.replace(v21, tip_pits=0.0) == v20
-    assert 0.4 < pitted / 300 < 0.6
-    for looks in (11, 15, 20):
-        for k in range(50):
-            assert random_style(np.random.default_rng(k), looks=looks).tip_pits == 0
-    assert LEGACY.tip_pits == 0 and TRICHOSCOPY.tip_pits == 0
+            assert getattr(random_style(np.random.default_rng(k), looks=other), field) == plain
+    assert getattr(LEGACY, field) == plain and getattr(TRICHOSCOPY, field) == plain
 
 
 def test_a_cut_end_over_a_pit_lies_in_a_dimple_drawn_as_its_roots_opening_is() -> None:
@@ -852,27 +850,6 @@ def test_a_cut_end_over_a_pit_lies_in_a_dimple_drawn_as_its_roots_opening_is() -
     long_pits = ScalpScene(long_world, dataclasses.replace(look, tip_pits=1.0)).reflectance(view)[0]
     np.testing.assert_array_equal(long_pits, long_plain)
     assert scalp_truth(world, view)["tips"] and not scalp_truth(long_world, view)["tips"]
-
-
-def test_synth_v22_leaves_openings_of_hairs_undrawn_in_half_of_v21s_looks() -> None:
-    """``looks=22`` is synth-v21's look of the same stream but for the share of openings with
-    hairs left undrawn (30-100 %) in about half of the looks; no earlier version leaves one."""
-    from sim.dataset import LOOKS
-
-    assert LOOKS[22] == "synth-v22"
-    bare = 0
-    for k in range(300):
-        v22 = random_style(np.random.default_rng(k), looks=22)
-        v21 = random_style(np.random.default_rng(k), looks=21)
-        if v22.bare_roots > 0:
-            bare += 1
-            assert 0.3 <= v22.bare_roots <= 1.0
-        assert dataclasses.replace(v22, bare_roots=0.0) == v21
-    assert 0.4 < bare / 300 < 0.6
-    for looks in (11, 15, 21):
-        for k in range(50):
-            assert random_style(np.random.default_rng(k), looks=looks).bare_roots == 0
-    assert LEGACY.bare_roots == 0 and TRICHOSCOPY.bare_roots == 0
 
 
 def test_a_root_whose_opening_is_left_undrawn_starts_on_plain_skin() -> None:
