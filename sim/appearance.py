@@ -375,7 +375,9 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # reads the roots of renderers that draw none under them (blind-21) as cut tips: with a
     # twin-dark dimple drawn under blind-21's roots its count there doubles (0.32 -> 0.63 of
     # a hair), and one drawn under its cut tips makes them count (0.16 -> 0.27; model card
-    # "After c57: what makes blind-21's roots read as cut tips").
+    # "After c57: what makes blind-21's roots read as cut tips"). c59 did not ship: it read
+    # every source higher, and blind-21's roots as before (model card "After the
+    # counterfactual").
     if 21 <= looks <= 22 and rng.random() < 0.5:
         style = dataclasses.replace(style, tip_pits=float(u(0.3, 1.0)))
     # synth-v22 (drawn last; synth-v21's looks): in half of the looks a share (30-100 %) of the

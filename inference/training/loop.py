@@ -151,7 +151,9 @@ def tip_pits(rng: np.random.Generator, img: U8, tgt: F32, stride: int) -> U8:
     2.11.0's recipe learnt "a shaft's end in a dark opening is a root" and reads the roots of
     renderers that draw none there as cut tips (docs/model_card.md, "After c57"). The twin's
     synth-v21 looks lay cut ends over openings in its own crops (c59); this does it in the
-    frames, three quarters of a batch in 2.11.0's recipe.
+    frames, three quarters of a batch in 2.11.0's recipe. c61 (c59 with half the frame crops
+    so treated) did not ship: cut tips read as hairs more often, blind-21's roots as before
+    (docs/model_card.md, "After c59").
     """
     tips = tgt[TIP_MAP]
     top = ndimage.maximum_filter(tips, size=3, mode="constant")
