@@ -384,7 +384,9 @@ def random_style(rng: np.random.Generator, *, looks: int = 11) -> Style:
     # openings with hairs is not drawn - no dimple, no halo - so that a root need not sit in a
     # pit. c59 and c61 laid cut ends over openings (a pit is no proof of a root) and blind-21's
     # roots, drawn without one, still read as cut ends (count 0.33 of a hair at them in r54,
-    # c59 and c61 alike): in training nearly every root sat in a visible opening.
+    # c59 and c61 alike): in training nearly every root sat in a visible opening. c63, trained
+    # on these looks, did not ship: the count at blind-21's roots stayed 0.32 (model card
+    # "After c61").
     if looks == 22 and rng.random() < 0.5:
         style = dataclasses.replace(style, bare_roots=float(u(0.3, 1.0)))
     return style
