@@ -59,6 +59,7 @@ from inference.training.export import FP32_NAME
 from inference.training.loop import (
     COUNT_NORMS,
     TARGET_GAIN,
+    CheckpointMismatch,
     count_ratio,
     scale_counts,
     scale_diameters,
@@ -462,7 +463,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--checkpoint",
         type=Path,
         default=None,
-        help="save the run's state here as it goes; a run with the same settings resumes it",
+        help="save the run's state here as it goes; a run with the same settings (--threads "
+        "aside) and data resumes it, one with others is refused",
     )
     p.add_argument(
         "--fit-diameter-gain",
@@ -732,17 +734,21 @@ def main(argv: list[str] | None = None) -> int:
                     bar.set_postfix(loss=f"{loss:.4f}")
                 bar.refresh()
 
-            net = train(
-                images,
-                targets,
-                settings,
-                real=real,
-                pairs=pairs,
-                init_onnx=args.init_onnx,
-                checkpoint=args.checkpoint,
-                progress=progress,
-                device=args.device,
-            )
+            try:
+                net = train(
+                    images,
+                    targets,
+                    settings,
+                    real=real,
+                    pairs=pairs,
+                    init_onnx=args.init_onnx,
+                    checkpoint=args.checkpoint,
+                    progress=progress,
+                    device=args.device,
+                )
+            except CheckpointMismatch as exc:
+                print(f"train_model: {exc}", file=sys.stderr)
+                return 2
         if args.blend < 1.0:  # parse() made sure of --init-onnx
             other = args.blend_with or args.init_onnx
             blend_with_onnx(net, other, args.blend, head_gain=TARGET_GAIN)

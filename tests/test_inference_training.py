@@ -43,9 +43,22 @@ def test_a_few_training_steps_export_a_loadable_model(
             str(out),
             "--cache",
             str(tmp_path / "cache"),
+            "--checkpoint",
+            str(tmp_path / "run.pt"),
         ]
     )
     assert rc == 0
+    if body == "plain":  # a second run of other settings on that checkpoint is refused
+        kept = (tmp_path / "run.pt").read_bytes()
+        capsys.readouterr()
+        again = ["--steps", "4", "--batch", "2", "--worlds", "1", "--workers", "1", "--width", "8"]
+        again += ["--out", str(tmp_path / "other"), "--cache", str(tmp_path / "cache")]
+        assert main([*again, "--checkpoint", str(tmp_path / "run.pt")]) == 2
+        err = capsys.readouterr().err
+        assert "run.pt was made with other settings (steps 3 -> 4), at step 3" in err
+        assert "another --checkpoint (or delete it) to start afresh" in err
+        assert (tmp_path / "run.pt").read_bytes() == kept
+        assert not (tmp_path / "other").exists()
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["training"]["steps"] == 3
     for name in (MANIFEST_NAME, man["golden"]["file"]):  # the service's user reads them
@@ -117,8 +130,11 @@ def _head_is_quantised(path: Path) -> bool:
 
 def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
+    from dataclasses import replace
+
     from inference.targets import N_TRAIN_MAPS
     from inference.training import TrainSettings, train
+    from inference.training.loop import CheckpointMismatch
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
@@ -147,28 +163,25 @@ def test_a_run_stopped_at_a_checkpoint_resumes_to_the_same_weights(tmp_path: Pat
     assert resumed_steps == [4, 5, 6]
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    # the same settings over other data (or frames, or another start file): never resumed
-    other_steps: list[int] = []
-    train(
-        images[::-1].copy(),
-        targets[:3].repeat(2, axis=0),
-        s,
-        checkpoint=ckpt,
-        progress=lambda k, _: other_steps.append(k),
-    )
-    assert other_steps == [1, 2, 3, 4, 5, 6]
-    real = [(images[0], targets[0])]
-    real_steps: list[int] = []
-    train(images, targets, s, real=real, checkpoint=ckpt, progress=lambda k, _: None)
-    train(
-        images,
-        targets,
-        s,
-        real=[(images[1], targets[1])],
-        checkpoint=ckpt,
-        progress=lambda k, _: real_steps.append(k),
-    )
-    assert real_steps[0] == 1
+    # the same settings over other data (or frames, or another start file): never resumed,
+    # and never overwritten either - the run is refused and the checkpoint stays as it was
+    before = ckpt.read_bytes()
+    with pytest.raises(CheckpointMismatch, match=r"started from other data.*at step 6"):
+        train(images[::-1].copy(), targets[:3].repeat(2, axis=0), s, checkpoint=ckpt)
+    with pytest.raises(CheckpointMismatch, match="other data"):
+        train(images, targets, s, real=[(images[1], targets[1])], checkpoint=ckpt)
+    # other settings: refused, naming them (a resume with the settings wanted works as before)
+    with pytest.raises(CheckpointMismatch, match=r"other settings \(lr 0.001 -> 0.002\)"):
+        train(images, targets, replace(s, lr=2e-3), checkpoint=ckpt)
+    assert ckpt.read_bytes() == before
+    # but not another thread count: it reorders float sums, the run is the same one
+    ckpt2 = tmp_path / "threads.pt"
+    with pytest.raises(Stop):
+        train(images, targets, s, checkpoint=ckpt2, progress=stop_at_3)
+    threads_steps: list[int] = []
+    two = replace(s, threads=2)
+    train(images, targets, two, checkpoint=ckpt2, progress=lambda k, _: threads_steps.append(k))
+    assert threads_steps == [4, 5, 6]
 
 
 def test_the_recipes_tile_margin_covers_the_nets_receptive_field() -> None:
@@ -338,6 +351,8 @@ def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:
     assert _same_settings(old, s)
     assert not _same_settings(old, TrainSettings(steps=10, photometric=0.5))
     assert not _same_settings(asdict(TrainSettings(steps=11)), s)
+    # how the run goes, not what it learns: the same run
+    assert _same_settings(asdict(TrainSettings(steps=10, threads=2, checkpoint_every=50)), s)
 
 
 def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(

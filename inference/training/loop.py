@@ -264,9 +264,32 @@ def pair_term(pred: Any, y: Any) -> Any:
     return torch.mean((change - (torch.log1p(true[1::2]) - torch.log1p(true[0::2]))) ** 2)
 
 
+# Settings that change how a run goes, not what it learns: the thread count reorders float sums
+# (as the device does, which is no setting), ``checkpoint_every`` only when the state is saved.
+# A checkpoint resumes under other values of them.
+RUN_ONLY_SETTINGS = frozenset({"threads", "checkpoint_every"})
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint was made by another run; resuming it would mix two runs, overwriting it
+    would lose it."""
+
+
+def _other_settings(saved: dict[str, Any], s: TrainSettings) -> list[str]:
+    """The settings in which a checkpoint's run differs from ``s`` (a setting newer than the
+    file: at its default; :data:`RUN_ONLY_SETTINGS` left out), as ``name saved -> now``."""
+    old = {**asdict(TrainSettings()), **saved}
+    return [
+        f"{k} {old.get(k)!r} -> {v!r}"
+        for k, v in asdict(s).items()
+        if k not in RUN_ONLY_SETTINGS and old.get(k) != v
+    ]
+
+
 def _same_settings(saved: dict[str, Any], s: TrainSettings) -> bool:
-    """A checkpoint's settings are ``s``'s (a setting newer than the file: at its default)."""
-    return {**asdict(TrainSettings()), **saved} == asdict(s)
+    """A checkpoint's settings are ``s``'s but for :data:`RUN_ONLY_SETTINGS` (a setting newer
+    than the file: at its default)."""
+    return not _other_settings(saved, s)
 
 
 def start_id(
@@ -313,11 +336,12 @@ def train(
 
     With ``checkpoint`` the run saves its whole state (weights, optimiser, schedule, data
     order) there every ``checkpoint_every`` steps, atomically, and resumes from it when the
-    file exists and was made with the same settings. ``init_onnx`` starts from an exported
-    FP32 model (BatchNorm then stays frozen). ``pairs`` (before-and-after pairs,
-    :func:`sim.dataset.pair_samples`) with ``settings.pair_weight`` fill ``pair_share`` of
-    each batch and add :func:`pair_term`. ``progress(step, smoothed_loss)`` is called after
-    every step.
+    file exists and was made with the same settings (:data:`RUN_ONLY_SETTINGS` aside) from the
+    same data; one made otherwise is refused (:class:`CheckpointMismatch`), not overwritten.
+    ``init_onnx`` starts from an exported FP32 model (BatchNorm then stays frozen). ``pairs``
+    (before-and-after pairs, :func:`sim.dataset.pair_samples`) with ``settings.pair_weight``
+    fill ``pair_share`` of each batch and add :func:`pair_term`. ``progress(step,
+    smoothed_loss)`` is called after every step.
 
     With ``settings.average_from`` (0 < f < 1) the weights after every step from that share
     of the run on are averaged, and the average is what the run returns (stochastic weight
@@ -360,19 +384,25 @@ def train(
     origin = start_id(images, targets, real, pairs, init_onnx) if checkpoint is not None else ""
     if checkpoint is not None and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=True, map_location="cpu")
-        if not _same_settings(state["settings"], s):
-            log.warning("%s was made with other settings: starting afresh", checkpoint)
-        elif state.get("start") != origin:
-            log.warning("%s started from other data or another file: starting afresh", checkpoint)
-        else:
-            net.load_state_dict(state["net"])
-            opt.load_state_dict(state["opt"])
-            sched.load_state_dict(state["sched"])
-            rng.bit_generator.state = state["rng"]
-            torch.set_rng_state(state["torch_rng"])
-            start, avg = int(state["step"]), float(state["avg"])
-            average, averaged = state.get("average"), int(state.get("averaged", 0))
-            log.info("resuming %s at step %d of %d", checkpoint, start, s.steps)
+        other = _other_settings(state["settings"], s)
+        if other or state.get("start") != origin:
+            why = (
+                f"was made with other settings ({', '.join(other)})"
+                if other
+                else "started from other data or another start file"
+            )
+            raise CheckpointMismatch(
+                f"{checkpoint} {why}, at step {int(state['step'])}: give the settings it was "
+                "made with to resume it, or another --checkpoint (or delete it) to start afresh"
+            )
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        start, avg = int(state["step"]), float(state["avg"])
+        average, averaged = state.get("average"), int(state.get("averaged", 0))
+        log.info("resuming %s at step %d of %d", checkpoint, start, s.steps)
     gains = torch.from_numpy(_gains())[None, :, None, None].to(device)
     b = slice(BORDER_CELLS, -BORDER_CELLS)
     n_pairs = round(s.batch * s.pair_share / 2) if s.pair_weight > 0 else 0
