@@ -357,3 +357,58 @@ def test_a_candidate_is_judged_against_the_mean_of_several_seeds(
     other.write_text(json.dumps(_judged("blind4", [0.1] * 5)))
     assert main([*args, "--reseed", str(other)]) == 2
     assert "different images" in capsys.readouterr().err
+
+
+def test_levelled_a_change_of_level_is_no_change_and_a_change_in_finding_stays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--level training``: each model's reads scaled so that its median read/true over the
+    training sources' frames with hair is 1. A candidate that only reads everything 10 %
+    higher makes a judge that reads 30 % low read better unlevelled, and no better levelled;
+    one that reads that judge higher alone keeps its gain."""
+    from sim.generality.compare import level
+
+    judge = {f"blind21-{i}": ("blind21", 100.0 + 10 * i) for i in range(5)}
+    judge["blind21-sparse"] = ("blind21", 10.0)  # near-bald: not in the level's median
+
+    def side(gain: float, judge_gain: float) -> dict[str, object]:
+        reads = {
+            k: (g, t, t * (1.0 + 0.05 * (i % 3 - 1)) * gain)
+            for i, (k, (g, t)) in enumerate(TRUTH.items())
+            if t > 0
+        }
+        reads |= {k: (g, t, 0.7 * t * judge_gain * gain) for k, (g, t) in judge.items()}
+        return _run(reads)
+
+    shipped, higher, finds = side(1.0, 1.0), side(1.1, 1.0), side(1.0, 1.2)
+    got, scale = level(higher)
+    assert scale == pytest.approx(1 / 1.1)
+    assert level(shipped)[1] == pytest.approx(1.0)
+    assert level(shipped, "fp32")[1] == pytest.approx(1.0)
+    # near-bald frames are scaled too but do not set the level
+    sparse = next(im for im in got["images"] if im["image"] == "blind21-sparse")
+    assert sparse["int8"]["density_per_cm2"] == pytest.approx(7.0)
+
+    def blind21(a: dict[str, object], b: dict[str, object]) -> float:
+        return next(r.diff for r in paired(a, b) if r.generator == "blind21")
+
+    assert blind21(shipped, higher) == pytest.approx(-7.0)  # 30 % low -> 23 % low
+    assert blind21(level(shipped)[0], level(higher)[0]) == pytest.approx(0.0, abs=1e-9)
+    assert blind21(level(shipped)[0], level(finds)[0]) == pytest.approx(-14.0)  # 30 -> 16 % low
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(shipped))
+    b.write_text(json.dumps(higher))
+    assert main([str(a), str(b), "--level", "training"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "levelled on the training sources' frames >= 30 hairs/cm2: a reads x 1.0000, b x 0.9091"
+        in out
+    )
+    # a run without the training sources cannot be levelled: said, not guessed
+    only_judge = _run({k: (g, t, t) for k, (g, t) in judge.items()})
+    with pytest.raises(NotComparable, match="needs the training sources' frames"):
+        level(only_judge)
+    b.write_text(json.dumps(only_judge))
+    assert main(["--a", str(b), "--b", str(b), "--level", "training"]) == 2
+    assert "needs the training sources' frames" in capsys.readouterr().err
