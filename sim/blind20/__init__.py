@@ -4,10 +4,11 @@ scipy only; it imports nothing else from ``sim``).
 
 Technique: measures convolved with discs in the frequency domain, MRF skin, a stacked sensor
 ------------------------------------------------------------------------------------------
-None of the nineteen others draws a shaft as the Fourier transform of a line times the
-Fourier transform of a disc, samples its skin from Markov random fields by Monte Carlo,
-colours it by the ITA angle, images through a Moffat PSF onto a stacked (Foveon-style)
-sensor, or stores it through a 4x4 integer-transform codec; each part was picked for that.
+None of the others (the twin, heldout-1, blind-1 to -19) draws a shaft as the Fourier
+transform of a line times the Fourier transform of a disc, samples its skin from Markov random
+fields by Monte Carlo, colours it by the ITA angle, images through a Moffat PSF onto a stacked
+(Foveon-style) sensor, or stores it through a 4x4 integer-transform codec; each part was picked
+for that.
 
 * **Hair as optical thickness by Fourier projection** (``fourier.py``, ``shafts.py``): a
   shaft's axis (world micrometres, projected on the skin: stubs standing 22-75 degrees off it
