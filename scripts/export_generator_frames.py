@@ -8,6 +8,9 @@ held-out judges (heldout-1, blind-4, -5, -8 to -18) are refused: see
 ``sim/generality/train_frames.py``. A generator may carry counts of its own, ``NAME:N:BARE``
 (``--generators blind:300:30,blind2:100:0``); the index records each generator's.
 Frames already written by the same generator source are kept (a rerun resumes).
+``--bare-roots P`` (0-1, default 0) leaves that share of the hair-bearing openings undrawn (roots
+on plain skin, the truth the same); the index records it, and frames of another share are drawn
+again.
 """
 
 from __future__ import annotations
@@ -33,11 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         "NAME or NAME:N:BARE (its own counts)",
     )
     p.add_argument("--workers", type=int, default=1, help="rendering processes")
+    p.add_argument(
+        "--bare-roots",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share (0-1) of hair-bearing openings left undrawn: roots on plain skin (default 0)",
+    )
     args = p.parse_args(argv)
+    if not 0.0 <= args.bare_roots <= 1.0:
+        p.error(f"--bare-roots must lie in [0, 1] (a share of the roots), not {args.bare_roots}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         plan = parse_plan(str(args.generators), args.n, args.hairless)
-        index = export(plan, args.n, args.hairless, args.out, args.workers)
+        index = export(plan, args.n, args.hairless, args.out, args.workers, args.bare_roots)
     except ValueError as exc:
         print(f"export_generator_frames: {exc}", file=sys.stderr)
         return 2

@@ -189,15 +189,20 @@ def test_no_generator_is_refused_and_a_repeated_one_is_drawn_once(tmp_path: Path
     assert index["count"] == 1 and list(index["generators"]) == [TRAINING_GENERATORS[0]]
 
 
-def test_the_script_refuses_a_judge_with_a_clear_message(tmp_path: Path) -> None:
+def _export_script(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """scripts/export_generator_frames.py run with ``--out out`` and ``args``."""
     script = Path(__file__).resolve().parent.parent / "scripts" / "export_generator_frames.py"
-    out = tmp_path / "frames"
-    r = subprocess.run(
-        [sys.executable, str(script), "--out", str(out), "--generators", "blind4", "--n", "1"],
+    return subprocess.run(
+        [sys.executable, str(script), "--out", str(out), *args],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_the_script_refuses_a_judge_with_a_clear_message(tmp_path: Path) -> None:
+    out = tmp_path / "frames"
+    r = _export_script(out, "--generators", "blind4", "--n", "1")
     assert r.returncode == 2
     assert "'blind4' is not a training generator (a held-out judge" in r.stderr
     assert not out.exists()
@@ -292,3 +297,45 @@ def test_a_plan_gives_each_generator_its_own_counts(tmp_path: Path) -> None:
     assert got == {first: (1, 0), second: (0, 1)}
     assert json.loads((out / f"{second}-0000.json").read_text())["spec"]["hairless"] is True
     assert json.loads((out / f"{first}-0000.json").read_text())["spec"]["hairless"] is False
+
+
+def test_a_share_of_bare_roots_is_in_the_specs_and_the_index_and_redraws_other_shares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen = TRAINING_GENERATORS[0]
+    plain = training_specs(gen, 2, 1)
+    assert training_specs(gen, 2, 1, 0.0) == plain and all("bare_roots" not in s for s in plain)
+    assert training_specs(gen, 2, 1, 0.25) == [{**s, "bare_roots": 0.25} for s in plain]
+    calls: list[dict[str, object]] = []
+
+    def tiny(seed: int, **kwargs: object) -> tuple[np.ndarray, dict[str, object]]:
+        calls.append(kwargs)
+        return np.zeros((32, 32, 3), np.uint8), {"um_per_px": 5.0, "hairs": [], "tips": []}
+
+    source = dataclasses.replace(train_frames._SOURCES[gen], generate=tiny)
+    monkeypatch.setitem(train_frames._SOURCES, gen, source)
+    index = export((gen,), 1, 0, tmp_path, bare_roots=0.25)
+    assert index["bare_roots"] == 0.25 and json.loads((tmp_path / INDEX_NAME).read_text()) == index
+    assert calls[-1]["bare_roots"] == 0.25
+    path = tmp_path / f"{gen}-0000.json"
+    assert json.loads(path.read_text())["spec"]["bare_roots"] == 0.25
+    export((gen,), 1, 0, tmp_path, bare_roots=0.25)  # the same share: kept
+    assert len(calls) == 1
+    index = export((gen,), 1, 0, tmp_path)  # another share, the same name: drawn again
+    assert len(calls) == 2 and "bare_roots" not in calls[-1] and index["bare_roots"] == 0.0
+    assert "bare_roots" not in json.loads(path.read_text())["spec"]
+    for bad in (-0.5, 1.01, float("nan")):
+        with pytest.raises(ValueError, match=r"bare roots must lie in \[0, 1\]"):
+            export((gen,), 1, 0, tmp_path / "no", bare_roots=bad)
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "nan"])
+def test_the_script_refuses_a_share_of_bare_roots_outside_0_to_1(
+    tmp_path: Path, share: str
+) -> None:
+    out = tmp_path / "frames"
+    r = _export_script(out, "--n", "1", "--bare-roots", share)
+    assert r.returncode == 2
+    assert "--bare-roots must lie in [0, 1]" in r.stderr
+    assert not out.exists()

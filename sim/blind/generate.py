@@ -8,7 +8,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.blind.camera import bayer_capture, chromatic, defocus, finish, illumination
-from sim.blind.geometry import Flow, Frame, make_units, margin_um, region_box, take
+from sim.blind.geometry import (
+    Flow,
+    Frame,
+    make_units,
+    margin_um,
+    region_box,
+    take,
+    without_openings,
+)
 from sim.blind.hair import colour_luminance, composite, contrast_label, shaft_sums
 from sim.blind.noise import stream
 from sim.blind.params import apply_overrides, draw_params, factor_labels, is_number
@@ -62,10 +70,17 @@ def generate(
     height: int,
     hairless: bool = False,
     regrown: tuple[float, int] | None = None,
+    bare_roots: float = 0.0,
     **overrides: Any,
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
-    """Draw one scalp close-up and its truth (see the package docstring)."""
+    """Draw one scalp close-up and its truth (see the package docstring).
+
+    ``bare_roots`` (0-1): that share of the units holding hairs are drawn without their
+    opening (roots on plain skin), from a stream of its own; the truth is the same.
+    """
     again = _check(seed, um_per_px, width, height, hairless, regrown)
+    if not is_number(bare_roots) or not 0.0 <= float(bare_roots) <= 1.0:
+        raise ValueError(f"bare_roots must lie in [0, 1], not {bare_roots!r}")
     frame = Frame(int(width), int(height), float(um_per_px))
     params = apply_overrides(draw_params(stream(seed, "params")), overrides)
     flow = Flow(params, frame, stream(seed, "flow"))
@@ -86,7 +101,11 @@ def generate(
     hairs = take(hairs, np.flatnonzero(near))
     lines = centrelines(hairs, step_um(frame.upp))
 
-    skin = draw_skin(stream(seed, "skin"), params, frame, units)
+    skin_units = units
+    if bare_roots > 0:
+        share = float(bare_roots)
+        skin_units = without_openings(stream(seed, "bare_roots"), units, hairs.unit, share)
+    skin = draw_skin(stream(seed, "skin"), params, frame, skin_units)
     img = skin.base
     composite(img, shaft_sums(hairs, lines, frame), str(params["hair_colour"]), frame.upp)
     finish_skin(img, skin)

@@ -199,6 +199,14 @@ def make_units(
     return units, counts
 
 
+def without_openings(rng: np.random.Generator, units: Units, held: I64, share: float) -> Units:
+    """``units`` with the opening of about ``share`` of those holding a hair (idents in
+    ``held``) left undrawn: no dark or faint opening, peripilar ring or yellow dot, for a root
+    on plain skin. Empty openings stay as they are; ``rng`` draws one number per unit."""
+    bare = np.isin(units.ident, held) & (rng.random(len(units)) < share)
+    return replace(units, style=np.where(bare, INVISIBLE, units.style), halo=units.halo * ~bare)
+
+
 def region_box(frame: Frame, margin_um: float) -> tuple[float, float, float, float]:
     """The frame grown by ``margin_um`` on every side (um)."""
     lo = -0.5 * frame.upp

@@ -69,6 +69,7 @@ def generate(
     height: int,
     hairless: bool = False,
     regrown: tuple[float, int] | None = None,
+    bare_roots: float = 0.0,
     **overrides: Any,
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     """Render one scalp close-up and its truth.
@@ -81,6 +82,9 @@ def generate(
     overrides: any drawn choice by name (see truth["params"]), for example
     hair_length="trimmed"|"long"|"mixed" or hair_colour="red"; unknown names and
     values out of range raise ValueError.
+    bare_roots: 0-1, the share of hair-bearing openings left undrawn (no pit, funnel shadow,
+    halo, redness or collar: roots on plain skin), chosen from a stream of their own; the
+    truth is the same.
     """
     seed = _check_int("seed", seed, -(2**200), 2**200)
     upp = _check_float("um_per_px", um_per_px, 2.0, 15.0)
@@ -96,6 +100,7 @@ def generate(
             _check_float("regrown factor", regrown[0], 0.2, 3.0),
             _check_int("regrown seed", regrown[1], -(2**200), 2**200),
         )
+    share = _check_float("bare_roots", bare_roots, 0.0, 1.0)
     look = draw_look(_rng(seed, 1), overrides)
     frame = Frame(w, h, upp, look.num("distortion"))
     sites, hairs = follicles.baseline(_rng(seed, 2), look, frame, hairless)
@@ -105,7 +110,12 @@ def generate(
     shafts = build(hairs, frame, 1.4 * look.num("pit_depth_um"))
     canvas = Canvas.blank(frame)
     base_layers(_rng(seed, 4), look, canvas)
-    signs.openings(_rng(seed, 5), look, canvas, base_sites)
+    bare = None
+    if share > 0:  # hair-bearing openings left undrawn
+        bare = (base_sites["kind"] == 0) & (
+            _rng(seed, 10).uniform(size=base_sites["x"].size) < share
+        )
+    signs.openings(_rng(seed, 5), look, canvas, base_sites, bare)
     signs.dots_and_plates(_rng(seed, 6), look, canvas)
     signs.vessels(_rng(seed, 7), look, canvas)
     signs.marks(_rng(seed, 8), look, canvas)

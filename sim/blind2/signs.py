@@ -35,8 +35,11 @@ def _ragged(f: Fragments, rows: Arr, amps: Arr, phases: Arr) -> Arr:
     return out
 
 
-def openings(rng: np.random.Generator, look: Look, cv: Canvas, sites: Table) -> None:
-    """Pits, peripilar halos, scale collars, yellow dots and white-dot openings.
+def openings(
+    rng: np.random.Generator, look: Look, cv: Canvas, sites: Table, bare: Arr | None = None
+) -> None:
+    """Pits, peripilar halos, scale collars, yellow dots and white-dot openings; the sites
+    where ``bare`` is true are skipped (after every draw, so the others stay as they were).
 
     An opening with hairs keeps its darker funnel.  An empty opening never shows
     as a dark dot (a dark round dot is a hair broken at the surface, a "black
@@ -73,6 +76,8 @@ def openings(rng: np.random.Generator, look: Look, cv: Canvas, sites: Table) -> 
     reach = span * r_px + 1.5
     near = (sites["kind"] <= 1) & (cx > -reach) & (cx < w - 1 + reach)
     near &= (cy > -reach) & (cy < h - 1 + reach)
+    if bare is not None:
+        near &= ~bare
     idx = np.flatnonzero(near)
     if idx.size == 0:
         return

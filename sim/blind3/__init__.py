@@ -87,13 +87,16 @@ def generate(
     height: int,
     hairless: bool = False,
     regrown: tuple[float, int] | None = None,
+    bare_roots: float = 0.0,
     **overrides: Any,
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     """A trichoscopy frame (RGB uint8, (height, width, 3)) of site ``seed`` and its truth.
 
     ``regrown=(factor, seed2)``: the same site at a later visit with about ``factor`` times
     the hairs and fresh sensor noise. ``overrides``: named choices (see
-    :data:`sim.blind3.look.OVERRIDES`). Raises ValueError on a bad argument.
+    :data:`sim.blind3.look.OVERRIDES`). ``bare_roots`` (0-1): that share of the hair-bearing
+    openings are left undrawn (no dim disc or halo: roots on plain skin), chosen from a stream
+    of their own; the truth is the same. Raises ValueError on a bad argument.
     """
     seed = _int("seed", seed)
     upp = _number("um_per_px", um_per_px)
@@ -105,6 +108,9 @@ def generate(
         raise ValueError(f"hairless must be True or False, not {hairless!r}")
     hairless = bool(hairless)
     later = _later(regrown)
+    share = _number("bare_roots", bare_roots)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"bare_roots={share}: must be in [0, 1]")
     check_overrides(overrides)
 
     look = draw_look(seed, upp, overrides)
@@ -117,7 +123,12 @@ def generate(
         )
         noise_rng = np.random.default_rng(_seed_words(seed, seed2, 10))
 
-    img, relief = draw_skin(stream(seed, 4), look, world, h, w)
+    bare = None
+    if share > 0:  # hair-bearing openings left undrawn
+        held = {hr.unit for hr in world.hairs}
+        draws = stream(seed, 11).random(len(world.units))
+        bare = [k in held and float(r) < share for k, r in enumerate(draws)]
+    img, relief = draw_skin(stream(seed, 4), look, world, h, w, bare)
     glare(img, look, relief, stream(seed, 8))  # the skin's surface shine, under the hairs
     flakes(img, look, stream(seed, 5), over=False)
     shafts = {i: shaft(hr, upp) for i, hr in enumerate(world.hairs) if near(hr, upp, w, h)}

@@ -95,10 +95,16 @@ def _vessel(
 
 
 def draw_skin(
-    seed_rng: np.random.Generator, look: dict[str, Any], world: World, h: int, w: int
+    seed_rng: np.random.Generator,
+    look: dict[str, Any],
+    world: World,
+    h: int,
+    w: int,
+    bare: list[bool] | None = None,
 ) -> tuple[F32, F32]:
     """The scalp without hairs (linear sRGB, (h, w, 3)) and its surface relief (h, w), the
-    latter used again for glare and sebum shine."""
+    latter used again for glare and sebum shine. ``bare``: per unit, whether its opening is
+    left undrawn."""
     upp = look["um_per_px"]
     rng = np.random.default_rng(seed_rng.integers(0, 2**63, 8))
     r = [np.random.default_rng(int(s)) for s in rng.integers(0, 2**63, 8)]
@@ -136,7 +142,7 @@ def draw_skin(
                 float(vr.uniform(6, 14)) / upp,
                 0,
             )
-    _openings(img, look, world, rng)
+    _openings(img, look, world, rng, bare)
     # light scattered under the surface softens everything drawn so far
     sigma = max(look["subsurface_um"] / upp, 0.3)
     img = ndimage.gaussian_filter(img, sigma=(sigma, sigma, 0), mode="nearest", truncate=3.0)
@@ -145,13 +151,19 @@ def draw_skin(
     return img, relief
 
 
-def _openings(img: F32, look: dict[str, Any], world: World, rng: np.random.Generator) -> None:
+def _openings(
+    img: F32,
+    look: dict[str, Any],
+    world: World,
+    rng: np.random.Generator,
+    bare: list[bool] | None,
+) -> None:
     upp = look["um_per_px"]
     h, w = img.shape[:2]
     base_seed = int(rng.integers(0, 2**62))
     pad = 400.0 / upp
     for k, u in enumerate(world.units):
-        if not (-pad < u.x < w + pad and -pad < u.y < h + pad):
+        if not (-pad < u.x < w + pad and -pad < u.y < h + pad) or (bare and bare[k]):
             continue
         ur = np.random.default_rng([base_seed, k])
         rad = u.radius_um / upp

@@ -22,7 +22,7 @@ from sim.blind6.hairs import (
     shadow_quads,
 )
 from sim.blind6.raster import Raster
-from sim.blind6.rng import NOISE, SCENE, VISIT, stream
+from sim.blind6.rng import BARE, NOISE, SCENE, VISIT, stream
 from sim.blind6.scene import Scene, draw_scene, factor_scale
 from sim.blind6.skin import SkinLayers, render_skin, stamp
 from sim.blind6.view import View
@@ -151,14 +151,14 @@ def _shadows(img: Arr, strands: list[Strand], look: dict[str, float], sc: Scene)
     img *= (1.0 - sc.shadow * np.clip(full, 0.0, 1.0))[..., None]
 
 
-def _halos(img: Arr, strands: list[Strand], sc: Scene) -> None:
+def _halos(img: Arr, strands: list[Strand], sc: Scene, bare: Arr | None) -> None:
     s = sc.um_per_px
     if sc.halo_kind == "white":
         mul, add = np.full(3, 0.7), np.array([0.25, 0.24, 0.23])
     else:
         mul, add = np.array([0.78, 0.7, 0.62]), np.zeros(3)
     for st in strands:
-        if st.spec.halo <= 0:
+        if st.spec.halo <= 0 or (bare is not None and bare[st.spec.unit]):
             continue
         rad = (st.spec.d0 / 2.0 + 25.0 + 30.0 * st.spec.halo) / s
         k = st.spec.halo
@@ -192,9 +192,16 @@ def generate(
     height: int,
     hairless: bool = False,
     regrown: tuple[float, int] | None = None,
+    bare_roots: float = 0.0,
 ) -> tuple[Arr, dict[str, Any]]:
-    """One synthetic trichoscopy frame (uint8 RGB, height x width x 3) and its truth."""
+    """One synthetic trichoscopy frame (uint8 RGB, height x width x 3) and its truth.
+
+    ``bare_roots`` (0-1): that share of the units holding hairs are drawn without their
+    opening and their hairs' halos (roots on plain skin), chosen from a stream of their own;
+    the truth is the same."""
     seed, s, w, h, hairless, again = check_args(seed, um_per_px, width, height, hairless, regrown)
+    if not _is_real(bare_roots) or not 0.0 <= float(bare_roots) <= 1.0:
+        raise ValueError(f"bare_roots must be a number in [0, 1], got {bare_roots!r}")
     sc = draw_scene(seed, s, w, h)
     _extras(seed, sc)
     cam = draw_camera(seed, sc)
@@ -214,7 +221,12 @@ def generate(
         exposure = float(visit_g.uniform(0.95, 1.05))
         noise = stream(seed2, NOISE, 1)
     pool = build_pool(seed, sc)
-    layers = render_skin(seed, sc, pool)
+    bare = None
+    if bare_roots > 0 and not hairless:  # hair-bearing units left without their opening
+        bare = np.zeros(pool.x.size, bool)
+        bare[pool.slot_unit[pool.selected(factor)]] = True
+        bare &= stream(seed, BARE).random(pool.x.size) < bare_roots
+    layers = render_skin(seed, sc, pool, bare)
     img, over = _skin_view(layers, view, sc)
     del layers.rgb
     look = {
@@ -294,7 +306,7 @@ def generate(
     if strands:
         if sc.shadow > 0:
             _shadows(img, strands, look, sc)
-        _halos(img, strands, sc)
+        _halos(img, strands, sc, bare)
         r = Raster(w, h)
         for st in strands:
             draw_strand(img, r, st, hair_tex(seed, st.spec), s, light_level)

@@ -14,6 +14,7 @@ VISIT = 6
 UNIT = 7
 HAIRTEX = 8
 OVERLAY = 9
+BARE = 10  # which hair-bearing openings are left undrawn (bare_roots)
 
 
 def stream(seed: int, *keys: int) -> np.random.Generator:

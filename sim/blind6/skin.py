@@ -114,7 +114,8 @@ def _network(
     return out, {"rd_feed": feed, "rd_kill": kill, "rd_period_um": period}
 
 
-def render_skin(seed: int, sc: Scene, pool: Pool) -> SkinLayers:
+def render_skin(seed: int, sc: Scene, pool: Pool, bare: Arr | None = None) -> SkinLayers:
+    """The skin canvas; ``bare``: per pool unit, whether its opening is left undrawn."""
     g = stream(seed, SKIN)
     s = sc.um_per_px
     m = canvas_margin(sc.width, sc.height)
@@ -184,7 +185,7 @@ def render_skin(seed: int, sc: Scene, pool: Pool) -> SkinLayers:
     del pores, net, holes
     cr = Raster(wc, hc)
     _vessels(g, sc, rgb, cr, xs, ys, m, p)
-    _openings(g, sc, rgb, pool, m, p)
+    _openings(g, sc, rgb, pool, m, p, bare)
     # diffuse scale
     scale_amt = float(g.choice([0.0, g.uniform(0.03, 0.25)], p=[0.5, 0.5]))
     if light == "immersion":
@@ -262,7 +263,13 @@ def _vessels(
 
 
 def _openings(
-    g: np.random.Generator, sc: Scene, rgb: Arr, pool: Pool, m: int, p: dict[str, Any]
+    g: np.random.Generator,
+    sc: Scene,
+    rgb: Arr,
+    pool: Pool,
+    m: int,
+    p: dict[str, Any],
+    bare: Arr | None,
 ) -> None:
     s = sc.um_per_px
     units = pool.openings()
@@ -285,6 +292,8 @@ def _openings(
         if px < -8 * r - 4 or py < -8 * r - 4 or px > wc + 8 * r + 4 or py > hc + 8 * r + 4:
             continue
         ur = g.random(3)
+        if bare is not None and bare[u]:  # its draw made all the same: the others keep theirs
+            continue
         if ur[0] < red_share:
             stamp(rgb, px, py, r * (3.0 + 2.5 * ur[1]), red_mul, np.zeros(3), "gauss", 2.2)
         kind = int(pool.open_kind[u])

@@ -72,10 +72,14 @@ def generate(
     height: int,
     hairless: bool = False,
     regrown: tuple[float, int] | None = None,
+    bare_roots: float = 0.0,
 ) -> tuple[NDArray[np.uint8], dict[str, Any]]:
     """One frame and its truth. ``hairless``: the same scalp with every hair absent;
     ``regrown=(factor, seed2)``: a follow-up visit of the same scalp with about ``factor`` times
-    the hair, re-positioned and with fresh sensor noise drawn from ``seed2``."""
+    the hair, re-positioned and with fresh sensor noise drawn from ``seed2``; ``bare_roots``
+    (0-1): that share of the units holding a hair are drawn without their opening and the
+    signs around it (roots on plain skin), chosen from a stream of their own; the truth is the
+    same."""
     if not _is_int(seed):
         raise ValueError(f"seed must be an int, got {seed!r}")
     if not _is_number(um_per_px) or not math.isfinite(float(um_per_px)):
@@ -100,4 +104,14 @@ def generate(
         if not _is_int(seed2):
             raise ValueError(f"regrown seed2 must be an int, got {seed2!r}")
         regrown = (float(factor), int(seed2))
-    return render(int(seed), float(um_per_px), int(width), int(height), bool(hairless), regrown)
+    if not _is_number(bare_roots) or not 0.0 <= float(bare_roots) <= 1.0:
+        raise ValueError(f"bare_roots must be in [0, 1], got {bare_roots!r}")
+    return render(
+        int(seed),
+        float(um_per_px),
+        int(width),
+        int(height),
+        bool(hairless),
+        regrown,
+        float(bare_roots),
+    )

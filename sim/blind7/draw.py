@@ -18,6 +18,7 @@ STREAM_CAMERA = 5
 STREAM_NOISE = 6
 STREAM_VISIT = 7
 STREAM_OPTICS = 8
+STREAM_BARE = 9  # which hair-bearing openings are left undrawn (bare_roots)
 
 
 def rng_for(seed: int, stream: int, *more: int) -> np.random.Generator:

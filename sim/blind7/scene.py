@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from sim.blind7 import camera, field, spectra
 from sim.blind7.draw import (
+    STREAM_BARE,
     STREAM_CAMERA,
     STREAM_NOISE,
     STREAM_OPTICS,
@@ -225,6 +226,7 @@ def render(
     height: int,
     hairless: bool,
     regrown: tuple[float, int] | None,
+    bare_roots: float = 0.0,
 ) -> tuple[Arr, dict[str, Any]]:
     s = float(um_per_px)
     p = draw_scene(seed, s, hairless)
@@ -279,7 +281,12 @@ def render(
     fibres = grow(seed, visit, p, slots, area) if slots_drawn.any() else []
     look, darkness = _hair_look(slots, optics)
     # skin, with the follicles' buried shafts showing through
-    skin = render_skin(seed, p, cam, optics, (hs, ws), s, units, base_units)
+    bare = None
+    if bare_roots > 0:  # units holding a drawn hair, left without their opening
+        bare = np.zeros(len(units.x), bool)
+        bare[slots.unit[slots_drawn]] = True
+        bare &= rng_for(seed, STREAM_BARE).random(len(units.x)) < bare_roots
+    skin = render_skin(seed, p, cam, optics, (hs, ws), s, units, base_units, bare)
     if fibres:
         sub = np.zeros((1, hs, ws), np.float32)
         x, y, ux, uy, sa, sc, amp = subsurface_splats(

@@ -121,9 +121,12 @@ def render_skin(
     s: float,
     units: Units,
     hair_units: Arr,
+    bare: Arr | None = None,
 ) -> Arr:
     """Camera raw radiance (H, W, 3) float32 of the bare skin. ``hair_units``: per unit, whether
-    it holds a hair at baseline (for the perifollicular signs, which are the skin's)."""
+    it holds a hair at baseline (for the perifollicular signs, which are the skin's); ``bare``:
+    per unit, whether its opening and every sign around it are left undrawn (a root on plain
+    skin; every draw is made all the same)."""
     rng = rng_for(seed, STREAM_SKIN)
     h, w = shape
     area = (w * s, h * s)
@@ -150,18 +153,20 @@ def render_skin(
     sig = np.maximum(r_px / 1.4, 0.5)
     n_u = len(ox)
     occupied = hair_units.astype(float)
+    shown = np.ones(n_u) if bare is None else 1.0 - bare  # x 1.0: the same floats
     # 0: opening depth, 1: redness, 2: brown halo, 3: white halo, 4: yellow dot, 5: white dot,
     # 6: collar of scale, 7: pores
-    blobs(pts[0:1], ox, oy, sig, (0.55 + 0.45 * ~units.reserve)[:, None] * np.ones((n_u, 1)))
-    red = p["redness"] * rng.uniform(0.3, 1.0, n_u)
+    pit = (0.55 + 0.45 * ~units.reserve) * shown
+    blobs(pts[0:1], ox, oy, sig, pit[:, None] * np.ones((n_u, 1)))
+    red = p["redness"] * rng.uniform(0.3, 1.0, n_u) * shown
     blobs(pts[1:2], ox, oy, np.maximum(2.4 * r_px, 0.7), red[:, None])
-    halo = np.stack([occupied * p["peripilar_sign"] * rng.uniform(0.5, 1.0, n_u)], axis=1)
+    halo = np.stack([occupied * p["peripilar_sign"] * rng.uniform(0.5, 1.0, n_u) * shown], axis=1)
     blobs(pts[2:3], ox, oy, np.maximum(2.0 * r_px, 0.7), halo)
     blobs(pts[2:3], ox, oy, np.maximum(1.1 * r_px, 0.5), -0.85 * halo)
-    wh = np.stack([p["white_halo"] * rng.uniform(0.4, 1.0, n_u) * occupied], axis=1)
+    wh = np.stack([p["white_halo"] * rng.uniform(0.4, 1.0, n_u) * occupied * shown], axis=1)
     blobs(pts[3:4], ox, oy, np.maximum(1.9 * r_px, 0.7), wh)
     yel_p = np.where(occupied > 0, 0.25, 1.0) * p["yellow_dots"] * ~units.reserve
-    yel = (rng.uniform(size=n_u) < yel_p) * rng.uniform(0.5, 1.0, n_u)
+    yel = (rng.uniform(size=n_u) < yel_p) * rng.uniform(0.5, 1.0, n_u) * shown
     blobs(pts[4:5], ox, oy, np.maximum(r_px * rng.uniform(0.9, 1.6, n_u), 0.5), yel[:, None])
     n_white = rng.poisson(p["white_dots_per_mm2"] * area[0] * area[1] * 1e-6)
     wx = rng.uniform(0, w, n_white)
@@ -174,8 +179,8 @@ def render_skin(
         np.ones((n_white, 1)) * np.minimum(1.0, (10.0 / s) ** 2 + 0.3),
     )
     if p["fitzpatrick"] >= 4:  # empty and hair-bearing openings look like white dots too
-        blobs(pts[5:6], ox, oy, sig, 0.6 * np.ones((n_u, 1)))
-    collar = p["perifollicular_scale"] * occupied * rng.uniform(0.4, 1.0, n_u)
+        blobs(pts[5:6], ox, oy, sig, 0.6 * shown[:, None] * np.ones((n_u, 1)))
+    collar = p["perifollicular_scale"] * occupied * rng.uniform(0.4, 1.0, n_u) * shown
     blobs(pts[6:7], ox, oy, np.maximum(2.2 * r_px, 0.7), collar[:, None])
     blobs(pts[6:7], ox, oy, np.maximum(1.0 * r_px, 0.5), -collar[:, None])
     n_pore = rng.poisson(p["pores_per_mm2"] * area[0] * area[1] * 1e-6)

@@ -15,8 +15,14 @@ Frames go out in the fine-tuning format of :func:`inference.training.realdata.lo
 (``NAME.png`` + ``NAME.json`` listing every emergence point), so a fine-tune takes them with
 ``--real-dir``. Their seeds (from :data:`SEED_BASE`) and scale draws (their own stream) are
 disjoint from every bench image's. ``frames.idx`` (JSON) records what the folder holds; a frame
-whose generator's source or choices (seed, scale, size) changed since it was written is
-written again.
+whose generator's source or choices (seed, scale, size, share of bare roots) changed since it
+was written is written again.
+
+``bare_roots`` (0-1, default 0): that share of each frame's hair-bearing openings is drawn
+without its opening (no pit, dimple, halo or dark ring: a root on plain skin), the hairs and
+the truth being the same; every training generator draws its roots in a visible opening
+otherwise, so a net trained on them learns "a shaft end in a dark opening is a root". At 0 the
+frames are those written before the option (their specs do not name it).
 """
 
 from __future__ import annotations
@@ -52,13 +58,31 @@ INDEX_NAME = "frames.idx"  # JSON; not *.json, which the fine-tuning format read
 FRAME_FORMAT = 2
 
 
-def training_specs(generator: str, n: int, n_hairless: int) -> list[dict[str, Any]]:
-    """``n`` frames with hairs and ``n_hairless`` bare ones of a training generator: 3-12
-    um/px, 6-10 mm wide (the bench's ranges), seeds of their own.
+def check_bare_roots(share: float) -> float:
+    """``share`` as a float when it lies in [0, 1].
 
     Raises:
-        ValueError: ``generator`` is a held-out judge or unknown.
+        ValueError: not a number in [0, 1].
     """
+    if isinstance(share, bool) or not isinstance(share, int | float):
+        raise ValueError(f"the share of bare roots must be a number in [0, 1], not {share!r}")
+    if not 0.0 <= float(share) <= 1.0:
+        raise ValueError(f"the share of bare roots must lie in [0, 1], not {share!r}")
+    return float(share)
+
+
+def training_specs(
+    generator: str, n: int, n_hairless: int, bare_roots: float = 0.0
+) -> list[dict[str, Any]]:
+    """``n`` frames with hairs and ``n_hairless`` bare ones of a training generator: 3-12
+    um/px, 6-10 mm wide (the bench's ranges), seeds of their own; above 0, ``bare_roots``
+    (the share of hair-bearing openings left undrawn) is in every spec.
+
+    Raises:
+        ValueError: ``generator`` is a held-out judge or unknown, or ``bare_roots`` is not in
+            [0, 1].
+    """
+    share = check_bare_roots(bare_roots)
     if generator not in TRAINING_GENERATORS:
         why = "unknown"
         if generator in INDEPENDENT_GENERATORS:
@@ -78,6 +102,7 @@ def training_specs(generator: str, n: int, n_hairless: int) -> list[dict[str, An
                 "seed": SEED_BASE + source.seed_base + i,
                 **frame_size(rng),
                 "hairless": i >= n,
+                **({"bare_roots": share} if share > 0 else {}),
             }
         )
     return out
@@ -99,6 +124,7 @@ def _write(job: tuple[dict[str, Any], str, str]) -> str:
         width=spec["width"],
         height=spec["height"],
         hairless=spec["hairless"],
+        **({"bare_roots": spec["bare_roots"]} if "bare_roots" in spec else {}),
     )
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG", compress_level=1)
@@ -151,15 +177,19 @@ def export(
     n_hairless: int,
     out: Path,
     workers: int = 1,
+    bare_roots: float = 0.0,
 ) -> dict[str, Any]:
-    """Write (or keep, when already written by the same generator source) ``n`` frames with
-    hairs and ``n_hairless`` bare ones of each of ``generators`` into ``out`` (or, where
-    ``generators`` maps each to its own ``(n, n_hairless)``, :func:`parse_plan`, those);
-    returns the index it writes to ``out/frames.idx``.
+    """Write (or keep, when already written by the same generator source with the same
+    choices) ``n`` frames with hairs and ``n_hairless`` bare ones of each of ``generators`` into
+    ``out`` (or, where ``generators`` maps each to its own ``(n, n_hairless)``,
+    :func:`parse_plan`, those), with ``bare_roots`` of their hair-bearing openings left
+    undrawn; returns the index it writes to ``out/frames.idx``.
 
     Raises:
-        ValueError: no generator, a held-out judge or an unknown one, or no frames asked for.
+        ValueError: no generator, a held-out judge or an unknown one, no frames asked for, or
+            a share of bare roots outside [0, 1].
     """
+    share = check_bare_roots(bare_roots)
     plan = (
         dict(generators)
         if isinstance(generators, dict)
@@ -171,7 +201,7 @@ def export(
         if gn < 0 or gb < 0 or gn + gb == 0:
             raise ValueError(f"frames of {g} must be at least 1 (got {gn} + {gb})")
     generators = tuple(plan)
-    specs = [s for g, (gn, gb) in plan.items() for s in training_specs(g, gn, gb)]
+    specs = [s for g, (gn, gb) in plan.items() for s in training_specs(g, gn, gb, share)]
     keys = {g: generator_key(g) for g in generators}
     out.mkdir(parents=True, exist_ok=True)
     wanted = {s["name"] for s in specs}
@@ -195,6 +225,7 @@ def export(
             g: {"frames": gn, "hairless": gb, "source_key": keys[g]} for g, (gn, gb) in plan.items()
         },
         "seed_base": SEED_BASE,
+        "bare_roots": share,  # the share of hair-bearing openings left undrawn
         "held_out": list(HELD_OUT_GENERATORS),
         "count": len(done),
     }
