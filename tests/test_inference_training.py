@@ -343,16 +343,16 @@ def test_weight_averaging_returns_the_mean_of_the_last_steps_and_resumes(tmp_pat
 def test_a_checkpoint_from_before_a_new_setting_still_resumes() -> None:
     from dataclasses import asdict
 
-    from inference.training.loop import TrainSettings, _same_settings
+    from inference.training.loop import TrainSettings, _other_settings
 
     s = TrainSettings(steps=10)
     old = asdict(s)
     del old["photometric"]  # saved before the setting existed: it ran at the default
-    assert _same_settings(old, s)
-    assert not _same_settings(old, TrainSettings(steps=10, photometric=0.5))
-    assert not _same_settings(asdict(TrainSettings(steps=11)), s)
+    assert not _other_settings(old, s)
+    assert _other_settings(old, TrainSettings(steps=10, photometric=0.5))
+    assert _other_settings(asdict(TrainSettings(steps=11)), s)
     # how the run goes, not what it learns: the same run
-    assert _same_settings(asdict(TrainSettings(steps=10, threads=2, checkpoint_every=50)), s)
+    assert not _other_settings(asdict(TrainSettings(steps=10, threads=2, checkpoint_every=50)), s)
 
 
 def test_the_recipe_refuses_a_photometric_share_outside_0_to_1(

@@ -286,12 +286,6 @@ def _other_settings(saved: dict[str, Any], s: TrainSettings) -> list[str]:
     ]
 
 
-def _same_settings(saved: dict[str, Any], s: TrainSettings) -> bool:
-    """A checkpoint's settings are ``s``'s but for :data:`RUN_ONLY_SETTINGS` (a setting newer
-    than the file: at its default)."""
-    return not _other_settings(saved, s)
-
-
 def start_id(
     images: U8,
     targets: F32,
