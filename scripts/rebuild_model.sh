@@ -12,12 +12,20 @@
 # card). The last step resumes its checkpoint if stopped. Extra arguments go to the last step,
 # scripts/train_model.py (e.g. --out DIR to write elsewhere; a clinic's own annotated images
 # go into the frames folder beside them, not as a second --real-dir, which would replace it).
+# Options for the frames export go in FRAMES_OPTS (e.g. FRAMES_OPTS="--bare-roots 0.5", see
+# scripts/export_generator_frames.py --help); such frames get a folder of their own
+# (generators5--bare-roots-0.5), so the shipped recipe's frames are left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 BASE_COMMIT=05a3899  # a commit that shipped 2.3.0
 BASE_SHA=1b40399d40b2cacb421d3deddefb9929716bfb15fb8f40c650f7b2c0838dcb4d  # its FP32 file
 work=${TMPDIR:-/tmp}/dermocap-train
+read -r -a frames_opts <<< "${FRAMES_OPTS:-}"
+frames=$work/generators5
+if [ ${#frames_opts[@]} -gt 0 ]; then
+  frames=$frames$(printf '%s' "${frames_opts[*]}" | tr -c 'A-Za-z0-9.' '-')
+fi
 base=$work/2.3.0/hair_density_fp32.onnx
 mkdir -p "$work/2.3.0"
 if [ ! -f "$base" ]; then
@@ -45,10 +53,10 @@ if [ "$(sha256sum "$base" | cut -d' ' -f1)" != "$BASE_SHA" ]; then
   echo "note: $base is not the shipped 2.3.0 file (SHA-256 differs); the manifest records which"
 fi
 echo "== frames of the training generators (heldout-1, blind-4, -5, -8 and -9 are never trained on)"
-"$PY" scripts/export_generator_frames.py --out "$work/generators5" --n 300 --hairless 30 \
-  --workers 2 --generators blind,blind2,blind3,blind6,blind7
+"$PY" scripts/export_generator_frames.py --out "$frames" --n 300 --hairless 30 \
+  --workers 2 --generators blind,blind2,blind3,blind6,blind7 "${frames_opts[@]}"
 "$PY" scripts/train_model.py --out inference/models --init-onnx "$base" \
   --checkpoint "$work/2.11.0.pt" --steps 8000 --lr 1e-3 --threads 1 --workers 2 \
   --count-weight 1 --count-norm abs --fit-count-gain frames --fit-diameter-gain \
-  --real-dir "$work/generators5" --real-share 0.75 --frame-tips --negative-weight 0.5 \
+  --real-dir "$frames" --real-share 0.75 --frame-tips --negative-weight 0.5 \
   --looks 15 "$@"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -230,52 +231,81 @@ def test_a_fine_tune_on_exported_frames_records_which_generators_trained_it(
     assert training["generator_frames"]["held_out"] == list(HELD_OUT_GENERATORS)
 
 
-def _rebuild_steps() -> tuple[list[str], list[str], dict[str, str]]:
-    """scripts/rebuild_model.sh's frames export and last training step (continuation lines
-    joined, its variables ``$base`` and ``$work`` set as the script sets them with TMPDIR
-    unset), and its other assignments."""
-    import shlex
-
-    text = (Path(__file__).parent.parent / "scripts" / "rebuild_model.sh").read_text()
-    lines = text.replace("\\\n", " ").splitlines()
+def _rebuild_steps(
+    tmp: Path, frames_opts: str | None = None
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """scripts/rebuild_model.sh run with a stand-in Python that records its arguments and does
+    nothing (its start file made ready, so neither git nor a training runs), with its work
+    folder's paths written as they are with TMPDIR unset: the arguments of its frames export
+    and of its last training step; and the script's upper-case assignments."""
+    script = Path(__file__).parent.parent / "scripts" / "rebuild_model.sh"
+    work = tmp / "dermocap-train"
+    (work / "2.3.0").mkdir(parents=True)
+    (work / "2.3.0" / "hair_density_fp32.onnx").write_bytes(b"start file")
+    calls = tmp / "calls"
+    fake = tmp / "python"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{calls}.$$"\necho "$$" >> "{calls}"\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "FRAMES_OPTS"}
+    env |= {"PYTHON": str(fake), "TMPDIR": str(tmp)}
+    if frames_opts is not None:
+        env["FRAMES_OPTS"] = frames_opts
+    run = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "not the shipped 2.3.0 file" in run.stdout  # the stand-in start file is told apart
+    argv = []
+    for pid in calls.read_text().split():
+        args = (tmp / f"calls.{pid}").read_text().splitlines()
+        argv.append([a.replace(str(tmp), "/tmp") for a in args])
+    assert [a[0] for a in argv] == [
+        "scripts/export_generator_frames.py",
+        "scripts/train_model.py",
+    ]
+    lines = script.read_text().splitlines()
     assigned = dict(
         line.split("#")[0].strip().split("=", 1)
         for line in lines
         if line[:1].isupper() and "=" in line.split()[0]
     )
-
-    def words(marker: str) -> list[str]:
-        line = [ln for ln in lines if marker in ln][-1]
-        script = marker.split()[0]
-        line = line.replace("$base", "$work/2.3.0/hair_density_fp32.onnx")
-        line = line.replace("$work", "/tmp/dermocap-train").split("#")[0]
-        out = shlex.split(line)
-        return out[out.index(script) + 1 :]
-
-    export_args = words("scripts/export_generator_frames.py")
-    return export_args, words("scripts/train_model.py --out inference/models"), assigned
+    return argv[0][1:], argv[1][1:], assigned
 
 
-def test_the_rebuild_script_trains_what_the_shipped_manifest_records() -> None:
+def test_the_rebuild_script_trains_what_the_shipped_manifest_records(tmp_path: Path) -> None:
     """The shipped files' manifest records the command and frames that made them; the script a
     newcomer runs must be that command, on those generators' frames, from that start file."""
     from inference.manifest import MANIFEST_NAME
 
-    export_args, train_args, assigned = _rebuild_steps()
+    export_args, train_args, assigned = _rebuild_steps(tmp_path)
     models = Path(__file__).parent.parent / "inference" / "models"
     training = json.loads((models / MANIFEST_NAME).read_text())["training"]
     recorded = training["command"].split()
     assert recorded[:2] == ["python", "scripts/train_model.py"]
     # a model trained before --looks existed (2.8.0) was trained on synth-v9's looks
     looks = [] if "looks" in training else ["--looks", "9"]
-    assert train_args == [*recorded[2:], *looks, "$@"]
+    assert train_args == [*recorded[2:], *looks]
     opts = dict(zip(export_args[::2], export_args[1::2], strict=True))
     frames = training["generator_frames"]
     assert opts["--out"] == train_args[train_args.index("--real-dir") + 1]
     assert opts["--generators"].split(",") == list(frames["generators"])
+    assert "--bare-roots" not in opts and "bare_roots" not in frames
     for g in frames["generators"].values():
         assert (g["frames"], g["hairless"]) == (int(opts["--n"]), int(opts["--hairless"]))
     assert assigned["BASE_SHA"] == training["init_onnx_sha256"]
+
+
+def test_the_rebuild_script_gives_frames_of_other_options_a_folder_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """FRAMES_OPTS reach the frames export, and the frames it makes go to a folder named by
+    them, which the training step reads: the shipped recipe's frames are not drawn over."""
+    export_args, train_args, _ = _rebuild_steps(tmp_path, "--bare-roots 0.5")
+    assert export_args[-2:] == ["--bare-roots", "0.5"]
+    out = export_args[export_args.index("--out") + 1]
+    assert out == "/tmp/dermocap-train/generators5--bare-roots-0.5"
+    assert train_args[train_args.index("--real-dir") + 1] == out
+    plain, _, _ = _rebuild_steps(tmp_path / "plain", "")  # set but empty: the shipped frames
+    assert plain[plain.index("--out") + 1] == "/tmp/dermocap-train/generators5"
+    assert "--bare-roots" not in plain
 
 
 def test_a_plan_gives_each_generator_its_own_counts(tmp_path: Path) -> None:
