@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from inference.targets import N_TRAIN_MAPS, TIP_MAP
-from sim.generality.endmaps import Ends, end_mass, main, report
+from sim.generality.cases import load
+from sim.generality.endmaps import (
+    Ends,
+    end_mass,
+    load_models,
+    main,
+    model_maps,
+    place_mass,
+    report,
+    study,
+)
 
 
 def test_each_end_reads_the_mass_in_its_3x3_cells_and_odd_ends_are_left_out() -> None:
@@ -68,3 +78,69 @@ def test_a_checkpoint_is_read_at_the_native_scale_in_hairs_and_bad_files_are_ref
     bad.write_bytes(b"not a checkpoint")
     assert main([str(bad), "--twin", "0", "--generators", "blind3"]) == 2
     assert "not a checkpoint of this net" in capsys.readouterr().err
+
+
+def test_the_count_is_split_by_place_and_the_places_add_up_to_the_frame() -> None:
+    maps = np.zeros((N_TRAIN_MAPS, 20, 30), dtype=np.float32)
+    maps[0, 5, 7] = 0.6  # at the terminal root
+    maps[1, 1, 1] = 0.3  # at the vellus root (its cells clipped at the map's corner)
+    maps[0, 12, 21] = 0.2  # at the cut tip
+    maps[0, 6, 8] = 0.4  # at the root and within a cell of the tip below it: the root's
+    maps[0, 7, 9] = 0.04  # the tip's cell beside it: the tip's
+    maps[0, 15, 15] = 2.0  # far from every end
+    maps[TIP_MAP] = 5.0  # the tip map is not the count
+    truth = {
+        "hairs": [
+            {"x_px": 7 * 4 + 2, "y_px": 5 * 4 + 1, "diameter_um": 60.0},
+            {"x_px": 1.0, "y_px": 1.0, "diameter_um": 20.0},
+        ],
+        "tips": [
+            {"x_px": 20 * 4 + 1, "y_px": 12 * 4 + 3, "cut": True},
+            {"x_px": 9 * 4 + 1, "y_px": 8 * 4 + 1, "cut": True},
+            {"x_px": 15 * 4 + 1, "y_px": 15 * 4 + 1, "cut": False},  # natural: elsewhere
+        ],
+    }
+    got = place_mass(maps, truth, (120, 80))
+    assert got == pytest.approx({"roots": 1.3, "cut tips": 0.24, "elsewhere": 2.0})
+    assert sum(got.values()) == pytest.approx(float(maps[:2].sum()))
+    ends = Ends("blind21", places=got, hairs=2)
+    assert "read/true 1.77 = roots 0.65 + cut tips 0.12 + elsewhere 1.00  (2 hairs)" in report(
+        [ends]
+    )
+
+
+def test_a_models_folder_is_read_by_its_int8_file_without_a_tip_map(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functools import partial
+
+    from inference.model import HairModel
+    from sim.generality.cases import independent_cases
+
+    models = Path(__file__).parent.parent / "inference" / "models"
+    model = load_models(models, 1)
+    try:
+        [ends] = study(
+            partial(model_maps, model),
+            {"blind3": independent_cases(1, 0, "blind3")},
+            tmp_path / "cache",
+            1,
+        )
+        [built] = sorted((tmp_path / "cache").glob("blind3-*.npz"))
+        img, truth = load(str(built))
+        analyzed = model.analyze(img, float(truth["um_per_px"]))
+    finally:
+        model.close()
+    assert isinstance(model, HairModel)
+    assert ends.hairs == len(truth["hairs"]) > 0
+    assert ends.roots and all(np.isnan(t) for _, t in ends.roots)
+    # the places partition the count maps, whose mass is the runtime's count (before the clamp)
+    area_cm2 = truth["width"] * truth["height"] * (float(truth["um_per_px"]) * 1e-4) ** 2
+    read = sum(ends.places.values()) / area_cm2
+    assert read == pytest.approx(analyzed.density_per_cm2, rel=0.05)
+    text = report([ends])
+    assert "tip -" in text and "tip above" not in text and "where  read/true" in text
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([str(empty), "--twin", "0", "--generators", "blind3"]) == 2
+    assert str(empty) in capsys.readouterr().err

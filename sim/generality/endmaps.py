@@ -8,6 +8,13 @@ tip puts mass in the tip map and little in the count. 2.11.0's recipe (r54's che
 reads blind-21's roots so (model card, "After c55: the recipe reads blind-21's roots as cut
 tips"). Each end's mass is the sum over the 3 x 3 cells around it, in hairs (the net's
 training gain divided out), at the runtime's native scale. Needs the ``train`` extra (torch).
+
+Each source also gets where the whole count sits, per true hair (emerging in the frame): in the
+3 x 3 cells of any root (terminal or vellus), in those of a cut tip (not a root's), and
+elsewhere (shafts and skin); the three add up to the frame's read over its truth. A models
+folder (a shipped or candidate ``inference/models``) is read so too, by its INT8 file, without
+the tip map it does not keep: a candidate that reads a source nearer its truth shows here
+whether the count it adds sits at the roots, at the tips or along the shafts.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import pickle
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +52,20 @@ from sim.model_recipe import NATIVE_UM_PER_PX, STRIDE
 DEFAULT_GENERATORS = ("blind21", "blind13", "blind19", "blind20", "blind3")
 
 
+PLACES = ("roots", "cut tips", "elsewhere")
+
+
 @dataclass
 class Ends:
-    """One source's ends: (count, tip) mass in hairs at each terminal root and cut tip."""
+    """One source's ends: (count, tip) mass in hairs at each terminal root and cut tip (the
+    tip mass NaN for a model without a tip map); the count's mass by place (:data:`PLACES`)
+    summed over its frames, and their true hairs."""
 
     generator: str
     roots: list[tuple[float, float]] = field(default_factory=list)
     tips: list[tuple[float, float]] = field(default_factory=list)
+    places: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PLACES, 0.0))
+    hairs: int = 0
 
 
 def load_net(checkpoint: Path) -> Any:
@@ -78,6 +94,57 @@ def maps_of(net: Any, img: NDArray[np.uint8], um_per_px: float) -> NDArray[np.fl
         out = net(torch.from_numpy(normalise(native))[None]).numpy()[0]
     maps: NDArray[np.float32] = (out / TARGET_GAIN).astype(np.float32)
     return maps
+
+
+def load_models(folder: Path, threads: int) -> Any:
+    """The INT8 model of a models folder (its count maps only: no tip map is exported)."""
+    from inference.model import HairModel
+
+    return HairModel.load("int8", threads=threads, models_dir=folder)
+
+
+def model_maps(model: Any, img: NDArray[np.uint8], um_per_px: float) -> NDArray[np.float32]:
+    """An exported model's maps of a frame, laid out as :func:`maps_of`'s: its count maps
+    (with the runtime's output gain) and a tip map of NaN."""
+    maps, _ = model.predict_maps(img, um_per_px)
+    out = np.full((TIP_MAP + 1, *maps.shape[1:]), np.nan, dtype=np.float32)
+    out[:2] = maps[:2]
+    return out
+
+
+def _cells(
+    points: list[tuple[float, float]], shape: tuple[int, int], size: tuple[int, int]
+) -> NDArray[np.bool_]:
+    """The 3 x 3 cells of a map of ``shape`` around each of ``points`` (frame pixels of a
+    frame of ``size`` = (width, height)), clipped at the map's edges."""
+    hc, wc = shape
+    sx, sy = wc / size[0], hc / size[1]
+    mask = np.zeros(shape, dtype=bool)
+    for x, y in points:
+        cx, cy = int(x * sx), int(y * sy)
+        if 0 <= cx < wc and 0 <= cy < hc:
+            mask[max(cy - 1, 0) : cy + 2, max(cx - 1, 0) : cx + 2] = True
+    return mask
+
+
+def place_mass(
+    maps: NDArray[np.float32], truth: dict[str, Any], size: tuple[int, int]
+) -> dict[str, float]:
+    """The count maps' mass of a frame by place (:data:`PLACES`): in the 3 x 3 cells of any
+    root of ``truth`` (terminal or vellus), in those of a cut tip that are not a root's, and
+    the rest of the frame."""
+    count = (maps[0] + maps[1]).astype(np.float64)
+    roots = [(float(h["x_px"]), float(h["y_px"])) for h in truth["hairs"]]
+    cut = [
+        (float(t["x_px"]), float(t["y_px"])) for t in truth.get("tips", []) if t.get("cut", True)
+    ]
+    at_root = _cells(roots, count.shape, size)
+    at_tip = _cells(cut, count.shape, size) & ~at_root
+    return {
+        "roots": float(count[at_root].sum()),
+        "cut tips": float(count[at_tip].sum()),
+        "elsewhere": float(count[~(at_root | at_tip)].sum()),
+    }
 
 
 def end_mass(
@@ -109,17 +176,27 @@ def end_mass(
     return [r for r in roots if r is not None], [t for t in tips if t is not None]
 
 
-def study(net: Any, sources: dict[str, list[Case]], cache: Path, workers: int) -> list[Ends]:
-    """Every source's cases read by ``net``: the mass at each of their ends."""
+def study(
+    read: Callable[[NDArray[np.uint8], float], NDArray[np.float32]],
+    sources: dict[str, list[Case]],
+    cache: Path,
+    workers: int,
+) -> list[Ends]:
+    """Every source's cases read by ``read`` (:func:`maps_of` or :func:`model_maps` of a
+    net): the mass at each of their ends, and by place."""
     out = []
     for gen, cases in sources.items():
         ends = Ends(gen)
         for f in build_all(cases, cache, workers):
             img, truth = load(f)
-            maps = maps_of(net, img, float(truth["um_per_px"]))
-            roots, tips = end_mass(maps, truth, (img.shape[1], img.shape[0]))
+            maps = read(img, float(truth["um_per_px"]))
+            size = (img.shape[1], img.shape[0])
+            roots, tips = end_mass(maps, truth, size)
             ends.roots += roots
             ends.tips += tips
+            for place, mass in place_mass(maps, truth, size).items():
+                ends.places[place] += mass
+            ends.hairs += len(truth["hairs"])
         out.append(ends)
     return out
 
@@ -128,21 +205,35 @@ def _row(what: str, ends: list[tuple[float, float]]) -> str:
     if not ends:
         return f"  {what:6s} -"
     count, tip = zip(*ends, strict=True)
-    as_tip = 100.0 * statistics.fmean(t > c for c, t in ends)
-    return (
+    head = (
         f"  {what:6s} n {len(ends):5d}  count {statistics.fmean(count):5.2f} (median "
-        f"{statistics.median(count):5.2f})  tip {statistics.fmean(tip):5.2f} (median "
+        f"{statistics.median(count):5.2f})"
+    )
+    if any(np.isnan(tip)):
+        return head + "  tip -"
+    as_tip = 100.0 * statistics.fmean(t > c for c, t in ends)
+    return head + (
+        f"  tip {statistics.fmean(tip):5.2f} (median "
         f"{statistics.median(tip):5.2f})  tip above count {as_tip:3.0f} %"
     )
+
+
+def _where(e: Ends) -> str:
+    if not e.hairs:
+        return "  where  -"
+    share = {p: e.places[p] / e.hairs for p in PLACES}
+    parts = " + ".join(f"{p} {share[p]:4.2f}" for p in PLACES)
+    return f"  where  read/true {sum(share.values()):4.2f} = {parts}  ({e.hairs} hairs)"
 
 
 def report(studies: list[Ends]) -> str:
     lines = [
         "mass in hairs over the 3 x 3 cells (96 um a side) around each end: the count maps "
-        "and the training-only tip map"
+        "and the training-only tip map; where: the count's mass per true hair in the cells of "
+        "the roots, of the cut tips, and elsewhere"
     ]
     for e in studies:
-        lines += [e.generator, _row("roots", e.roots), _row("tips", e.tips)]
+        lines += [e.generator, _row("roots", e.roots), _row("tips", e.tips), _where(e)]
     return "\n".join(lines)
 
 
@@ -152,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         description="What a training checkpoint's count and tip maps read at true roots and "
         "cut tips, per generator"
     )
-    p.add_argument("checkpoint", type=Path, help="a train_model.py --checkpoint file")
+    p.add_argument(
+        "checkpoint",
+        type=Path,
+        help="a train_model.py --checkpoint file, or a models folder (its INT8 file, no tip map)",
+    )
     p.add_argument("--n", type=int, default=20, help="images with hairs per generator")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -161,19 +256,35 @@ def main(argv: list[str] | None = None) -> int:
     add_generators_option(p, DEFAULT_GENERATORS)
     args = p.parse_args(argv)
     generators = chosen_generators(p, args)
-    if not args.checkpoint.is_file():
-        p.error(f"{args.checkpoint}: no such checkpoint (train_model.py --checkpoint writes one)")
+    if not args.checkpoint.exists():
+        p.error(
+            f"{args.checkpoint}: no such checkpoint or models folder (train_model.py "
+            "--checkpoint writes one, --out the other)"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    n_twin = args.n if args.twin is None else args.twin
+    sources = {TWIN: twin_cases(n_twin)} if n_twin else {}
+    sources |= {g: independent_cases(args.n, 0, g) for g in generators}
+    if args.checkpoint.is_dir():
+        from dermocap.errors import ModelError
+
+        try:
+            model = load_models(args.checkpoint, args.threads)
+        except ModelError as exc:
+            print(f"{args.checkpoint}: {exc}", file=sys.stderr)
+            return 2
+        try:
+            print(report(study(partial(model_maps, model), sources, args.cache, args.workers)))
+        finally:
+            model.close()
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         net = load_net(args.checkpoint)
     except (RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
         print(f"{args.checkpoint}: not a checkpoint of this net ({exc})", file=sys.stderr)
         return 2
-    n_twin = args.n if args.twin is None else args.twin
-    sources = {TWIN: twin_cases(n_twin)} if n_twin else {}
-    sources |= {g: independent_cases(args.n, 0, g) for g in generators}
-    print(report(study(net, sources, args.cache, args.workers)))
+    print(report(study(partial(maps_of, net), sources, args.cache, args.workers)))
     return 0
