@@ -15,9 +15,11 @@ from sim.generality.endmaps import (
     load_models,
     main,
     model_maps,
+    near_mass,
     place_mass,
     report,
     study,
+    target_count,
 )
 
 
@@ -144,3 +146,29 @@ def test_a_models_folder_is_read_by_its_int8_file_without_a_tip_map(
     empty.mkdir()
     assert main([str(empty), "--twin", "0", "--generators", "blind3"]) == 2
     assert str(empty) in capsys.readouterr().err
+
+
+def test_the_count_near_a_root_is_read_by_distance_and_the_target_sits_at_its_roots() -> None:
+    # 30 x 20 cells of 4 px over a 120 x 80 px frame at 8 um/px: a cell is 32 um
+    count = np.zeros((20, 30), dtype=np.float32)
+    count[5, 7] = 0.5  # the root's own cell: within 48 um
+    count[5, 9] = 0.2  # two cells off: 64 um, within 96
+    count[5, 12] = 0.1  # five cells off: 160 um, within 192
+    count[15, 25] = 1.0  # 659 um from it, 180 um from a root emerging below the frame
+    truth = {
+        "um_per_px": 8.0,
+        "hairs": [{"x_px": 7 * 4 + 1.5, "y_px": 5 * 4 + 1.5, "diameter_um": 60.0}],
+        "emergence_outside": [{"x_px": 25 * 4 + 1.5, "y_px": 84.0}],  # below the frame
+    }
+    assert near_mass(count, truth, (120, 80)) == pytest.approx([0.5, 0.7, 1.8, 1.8])
+    truth["emergence_outside"] = []
+    assert near_mass(count, truth, (120, 80)) == pytest.approx([0.5, 0.7, 0.8, 0.8])
+    count[15, 25] = 0.0
+    count[16, 8] = 1.0  # 11 cells (352 um) below the root: within 480 only
+    assert near_mass(count, truth, (120, 80))[-2:] == pytest.approx([0.8, 1.8])
+    # the training target: one hair's Gaussian (sigma one cell), its mass 1 at its root
+    target = target_count(truth, count.shape, (120, 80))
+    assert float(target.sum()) == pytest.approx(1.0, abs=1e-3)
+    near = near_mass(target, truth, (120, 80))
+    assert 0.6 < near[0] < 0.85 and near[1] > 0.97 and near[-1] == pytest.approx(1.0, abs=1e-3)
+    assert near_mass(count, {"um_per_px": 8.0, "hairs": []}, (120, 80)) == [0.0] * 4

@@ -33,9 +33,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
+from inference.postprocess import cell_to_pixel
 from inference.preprocess import native_size, normalise, resample
-from inference.targets import TIP_MAP
+from inference.targets import TIP_MAP, density_targets
 from sim.generality.bench import build_all
 from sim.generality.cases import (
     TWIN,
@@ -53,6 +55,7 @@ DEFAULT_GENERATORS = ("blind21", "blind13", "blind19", "blind20", "blind3")
 
 
 PLACES = ("roots", "cut tips", "elsewhere")
+NEAR_UM = (48.0, 96.0, 192.0, 480.0)  # distances from the nearest root the count is read within
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Ends:
     tips: list[tuple[float, float]] = field(default_factory=list)
     places: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PLACES, 0.0))
     hairs: int = 0
+    near: list[float] = field(default_factory=lambda: [0.0] * len(NEAR_UM))
+    near_target: list[float] = field(default_factory=lambda: [0.0] * len(NEAR_UM))
 
 
 def load_net(checkpoint: Path) -> Any:
@@ -147,6 +152,40 @@ def place_mass(
     }
 
 
+def near_mass(
+    count: NDArray[np.float32], truth: dict[str, Any], size: tuple[int, int]
+) -> list[float]:
+    """The mass of a count map over a frame of ``size`` = (width, height) within each of
+    :data:`NEAR_UM` of the nearest true root (the frame's hairs and those emerging outside
+    it), each cell at its centre by the runtime's rule for its peaks."""
+    hc, wc = count.shape
+    roots = [(float(h["x_px"]), float(h["y_px"])) for h in truth["hairs"]]
+    roots += [(float(h["x_px"]), float(h["y_px"])) for h in truth.get("emergence_outside", [])]
+    if not roots:
+        return [0.0] * len(NEAR_UM)
+    jj, ii = np.meshgrid(np.arange(wc, dtype=np.float64), np.arange(hc, dtype=np.float64))
+    cells = np.stack(
+        [cell_to_pixel(jj.ravel(), 1, size[0] / wc), cell_to_pixel(ii.ravel(), 1, size[1] / hc)],
+        1,
+    )
+    dist = cKDTree(np.array(roots)).query(cells)[0] * float(truth["um_per_px"])
+    mass = count.ravel().astype(np.float64)
+    return [float(mass[dist <= d].sum()) for d in NEAR_UM]
+
+
+def target_count(truth: dict[str, Any], shape: tuple[int, int], size: tuple[int, int]) -> Any:
+    """The training target's count map (terminal and vellus) of a frame's hairs on a map of
+    ``shape`` = the model's cells over a frame of ``size``: what a net that learnt its
+    target exactly would read there."""
+    hc, wc = shape
+    hairs = truth["hairs"]
+    x = np.array([float(h["x_px"]) for h in hairs]) * (wc * STRIDE) / size[0]
+    y = np.array([float(h["y_px"]) for h in hairs]) * (hc * STRIDE) / size[1]
+    d = np.array([float(h["diameter_um"]) for h in hairs])
+    t = density_targets(x, y, d, hc * STRIDE, wc * STRIDE, STRIDE)
+    return t[0] + t[1]
+
+
 def end_mass(
     maps: NDArray[np.float32], truth: dict[str, Any], size: tuple[int, int]
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -197,6 +236,13 @@ def study(
             for place, mass in place_mass(maps, truth, size).items():
                 ends.places[place] += mass
             ends.hairs += len(truth["hairs"])
+            count = maps[0] + maps[1]
+            target = target_count(truth, count.shape, size)
+            for i, (got, ideal) in enumerate(
+                zip(near_mass(count, truth, size), near_mass(target, truth, size), strict=True)
+            ):
+                ends.near[i] += got
+                ends.near_target[i] += ideal
         out.append(ends)
     return out
 
@@ -223,14 +269,21 @@ def _where(e: Ends) -> str:
         return "  where  -"
     share = {p: e.places[p] / e.hairs for p in PLACES}
     parts = " + ".join(f"{p} {share[p]:4.2f}" for p in PLACES)
-    return f"  where  read/true {sum(share.values()):4.2f} = {parts}  ({e.hairs} hairs)"
+    near = " ".join(f"{m / e.hairs:4.2f}" for m in e.near)
+    ideal = " ".join(f"{m / e.hairs:4.2f}" for m in e.near_target)
+    within = "/".join(f"{d:.0f}" for d in NEAR_UM)
+    return (
+        f"  where  read/true {sum(share.values()):4.2f} = {parts}  ({e.hairs} hairs)\n"
+        f"  near   within {within} um of a root: {near} (the target's: {ideal})"
+    )
 
 
 def report(studies: list[Ends]) -> str:
     lines = [
         "mass in hairs over the 3 x 3 cells (96 um a side) around each end: the count maps "
         "and the training-only tip map; where: the count's mass per true hair in the cells of "
-        "the roots, of the cut tips, and elsewhere"
+        "the roots, of the cut tips, and elsewhere; near: per true hair, the count within each "
+        "distance of the nearest root, and what the training target puts there"
     ]
     for e in studies:
         lines += [e.generator, _row("roots", e.roots), _row("tips", e.tips), _where(e)]
