@@ -7,7 +7,7 @@ import importlib
 import json
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -643,7 +643,8 @@ def check_density_follows_the_drawn_hairs(
 # --- The contract of blind-21 and blind-22 -------------------------------------------------
 # Every check of the two generators' tests that reads no part of either but its ``generate``
 # and ``site_look``: one copy here, what differs between them a field of :class:`Contract`,
-# each generator's test file running ``contract_checks`` of its own Contract.
+# each generator's test file running ``contract_checks`` of its own Contract. Blind-15 to -20,
+# older, run the part of it that their own tests checked the same (``contract_part``).
 
 Ranges = tuple[tuple[float, float], tuple[int, int], tuple[int, int], float]
 SMALL: dict[str, Any] = {"um_per_px": 8.0, "width": 64, "height": 48}  # a call that draws
@@ -654,22 +655,30 @@ DARK_OR_BROWN = ("black", "dark brown", "brown")
 
 @dataclass(frozen=True)
 class Contract:
-    """A generator held to the contract of blind-21 and blind-22, and where it may differ."""
+    """A generator held to the contract of blind-21 and blind-22 (or to a part of it), and
+    where it may differ."""
 
     name: str  # its GENERATOR and every truth's ``generator``
     package: str  # "sim.blindN": whose modules may import no other sim module
     generate: Callable[..., Any]
     site_look: Callable[[int], dict[str, Any]]
-    # the inverse of its tone curve: linear light from a frame, for the drawn widths
-    linear: Callable[[NDArray[np.uint8]], NDArray[np.float64]]
-    # the drawn widths: the median of FWHM / listed diameter lies within this of 1
-    width_tol: float
+    # the inverse of its tone curve: linear light from a frame, for the drawn widths (None
+    # only for a generator held to a part of the contract without them)
+    linear: Callable[[NDArray[np.uint8]], NDArray[np.float64]] | None = None
+    # the drawn widths: the median of FWHM / listed diameter lies within this of 1 (None as
+    # for ``linear``)
+    width_tol: float | None = None
     # how many dense white-hair sites (the first of 0-399) to find 10 on skin IV-VI among
     white_pool: int = 80
     # the sites of the hairless-twin check; None: the first 3 denser than 150 hairs/cm2 of
     # black, dark brown or brown hair
     hairless_sites: Callable[[], list[int]] | None = None
     ranges: Ranges = WIDE_RANGES
+    # the scale of the tallest frame among the range ends (:func:`range_ends`); None: the
+    # finest
+    tall_um: float | None = None
+    # how many alopecia areata sites on skin I-IV the black-dots check draws
+    black_dot_sites: int = 12
 
     def look(self, seed: int) -> dict[str, Any]:
         """The site's look (:func:`site_looks`)."""
@@ -692,7 +701,7 @@ def contract_checks(c: Contract) -> dict[str, Callable[[], object]]:
     (one test each, as before they were shared)."""
     ends = {
         f"range_end_{i}": partial(check_range_end, c.generate, kwargs)
-        for i, kwargs in enumerate(range_ends(*c.ranges))
+        for i, kwargs in enumerate(range_ends(*c.ranges, tall_um=c.tall_um))
     }
     dark_sites = partial(c.dense, 3, 150.0, hair_colour=DARK_OR_BROWN)
     return {
@@ -722,6 +731,21 @@ def contract_checks(c: Contract) -> dict[str, Callable[[], object]]:
         "black_dots_darken_the_skin": partial(check_black_dots_darken_the_skin, c),
         "drawn_widths": partial(check_drawn_widths_match_the_listed_diameters, c),
     }
+
+
+def contract_part(
+    c: Contract, only: Iterable[str] | None = None, leave_out: Iterable[str] = ()
+) -> dict[str, Callable[[], object]]:
+    """The checks of :func:`contract_checks` named in ``only`` (None: all of them) but those
+    named in ``leave_out``, for a generator whose own tests keep the rest ("range_ends" names
+    every ``range_end_<i>``); a name the contract lacks is a KeyError, so no check drops out
+    or stays in unnoticed."""
+    checks = contract_checks(c)
+    groups = {name: [name] for name in checks if not name.startswith("range_end_")}
+    groups["range_ends"] = [name for name in checks if name.startswith("range_end_")]
+    left_out = {name for group in leave_out for name in groups[group]}
+    wanted = checks if only is None else [name for group in only for name in groups[group]]
+    return {name: checks[name] for name in wanted if name not in left_out}
 
 
 def check_imports_nothing_foreign(c: Contract) -> None:
@@ -830,10 +854,11 @@ def check_cut_tips_listed_apart_in_every_style(c: Contract) -> None:
 
 
 def check_black_dots_darken_the_skin(c: Contract) -> None:
-    """On alopecia areata sites of skin types I-IV, the listed black dots' 3x3 pixels are
-    darker than the hairless frame's by over 15 luma levels for more than 70 % of dots."""
+    """On alopecia areata sites of skin types I-IV (the first ``c.black_dot_sites``), the
+    listed black dots' 3x3 pixels are darker than the hairless frame's by over 15 luma levels
+    for more than 70 % of dots."""
     sites = [s for s in range(400) if c.look(s)["pattern"] == "alopecia_areata"]
-    sites = [s for s in sites if c.look(s)["fitzpatrick"] <= 4][:12]
+    sites = [s for s in sites if c.look(s)["fitzpatrick"] <= 4][: c.black_dot_sites]
     frame: dict[str, Any] = {"um_per_px": 6.0, "width": 480, "height": 360}
     darkening = []
     for seed in sites:
@@ -881,6 +906,7 @@ def check_drawn_widths_match_the_listed_diameters(c: Contract) -> None:
     depth of the dip in linear light (the frame through ``c.linear``, the tone curve's
     inverse) against the hairless frame is the listed diameter, the median within
     ``c.width_tol`` over at least 30 isolated profiles."""
+    assert c.linear is not None and c.width_tol is not None, "no tone curve or tolerance given"
     um, w, h = 5.0, 640, 480
     to_luma = np.array([0.299, 0.587, 0.114])
     ratios = []
