@@ -35,7 +35,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from inference.postprocess import cell_to_pixel
 from inference.preprocess import native_size, normalise, resample
 from inference.targets import TIP_MAP, density_targets
 from sim.generality.bench import build_all
@@ -48,6 +47,7 @@ from sim.generality.cases import (
     load,
     twin_cases,
 )
+from sim.generality.openings import cell_centres
 from sim.heldout.metrics import VELLUS_SPLIT_UM
 from sim.model_recipe import NATIVE_UM_PER_PX, STRIDE
 
@@ -158,16 +158,11 @@ def near_mass(
     """The mass of a count map over a frame of ``size`` = (width, height) within each of
     :data:`NEAR_UM` of the nearest true root (the frame's hairs and those emerging outside
     it), each cell at its centre by the runtime's rule for its peaks."""
-    hc, wc = count.shape
     roots = [(float(h["x_px"]), float(h["y_px"])) for h in truth["hairs"]]
     roots += [(float(h["x_px"]), float(h["y_px"])) for h in truth.get("emergence_outside", [])]
     if not roots:
         return [0.0] * len(NEAR_UM)
-    jj, ii = np.meshgrid(np.arange(wc, dtype=np.float64), np.arange(hc, dtype=np.float64))
-    cells = np.stack(
-        [cell_to_pixel(jj.ravel(), 1, size[0] / wc), cell_to_pixel(ii.ravel(), 1, size[1] / hc)],
-        1,
-    )
+    cells = cell_centres(count.shape, *size)
     dist = cKDTree(np.array(roots)).query(cells)[0] * float(truth["um_per_px"])
     mass = count.ravel().astype(np.float64)
     return [float(mass[dist <= d].sum()) for d in NEAR_UM]

@@ -19,18 +19,23 @@ OPENING_UM = 96.0  # three cells of the shipped net (8 um/px, stride 4): its blo
 UNIT_SIZES = (1, 2, 3, 4)
 
 
+def cell_centres(shape: tuple[int, int], width: int, height: int) -> NDArray[np.float64]:
+    """The centres of a map's cells (``shape`` = (rows, columns) over a frame of ``width`` x
+    ``height`` pixels) in frame pixels, row by row, by the model's own rule for its peaks (a
+    cell taken as one native pixel of width / columns frame pixels)."""
+    hc, wc = shape
+    jj, ii = np.meshgrid(np.arange(wc, dtype=np.float64), np.arange(hc, dtype=np.float64))
+    return np.stack(
+        [cell_to_pixel(jj.ravel(), 1, width / wc), cell_to_pixel(ii.ravel(), 1, height / hc)], 1
+    )
+
+
 def mass_at_openings(count: NDArray[np.float32], truth: dict[str, Any]) -> dict[str, float]:
     """The count map ``count`` (cells over the whole frame) split by the truth's hairs: for
     each unit size k, ``k`` (the mass within ``OPENING_UM`` of those units' hairs) and ``nk``
     (their units); ``far``: the mass further from any hair; ``total``."""
-    hc, wc = count.shape
-    w, h, upp = int(truth["width"]), int(truth["height"]), float(truth["um_per_px"])
-    jj, ii = np.meshgrid(np.arange(wc, dtype=np.float64), np.arange(hc, dtype=np.float64))
-    # cell centres in frame pixels, by the model's own rule for its peaks (a cell taken as
-    # one native pixel of w / wc frame pixels)
-    cells = np.stack(
-        [cell_to_pixel(jj.ravel(), 1, w / wc), cell_to_pixel(ii.ravel(), 1, h / hc)], 1
-    )
+    upp = float(truth["um_per_px"])
+    cells = cell_centres(count.shape, int(truth["width"]), int(truth["height"]))
     mass = count.ravel().astype(np.float64)
     hairs = truth["hairs"]
     out = {"total": float(mass.sum()), "far": float(mass.sum())}
