@@ -102,7 +102,7 @@ def test_the_count_is_split_by_place_and_the_places_add_up_to_the_frame() -> Non
             {"x_px": 15 * 4 + 1, "y_px": 15 * 4 + 1, "cut": False},  # natural: elsewhere
         ],
     }
-    got = place_mass(maps, truth, (120, 80))
+    got = place_mass(maps[0] + maps[1], truth, (120, 80))
     assert got == pytest.approx({"roots": 1.3, "cut tips": 0.24, "elsewhere": 2.0})
     assert sum(got.values()) == pytest.approx(float(maps[:2].sum()))
     ends = Ends("blind21", places=got, hairs=2)

@@ -133,12 +133,11 @@ def _cells(
 
 
 def place_mass(
-    maps: NDArray[np.float32], truth: dict[str, Any], size: tuple[int, int]
+    count: NDArray[np.float32], truth: dict[str, Any], size: tuple[int, int]
 ) -> dict[str, float]:
-    """The count maps' mass of a frame by place (:data:`PLACES`): in the 3 x 3 cells of any
-    root of ``truth`` (terminal or vellus), in those of a cut tip that are not a root's, and
-    the rest of the frame."""
-    count = (maps[0] + maps[1]).astype(np.float64)
+    """A count map's mass over a frame of ``size`` by place (:data:`PLACES`): in the 3 x 3
+    cells of any root of ``truth`` (terminal or vellus), in those of a cut tip that are not a
+    root's, and the rest of the frame."""
     roots = [(float(h["x_px"]), float(h["y_px"])) for h in truth["hairs"]]
     cut = [
         (float(t["x_px"]), float(t["y_px"])) for t in truth.get("tips", []) if t.get("cut", True)
@@ -228,10 +227,10 @@ def study(
             roots, tips = end_mass(maps, truth, size)
             ends.roots += roots
             ends.tips += tips
-            for place, mass in place_mass(maps, truth, size).items():
+            count = (maps[0] + maps[1]).astype(np.float64)  # terminal and vellus
+            for place, mass in place_mass(count, truth, size).items():
                 ends.places[place] += mass
             ends.hairs += len(truth["hairs"])
-            count = maps[0] + maps[1]
             target = target_count(truth, count.shape, size)
             for i, (got, ideal) in enumerate(
                 zip(near_mass(count, truth, size), near_mass(target, truth, size), strict=True)
