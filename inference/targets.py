@@ -72,6 +72,10 @@ def density_targets(
 TIP_MAP = 3  # training only: cut tips, a Gaussian of mass 1 each (negatives for the count)
 SHAFT_MAP = 4  # training only: 1 in cells a hair shaft crosses
 N_TRAIN_MAPS = 5
+# The net's output after the training maps when a run prices roots (TrainSettings.root_weight):
+# a logit per cell that a root (a follicular unit's opening) lies there. Its target is made
+# from the count maps during training (inference.training.loop.root_targets), not stored.
+ROOT_OUT = N_TRAIN_MAPS
 
 
 def training_targets(

@@ -300,6 +300,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="extra weight on count mass over cut tips and shafts",
     )
     p.add_argument(
+        "--root-weight",
+        type=float,
+        default=d.root_weight,
+        help="weight of a root map's focal loss (0: no root map; a study, not exported)",
+    )
+    p.add_argument(
         "--count-weight",
         type=float,
         default=d.count_weight,
@@ -656,6 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         block_weight=args.block_weight,
         aux_weight=args.aux_weight,
         negative_weight=args.negative_weight,
+        root_weight=args.root_weight,
         count_weight=args.count_weight,
         count_norm=args.count_norm,
         photometric=args.photometric,

@@ -977,3 +977,49 @@ def test_pairs_without_a_pair_weight_change_nothing(tmp_path: Path) -> None:
     a, b = train(images, targets, s), train(images, targets, s, pairs=pairs)
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(x, y), name
+
+
+def test_the_root_targets_mark_one_peak_per_opening_and_heat_around_it() -> None:
+    """Two lone hairs and a unit of three sharing one opening: three root cells, each where
+    the count target peaks, heat 1 there and falling off around, bare skin cold."""
+    torch = pytest.importorskip("torch")
+    from inference.targets import density_targets
+    from inference.training.loop import root_targets
+
+    x = np.array([20.0, 60.0, 40.0, 40.0, 40.0])
+    y = np.array([20.0, 20.0, 60.0, 60.0, 60.0])
+    t = density_targets(x, y, np.full(5, 60.0), 96, 96, 4)
+    counts = torch.from_numpy(t[0] + t[1])[None]
+    peaks, heat = root_targets(counts)
+    got = sorted((int(i), int(j)) for _, i, j in torch.nonzero(peaks))
+    assert got == [(5, 5), (5, 15), (15, 10)]  # cell = floor((px + 0.5) / 4)
+    assert float(heat[0, 5, 5]) == float(heat[0, 15, 10]) == 1.0
+    assert 0.3 < float(heat[0, 5, 6]) < 0.9  # a cell off: warm, not a root
+    assert float(heat[0, 5, 7]) < 0.1  # two off: nearly cold
+    assert float(heat[0, 20, 20]) == 0.0
+
+
+def test_the_root_term_pays_for_a_confident_peak_at_the_root_more_than_a_smear() -> None:
+    """The focal loss of the root map: a map that is sure at the root and off elsewhere costs
+    little; the same belief spread over the root's neighbours (the smear the count maps learn)
+    costs more, as does a map sure of a cell two away; a run with a root weight predicts one
+    map more, and none without."""
+    torch = pytest.importorskip("torch")
+    from inference.targets import N_TRAIN_MAPS, density_targets
+    from inference.training.loop import TARGET_GAIN, TrainSettings, root_term, train_outputs
+
+    t = density_targets(np.array([40.0]), np.array([40.0]), np.array([60.0]), 80, 80, 4)
+    counts = torch.from_numpy(t[0] + t[1])[None] * TARGET_GAIN
+
+    def cost(cells: list[tuple[int, int]], p: float) -> float:
+        logit = torch.full((1, 20, 20), -9.0)
+        for i, j in cells:
+            logit[0, i, j] = float(np.log(p / (1 - p)))
+        return float(root_term(logit, counts))
+
+    sure = cost([(10, 10)], 0.95)
+    smear = cost([(9, 10), (10, 9), (10, 10), (10, 11), (11, 10)], 0.3)
+    assert sure < 0.01 < smear
+    assert cost([(10, 12)], 0.95) > 10 * sure
+    assert train_outputs(TrainSettings()) == N_TRAIN_MAPS
+    assert train_outputs(TrainSettings(root_weight=1.0)) == N_TRAIN_MAPS + 1

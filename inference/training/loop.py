@@ -15,7 +15,14 @@ from scipy import ndimage
 
 from dermocap.fsutil import sha256_file
 from inference.preprocess import normalise
-from inference.targets import N_MAPS, SHAFT_MAP, TIP_MAP, density_targets
+from inference.targets import (
+    N_MAPS,
+    N_TRAIN_MAPS,
+    ROOT_OUT,
+    SHAFT_MAP,
+    TIP_MAP,
+    density_targets,
+)
 from inference.training.net import freeze_batchnorm, load_onnx_weights, make_net
 from inference.training.realdata import random_crop
 
@@ -44,6 +51,7 @@ class TrainSettings:
     block_weight: float = 1.0  # the 4x4-cell block-mean term
     aux_weight: float = 0.5  # predicting tips and shafts
     negative_weight: float = 0.0  # extra weight on count mass over tips and shafts (see loss_terms)
+    root_weight: float = 0.0  # 0: off; else a root map is predicted too (see root_term)
     count_weight: float = 0.0  # the crop's whole count (see loss_terms)
     count_norm: str = "square"  # how its error is priced: square, abs or relative
     photometric: float = 0.0  # share of crops given a random colour and tone (see photometric)
@@ -238,6 +246,8 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
         else:
             raise ValueError(f"count_norm {s.count_norm!r} is not one of {COUNT_NORMS}")
         loss = loss + s.count_weight * torch.mean(price)
+    if s.root_weight:
+        loss = loss + s.root_weight * root_term(pred[:, ROOT_OUT], t[:, 0] + t[:, 1])
     if s.negative_weight == 0:  # the default: no masks to build on every step
         return loss
     counts = t[:, 0] + t[:, 1]
@@ -245,6 +255,44 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
     negative = (cover & (counts < 0.01 * TARGET_GAIN)).float() * m
     excess = torch.relu(p[:, 0]) + torch.relu(p[:, 1])
     return loss + s.negative_weight * torch.mean(negative * excess**2)
+
+
+# A root cell: a local maximum of the count target over 3 x 3 cells holding at least this many
+# hairs (one hair's Gaussian of one cell's sigma puts 0.12-0.16 in its peak cell).
+ROOT_PEAK_HAIRS = 0.06
+ROOT_PRIOR = 0.1  # the root map's starting chance per cell (its head bias)
+
+
+def root_targets(counts: Any) -> tuple[Any, Any]:
+    """The root map's training target from the count target (torch, hairs per cell, (n, h,
+    w)): ``(peaks, heat)``, where ``peaks`` marks the cells that are a local maximum over 3 x 3
+    cells with at least :data:`ROOT_PEAK_HAIRS` hairs (a follicular unit's opening: hairs
+    sharing one are one peak) and ``heat`` is the count scaled so one hair's peak reads
+    about 1 (2 pi sigma^2 with sigma one cell), clipped to 1, and 1 at the peaks."""
+    import torch
+
+    top = torch.nn.functional.max_pool2d(counts[:, None], 3, stride=1, padding=1)[:, 0]
+    peaks = (counts >= top) & (counts >= ROOT_PEAK_HAIRS)
+    heat = torch.where(peaks, torch.ones_like(counts), (counts * 2 * np.pi).clamp(0.0, 1.0))
+    return peaks, heat
+
+
+def root_term(logit: Any, counts: Any) -> Any:
+    """The root map's loss: the penalty-reduced focal loss of CornerNet and CenterNet (Law and
+    Deng, ECCV 2018; Zhou et al., 2019) on ``logit`` (torch, (n, h, w)) against
+    :func:`root_targets` of the gained count target ``counts``, summed and divided by the
+    number of roots. The count maps price a root's hairs by their squared error, so a net
+    unsure where along a shaft the root lies spreads its count along it (the mean is their
+    optimum), and the runtime's peaks find under half the roots (model card, "After c67:
+    where the count sits"); a focal loss pays for a confident peak at the root and little for
+    a near miss (``(1 - heat)^4``), so the map commits to places."""
+    import torch
+
+    peaks, heat = root_targets(counts / TARGET_GAIN)
+    p = torch.sigmoid(logit).clamp(1e-4, 1.0 - 1e-4)
+    pos = -torch.log(p) * (1.0 - p) ** 2 * peaks
+    neg = -torch.log(1.0 - p) * p**2 * (1.0 - heat) ** 4 * ~peaks
+    return (pos.sum() + neg.sum()) / peaks.sum().clamp(min=1)
 
 
 def pair_term(pred: Any, y: Any) -> Any:
@@ -307,6 +355,11 @@ def start_id(
     return h.hexdigest()[:16]
 
 
+def train_outputs(s: TrainSettings) -> int:
+    """The maps a run's net predicts: the training maps, and the root map if priced."""
+    return N_TRAIN_MAPS + 1 if s.root_weight else N_TRAIN_MAPS
+
+
 def _gains() -> NDArray[np.float32]:
     g = np.full(N_MAPS + 2, TARGET_GAIN, dtype=np.float32)
     g[SHAFT_MAP] = SHAFT_GAIN
@@ -357,7 +410,7 @@ def train(
     torch.set_num_threads(s.threads)
     torch.use_deterministic_algorithms(True, warn_only=device != "cpu")
     rng = np.random.default_rng(s.seed)
-    net = make_net(s.width, s.body, mixstyle=s.mixstyle)
+    net = make_net(s.width, s.body, mixstyle=s.mixstyle, outputs=train_outputs(s))
     frozen_bn = init_onnx is not None
     if not 0.0 <= s.average_from < 1.0:
         raise ValueError(f"average_from {s.average_from} must be in [0, 1)")
@@ -371,6 +424,9 @@ def train(
     averaged = 0
     if init_onnx is not None:
         load_onnx_weights(net, init_onnx, head_gain=TARGET_GAIN)
+    if s.root_weight:
+        with torch.no_grad():  # a start of ROOT_PRIOR everywhere: few cells are roots
+            net.head.bias[ROOT_OUT] = float(np.log(ROOT_PRIOR / (1.0 - ROOT_PRIOR)))
     net.to(device)  # before the optimiser and a checkpoint's state: both follow the weights
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, s.steps))

@@ -81,7 +81,10 @@ def load_net(checkpoint: Path) -> Any:
 
     state = torch.load(checkpoint, weights_only=True, map_location="cpu")
     settings = state.get("settings", {})
-    net = make_net(int(settings.get("width", 40)), str(settings.get("body", "plain")))
+    outputs = int(state["net"]["head.weight"].shape[0])  # a run with a root map has one more
+    net = make_net(
+        int(settings.get("width", 40)), str(settings.get("body", "plain")), outputs=outputs
+    )
     net.load_state_dict(state["net"])
     return net.eval()
 
