@@ -23,6 +23,7 @@ from inference.postprocess import (
     cell_to_pixel,
     find_peaks,
     integrate,
+    unit_masses,
     unit_shares,
     unit_sizes,
 )
@@ -348,13 +349,14 @@ class HairModel(Closeable):
         h, w = rgb.shape[:2]
         area_cm2 = w * h * (um_per_px * 1e-4) ** 2
         tot = integrate(maps, info.diameter_scale_um)
+        count = maps[0] + maps[1]
         peaks = find_peaks(
-            maps[0] + maps[1],
+            count,
             maps[2],
             min_mass=self.min_unit_mass,
             diameter_scale_um=info.diameter_scale_um,
         )
-        sizes = unit_sizes(peaks.mass)
+        sizes = unit_sizes(unit_masses(count, peaks))
         hairs = tot.hairs
         if abs(vellus_threshold_um - info.vellus_split_um) < 1e-6 or len(peaks) == 0:
             vellus_share = tot.vellus / hairs if hairs > 0 else 0.0

@@ -3,7 +3,8 @@
 The model's three maps (see :mod:`inference.targets`) are densities: their sum
 over the frame is the number of terminal hairs, of vellus hairs, and the summed
 shaft diameter. Emergence points (follicular units) are the local maxima of the
-total density; the mass around a peak says how many hairs share that opening.
+total density; the count nearest a peak (:func:`unit_masses`) says how many hairs share that
+opening.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -130,6 +132,37 @@ def integrate(maps: F32, diameter_scale_um: float) -> Totals:
         vellus=hairs * vellus_share,
         diameter_um_sum=max(0.0, float(s[2]) * diameter_scale_um),
     )
+
+
+# A unit's hairs are the count within this many cells (160 um at the 32 um cell) of its point,
+# each cell's count going to its nearest unit (docs/model_card.md, "A unit's hairs").
+UNIT_RADIUS_CELLS = 5.0
+
+
+def unit_masses(density: F32, peaks: Peaks, radius_cells: float = UNIT_RADIUS_CELLS) -> F64:
+    """The hairs of each unit: the count of every cell within ``radius_cells`` of a unit's
+    point (its centroid, to the nearest cell) given to the nearest one.
+
+    The window mass of :func:`find_peaks` counts only the 5 x 5 cells around a point, while
+    the net spreads a hair's count further than that along its shaft (under half of it lies
+    within 96 um of the root, docs/model_card.md "After c67: where the count sits"): units
+    read too few hairs, and the recall that counts them, too few roots. Cells nearer another
+    unit go to it, so no hair is counted twice.
+    """
+    n = len(peaks)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    h, w = density.shape
+    r = np.clip(np.rint(peaks.row), 0, h - 1).astype(np.int64)
+    c = np.clip(np.rint(peaks.col), 0, w - 1).astype(np.int64)
+    owner = np.zeros((h, w), dtype=np.int64)
+    owner[r, c] = np.arange(1, n + 1)
+    dist, (ii, jj) = ndimage.distance_transform_edt(owner == 0, return_indices=True)
+    near = owner[ii, jj]
+    near[dist > radius_cells] = 0
+    weights = density.astype(np.float64).ravel()
+    out: F64 = np.bincount(near.ravel(), weights=weights, minlength=n + 1)[1:].astype(np.float64)
+    return out
 
 
 def unit_sizes(mass: F64) -> NDArray[np.int64]:

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from inference.model import HairModel, ModelSpec
-from inference.postprocess import find_peaks, integrate, unit_shares, unit_sizes, window_sum
+from inference.postprocess import (
+    Peaks,
+    find_peaks,
+    integrate,
+    unit_masses,
+    unit_shares,
+    unit_sizes,
+    window_sum,
+)
 from inference.preprocess import (
     frame_native,
     native_size,
@@ -149,11 +157,36 @@ def test_peaks_find_units_and_their_hair_counts() -> None:
     order = np.argsort(peaks.col)
     sizes = unit_sizes(peaks.mass[order])
     assert sizes.tolist() == [2, 1, 3]
+    assert unit_sizes(unit_masses(maps[0] + maps[1], peaks)[order]).tolist() == [2, 1, 3]
     assert np.allclose(peaks.diameter_um[order], [70, 20, 70], atol=1.5)
     # Cell centres sit at (i + 0.5) * stride - 0.5 native pixels.
     assert np.allclose((peaks.col[order] + 0.5) * 4 - 0.5, [20.15, 60, 100], atol=0.5)
     assert unit_shares(sizes) == pytest.approx([1 / 3, 1 / 3, 1 / 3, 0.0])
     assert unit_shares(np.zeros(0, dtype=np.int64)) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_a_units_hairs_are_the_count_nearest_it_within_its_radius() -> None:
+    """A unit of three hairs whose count the net spread along their shafts (one hair's worth
+    at the opening, the rest 3-4 cells out, beyond a 5 x 5 window): the unit's cells hold all
+    three. A second unit's cells are its own even where they lie within the first's radius;
+    count beyond every unit's radius belongs to none."""
+    m = np.zeros((30, 40), dtype=np.float32)
+    m[10, 10] = 1.0  # the opening
+    m[10, 13] = m[10, 14] = 0.5  # along one shaft, 3-4 cells out
+    m[14, 10] = 1.0  # along another
+    m[10, 20] = 0.6  # a lone hair's unit 10 cells away
+    m[10, 17] = 0.3  # nearer the lone hair (3 cells) than the opening (7)
+    m[25, 35] = 0.4  # 15+ cells from both: no unit's
+    pts = Peaks(
+        row=np.array([10.2, 9.8]),  # centroids: to the nearest cell
+        col=np.array([10.0, 20.3]),
+        mass=np.array([1.0, 0.6]),
+        diameter_um=np.array([60.0, 60.0]),
+    )
+    assert unit_masses(m, pts) == pytest.approx([3.0, 0.9])
+    assert unit_masses(m, pts, radius_cells=2.0) == pytest.approx([1.0, 0.6])
+    assert unit_sizes(unit_masses(m, pts)).tolist() == [3, 1]
+    assert unit_masses(m, find_peaks(np.zeros_like(m), np.zeros_like(m))).shape == (0,)
 
 
 def test_targets_keep_the_share_of_an_edge_hair_and_window_sums_are_exact() -> None:
