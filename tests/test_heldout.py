@@ -210,6 +210,27 @@ def test_score_and_tally_give_recall_tip_rate_and_mape() -> None:
     assert f["diameter_mae_um"] == pytest.approx(12.5)  # only the image with hairs
 
 
+def test_the_units_and_their_shares_are_scored_where_the_truth_lists_them() -> None:
+    """Follicular units per cm2 as a relative error, the 1/2/3/4+ shares as their mean absolute
+    error; a truth without units (most judges list hairs only) or a bare frame adds nothing."""
+    truth = _truth([(10, 10, 70), (12, 10, 60), (50, 50, 80)], [])
+    truth |= {"follicular_units_per_cm2": 2.0, "unit_shares_1_2_3_4plus": [0.5, 0.5, 0.0, 0.0]}
+    read = _read(3.0, [(11, 10, 1), (12, 11, 1), (50, 50, 1)])
+    read |= {"follicular_units_per_cm2": 3.0, "unit_shares_1_2_3_4plus": [1.0, 0.0, 0.0, 0.0]}
+    s = score(truth, read)
+    assert s.units_ape == pytest.approx(0.5)
+    assert s.shares_ae == pytest.approx(0.25)  # (0.5 + 0.5 + 0 + 0) / 4
+    plain = score(_truth([(10, 10, 70)], []), read)
+    assert plain.units_ape is None and plain.shares_ae is None
+    t = Tally()
+    for x in (s, plain):
+        x.add_to(t)
+    f = t.figures()
+    assert f["units_mape_pct"] == pytest.approx(50.0)
+    assert f["unit_shares_ae"] == pytest.approx(0.25)
+    assert Tally().figures()["units_mape_pct"] is None
+
+
 def test_judge_names_the_worst_generator_against_its_own_limit() -> None:
     def figs(mape: float, worst_group: float, recall: float) -> dict:
         base = Tally().figures() | {

@@ -304,10 +304,14 @@ def table(gen: str, figs: dict[str, Any]) -> str:
     head = (
         f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'bias i8':>8s} {'MAPE f32':>8s} "
         f"{'MAE /cm2':>8s} {'tips %':>7s} {'rec T':>6s} {'rec V':>6s} {'diam AE':>7s} "
-        f"{'vel AE':>6s} {'bare mean':>9s} "
+        f"{'vel AE':>6s} {'units %':>7s} {'shares':>6s} {'bare mean':>9s} "
         f"{'bare max':>8s}"
     )
-    lines = [f"== {gen} (INT8 unless marked; MAPE in %, MAE and bare skin in hairs/cm2)", head]
+    lines = [
+        f"== {gen} (INT8 unless marked; MAPE in %, MAE and bare skin in hairs/cm2; units %: "
+        "follicular units per cm2, MAPE; shares: mean abs. error of the 1/2/3/4+ unit shares)",
+        head,
+    ]
     for g in sorted(i8, key=_order):
         f = i8[g]
         f32 = fp.get(g, {}).get("density_mape_pct")
@@ -317,6 +321,7 @@ def table(gen: str, figs: dict[str, Any]) -> str:
             f"{fmt(f['density_mae_per_cm2'], 1):>8s} {fmt(f['tips_detected_pct'], 1):>7s} "
             f"{fmt(f['terminal_recall'], 3):>6s} {fmt(f['vellus_recall'], 3):>6s} "
             f"{fmt(f['diameter_mae_um']):>7s} {fmt(f['vellus_fraction_ae'], 3):>6s} "
+            f"{fmt(f.get('units_mape_pct'), 1):>7s} {fmt(f.get('unit_shares_ae'), 3):>6s} "
             f"{fmt(f['hairless_mean_per_cm2'], 1):>9s} "
             f"{fmt(f['hairless_max_per_cm2'], 1):>8s}"
         )

@@ -126,6 +126,8 @@ class Tally:
     tips: int = 0
     tips_hit: int = 0
     tips_known: bool = False
+    units_ape: list[float] = field(default_factory=list)  # |units read - true| / true per cm2
+    shares_ae: list[float] = field(default_factory=list)  # mean |read - true| of the 4 shares
     terminal: int = 0
     terminal_hit: int = 0
     vellus: int = 0
@@ -166,6 +168,12 @@ class Tally:
             # any detection within the radius, whatever hair count it reports: openings found
             "terminal_near": ratio(self.terminal_near, self.terminal),
             "vellus_near": ratio(self.vellus_near, self.vellus),
+            # follicular units: what the clinic reads beside the density, where the truth
+            # lists them (units per cm2 and the 1/2/3/4+ shares)
+            "units_mape_pct": None
+            if not self.units_ape
+            else 100.0 * statistics.fmean(self.units_ape),
+            "unit_shares_ae": mean(self.shares_ae),
             "hairless_n": len(self.hairless_read),
             "hairless_mean_per_cm2": mean(self.hairless_read),
             "hairless_max_per_cm2": max(self.hairless_read) if self.hairless_read else None,
@@ -188,6 +196,8 @@ class ImageScore:
     vellus_hit: int
     terminal_near: int = 0
     vellus_near: int = 0
+    units_ape: float | None = None  # None: the truth lists no units, or none emerge
+    shares_ae: float | None = None
 
     def add_to(self, t: Tally) -> None:
         """Add this image's figures to a group's tally."""
@@ -212,6 +222,10 @@ class ImageScore:
         t.vellus_hit += self.vellus_hit
         t.terminal_near += self.terminal_near
         t.vellus_near += self.vellus_near
+        if self.units_ape is not None:
+            t.units_ape.append(self.units_ape)
+        if self.shares_ae is not None:
+            t.shares_ae.append(self.shares_ae)
 
 
 def score(
@@ -240,6 +254,15 @@ def score(
         tips = len(cut)
         tips_hit = int((readers >= 0).sum())
     n = len(hairs)
+    true_units = truth.get("follicular_units_per_cm2")
+    units_ape = None
+    if true_units and "follicular_units_per_cm2" in read:
+        units_ape = abs(float(read["follicular_units_per_cm2"]) - true_units) / true_units
+    true_shares = truth.get("unit_shares_1_2_3_4plus")
+    shares_ae = None
+    if n and true_shares is not None and "unit_shares_1_2_3_4plus" in read:
+        pairs = zip(read["unit_shares_1_2_3_4plus"], true_shares, strict=True)
+        shares_ae = statistics.fmean(abs(float(a) - float(b)) for a, b in pairs)
     return ImageScore(
         true_density=float(truth["density_per_cm2"]),
         read_density=float(read["density_per_cm2"]),
@@ -257,4 +280,6 @@ def score(
         vellus_hit=int((hit & vel).sum()),
         terminal_near=int((near & ~vel).sum()),
         vellus_near=int((near & vel).sum()),
+        units_ape=units_ape,
+        shares_ae=shares_ae,
     )
