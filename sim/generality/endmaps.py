@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from inference.preprocess import native_size, normalise, resample
-from inference.targets import TIP_MAP, density_targets
+from inference.targets import ROOT_OUT, TIP_MAP, density_targets
 from sim.generality.bench import build_all
 from sim.generality.cases import (
     TWIN,
@@ -90,7 +90,8 @@ def load_net(checkpoint: Path) -> Any:
 
 
 def maps_of(net: Any, img: NDArray[np.uint8], um_per_px: float) -> NDArray[np.float32]:
-    """The net's training maps of a frame at the native scale, in hairs per cell."""
+    """The net's training maps of a frame at the native scale, in hairs per cell (a root map,
+    if the net has one, as its logit)."""
     import torch
 
     from inference.training.loop import TARGET_GAIN
@@ -101,6 +102,8 @@ def maps_of(net: Any, img: NDArray[np.uint8], um_per_px: float) -> NDArray[np.fl
     with torch.no_grad():
         out = net(torch.from_numpy(normalise(native))[None]).numpy()[0]
     maps: NDArray[np.float32] = (out / TARGET_GAIN).astype(np.float32)
+    if maps.shape[0] > ROOT_OUT:
+        maps[ROOT_OUT] = out[ROOT_OUT]
     return maps
 
 
@@ -112,12 +115,55 @@ def load_models(folder: Path, threads: int) -> Any:
 
 
 def model_maps(model: Any, img: NDArray[np.uint8], um_per_px: float) -> NDArray[np.float32]:
-    """An exported model's maps of a frame, laid out as :func:`maps_of`'s: its count maps
-    (with the runtime's output gain) and a tip map of NaN."""
+    """An exported model's maps of a frame, laid out as :func:`maps_of`'s: its count and
+    diameter maps (with the runtime's output gain) and a tip map of NaN."""
     maps, _ = model.predict_maps(img, um_per_px)
     out = np.full((TIP_MAP + 1, *maps.shape[1:]), np.nan, dtype=np.float32)
-    out[:2] = maps[:2]
+    out[:3] = maps[:3]
     return out
+
+
+@dataclass
+class MapReader:
+    """Maps of a frame (:func:`maps_of`'s layout) from a models folder or a checkpoint."""
+
+    read: Callable[[NDArray[np.uint8], float], NDArray[np.float32]]
+    close: Callable[[], None]
+    root_map: bool  # the net predicts a root map (trained with --root-weight)
+
+
+def open_maps(path: Path, threads: int) -> MapReader:
+    """A models folder's INT8 file (:func:`model_maps`) or a training checkpoint's net
+    (:func:`maps_of`, torch on ``threads``).
+
+    Raises:
+        ValueError: a file that is no checkpoint of this net, or a folder the runtime refuses
+            (the message says why).
+    """
+    if path.is_dir():
+        from dermocap.errors import ModelError
+
+        try:
+            model = load_models(path, threads)
+        except ModelError as exc:
+            raise ValueError(str(exc)) from exc
+        return MapReader(partial(model_maps, model), model.close, root_map=False)
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        net = load_net(path)
+    except (RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"not a checkpoint of this net ({exc})") from exc
+    return MapReader(partial(maps_of, net), lambda: None, net.head.out_channels > ROOT_OUT)
+
+
+def study_sources(n: int, twin: int | None, generators: tuple[str, ...]) -> dict[str, list[Case]]:
+    """The twin's bench frames (``twin``; None: ``n``) and ``n`` frames with hairs of each of
+    ``generators``: the bench's own cases."""
+    n_twin = n if twin is None else twin
+    sources = {TWIN: twin_cases(n_twin)} if n_twin else {}
+    return sources | {g: independent_cases(n, 0, g) for g in generators}
 
 
 def _cells(
@@ -312,29 +358,14 @@ def main(argv: list[str] | None = None) -> int:
             "--checkpoint writes one, --out the other)"
         )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    n_twin = args.n if args.twin is None else args.twin
-    sources = {TWIN: twin_cases(n_twin)} if n_twin else {}
-    sources |= {g: independent_cases(args.n, 0, g) for g in generators}
-    if args.checkpoint.is_dir():
-        from dermocap.errors import ModelError
-
-        try:
-            model = load_models(args.checkpoint, args.threads)
-        except ModelError as exc:
-            print(f"{args.checkpoint}: {exc}", file=sys.stderr)
-            return 2
-        try:
-            print(report(study(partial(model_maps, model), sources, args.cache, args.workers)))
-        finally:
-            model.close()
-        return 0
-    import torch
-
-    torch.set_num_threads(args.threads)
+    sources = study_sources(args.n, args.twin, generators)
     try:
-        net = load_net(args.checkpoint)
-    except (RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
-        print(f"{args.checkpoint}: not a checkpoint of this net ({exc})", file=sys.stderr)
+        reader = open_maps(args.checkpoint, args.threads)
+    except ValueError as exc:
+        print(f"{args.checkpoint}: {exc}", file=sys.stderr)
         return 2
-    print(report(study(partial(maps_of, net), sources, args.cache, args.workers)))
+    try:
+        print(report(study(reader.read, sources, args.cache, args.workers)))
+    finally:
+        reader.close()
     return 0

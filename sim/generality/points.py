@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import pickle
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +41,12 @@ from inference.postprocess import (
 from inference.targets import ROOT_OUT
 from sim.generality.bench import build_all
 from sim.generality.cases import (
-    TWIN,
     Case,
     add_generators_option,
     chosen_generators,
-    independent_cases,
     load,
-    twin_cases,
 )
-from sim.generality.endmaps import load_models, load_net, maps_of
+from sim.generality.endmaps import open_maps, study_sources
 from sim.heldout.metrics import MATCH_RADIUS_UM, score
 from sim.model_recipe import STRIDE
 
@@ -250,22 +245,6 @@ def report(results: dict[str, dict[str, Tally]]) -> str:
     return "\n".join(lines)
 
 
-def _model_read(model: Any, img: NDArray[np.uint8], um_per_px: float) -> F32:
-    maps, _ = model.predict_maps(img, um_per_px)
-    out: F32 = maps
-    return out
-
-
-def _net_read(net: Any, img: NDArray[np.uint8], um_per_px: float) -> F32:
-    """A checkpoint's maps in hairs, with its root map (if any) back as a logit."""
-    from inference.training.loop import TARGET_GAIN
-
-    maps = maps_of(net, img, um_per_px)
-    if maps.shape[0] > ROOT_OUT:
-        maps[ROOT_OUT] *= TARGET_GAIN
-    return maps
-
-
 def main(argv: list[str] | None = None) -> int:
     """``scripts/study_points.py``; returns the exit status."""
     p = argparse.ArgumentParser(
@@ -292,35 +271,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.model.exists():
         p.error(f"{args.model}: no such models folder or checkpoint")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    n_twin = args.n if args.twin is None else args.twin
-    sources = {TWIN: twin_cases(n_twin)} if n_twin else {}
-    sources |= {g: independent_cases(args.n, 0, g) for g in generators}
-    if args.model.is_dir():
-        from dermocap.errors import ModelError
-
-        if any(r.source == "root" for r in rules):
-            p.error("a models folder has no root map: root-t rules need a checkpoint")
-        try:
-            model = load_models(args.model, args.threads)
-        except ModelError as exc:
-            print(f"{args.model}: {exc}", file=sys.stderr)
-            return 2
-        try:
-            print(report(study(partial(_model_read, model), rules, sources, args.cache, 1)))
-        finally:
-            model.close()
-        return 0
-    import torch
-
-    torch.set_num_threads(args.threads)
+    sources = study_sources(args.n, args.twin, generators)
     try:
-        net = load_net(args.model)
-    except (RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
-        print(f"{args.model}: not a checkpoint of this net ({exc})", file=sys.stderr)
+        reader = open_maps(args.model, args.threads)
+    except ValueError as exc:
+        print(f"{args.model}: {exc}", file=sys.stderr)
         return 2
-    if net.head.out_channels > ROOT_OUT and args.rules == p.get_default("rules"):
-        rules += [Rule.parse(f"root-t{t}") for t in ROOT_THRESHOLDS]
-    if any(r.source == "root" for r in rules) and net.head.out_channels <= ROOT_OUT:
-        p.error(f"{args.model} has no root map (trained without --root-weight)")
-    print(report(study(partial(_net_read, net), rules, sources, args.cache, args.workers)))
+    try:
+        if reader.root_map and args.rules == p.get_default("rules"):
+            rules += [Rule.parse(f"root-t{t}") for t in ROOT_THRESHOLDS]
+        if any(r.source == "root" for r in rules) and not reader.root_map:
+            p.error(
+                f"{args.model} has no root map (a models folder, or a checkpoint trained "
+                "without --root-weight): root-t rules need one"
+            )
+        print(report(study(reader.read, rules, sources, args.cache, args.workers)))
+    finally:
+        reader.close()
     return 0
