@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=10, help="latency runs per model (0: none)")
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dermocap-gen")
     p.add_argument("--json", type=Path, default=None, help="write every figure here")
+    p.add_argument(
+        "--near-roots",
+        action="store_true",
+        help="also the share of the count within 96 um of the true roots, per true hair "
+        "(near_roots_96um; reads each model's maps once more per image)",
+    )
     add_generators_option(p)
     args = p.parse_args(argv)
     generators = chosen_generators(p, args)
@@ -62,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             repeats=args.repeats,
             cache_dir=args.cache,
             generators=generators,
+            near_roots=args.near_roots,
         )
     print(out["text"])
     if args.json is not None:

@@ -49,6 +49,9 @@ VARIANTS = ("int8", "fp32")
 # groups whose density MAPE a release must keep under the limit ("every group")
 GROUP_FAMILIES = ("hair_length", "skin_tone", "hair_colour", "rich")
 MIN_GROUP_N = 3  # smaller groups are printed, not judged
+# --near-roots: the count read within this distance of the nearest true root (one of
+# sim.generality.endmaps.NEAR_UM), per true hair
+NEAR_ROOTS_UM = 96.0
 
 
 def _limits(twin: float, independent: float) -> dict[str, float]:
@@ -132,8 +135,30 @@ def group_names(lab: dict[str, str]) -> list[str]:
     return ["all", *(f"{k}={v}" for k, v in lab.items())]
 
 
-def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel]) -> Results:
-    """Run every model on every image and tally the scores by group."""
+def near_roots_mass(model: HairModel, img: np.ndarray[Any, Any], truth: dict[str, Any]) -> float:
+    """The mass of ``model``'s count maps (terminal and vellus, from its native maps) within
+    :data:`NEAR_ROOTS_UM` of the nearest true root of ``truth``, roots emerging outside the
+    frame included (:func:`sim.generality.endmaps.near_mass`)."""
+    # endmaps imports this module (build_all): imported here, and only when asked for
+    from sim.generality.endmaps import NEAR_UM, near_mass
+
+    maps, _ = model.predict_maps(img, float(truth["um_per_px"]))
+    count = (maps[0] + maps[1]).astype(np.float64)
+    return near_mass(count, truth, (img.shape[1], img.shape[0]))[NEAR_UM.index(NEAR_ROOTS_UM)]
+
+
+def analyze_all(
+    cases: list[Case],
+    files: list[str],
+    models: dict[str, HairModel],
+    *,
+    near_roots: bool = False,
+) -> Results:
+    """Run every model on every image and tally the scores by group.
+
+    ``near_roots``: also read each model's maps once more (:func:`near_roots_mass`) for the
+    ``near_roots_96um`` figure; off, that figure is None and the bench's cost unchanged.
+    """
     res = Results()
     t0 = time.monotonic()
     for k, (case, f) in enumerate(zip(cases, files, strict=True), 1):
@@ -154,7 +179,8 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
         row["second_opinion"] = stored_opinion(opinion)
         for v, model in models.items():
             read = model.analyze(img, upp, review_factor=None).model_dump()
-            s = score(truth, read)
+            near = near_roots_mass(model, img, truth) if near_roots else None
+            s = score(truth, read, near_roots=near)
             res.add(case.generator, v, groups, s)
             row[v] = {
                 "density_per_cm2": read["density_per_cm2"],
@@ -165,6 +191,8 @@ def analyze_all(cases: list[Case], files: list[str], models: dict[str, HairModel
                 "mean_diameter_um": read["mean_diameter_um"],
                 **reasons_for(read, opinion),
             }
+            if near is not None:
+                row[v]["near_roots_96um"] = [near, len(truth["hairs"])]
         res.images.append(row)
         if k % 10 == 0 or k == len(cases):
             log.info("analysed %d/%d (%.0f s)", k, len(cases), time.monotonic() - t0)
@@ -299,17 +327,26 @@ def _order(group: str) -> tuple[int, str, int, str]:
 
 
 def table(gen: str, figs: dict[str, Any]) -> str:
-    """One generator's table: INT8 figures per group, FP32's density MAPE beside them."""
+    """One generator's table: INT8 figures per group, FP32's density MAPE beside them; the
+    count near the roots (``near_roots_96um``) only where some group has it (--near-roots)."""
     i8, fp = figs[gen]["int8"], figs[gen].get("fp32", {})
+    near = any(f.get("near_roots_96um") is not None for f in i8.values())
     head = (
         f"{'group':26s} {'n':>4s} {'MAPE i8':>8s} {'bias i8':>8s} {'MAPE f32':>8s} "
         f"{'MAE /cm2':>8s} {'tips %':>7s} {'rec T':>6s} {'rec V':>6s} {'diam AE':>7s} "
-        f"{'vel AE':>6s} {'units %':>7s} {'shares':>6s} {'bare mean':>9s} "
-        f"{'bare max':>8s}"
+        f"{'vel AE':>6s} {'units %':>7s} {'shares':>6s} "
+        + (f"{'roots 96':>8s} " if near else "")
+        + f"{'bare mean':>9s} {'bare max':>8s}"
     )
     lines = [
         f"== {gen} (INT8 unless marked; MAPE in %, MAE and bare skin in hairs/cm2; units %: "
-        "follicular units per cm2, MAPE; shares: mean abs. error of the 1/2/3/4+ unit shares)",
+        "follicular units per cm2, MAPE; shares: mean abs. error of the 1/2/3/4+ unit shares"
+        + (
+            f"; roots 96: the count within {NEAR_ROOTS_UM:.0f} um of the nearest true root, "
+            "per true hair)"
+            if near
+            else ")"
+        ),
         head,
     ]
     for g in sorted(i8, key=_order):
@@ -322,7 +359,8 @@ def table(gen: str, figs: dict[str, Any]) -> str:
             f"{fmt(f['terminal_recall'], 3):>6s} {fmt(f['vellus_recall'], 3):>6s} "
             f"{fmt(f['diameter_mae_um']):>7s} {fmt(f['vellus_fraction_ae'], 3):>6s} "
             f"{fmt(f.get('units_mape_pct'), 1):>7s} {fmt(f.get('unit_shares_ae'), 3):>6s} "
-            f"{fmt(f['hairless_mean_per_cm2'], 1):>9s} "
+            + (f"{fmt(f.get('near_roots_96um'), 3):>8s} " if near else "")
+            + f"{fmt(f['hairless_mean_per_cm2'], 1):>9s} "
             f"{fmt(f['hairless_max_per_cm2'], 1):>8s}"
         )
     return "\n".join(lines)
@@ -376,16 +414,19 @@ def run(
     repeats: int,
     cache_dir: Path,
     generators: tuple[str, ...] = INDEPENDENT_GENERATORS,
+    near_roots: bool = False,
 ) -> dict[str, Any]:
     """The whole bench; returns every figure (JSON-ready) with the printed report under "text".
 
     ``generators``: the independent generators to run (default: every one) besides the twin.
+    ``near_roots``: also the count within 96 um of the true roots per true hair
+    (:func:`analyze_all`; a second read of each model's maps per image).
     """
     cases = make_cases(n, n_hairless, n_twin, generators)
     files = build_all(cases, cache_dir, workers)
     models = load_models(models_dir, threads)
     try:
-        res = analyze_all(cases, files, models)
+        res = analyze_all(cases, files, models, near_roots=near_roots)
         lat = None
         if repeats > 0:
             frame, upp = rig_frame(cases, files)

@@ -134,6 +134,11 @@ class Tally:
     vellus_hit: int = 0
     terminal_near: int = 0
     vellus_near: int = 0
+    # the bench's --near-roots: the count map's mass near the true roots, and the true hairs
+    # of the images read so (emerging in the frame); known: some image was read so
+    near_roots: float = 0.0
+    near_roots_hairs: int = 0
+    near_roots_known: bool = False
 
     @property
     def n(self) -> int:
@@ -174,6 +179,12 @@ class Tally:
             if not self.units_ape
             else 100.0 * statistics.fmean(self.units_ape),
             "unit_shares_ae": mean(self.shares_ae),
+            # the share of the count within 96 um of the nearest true root, per true hair
+            # (the bench's --near-roots; sim.generality.endmaps.near_mass): a count that sits
+            # at the roots reads near 1, one spread along the shafts or at the tips less
+            "near_roots_96um": self.near_roots / self.near_roots_hairs
+            if self.near_roots_known and self.near_roots_hairs
+            else None,
             "hairless_n": len(self.hairless_read),
             "hairless_mean_per_cm2": mean(self.hairless_read),
             "hairless_max_per_cm2": max(self.hairless_read) if self.hairless_read else None,
@@ -198,6 +209,9 @@ class ImageScore:
     vellus_near: int = 0
     units_ape: float | None = None  # None: the truth lists no units, or none emerge
     shares_ae: float | None = None
+    # the count map's mass within 96 um of the true roots (the bench's --near-roots), tallied
+    # per true hair (terminal + vellus); None: not read
+    near_roots: float | None = None
 
     def add_to(self, t: Tally) -> None:
         """Add this image's figures to a group's tally."""
@@ -226,6 +240,10 @@ class ImageScore:
             t.units_ape.append(self.units_ape)
         if self.shares_ae is not None:
             t.shares_ae.append(self.shares_ae)
+        if self.near_roots is not None:
+            t.near_roots_known = True
+            t.near_roots += self.near_roots
+            t.near_roots_hairs += self.terminal + self.vellus  # every hair of the frame
 
 
 def score(
@@ -234,12 +252,14 @@ def score(
     *,
     radius_um: float = MATCH_RADIUS_UM,
     vellus_split_um: float = VELLUS_SPLIT_UM,
+    near_roots: float | None = None,
 ) -> ImageScore:
     """Score one model result (``HairMetrics.model_dump()``) against a truth dict.
 
     ``truth`` is in the format of ``sim.render.scalp_truth``; ``tips`` (the cut ones: those
     without ``"cut": false``) and ``emergence_outside`` are used when present. Diameter and
-    vellus errors are only scored on images with hairs.
+    vellus errors are only scored on images with hairs. ``near_roots``: the model's count
+    within 96 um of the true roots (the bench's ``--near-roots``), kept for the tally.
     """
     r_px = radius_um / float(truth["um_per_px"])
     hairs = truth["hairs"]
@@ -282,4 +302,5 @@ def score(
         vellus_near=int((near & vel).sum()),
         units_ape=units_ape,
         shares_ae=shares_ae,
+        near_roots=near_roots,
     )
