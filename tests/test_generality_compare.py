@@ -412,3 +412,34 @@ def test_levelled_a_change_of_level_is_no_change_and_a_change_in_finding_stays(
     b.write_text(json.dumps(only_judge))
     assert main(["--a", str(b), "--b", str(b), "--level", "training"]) == 2
     assert "needs the training sources' frames" in capsys.readouterr().err
+
+
+def test_the_summary_pairs_the_terminal_recall_image_by_image(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Runs that keep each image's [roots found, roots] get a recall line for the training rows
+    and one for the pooled judges; a candidate finding one more root on every judge image is
+    better beyond noise, one that finds one more on one image of four is within it; older runs
+    without the field print none."""
+    from sim.generality.compare import merge, recall_read, summary
+
+    def with_recall(run: dict[str, Any], found: list[int], roots: int = 10) -> dict[str, Any]:
+        for im, k in zip(run["images"], found, strict=True):  # type: ignore[union-attr]
+            for v in ("int8", "fp32"):
+                im[v]["terminal_recall"] = [k, roots]
+        return run
+
+    a = merge([with_recall(_judged("blind", [0.1] * 4), [3] * 4)])
+    a = merge([a, with_recall(_judged("blind4", [0.1] * 4), [2, 3, 4, 5])])
+    b = merge([with_recall(_judged("blind", [0.1] * 4), [3, 3, 3, 4])])
+    b = merge([b, with_recall(_judged("blind4", [0.1] * 4), [3, 4, 5, 6])])
+    rows = paired(a, b)
+    text = summary(rows, a, b)
+    assert "training rows' terminal recall 0.300 -> 0.325 (40 roots in 4 images; per image " in text
+    assert "+0.25 roots" in text and "within noise" in text.split("\n")[1]
+    judges = [line for line in text.split("\n") if "judges' terminal recall" in line]
+    assert judges == [
+        "  judges' terminal recall 0.350 -> 0.450 (40 roots in 4 images; per image +1.00 "
+        "roots, SE 0.00, b better)"
+    ]
+    assert recall_read(_judged("blind", [0.1]), _judged("blind", [0.1]), ["blind"]) is None

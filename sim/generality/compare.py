@@ -338,6 +338,38 @@ def tips_read(
     return (statistics.fmean(rows), 100.0 * hit / tips) if rows else None
 
 
+def recall_read(
+    a: dict[str, Any], b: dict[str, Any], generators: list[str], variant: str = "int8"
+) -> str | None:
+    """Terminal recall of runs ``a`` and ``b`` over the images of ``generators`` both hold
+    (each image's ``terminal_recall`` = [roots found, roots]), pooled, and the mean per-image
+    difference of roots found with its SE: a point rule or a model that finds more roots is
+    seen image by image, as densities are. None where no image has a terminal root."""
+    ia, ib = _by_image(a), _by_image(b)
+    found_a = found_b = roots = 0
+    diffs: list[float] = []
+    for name, x in ia.items():
+        y = ib.get(name)
+        if y is None or x["generator"] not in generators:
+            continue
+        ra, rb = (
+            x.get(variant, {}).get("terminal_recall"),
+            y.get(variant, {}).get("terminal_recall"),
+        )
+        if not ra or not rb or not ra[1]:
+            continue
+        found_a, found_b, roots = found_a + ra[0], found_b + rb[0], roots + ra[1]
+        diffs.append(float(rb[0] - ra[0]))
+    if not roots:
+        return None
+    diff, se = _mean_se(diffs)
+    return (
+        f"terminal recall {found_a / roots:.3f} -> {found_b / roots:.3f} ({roots} roots in "
+        f"{len(diffs)} images; per image {diff:+.2f} roots, SE {se:.2f}, "
+        f"{_verdict(len(diffs), -diff, se)})"
+    )
+
+
 def _worse(rows: list[Paired], part: str = "all") -> str:
     """The rows worse beyond noise, over every frame with hair (``part="all"``) or over the
     frames of one side of :data:`NEAR_BALD_PER_CM2` (``"hair"``, ``"sparse"``)."""
@@ -372,6 +404,9 @@ def summary(
             f"{statistics.fmean(r.mape_b for r in train):.2f}; cut tips read as hairs {tips}; "
             f"worse beyond noise: {_worse(train)}"
         )
+        rec = recall_read(a, b, gens, variant)
+        if rec:
+            lines.append(f"  training rows' {rec}")
     judges = [r for r in rows if r.n and r.generator in HELD_OUT_GENERATORS]
     pooled = [r for r in judges if r.generator not in apart]
     if pooled:
@@ -391,6 +426,9 @@ def summary(
             f"hairs/cm² off (SE {s.se:.2f}), {s.verdict}; worse beyond noise: "
             f"{_worse(pooled, 'sparse')}"
         )
+        rec = recall_read(a, b, list(p.generators), variant)
+        if rec:
+            lines.append(f"  judges' {rec}")
     for r in judges:
         if r.generator in apart:
             lines.append(
