@@ -222,6 +222,10 @@ def loss_terms(pred: Any, y: Any, aux_mask: Any, s: TrainSettings) -> Any:
       error (optimum: the median); ``relative`` divides by the true count plus one, so a
       bare crop's excess weighs like a whole crop's miss (optimum below the mean: it reads
       low). What each did to 2.1.0 in a fine-tune: model card, "A count term".
+    * the root map (``root_weight``, default 0: the net then has no such output):
+      :func:`root_term` on the net's extra map :data:`~inference.targets.ROOT_OUT`, a study of
+      whether a map made to commit finds the roots the count maps' peaks miss (it did not:
+      model card, "After c67: a root map of its own (h70)").
     """
     import torch
 
