@@ -443,3 +443,24 @@ def test_the_summary_pairs_the_terminal_recall_image_by_image(
         "roots, SE 0.00, b better)"
     ]
     assert recall_read(_judged("blind", [0.1]), _judged("blind", [0.1]), ["blind"]) is None
+
+
+def test_the_summary_pairs_the_count_near_the_roots_when_the_runs_have_it() -> None:
+    """Runs benched with --near-roots keep each image's [count near the roots, hairs]: the
+    summary pools it per true hair and pairs it image by image, saying higher or lower (not
+    better: a model that reads more puts more near the roots too)."""
+    from sim.generality.compare import merge, near_roots_read, summary
+
+    def with_near(run: dict[str, Any], near: list[float]) -> dict[str, Any]:
+        for im, k in zip(run["images"], near, strict=True):  # type: ignore[union-attr]
+            im["int8"]["near_roots_96um"] = [k, 10]
+        return run
+
+    a = merge([with_near(_judged("blind4", [0.1] * 4), [4.0, 4.1, 3.9, 4.0])])
+    b = merge([with_near(_judged("blind4", [0.1] * 4), [5.0, 5.2, 4.9, 5.1])])
+    text = summary(paired(a, b), a, b)
+    [line] = [x for x in text.split("\n") if "within 96 um" in x]
+    assert "per true hair 0.400 -> 0.505 (40 hairs in 4 images; per image +1.05 hairs" in line
+    assert line.endswith("b higher)")
+    assert "b lower)" in (near_roots_read(b, a, ["blind4"]) or "")
+    assert near_roots_read(_judged("blind4", [0.1]), _judged("blind4", [0.1]), ["blind4"]) is None

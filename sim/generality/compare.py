@@ -338,6 +338,27 @@ def tips_read(
     return (statistics.fmean(rows), 100.0 * hit / tips) if rows else None
 
 
+def _paired_counts(
+    a: dict[str, Any], b: dict[str, Any], generators: list[str], key: str, variant: str
+) -> tuple[float, float, float, list[float]]:
+    """Over the images of ``generators`` both runs hold with ``key`` = [found, of] in their
+    ``variant`` reads: found by ``a``, found by ``b``, the ``of`` of ``a`` pooled, and the
+    per-image differences of found (b - a)."""
+    ia, ib = _by_image(a), _by_image(b)
+    found_a = found_b = total = 0.0
+    diffs: list[float] = []
+    for name, x in ia.items():
+        y = ib.get(name)
+        if y is None or x["generator"] not in generators:
+            continue
+        ra, rb = x.get(variant, {}).get(key), y.get(variant, {}).get(key)
+        if not ra or not rb or not ra[1]:
+            continue
+        found_a, found_b, total = found_a + ra[0], found_b + rb[0], total + ra[1]
+        diffs.append(float(rb[0] - ra[0]))
+    return found_a, found_b, total, diffs
+
+
 def recall_read(
     a: dict[str, Any], b: dict[str, Any], generators: list[str], variant: str = "int8"
 ) -> str | None:
@@ -345,28 +366,38 @@ def recall_read(
     (each image's ``terminal_recall`` = [roots found, roots]), pooled, and the mean per-image
     difference of roots found with its SE: a point rule or a model that finds more roots is
     seen image by image, as densities are. None where no image has a terminal root."""
-    ia, ib = _by_image(a), _by_image(b)
-    found_a = found_b = roots = 0
-    diffs: list[float] = []
-    for name, x in ia.items():
-        y = ib.get(name)
-        if y is None or x["generator"] not in generators:
-            continue
-        ra, rb = (
-            x.get(variant, {}).get("terminal_recall"),
-            y.get(variant, {}).get("terminal_recall"),
-        )
-        if not ra or not rb or not ra[1]:
-            continue
-        found_a, found_b, roots = found_a + ra[0], found_b + rb[0], roots + ra[1]
-        diffs.append(float(rb[0] - ra[0]))
+    found_a, found_b, roots, diffs = _paired_counts(a, b, generators, "terminal_recall", variant)
     if not roots:
         return None
     diff, se = _mean_se(diffs)
     return (
-        f"terminal recall {found_a / roots:.3f} -> {found_b / roots:.3f} ({roots} roots in "
+        f"terminal recall {found_a / roots:.3f} -> {found_b / roots:.3f} ({roots:.0f} roots in "
         f"{len(diffs)} images; per image {diff:+.2f} roots, SE {se:.2f}, "
         f"{_verdict(len(diffs), -diff, se)})"
+    )
+
+
+def near_roots_read(
+    a: dict[str, Any], b: dict[str, Any], generators: list[str], variant: str = "int8"
+) -> str | None:
+    """The count within 96 um of the true roots per true hair (``bench_generality.py
+    --near-roots``: each image's ``near_roots_96um`` = [count near, hairs]) of runs ``a`` and
+    ``b``, pooled, and the mean per-image difference of the count near the roots with its SE
+    ("b higher" or "b lower" beyond noise: read beside the density, as a model that reads
+    more everywhere puts more near the roots too). None where the runs were benched without
+    it."""
+    near_a, near_b, hairs, diffs = _paired_counts(a, b, generators, "near_roots_96um", variant)
+    if not hairs:
+        return None
+    diff, se = _mean_se(diffs)
+    # higher is not better by itself: a model that reads more everywhere puts more there too
+    side = {"b better": "b lower", "b worse": "b higher"}.get(
+        _verdict(len(diffs), diff, se), "within noise"
+    )
+    return (
+        f"count within 96 um of a root per true hair {near_a / hairs:.3f} -> "
+        f"{near_b / hairs:.3f} ({hairs:.0f} hairs in {len(diffs)} images; per image "
+        f"{diff:+.2f} hairs, SE {se:.2f}, {side})"
     )
 
 
@@ -404,9 +435,10 @@ def summary(
             f"{statistics.fmean(r.mape_b for r in train):.2f}; cut tips read as hairs {tips}; "
             f"worse beyond noise: {_worse(train)}"
         )
-        rec = recall_read(a, b, gens, variant)
-        if rec:
-            lines.append(f"  training rows' {rec}")
+        for read in (recall_read, near_roots_read):
+            rec = read(a, b, gens, variant)
+            if rec:
+                lines.append(f"  training rows' {rec}")
     judges = [r for r in rows if r.n and r.generator in HELD_OUT_GENERATORS]
     pooled = [r for r in judges if r.generator not in apart]
     if pooled:
@@ -426,9 +458,10 @@ def summary(
             f"hairs/cm² off (SE {s.se:.2f}), {s.verdict}; worse beyond noise: "
             f"{_worse(pooled, 'sparse')}"
         )
-        rec = recall_read(a, b, list(p.generators), variant)
-        if rec:
-            lines.append(f"  judges' {rec}")
+        for read in (recall_read, near_roots_read):
+            rec = read(a, b, list(p.generators), variant)
+            if rec:
+                lines.append(f"  judges' {rec}")
     for r in judges:
         if r.generator in apart:
             lines.append(
