@@ -301,6 +301,7 @@ class HairModel(Closeable):
         vellus_threshold_um: float = 30.0,
         *,
         review_factor: float | None = REVIEW_FACTOR,
+        maps: tuple[F32, float] | None = None,
     ) -> HairMetrics:
         """Measure hair density and thickness in an RGB frame of known scale.
 
@@ -314,20 +315,26 @@ class HairModel(Closeable):
                 when their ratio lies more than this factor either way from the expected
                 one (``REVIEW_CENTRE``; None: no second opinion). It never changes the
                 network's numbers.
+            maps: this frame's :meth:`predict_maps` (maps and ms in the net), where the
+                caller has already run the network on it and reads the maps too (a bench):
+                they are measured as they are, and the network is not run again.
 
         Raises:
             ImageError: unusable image, scale or vellus threshold (0-200 um).
             ModelError: the network failed.
+            ValueError: ``maps`` not shaped as this model's maps of this frame.
         """
         t_start = time.perf_counter()
         _check_vellus(vellus_threshold_um)
         check_input(rgb, um_per_px)
+        if maps is not None:
+            self._check_maps(maps[0], rgb, um_per_px)
         pending: Future[SecondOpinion] | None = None
         if review_factor is not None and self._opinion is not None:
             pending = self._opinion.submit(second_opinion, rgb, um_per_px)
         try:
             return self._measure(
-                rgb, um_per_px, vellus_threshold_um, review_factor, pending, t_start
+                rgb, um_per_px, vellus_threshold_um, review_factor, pending, t_start, maps
             )
         finally:
             # Whatever went wrong, no second opinion is left running into the next frame.
@@ -342,9 +349,10 @@ class HairModel(Closeable):
         review_factor: float | None,
         pending: Future[SecondOpinion] | None,
         t_start: float,
+        given: tuple[F32, float] | None,
     ) -> HairMetrics:
         """:meth:`analyze` once the second opinion (``pending``, if any) has been started."""
-        maps, net_ms = self.predict_maps(rgb, um_per_px)
+        maps, net_ms = self.predict_maps(rgb, um_per_px) if given is None else given
         info = self.info
         h, w = rgb.shape[:2]
         area_cm2 = w * h * (um_per_px * 1e-4) ** 2
@@ -416,6 +424,17 @@ class HairModel(Closeable):
             **reason_fields(reasons),
             emergence_points=points,
         )
+
+    def _check_maps(self, maps: F32, rgb: NDArray[np.uint8], um_per_px: float) -> None:
+        info = self.info
+        h, w = rgb.shape[:2]
+        nw, nh = native_size(w, h, um_per_px, info.native_um_per_px, info.stride)
+        want = (3, nh // info.stride, nw // info.stride)
+        if maps.shape != want:
+            raise ValueError(
+                f"maps of shape {maps.shape} are not this model's maps of a {w}x{h} frame "
+                f"at {um_per_px} um/px {want}: pass what predict_maps returned for it"
+            )
 
 
 def _check_vellus(vellus_threshold_um: float) -> None:

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         "--near-roots",
         action="store_true",
         help="also the share of the count within 96 um of the true roots, per true hair "
-        "(near_roots_96um; reads each model's maps once more per image)",
+        "(near_roots_96um; read from the maps the other figures are measured from)",
     )
     add_generators_option(p)
     args = p.parse_args(argv)

@@ -71,13 +71,17 @@ class FakeModel:
     ) -> None:
         self.maps, self.truths = maps, truths
         self.map_calls = 0
+        self.given: list[Any] = []  # the maps each analyze was given
 
     def predict_maps(self, rgb: np.ndarray[Any, Any], um_per_px: float) -> tuple[Any, float]:
         assert um_per_px == UPP
         self.map_calls += 1
         return self.maps[rgb.shape[1]].copy(), 1.0
 
-    def analyze(self, rgb: np.ndarray[Any, Any], um_per_px: float, review_factor: Any) -> _Read:
+    def analyze(
+        self, rgb: np.ndarray[Any, Any], um_per_px: float, review_factor: Any, maps: Any = None
+    ) -> _Read:
+        self.given.append(maps)
         return _Read(_read(float(self.truths[rgb.shape[1]]["density_per_cm2"])))
 
 
@@ -118,7 +122,9 @@ def test_near_roots_tally_the_count_at_the_roots_per_true_hair_by_group(
 ) -> None:
     cases, files, model = _frames(tmp_path)
     res = analyze_all(cases, files, {"int8": model}, near_roots=True)  # type: ignore[dict-item]
+    # the network runs once a frame: analyze measures the maps the figure was read from
     assert model.map_calls == 3
+    assert [g[0].shape for g in model.given] == [(3, 30, 40)] * 3
     figs = res.figures()["blind3"]["int8"]
     # frame a: 0.8 at a root + 0.3 by a root outside the frame, over its 2 hairs; b: 0.2 of 1
     assert figs["hair_length=short"]["near_roots_96um"] == pytest.approx(1.1 / 2)
@@ -142,6 +148,7 @@ def test_without_the_option_no_maps_are_read_and_the_figure_and_column_are_absen
     cases, files, model = _frames(tmp_path)
     res = analyze_all(cases, files, {"int8": model})  # type: ignore[dict-item]
     assert model.map_calls == 0
+    assert model.given == [None] * 3
     figs = res.figures()
     assert all(f["near_roots_96um"] is None for f in figs["blind3"]["int8"].values())
     assert all("near_roots_96um" not in r["int8"] for r in res.images)

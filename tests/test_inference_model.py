@@ -13,6 +13,8 @@ import pytest
 from dermocap.errors import ImageError, ModelError
 from inference import HairModel, InferenceConfig, packaged_models_dir, render_overlay
 from inference.manifest import MANIFEST_NAME, read_manifest, sha256_file
+from inference.postprocess import F32
+from inference.runtime import FunctionRuntime
 from sim.config import SimConfig
 from sim.tools import RenderRequest, render_capture
 
@@ -139,6 +141,33 @@ def test_tiling_does_not_change_the_result(
     small = HairModel(model.runtime, model.info, tile_px=96)
     many, _ = small.predict_maps(img, truth["um_per_px"])
     assert np.allclose(one, many, atol=1e-4)
+
+
+def test_maps_given_are_measured_without_running_the_network_again(
+    model: HairModel, capture: tuple[np.ndarray, dict[str, Any]]
+) -> None:
+    img, truth = capture
+    upp = truth["um_per_px"]
+    maps = model.predict_maps(img, upp)
+    runs: list[int] = []
+
+    def counted(batch: F32) -> F32:
+        runs.append(1)
+        return model.runtime.run(batch)
+
+    counting = HairModel(FunctionRuntime(counted), model.info)
+    own = counting.analyze(img, upp, review_factor=None)
+    assert runs  # the net ran for its own maps...
+    runs.clear()
+    given = counting.analyze(img, upp, review_factor=None, maps=maps)
+    assert runs == []  # ...and not for the maps it was given
+    timing = {"inference_ms", "total_ms", "runtime_version"}
+    assert given.model_dump(exclude=timing) == own.model_dump(exclude=timing)
+    assert given.inference_ms == round(maps[1], 2)
+    with pytest.raises(ValueError, match="predict_maps"):
+        model.analyze(img[:, :-64], upp, maps=maps)  # another frame's maps
+    with pytest.raises(ValueError, match="not this model's maps"):
+        model.analyze(img, upp, maps=(maps[0][:2], maps[1]))
 
 
 def test_bad_images_and_scales_raise_image_error(model: HairModel) -> None:

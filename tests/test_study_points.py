@@ -72,14 +72,15 @@ def test_rule_names_parse_and_a_wrong_one_names_the_forms() -> None:
 
 def test_ideal_maps_find_every_root_and_a_blob_on_a_tip_reads_it_by_the_rules_threshold() -> None:
     ideal = _score("count-r2-m0.5-nearest", _maps(UNIT, None))
-    assert (ideal.terminal_hit, ideal.terminal, ideal.tips_hit, ideal.tips) == (4, 4, 0, 1)
+    s = ideal.scores
+    assert (s.terminal_hit, s.terminal, s.tips_hit, s.tips) == (4, 4, 0, 1)
     assert (ideal.points, ideal.points_at_roots) == (2, 2)
-    assert ideal.units_ape == [pytest.approx(0.0)] and ideal.single_ae == [pytest.approx(0.0)]
+    assert s.units_ape == [pytest.approx(0.0)] and ideal.single_ae == [pytest.approx(0.0)]
     blob = _maps(UNIT, (*TIP, 0.4))  # 0.4 hairs on the tip: under 0.5, over 0.35
     strict, loose = _score("count-r2-m0.5-nearest", blob), _score("count-r2-m0.35-nearest", blob)
-    assert (strict.tips_hit, strict.points) == (0, 2)
-    assert (loose.tips_hit, loose.points, loose.points_at_roots) == (1, 3, 2)
-    assert loose.units_ape == [pytest.approx(0.5)]  # three units read, two true
+    assert (strict.scores.tips_hit, strict.points) == (0, 2)
+    assert (loose.scores.tips_hit, loose.points, loose.points_at_roots) == (1, 3, 2)
+    assert loose.scores.units_ape == [pytest.approx(0.5)]  # three units read, two true
     assert "rec T" in report({"twin": {"count-r2-m0.35-nearest": loose}})
 
 
@@ -95,7 +96,7 @@ def test_a_units_count_spread_past_its_window_is_its_size_only_by_the_nearest_ru
         rows, cols, sizes = rule_points(Rule.parse(rule), maps)
         score_points(t, truth, rows, cols, sizes, maps.shape[1:])
     assert window.points == nearest.points == window.points_at_roots == 2  # the same points
-    assert (window.terminal_hit, nearest.terminal_hit) == (3, 4)
+    assert (window.scores.terminal_hit, nearest.scores.terminal_hit) == (3, 4)
 
 
 def test_a_root_map_gives_its_peaks_sized_by_the_nearest_count() -> None:
@@ -103,9 +104,9 @@ def test_a_root_map_gives_its_peaks_sized_by_the_nearest_count() -> None:
     maps[ROOT_OUT, 5, 7] = 4.0  # the unit's cell (30 px -> cell 7; 20 px -> cell 5)
     maps[ROOT_OUT, 12, 22] = 0.0  # the lone hair's: a chance of 0.5
     sure = _score("root-t0.6", maps)
-    assert (sure.points, sure.terminal_hit) == (1, 3)
+    assert (sure.points, sure.scores.terminal_hit) == (1, 3)
     both = _score("root-t0.4", maps)
-    assert (both.points, both.terminal_hit, both.points_at_roots) == (2, 4, 2)
+    assert (both.points, both.scores.terminal_hit, both.points_at_roots) == (2, 4, 2)
     with pytest.raises(ValueError, match="no root map"):
         rule_points(Rule.parse("root-t0.4"), maps[:N_TRAIN_MAPS])
 

@@ -47,6 +47,7 @@ from sim.generality.cases import (
     load,
 )
 from sim.generality.endmaps import open_maps, study_sources
+from sim.heldout import metrics
 from sim.heldout.metrics import MATCH_RADIUS_UM, score
 from sim.model_recipe import STRIDE
 
@@ -128,33 +129,27 @@ def rule_points(rule: Rule, maps: F32) -> tuple[F64, F64, NDArray[np.int64]]:
 
 @dataclass
 class Tally:
-    """One (source, rule)'s figures, summed over its frames."""
+    """One (source, rule)'s figures, summed over its frames: the bench's own tally of the
+    frames' scores (``scores``; the density figures in it read nothing, as the rules give only
+    points) and the points' own figures."""
 
-    terminal: int = 0
-    terminal_hit: int = 0
-    terminal_near: int = 0
-    vellus: int = 0
-    vellus_hit: int = 0
-    tips: int = 0
-    tips_hit: int = 0
+    scores: metrics.Tally = field(default_factory=metrics.Tally)
     points: int = 0
     points_at_roots: int = 0  # within the match radius of a true root
-    units_ape: list[float] = field(default_factory=list)
     single_ae: list[float] = field(default_factory=list)  # single-hair units' share
 
     def line(self) -> str:
-        def ratio(a: int, b: int) -> str:
-            return f"{a / b:6.3f}" if b else "     -"
+        f = self.scores.figures()
 
-        def mean(xs: list[float], scale: float = 1.0) -> str:
-            return f"{scale * float(np.mean(xs)):7.3f}" if xs else "      -"
+        def fmt(x: float | int | None, width: int, scale: float = 1.0, digits: int = 3) -> str:
+            return f"{scale * x:{width}.{digits}f}" if x is not None else f"{'-':>{width}s}"
 
-        tips = f"{100.0 * self.tips_hit / self.tips:6.1f}" if self.tips else "     -"
+        single = float(np.mean(self.single_ae)) if self.single_ae else None
+        prec = self.points_at_roots / self.points if self.points else None
         return (
-            f"{ratio(self.terminal_hit, self.terminal)} {ratio(self.vellus_hit, self.vellus)} "
-            f"{ratio(self.terminal_near, self.terminal)} {tips} "
-            f"{ratio(self.points_at_roots, self.points)} {mean(self.units_ape, 100.0)} "
-            f"{mean(self.single_ae)}"
+            f"{fmt(f['terminal_recall'], 6)} {fmt(f['vellus_recall'], 6)} "
+            f"{fmt(f['terminal_near'], 6)} {fmt(f['tips_detected_pct'], 6, digits=1)} "
+            f"{fmt(prec, 6)} {fmt(f['units_mape_pct'], 7)} {fmt(single, 7)}"
         )
 
 
@@ -185,14 +180,7 @@ def score_points(
         "follicular_units_per_cm2": len(pts) / area,
         "unit_shares_1_2_3_4plus": shares,
     }
-    s = score(truth, read)
-    tally.terminal += s.terminal
-    tally.terminal_hit += s.terminal_hit
-    tally.terminal_near += s.terminal_near
-    tally.vellus += s.vellus
-    tally.vellus_hit += s.vellus_hit
-    tally.tips += s.tips or 0
-    tally.tips_hit += s.tips_hit
+    score(truth, read).add_to(tally.scores)
     tally.points += len(pts)
     roots = [(e["x_px"], e["y_px"]) for e in truth["hairs"]]
     roots += [(e["x_px"], e["y_px"]) for e in truth.get("emergence_outside", [])]
@@ -200,8 +188,6 @@ def score_points(
         r = np.asarray(roots, dtype=np.float64)
         d = np.hypot(xs[:, None] - r[None, :, 0], ys[:, None] - r[None, :, 1]).min(axis=1)
         tally.points_at_roots += int((d <= MATCH_RADIUS_UM / float(truth["um_per_px"])).sum())
-    if s.units_ape is not None:
-        tally.units_ape.append(s.units_ape)
     true_shares = truth.get("unit_shares_1_2_3_4plus")
     if true_shares is not None and truth["hairs"]:
         tally.single_ae.append(abs(shares[0] - float(true_shares[0])))
